@@ -1,0 +1,19 @@
+// Package engine is flicker's pipeline: the event, the source and sink contracts, the byte-bounded queue, the
+// batcher, fan-out to outputs, per-event results, retries, dead-letter routing and ordered per-stream
+// acknowledgement. It imports nothing else of flicker's: sources and sinks depend on it, never the reverse.
+//
+// Data flow:
+//
+//	Source.Run --Publish--> queue (events + bytes bound) --> batcher --> every Output's worker --> Sink.Write
+//	                                                                           |
+//	 Stream ack(pos) <-- highest contiguous position done by every output <----+
+//
+// An event is done for an output when the output accepted it, or rejected it and the rejection was recorded in
+// the output's dead letter (or counted and logged when it has none). When every output is done with every event of
+// a stream up to position P, the stream's ack function is called with P, in order, exactly once per advance.
+//
+// Caveats:
+//   - A source must not modify an event's Message bytes after Publish until the event is acknowledged; sources
+//     copy lines into chunked arenas that the garbage collector frees once every event in a chunk is done.
+//   - Ack functions run under the stream's lock, from output goroutines: they must be quick and never block.
+package engine

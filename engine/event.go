@@ -1,0 +1,72 @@
+package engine
+
+import (
+	"time"
+)
+
+// Input describes one configured input; every stream of the input points to it.
+type Input struct {
+	Name string // the configured name, stable: registry state is keyed by it
+	Type string // "file", "container", "api"
+	// FieldsJSON holds the configured fields rendered once as JSON object members, starting with a comma:
+	// `,"fields":{"env":"prod"}`, or `,"env":"prod"` with fields_under_root. Empty when there are none.
+	FieldsJSON []byte
+}
+
+// Stream is one ordered sequence of events checkpointed together: a file, a container log, an API cursor, or one
+// request of a push source. Sources create streams with NewStream; the engine tracks their acknowledgements.
+type Stream struct {
+	Input *Input
+	// Path is log.file.path in the encoded event; empty for streams that are not files.
+	Path string
+	// Extra holds additional top-level JSON members rendered once, starting with a comma, such as
+	// `,"container":{"id":"..."}` or `,"api":{"endpoint":"..."}`. Empty when there are none.
+	Extra []byte
+	// IDSeed is mixed with an event's Offset to derive its id when the event carries none. File sources set it
+	// from the input name, file fingerprint and truncation generation (see SeedID).
+	IDSeed [16]byte
+
+	ack func(pos int64)
+	// The engine package adds its unexported acknowledgement-tracking state here.
+}
+
+// NewStream returns a stream of input in whose acknowledged positions are reported to ack. ack is called under
+// the stream's lock with strictly increasing positions, each the position after the last event of a contiguous
+// run of done events; it must be fast and must not block (record the position; persist it elsewhere).
+func NewStream(in *Input, ack func(pos int64)) *Stream {
+	return &Stream{Input: in, ack: ack}
+}
+
+// Event is one log event travelling through the pipeline. Events are passed by value into Publish; the engine
+// copies the struct, not the Message bytes.
+type Event struct {
+	// Time is @timestamp: the read time unless a parser found the event's own time.
+	Time time.Time
+	// Message is the event text. Invalid UTF-8 is replaced when encoding, never dropped.
+	Message []byte
+	// Stream is the stream the event belongs to; required.
+	Stream *Stream
+	// Offset is log.offset: where the event starts in its stream. Negative when the stream has no offsets.
+	Offset int64
+	// Pos is the stream position after this event: the stream's checkpoint once the event is done everywhere.
+	// Positions increase within a stream in publish order.
+	Pos int64
+	// ID is the event id when the source has one (an API item's own id); otherwise the id is derived from
+	// Stream.IDSeed and Offset.
+	ID []byte
+	// Extra holds per-event top-level JSON members rendered by the source, starting with a comma, such as
+	// `,"stream":"stderr"`. Empty when there are none.
+	Extra []byte
+
+	seq uint64 // assigned by the stream at publish; orders acknowledgements
+}
+
+// Size is what the event counts against the queue's byte bound: its variable-length bytes plus a fixed overhead
+// for the struct and its bookkeeping.
+func (e *Event) Size() int64 {
+	return int64(len(e.Message)+len(e.ID)+len(e.Extra)) + eventOverhead
+}
+
+// eventOverhead approximates the bytes an event costs beyond its variable-length fields: the Event struct in the
+// queue and batches plus its tracking entry.
+const eventOverhead = 160

@@ -1,0 +1,121 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/flickerlog/flicker/engine"
+	sinkfile "github.com/flickerlog/flicker/sinks/file"
+	"github.com/flickerlog/flicker/sources/file"
+)
+
+// Config is a loaded, defaulted and validated configuration.
+type Config struct {
+	LogFiles []file.Config `yaml:"log_files"`
+	Outputs  []Output      `yaml:"outputs"`
+	Batch    Batch         `yaml:"batch"`
+	Queue    Queue         `yaml:"queue"`
+
+	file string // the name given to Parse, for Summary
+}
+
+// Output is one entry of outputs. The envelope keys (type, name, retry, dead_letter) are common to every type;
+// the other keys of the entry belong to the type and are decoded into its config struct.
+type Output struct {
+	Type       string      `yaml:"type"` // stdout | file | discard
+	Name       string      `yaml:"name"` // default: the type; unique across outputs
+	Retry      Retry       `yaml:"retry"`
+	DeadLetter *DeadLetter `yaml:"dead_letter"` // nil: rejected events are counted and logged
+
+	// File holds the type-specific keys of an output of type file (nil for other types).
+	File *sinkfile.Config `yaml:"-"`
+}
+
+// Retry is the backoff the engine applies to the events an output asks to retry.
+type Retry struct {
+	Initial time.Duration `yaml:"initial"`
+	Max     time.Duration `yaml:"max"`
+}
+
+// Policy returns the engine's form of r.
+func (r Retry) Policy() engine.RetryPolicy { return engine.RetryPolicy{Initial: r.Initial, Max: r.Max} }
+
+// DeadLetter is where an output's permanently rejected events go: either a size-capped rotating file (Path,
+// MaxBytes, MaxFiles) or another output (Output, by name). The two forms are exclusive.
+type DeadLetter struct {
+	Path     string `yaml:"path"`
+	MaxBytes int64  `yaml:"max_bytes"`
+	MaxFiles int    `yaml:"max_files"`
+	Output   string `yaml:"output"`
+}
+
+// Batch bounds the batches handed to outputs: a batch is sent when it reaches MaxEvents or MaxBytes, or when
+// its first event has waited MaxWait.
+type Batch struct {
+	MaxEvents int           `yaml:"max_events"`
+	MaxBytes  int           `yaml:"max_bytes"`
+	MaxWait   time.Duration `yaml:"max_wait"`
+}
+
+// Queue bounds the events between the sources and the outputs, in events and in bytes; a full queue slows
+// reading.
+type Queue struct {
+	MaxEvents int `yaml:"max_events"`
+	MaxBytes  int `yaml:"max_bytes"`
+}
+
+// Defaults for the keys of this package (sources and sinks define their own).
+const (
+	DefaultBatchMaxEvents     = 2048
+	DefaultBatchMaxBytes      = 4 << 20
+	DefaultBatchMaxWait       = 200 * time.Millisecond
+	DefaultQueueMaxEvents     = 65536
+	DefaultQueueMaxBytes      = 32 << 20
+	DefaultDeadLetterMaxBytes = 100 << 20
+	DefaultDeadLetterMaxFiles = 3
+	DefaultRetryInitial       = engine.DefaultRetryInitial
+	DefaultRetryMax           = engine.DefaultRetryMax
+)
+
+// Output types. outputTypes lists them in the order error messages name them.
+const (
+	OutputStdout  = "stdout"
+	OutputFile    = "file"
+	OutputDiscard = "discard"
+)
+
+var outputTypes = []string{OutputStdout, OutputFile, OutputDiscard}
+
+// Summary describes c in one line, for `flicker validate`:
+// "config.yaml: 2 inputs (log_files: app, audit), 3 outputs (stdout, file archive, discard)".
+func (c *Config) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s", c.file, plural(len(c.LogFiles), "input"))
+	if len(c.LogFiles) > 0 {
+		names := make([]string, len(c.LogFiles))
+		for i, in := range c.LogFiles {
+			names[i] = in.Name
+		}
+		fmt.Fprintf(&b, " (log_files: %s)", strings.Join(names, ", "))
+	}
+	fmt.Fprintf(&b, ", %s", plural(len(c.Outputs), "output"))
+	if len(c.Outputs) > 0 {
+		descs := make([]string, len(c.Outputs))
+		for i, o := range c.Outputs {
+			descs[i] = o.Type
+			if o.Name != o.Type {
+				descs[i] += " " + o.Name
+			}
+		}
+		fmt.Fprintf(&b, " (%s)", strings.Join(descs, ", "))
+	}
+	return b.String()
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

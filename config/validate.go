@@ -1,0 +1,234 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flickerlog/flicker/sources/file"
+	"gopkg.in/yaml.v3"
+)
+
+// validate applies defaults and checks c: each input and file output through its own SetDefaults and
+// Validate, and here what spans entries.
+func (d *decoder) validate(c *Config) {
+	d.validateInputs(c.LogFiles)
+	d.validateOutputs(c.Outputs)
+	d.validatePipeline(&c.Batch, &c.Queue)
+}
+
+func (d *decoder) validateInputs(inputs []file.Config) {
+	if len(inputs) == 0 {
+		d.problem("log_files", "no inputs: add at least one entry under log_files")
+	}
+	seen := make(map[string]int)
+	for i := range inputs {
+		in := &inputs[i]
+		p := fmt.Sprintf("log_files[%d]", i)
+		if first, dup := seen[in.Name]; dup {
+			d.problem(p+".name", "duplicate input name %q (also log_files[%d]): input names must be unique", in.Name, first)
+		} else if in.Name == "" {
+			d.problem(p+".name", "required: every input needs a name, unique across inputs (read positions are stored under it)")
+		} else {
+			seen[in.Name] = i
+		}
+		in.SetDefaults()
+		d.fromValidator(p, in.Validate())
+	}
+}
+
+func (d *decoder) validateOutputs(outputs []Output) {
+	if len(outputs) == 0 {
+		d.problem("outputs", "no outputs: add at least one entry under outputs (type: %s)", strings.Join(outputTypes, ", "))
+	}
+	byName := make(map[string]int)
+	for i := range outputs {
+		o := &outputs[i]
+		p := fmt.Sprintf("outputs[%d]", i)
+		switch {
+		case o.Type == "":
+			d.problem(p+".type", "required: one of %s", strings.Join(outputTypes, ", "))
+		case !slices.Contains(outputTypes, o.Type):
+			d.problem(p+".type", "unknown output type %q (known: %s)", o.Type, strings.Join(outputTypes, ", "))
+		}
+		if o.Name == "" {
+			o.Name = o.Type
+		}
+		if first, dup := byName[o.Name]; dup && o.Name != "" {
+			hint := ""
+			if !d.present(p + ".name") {
+				hint = "; an output's name defaults to its type"
+			}
+			d.problem(p+".name", "duplicate output name %q (also outputs[%d]%s): give each output its own name", o.Name, first, hint)
+		} else if o.Name != "" {
+			byName[o.Name] = i
+		}
+		d.retry(&o.Retry, p+".retry")
+		if o.DeadLetter != nil {
+			d.deadLetter(o.DeadLetter, p+".dead_letter")
+		}
+		if o.File != nil {
+			o.File.SetDefaults()
+			d.fromValidator(p, o.File.Validate())
+		}
+	}
+	d.deadLetterOutputs(outputs, byName)
+}
+
+func (d *decoder) retry(r *Retry, p string) {
+	positive(d, &r.Initial, DefaultRetryInitial, p+".initial")
+	positive(d, &r.Max, DefaultRetryMax, p+".max")
+	if r.Initial > 0 && r.Max > 0 && r.Max < r.Initial {
+		d.problem(p+".max", "must be at least retry.initial (%s)", r.Initial)
+	}
+}
+
+// deadLetter checks the form of one dead_letter and fills the defaults of the file form.
+func (d *decoder) deadLetter(dl *DeadLetter, p string) {
+	fileForm := d.present(p+".path") || d.present(p+".max_bytes") || d.present(p+".max_files")
+	switch {
+	case dl.Output != "" && fileForm:
+		d.problem(p, "set either output (another output's name) or path (a dead-letter file, with max_bytes and max_files), not both")
+	case dl.Output != "":
+		// Checked against the other outputs by deadLetterOutputs.
+	case dl.Path == "":
+		d.problem(p, "set path (a dead-letter file) or output (another output's name)")
+	default:
+		positive(d, &dl.MaxBytes, DefaultDeadLetterMaxBytes, p+".max_bytes")
+		positive(d, &dl.MaxFiles, DefaultDeadLetterMaxFiles, p+".max_files")
+	}
+}
+
+// deadLetterOutputs checks that each dead_letter.output names another output and that following them never
+// comes back to where it started.
+func (d *decoder) deadLetterOutputs(outputs []Output, byName map[string]int) {
+	next := make(map[int]int) // output index -> index of its dead-letter output
+	for i, o := range outputs {
+		if o.DeadLetter == nil || o.DeadLetter.Output == "" {
+			continue
+		}
+		p := fmt.Sprintf("outputs[%d].dead_letter.output", i)
+		j, ok := byName[o.DeadLetter.Output]
+		switch {
+		case o.DeadLetter.Output == o.Name:
+			d.problem(p, "names this output itself: name another output, or use path for a dead-letter file")
+		case !ok:
+			d.problem(p, "no output named %q (outputs: %s)", o.DeadLetter.Output, outputNames(outputs))
+		default:
+			next[i] = j
+		}
+	}
+	for start := range outputs {
+		chain := []string{outputs[start].Name}
+		lowest := start
+		for i, ok := next[start]; ok && len(chain) <= len(outputs); i, ok = next[i] {
+			chain = append(chain, outputs[i].Name)
+			lowest = min(lowest, i)
+			if i != start {
+				continue
+			}
+			// Report a cycle once, from its first output.
+			if lowest == start {
+				d.problem(fmt.Sprintf("outputs[%d].dead_letter.output", start),
+					"dead-letter cycle %s: a chain of dead letters must end in a file or an output without dead_letter",
+					strings.Join(chain, " -> "))
+			}
+			break
+		}
+	}
+}
+
+func (d *decoder) validatePipeline(b *Batch, q *Queue) {
+	positive(d, &b.MaxEvents, DefaultBatchMaxEvents, "batch.max_events")
+	positive(d, &b.MaxBytes, DefaultBatchMaxBytes, "batch.max_bytes")
+	positive(d, &b.MaxWait, DefaultBatchMaxWait, "batch.max_wait")
+	positive(d, &q.MaxEvents, DefaultQueueMaxEvents, "queue.max_events")
+	positive(d, &q.MaxBytes, DefaultQueueMaxBytes, "queue.max_bytes")
+	if b.MaxBytes > 0 && q.MaxBytes > 0 && q.MaxBytes < b.MaxBytes {
+		// Point at whichever of the two the file sets; a full batch has to fit in the queue.
+		if d.present("queue.max_bytes") {
+			d.problem("queue.max_bytes", "must be at least batch.max_bytes (%d): a full batch has to fit in the queue", b.MaxBytes)
+		} else {
+			d.problem("batch.max_bytes", "must not exceed queue.max_bytes (%d): a full batch has to fit in the queue", q.MaxBytes)
+		}
+	}
+}
+
+// positive sets *v to def when the file does not set it, and otherwise requires it to be positive: an explicit
+// 0 is a mistake, not a request for the default.
+func positive[T int | int64 | time.Duration](d *decoder, v *T, def T, path string) {
+	if !d.present(path) {
+		*v = def
+		return
+	}
+	if *v <= 0 {
+		d.problem(path, "must be positive, got %v", *v)
+	}
+}
+
+// present reports whether the file gives the field at path a value.
+func (d *decoder) present(path string) bool {
+	l, ok := d.at[path]
+	if !ok || l.value == nil {
+		return false
+	}
+	v := l.value
+	if v.Kind == yaml.AliasNode {
+		v = v.Alias
+	}
+	return v != nil && !isNull(v)
+}
+
+// fromValidator records the errors returned by a source's or sink's Validate for the entry at prefix.
+func (d *decoder) fromValidator(prefix string, err error) {
+	for _, leaf := range leafErrors(err) {
+		path, msg := fieldError(prefix, leaf)
+		d.problem(path, "%s", msg)
+	}
+}
+
+// problem records a validation error at path, located at the field or, when the file does not set it, at its
+// nearest enclosing entry. It is dropped when an earlier error is about the same field or one containing it:
+// validation then sees a zero value there and would only repeat that error.
+func (d *decoder) problem(path, format string, args ...any) {
+	for p := path; ; p = parentPath(p) {
+		if d.failed[p] {
+			return
+		}
+		if p == "" {
+			break
+		}
+	}
+	d.failed[path] = true
+	line, col := d.locate(path)
+	d.errs = append(d.errs, &Error{Line: line, Column: col, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// locate returns the position of the field at path, or of its nearest parent present in the file.
+func (d *decoder) locate(path string) (line, column int) {
+	for p := path; ; p = parentPath(p) {
+		if l, ok := d.at[p]; ok {
+			n := l.key
+			if n == nil {
+				n = l.value
+			}
+			if n != nil {
+				return n.Line, n.Column
+			}
+		}
+		if p == "" {
+			return 0, 0
+		}
+	}
+}
+
+func outputNames(outputs []Output) string {
+	names := make([]string, 0, len(outputs))
+	for _, o := range outputs {
+		if o.Name != "" {
+			names = append(names, o.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}

@@ -6,24 +6,44 @@ import (
 
 // Config is one entry of log_files.
 type Config struct {
-	Name                string            `yaml:"name"`
-	Paths               []string          `yaml:"paths"`
-	Exclude             []string          `yaml:"exclude"`
-	StartPosition       string            `yaml:"start_position"` // beginning|end
-	MaxLineBytes        int               `yaml:"max_line_bytes"`
-	Encoding            string            `yaml:"encoding"` // utf-8|utf-16le|utf-16be|latin1
-	Timezone            string            `yaml:"timezone"`
-	Multiline           *MultilineConfig  `yaml:"multiline"`
-	Fields              map[string]string `yaml:"fields"`
-	FieldsUnderRoot     bool              `yaml:"fields_under_root"`
-	ScanInterval        time.Duration     `yaml:"scan_interval"`
-	CloseInactive       time.Duration     `yaml:"close_inactive"`
-	FlushPartialOnClose bool              `yaml:"flush_partial_on_close"`
-	CleanRemovedAfter   time.Duration     `yaml:"clean_removed_after"`
-	MaxOpenFiles        int               `yaml:"max_open_files"`
+	// Name identifies the input; registry state is keyed by it, so renaming an input starts it afresh.
+	Name string `yaml:"name"`
+	// Paths are globs (`**` matches any number of directories). Symlinks are followed to their target.
+	Paths []string `yaml:"paths"`
+	// Exclude globs are matched against both the full path and the base name.
+	Exclude []string `yaml:"exclude"`
+	// StartPosition (beginning|end) applies only to files found at startup that the registry does not know.
+	// Files that appear later are always read from the beginning: that is what rotation needs.
+	StartPosition string `yaml:"start_position"`
+	// MaxLineBytes caps an event's raw size; longer lines are cut into several events (counted).
+	MaxLineBytes int `yaml:"max_line_bytes"`
+	// Encoding of the file: utf-8, utf-16le, utf-16be or latin1. Lines are split on raw bytes, then decoded.
+	Encoding string `yaml:"encoding"` // utf-8|utf-16le|utf-16be|latin1
+	// Timezone is for parsers of times without a zone.
+	Timezone  string           `yaml:"timezone"`
+	Multiline *MultilineConfig `yaml:"multiline"`
+	// Fields are added to every event, under "fields" or, with FieldsUnderRoot, at the top level.
+	Fields          map[string]string `yaml:"fields"`
+	FieldsUnderRoot bool              `yaml:"fields_under_root"`
+	// ScanInterval is how often the globs are evaluated again and open files checked for truncation, deletion
+	// and rotation. Idle files are polled with a backoff capped by it.
+	ScanInterval time.Duration `yaml:"scan_interval"`
+	// CloseInactive releases a file's handle after it has not grown for this long; it is reopened when it grows.
+	CloseInactive time.Duration `yaml:"close_inactive"`
+	// FlushPartialOnClose ships an unterminated last line when its file is released (deleted, renamed away,
+	// inactive) or, in once mode, when the file's size at start is reached. Otherwise it is never shipped half.
+	FlushPartialOnClose bool `yaml:"flush_partial_on_close"`
+	// CleanRemovedAfter forgets registry entries of files not seen for this long.
+	CleanRemovedAfter time.Duration `yaml:"clean_removed_after"`
+	// MaxOpenFiles bounds open handles; files with data beyond it take turns (least recently active closed first).
+	MaxOpenFiles int `yaml:"max_open_files"`
 }
 
-// MultilineConfig joins continuation lines into one event, with Filebeat's pattern/negate/match semantics.
+// MultilineConfig joins continuation lines into one event, with Filebeat's pattern/negate/match semantics:
+// a line is a continuation when it matches Pattern (does not match, with Negate); with Match "after" it is
+// appended to the line before it, with "before" it is prepended to the line after it. An event that reaches
+// MaxLines or MaxBytes is shipped and the next line starts a new one (nothing is dropped); an event pending
+// longer than Timeout is shipped.
 type MultilineConfig struct {
 	Pattern  string        `yaml:"pattern"`
 	Negate   bool          `yaml:"negate"`

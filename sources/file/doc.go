@@ -1,3 +1,27 @@
 // Package file is the log-file source: glob discovery, tailing, rotation and truncation handling, identity by
 // inode and fingerprint, line splitting, multi-line joining and decoding.
+//
+// One goroutine per input (Source.Run) evaluates the globs every scan_interval and reads the open files in
+// round-robin turns of at most 256 KiB each, so that many busy files progress fairly without a goroutine per
+// file. Read data goes into append-only 1 MiB arena chunks: complete UTF-8 lines are published as slices of
+// them (no copy, no allocation per line), decoded and joined messages are appended to a second arena.
+//
+// Identity and positions: a file is its inode plus the sha256 of its first 1 KiB (a shorter file's fingerprint
+// is matched as a prefix and extended as it grows). A stored state is resumed only when both match; the same
+// inode with other content is a new file (next generation). Positions in the Registry are acknowledged
+// positions only: the engine calls the stream's ack function, and only then is the offset saved.
+//
+// Rotation: a renamed or deleted file keeps its handle and is read to its end; it is released once it is at its
+// end and has been out of the watched set for two scans (deleted: at once when at its end), or after
+// close_inactive. Files that disappeared with unread data (also while flicker was down) are looked for by
+// identity in the directories of the globs and of known files; exclude still applies. Truncation (size below the
+// read position, or different first bytes) restarts the file at 0 in a new generation.
+//
+// Event ids: see streamSeed. Caveats:
+//   - Registry state is keyed by inode (Registry.Remove takes one): two watched files with the same inode on
+//     different devices are not supported; the second one is ignored while the first is open.
+//   - log.file.path is the path where the file was found when its stream started (the glob match, not a
+//     symlink's target); a rename within the watched set updates the registry's path, not the events'.
+//   - Once a released (renamed away) file is closed, later writes to it are not read.
+//   - Invalid UTF-8 is passed through and replaced by the encoders; invalid UTF-16 is replaced here (counted).
 package file

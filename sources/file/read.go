@@ -1,0 +1,347 @@
+package file
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/flickerlog/flicker/engine"
+)
+
+// schedule opens files that have unread data, up to max_open_files. When files wait for a slot, open files
+// that already had a turn are closed to make room, idle ones and the least recently active first; a closed
+// file waits behind those already waiting, so every file gets its turn.
+func (s *Source) schedule(now time.Time) {
+	var waiting []*tracked
+	for _, t := range s.files {
+		if t.f != nil || !t.seen || t.gone || t.done {
+			continue
+		}
+		end, from := t.size, max(t.offset, t.readTo)
+		if t.limit >= 0 {
+			end, from = t.limit, t.offset // once mode: reopen to finish (and maybe flush) a partial line
+		}
+		if end <= from {
+			if t.limit >= 0 {
+				t.done = true
+			}
+			continue
+		}
+		if t.waitSince.IsZero() {
+			t.waitSince = now
+		}
+		waiting = append(waiting, t)
+	}
+	if len(waiting) == 0 {
+		return
+	}
+	sort.Slice(waiting, func(i, j int) bool {
+		if !waiting[i].waitSince.Equal(waiting[j].waitSince) {
+			return waiting[i].waitSince.Before(waiting[j].waitSince)
+		}
+		return waiting[i].inode < waiting[j].inode
+	})
+	if free := s.cfg.MaxOpenFiles - s.openCount; len(waiting) > free {
+		var evict []*tracked
+		for _, t := range s.open {
+			// Files that cannot be reopened by path (deleted, renamed away) keep their handle.
+			if t.turns > 0 && t.present && !t.deleted {
+				evict = append(evict, t)
+			}
+		}
+		sort.Slice(evict, func(i, j int) bool {
+			if evict[i].atEOF != evict[j].atEOF {
+				return evict[i].atEOF
+			}
+			return evict[i].lastActive.Before(evict[j].lastActive)
+		})
+		for _, t := range evict[:min(len(evict), len(waiting)-free)] {
+			s.closeFile(t)
+			t.waitSince = now
+		}
+	}
+	for _, t := range waiting {
+		if s.openCount >= s.cfg.MaxOpenFiles {
+			break
+		}
+		f, err := os.Open(t.path)
+		if err != nil {
+			if s.opts.Once {
+				s.log.Warn().Err(err).Str("path", t.path).Msg("open; skipped in once mode")
+				t.done = true
+			}
+			continue
+		}
+		fi, err := f.Stat()
+		same := err == nil && infoOf(fi).inode == t.inode
+		if same {
+			same, err = hasPrefix(f, t.fp, t.fpLen, s.scratch)
+			same = same && err == nil
+		}
+		if !same {
+			t.verified = false // something else is at the path now: the next scan sorts it out
+			_ = f.Close()
+			continue
+		}
+		s.opened(t, f, now)
+	}
+}
+
+// opened makes f the open handle of t.
+func (s *Source) opened(t *tracked, f *os.File, now time.Time) {
+	t.f, t.partial, t.atEOF, t.turns = f, nil, false, 0
+	t.lastActive, t.waitSince = now, time.Time{}
+	s.open = append(s.open, t)
+	s.openCount++
+	s.stats.filesOpen.Add(1)
+}
+
+// readTurn reads once from every open file, publishing each file's events after its read. It reports whether
+// any file returned data.
+func (s *Source) readTurn(ctx context.Context, pub engine.Publisher) (bool, error) {
+	s.turn = append(s.turn[:0], s.open...)
+	progressed := false
+	for _, t := range s.turn {
+		if t.f == nil {
+			continue
+		}
+		got, err := s.readOnce(t)
+		if err != nil {
+			s.log.Warn().Err(err).Str("path", t.path).Msg("read; closing the file, it is reopened at the next scan")
+			s.closeFile(t)
+			t.verified = false
+			t.done = s.opts.Once // once mode does not retry
+		}
+		progressed = progressed || got
+		if err := s.publish(ctx, pub); err != nil {
+			return progressed, err
+		}
+	}
+	return progressed, nil
+}
+
+// readOnce reads up to readSize bytes of t into the raw arena and turns its complete lines into events.
+func (s *Source) readOnce(t *tracked) (bool, error) {
+	t.turns++
+	want := int64(readSize)
+	if t.limit >= 0 {
+		want = min(want, t.limit-t.readPos())
+		if want <= 0 {
+			s.finishOnce(t)
+			return false, nil
+		}
+	}
+	data, n, err := s.fill(t, int(want))
+	if err != nil {
+		return false, err
+	}
+	if n == 0 {
+		t.atEOF = true
+		return false, nil
+	}
+	if t.atEOF && s.replacedWhileIdle(t) {
+		return true, nil // the bytes just read belong to the new content; it is read from 0 next turn
+	}
+	now := s.now()
+	t.atEOF, t.lastActive = false, now
+	if _, err := s.streamFor(t); err != nil {
+		return false, err
+	}
+	s.splitLines(t, data, now)
+	if t.limit >= 0 && t.readPos() >= t.limit {
+		s.finishOnce(t)
+	}
+	return true, nil
+}
+
+// replacedWhileIdle checks, when an idle file grows again, that its first bytes are still the ones known: a
+// truncation followed by new writes beyond the old offset is invisible to a size check, and reading on from the
+// old offset would ship the middle of the new content. On a mismatch the file restarts at 0 in a new generation.
+func (s *Source) replacedWhileIdle(t *tracked) bool {
+	same, err := hasPrefix(t.f, t.fp, t.fpLen, s.scratch)
+	if err != nil || same {
+		return false
+	}
+	fi, err := t.f.Stat()
+	if err != nil {
+		return false
+	}
+	s.truncated(t, t.f, infoOf(fi))
+	return true
+}
+
+// finishOnce ends a file in once mode: its size at start is read.
+func (s *Source) finishOnce(t *tracked) {
+	if t.ml != nil {
+		s.cur = t
+		t.ml.flush(s.emitFn, false)
+	}
+	if len(t.partial) > 0 && s.cfg.FlushPartialOnClose {
+		s.flushPartial(t)
+	}
+	t.done = true
+	s.closeFile(t)
+}
+
+// fill reads the next bytes of t after its partial line into the raw arena, so that the partial line and the new
+// bytes are contiguous, and returns them (partial line first) and how many bytes were read. When the partial
+// line is still at the end of the arena's chunk (no other file read since), it is not copied.
+func (s *Source) fill(t *tracked, want int) ([]byte, int, error) {
+	p := len(t.partial)
+	const minRead = 16 << 10
+	a := &s.raw
+	atTail := p > 0 && len(a.buf) >= p && &a.buf[len(a.buf)-p] == &t.partial[0]
+	if !atTail || cap(a.buf)-len(a.buf) < minRead {
+		a.ensure(p + max(minRead, min(want, readSize)))
+		start := len(a.buf)
+		a.buf = append(a.buf, t.partial...)
+		t.partial = a.buf[start:]
+	}
+	room := a.buf[len(a.buf):cap(a.buf)]
+	if len(room) > want {
+		room = room[:want]
+	}
+	n, err := t.f.ReadAt(room, t.readPos())
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, 0, err
+	}
+	start := len(a.buf) - p
+	a.buf = a.buf[:len(a.buf)+n]
+	return a.buf[start:], n, nil
+}
+
+// splitLines turns the complete lines (and long-line pieces) of data, which starts at t.offset, into events and
+// keeps the rest as t's partial line.
+func (s *Source) splitLines(t *tracked, data []byte, readAt time.Time) {
+	pos, lines, pieces := 0, 0, 0
+	fast := s.enc == encUTF8 && s.cfg.Multiline == nil && t.stream != nil && t.streamGen == t.gen
+	st := t.stream
+	for {
+		ll, consumed := s.split.next(data[pos:])
+		if consumed == 0 {
+			break
+		}
+		lines++
+		if ll == consumed {
+			pieces++ // no newline consumed: a piece of a long line
+		}
+		start := t.offset + int64(pos)
+		if fast && start > 0 {
+			// UTF-8 without multi-line: the message is the raw line itself.
+			msg := data[pos : pos+ll : pos+ll]
+			if ll != consumed && ll > 0 && msg[ll-1] == '\r' {
+				msg = msg[:ll-1]
+			}
+			s.emitTo(st, msg, start, start+int64(consumed), readAt)
+		} else {
+			s.line(t, data[pos:pos+ll:pos+ll], start, start+int64(consumed), ll != consumed, readAt)
+		}
+		pos += consumed
+	}
+	s.stats.lines.Add(uint64(lines))
+	if pieces > 0 {
+		s.stats.longPieces.Add(uint64(pieces))
+	}
+	s.stats.bytes.Add(uint64(pos))
+	t.offset += int64(pos)
+	t.partial = data[pos:len(data):len(data)]
+}
+
+// flushPartial ships t's unterminated last line as an event.
+func (s *Source) flushPartial(t *tracked) {
+	s.stats.lines.Add(1)
+	s.stats.bytes.Add(uint64(len(t.partial)))
+	s.line(t, t.partial, t.offset, t.readPos(), false, s.now())
+	t.offset, t.partial = t.readPos(), nil
+}
+
+var boms = [...][]byte{encUTF8: {0xEF, 0xBB, 0xBF}, encUTF16LE: {0xFF, 0xFE}, encUTF16BE: {0xFE, 0xFF}}
+
+// line turns one raw line at [start, end) into an event, or into a multi-line joiner. complete is false for a
+// piece of a long line and for a flushed partial line: only complete lines lose a trailing '\r'.
+func (s *Source) line(t *tracked, raw []byte, start, end int64, complete bool, readAt time.Time) {
+	if start == 0 && int(s.enc) < len(boms) && bytes.HasPrefix(raw, boms[s.enc]) {
+		raw = raw[len(boms[s.enc]):]
+	}
+	msg := raw
+	if s.enc != encUTF8 {
+		s.out.ensure(s.enc.decodedMax(len(raw)))
+		d, invalid := s.enc.appendDecoded(s.out.tail(), raw)
+		msg = s.out.commit(d)
+		if invalid > 0 {
+			s.stats.invalid.Add(uint64(invalid))
+		}
+	}
+	if complete && len(msg) > 0 && msg[len(msg)-1] == '\r' {
+		msg = msg[:len(msg)-1]
+	}
+	if t.ml != nil || s.cfg.Multiline != nil {
+		if t.ml == nil {
+			t.ml = newMultiline(s.cfg.Multiline)
+		}
+		s.cur = t
+		t.ml.add(msg, start, end, readAt, s.emitFn)
+		return
+	}
+	s.emit(t, msg, start, end, readAt)
+}
+
+// emitJoined copies a joined multi-line message into the output arena and emits it for s.cur.
+func (s *Source) emitJoined(j joined) {
+	if j.split {
+		s.stats.mlSplits.Add(1)
+	}
+	s.out.ensure(len(j.msg))
+	msg := s.out.commit(append(s.out.tail(), j.msg...))
+	s.emit(s.cur, msg, j.start, j.end, j.readAt)
+}
+
+func (s *Source) emit(t *tracked, msg []byte, start, end int64, readAt time.Time) {
+	st := t.stream
+	if st == nil || t.streamGen != t.gen {
+		var err error
+		if t.f == nil {
+			s.log.Error().Str("path", t.path).Msg("event without a stream: dropped") // not reachable by design
+			return
+		}
+		if st, err = s.streamFor(t); err != nil {
+			s.log.Warn().Err(err).Str("path", t.path).Msg("derive event ids")
+			return
+		}
+	}
+	s.emitTo(st, msg, start, end, readAt)
+}
+
+func (s *Source) emitTo(st *engine.Stream, msg []byte, start, end int64, readAt time.Time) {
+	// Filled in place: building an Event and appending it copies 128 bytes with write barriers.
+	n := len(s.events)
+	if n < cap(s.events) {
+		s.events = s.events[:n+1]
+	} else {
+		s.events = append(s.events, engine.Event{})
+	}
+	e := &s.events[n]
+	e.Time, e.Message, e.Stream, e.Offset, e.Pos = readAt, msg, st, start, end
+}
+
+// expireMultiline ships multi-line events pending longer than the timeout.
+func (s *Source) expireMultiline() {
+	if s.cfg.Multiline == nil {
+		return
+	}
+	now := s.now()
+	if now.Before(s.nextMLRun) {
+		return
+	}
+	s.nextMLRun = now.Add(min(s.cfg.Multiline.Timeout/4, s.cfg.ScanInterval))
+	for _, t := range s.files {
+		if t.ml != nil && t.ml.expired(now) {
+			s.cur = t
+			t.ml.flush(s.emitFn, false)
+		}
+	}
+}

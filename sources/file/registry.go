@@ -1,0 +1,64 @@
+package file
+
+import (
+	"time"
+)
+
+// FingerprintSize is how many leading bytes of a file its fingerprint covers once the file is that long.
+const FingerprintSize = 1024
+
+// State is the persisted read position of one file, keyed by input name and inode.
+type State struct {
+	Inode  uint64
+	Device uint64 // recorded for diagnosis; not trusted across restarts (device numbers change on remount)
+	Path   string // where the file was last found
+	// Offset is the acknowledged position: every event before it is done in every output.
+	Offset int64
+	Size   int64 // the size last observed
+	// Generation counts truncations (and content replacements on the same inode); it is part of event ids.
+	Generation uint32
+	// Fingerprint is the sha256 of the file's first FingerprintLen bytes (at most FingerprintSize); while the
+	// file is shorter it is matched as a prefix and extended as the file grows.
+	Fingerprint    [32]byte
+	FingerprintLen int
+	LastSeen       time.Time
+}
+
+// Registry is where the source keeps its read positions; cmd/flicker adapts the store package to it.
+type Registry interface {
+	// Load returns the states saved for input. The source calls it once, at the start of Run.
+	Load(input string) ([]State, error)
+	// Save records st, replacing the state of the same inode. The source calls it on acknowledgement (from the
+	// engine's output goroutines) and when a file's identity, path or generation changes; it must not block long.
+	Save(input string, st State)
+	// Remove forgets the state of inode; called for files gone longer than clean_removed_after.
+	Remove(input string, inode uint64)
+}
+
+// Options are run-time choices that are not part of the configuration.
+type Options struct {
+	// Once makes Run read what the files hold when it starts, up to their size at that moment, then return nil.
+	Once bool
+	// Now is the clock for event times and ages (close_inactive, clean_removed_after, multiline timeout); nil
+	// means time.Now.
+	Now func() time.Time
+}
+
+// Stats are the source's counters since New.
+type Stats struct {
+	Events          uint64 // events published
+	Lines           uint64 // lines (and long-line pieces) read, before multi-line joining
+	Bytes           uint64 // raw bytes consumed by published events
+	LongLinePieces  uint64 // events cut at max_line_bytes
+	MultilineSplits uint64 // multi-line events cut at max_lines or max_bytes
+	InvalidEncoding uint64 // invalid UTF-16 code units replaced with U+FFFD
+	Truncations     uint64 // truncations and content replacements seen on an open or known file
+	// TruncatedBytesLost counts bytes that were known to exist (by the last stat) but not yet read when a
+	// truncation was seen. Bytes written and truncated between two observations cannot be counted.
+	TruncatedBytesLost uint64
+	// PartialBytesDropped counts unterminated last lines dropped when a file was released without
+	// flush_partial_on_close (or truncated under it).
+	PartialBytesDropped uint64
+	FilesOpen           int64 // open handles now
+	FilesTracked        int64 // files known now (open or not)
+}

@@ -1,0 +1,253 @@
+package file
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/flickerlog/flicker/engine"
+)
+
+// readSize is the most one read takes from one file per round-robin turn: large enough for throughput, small
+// enough that many busy files take fair turns.
+const readSize = 256 << 10
+
+// Idle polling backs off from minIdle up to the scan interval.
+const minIdle = 5 * time.Millisecond
+
+// Source is the log-file source of one log_files entry. One goroutine (Run) discovers, reads and publishes all
+// of the entry's files in round-robin turns; acknowledgements arrive on the engine's goroutines.
+type Source struct {
+	cfg   Config
+	reg   Registry
+	opts  Options
+	log   zerolog.Logger
+	now   func() time.Time
+	input engine.Input
+	enc   encoding
+	split splitter
+
+	mu      sync.Mutex // guards the fields of tracked files that acknowledgements use, files and streams
+	files   map[uint64]*tracked
+	streams map[*engine.Stream]streamRef
+
+	// Owned by the Run goroutine.
+	open      []*tracked // round-robin order
+	openCount int
+	turn      []*tracked
+	raw       arena // read data; complete UTF-8 lines are published straight from it
+	out       arena // decoded and joined messages
+	events    []engine.Event
+	scratch   []byte
+	emitFn    func(joined)
+	cur       *tracked // the file multi-line events are emitted for
+	onceSet   []*tracked
+	nextMLRun time.Time
+
+	stats counters
+}
+
+type counters struct {
+	events, lines, bytes, longPieces, mlSplits, invalid, truncations, truncLost, partialDropped atomic.Uint64
+	filesOpen, filesTracked                                                                     atomic.Int64
+}
+
+// New returns the source of cfg, which must have been defaulted and validated.
+func New(cfg Config, reg Registry, opts Options, log zerolog.Logger) (*Source, error) {
+	if reg == nil {
+		return nil, fmt.Errorf("file input %q: no registry", cfg.Name)
+	}
+	fieldsJSON, err := renderFields(cfg.Fields, cfg.FieldsUnderRoot)
+	if err != nil {
+		return nil, fmt.Errorf("file input %q: %w", cfg.Name, err)
+	}
+	s := &Source{
+		cfg: cfg, reg: reg, opts: opts, now: opts.Now,
+		log:     log.With().Str("component", "file").Str("input", cfg.Name).Logger(),
+		input:   engine.Input{Name: cfg.Name, Type: "file", FieldsJSON: fieldsJSON},
+		enc:     parseEncoding(cfg.Encoding),
+		files:   make(map[uint64]*tracked),
+		streams: make(map[*engine.Stream]streamRef),
+		scratch: make([]byte, FingerprintSize),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.split = newSplitter(s.enc, cfg.MaxLineBytes)
+	s.emitFn = s.emitJoined
+	return s, nil
+}
+
+// renderFields renders the configured fields once as JSON object members, keys sorted.
+func renderFields(fields map[string]string, underRoot bool) ([]byte, error) {
+	if len(fields) == 0 {
+		return nil, nil
+	}
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b []byte
+	if !underRoot {
+		b = append(b, `,"fields":{`...)
+	}
+	for i, k := range keys {
+		if i > 0 || underRoot {
+			b = append(b, ',')
+		}
+		kj, err := json.Marshal(k)
+		if err != nil {
+			return nil, err
+		}
+		vj, err := json.Marshal(fields[k])
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(append(b, kj...), ':'), vj...)
+	}
+	if !underRoot {
+		b = append(b, '}')
+	}
+	return b, nil
+}
+
+// Input is the engine input every stream of this source points to.
+func (s *Source) Input() *engine.Input { return &s.input }
+
+// Stats returns the source's counters.
+func (s *Source) Stats() Stats {
+	c := &s.stats
+	return Stats{Events: c.events.Load(), Lines: c.lines.Load(), Bytes: c.bytes.Load(),
+		LongLinePieces: c.longPieces.Load(), MultilineSplits: c.mlSplits.Load(), InvalidEncoding: c.invalid.Load(),
+		Truncations: c.truncations.Load(), TruncatedBytesLost: c.truncLost.Load(),
+		PartialBytesDropped: c.partialDropped.Load(), FilesOpen: c.filesOpen.Load(),
+		FilesTracked: c.filesTracked.Load()}
+}
+
+// Run discovers and reads the files until ctx ends (it returns nil), or in once mode until every file found at
+// start was read to its size at that moment. It returns an error only when the registry cannot be loaded or
+// the publisher fails for another reason than ctx.
+func (s *Source) Run(ctx context.Context, pub engine.Publisher) error {
+	defer s.closeAll()
+	if err := s.load(); err != nil {
+		return err
+	}
+	s.scan(true)
+	if s.opts.Once {
+		s.startOnce()
+	}
+	stop := func(err error) error {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	if err := s.publish(ctx, pub); err != nil {
+		return stop(err)
+	}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	nextScan := time.Now().Add(s.cfg.ScanInterval)
+	idle := minIdle
+	for ctx.Err() == nil {
+		progressed, err := s.readTurn(ctx, pub)
+		if err != nil {
+			return stop(err)
+		}
+		s.expireMultiline()
+		if s.opts.Once {
+			if s.onceFinished() {
+				return stop(s.publish(ctx, pub))
+			}
+			s.schedule(s.now())
+		} else if !time.Now().Before(nextScan) {
+			s.scan(false)
+			nextScan = time.Now().Add(s.cfg.ScanInterval)
+		}
+		if err := s.publish(ctx, pub); err != nil {
+			return stop(err)
+		}
+		if progressed {
+			idle = minIdle
+			continue
+		}
+		wait := idle
+		if !s.opts.Once {
+			wait = min(wait, time.Until(nextScan))
+		}
+		if ml := s.cfg.Multiline; ml != nil {
+			wait = min(wait, ml.Timeout/2)
+		}
+		timer.Reset(max(wait, time.Millisecond))
+		select {
+		case <-ctx.Done():
+		case <-timer.C:
+		}
+		idle = min(idle*2, s.cfg.ScanInterval)
+	}
+	return nil
+}
+
+// load puts the registry's states among the known files; they are matched by identity in the first scan.
+func (s *Source) load() error {
+	states, err := s.reg.Load(s.cfg.Name)
+	if err != nil {
+		return fmt.Errorf("load registry of input %q: %w", s.cfg.Name, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, st := range states {
+		s.files[st.Inode] = &tracked{inode: st.Inode, dev: st.Device, path: st.Path, fp: st.Fingerprint,
+			fpLen: st.FingerprintLen, gen: st.Generation, acked: st.Offset, size: st.Size, lastSeen: st.LastSeen,
+			offset: st.Offset, search: true, limit: -1, fromRegistry: true}
+	}
+	s.stats.filesTracked.Store(int64(len(s.files)))
+	return nil
+}
+
+// publish hands the collected events to the pipeline.
+func (s *Source) publish(ctx context.Context, pub engine.Publisher) error {
+	if len(s.events) == 0 {
+		return nil
+	}
+	err := pub.Publish(ctx, s.events)
+	if err == nil {
+		s.stats.events.Add(uint64(len(s.events)))
+	}
+	// Not cleared: the stale entries keep at most one batch of arena chunks reachable until they are
+	// overwritten, and clearing costs write barriers on every event.
+	s.events = s.events[:0]
+	return err
+}
+
+func (s *Source) closeAll() {
+	for len(s.open) > 0 {
+		s.closeFile(s.open[0])
+	}
+}
+
+// startOnce fixes what once mode reads: the files found by the first scan, up to their current size.
+func (s *Source) startOnce() {
+	for _, t := range s.files {
+		if t.seen {
+			t.limit = t.size
+			s.onceSet = append(s.onceSet, t)
+		}
+	}
+}
+
+func (s *Source) onceFinished() bool {
+	for _, t := range s.onceSet {
+		if !t.done {
+			return false
+		}
+	}
+	return true
+}

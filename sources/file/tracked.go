@@ -1,0 +1,127 @@
+package file
+
+import (
+	"os"
+	"time"
+
+	"github.com/flickerlog/flicker/engine"
+)
+
+// tracked is one known file: open or not, found by the globs or only remembered.
+type tracked struct {
+	// Guarded by Source.mu: acknowledgements read and write them from output goroutines.
+	inode, dev uint64
+	path       string
+	fp         [32]byte
+	fpLen      int
+	gen        uint32
+	acked      int64 // acknowledged position of generation gen
+	size       int64 // last observed size
+	lastSeen   time.Time
+	gone       bool // replaced by another file on the same inode, or forgotten: acknowledgements are ignored
+
+	// Owned by the reader goroutine.
+	f          *os.File
+	mtime      time.Time // last observed modification time
+	offset     int64     // raw offset of the next line: everything before it has been turned into events
+	partial    []byte    // bytes read after offset that do not form a complete line yet
+	readTo     int64     // how far a closed file was read (its partial line is read again on reopen)
+	stream     *engine.Stream
+	streamGen  uint32
+	ml         *multiline
+	seen       bool      // found in the current scan (by glob or identity search)
+	present    bool      // found in the current scan by glob
+	deleted    bool      // no link left: read to EOF, then release
+	outOfSet   int       // consecutive scans in which an open file was not found by the globs
+	search     bool      // not found where it was: look for it by identity in the watched directories
+	atEOF      bool      // the last read found nothing new
+	lastActive time.Time // when a read last returned data (or the file was opened)
+	waitSince  time.Time // when it began waiting for an open slot
+	limit      int64     // once mode: read up to here; -1 without a limit
+	done       bool      // once mode: read to its limit
+	verified   bool      // identity confirmed against the file on disk in this run
+	turns      int       // reads since it was opened: a file is evicted only after it had a turn
+
+	fromRegistry bool // loaded at start; a file with the same inode is this one only if its fingerprint matches
+}
+
+// readPos is the raw offset of the next byte to read.
+func (t *tracked) readPos() int64 { return t.offset + int64(len(t.partial)) }
+
+// stateLocked returns the state to persist; s.mu must be held.
+func (t *tracked) stateLocked() State {
+	return State{Inode: t.inode, Device: t.dev, Path: t.path, Offset: t.acked, Size: t.size, Generation: t.gen,
+		Fingerprint: t.fp, FingerprintLen: t.fpLen, LastSeen: t.lastSeen}
+}
+
+// onAck records that every event of generation gen of t before pos is done. Called by the engine under the
+// stream's lock, with increasing positions; it only records and hands the state to the registry, which coalesces
+// commits. A stream of an older generation (the file was truncated since) or of a replaced file must not
+// overwrite the newer state, so such acknowledgements are ignored.
+func (s *Source) onAck(t *tracked, gen uint32, pos int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t.gone || gen != t.gen || pos <= t.acked {
+		return
+	}
+	t.acked = pos
+	s.reg.Save(s.cfg.Name, t.stateLocked())
+}
+
+// streamFor returns the stream of t's current generation, creating it on first use.
+func (s *Source) streamFor(t *tracked) (*engine.Stream, error) {
+	if t.stream != nil && t.streamGen == t.gen {
+		return t.stream, nil
+	}
+	seed, err := streamSeed(s.cfg.Name, t.inode, t.gen, t.f, s.split, s.scratch)
+	if err != nil {
+		return nil, err
+	}
+	gen := t.gen
+	st := engine.NewStream(&s.input, func(pos int64) { s.onAck(t, gen, pos) })
+	st.Path, st.IDSeed = t.path, seed
+	s.mu.Lock()
+	s.streams[st] = streamRef{t: t, gen: gen}
+	s.mu.Unlock()
+	t.stream, t.streamGen = st, gen
+	return st, nil
+}
+
+type streamRef struct {
+	t   *tracked
+	gen uint32
+}
+
+// forget drops t: it is no longer tracked and its acknowledgements are ignored.
+func (s *Source) forget(t *tracked) {
+	s.closeFile(t)
+	s.mu.Lock()
+	t.gone = true
+	if s.files[t.inode] == t {
+		delete(s.files, t.inode)
+	}
+	for st, ref := range s.streams {
+		if ref.t == t {
+			delete(s.streams, st)
+		}
+	}
+	s.mu.Unlock()
+}
+
+// closeFile releases t's handle. The unterminated line is dropped and read again when the file is reopened.
+func (s *Source) closeFile(t *tracked) {
+	if t.f == nil {
+		return
+	}
+	_ = t.f.Close()
+	t.readTo = t.readPos()
+	t.f, t.partial, t.atEOF = nil, nil, false
+	s.openCount--
+	s.stats.filesOpen.Add(-1)
+	for i, o := range s.open {
+		if o == t {
+			s.open = append(s.open[:i], s.open[i+1:]...)
+			break
+		}
+	}
+}

@@ -28,8 +28,13 @@ func (b *Batch) Retry(i int, err error) { b.status[i], b.errs[i] = Retry, err }
 // Reject marks event i as never deliverable to this output, with the reason recorded in the dead letter.
 func (b *Batch) Reject(i int, reason error) { b.status[i], b.errs[i] = Rejected, reason }
 
-// Status returns the result recorded for event i and its error.
-func (b *Batch) Status(i int) (Status, error) { return b.status[i], b.errs[i] }
+// Status returns the result recorded for event i and its error. An event not marked yet reports Accepted.
+func (b *Batch) Status(i int) (Status, error) {
+	if b.status[i] == unmarked {
+		return Accepted, nil
+	}
+	return b.status[i], b.errs[i]
+}
 
 // Reason is, in a batch written to a dead letter, why the original output rejected event i; nil otherwise.
 func (b *Batch) Reason(i int) error {
@@ -55,4 +60,12 @@ func (b *Batch) Hold() (release func()) {
 func NewBatch(events []Event) *Batch {
 	return &Batch{Events: events, status: make([]Status, len(events)), errs: make([]error, len(events)),
 		release: func() {}}
+}
+
+// NewBatchWithRelease is NewBatch with the function that Hold returns, so that sinks' tests can observe when a
+// held batch is released.
+func NewBatchWithRelease(events []Event, release func()) *Batch {
+	b := NewBatch(events)
+	b.release = release
+	return b
 }

@@ -27,7 +27,8 @@ type Stream struct {
 	IDSeed [16]byte
 
 	ack func(pos int64)
-	// The engine package adds its unexported acknowledgement-tracking state here.
+	// track is the acknowledgement-tracking state: sequence numbers and the ring of pending events.
+	track streamTrack
 }
 
 // NewStream returns a stream of input in whose acknowledged positions are reported to ack. ack is called under

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -63,6 +64,17 @@ func New(cfg Config, reg Registry, opts Options, log zerolog.Logger) (*Source, e
 	if reg == nil {
 		return nil, fmt.Errorf("file input %q: no registry", cfg.Name)
 	}
+	// Relative globs are resolved once against the working directory, so that registry paths and
+	// log.file.path are absolute and stay meaningful whatever directory a later run starts in.
+	paths := make([]string, len(cfg.Paths))
+	for i, p := range cfg.Paths {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, fmt.Errorf("file input %q: paths[%d]: %w", cfg.Name, i, err)
+		}
+		paths[i] = abs
+	}
+	cfg.Paths = paths
 	fieldsJSON, err := renderFields(cfg.Fields, cfg.FieldsUnderRoot)
 	if err != nil {
 		return nil, fmt.Errorf("file input %q: %w", cfg.Name, err)

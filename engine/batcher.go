@@ -1,0 +1,161 @@
+package engine
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// chunk holds the events of one batch as cut by the batcher. Every output reads the same chunk through a Batch of
+// its own; the last output to settle it returns it to the pool.
+type chunk struct {
+	events []Event // copies of the published events, with their sequence numbers
+	bytes  int64
+	refs   atomic.Int32 // outputs that have not settled the chunk yet
+}
+
+// batcher cuts published events into chunks by count, bytes and age and hands each chunk to every output.
+// Publish appends under mu; the age loop cuts a chunk that waited MaxWait.
+type batcher struct {
+	limits  BatchLimits
+	outs    []*output // fan-out targets: the configured outputs
+	chunks  sync.Pool
+	kick    chan struct{} // an empty chunk got its first event: arm the age timer
+	stopped chan struct{} // closed by stop: the age loop ends
+
+	mu      sync.Mutex
+	cur     *chunk
+	started time.Time // when cur got its first event
+	closed  bool      // stop was called; Publish no longer appends
+}
+
+func newBatcher(limits BatchLimits, outs []*output) *batcher {
+	b := &batcher{limits: limits, outs: outs, kick: make(chan struct{}, 1), stopped: make(chan struct{})}
+	b.chunks.New = func() any { return &chunk{events: make([]Event, 0, limits.MaxEvents)} }
+	b.cur = b.chunks.Get().(*chunk)
+	return b
+}
+
+// add appends evs to the current chunk, assigning each event its stream sequence number under the stream's lock
+// (taken once per run of events of one stream), and cuts chunks as they fill. It returns how many events were
+// skipped as invalid (no stream) and their sizes, which the caller gives back to the queue. It reports false
+// when the batcher was stopped and nothing was appended.
+func (b *batcher) add(evs []Event) (invalid int, invalidBytes int64, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return 0, 0, false
+	}
+	outputs := int32(len(b.outs))
+	var st *Stream
+	for i := range evs {
+		ev := &evs[i]
+		size := ev.Size()
+		if ev.Stream == nil {
+			invalid++
+			invalidBytes += size
+			continue
+		}
+		c := b.cur
+		if len(c.events) > 0 && c.bytes+size > b.limits.MaxBytes {
+			b.cutLocked()
+			c = b.cur
+		}
+		if ev.Stream != st {
+			if st != nil {
+				st.track.mu.Unlock()
+			}
+			st = ev.Stream
+			st.track.mu.Lock()
+		}
+		seq := st.track.push(ev.Pos, size, outputs)
+		if len(c.events) == 0 {
+			b.started = time.Now()
+			select {
+			case b.kick <- struct{}{}:
+			default:
+			}
+		}
+		c.events = append(c.events, *ev)
+		c.events[len(c.events)-1].seq = seq
+		c.bytes += size
+		if len(c.events) >= b.limits.MaxEvents {
+			b.cutLocked()
+		}
+	}
+	if st != nil {
+		st.track.mu.Unlock()
+	}
+	return invalid, invalidBytes, true
+}
+
+// cutLocked hands the current chunk to every output and starts a new one. Handing over never blocks: the queue
+// bounds what the outputs' lists hold. The caller holds mu, which keeps chunks in publish order in every list.
+func (b *batcher) cutLocked() {
+	c := b.cur
+	if len(c.events) == 0 {
+		return
+	}
+	c.refs.Store(int32(len(b.outs)))
+	for _, o := range b.outs {
+		o.enqueueChunk(c)
+	}
+	b.cur = b.chunks.Get().(*chunk)
+}
+
+// flush cuts the current chunk if it holds events: a Publish about to wait for room calls it, since the events
+// the queue waits for may be those in the chunk.
+func (b *batcher) flush() {
+	b.mu.Lock()
+	b.cutLocked()
+	b.mu.Unlock()
+}
+
+// stop cuts the last chunk and refuses further events. The age loop ends.
+func (b *batcher) stop() {
+	b.mu.Lock()
+	b.cutLocked()
+	b.closed = true
+	b.mu.Unlock()
+	close(b.stopped)
+}
+
+// putChunk returns a chunk every output has settled. Clearing drops the references to the events' bytes, so the
+// sources' buffers can be collected.
+func (b *batcher) putChunk(c *chunk) {
+	clear(c.events)
+	c.events = c.events[:0]
+	c.bytes = 0
+	b.chunks.Put(c)
+}
+
+// ageLoop cuts a chunk once its first event waited MaxWait. Run owns it; it ends when stop is called.
+func (b *batcher) ageLoop() {
+	t := time.NewTimer(b.limits.MaxWait)
+	t.Stop()
+	armed := false
+	for {
+		select {
+		case <-b.stopped:
+			t.Stop()
+			return
+		case <-b.kick:
+			if !armed {
+				t.Reset(b.limits.MaxWait)
+				armed = true
+			}
+		case <-t.C:
+			armed = false
+			b.mu.Lock()
+			if len(b.cur.events) > 0 {
+				if wait := b.limits.MaxWait - time.Since(b.started); wait > 0 {
+					t.Reset(wait)
+					armed = true
+				} else {
+					b.cutLocked()
+				}
+			}
+			b.mu.Unlock()
+		}
+	}
+}

@@ -1,0 +1,274 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Pipeline moves events from sources to outputs: a byte-bounded queue, a batcher, one worker per output, retries,
+// dead letters and ordered per-stream acknowledgement. cmd/flicker builds one with New and calls Run once.
+type Pipeline struct {
+	opts  Options
+	log   zerolog.Logger
+	q     queue
+	batch *batcher
+	outs  []*output // configured outputs, in Options order
+	all   []*output // outs, then the hidden writers of dead-letter sinks
+	works sync.Pool
+	stats counters
+
+	ran         atomic.Bool
+	stopPublish chan struct{} // closed once the sources stopped: a stray Publish gets ErrStopped
+	stopWorkers chan struct{} // closed once drained or the budget is spent
+
+	closeMu  sync.RWMutex // settle holds it for reading; Run takes it to set finished
+	finished bool         // Run is returning: late results are ignored
+}
+
+// New validates opts and builds a pipeline. Errors name the invalid setting: a negative limit, no outputs, an
+// output without a name or sink, a duplicate name, a dead-letter output that does not exist, both a dead-letter
+// sink and output, or dead-letter outputs forming a cycle.
+func New(opts Options) (*Pipeline, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	log := opts.Logger.With().Str("component", "engine").Logger()
+	p := &Pipeline{
+		opts:        opts,
+		log:         log,
+		q:           queue{maxEvents: opts.Queue.MaxEvents, maxBytes: opts.Queue.MaxBytes},
+		stopPublish: make(chan struct{}),
+		stopWorkers: make(chan struct{}),
+	}
+	maxEvents := opts.Batch.MaxEvents
+	p.works.New = func() any {
+		w := &work{}
+		w.b.status = make([]Status, 0, maxEvents)
+		w.b.errs = make([]error, 0, maxEvents)
+		w.b.release = w.released
+		return w
+	}
+	byName := make(map[string]*output, len(opts.Outputs))
+	for _, oc := range opts.Outputs {
+		o := p.newOutput(oc.Name, oc.Sink, oc.Retry)
+		byName[oc.Name] = o
+		p.outs = append(p.outs, o)
+	}
+	p.all = append(p.all, p.outs...)
+	for i, oc := range opts.Outputs {
+		switch {
+		case oc.DeadLetter != nil:
+			dl := p.newOutput(oc.Name+".dead_letter", oc.DeadLetter, oc.Retry)
+			dl.deadLetterOf = oc.Name
+			p.outs[i].deadLetter = dl
+			p.all = append(p.all, dl)
+		case oc.DeadLetterOutput != "":
+			p.outs[i].deadLetter = byName[oc.DeadLetterOutput]
+		}
+	}
+	p.batch = newBatcher(opts.Batch, p.outs)
+	return p, nil
+}
+
+func (p *Pipeline) newOutput(name string, sink Sink, retry RetryPolicy) *output {
+	retry.Initial = orDefault(retry.Initial, DefaultRetryInitial)
+	retry.Max = max(orDefault(retry.Max, DefaultRetryMax), retry.Initial)
+	return &output{
+		p:     p,
+		name:  name,
+		sink:  sink,
+		retry: retry,
+		log:   p.log.With().Str("output", name).Logger(),
+		wake:  make(chan struct{}, 1),
+	}
+}
+
+// Run runs the pipeline once: it starts the output workers, then every source's Run in its own goroutine. When
+// ctx is cancelled, or every source returned nil (once mode), or a source failed, it stops the sources, cuts the
+// last batch and drains: it waits until every queued event is done for every output, or until DrainTimeout after
+// ctx was cancelled (or the source failed), when the outputs' Write contexts are cancelled and what was not
+// delivered stays unacknowledged. Then it closes the sinks and returns, after every goroutine it started ended.
+//
+// It returns nil after a clean stop, the errors of failed sources (other than context cancellation) wrapped with
+// the source, and the sinks' Close errors wrapped with the output, all joined. A second call returns ErrReused.
+// Streams belong to the run that got their events: a source makes new streams for its next run, since a stream
+// whose events were abandoned keeps waiting for them.
+func (p *Pipeline) Run(ctx context.Context, sources []Source) error {
+	if !p.ran.CompareAndSwap(false, true) {
+		return ErrReused
+	}
+	// Writes outlive ctx by the drain budget: they get a context that ends when the budget is spent.
+	writeCtx, spend := context.WithCancel(context.WithoutCancel(ctx))
+	defer spend()
+
+	var workers sync.WaitGroup
+	for _, o := range p.all {
+		workers.Go(func() { o.run(writeCtx, p.stopWorkers) })
+	}
+	var ager sync.WaitGroup
+	ager.Go(p.batch.ageLoop)
+
+	failed := make(chan struct{}) // closed at the first source failure: the drain budget starts then
+	returned := make(chan struct{})
+	var budget sync.WaitGroup
+	budget.Go(func() { p.spendBudget(ctx, failed, returned, spend) })
+
+	errs := p.runSources(ctx, sources, failed)
+
+	p.batch.stop()
+	close(p.stopPublish)
+	ager.Wait()
+	if !p.q.waitEmpty(writeCtx) {
+		events, bytes := p.q.depth()
+		p.log.Warn().Int("events", events).Int64("bytes", bytes).Dur("drain_timeout", p.opts.DrainTimeout).
+			Msg("drain budget spent: undelivered events stay unacknowledged")
+	}
+	close(p.stopWorkers)
+	workers.Wait()
+
+	p.closeMu.Lock()
+	p.finished = true
+	p.closeMu.Unlock()
+
+	for _, o := range p.all {
+		if err := o.sink.Close(writeCtx); err != nil {
+			errs = append(errs, fmt.Errorf("close output %s: %w", o.name, err))
+		}
+	}
+	close(returned)
+	budget.Wait()
+	return errors.Join(errs...)
+}
+
+// runSources runs every source in its own goroutine and waits until all returned. The first failure cancels the
+// others and closes failed.
+func (p *Pipeline) runSources(ctx context.Context, sources []Source, failed chan struct{}) []error {
+	srcCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(chan error, len(sources))
+	pub := (*publisher)(p)
+	for i, s := range sources {
+		go func() {
+			err := s.Run(srcCtx, pub)
+			if err != nil && !(errors.Is(err, context.Canceled) && srcCtx.Err() != nil) {
+				err = fmt.Errorf("source %s: %w", sourceName(i, s), err)
+			} else {
+				err = nil
+			}
+			results <- err
+		}()
+	}
+	var errs []error
+	for range sources {
+		if err := <-results; err != nil {
+			if errs == nil {
+				p.log.Warn().Err(err).Msg("source failed: draining and stopping the pipeline")
+				close(failed)
+				cancel()
+			}
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// spendBudget cancels the writes DrainTimeout after ctx ended or a source failed, unless Run returned first.
+func (p *Pipeline) spendBudget(ctx context.Context, failed, returned <-chan struct{}, spend func()) {
+	select {
+	case <-ctx.Done():
+	case <-failed:
+	case <-returned:
+		return
+	}
+	t := time.NewTimer(p.opts.DrainTimeout)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		spend()
+	case <-returned:
+	}
+}
+
+func sourceName(i int, s Source) string {
+	if n, ok := s.(fmt.Stringer); ok {
+		return n.String()
+	}
+	return fmt.Sprintf("%d (%T)", i, s)
+}
+
+// publisher is the Pipeline seen by sources.
+type publisher Pipeline
+
+// Publish implements Publisher: it reserves queue room (blocking while the queue is full), then appends the
+// events to the current batch. It returns ctx.Err() when ctx ends while waiting, and ErrStopped once the pipeline
+// stopped taking events; events from the first one not queued on are not published.
+func (pub *publisher) Publish(ctx context.Context, events []Event) error {
+	p := (*Pipeline)(pub)
+	for len(events) > 0 {
+		n, err := p.q.acquire(ctx, p.stopPublish, events, p.batch.flush)
+		if err != nil {
+			return err
+		}
+		invalid, invalidBytes, ok := p.batch.add(events[:n])
+		if !ok {
+			p.q.release(n, p.sizeOf(events[:n]))
+			return ErrStopped
+		}
+		p.q.release(invalid, invalidBytes)
+		if invalid > 0 {
+			p.stats.invalid.Add(uint64(invalid))
+			p.log.Warn().Int("events", invalid).Msg("events without a stream dropped")
+		}
+		var bytes int
+		for i := range events[:n] {
+			bytes += len(events[i].Message)
+		}
+		p.stats.eventsIn.Add(uint64(n - invalid))
+		p.stats.bytesIn.Add(uint64(bytes))
+		events = events[n:]
+	}
+	return nil
+}
+
+func (p *Pipeline) sizeOf(evs []Event) int64 {
+	var s int64
+	for i := range evs {
+		s += evs[i].Size()
+	}
+	return s
+}
+
+// getWork takes a work item from the pool with events evs (nil for an item whose owned events follow).
+func (p *Pipeline) getWork(evs []Event) *work {
+	w := p.works.Get().(*work)
+	w.setEvents(evs)
+	return w
+}
+
+// setEvents points the batch at evs and sizes its result arrays.
+func (w *work) setEvents(evs []Event) {
+	w.b.Events = evs
+	w.b.status = w.b.status[:len(evs)]
+	w.b.errs = w.b.errs[:len(evs)]
+}
+
+// putWork recycles w once its results are settled, and its chunk once every output settled it.
+func (p *Pipeline) putWork(w *work) {
+	if c := w.chunk; c != nil && c.refs.Add(-1) == 0 {
+		p.batch.putChunk(c)
+	}
+	clear(w.b.errs)
+	clear(w.own)
+	clear(w.rsn)
+	w.own, w.rsn = w.own[:0], w.rsn[:0]
+	w.b.Events, w.b.reasons = nil, nil
+	w.chunk, w.out, w.origin, w.err = nil, nil, nil, nil
+	p.works.Put(w)
+}

@@ -1,0 +1,232 @@
+package store
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Export format: the JSON written by Export and read by Import. Its version changes when its fields change
+// meaning; Import rejects versions it does not know.
+const (
+	ExportFormat  = "flicker-registry"
+	ExportVersion = 1
+)
+
+type exportDoc struct {
+	Format  string         `json:"format"`
+	Version int            `json:"version"`
+	Meta    exportMeta     `json:"meta"`
+	Files   []exportFile   `json:"files"`
+	Cursors []exportCursor `json:"cursors"`
+}
+
+type exportMeta struct {
+	FormatVersion uint64    `json:"format_version"`
+	InstanceID    string    `json:"instance_id"`
+	Epoch         uint64    `json:"epoch"`
+	Seq           uint64    `json:"seq"`
+	Updated       time.Time `json:"updated"`
+}
+
+type exportFile struct {
+	Input          string    `json:"input"`
+	Inode          uint64    `json:"inode"`
+	Device         uint64    `json:"device"`
+	Path           string    `json:"path"`
+	Offset         int64     `json:"offset"`
+	Size           int64     `json:"size"`
+	Generation     uint32    `json:"generation"`
+	Fingerprint    string    `json:"fingerprint"` // hex sha256
+	FingerprintLen int       `json:"fingerprint_len"`
+	LastSeen       time.Time `json:"last_seen"`
+}
+
+type exportCursor struct {
+	Input     string            `json:"input"`
+	Cursor    string            `json:"cursor"`
+	LastTime  time.Time         `json:"last_time"`
+	RecentIDs []string          `json:"recent_ids"`
+	Endpoint  string            `json:"endpoint"`
+	Params    map[string]string `json:"params"`
+}
+
+// Export writes the committed registry as indented JSON:
+//
+//	{"format":"flicker-registry","version":1,"meta":{...},"files":[...],"cursors":[...]}
+//
+// Files are ordered by input then inode, cursors by input, map keys sorted, so the same state gives the same bytes.
+// Secrets in cursors are redacted (see redact.go): an export can be shown or attached to a ticket, and importing it
+// back restores every position but not those secrets.
+func (db *DB) Export(w io.Writer) error {
+	// One read transaction, so that meta, files and cursors are one committed state.
+	var (
+		m       Meta
+		files   []FileRecord
+		cursors []CursorRecord
+	)
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		var err error
+		if m, err = readMeta(tx.Bucket(bucketMeta)); err != nil {
+			return err
+		}
+		if files, err = allFiles(tx); err != nil {
+			return err
+		}
+		cursors, err = allCursors(tx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	doc := exportDoc{
+		Format: ExportFormat, Version: ExportVersion,
+		Meta:  exportMeta(m),
+		Files: make([]exportFile, 0, len(files)), Cursors: make([]exportCursor, 0, len(cursors)),
+	}
+	for _, f := range files {
+		doc.Files = append(doc.Files, exportFile{
+			Input: f.Input, Inode: f.Inode, Device: f.Device, Path: f.Path, Offset: f.Offset, Size: f.Size,
+			Generation: f.Generation, Fingerprint: hex.EncodeToString(f.Fingerprint[:]),
+			FingerprintLen: f.FingerprintLen, LastSeen: f.LastSeen,
+		})
+	}
+	slices.SortFunc(doc.Files, func(a, b exportFile) int {
+		return cmp.Or(cmp.Compare(a.Input, b.Input), cmp.Compare(a.Inode, b.Inode))
+	})
+	for _, c := range cursors {
+		doc.Cursors = append(doc.Cursors, redactCursor(c))
+	}
+	slices.SortFunc(doc.Cursors, func(a, b exportCursor) int { return cmp.Compare(a.Input, b.Input) })
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // URLs in cursors stay readable
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	return nil
+}
+
+// Import replaces every file record and cursor with those of an export, in one commit. Changes queued before the
+// call are discarded. Meta keeps this registry's instance id; epoch becomes the larger of both and seq the larger
+// plus one, so seq never goes back.
+func (db *DB) Import(r io.Reader) error {
+	doc, err := decodeExport(r)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	files := make([]FileRecord, 0, len(doc.Files))
+	for i, f := range doc.Files {
+		rec, err := f.record()
+		if err != nil {
+			return fmt.Errorf("import: files[%d]: %w", i, err)
+		}
+		files = append(files, rec)
+	}
+	for i, c := range doc.Cursors {
+		if !validInput(c.Input) {
+			return fmt.Errorf("import: cursors[%d]: input name %q is empty or has a NUL byte", i, c.Input)
+		}
+	}
+	if db.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	db.mu.Lock()
+	db.pending.reset()
+	db.mu.Unlock()
+	return db.writeTx(func(tx *bolt.Tx) (Meta, error) {
+		return replaceContent(tx, files, doc)
+	}, nil)
+}
+
+func decodeExport(r io.Reader) (*exportDoc, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	// Check format and version first, so that a newer export says so instead of naming an unknown field.
+	var head struct {
+		Format  string `json:"format"`
+		Version int    `json:"version"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, fmt.Errorf("not a registry export: %w", err)
+	}
+	if head.Format != ExportFormat {
+		return nil, fmt.Errorf("not a registry export: format is %q, want %q", head.Format, ExportFormat)
+	}
+	if head.Version != ExportVersion {
+		return nil, fmt.Errorf("registry export version %d is not supported (this flicker reads version %d): %w",
+			head.Version, ExportVersion, ErrFormat)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var doc exportDoc
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("registry export: %w", err)
+	}
+	return &doc, nil
+}
+
+func (f exportFile) record() (FileRecord, error) {
+	r := FileRecord{
+		Input: f.Input, Inode: f.Inode, Device: f.Device, Path: f.Path, Offset: f.Offset, Size: f.Size,
+		Generation: f.Generation, FingerprintLen: f.FingerprintLen, LastSeen: f.LastSeen,
+	}
+	if !validInput(f.Input) {
+		return r, fmt.Errorf("input name %q is empty or has a NUL byte", f.Input)
+	}
+	if f.Offset < 0 || f.Size < 0 || f.FingerprintLen < 0 {
+		return r, errors.New("offset, size and fingerprint_len must not be negative")
+	}
+	if f.Fingerprint != "" {
+		fp, err := hex.DecodeString(f.Fingerprint)
+		if err != nil || len(fp) != len(r.Fingerprint) {
+			return r, fmt.Errorf("fingerprint must be %d hex digits", 2*len(r.Fingerprint))
+		}
+		copy(r.Fingerprint[:], fp)
+	}
+	return r, nil
+}
+
+func replaceContent(tx *bolt.Tx, files []FileRecord, doc *exportDoc) (Meta, error) {
+	for _, name := range [][]byte{bucketFiles, bucketCursors} {
+		if err := tx.DeleteBucket(name); err != nil {
+			return Meta{}, fmt.Errorf("clear bucket %s: %w", name, err)
+		}
+		if _, err := tx.CreateBucket(name); err != nil {
+			return Meta{}, fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	fb, cb := tx.Bucket(bucketFiles), tx.Bucket(bucketCursors)
+	for i := range files {
+		k := appendFileKey(nil, files[i].Input, files[i].Inode)
+		if err := fb.Put(k, appendFileValue(nil, &files[i])); err != nil {
+			return Meta{}, fmt.Errorf("put file record: %w", err)
+		}
+	}
+	for _, c := range doc.Cursors {
+		v, err := appendCursorValue(nil, &CursorRecord{
+			Cursor: c.Cursor, LastTime: c.LastTime, RecentIDs: c.RecentIDs, Endpoint: c.Endpoint, Params: c.Params,
+		})
+		if err != nil {
+			return Meta{}, fmt.Errorf("encode cursor of input %s: %w", c.Input, err)
+		}
+		if err := cb.Put([]byte(c.Input), v); err != nil {
+			return Meta{}, fmt.Errorf("put cursor: %w", err)
+		}
+	}
+	return bumpSeq(tx, func(m *Meta) error {
+		m.Epoch = max(m.Epoch, doc.Meta.Epoch)
+		m.Seq = max(m.Seq, doc.Meta.Seq)
+		return nil
+	})
+}

@@ -1,0 +1,179 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Format 1 is the layout of flicker's first prototype, which only ever tailed files:
+//
+//	one bucket "registry", no meta bucket
+//	key:   input name + 0x00 + file path
+//	value: JSON {"path": string, "offset": int64, "inode": uint64}
+//
+// It had no instance id, no seq, no fingerprints and no cursors. Migration to format 2 runs in one bbolt
+// transaction on Open (a crash leaves the format 1 file as it was):
+//   - each entry becomes a FileRecord keyed by (input, inode), with FingerprintLen 0 (unknown; the file source
+//     matches such a record by inode and offset and fills the fingerprint in), Size 0, Generation 0 and LastSeen
+//     the migration time; the value's path wins over the key's when both are set;
+//   - two entries of one input with the same inode keep the larger offset (the prototype kept stale paths of
+//     renamed files); entries that cannot be read are skipped with a warning, so the other inputs keep their
+//     positions;
+//   - the "registry" bucket is deleted, meta is created with a new instance id, epoch 0 and seq 1.
+var bucketV1 = []byte("registry")
+
+type recordV1 struct {
+	Path   string `json:"path"`
+	Offset int64  `json:"offset"`
+	Inode  uint64 `json:"inode"`
+}
+
+// prepare brings the open file to format 2 and returns its meta: it creates the layout in an empty file and
+// migrates format 1. It only writes when it has to, so an unknown format leaves the file untouched.
+func prepare(bdb *bolt.DB, readOnly bool, log zerolog.Logger) (Meta, error) {
+	var (
+		version int
+		meta    Meta
+	)
+	err := bdb.View(func(tx *bolt.Tx) error {
+		var err error
+		version, meta, err = inspect(tx)
+		return err
+	})
+	if err != nil {
+		return Meta{}, err
+	}
+	switch {
+	case version == FormatVersion:
+		return meta, nil
+	case readOnly && version == 0:
+		return Meta{}, fmt.Errorf("empty file, not a registry: %w", ErrFormat)
+	case readOnly:
+		return Meta{}, fmt.Errorf("format version %d must be migrated: run flicker on it once (read-write): %w",
+			version, ErrFormat)
+	}
+	err = bdb.Update(func(tx *bolt.Tx) error {
+		var err error
+		if version == 0 {
+			meta, err = createLayout(tx, 0, time.Now())
+			return err
+		}
+		meta, err = migrateV1(tx, time.Now(), log)
+		return err
+	})
+	if err != nil {
+		return Meta{}, err
+	}
+	if version != 0 {
+		log.Info().Int("from", version).Int("to", FormatVersion).Msg("registry migrated")
+	}
+	return meta, nil
+}
+
+// inspect finds the format version of the file: 0 for an empty file.
+func inspect(tx *bolt.Tx) (int, Meta, error) {
+	if mb := tx.Bucket(bucketMeta); mb != nil {
+		m, err := readMeta(mb)
+		if err != nil {
+			return 0, Meta{}, err
+		}
+		switch {
+		case m.FormatVersion > FormatVersion:
+			return 0, Meta{}, fmt.Errorf("format version %d is newer than this flicker reads (%d): upgrade flicker: %w",
+				m.FormatVersion, FormatVersion, ErrFormat)
+		case m.FormatVersion < FormatVersion:
+			return 0, Meta{}, fmt.Errorf("unknown format version %d: %w", m.FormatVersion, ErrFormat)
+		case tx.Bucket(bucketFiles) == nil || tx.Bucket(bucketCursors) == nil:
+			return 0, Meta{}, fmt.Errorf("format version %d without files or cursors bucket: %w", m.FormatVersion,
+				errCorrupt)
+		}
+		return FormatVersion, m, nil
+	}
+	if tx.Bucket(bucketV1) != nil {
+		return 1, Meta{}, nil
+	}
+	var names []string
+	_ = tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+		names = append(names, string(name))
+		return nil
+	})
+	if len(names) > 0 {
+		return 0, Meta{}, fmt.Errorf("not a flicker registry (buckets %q): %w", names, ErrFormat)
+	}
+	return 0, Meta{}, nil
+}
+
+func migrateV1(tx *bolt.Tx, now time.Time, log zerolog.Logger) (Meta, error) {
+	records := map[string]FileRecord{} // by string(file key)
+	skipped := 0
+	err := tx.Bucket(bucketV1).ForEach(func(k, v []byte) error {
+		r, err := decodeV1(k, v)
+		if err != nil {
+			skipped++
+			log.Warn().Err(err).Str("key", string(bytes.ToValidUTF8(k, []byte("?")))).
+				Msg("format 1 registry entry skipped")
+			return nil
+		}
+		r.LastSeen = now.UTC()
+		key := string(appendFileKey(nil, r.Input, r.Inode))
+		if old, ok := records[key]; ok {
+			log.Warn().Str("input", r.Input).Uint64("inode", r.Inode).Str("kept", pickV1(old, r).Path).
+				Msg("format 1 registry has two paths for one inode; keeping the larger offset")
+			r = pickV1(old, r)
+		}
+		records[key] = r
+		return nil
+	})
+	if err != nil {
+		return Meta{}, err
+	}
+	if err := tx.DeleteBucket(bucketV1); err != nil {
+		return Meta{}, fmt.Errorf("delete format 1 bucket: %w", err)
+	}
+	meta, err := createLayout(tx, 1, now)
+	if err != nil {
+		return Meta{}, err
+	}
+	files := tx.Bucket(bucketFiles)
+	for key, r := range records {
+		if err := files.Put([]byte(key), appendFileValue(nil, &r)); err != nil {
+			return Meta{}, fmt.Errorf("put migrated record: %w", err)
+		}
+	}
+	if skipped > 0 {
+		log.Warn().Int("skipped", skipped).Int("migrated", len(records)).Msg("format 1 registry entries skipped")
+	}
+	return meta, nil
+}
+
+func decodeV1(k, v []byte) (FileRecord, error) {
+	i := bytes.IndexByte(k, 0)
+	if i <= 0 {
+		return FileRecord{}, errors.New("key has no input name")
+	}
+	var old recordV1
+	if err := json.Unmarshal(v, &old); err != nil {
+		return FileRecord{}, fmt.Errorf("decode value: %w", err)
+	}
+	r := FileRecord{Input: string(k[:i]), Inode: old.Inode, Path: old.Path, Offset: old.Offset}
+	if r.Path == "" {
+		r.Path = string(k[i+1:])
+	}
+	if r.Offset < 0 {
+		return FileRecord{}, fmt.Errorf("negative offset %d", r.Offset)
+	}
+	return r, nil
+}
+
+func pickV1(a, b FileRecord) FileRecord {
+	if b.Offset > a.Offset || (b.Offset == a.Offset && b.Path < a.Path) {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,227 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// FileRecord is where one file of one input left off. The key is (Input, Inode); Device is recorded but not
+// trusted across restarts, and the fingerprint tells a reused inode from the same file.
+type FileRecord struct {
+	Input      string
+	Inode      uint64
+	Device     uint64
+	Path       string
+	Offset     int64  // byte offset after the last line done by every output
+	Size       int64  // file size when the offset was recorded
+	Generation uint32 // how many times the file was seen truncated
+	// Fingerprint is the sha256 of the first FingerprintLen bytes of the file; FingerprintLen is 0 when it is not
+	// known (records migrated from format 1).
+	Fingerprint    [32]byte
+	FingerprintLen int
+	LastSeen       time.Time
+}
+
+// CursorRecord is where one API source left off.
+type CursorRecord struct {
+	Input     string
+	Cursor    string // the API's own cursor or next-page link
+	LastTime  time.Time
+	RecentIDs []string // ids already delivered at LastTime, to skip them when a page is re-read
+	Endpoint  string
+	Params    map[string]string
+}
+
+// Record encodings. The first byte of every value is its encoding version, so a later build can read old records
+// and change the encoding without a new format version of the whole file.
+const (
+	fileRecordV1   byte = 1 // binary, see appendFileValue
+	cursorRecordV1 byte = 1 // JSON, see cursorJSON
+)
+
+var errCorrupt = errors.New("corrupt record")
+
+// validInput reports whether name can be part of a files key: non-empty and without the 0x00 separator.
+func validInput(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// appendFileKey appends input + 0x00 + inode (big-endian), which sorts records by input, then inode.
+func appendFileKey(dst []byte, input string, inode uint64) []byte {
+	dst = append(dst, input...)
+	dst = append(dst, 0)
+	return binary.BigEndian.AppendUint64(dst, inode)
+}
+
+func parseFileKey(k []byte) (input string, inode uint64, err error) {
+	if len(k) < 10 || k[len(k)-9] != 0 {
+		return "", 0, fmt.Errorf("file key %q: %w", k, errCorrupt)
+	}
+	return string(k[:len(k)-9]), binary.BigEndian.Uint64(k[len(k)-8:]), nil
+}
+
+// appendFileValue appends the v1 binary encoding of r without Input and Inode (they are in the key):
+//
+//	version byte, uvarint device, uvarint len(path), path, varint offset, varint size, uvarint generation,
+//	uvarint fingerprint length, 32 bytes fingerprint, varint last seen seconds since year 1 (0 for the zero
+//	time), uvarint nanoseconds
+func appendFileValue(dst []byte, r *FileRecord) []byte {
+	dst = append(dst, fileRecordV1)
+	dst = binary.AppendUvarint(dst, r.Device)
+	dst = binary.AppendUvarint(dst, uint64(len(r.Path)))
+	dst = append(dst, r.Path...)
+	dst = binary.AppendVarint(dst, r.Offset)
+	dst = binary.AppendVarint(dst, r.Size)
+	dst = binary.AppendUvarint(dst, uint64(r.Generation))
+	dst = binary.AppendUvarint(dst, uint64(r.FingerprintLen))
+	dst = append(dst, r.Fingerprint[:]...)
+	dst = binary.AppendVarint(dst, r.LastSeen.Unix()-zeroUnix)
+	return binary.AppendUvarint(dst, uint64(r.LastSeen.Nanosecond()))
+}
+
+// decodeFileValue decodes a value written by appendFileValue; it copies everything it keeps, so v may be bbolt
+// memory.
+func decodeFileValue(v []byte, r *FileRecord) error {
+	if len(v) == 0 || v[0] != fileRecordV1 {
+		if len(v) > 0 {
+			return fmt.Errorf("file record encoding %d: %w", v[0], ErrFormat)
+		}
+		return errCorrupt
+	}
+	d := decoder{b: v[1:]}
+	r.Device = d.uvarint()
+	n := d.uvarint()
+	r.Path = string(d.bytes(n))
+	r.Offset = d.varint()
+	r.Size = d.varint()
+	gen := d.uvarint()
+	fpLen := d.uvarint()
+	copy(r.Fingerprint[:], d.bytes(32))
+	sec, nsec := d.varint(), d.uvarint()
+	if d.err != nil || len(d.b) != 0 || gen > 1<<32-1 || fpLen > 1<<31-1 || nsec >= 1e9 {
+		return errCorrupt
+	}
+	r.LastSeen = time.Time{}
+	if sec != 0 || nsec != 0 {
+		r.LastSeen = time.Unix(sec+zeroUnix, int64(nsec)).UTC()
+	}
+	r.Generation = uint32(gen)
+	r.FingerprintLen = int(fpLen)
+	return nil
+}
+
+// decoder reads varints and byte runs; the first short read sets err and later reads return zero values.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	x, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return x
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	x, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return x
+}
+
+func (d *decoder) bytes(n uint64) []byte {
+	if d.err != nil || n > uint64(len(d.b)) {
+		d.err = errCorrupt
+		return nil
+	}
+	p := d.b[:n]
+	d.b = d.b[n:]
+	return p
+}
+
+// cursorJSON is the v1 payload of a cursor value (after the version byte). Input is the key.
+type cursorJSON struct {
+	Cursor    string            `json:"cursor,omitempty"`
+	LastTime  time.Time         `json:"last_time"`
+	RecentIDs []string          `json:"recent_ids,omitempty"`
+	Endpoint  string            `json:"endpoint,omitempty"`
+	Params    map[string]string `json:"params,omitempty"`
+}
+
+func appendCursorValue(dst []byte, r *CursorRecord) ([]byte, error) {
+	p, err := json.Marshal(cursorJSON{
+		Cursor: r.Cursor, LastTime: r.LastTime, RecentIDs: r.RecentIDs, Endpoint: r.Endpoint, Params: r.Params,
+	})
+	if err != nil {
+		return dst, err
+	}
+	dst = append(dst, cursorRecordV1)
+	return append(dst, p...), nil
+}
+
+func decodeCursorValue(input string, v []byte) (CursorRecord, error) {
+	if len(v) == 0 {
+		return CursorRecord{}, errCorrupt
+	}
+	if v[0] != cursorRecordV1 {
+		return CursorRecord{}, fmt.Errorf("cursor record encoding %d: %w", v[0], ErrFormat)
+	}
+	var c cursorJSON
+	if err := json.Unmarshal(v[1:], &c); err != nil {
+		return CursorRecord{}, fmt.Errorf("%w: %w", errCorrupt, err)
+	}
+	return CursorRecord{
+		Input: input, Cursor: c.Cursor, LastTime: utc(c.LastTime), RecentIDs: c.RecentIDs,
+		Endpoint: c.Endpoint, Params: c.Params,
+	}, nil
+}
+
+// zeroUnix is time.Time{}.Unix(): times are stored as seconds since then, so the zero time is 0 and no time
+// overflows (UnixNano does past 2262).
+var zeroUnix = time.Time{}.Unix()
+
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// unixNano maps the zero time to 0: time.Time{}.UnixNano() is out of range.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}

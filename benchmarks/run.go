@@ -1,0 +1,58 @@
+package benchmarks
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// Run is one measured run of the flicker binary.
+type Run struct {
+	Name    string
+	Bytes   int64 // input bytes
+	Lines   int64
+	Elapsed time.Duration
+	CPU     time.Duration // user + system
+	PeakRSS int64         // bytes
+}
+
+// MiBps is input MiB per second.
+func (r Run) MiBps() float64 { return float64(r.Bytes) / (1 << 20) / r.Elapsed.Seconds() }
+
+// MBps is input MB (10^6 bytes) per second, the unit the targets use.
+func (r Run) MBps() float64 { return float64(r.Bytes) / 1e6 / r.Elapsed.Seconds() }
+
+// LinesPerSec is input lines per second.
+func (r Run) LinesPerSec() float64 { return float64(r.Lines) / r.Elapsed.Seconds() }
+
+// CPUPerGiB is CPU seconds spent per GiB of input.
+func (r Run) CPUPerGiB() float64 { return r.CPU.Seconds() / (float64(r.Bytes) / (1 << 30)) }
+
+// RunFlicker runs binary with args in dir until it exits and measures it; the child's peak RSS and CPU come from
+// its rusage.
+func RunFlicker(binary, dir string, args ...string) (elapsed, cpu time.Duration, peakRSS int64, err error) {
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return 0, 0, 0, fmt.Errorf("%s %v: %w\n%s", binary, args, err, stderr.String())
+	}
+	elapsed = time.Since(start)
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return elapsed, 0, 0, fmt.Errorf("no rusage on this platform")
+	}
+	cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return elapsed, cpu, ru.Maxrss * 1024, nil
+}
+
+// WriteConfig writes a flicker config that ships logPath to the given outputs YAML (an "outputs:" block).
+func WriteConfig(path, logPath, outputs string) error {
+	cfg := fmt.Sprintf("log_files:\n  - name: bench\n    paths: [%q]\n%s", logPath, outputs)
+	return os.WriteFile(path, []byte(cfg), 0o644)
+}

@@ -1,0 +1,246 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the flicker binary built once for the end-to-end tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "flicker-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "flicker")
+	build := exec.Command("go", "build", "-race", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build flicker:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running flicker.
+type proc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	stderr *lockedWriter
+	done   chan error
+}
+
+// start runs the binary with args in dir; its stderr (the logs) is kept for failure messages.
+func start(t *testing.T, dir string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	p := &proc{t: t, cmd: cmd, stderr: &lockedWriter{}, done: make(chan error, 1)}
+	cmd.Stderr = p.stderr
+	cmd.Stdout = os.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start flicker: %v", err)
+	}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+// wait waits for the process to exit and returns its exit code.
+func (p *proc) wait(timeout time.Duration) int {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		p.t.Fatalf("flicker did not exit within %s; logs:\n%s", timeout, p.logs())
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// stop sends SIGTERM and expects a clean exit.
+func (p *proc) stop() {
+	p.t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.wait(60 * time.Second); code != 0 {
+		p.t.Fatalf("flicker exited %d after SIGTERM; logs:\n%s", code, p.logs())
+	}
+}
+
+// kill sends SIGKILL: a crash.
+func (p *proc) kill() {
+	_ = p.cmd.Process.Kill()
+	p.wait(30 * time.Second)
+}
+
+func (p *proc) logs() string {
+	s := p.stderr.String()
+	if len(s) > 8000 {
+		s = "...\n" + s[len(s)-8000:]
+	}
+	return s
+}
+
+// lockedWriter lets the test read what the child writes while it runs.
+type lockedWriter struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *lockedWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// shipped is one event read back from the file output.
+type shipped struct {
+	Timestamp string `json:"@timestamp"`
+	Message   string `json:"message"`
+	ID        string `json:"id"`
+	Log       struct {
+		File struct {
+			Path string `json:"path"`
+		} `json:"file"`
+		Offset int64 `json:"offset"`
+	} `json:"log"`
+}
+
+// readOutput parses every complete line of the file output at path (and its rotated files).
+func readOutput(t *testing.T, path string) []shipped {
+	t.Helper()
+	var out []shipped
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 8<<20)
+	for sc.Scan() {
+		var ev shipped
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			// A line cut by a crash mid-write is the only acceptable malformed line: the last one.
+			continue
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+// countMessages maps each message to how often it arrived.
+func countMessages(evs []shipped) map[string]int {
+	counts := make(map[string]int, len(evs))
+	for _, ev := range evs {
+		counts[ev.Message]++
+	}
+	return counts
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool, p *proc) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			logs := ""
+			if p != nil {
+				logs = p.logs()
+			}
+			t.Fatalf("timed out after %s waiting for %s; %s; logs:\n%s", timeout, what, diagnose(), logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// diagnose, when set by a test, describes what has arrived so far for a timeout's message.
+var diagnose = func() string { return "" }
+
+// prefixCounts counts arrived messages by their first word, the prefix appendLines writes.
+func prefixCounts(evs []shipped) map[string]int {
+	c := map[string]int{}
+	for _, ev := range evs {
+		prefix, _, _ := strings.Cut(ev.Message, " ")
+		c[prefix]++
+	}
+	return c
+}
+
+// writeConfig writes a config shipping logDir/*.log to outPath with short intervals.
+func writeConfig(t *testing.T, dir, logGlob, outPath string, extra string) string {
+	t.Helper()
+	cfg := fmt.Sprintf(`log_files:
+  - name: app
+    paths: [%q]
+    scan_interval: 50ms
+    close_inactive: 2s
+%s
+outputs:
+  - type: file
+    name: out
+    path: %q
+batch:
+  max_wait: 20ms
+`, logGlob, extra, outPath)
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// appendLines appends lines "<prefix> <n>" for n in [from, to) to path.
+func appendLines(t *testing.T, path, prefix string, from, to int) {
+	t.Helper()
+	if err := writeLines(path, prefix, from, to); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeLines is appendLines for goroutines other than the test's.
+func writeLines(path, prefix string, from, to int) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 1<<16)
+	for i := from; i < to; i++ {
+		fmt.Fprintf(w, "%s %08d %s\n", prefix, i, strings.Repeat("x", 100))
+	}
+	return w.Flush()
+}
+
+// line is what appendLines writes for n, without the newline.
+func line(prefix string, n int) string {
+	return fmt.Sprintf("%s %08d %s", prefix, n, strings.Repeat("x", 100))
+}

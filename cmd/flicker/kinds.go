@@ -1,0 +1,65 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/rs/zerolog"
+
+	"github.com/flickerlog/flicker/config"
+	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/sinks/discard"
+	sinkfile "github.com/flickerlog/flicker/sinks/file"
+	"github.com/flickerlog/flicker/sinks/stdout"
+)
+
+// newSinkFunc builds the sink of one configured output.
+type newSinkFunc func(out config.Output, log zerolog.Logger) (engine.Sink, error)
+
+// outputKinds is the one table of output types this binary knows: config type -> constructor.
+var outputKinds = map[string]newSinkFunc{
+	"stdout": func(config.Output, zerolog.Logger) (engine.Sink, error) {
+		return stdout.New(os.Stdout, zerolog.Nop()), nil
+	},
+	"file": func(out config.Output, log zerolog.Logger) (engine.Sink, error) {
+		return sinkfile.New(*out.File, log)
+	},
+	"discard": func(config.Output, zerolog.Logger) (engine.Sink, error) {
+		return discard.New(), nil
+	},
+}
+
+// buildOutputs turns the configured outputs into the engine's, with their dead letters.
+func buildOutputs(cfg *config.Config, log zerolog.Logger) ([]engine.Output, error) {
+	outs := make([]engine.Output, 0, len(cfg.Outputs))
+	for _, oc := range cfg.Outputs {
+		olog := log.With().Str("output", oc.Name).Logger()
+		newSink, ok := outputKinds[oc.Type]
+		if !ok {
+			return nil, fmt.Errorf("output %s: unknown type %q", oc.Name, oc.Type)
+		}
+		sink, err := newSink(oc, olog)
+		if err != nil {
+			return nil, fmt.Errorf("output %s: %w", oc.Name, err)
+		}
+		out := engine.Output{
+			Name:  oc.Name,
+			Sink:  sink,
+			Retry: engine.RetryPolicy{Initial: oc.Retry.Initial, Max: oc.Retry.Max},
+		}
+		if dl := oc.DeadLetter; dl != nil {
+			if dl.Output != "" {
+				out.DeadLetterOutput = dl.Output
+			} else {
+				dlSink, err := sinkfile.New(sinkfile.Config{Path: dl.Path, RotateBytes: dl.MaxBytes, RotateFiles: dl.MaxFiles},
+					olog.With().Str("component", "dead_letter").Logger())
+				if err != nil {
+					return nil, fmt.Errorf("output %s: dead_letter: %w", oc.Name, err)
+				}
+				out.DeadLetter = dlSink
+			}
+		}
+		outs = append(outs, out)
+	}
+	return outs, nil
+}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/flickerlog/flicker/config"
+	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/sources/file"
+	"github.com/flickerlog/flicker/store"
+)
+
+// defaultTrackPath is where --track alone keeps the registry.
+const defaultTrackPath = "./data/registry.db"
+
+// RunCmd ships logs: the default command.
+type RunCmd struct {
+	Config          string        `short:"c" name:"config" required:"" placeholder:"FILE" help:"Configuration file (YAML): inputs, outputs, batch and queue settings."`
+	Track           bool          `name:"track" help:"Persist read positions so a restart resumes where it stopped. Alone it keeps the registry in ${default_track_path}."`
+	RegistryFile    string        `name:"registry-file" placeholder:"PATH" help:"Registry location; implies --track. A plain path is a local bbolt file, fsync'd; s3://bucket/key replicates it to S3 (stateless mode)."`
+	StateDir        string        `name:"state-dir" placeholder:"DIR" help:"Ephemeral directory for the live registry in S3 mode (default: the TMPDIR flicker folder)."`
+	ShutdownTimeout time.Duration `name:"shutdown-timeout" default:"25s" help:"Budget on SIGTERM to stop reading, deliver what is queued, commit positions and exit."`
+	Once            bool          `name:"once" help:"Ship what the inputs hold at start, wait until every event is acknowledged and committed, then exit 0."`
+	CommitInterval  time.Duration `name:"commit-interval" default:"250ms" help:"How often acknowledged positions are committed to the registry, in one transaction."`
+}
+
+// registryMode is where read positions live for this run.
+type registryMode struct {
+	path string // local bbolt file; "" with memory-only positions
+}
+
+func (c *RunCmd) registryMode() (registryMode, error) {
+	switch {
+	case strings.HasPrefix(c.RegistryFile, "s3://"):
+		return registryMode{}, usageError("--registry-file %s: S3 registries (stateless mode) are not in this build yet; use a local path", c.RegistryFile)
+	case c.RegistryFile != "":
+		return registryMode{path: c.RegistryFile}, nil
+	case c.Track:
+		return registryMode{path: defaultTrackPath}, nil
+	}
+	return registryMode{}, nil
+}
+
+// Run loads the configuration, wires sources, outputs and registry, and ships until a signal or, with --once,
+// until everything is delivered.
+func (c *RunCmd) Run(e *env) error {
+	log := newLogger(e.stderr, e.cli.LogLevel, e.cli.LogFormat)
+	cfg, err := config.Load(c.Config)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	mode, err := c.registryMode()
+	if err != nil {
+		return err
+	}
+	if c.ShutdownTimeout <= 0 {
+		return usageError("--shutdown-timeout must be positive, got %s", c.ShutdownTimeout)
+	}
+
+	var reg file.Registry = noRegistry{}
+	var db *store.DB
+	if mode.path != "" {
+		db, err = store.Open(mode.path, store.Options{CommitInterval: c.CommitInterval}, log.With().Str("component", "store").Logger())
+		if err != nil {
+			if errors.Is(err, store.ErrLocked) {
+				return &exitError{code: exitFenced, err: err}
+			}
+			return fmt.Errorf("open registry: %w", err)
+		}
+		reg = fileRegistry{db: db}
+		meta := db.Meta()
+		log.Info().Str("registry", db.Path()).Uint64("seq", meta.Seq).Msg("registry opened")
+	} else {
+		log.Warn().Msg("positions are kept in memory only: a restart begins at start_position (use --track to persist them)")
+	}
+
+	ctx, stop := signalContext(log)
+	defer stop()
+	runErr := c.ship(ctx, cfg, reg, log)
+
+	if db != nil {
+		if err := db.Close(); err != nil && runErr == nil {
+			runErr = fmt.Errorf("close registry: %w", err)
+		}
+	}
+	return runErr
+}
+
+// ship builds and runs the pipeline.
+func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg file.Registry, log zerolog.Logger) error {
+	outputs, err := buildOutputs(cfg, log)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	var sources []engine.Source
+	for _, in := range cfg.LogFiles {
+		src, err := file.New(in, reg, file.Options{Once: c.Once}, log.With().Str("component", "source").Str("input", in.Name).Logger())
+		if err != nil {
+			return &exitError{code: exitUsage, err: fmt.Errorf("log_files %s: %w", in.Name, err)}
+		}
+		sources = append(sources, src)
+	}
+	pipe, err := engine.New(engine.Options{
+		Queue:        engine.QueueLimits{MaxEvents: cfg.Queue.MaxEvents, MaxBytes: int64(cfg.Queue.MaxBytes)},
+		Batch:        engine.BatchLimits{MaxEvents: cfg.Batch.MaxEvents, MaxBytes: int64(cfg.Batch.MaxBytes), MaxWait: cfg.Batch.MaxWait},
+		Outputs:      outputs,
+		DrainTimeout: drainBudget(c.ShutdownTimeout),
+		Logger:       log.With().Str("component", "engine").Logger(),
+	})
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	start := time.Now()
+	log.Info().Int("inputs", len(sources)).Int("outputs", len(outputs)).Bool("once", c.Once).Msg("shipping")
+	err = pipe.Run(ctx, sources)
+	st := pipe.Stats()
+	log.Info().Uint64("events", st.EventsIn).Uint64("bytes", st.BytesIn).Dur("elapsed", time.Since(start)).Msg("stopped")
+	return err
+}
+
+// drainBudget is the part of the shutdown budget the pipeline may spend delivering; the rest is kept for
+// committing positions and closing outputs.
+func drainBudget(total time.Duration) time.Duration {
+	reserve := min(total/5, 3*time.Second)
+	return total - reserve
+}
+
+// signalContext is cancelled on the first SIGINT or SIGTERM; a second one exits at once. The registry is
+// consistent at any moment, so the only cost of exiting at once is re-sending what was not committed.
+func signalContext(log zerolog.Logger) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			log.Info().Str("signal", s.String()).Msg("stopping: draining and committing (a second signal exits at once)")
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case s := <-sigs:
+			log.Warn().Str("signal", s.String()).Msg("second signal: exiting now; unacknowledged events will be re-sent")
+			os.Exit(exitRuntime)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
+}
+
+// absPath is path made absolute for logs and errors, or path itself when that fails.
+func absPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}

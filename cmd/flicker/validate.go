@@ -1,0 +1,22 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/flickerlog/flicker/config"
+)
+
+// ValidateCmd checks a configuration without running it.
+type ValidateCmd struct {
+	Config string `short:"c" name:"config" required:"" placeholder:"FILE" help:"Configuration file to check."`
+}
+
+// Run prints a one-line summary of a valid configuration, or every error with its line (exit 2).
+func (c *ValidateCmd) Run(e *env) error {
+	cfg, err := config.Load(c.Config)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	_, err = fmt.Fprintf(e.stdout, "valid: %s\n", cfg.Summary())
+	return err
+}

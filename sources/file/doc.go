@@ -11,9 +11,9 @@
 // inode with other content is a new file (next generation). Positions in the Registry are acknowledged
 // positions only: the engine calls the stream's ack function, and only then is the offset saved.
 //
-// Rotation: a renamed or deleted file keeps its handle and is read to its end; it is released once it is at its
-// end and has been out of the watched set for two scans (deleted: at once when at its end), or after
-// close_inactive. Files that disappeared with unread data (also while flicker was down) are looked for by
+// Rotation: a renamed or deleted file keeps its handle and is read to its end. A deleted file is released once
+// it is at its end; a renamed one (whose writer may still append to it) after close_inactive without growth,
+// like any other file. Files that disappeared with unread data (also while flicker was down) are looked for by
 // identity in the directories of the globs and of known files; exclude still applies. Truncation (size below the
 // read position, or different first bytes) restarts the file at 0 in a new generation.
 //
@@ -22,6 +22,7 @@
 //     different devices are not supported; the second one is ignored while the first is open.
 //   - log.file.path is the path where the file was found when its stream started (the glob match, not a
 //     symlink's target); a rename within the watched set updates the registry's path, not the events'.
-//   - Once a released (renamed away) file is closed, later writes to it are not read.
+//   - A closed file that the globs no longer match (renamed away) is followed where it was last found, one stat
+//     per scan, for as long as it stays in a watched directory: later writes to it are read.
 //   - Invalid UTF-8 is passed through and replaced by the encoders; invalid UTF-16 is replaced here (counted).
 package file

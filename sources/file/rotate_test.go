@@ -2,8 +2,10 @@ package file_test
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,8 +34,10 @@ func TestRenameCreateWithWriterStillAppending(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	r := start(t, testConfig(dir, func(c *file.Config) { c.ScanInterval = 50 * time.Millisecond }), newRegistry(),
-		file.Options{})
+	r := start(t, testConfig(dir, func(c *file.Config) {
+		c.ScanInterval = 50 * time.Millisecond
+		c.CloseInactive = 300 * time.Millisecond // the renamed file is kept open until inactive
+	}), newRegistry(), file.Options{})
 	waitMessages(t, r, path, "old-1", "old-2")
 
 	if err := os.Rename(path, path+".1"); err != nil { // out of the watched set
@@ -46,8 +50,9 @@ func TestRenameCreateWithWriterStillAppending(t *testing.T) {
 
 	eventually(t, "both files read and the old one released", func() bool {
 		_, msgs := byStream(r.pub.all())
-		return len(msgs) == 2 && len(r.pub.all()) == 4 && r.src.Stats().FilesOpen == 1
+		return len(msgs) == 2 && len(r.pub.all()) == 4
 	})
+	eventually(t, "both files released once inactive", func() bool { return r.src.Stats().FilesOpen == 0 })
 	streams, msgs := byStream(r.pub.all())
 	if got := msgs[streams[0]]; !equalStrings(got, []string{"old-1", "old-2", "old-3 after rename"}) {
 		t.Errorf("old file: %q", got)
@@ -238,7 +243,12 @@ func TestRotatedWhileStoppedFoundByIdentity(t *testing.T) {
 			appendFile(t, path+".1", "r4\n")
 			writeFile(t, path, "n1\n")
 
-			r2 := start(t, testConfig(dir, mod), reg, file.Options{})
+			r2 := start(t, testConfig(dir, func(c *file.Config) {
+				if mod != nil {
+					mod(c)
+				}
+				c.CloseInactive = 300 * time.Millisecond
+			}), reg, file.Options{})
 			if excluded {
 				waitMessages(t, r2, "", "n1")
 				return
@@ -259,7 +269,8 @@ func TestRotatedWhileStoppedFoundByIdentity(t *testing.T) {
 					t.Errorf("unexpected stream path %s", st.Path)
 				}
 			}
-			eventually(t, "rotated file released", func() bool { return r2.src.Stats().FilesOpen == 1 })
+			// Both files are released once inactive: the rotated one is not kept open forever.
+			eventually(t, "rotated file released", func() bool { return r2.src.Stats().FilesOpen == 0 })
 		})
 	}
 }
@@ -358,5 +369,47 @@ func TestRenameWithinWatchedSet(t *testing.T) {
 	})
 	if r.src.Stats().FilesOpen != 2 {
 		t.Errorf("a renamed file still matched by the globs stays open")
+	}
+}
+
+// A file closed for inactivity and then renamed out of the globs is still written to by its writer: those lines
+// are read (the file is followed where it was found), and the new file at the path is read too.
+func TestClosedFileRenamedAwayStillFollowed(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.log")
+	writeFile(t, path, "before-1\nbefore-2\n")
+	w, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	r := start(t, testConfig(dir, func(c *file.Config) { c.CloseInactive = 50 * time.Millisecond }), newRegistry(),
+		file.Options{})
+	waitMessages(t, r, path, "before-1", "before-2")
+	eventually(t, "file closed for inactivity", func() bool { return r.src.Stats().FilesOpen == 0 })
+
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, "new-1\n")
+	eventually(t, "new file read", func() bool { return len(r.pub.all()) == 3 })
+	for i := range 3 {
+		if _, err := fmt.Fprintf(w, "late-%d\n", i); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(30 * time.Millisecond) // across scans and inactivity closes
+	}
+	eventually(t, "late lines of the renamed file", func() bool { return len(r.pub.all()) == 6 })
+	_, msgs := byStream(r.pub.all())
+	var late []string
+	for _, m := range msgs {
+		for _, s := range m {
+			if strings.HasPrefix(s, "late-") {
+				late = append(late, s)
+			}
+		}
+	}
+	if !equalStrings(late, []string{"late-0", "late-1", "late-2"}) {
+		t.Fatalf("late lines: %q", late)
 	}
 }

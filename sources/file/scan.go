@@ -20,6 +20,9 @@ type candidate struct {
 func (s *Source) scan(first bool) {
 	now := s.now()
 	for _, t := range s.files {
+		// A closed file seen last scan is looked for again if the globs do not match it now: renamed away, it
+		// may still be written to by a writer that has not reopened its path yet.
+		t.search = t.search || (t.seen && t.f == nil)
 		t.seen, t.present = false, false
 	}
 	for _, c := range s.glob() {
@@ -267,11 +270,13 @@ func (s *Source) checkOpen(now time.Time) {
 		s.growFingerprint(t, t.f, info.size)
 		readAll := info.size <= t.readPos()
 		switch {
-		case (t.deleted || t.outOfSet >= 2) && readAll:
-			s.log.Debug().Str("path", t.path).Bool("deleted", t.deleted).Msg("release file read to its end")
+		case t.deleted && readAll:
+			s.log.Debug().Str("path", t.path).Msg("release deleted file read to its end")
 			s.release(t, true)
 		case readAll && now.Sub(t.lastActive) >= s.cfg.CloseInactive:
-			s.release(t, false)
+			// A file renamed out of the watched set is kept until it is inactive too: after rename+create
+			// rotation the writer often appends to the old file for a while before it reopens the path.
+			s.release(t, t.outOfSet >= 2)
 		}
 	}
 }
@@ -300,7 +305,10 @@ func (s *Source) release(t *tracked, gone bool) {
 func (s *Source) searchLost(now time.Time) {
 	lost := make(map[uint64]*tracked)
 	for _, t := range s.files {
-		if !t.seen && t.f == nil && (t.search || max(t.offset, t.readTo) < t.size) {
+		if t.seen || t.f != nil || !(t.search || max(t.offset, t.readTo) < t.size) {
+			continue
+		}
+		if !s.foundWhereItWas(t, now) {
 			lost[t.inode] = t
 		}
 	}
@@ -344,6 +352,28 @@ func (s *Source) searchLost(now time.Time) {
 		// Searched once; keep searching only while it is known to hold unread data.
 		t.search = false
 	}
+}
+
+// foundWhereItWas checks the path where t was last found, so that a rotated file followed outside the globs
+// costs one stat per scan rather than a directory search.
+func (s *Source) foundWhereItWas(t *tracked, now time.Time) bool {
+	if s.excluded(t.path) {
+		return false
+	}
+	fi, err := os.Stat(t.path)
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	info := infoOf(fi)
+	if info.inode != t.inode || info.dev != t.dev {
+		return false
+	}
+	if t.verified && info.size == t.size && info.mtime.Equal(t.mtime) {
+		s.sighted(t, t.path, false, now)
+		return true
+	}
+	s.matchFound(t, candidate{path: t.path, info: info}, now)
+	return t.seen
 }
 
 // matchFound checks a file found by inode outside the globs; a fingerprint mismatch means it is another file.

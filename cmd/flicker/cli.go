@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/alecthomas/kong"
 )
@@ -60,7 +61,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { exited = code }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
-		kong.Vars{"default_track_path": defaultTrackPath},
+		kong.Vars{"default_track_path": defaultTrackPath, "memory_headroom_mib": strconv.Itoa(memoryHeadroom >> 20)},
 	)
 	if err != nil {
 		fmt.Fprintf(stderr, "flicker: %v\n", err)

@@ -31,6 +31,7 @@ type RunCmd struct {
 	ShutdownTimeout time.Duration `name:"shutdown-timeout" default:"25s" help:"Budget on SIGTERM to stop reading, deliver what is queued, commit positions and exit."`
 	Once            bool          `name:"once" help:"Ship what the inputs hold at start, wait until every event is acknowledged and committed, then exit 0."`
 	CommitInterval  time.Duration `name:"commit-interval" default:"250ms" help:"How often acknowledged positions are committed to the registry, in one transaction."`
+	MemoryLimit     string        `name:"memory-limit" default:"auto" placeholder:"SIZE" help:"Soft limit for the Go heap: auto (queue.max_bytes plus ${memory_headroom_mib} MiB, unless GOMEMLIMIT is set), off, or a size such as 64MiB."`
 }
 
 // registryMode is where read positions live for this run.
@@ -57,6 +58,9 @@ func (c *RunCmd) Run(e *env) error {
 	cfg, err := config.Load(c.Config)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
+	}
+	if err := c.applyMemoryLimit(int64(cfg.Queue.MaxBytes), log); err != nil {
+		return err
 	}
 	mode, err := c.registryMode()
 	if err != nil {

@@ -30,13 +30,13 @@ func run(binary, dir string, size int64) error {
 	if err != nil {
 		return err
 	}
+	if dir, err = filepath.Abs(dir); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	logPath, err := filepath.Abs(filepath.Join(dir, fmt.Sprintf("input-%d.log", size)))
-	if err != nil {
-		return err
-	}
+	logPath := filepath.Join(dir, fmt.Sprintf("input-%d.log", size))
 	if _, err := os.Stat(logPath); err != nil {
 		fmt.Printf("generating %s (%d bytes)\n", logPath, size)
 		if _, err := benchmarks.GenerateLog(logPath, size); err != nil {

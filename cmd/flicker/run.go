@@ -31,6 +31,7 @@ type RunCmd struct {
 	ShutdownTimeout time.Duration `name:"shutdown-timeout" default:"25s" help:"Budget on SIGTERM to stop reading, deliver what is queued, commit positions and exit."`
 	Once            bool          `name:"once" help:"Ship what the inputs hold at start, wait until every event is acknowledged and committed, then exit 0."`
 	CommitInterval  time.Duration `name:"commit-interval" default:"250ms" help:"How often acknowledged positions are committed to the registry, in one transaction."`
+	HTTPAddr        string        `name:"http-addr" placeholder:"HOST:PORT" help:"Serve /metrics (Prometheus), /healthz and /readyz on this address, e.g. :9090. Off when empty."`
 	MemoryLimit     string        `name:"memory-limit" default:"auto" placeholder:"SIZE" help:"Soft limit for the Go heap: auto (queue.max_bytes plus ${memory_headroom_mib} MiB, unless GOMEMLIMIT is set), off, or a size such as 64MiB."`
 }
 
@@ -89,7 +90,7 @@ func (c *RunCmd) Run(e *env) error {
 
 	ctx, stop := signalContext(log)
 	defer stop()
-	runErr := c.ship(ctx, cfg, reg, log)
+	runErr := c.ship(ctx, cfg, reg, db, log)
 
 	if db != nil {
 		if err := db.Close(); err != nil && runErr == nil {
@@ -99,19 +100,21 @@ func (c *RunCmd) Run(e *env) error {
 	return runErr
 }
 
-// ship builds and runs the pipeline.
-func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg file.Registry, log zerolog.Logger) error {
+// ship builds and runs the pipeline; db is nil without a registry.
+func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg file.Registry, db *store.DB, log zerolog.Logger) error {
 	outputs, err := buildOutputs(cfg, log)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
 	var sources []engine.Source
+	var fileSources []*file.Source
 	for _, in := range cfg.LogFiles {
 		src, err := file.New(in, reg, file.Options{Once: c.Once}, log.With().Str("component", "source").Str("input", in.Name).Logger())
 		if err != nil {
 			return &exitError{code: exitUsage, err: fmt.Errorf("log_files %s: %w", in.Name, err)}
 		}
 		sources = append(sources, src)
+		fileSources = append(fileSources, src)
 	}
 	pipe, err := engine.New(engine.Options{
 		Queue:        engine.QueueLimits{MaxEvents: cfg.Queue.MaxEvents, MaxBytes: int64(cfg.Queue.MaxBytes)},
@@ -122,6 +125,13 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg file.Registry
 	})
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
+	}
+	if c.HTTPAddr != "" {
+		srv, err := startTelemetry(ctx, c.HTTPAddr, pipe, fileSources, db, log)
+		if err != nil {
+			return err
+		}
+		defer srv.Shutdown(context.Background())
 	}
 	start := time.Now()
 	log.Info().Int("inputs", len(sources)).Int("outputs", len(outputs)).Bool("once", c.Once).Msg("shipping")

@@ -1,0 +1,170 @@
+package telemetry
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flickerlog/flicker/engine"
+)
+
+// Sources returns the current counters of every input. It is called on each scrape, possibly from several
+// goroutines at once.
+type Sources func() []InputStats
+
+// InputStats are one input's counters, as its source reports them. The file-source fields are zero for inputs
+// of other types.
+type InputStats struct {
+	Name, Type string
+
+	Events, Bytes       uint64
+	LongLinePieces      uint64
+	InvalidEncoding     uint64
+	Truncations         uint64
+	TruncatedBytesLost  uint64
+	PartialBytesDropped uint64
+
+	FilesOpen, FilesTracked int64
+}
+
+// metric is one metric read from a stats value T at scrape time.
+type metric[T any] struct {
+	desc  *prometheus.Desc
+	kind  prometheus.ValueType
+	value func(T) float64
+}
+
+func counter[T any](name, help string, labels []string, v func(T) float64) metric[T] {
+	return metric[T]{prometheus.NewDesc(name, help, labels, nil), prometheus.CounterValue, v}
+}
+
+func gauge[T any](name, help string, labels []string, v func(T) float64) metric[T] {
+	return metric[T]{prometheus.NewDesc(name, help, labels, nil), prometheus.GaugeValue, v}
+}
+
+var (
+	inputLabels  = []string{"input", "type"}
+	outputLabels = []string{"output"}
+)
+
+var inputMetrics = []metric[InputStats]{
+	counter("flicker_input_events_total", "Events published by the input.", inputLabels,
+		func(s InputStats) float64 { return float64(s.Events) }),
+	counter("flicker_input_bytes_total", "Raw bytes consumed by the events the input published.", inputLabels,
+		func(s InputStats) float64 { return float64(s.Bytes) }),
+	counter("flicker_input_long_line_pieces_total", "Events cut at max_line_bytes.", inputLabels,
+		func(s InputStats) float64 { return float64(s.LongLinePieces) }),
+	counter("flicker_input_invalid_encoding_total", "Invalid code units replaced with U+FFFD.", inputLabels,
+		func(s InputStats) float64 { return float64(s.InvalidEncoding) }),
+	counter("flicker_input_truncations_total", "Truncations and content replacements seen on known files.",
+		inputLabels, func(s InputStats) float64 { return float64(s.Truncations) }),
+	counter("flicker_input_truncated_bytes_lost_total",
+		"Bytes known to exist but not yet read when a truncation was seen.", inputLabels,
+		func(s InputStats) float64 { return float64(s.TruncatedBytesLost) }),
+	counter("flicker_input_partial_bytes_dropped_total",
+		"Bytes of unterminated last lines dropped when a file was released.", inputLabels,
+		func(s InputStats) float64 { return float64(s.PartialBytesDropped) }),
+	gauge("flicker_input_files_open", "Files the input holds open now.", inputLabels,
+		func(s InputStats) float64 { return float64(s.FilesOpen) }),
+	gauge("flicker_input_files_tracked", "Files the input knows now, open or not.", inputLabels,
+		func(s InputStats) float64 { return float64(s.FilesTracked) }),
+}
+
+var pipelineMetrics = []metric[engine.Stats]{
+	counter("flicker_pipeline_events_total", "Events published to the pipeline and queued.", nil,
+		func(s engine.Stats) float64 { return float64(s.EventsIn) }),
+	counter("flicker_pipeline_bytes_total", "Message bytes of the events queued.", nil,
+		func(s engine.Stats) float64 { return float64(s.BytesIn) }),
+	counter("flicker_pipeline_events_invalid_total", "Events published without a stream, dropped.", nil,
+		func(s engine.Stats) float64 { return float64(s.Invalid) }),
+	counter("flicker_pipeline_events_acknowledged_total", "Events done for every output.", nil,
+		func(s engine.Stats) float64 { return float64(s.Acknowledged) }),
+	gauge("flicker_queue_events", "Events held now, from publish until done for every output.", nil,
+		func(s engine.Stats) float64 { return float64(s.QueueEvents) }),
+	gauge("flicker_queue_bytes", "Message bytes of the events held now.", nil,
+		func(s engine.Stats) float64 { return float64(s.QueueBytes) }),
+}
+
+var outputMetrics = []metric[engine.OutputStats]{
+	counter("flicker_output_events_total", "Events accepted by the output, not counting dead letters.",
+		outputLabels, func(s engine.OutputStats) float64 { return float64(s.Events) }),
+	counter("flicker_output_bytes_total", "Message bytes of the events accepted by the output.", outputLabels,
+		func(s engine.OutputStats) float64 { return float64(s.Bytes) }),
+	counter("flicker_output_batches_total", "Batches written to the output.", outputLabels,
+		func(s engine.OutputStats) float64 { return float64(s.Batches) }),
+	counter("flicker_output_write_errors_total", "Batch writes that returned an error.", outputLabels,
+		func(s engine.OutputStats) float64 { return float64(s.WriteErrors) }),
+	counter("flicker_output_events_retried_total", "Events the output asked to retry or left unmarked.",
+		outputLabels, func(s engine.OutputStats) float64 { return float64(s.Retried) }),
+	counter("flicker_output_events_rejected_total", "Events the output rejected.", outputLabels,
+		func(s engine.OutputStats) float64 { return float64(s.Rejected) }),
+	counter("flicker_output_events_dead_lettered_total", "Rejected events the output's dead letter accepted.",
+		outputLabels, func(s engine.OutputStats) float64 { return float64(s.DeadLettered) }),
+	counter("flicker_output_events_dropped_total", "Rejected events with no dead letter to take them.",
+		outputLabels, func(s engine.OutputStats) float64 { return float64(s.Dropped) }),
+	counter("flicker_output_dead_letters_accepted_total", "Dead letters of other outputs this output accepted.",
+		outputLabels, func(s engine.OutputStats) float64 { return float64(s.DeadLetterIn) }),
+	gauge("flicker_output_batches_held", "Batches written and held by the output, not released yet.",
+		outputLabels, func(s engine.OutputStats) float64 { return float64(s.Held) }),
+}
+
+var (
+	registrySeq = prometheus.NewDesc("flicker_registry_seq",
+		"Sequence number of the registry's last commit.", nil, nil)
+	registryAge = prometheus.NewDesc("flicker_registry_last_commit_age_seconds",
+		"Seconds since the registry's last commit, at scrape time.", nil, nil)
+)
+
+// collector reads the counters through the Options funcs on each scrape, so the pipeline does no extra work
+// per event.
+type collector struct {
+	pipeline func() engine.Stats
+	inputs   Sources
+	registry func() (uint64, time.Time, bool)
+}
+
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range inputMetrics {
+		ch <- m.desc
+	}
+	for _, m := range pipelineMetrics {
+		ch <- m.desc
+	}
+	for _, m := range outputMetrics {
+		ch <- m.desc
+	}
+	ch <- registrySeq
+	ch <- registryAge
+}
+
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	if c.inputs != nil {
+		for _, in := range c.inputs() {
+			emit(ch, inputMetrics, in, in.Name, in.Type)
+		}
+	}
+	if c.pipeline != nil {
+		s := c.pipeline()
+		emit(ch, pipelineMetrics, s)
+		for _, o := range s.Outputs {
+			emit(ch, outputMetrics, o, o.Name)
+		}
+	}
+	if c.registry != nil {
+		if seq, updated, ok := c.registry(); ok {
+			ch <- prometheus.MustNewConstMetric(registrySeq, prometheus.GaugeValue, float64(seq))
+			if !updated.IsZero() {
+				ch <- prometheus.MustNewConstMetric(registryAge, prometheus.GaugeValue,
+					time.Since(updated).Seconds())
+			}
+		}
+	}
+}
+
+// emit sends every metric of ms for s. MustNewConstMetric panics only on a label count mismatch, which the
+// tables above rule out.
+func emit[T any](ch chan<- prometheus.Metric, ms []metric[T], s T, labels ...string) {
+	for _, m := range ms {
+		ch <- prometheus.MustNewConstMetric(m.desc, m.kind, m.value(s), labels...)
+	}
+}

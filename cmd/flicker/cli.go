@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/alecthomas/kong"
 )
@@ -83,13 +84,27 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	code := exitRuntime
 	var ee *exitError
 	if errors.As(err, &ee) {
-		fmt.Fprintf(stderr, "flicker: %v\n", ee.err)
-		return ee.code
+		code, err = ee.code, ee.err
 	}
-	fmt.Fprintf(stderr, "flicker: %v\n", err)
-	return exitRuntime
+	printError(stderr, err)
+	return code
+}
+
+// printError writes err for a person: one line, or a count and one indented line per problem when it joins
+// several (a configuration with many mistakes).
+func printError(w io.Writer, err error) {
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) == 1 {
+		fmt.Fprintf(w, "flicker: %s\n", lines[0])
+		return
+	}
+	fmt.Fprintf(w, "flicker: %d problems:\n", len(lines))
+	for _, l := range lines {
+		fmt.Fprintf(w, "  %s\n", l)
+	}
 }
 
 // VersionCmd prints the version.

@@ -33,6 +33,17 @@ func TestRegistryCommands(t *testing.T) {
 	if d := time.Since(began); d > 20*time.Second {
 		t.Fatalf("registry show on a live registry took %s: it must not hang", d)
 	}
+
+	// A second flicker on the same registry is refused at once with exit 3, not left waiting.
+	second := exec.Command(binary, "-c", cfg, "--registry-file", reg)
+	began = time.Now()
+	outb, _ = second.CombinedOutput()
+	if code := second.ProcessState.ExitCode(); code != 3 || !strings.Contains(string(outb), "locked") {
+		t.Fatalf("second flicker on a held registry: exit %d, want 3 and a message saying it is locked:\n%s", code, outb)
+	}
+	if d := time.Since(began); d > 20*time.Second {
+		t.Fatalf("second flicker took %s to give up", d)
+	}
 	p.stop()
 
 	outb, err := exec.Command(binary, "registry", "show", "--registry-file", reg).CombinedOutput()

@@ -3,6 +3,9 @@ GO          ?= go
 TOOLS_DIR   ?= $(HOME)/.cache/flicker-tools
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)
+# The S3 tests start a real MinIO server (internal/miniotest finds it here by this version).
+MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
+MINIO       := $(TOOLS_DIR)/minio-$(MINIO_VERSION)
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -s -w -X main.version=$(VERSION)
 
@@ -18,12 +21,18 @@ build:
 run:
 	$(GO) run ./cmd/flicker -c examples/quickstart.yaml --track --registry-file ./data/registry.db --once
 
-tools: $(STATICCHECK)
+tools: $(STATICCHECK) $(MINIO)
 
 $(STATICCHECK):
 	mkdir -p $(TOOLS_DIR)
 	GOBIN=$(TOOLS_DIR)/tmp $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	mv $(TOOLS_DIR)/tmp/staticcheck $(STATICCHECK)
+
+# A cold build takes a few minutes; its own temp dir keeps it apart from staticcheck under make -j.
+$(MINIO):
+	mkdir -p $(TOOLS_DIR)
+	GOBIN=$(TOOLS_DIR)/tmp-minio $(GO) install github.com/minio/minio@$(MINIO_VERSION)
+	mv $(TOOLS_DIR)/tmp-minio/minio $(MINIO)
 
 lint: tools
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -13,7 +13,8 @@
 // a stream up to position P, the stream's ack function is called with P, in order, exactly once per advance.
 //
 // Caveats:
-//   - A source must not modify an event's Message bytes after Publish until the event is acknowledged; sources
-//     copy lines into chunked arenas that the garbage collector frees once every event in a chunk is done.
+//   - A source must not modify an event's Message bytes after Publish until the event is acknowledged; after
+//     the acknowledgement nothing in the engine or a sink reads them again, so a source may reuse its buffers
+//     then (the file source recycles its arena chunks that way).
 //   - Ack functions run under the stream's lock, from output goroutines: they must be quick and never block.
 package engine

@@ -172,29 +172,3 @@ func asciiPrefix(b []byte) int {
 	}
 	return i
 }
-
-// arenaChunk is the size of the chunks that read data and decoded messages live in. A chunk is only appended
-// to: bytes handed out in events are never written again, and the garbage collector frees a chunk once no event
-// refers to it. Events are therefore not allocated one by one.
-const arenaChunk = 1 << 20
-
-type arena struct{ buf []byte }
-
-// ensure makes room for n more bytes, starting a new chunk when the current one is too full.
-func (a *arena) ensure(n int) {
-	if cap(a.buf)-len(a.buf) >= n {
-		return
-	}
-	a.buf = make([]byte, 0, max(arenaChunk, n))
-}
-
-// tail returns the current chunk's free space, which the caller appends to and hands back to commit.
-func (a *arena) tail() []byte { return a.buf[len(a.buf):] }
-
-// commit accepts b, which was appended to tail() within its capacity, and returns it capped so that appending
-// to the returned slice can never write into the arena.
-func (a *arena) commit(b []byte) []byte {
-	start := len(a.buf)
-	a.buf = a.buf[:start+len(b)]
-	return a.buf[start : start+len(b) : start+len(b)]
-}

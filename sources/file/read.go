@@ -93,7 +93,8 @@ func (s *Source) schedule(now time.Time) {
 
 // opened makes f the open handle of t.
 func (s *Source) opened(t *tracked, f *os.File, now time.Time) {
-	t.f, t.partial, t.atEOF, t.turns = f, nil, false, 0
+	t.f, t.atEOF, t.turns = f, false, 0
+	s.setPartial(t, nil, nil)
 	t.lastActive, t.waitSince = now, time.Time{}
 	s.open = append(s.open, t)
 	s.openCount++
@@ -189,7 +190,8 @@ func (s *Source) finishOnce(t *tracked) {
 
 // fill reads the next bytes of t after its partial line into the raw arena, so that the partial line and the new
 // bytes are contiguous, and returns them (partial line first) and how many bytes were read. When the partial
-// line is still at the end of the arena's chunk (no other file read since), it is not copied.
+// line is still at the end of the arena's chunk (no other file read since), it is not copied. The returned bytes
+// lie in the raw arena's current chunk.
 func (s *Source) fill(t *tracked, want int) ([]byte, int, error) {
 	p := len(t.partial)
 	const minRead = 16 << 10
@@ -199,7 +201,7 @@ func (s *Source) fill(t *tracked, want int) ([]byte, int, error) {
 		a.ensure(p + max(minRead, min(want, readSize)))
 		start := len(a.buf)
 		a.buf = append(a.buf, t.partial...)
-		t.partial = a.buf[start:]
+		s.setPartial(t, a.buf[start:], a.cur)
 	}
 	room := a.buf[len(a.buf):cap(a.buf)]
 	if len(room) > want {
@@ -214,12 +216,12 @@ func (s *Source) fill(t *tracked, want int) ([]byte, int, error) {
 	return a.buf[start:], n, nil
 }
 
-// splitLines turns the complete lines (and long-line pieces) of data, which starts at t.offset, into events and
-// keeps the rest as t's partial line.
+// splitLines turns the complete lines (and long-line pieces) of data, which starts at t.offset and lies in the
+// raw arena's current chunk, into events and keeps the rest as t's partial line.
 func (s *Source) splitLines(t *tracked, data []byte, readAt time.Time) {
 	pos, lines, pieces := 0, 0, 0
 	fast := s.enc == encUTF8 && s.cfg.Multiline == nil && t.stream != nil && t.streamGen == t.gen
-	st := t.stream
+	st, sc, c := t.stream, t.chunks, s.raw.cur
 	for {
 		ll, consumed := s.split.next(data[pos:])
 		if consumed == 0 {
@@ -236,9 +238,9 @@ func (s *Source) splitLines(t *tracked, data []byte, readAt time.Time) {
 			if ll != consumed && ll > 0 && msg[ll-1] == '\r' {
 				msg = msg[:ll-1]
 			}
-			s.emitTo(st, msg, start, start+int64(consumed), readAt)
+			s.emitTo(st, sc, msg, c, start, start+int64(consumed), readAt)
 		} else {
-			s.line(t, data[pos:pos+ll:pos+ll], start, start+int64(consumed), ll != consumed, readAt)
+			s.line(t, data[pos:pos+ll:pos+ll], c, start, start+int64(consumed), ll != consumed, readAt)
 		}
 		pos += consumed
 	}
@@ -248,22 +250,25 @@ func (s *Source) splitLines(t *tracked, data []byte, readAt time.Time) {
 	}
 	s.stats.bytes.Add(uint64(pos))
 	t.offset += int64(pos)
-	t.partial = data[pos:len(data):len(data)]
+	s.setPartial(t, data[pos:len(data):len(data)], c)
 }
 
 // flushPartial ships t's unterminated last line as an event.
 func (s *Source) flushPartial(t *tracked) {
 	s.stats.lines.Add(1)
 	s.stats.bytes.Add(uint64(len(t.partial)))
-	s.line(t, t.partial, t.offset, t.readPos(), false, s.now())
-	t.offset, t.partial = t.readPos(), nil
+	// The partial line may lie in an older chunk than the current one: its event references that chunk.
+	s.line(t, t.partial, t.partialChunk, t.offset, t.readPos(), false, s.now())
+	t.offset = t.readPos()
+	s.setPartial(t, nil, nil)
 }
 
 var boms = [...][]byte{encUTF8: {0xEF, 0xBB, 0xBF}, encUTF16LE: {0xFF, 0xFE}, encUTF16BE: {0xFE, 0xFF}}
 
-// line turns one raw line at [start, end) into an event, or into a multi-line joiner. complete is false for a
-// piece of a long line and for a flushed partial line: only complete lines lose a trailing '\r'.
-func (s *Source) line(t *tracked, raw []byte, start, end int64, complete bool, readAt time.Time) {
+// line turns one raw line at [start, end), whose bytes lie in chunk c, into an event, or into a multi-line joiner
+// (which copies it). complete is false for a piece of a long line and for a flushed partial line: only complete
+// lines lose a trailing '\r'.
+func (s *Source) line(t *tracked, raw []byte, c *chunk, start, end int64, complete bool, readAt time.Time) {
 	if start == 0 && int(s.enc) < len(boms) && bytes.HasPrefix(raw, boms[s.enc]) {
 		raw = raw[len(boms[s.enc]):]
 	}
@@ -271,7 +276,7 @@ func (s *Source) line(t *tracked, raw []byte, start, end int64, complete bool, r
 	if s.enc != encUTF8 {
 		s.out.ensure(s.enc.decodedMax(len(raw)))
 		d, invalid := s.enc.appendDecoded(s.out.tail(), raw)
-		msg = s.out.commit(d)
+		msg, c = s.out.commit(d), s.out.cur
 		if invalid > 0 {
 			s.stats.invalid.Add(uint64(invalid))
 		}
@@ -287,7 +292,7 @@ func (s *Source) line(t *tracked, raw []byte, start, end int64, complete bool, r
 		t.ml.add(msg, start, end, readAt, s.emitFn)
 		return
 	}
-	s.emit(t, msg, start, end, readAt)
+	s.emit(t, msg, c, start, end, readAt)
 }
 
 // emitJoined copies a joined multi-line message into the output arena and emits it for s.cur.
@@ -297,10 +302,11 @@ func (s *Source) emitJoined(j joined) {
 	}
 	s.out.ensure(len(j.msg))
 	msg := s.out.commit(append(s.out.tail(), j.msg...))
-	s.emit(s.cur, msg, j.start, j.end, j.readAt)
+	s.emit(s.cur, msg, s.out.cur, j.start, j.end, j.readAt)
 }
 
-func (s *Source) emit(t *tracked, msg []byte, start, end int64, readAt time.Time) {
+// emit collects an event of t with msg, which lies in chunk c.
+func (s *Source) emit(t *tracked, msg []byte, c *chunk, start, end int64, readAt time.Time) {
 	st := t.stream
 	if st == nil || t.streamGen != t.gen {
 		var err error
@@ -313,10 +319,14 @@ func (s *Source) emit(t *tracked, msg []byte, start, end int64, readAt time.Time
 			return
 		}
 	}
-	s.emitTo(st, msg, start, end, readAt)
+	s.emitTo(st, t.chunks, msg, c, start, end, readAt)
 }
 
-func (s *Source) emitTo(st *engine.Stream, msg []byte, start, end int64, readAt time.Time) {
+// emitTo collects an event of stream st (whose chunk uses are sc) with msg, which lies in chunk c. Every message
+// of an event lies in an arena chunk, so that the chunk is referenced until the event is acknowledged.
+func (s *Source) emitTo(st *engine.Stream, sc *streamChunks, msg []byte, c *chunk, start, end int64,
+	readAt time.Time) {
+	s.use(sc, c, end)
 	// Filled in place: building an Event and appending it copies 128 bytes with write barriers.
 	n := len(s.events)
 	if n < cap(s.events) {

@@ -61,4 +61,7 @@ type Stats struct {
 	PartialBytesDropped uint64
 	FilesOpen           int64 // open handles now
 	FilesTracked        int64 // files known now (open or not)
+	// ChunksAllocated counts the 1 MiB arena chunks (and oversized buffers) allocated for read data and
+	// messages; ChunksReused those taken again from the chunks freed by acknowledgements instead.
+	ChunksAllocated, ChunksReused uint64
 }

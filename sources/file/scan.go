@@ -225,7 +225,8 @@ func (s *Source) truncated(t *tracked, f *os.File, info fileInfo) {
 	s.stats.truncLost.Add(uint64(lost))
 	s.log.Info().Str("path", t.path).Int64("offset", t.readPos()).Int64("size", info.size).
 		Int64("lost_bytes", lost).Msg("file truncated, reading from the beginning")
-	t.offset, t.partial, t.atEOF, t.stream, t.readTo = 0, nil, false, nil, 0
+	t.offset, t.atEOF, t.stream, t.chunks, t.readTo = 0, false, nil, nil, 0
+	s.setPartial(t, nil, nil)
 	fp, fpLen, _ := fingerprintOf(f, s.scratch)
 	s.mu.Lock()
 	t.gen++

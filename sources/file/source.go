@@ -34,9 +34,8 @@ type Source struct {
 	enc   encoding
 	split splitter
 
-	mu      sync.Mutex // guards the fields of tracked files that acknowledgements use, files and streams
-	files   map[uint64]*tracked
-	streams map[*engine.Stream]streamRef
+	mu    sync.Mutex // guards the fields of tracked files that acknowledgements use, and files
+	files map[uint64]*tracked
 
 	// Owned by the Run goroutine.
 	open      []*tracked // round-robin order
@@ -45,12 +44,14 @@ type Source struct {
 	raw       arena // read data; complete UTF-8 lines are published straight from it
 	out       arena // decoded and joined messages
 	events    []engine.Event
+	uses      []pendingUse // the chunks the events' messages lie in, per stream
 	scratch   []byte
 	emitFn    func(joined)
 	cur       *tracked // the file multi-line events are emitted for
 	onceSet   []*tracked
 	nextMLRun time.Time
 
+	pool  chunkPool // the arenas' chunks, recycled once nothing can read them
 	stats counters
 }
 
@@ -85,13 +86,13 @@ func New(cfg Config, reg Registry, opts Options, log zerolog.Logger) (*Source, e
 		input:   engine.Input{Name: cfg.Name, Type: "file", FieldsJSON: fieldsJSON},
 		enc:     parseEncoding(cfg.Encoding),
 		files:   make(map[uint64]*tracked),
-		streams: make(map[*engine.Stream]streamRef),
 		scratch: make([]byte, FingerprintSize),
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	s.split = newSplitter(s.enc, cfg.MaxLineBytes)
+	s.raw.pool, s.out.pool = &s.pool, &s.pool
 	s.emitFn = s.emitJoined
 	return s, nil
 }
@@ -140,7 +141,8 @@ func (s *Source) Stats() Stats {
 		LongLinePieces: c.longPieces.Load(), MultilineSplits: c.mlSplits.Load(), InvalidEncoding: c.invalid.Load(),
 		Truncations: c.truncations.Load(), TruncatedBytesLost: c.truncLost.Load(),
 		PartialBytesDropped: c.partialDropped.Load(), FilesOpen: c.filesOpen.Load(),
-		FilesTracked: c.filesTracked.Load()}
+		FilesTracked: c.filesTracked.Load(), ChunksAllocated: s.pool.allocated.Load(),
+		ChunksReused: s.pool.reused.Load()}
 }
 
 // Run discovers and reads the files until ctx ends (it returns nil), or in once mode until every file found at
@@ -226,6 +228,7 @@ func (s *Source) load() error {
 
 // publish hands the collected events to the pipeline.
 func (s *Source) publish(ctx context.Context, pub engine.Publisher) error {
+	s.pushUses()
 	if len(s.events) == 0 {
 		return nil
 	}
@@ -233,8 +236,9 @@ func (s *Source) publish(ctx context.Context, pub engine.Publisher) error {
 	if err == nil {
 		s.stats.events.Add(uint64(len(s.events)))
 	}
-	// Not cleared: the stale entries keep at most one batch of arena chunks reachable until they are
-	// overwritten, and clearing costs write barriers on every event.
+	// Not cleared: the stale entries are never read again (they only keep at most one batch of arena chunks
+	// reachable for the garbage collector until they are overwritten), and clearing costs write barriers on
+	// every event.
 	s.events = s.events[:0]
 	return err
 }

@@ -21,26 +21,28 @@ type tracked struct {
 	gone       bool // replaced by another file on the same inode, or forgotten: acknowledgements are ignored
 
 	// Owned by the reader goroutine.
-	f          *os.File
-	mtime      time.Time // last observed modification time
-	offset     int64     // raw offset of the next line: everything before it has been turned into events
-	partial    []byte    // bytes read after offset that do not form a complete line yet
-	readTo     int64     // how far a closed file was read (its partial line is read again on reopen)
-	stream     *engine.Stream
-	streamGen  uint32
-	ml         *multiline
-	seen       bool      // found in the current scan (by glob or identity search)
-	present    bool      // found in the current scan by glob
-	deleted    bool      // no link left: read to EOF, then release
-	outOfSet   int       // consecutive scans in which an open file was not found by the globs
-	search     bool      // not found where it was: look for it by identity in the watched directories
-	atEOF      bool      // the last read found nothing new
-	lastActive time.Time // when a read last returned data (or the file was opened)
-	waitSince  time.Time // when it began waiting for an open slot
-	limit      int64     // once mode: read up to here; -1 without a limit
-	done       bool      // once mode: read to its limit
-	verified   bool      // identity confirmed against the file on disk in this run
-	turns      int       // reads since it was opened: a file is evicted only after it had a turn
+	f            *os.File
+	mtime        time.Time // last observed modification time
+	offset       int64     // raw offset of the next line: everything before it has been turned into events
+	partial      []byte    // bytes read after offset that do not form a complete line yet; set with setPartial
+	partialChunk *chunk    // the raw chunk partial lies in, referenced while partial is not empty
+	readTo       int64     // how far a closed file was read (its partial line is read again on reopen)
+	stream       *engine.Stream
+	streamGen    uint32
+	chunks       *streamChunks // the chunk uses of stream's events
+	ml           *multiline
+	seen         bool      // found in the current scan (by glob or identity search)
+	present      bool      // found in the current scan by glob
+	deleted      bool      // no link left: read to EOF, then release
+	outOfSet     int       // consecutive scans in which an open file was not found by the globs
+	search       bool      // not found where it was: look for it by identity in the watched directories
+	atEOF        bool      // the last read found nothing new
+	lastActive   time.Time // when a read last returned data (or the file was opened)
+	waitSince    time.Time // when it began waiting for an open slot
+	limit        int64     // once mode: read up to here; -1 without a limit
+	done         bool      // once mode: read to its limit
+	verified     bool      // identity confirmed against the file on disk in this run
+	turns        int       // reads since it was opened: a file is evicted only after it had a turn
 
 	fromRegistry bool // loaded at start; a file with the same inode is this one only if its fingerprint matches
 }
@@ -78,19 +80,24 @@ func (s *Source) streamFor(t *tracked) (*engine.Stream, error) {
 		return nil, err
 	}
 	gen := t.gen
-	st := engine.NewStream(&s.input, func(pos int64) { s.onAck(t, gen, pos) })
+	sc := &streamChunks{pool: &s.pool}
+	// The chunks are released on every acknowledgement, also of a stale stream (older generation, replaced
+	// file) whose positions onAck ignores.
+	ack := func(pos int64) {
+		sc.ack(pos)
+		s.onAck(t, gen, pos)
+	}
+	st := engine.NewStream(&s.input, ack)
 	st.Path, st.IDSeed = t.path, seed
-	s.mu.Lock()
-	s.streams[st] = streamRef{t: t, gen: gen}
-	s.mu.Unlock()
-	t.stream, t.streamGen = st, gen
+	if streamCreated != nil {
+		streamCreated(st, ack)
+	}
+	t.stream, t.streamGen, t.chunks = st, gen, sc
 	return st, nil
 }
 
-type streamRef struct {
-	t   *tracked
-	gen uint32
-}
+// streamCreated, when set (by tests, before any source runs), is told every stream and its ack function.
+var streamCreated func(st *engine.Stream, ack func(pos int64))
 
 // forget drops t: it is no longer tracked and its acknowledgements are ignored.
 func (s *Source) forget(t *tracked) {
@@ -99,11 +106,6 @@ func (s *Source) forget(t *tracked) {
 	t.gone = true
 	if s.files[t.inode] == t {
 		delete(s.files, t.inode)
-	}
-	for st, ref := range s.streams {
-		if ref.t == t {
-			delete(s.streams, st)
-		}
 	}
 	s.mu.Unlock()
 }
@@ -115,7 +117,8 @@ func (s *Source) closeFile(t *tracked) {
 	}
 	_ = t.f.Close()
 	t.readTo = t.readPos()
-	t.f, t.partial, t.atEOF = nil, nil, false
+	t.f, t.atEOF = nil, false
+	s.setPartial(t, nil, nil)
 	s.openCount--
 	s.stats.filesOpen.Add(-1)
 	for i, o := range s.open {

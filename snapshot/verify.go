@@ -13,6 +13,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/rs/zerolog"
 
+	"github.com/flickerlog/flicker/internal/durable"
 	"github.com/flickerlog/flicker/store"
 )
 
@@ -92,7 +93,7 @@ func install(r io.Reader, h Header, dstPath string) (err error) {
 		return fmt.Errorf("restore to %s: %w", dstPath, err)
 	}
 	// The rename is durable only once the directory is synced; a failure here leaves a complete file in place.
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		return fmt.Errorf("restore to %s: %w", dstPath, err)
 	}
 	return nil
@@ -202,16 +203,4 @@ func openRegistry(path string) (store.Meta, error) {
 		return store.Meta{}, err
 	}
 	return db.Meta(), db.Close()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

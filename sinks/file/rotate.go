@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/flickerlog/flicker/internal/durable"
 )
 
 // open opens the file at the configured path for appending, creating it (but not its directory: a directory
@@ -23,7 +25,7 @@ func (s *Sink) open() error {
 		err = endLine(f, info.Size())
 	}
 	if err == nil {
-		err = syncDir(filepath.Dir(path))
+		err = durable.SyncDir(filepath.Dir(path))
 	}
 	if err != nil {
 		_ = f.Close()
@@ -125,22 +127,9 @@ func (s *Sink) rotate() error {
 			return fmt.Errorf("rotate %s: %w", path, err)
 		}
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := durable.SyncDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("rotate %s: %w", path, err)
 	}
 	s.log.Debug().Int64("rotate_bytes", s.cfg.RotateBytes).Msg("rotated")
 	return s.open()
-}
-
-// syncDir fsyncs a directory so that entries created or renamed in it survive a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

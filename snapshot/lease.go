@@ -1,0 +1,443 @@
+package snapshot
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/rs/zerolog"
+
+	"github.com/flickerlog/flicker/internal/s3client"
+)
+
+// Lease defaults (LeaseOptions).
+const (
+	DefaultLeaseTTL  = 15 * time.Second
+	DefaultLeaseSkew = 2 * time.Second
+)
+
+// maxLeaseSize bounds what is read from a lease key: a lease record is a few hundred bytes, and anything larger
+// is not one.
+const maxLeaseSize = 64 << 10
+
+// maxConflicts bounds the immediate re-reads after lost races within one Acquire.
+const maxConflicts = 8
+
+// maxPendingWrites bounds the write ids remembered while their outcome is unknown.
+const maxPendingWrites = 16
+
+var (
+	// ErrLeaseHeld means another instance holds the lease and kept renewing it while Acquire waited. Read the
+	// holder with errors.As(err, &*HeldError).
+	ErrLeaseHeld = errors.New("lease held by another instance")
+	// ErrLeaseLost means a conditional write of the lease answered 412 or 404: another instance took it over
+	// (or removed it), so this one is fenced and must stop writing.
+	ErrLeaseLost = errors.New("lease lost")
+)
+
+// LeaseRecord is the lease object's body (JSON), as DESIGN.md section 7 describes it.
+type LeaseRecord struct {
+	WriterID string    `json:"writer_id"`
+	Hostname string    `json:"hostname"`
+	Epoch    uint64    `json:"epoch"`
+	Acquired time.Time `json:"acquired"`
+	Renewed  time.Time `json:"renewed"`
+	Expires  time.Time `json:"expires"`
+	Released bool      `json:"released"`
+	// WriteID is unique per write. It keeps the ETag (an MD5 of the body) changing even if two writes had equal
+	// contents, and lets a writer recognise its own write whose reply was lost.
+	WriteID string `json:"write_id"`
+}
+
+// HeldError names the instance holding the lease. It wraps ErrLeaseHeld.
+type HeldError struct {
+	Record LeaseRecord
+}
+
+func (e *HeldError) Error() string {
+	r := e.Record
+	return fmt.Sprintf("lease held by writer %s on host %s since %s (epoch %d, last renewed %s)",
+		r.WriterID, r.Hostname, r.Acquired.UTC().Format(time.RFC3339), r.Epoch, r.Renewed.UTC().Format(time.RFC3339))
+}
+
+func (e *HeldError) Unwrap() error { return ErrLeaseHeld }
+
+// LeaseOptions configure a Lease. Every duration is here so tests can run with short ones.
+type LeaseOptions struct {
+	Bucket string
+	Key    string // the lease object's key: <registry key>.lease
+	// WriterID and Hostname identify this instance in the record and in the errors other instances print.
+	WriterID, Hostname string
+	// TTL is how long a record stays valid without renewal; zero means DefaultLeaseTTL. The holder should renew
+	// well within it (every TTL/3 or so).
+	TTL time.Duration
+	// Skew is the margin added to the TTL before a silent holder is taken over; zero means DefaultLeaseSkew.
+	Skew time.Duration
+	// Poll is how often Acquire reads a held lease; zero means TTL/3.
+	Poll time.Duration
+	// Now stamps records and measures how long a lease was seen unchanged; nil means time.Now (whose monotonic
+	// reading makes the measure immune to wall clock jumps). Waiting itself always uses real timers.
+	Now    func() time.Time
+	Logger zerolog.Logger
+}
+
+// Lease keeps one writer per registry with conditional writes of a small object (DESIGN.md section 7): create
+// with If-None-Match: *, renew, take over and release with If-Match on the last ETag. A silent holder is taken
+// over only after its record was seen unchanged for TTL plus Skew by this instance's own clock, so clock skew
+// between hosts does not matter. The lease is lost only when a conditional write answers 412 or 404; network
+// errors are returned as they are and leave the state unchanged.
+//
+// Methods are safe for concurrent use; they run one at a time.
+type Lease struct {
+	client *minio.Client
+	opts   LeaseOptions
+	log    zerolog.Logger
+
+	mu      sync.Mutex
+	held    bool
+	lost    bool
+	rec     LeaseRecord // the last record written, valid while held
+	etag    string      // its ETag
+	pending []string    // write ids sent since the last confirmed write, whose outcome is unknown
+
+	epoch atomic.Uint64 // rec.Epoch, readable while an Acquire waits holding mu
+}
+
+// NewLease returns a Lease on opts.Bucket/opts.Key; it makes no request.
+func NewLease(client *minio.Client, opts LeaseOptions) *Lease {
+	if opts.TTL <= 0 {
+		opts.TTL = DefaultLeaseTTL
+	}
+	if opts.Skew <= 0 {
+		opts.Skew = DefaultLeaseSkew
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = opts.TTL / 3
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Lease{client: client, opts: opts,
+		log: opts.Logger.With().Str("component", "lease").Str("key", opts.Key).Logger()}
+}
+
+// Epoch is the epoch of the lease this instance holds or last held; 0 before the first Acquire.
+// It does not wait for a running Acquire.
+func (l *Lease) Epoch() uint64 { return l.epoch.Load() }
+
+// Acquire takes the lease and returns its new epoch: 1 when no lease object exists, the previous epoch plus one
+// on a takeover. A released lease is taken over at once. An unreleased one is watched: it is taken over once seen
+// unchanged for TTL plus Skew (the longer of ours and the holder's TTL); while its holder keeps renewing, Acquire
+// waits until wait has passed (zero: one look) or ctx ends, then returns a *HeldError (ErrLeaseHeld). Network
+// errors are retried at the poll interval within the same bounds, then returned. An object at the key that is not
+// a lease record is an error; it is never overwritten. wait counts from the call: to take over a silent holder,
+// pass at least TTL + Skew + Poll.
+func (l *Lease) Acquire(ctx context.Context, wait time.Duration) (uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.held {
+		return 0, fmt.Errorf("acquire lease %s: already held at epoch %d", l.opts.Key, l.rec.Epoch)
+	}
+	start := l.opts.Now()
+	deadline := start.Add(wait)
+	var (
+		seenETag  string
+		seenAt    time.Time
+		holder    *LeaseRecord
+		lastErr   error
+		conflicts int
+	)
+	for {
+		// After a lost race, look again at once (even past the deadline, so a loser can name the winner); a
+		// few times only, in case the record churns.
+		again := false
+		next := deadline
+		cur, etag, err := l.read(ctx)
+		switch {
+		case errors.Is(err, errNoLease):
+			err = l.take(ctx, LeaseRecord{}, "")
+			if err == nil {
+				return l.rec.Epoch, nil
+			}
+			again = errors.Is(err, errConflict)
+		case err != nil:
+			var foreign *foreignError
+			if errors.As(err, &foreign) {
+				return 0, err
+			}
+		case cur.Released:
+			err = l.take(ctx, cur, etag)
+			if err == nil {
+				return l.rec.Epoch, nil
+			}
+			again = errors.Is(err, errConflict)
+		default:
+			holder = &cur
+			now := l.opts.Now()
+			if etag != seenETag {
+				seenETag, seenAt = etag, now
+				l.log.Info().Str("holder", cur.WriterID).Str("holder_host", cur.Hostname).Uint64("epoch", cur.Epoch).
+					Msg("lease held, watching it")
+			}
+			staleAt := seenAt.Add(l.silence(cur))
+			if now.Before(staleAt) {
+				next = earliest(next, staleAt, now.Add(l.opts.Poll))
+				break
+			}
+			err = l.take(ctx, cur, etag)
+			if err == nil {
+				l.log.Warn().Str("holder", cur.WriterID).Str("holder_host", cur.Hostname).
+					Dur("silent_for", now.Sub(seenAt)).Uint64("epoch", l.rec.Epoch).Msg("took over a silent lease")
+				return l.rec.Epoch, nil
+			}
+			again = errors.Is(err, errConflict)
+		}
+		if err != nil && !again {
+			lastErr = err
+		}
+		if again {
+			if conflicts++; conflicts <= maxConflicts {
+				continue
+			}
+		}
+		now := l.opts.Now()
+		if !now.Before(deadline) {
+			return 0, l.heldOr(holder, lastErr)
+		}
+		if err != nil { // a network error, or races lost too often: try again soon
+			next = earliest(next, now.Add(l.opts.Poll))
+		}
+		t := time.NewTimer(next.Sub(now))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			if holder != nil || lastErr != nil {
+				return 0, errors.Join(l.heldOr(holder, lastErr), ctx.Err())
+			}
+			return 0, fmt.Errorf("acquire lease %s: %w", l.opts.Key, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// silence is how long an unreleased record must stay unchanged before it may be taken over: TTL plus Skew, with
+// the holder's own TTL (a duration on its clock, so skew does not enter) when that is longer.
+func (l *Lease) silence(r LeaseRecord) time.Duration {
+	ttl := max(l.opts.TTL, r.Expires.Sub(r.Renewed))
+	return ttl + l.opts.Skew
+}
+
+func (l *Lease) heldOr(holder *LeaseRecord, err error) error {
+	if holder != nil {
+		return &HeldError{Record: *holder}
+	}
+	if err == nil {
+		err = errors.New("no answer")
+	}
+	return fmt.Errorf("acquire lease %s: %w", l.opts.Key, err)
+}
+
+func earliest(t time.Time, more ...time.Time) time.Time {
+	for _, u := range more {
+		if u.Before(t) {
+			t = u
+		}
+	}
+	return t
+}
+
+// take writes a record for this instance at prev.Epoch+1: a creation when etag is empty, else a takeover of the
+// record with that ETag. errConflict means another instance got there first.
+func (l *Lease) take(ctx context.Context, prev LeaseRecord, etag string) error {
+	now := l.opts.Now()
+	epoch := prev.Epoch + 1
+	if etag == "" {
+		epoch = 1
+	}
+	rec := LeaseRecord{WriterID: l.opts.WriterID, Hostname: l.opts.Hostname, Epoch: epoch,
+		Acquired: now, Renewed: now, Expires: now.Add(l.opts.TTL)}
+	l.pending = l.pending[:0]
+	newETag, err := l.write(ctx, &rec, etag)
+	if err != nil {
+		return err
+	}
+	l.held, l.lost, l.rec, l.etag = true, false, rec, newETag
+	l.epoch.Store(epoch)
+	l.log.Info().Uint64("epoch", epoch).Msg("lease acquired")
+	return nil
+}
+
+// Renew extends the lease by TTL with If-Match on its last ETag. ErrLeaseLost (412 or 404) means another
+// instance took over: stop writing. Any other error (network, 5xx, timeout) is returned as it is and the lease is
+// still ours as far as we know; call Renew again.
+func (l *Lease) Renew(ctx context.Context) error {
+	return l.update(ctx, false)
+}
+
+// Release marks the lease released (no delete: minio-go has no conditional delete, and deleting would lose the
+// epoch), so the next instance takes over at once. ErrLeaseLost as for Renew.
+func (l *Lease) Release(ctx context.Context) error {
+	return l.update(ctx, true)
+}
+
+func (l *Lease) update(ctx context.Context, release bool) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	op := "renew"
+	if release {
+		op = "release"
+	}
+	if l.lost {
+		return fmt.Errorf("%s lease %s: %w", op, l.opts.Key, ErrLeaseLost)
+	}
+	if !l.held {
+		return fmt.Errorf("%s lease %s: not held", op, l.opts.Key)
+	}
+	// Two rounds: the first may find that a write whose reply was lost did land, and adopt its ETag.
+	for range 2 {
+		now := l.opts.Now()
+		rec := l.rec
+		rec.Renewed, rec.Expires, rec.Released = now, now.Add(l.opts.TTL), release
+		if release {
+			rec.Expires = now
+		}
+		etag, err := l.write(ctx, &rec, l.etag)
+		switch {
+		case err == nil:
+			l.rec, l.etag = rec, etag
+			if release {
+				l.held = false
+				l.log.Info().Uint64("epoch", rec.Epoch).Msg("lease released")
+			}
+			return nil
+		case errors.Is(err, errAdopted):
+			continue
+		case errors.Is(err, errConflict):
+			l.held, l.lost = false, true
+			l.log.Warn().Err(err).Uint64("epoch", l.rec.Epoch).Msg("lease lost")
+			return fmt.Errorf("%s lease %s: %w: %w", op, l.opts.Key, ErrLeaseLost, err)
+		default:
+			return fmt.Errorf("%s lease %s: %w", op, l.opts.Key, err)
+		}
+	}
+	return fmt.Errorf("%s lease %s: the record keeps changing under its own writer", op, l.opts.Key)
+}
+
+var (
+	errNoLease = errors.New("no lease object")
+	// errConflict: the conditional write answered 412 or 404 and the stored record is not ours.
+	errConflict = errors.New("conditional write refused")
+	// errAdopted: the write was refused, but the stored record is an earlier write of ours whose reply was lost;
+	// l.rec and l.etag now describe it, so write again.
+	errAdopted = errors.New("adopted an earlier write")
+)
+
+type foreignError struct{ key string }
+
+func (e *foreignError) Error() string {
+	return fmt.Sprintf("object %s is not a flicker lease record; it is never overwritten: move it or choose another key",
+		e.key)
+}
+
+// write PUTs rec (given a fresh write id) with If-Match on etag, or If-None-Match: * when etag is empty, and
+// returns the new ETag. A 412 or 404 is checked against the stored record, since a retry of a write that landed
+// (reply lost) is refused too: if it is this write, that is success; if an earlier unconfirmed one of ours,
+// errAdopted; otherwise errConflict.
+func (l *Lease) write(ctx context.Context, rec *LeaseRecord, etag string) (string, error) {
+	rec.WriteID = newWriteID()
+	body, err := json.Marshal(rec)
+	if err != nil {
+		return "", fmt.Errorf("encode lease: %w", err)
+	}
+	opts := minio.PutObjectOptions{ContentType: "application/json", DisableMultipart: true, SendContentMd5: true}
+	if etag == "" {
+		opts.SetMatchETagExcept("*")
+	} else {
+		opts.SetMatchETag(etag)
+	}
+	if len(l.pending) == maxPendingWrites {
+		l.pending = slices.Delete(l.pending, 0, 1)
+	}
+	l.pending = append(l.pending, rec.WriteID)
+	info, err := l.client.PutObject(ctx, l.opts.Bucket, l.opts.Key, bytes.NewReader(body), int64(len(body)), opts)
+	if err == nil {
+		l.pending = l.pending[:0]
+		return info.ETag, nil
+	}
+	if !isConflict(err) {
+		return "", s3client.Explain(err, s3client.OpPutObject, l.opts.Bucket, l.opts.Key)
+	}
+	cur, curETag, rerr := l.read(ctx)
+	switch {
+	case errors.Is(rerr, errNoLease):
+		return "", fmt.Errorf("%w: the lease object is gone", errConflict)
+	case rerr != nil:
+		// Refused, but whether by our own landed write is unknown: not a loss yet.
+		return "", fmt.Errorf("check refused lease write: %w", rerr)
+	case cur.WriteID == rec.WriteID:
+		l.pending = l.pending[:0]
+		return curETag, nil
+	case slices.Contains(l.pending, cur.WriteID) && cur.WriterID == l.opts.WriterID && cur.Epoch == rec.Epoch:
+		l.pending = l.pending[:0]
+		l.rec, l.etag = cur, curETag
+		return "", errAdopted
+	}
+	return "", fmt.Errorf("%w: now writer %s on host %s, epoch %d", errConflict, cur.WriterID, cur.Hostname, cur.Epoch)
+}
+
+// read returns the stored record and its ETag; errNoLease when there is none.
+func (l *Lease) read(ctx context.Context) (LeaseRecord, string, error) {
+	obj, err := l.client.GetObject(ctx, l.opts.Bucket, l.opts.Key, minio.GetObjectOptions{})
+	if err != nil {
+		return LeaseRecord{}, "", l.readErr(err)
+	}
+	defer obj.Close()
+	st, err := obj.Stat()
+	if err != nil {
+		return LeaseRecord{}, "", l.readErr(err)
+	}
+	b, err := io.ReadAll(io.LimitReader(obj, maxLeaseSize+1))
+	if err != nil {
+		return LeaseRecord{}, "", l.readErr(err)
+	}
+	var rec LeaseRecord
+	if len(b) > maxLeaseSize || json.Unmarshal(b, &rec) != nil || rec.WriterID == "" || rec.Epoch == 0 {
+		return LeaseRecord{}, "", &foreignError{key: l.opts.Key}
+	}
+	return rec, st.ETag, nil
+}
+
+func (l *Lease) readErr(err error) error {
+	r := s3client.ToErrorResponse(err)
+	if r.StatusCode == http.StatusNotFound && r.Code != "NoSuchBucket" || r.Code == "NoSuchKey" {
+		return errNoLease
+	}
+	return s3client.Explain(err, s3client.OpGetObject, l.opts.Bucket, l.opts.Key)
+}
+
+// isConflict reports a refused conditional write: 412, or 404 for If-Match on a key that is gone.
+func isConflict(err error) bool {
+	r := s3client.ToErrorResponse(err)
+	if r.Code == "NoSuchBucket" {
+		return false
+	}
+	return r.StatusCode == http.StatusPreconditionFailed || r.Code == "PreconditionFailed" ||
+		r.StatusCode == http.StatusNotFound || r.Code == "NoSuchKey"
+}
+
+func newWriteID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,356 @@
+package snapshot_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/rs/zerolog"
+
+	"github.com/flickerlog/flicker/internal/miniotest"
+	"github.com/flickerlog/flicker/snapshot"
+)
+
+const leaseKey = "flicker/registry.json.lease"
+
+// Short durations so the tests run in seconds; only lower bounds that the algorithm guarantees are asserted.
+const (
+	testTTL  = time.Second
+	testSkew = 200 * time.Millisecond
+)
+
+// leaseClient builds a client on its own transport, closed when the test ends, so no keep-alive goroutine
+// outlives the test (TestMain runs goleak without exceptions). maxRetries 1 disables minio-go's retries.
+func leaseClient(t *testing.T, endpoint, access, secret, token string, maxRetries int) *minio.Client {
+	t.Helper()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	c, err := minio.New(endpoint, &minio.Options{
+		Creds: credentials.NewStaticV4(access, secret, token), Region: miniotest.Region,
+		Transport: tr, MaxRetries: maxRetries,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func rootClient(t *testing.T, srv *miniotest.Server) *minio.Client {
+	access, secret := srv.RootCredentials()
+	return leaseClient(t, srv.Endpoint(), access, secret, "", 0)
+}
+
+func newLease(c *minio.Client, bucket, writer string, ttl, skew time.Duration) *snapshot.Lease {
+	return snapshot.NewLease(c, snapshot.LeaseOptions{Bucket: bucket, Key: leaseKey, WriterID: writer,
+		Hostname: "host-" + writer, TTL: ttl, Skew: skew, Poll: 50 * time.Millisecond, Logger: zerolog.Nop()})
+}
+
+func leaseContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// storedLease reads the lease object as another tool would.
+func storedLease(t *testing.T, c *minio.Client, bucket string) snapshot.LeaseRecord {
+	t.Helper()
+	obj, err := c.GetObject(leaseContext(t), bucket, leaseKey, minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Close()
+	b, err := io.ReadAll(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec snapshot.LeaseRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatalf("lease object %q: %v", b, err)
+	}
+	return rec
+}
+
+func acquireT(t *testing.T, l *snapshot.Lease, wait time.Duration, want uint64) {
+	t.Helper()
+	got, err := l.Acquire(leaseContext(t), wait)
+	if err != nil || got != want {
+		t.Fatalf("Acquire = %d, %v; want epoch %d", got, err, want)
+	}
+	if l.Epoch() != want {
+		t.Fatalf("Epoch() = %d, want %d", l.Epoch(), want)
+	}
+}
+
+// wantHeld checks that err is ErrLeaseHeld naming writer.
+func wantHeld(t *testing.T, err error, writer string) {
+	t.Helper()
+	var held *snapshot.HeldError
+	if !errors.Is(err, snapshot.ErrLeaseHeld) || !errors.As(err, &held) {
+		t.Fatalf("err = %v, want ErrLeaseHeld", err)
+	}
+	if held.Record.WriterID != writer || held.Record.Hostname != "host-"+writer || held.Record.Acquired.IsZero() {
+		t.Fatalf("holder = %+v, want writer %s", held.Record, writer)
+	}
+	for _, s := range []string{writer, "host-" + writer, "since"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not say %q", err, s)
+		}
+	}
+}
+
+// renewer renews l every interval until stopped, as the lease holder's goroutine does; stop returns the first
+// renewal error.
+func renewer(l *snapshot.Lease, interval time.Duration) (stop func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var (
+		wg    sync.WaitGroup
+		first error
+	)
+	wg.Go(func() {
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if err := l.Renew(ctx); err != nil && ctx.Err() == nil && first == nil {
+					first = err
+				}
+			}
+		}
+	})
+	return func() error {
+		cancel()
+		wg.Wait()
+		return first
+	}
+}
+
+func TestLease(t *testing.T) {
+	srv := miniotest.Start(t)
+	root := rootClient(t, srv)
+	bucketN := 0
+	bucket := func(t *testing.T) string {
+		bucketN++
+		name := fmt.Sprintf("lease-%d", bucketN)
+		srv.MakeBucket(t, name)
+		return name
+	}
+
+	t.Run("first acquire creates the record", func(t *testing.T) {
+		b := bucket(t)
+		a := newLease(root, b, "a", testTTL, testSkew)
+		acquireT(t, a, 0, 1)
+		rec := storedLease(t, root, b)
+		if rec.WriterID != "a" || rec.Hostname != "host-a" || rec.Epoch != 1 || rec.Released || rec.WriteID == "" ||
+			rec.Acquired.IsZero() || rec.Expires.Sub(rec.Renewed) != testTTL {
+			t.Fatalf("stored = %+v", rec)
+		}
+		if err := a.Renew(leaseContext(t)); err != nil {
+			t.Fatal(err)
+		}
+		renewed := storedLease(t, root, b)
+		if renewed.WriteID == rec.WriteID || renewed.Epoch != 1 || !renewed.Acquired.Equal(rec.Acquired) {
+			t.Fatalf("after Renew: %+v, before: %+v", renewed, rec)
+		}
+		if _, err := a.Acquire(leaseContext(t), 0); err == nil {
+			t.Fatal("second Acquire of a held lease succeeded")
+		}
+	})
+
+	t.Run("a renewed lease stays held", func(t *testing.T) {
+		b := bucket(t)
+		a := newLease(root, b, "a", testTTL, testSkew)
+		acquireT(t, a, 0, 1)
+		stop := renewer(a, 100*time.Millisecond)
+		other := newLease(root, b, "b", testTTL, testSkew)
+		_, errShort := other.Acquire(leaseContext(t), testTTL/2)
+		// Longer than TTL plus skew: only the renewals keep b out.
+		_, errLong := other.Acquire(leaseContext(t), 2*(testTTL+testSkew))
+		if err := stop(); err != nil {
+			t.Fatalf("renew: %v", err)
+		}
+		wantHeld(t, errShort, "a")
+		wantHeld(t, errLong, "a")
+		if rec := storedLease(t, root, b); rec.WriterID != "a" || rec.Epoch != 1 {
+			t.Fatalf("stored = %+v", rec)
+		}
+	})
+
+	t.Run("a silent holder is taken over and fenced", func(t *testing.T) {
+		b := bucket(t)
+		a := newLease(root, b, "a", testTTL, testSkew)
+		acquireT(t, a, 0, 1)
+		// a is "killed": it stops renewing.
+		other := newLease(root, b, "b", testTTL, testSkew)
+		start := time.Now()
+		acquireT(t, other, 30*time.Second, 2)
+		if waited := time.Since(start); waited < testTTL+testSkew {
+			t.Fatalf("took over after %v, before TTL+skew %v", waited, testTTL+testSkew)
+		}
+		if rec := storedLease(t, root, b); rec.WriterID != "b" || rec.Epoch != 2 || rec.Released {
+			t.Fatalf("stored = %+v", rec)
+		}
+		for name, call := range map[string]func(context.Context) error{"Renew": a.Renew, "Release": a.Release} {
+			if err := call(leaseContext(t)); !errors.Is(err, snapshot.ErrLeaseLost) {
+				t.Fatalf("old holder's %s = %v, want ErrLeaseLost", name, err)
+			}
+		}
+		if err := other.Renew(leaseContext(t)); err != nil {
+			t.Fatalf("new holder's Renew: %v", err)
+		}
+	})
+
+	t.Run("a released lease is taken over at once", func(t *testing.T) {
+		b := bucket(t)
+		a := newLease(root, b, "a", time.Hour, time.Hour) // a silent holder would block the test
+		acquireT(t, a, 0, 1)
+		if err := a.Release(leaseContext(t)); err != nil {
+			t.Fatal(err)
+		}
+		if rec := storedLease(t, root, b); !rec.Released || rec.Epoch != 1 {
+			t.Fatalf("stored after Release = %+v", rec)
+		}
+		if err := a.Renew(leaseContext(t)); err == nil || errors.Is(err, snapshot.ErrLeaseLost) {
+			t.Fatalf("Renew after Release = %v, want a not-held error", err)
+		}
+		other := newLease(root, b, "b", time.Hour, time.Hour)
+		acquireT(t, other, 0, 2)
+		if rec := storedLease(t, root, b); rec.Released || rec.WriterID != "b" {
+			t.Fatalf("stored = %+v", rec)
+		}
+		third := newLease(root, b, "c", time.Hour, time.Hour)
+		_, err := third.Acquire(leaseContext(t), 0)
+		wantHeld(t, err, "b")
+	})
+
+	t.Run("one of concurrent first acquires wins", func(t *testing.T) {
+		b := bucket(t)
+		const n = 16
+		errs := make([]error, n)
+		epochs := make([]uint64, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			l := newLease(root, b, fmt.Sprintf("w%d", i), time.Hour, time.Hour)
+			wg.Go(func() { epochs[i], errs[i] = l.Acquire(leaseContext(t), 0) })
+		}
+		wg.Wait()
+		winner := -1
+		for i, err := range errs {
+			if err == nil {
+				if winner >= 0 {
+					t.Fatalf("w%d and w%d both won", winner, i)
+				}
+				winner = i
+			}
+		}
+		if winner < 0 {
+			t.Fatalf("nobody won: %v", errs)
+		}
+		if epochs[winner] != 1 {
+			t.Fatalf("winner's epoch = %d", epochs[winner])
+		}
+		for i, err := range errs {
+			if i != winner {
+				wantHeld(t, err, fmt.Sprintf("w%d", winner))
+			}
+		}
+	})
+
+	t.Run("restricted credentials suffice", func(t *testing.T) {
+		b := bucket(t)
+		access, secret, token := srv.RestrictedCredentials(t, b, "flicker/")
+		c := leaseClient(t, srv.Endpoint(), access, secret, token, 0)
+		a := newLease(c, b, "a", testTTL, testSkew)
+		acquireT(t, a, 0, 1)
+		if err := a.Renew(leaseContext(t)); err != nil {
+			t.Fatal(err)
+		}
+		other := newLease(c, b, "b", testTTL, testSkew)
+		_, err := other.Acquire(leaseContext(t), 0)
+		wantHeld(t, err, "a")
+		acquireT(t, other, 30*time.Second, 2) // a went silent
+		if err := a.Renew(leaseContext(t)); !errors.Is(err, snapshot.ErrLeaseLost) {
+			t.Fatalf("Renew = %v, want ErrLeaseLost", err)
+		}
+		if err := other.Release(leaseContext(t)); err != nil {
+			t.Fatal(err)
+		}
+		acquireT(t, newLease(c, b, "c", testTTL, testSkew), 0, 3)
+	})
+
+	t.Run("a foreign object is not overwritten", func(t *testing.T) {
+		b := bucket(t)
+		body := "not a lease"
+		if _, err := root.PutObject(leaseContext(t), b, leaseKey, strings.NewReader(body), int64(len(body)),
+			minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := newLease(root, b, "a", testTTL, testSkew).Acquire(leaseContext(t), 0)
+		if err == nil || errors.Is(err, snapshot.ErrLeaseHeld) || !strings.Contains(err.Error(), "not a flicker lease") {
+			t.Fatalf("Acquire = %v", err)
+		}
+	})
+
+	t.Run("a stalled network is not a lost lease", func(t *testing.T) {
+		b := bucket(t)
+		proxy := miniotest.NewProxy(t, srv.Endpoint())
+		access, secret := srv.RootCredentials()
+		c := leaseClient(t, proxy.Endpoint(), access, secret, "", 1)
+		a := newLease(c, b, "a", testTTL, testSkew)
+		acquireT(t, a, 0, 1)
+
+		proxy.Pause()
+		ctx, cancel := context.WithTimeout(leaseContext(t), 300*time.Millisecond)
+		err := a.Renew(ctx)
+		cancel()
+		proxy.Resume()
+		if err == nil || errors.Is(err, snapshot.ErrLeaseLost) {
+			t.Fatalf("Renew through a paused proxy = %v, want a network error", err)
+		}
+		if err := a.Renew(leaseContext(t)); err != nil {
+			t.Fatalf("Renew after Resume: %v", err)
+		}
+		if a.Epoch() != 1 {
+			t.Fatalf("epoch = %d", a.Epoch())
+		}
+	})
+
+	t.Run("a renewal whose reply was lost is recognised", func(t *testing.T) {
+		b := bucket(t)
+		proxy := miniotest.NewProxy(t, srv.Endpoint())
+		access, secret := srv.RootCredentials()
+		c := leaseClient(t, proxy.Endpoint(), access, secret, "", 1)
+		a := newLease(c, b, "a", testTTL, testSkew)
+		acquireT(t, a, 0, 1)
+		before := storedLease(t, root, b)
+
+		proxy.DropReplies(true)
+		ctx, cancel := context.WithTimeout(leaseContext(t), 5*time.Second)
+		err := a.Renew(ctx)
+		cancel()
+		proxy.DropReplies(false)
+		if err == nil || errors.Is(err, snapshot.ErrLeaseLost) {
+			t.Fatalf("Renew with the reply dropped = %v, want a network error", err)
+		}
+		if after := storedLease(t, root, b); after.WriteID == before.WriteID {
+			t.Fatal("the renewal did not reach the server; the test proves nothing")
+		}
+		// The stored ETag is no longer the one a last confirmed: only recognising its own write keeps it.
+		if err := a.Renew(leaseContext(t)); err != nil {
+			t.Fatalf("Renew after the lost reply: %v", err)
+		}
+		_, err = newLease(root, b, "b", testTTL, testSkew).Acquire(leaseContext(t), 0)
+		wantHeld(t, err, "a")
+	})
+}

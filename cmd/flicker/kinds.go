@@ -18,8 +18,8 @@ type newSinkFunc func(out config.Output, log zerolog.Logger) (engine.Sink, error
 
 // outputKinds is the one table of output types this binary knows: config type -> constructor.
 var outputKinds = map[string]newSinkFunc{
-	"stdout": func(config.Output, zerolog.Logger) (engine.Sink, error) {
-		return stdout.New(os.Stdout, zerolog.Nop()), nil
+	"stdout": func(_ config.Output, log zerolog.Logger) (engine.Sink, error) {
+		return stdout.New(os.Stdout, log), nil
 	},
 	"file": func(out config.Output, log zerolog.Logger) (engine.Sink, error) {
 		return sinkfile.New(*out.File, log)

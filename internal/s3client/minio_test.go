@@ -16,20 +16,9 @@ import (
 	"github.com/flickerlog/flicker/internal/s3client"
 )
 
-func TestMain(m *testing.M) {
-	// minio-go and httptest clients keep idle keep-alive connections.
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
-		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
-	)
-}
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, miniotest.IdleConnections()...) }
 
-func testContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}
+func testContext(t *testing.T) context.Context { return miniotest.Context(t) }
 
 // clientFor builds a client the way flicker does, from an environment pointing at srv.
 func clientFor(t *testing.T, srv *miniotest.Server, vars env) *minio.Client {

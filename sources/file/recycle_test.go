@@ -155,6 +155,23 @@ func (p *ackingPublisher) ackSome(rng *rand.Rand) bool {
 	return true
 }
 
+// runAcked runs src with pub acknowledging on two goroutines; the returned function stops both and reports a
+// source error.
+func runAcked(t *testing.T, src *file.Source, pub *ackingPublisher) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx, pub) }()
+	pub.runAckers(ctx, &wg)
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+		wg.Wait()
+	}
+}
+
 // runAckers acknowledges on two goroutines until ctx ends.
 func (p *ackingPublisher) runAckers(ctx context.Context, wg *sync.WaitGroup) {
 	for g := 0; g < 2; g++ {
@@ -324,18 +341,7 @@ func TestChunksRecycledSafely(t *testing.T) {
 			}
 			src.PoisonFreedChunks()
 			pub := newAckingPublisher(src, 3<<20, tc.valid)
-			ctx, cancel := context.WithCancel(context.Background())
-			var wg sync.WaitGroup
-			done := make(chan error, 1)
-			go func() { done <- src.Run(ctx, pub) }()
-			pub.runAckers(ctx, &wg)
-			defer func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Error(err)
-				}
-				wg.Wait()
-			}()
+			defer runAcked(t, src, pub)()
 
 			rng := rand.New(rand.NewSource(42))
 			encode := tc.encode
@@ -447,18 +453,7 @@ func TestUnacknowledgedEventsKeepTheirChunks(t *testing.T) {
 	// From the stuck file, every event from the 100th on is never acknowledged (a run stopped before its
 	// pipeline drained); the other files are acknowledged normally.
 	pub.never = func(e engine.Event) bool { return e.Stream.Path == stuck && e.Offset > 100*60 }
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	done := make(chan error, 1)
-	go func() { done <- src.Run(ctx, pub) }()
-	pub.runAckers(ctx, &wg)
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-		wg.Wait()
-	}()
+	defer runAcked(t, src, pub)()
 
 	rng := rand.New(rand.NewSource(7))
 	var b bytes.Buffer

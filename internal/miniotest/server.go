@@ -143,8 +143,14 @@ func (s *Server) MakeBucket(t testing.TB, name string) {
 // last an hour.
 func (s *Server) RestrictedCredentials(t testing.TB, bucket, prefix string) (access, secret, token string) {
 	t.Helper()
-	policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`+
-		`"Action":["s3:GetObject","s3:PutObject"],"Resource":["arn:aws:s3:::%s/%s*"]}]}`, bucket, prefix)
+	return s.PolicyCredentials(t, fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`+
+		`"Action":["s3:GetObject","s3:PutObject"],"Resource":["arn:aws:s3:::%s/%s*"]}]}`, bucket, prefix))
+}
+
+// PolicyCredentials returns temporary credentials (STS AssumeRole) limited by the session policy, a JSON IAM
+// policy document. They last an hour.
+func (s *Server) PolicyCredentials(t testing.TB, policy string) (access, secret, token string) {
+	t.Helper()
 	creds, err := credentials.NewSTSAssumeRole(s.URL(), credentials.STSAssumeRoleOptions{
 		AccessKey:       s.access,
 		SecretKey:       s.secret,
@@ -159,7 +165,7 @@ func (s *Server) RestrictedCredentials(t testing.TB, bucket, prefix string) (acc
 	defer cancel()
 	v, err := creds.GetWithContext(&credentials.CredContext{Client: &http.Client{Timeout: StartTimeout}, Context: ctx})
 	if err != nil {
-		t.Fatalf("miniotest: assume role with a policy on %s/%s*: %v", bucket, prefix, err)
+		t.Fatalf("miniotest: assume role with policy %s: %v", policy, err)
 	}
 	return v.AccessKeyID, v.SecretAccessKey, v.SessionToken
 }

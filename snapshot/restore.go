@@ -1,0 +1,300 @@
+package snapshot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/rs/zerolog"
+
+	"github.com/flickerlog/flicker/store"
+)
+
+// DefaultRestoreTimeout bounds how long Restore retries an unreachable store.
+const DefaultRestoreTimeout = 60 * time.Second
+
+var (
+	// ErrForeign means the object at the registry key is not a flicker snapshot; it is never overwritten without
+	// RestoreOptions.Force.
+	ErrForeign = errors.New("the object at the registry key is not a flicker snapshot")
+	// ErrNoGoodSnapshot means snapshots exist but none passes verification; starting empty needs AllowEmpty.
+	ErrNoGoodSnapshot = errors.New("no usable snapshot")
+)
+
+// Where a restore took the registry from (RestoreResult.From).
+const (
+	FromLocal   = "local"   // the state dir's file was at least as new as the latest snapshot
+	FromLatest  = "latest"  // the latest snapshot
+	FromHistory = "history" // a history slot: the latest was missing or corrupt
+	FromNone    = "none"    // nothing stored: a first start (or an empty start the user allowed)
+)
+
+// RestoreOptions configure Restore. Every duration is here so tests can use short ones.
+type RestoreOptions struct {
+	Keys         Keys
+	HistorySlots int    // zero: DefaultHistorySlots
+	Path         string // the live registry file in the state dir
+	// AllowEmpty starts with an empty registry when snapshots exist but none is usable (--allow-empty-start).
+	AllowEmpty bool
+	// Force lets a foreign object at the registry key be overwritten (--force).
+	Force bool
+	// Timeout bounds retries while the store does not answer (--restore-timeout); zero: DefaultRestoreTimeout.
+	Timeout time.Duration
+	// WriterID and Hostname stamp the first snapshot when a 403 must be resolved by creating it.
+	WriterID, Hostname string
+	Progress           Progress
+	Logger             zerolog.Logger
+}
+
+// RestoreResult says what Restore installed at Path.
+type RestoreResult struct {
+	From   string
+	Header Header // of the snapshot installed (From latest or history); the local file's meta for FromLocal
+	Key    string // the object restored
+	// ETag is the latest object's ETag, for the replicator's first If-Match; empty when there is no object yet.
+	ETag string
+	// Fallback is set when the latest was missing or corrupt and an older state was used: events done since
+	// that state will be re-sent.
+	Fallback bool
+}
+
+// Restore installs at Path the newest good registry state (DESIGN.md section 7): the local file when it passes
+// bbolt's Check and is not older than the latest snapshot; else the latest snapshot; else, loudly, the newest
+// good history slot. Nothing stored at all is a first start (Path removed, FromNone). A 403 on the latest key is
+// resolved as DESIGN.md says: with no history either, Restore creates the first snapshot with If-None-Match: *
+// (success: a true first start; 412: access is really denied). A foreign object at the key is ErrForeign unless
+// Force; snapshots that all fail verification are ErrNoGoodSnapshot unless AllowEmpty. Errors from an
+// unreachable store are retried for Timeout.
+func Restore(ctx context.Context, client *minio.Client, opts RestoreOptions) (RestoreResult, error) {
+	if opts.HistorySlots == 0 {
+		opts.HistorySlots = DefaultHistorySlots
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultRestoreTimeout
+	}
+	r := restorer{client: client, opts: opts, log: opts.Logger.With().Str("component", "restore").Logger()}
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	var res RestoreResult
+	err := r.retry(ctx, func() error {
+		var err error
+		res, err = r.run(ctx)
+		return err
+	})
+	if err != nil {
+		return RestoreResult{}, fmt.Errorf("restore %s: %w", opts.Keys, err)
+	}
+	return res, nil
+}
+
+type restorer struct {
+	client *minio.Client
+	opts   RestoreOptions
+	log    zerolog.Logger
+}
+
+// retry runs fn until it succeeds, fails for good, or ctx ends; the last error says why the store did not answer.
+func (r *restorer) retry(ctx context.Context, fn func() error) error {
+	backoff := 250 * time.Millisecond
+	start := time.Now()
+	for {
+		err := fn()
+		if err == nil || !Retryable(err) {
+			return err
+		}
+		r.log.Warn().Err(err).Dur("retrying_for", time.Since(start)).Dur("timeout", r.opts.Timeout).
+			Msg("S3 does not answer; retrying the restore")
+		t := time.NewTimer(backoff + rand.N(backoff/2))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("S3 unreachable for %s (--restore-timeout): %w", r.opts.Timeout, err)
+		case <-t.C:
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (r *restorer) run(ctx context.Context) (RestoreResult, error) {
+	keys := r.opts.Keys
+	latest, latestErr := Stat(ctx, r.client, keys.Bucket, keys.Latest, "")
+	local, localErr := localState(r.opts.Path)
+	switch {
+	case latestErr == nil && errors.Is(latest.Err, ErrNotSnapshot):
+		if !r.opts.Force {
+			return RestoreResult{}, fmt.Errorf("%w: %s is another program's object (%d bytes, modified %s); it is never "+
+				"overwritten: move it, choose another --registry-file, or pass --force to replace it",
+				ErrForeign, keys, latest.Size, latest.Modified.UTC().Format(time.RFC3339))
+		}
+		r.log.Warn().Str("key", keys.Latest).Msg("--force: the foreign object at the registry key will be overwritten")
+		return r.fallback(ctx, latest.ETag, local, localErr, "")
+	case latestErr == nil && errors.Is(latest.Err, ErrNewerFormat):
+		return RestoreResult{}, fmt.Errorf("latest snapshot: %w; upgrade flicker", latest.Err)
+	case latestErr == nil && latest.Err != nil:
+		return r.fallback(ctx, latest.ETag, local, localErr, latest.Err.Error())
+	case latestErr == nil:
+		return r.fromLatest(ctx, latest, local, localErr)
+	case errors.Is(latestErr, ErrMissing):
+		return r.fallback(ctx, "", local, localErr, "")
+	case errors.Is(latestErr, ErrDenied):
+		return r.denied(ctx, latestErr, local, localErr)
+	}
+	return RestoreResult{}, latestErr
+}
+
+// fromLatest keeps the local file when it is as new as the latest snapshot, else downloads the latest.
+func (r *restorer) fromLatest(ctx context.Context, latest Entry, local store.Meta, localErr error) (RestoreResult, error) {
+	h := latest.Header
+	if localErr == nil && local.InstanceID == h.InstanceID && !olderThan(local.Epoch, local.Seq, h.Epoch, h.Seq) {
+		r.log.Info().Uint64("epoch", local.Epoch).Uint64("seq", local.Seq).Uint64("snapshot_seq", h.Seq).
+			Msg("kept the local registry: it is not older than the latest snapshot")
+		return RestoreResult{From: FromLocal, Header: metaHeader(local), Key: latest.Key, ETag: latest.ETag}, nil
+	}
+	got, etag, err := Fetch(ctx, r.client, r.opts.Keys.Bucket, latest.Key, "", r.opts.Path, r.opts.Progress)
+	if err == nil {
+		r.logRestored(FromLatest, latest.Key, got)
+		return RestoreResult{From: FromLatest, Header: got, Key: latest.Key, ETag: etag}, nil
+	}
+	if Retryable(err) {
+		return RestoreResult{}, err
+	}
+	return r.fallback(ctx, latest.ETag, local, localErr, err.Error())
+}
+
+// fallback finds the newest good state when the latest is missing (why empty) or unusable (why says how).
+// latestETag is the object to overwrite, if any.
+func (r *restorer) fallback(ctx context.Context, latestETag string, local store.Meta, localErr error, why string) (RestoreResult, error) {
+	history, err := listHistory(ctx, r.client, r.opts.Keys, r.opts.HistorySlots)
+	if err != nil {
+		return RestoreResult{}, err
+	}
+	for _, e := range history {
+		if e.Err != nil {
+			r.log.Error().Err(e.Err).Str("key", e.Key).Msg("history slot unusable; trying an older one")
+			continue
+		}
+		if localErr == nil && local.InstanceID == e.Header.InstanceID &&
+			!olderThan(local.Epoch, local.Seq, e.Header.Epoch, e.Header.Seq) {
+			break // the local file is newer than any history slot
+		}
+		got, _, err := Fetch(ctx, r.client, r.opts.Keys.Bucket, e.Key, "", r.opts.Path, r.opts.Progress)
+		if Retryable(err) {
+			return RestoreResult{}, err
+		}
+		if err != nil {
+			r.log.Error().Err(err).Str("key", e.Key).Msg("history slot failed verification; trying an older one")
+			continue
+		}
+		reason := why
+		if reason == "" {
+			reason = "it is missing"
+		}
+		r.log.Error().Str("key", e.Key).Uint64("epoch", got.Epoch).Uint64("seq", got.Seq).
+			Time("created", got.Created).Dur("age", time.Since(got.Created).Round(time.Second)).Str("latest_problem", reason).
+			Msg("FALLBACK: the latest snapshot is unusable, restored the newest good history slot instead; events " +
+				"done since it was written will be shipped again (up to one history interval)")
+		return RestoreResult{From: FromHistory, Header: got, Key: e.Key, ETag: latestETag, Fallback: true}, nil
+	}
+	if localErr == nil {
+		r.log.Warn().Uint64("epoch", local.Epoch).Uint64("seq", local.Seq).Str("latest_problem", why).
+			Msg("kept the local registry: no snapshot in S3 is newer")
+		return RestoreResult{From: FromLocal, Header: metaHeader(local), ETag: latestETag, Fallback: why != ""}, nil
+	}
+	if why == "" && len(history) == 0 {
+		if err := removeLocal(r.opts.Path); err != nil {
+			return RestoreResult{}, err
+		}
+		r.log.Info().Str("registry", r.opts.Keys.String()).Msg("no snapshot stored yet: first start with an empty registry")
+		return RestoreResult{From: FromNone, ETag: latestETag}, nil
+	}
+	problem := why
+	if problem == "" {
+		problem = "it is missing"
+	}
+	if !r.opts.AllowEmpty {
+		return RestoreResult{}, fmt.Errorf("%w: the latest snapshot is unusable (%s) and no history slot passes "+
+			"verification; `flicker restore --list --verify` shows what is stored; --allow-empty-start starts with "+
+			"an empty registry (inputs begin at start_position)", ErrNoGoodSnapshot, problem)
+	}
+	if err := removeLocal(r.opts.Path); err != nil {
+		return RestoreResult{}, err
+	}
+	r.log.Error().Str("latest_problem", problem).
+		Msg("--allow-empty-start: no usable snapshot, starting with an empty registry (inputs begin at start_position)")
+	return RestoreResult{From: FromNone, ETag: latestETag, Fallback: true}, nil
+}
+
+// denied resolves a 403 on the latest key: with no history either, it may be AWS hiding a missing key from a
+// caller without ListBucket. Creating the first snapshot with If-None-Match: * tells the two apart.
+func (r *restorer) denied(ctx context.Context, deniedErr error, local store.Meta, localErr error) (RestoreResult, error) {
+	history, err := listHistory(ctx, r.client, r.opts.Keys, r.opts.HistorySlots)
+	if err != nil {
+		return RestoreResult{}, err
+	}
+	if len(history) > 0 || localErr == nil {
+		return r.fallback(ctx, "", local, localErr, "reading it is denied: "+deniedErr.Error())
+	}
+	etag, err := r.createFirst(ctx)
+	switch {
+	case err == nil:
+		r.log.Info().Str("registry", r.opts.Keys.String()).
+			Msg("no snapshot stored yet (the store answered 403 for the missing key): first start")
+		return RestoreResult{From: FromNone, ETag: etag}, nil
+	case errors.Is(err, ErrConflict):
+		return RestoreResult{}, fmt.Errorf("the latest snapshot exists but reading it is denied: %w", deniedErr)
+	}
+	return RestoreResult{}, err
+}
+
+// createFirst uploads a snapshot of an empty registry with If-None-Match: * and returns its ETag; the registry
+// file it builds from is left at Path.
+func (r *restorer) createFirst(ctx context.Context) (string, error) {
+	if err := removeLocal(r.opts.Path); err != nil {
+		return "", err
+	}
+	db, err := store.Open(r.opts.Path, store.Options{NoSync: true}, zerolog.Nop())
+	if err != nil {
+		return "", fmt.Errorf("create an empty registry: %w", err)
+	}
+	if err := db.Close(); err != nil {
+		return "", fmt.Errorf("create an empty registry: %w", err)
+	}
+	_, etag, err := Publish(ctx, r.client, r.opts.Path, PublishOptions{Keys: r.opts.Keys,
+		Info: HeaderInfo{WriterID: r.opts.WriterID, Hostname: r.opts.Hostname}})
+	return etag, err
+}
+
+func (r *restorer) logRestored(from, key string, h Header) {
+	r.log.Info().Str("from", from).Str("key", key).Uint64("epoch", h.Epoch).Uint64("seq", h.Seq).
+		Time("created", h.Created).Dur("age", time.Since(h.Created).Round(time.Millisecond)).
+		Str("writer", h.WriterID).Str("writer_host", h.Hostname).Int64("bytes", h.RawSize).
+		Msg("registry restored")
+}
+
+// localState checks the registry file left in the state dir (a container restart keeps an emptyDir).
+func localState(path string) (store.Meta, error) {
+	if _, err := os.Stat(path); err != nil {
+		return store.Meta{}, err
+	}
+	return openRegistry(path)
+}
+
+func removeLocal(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove stale local registry: %w", err)
+	}
+	return nil
+}
+
+// olderThan reports whether (e1, s1) is older than (e2, s2).
+func olderThan(e1, s1, e2, s2 uint64) bool {
+	return e1 < e2 || e1 == e2 && s1 < s2
+}
+
+func metaHeader(m store.Meta) Header {
+	return Header{Epoch: m.Epoch, Seq: m.Seq, InstanceID: m.InstanceID, StoreFormat: m.FormatVersion, Created: m.Updated}
+}

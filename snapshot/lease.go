@@ -112,6 +112,8 @@ type Lease struct {
 	pending []string    // write ids sent since the last confirmed write, whose outcome is unknown
 
 	epoch atomic.Uint64 // rec.Epoch, readable while an Acquire waits holding mu
+
+	state atomic.Pointer[LeaseState] // for State, readable while a write holds mu; set by publish (keeper.go)
 }
 
 // NewLease returns a Lease on opts.Bucket/opts.Key; it makes no request.
@@ -274,6 +276,7 @@ func (l *Lease) take(ctx context.Context, prev LeaseRecord, etag string) error {
 	}
 	l.held, l.lost, l.rec, l.etag = true, false, rec, newETag
 	l.epoch.Store(epoch)
+	l.publish(false)
 	l.log.Info().Uint64("epoch", epoch).Msg("lease acquired")
 	return nil
 }
@@ -320,14 +323,17 @@ func (l *Lease) update(ctx context.Context, release bool) error {
 				l.held = false
 				l.log.Info().Uint64("epoch", rec.Epoch).Msg("lease released")
 			}
+			l.publish(false)
 			return nil
 		case errors.Is(err, errAdopted):
 			continue
 		case errors.Is(err, errConflict):
 			l.held, l.lost = false, true
+			l.publish(false)
 			l.log.Warn().Err(err).Uint64("epoch", l.rec.Epoch).Msg("lease lost")
 			return fmt.Errorf("%s lease %s: %w: %w", op, l.opts.Key, ErrLeaseLost, err)
 		default:
+			l.publish(true)
 			return fmt.Errorf("%s lease %s: %w", op, l.opts.Key, err)
 		}
 	}

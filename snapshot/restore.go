@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -125,6 +126,15 @@ func (r *restorer) run(ctx context.Context) (RestoreResult, error) {
 	local, localErr := localState(r.opts.Path)
 	switch {
 	case latestErr == nil && errors.Is(latest.Err, ErrNotSnapshot):
+		// With good history slots next to it, the key is a flicker registry whose latest was overwritten:
+		// damage, not another program's object.
+		history, err := listHistory(ctx, r.client, keys, r.opts.HistorySlots)
+		if err != nil {
+			return RestoreResult{}, err
+		}
+		if slices.ContainsFunc(history, func(e Entry) bool { return e.Err == nil }) {
+			return r.fallback(ctx, latest.ETag, local, localErr, "it is not a flicker snapshot (overwritten)")
+		}
 		if !r.opts.Force {
 			return RestoreResult{}, fmt.Errorf("%w: %s is another program's object (%d bytes, modified %s); it is never "+
 				"overwritten: move it, choose another --registry-file, or pass --force to replace it",

@@ -459,3 +459,19 @@ func TestVersionsOfTheLatest(t *testing.T) {
 		t.Fatalf("fetch of the older version: %+v %v", h, err)
 	}
 }
+
+// TestRestoreGarbageNextToHistoryIsDamage: an object without flicker metadata at the latest key, next to good
+// history slots, is a damaged registry (fallback), not another program's object.
+func TestRestoreGarbageNextToHistoryIsDamage(t *testing.T) {
+	_, c := restoreEnv(t)
+	db := newRegistry(t, 3)
+	h := putSnapshot(t, c, testKeys.History(1), db)
+	putRaw(t, c, testKeys.Latest, []byte("garbage garbage garbage"), nil)
+	res, err := snapshot.Restore(leaseContext(t), c, restoreOpts(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.From != snapshot.FromHistory || res.Header.Seq != h.Seq || res.ETag == "" {
+		t.Fatalf("result %+v, want the history slot and the garbage's ETag", res)
+	}
+}

@@ -29,6 +29,7 @@ type CLI struct {
 	Run      RunCmd      `cmd:"" default:"withargs" help:"Ship logs as the configuration says (the default command)."`
 	Validate ValidateCmd `cmd:"" help:"Check a configuration file without running it: exit 0 and a summary, or exit 2 and every error with its line."`
 	Registry RegistryCmd `cmd:"" help:"Show, export or import a registry of read positions."`
+	Restore  RestoreCmd  `cmd:"" help:"Disaster recovery for an S3 registry: list and verify snapshots, download one, or promote an older one."`
 	Version  VersionCmd  `cmd:"" help:"Print flicker's version."`
 }
 

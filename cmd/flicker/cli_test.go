@@ -21,14 +21,20 @@ func TestExitCodesAndHelp(t *testing.T) {
 		wantCode int
 		wantOut  []string
 	}{
-		{"help", []string{"--help"}, 0, []string{"run", "validate", "registry show", "version"}},
-		{"run help explains flags and defaults", []string{"run", "--help"}, 0, []string{"--track", "--registry-file", "--shutdown-timeout=25s", "--once", "./data/registry.db"}},
+		{"help", []string{"--help"}, 0, []string{"run", "validate", "registry show", "restore", "version"}},
+		{"run help explains flags and defaults", []string{"run", "--help"}, 0, []string{"--track", "--registry-file", "--shutdown-timeout=25s", "--once", "./data/registry.db", "--snapshot-interval=5s", "--lease-ttl=15s", "--restore-timeout=60s", "--standby", "AWS_ENDPOINT_URL"}},
 		{"version", []string{"version"}, 0, []string{"flicker "}},
 		{"unknown flag", []string{"--bogus"}, 2, []string{"--bogus"}},
 		{"missing config flag", []string{"--track"}, 2, []string{"--config"}},
 		{"missing config file", []string{"-c", filepath.Join(dir, "none.yaml")}, 2, []string{"none.yaml"}},
 		{"bad log level", []string{"--log-level", "loud", "validate", "-c", good}, 2, []string{"log-level"}},
-		{"s3 registry not in this build", []string{"-c", good, "--registry-file", "s3://b/k"}, 2, []string{"s3://b/k"}},
+		{"s3 registry without a key", []string{"-c", good, "--registry-file", "s3://bucket"}, 2, []string{"no object key"}},
+		{"standby without a lease", []string{"-c", good, "--registry-file", "s3://b/k", "--standby", "--lease", "off"}, 2, []string{"--standby"}},
+		{"bad lease mode", []string{"-c", good, "--registry-file", "s3://b/k", "--lease", "maybe"}, 2, []string{"--lease"}},
+		{"s3 endpoint with a path", []string{"-c", good, "--registry-file", "s3://b/k", "--s3-endpoint", "http://127.0.0.1:1/x"}, 2, []string{"endpoint"}},
+		{"restore needs an action", []string{"restore", "--registry-file", "s3://b/k"}, 2, []string{"--list"}},
+		{"restore of a local registry", []string{"restore", "--registry-file", "./r.db", "--list"}, 2, []string{"s3://"}},
+		{"promote needs a choice", []string{"restore", "--registry-file", "s3://b/k", "--promote"}, 2, []string{"--at"}},
 		{"once on nothing", []string{"-c", good, "--once"}, 0, nil},
 	}
 	for _, tc := range tests {

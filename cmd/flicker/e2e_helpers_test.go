@@ -47,8 +47,17 @@ type proc struct {
 // start runs the binary with args in dir; its stderr (the logs) is kept for failure messages.
 func start(t *testing.T, dir string, args ...string) *proc {
 	t.Helper()
+	return startEnv(t, dir, nil, args...)
+}
+
+// startEnv is start with env added to the test's environment.
+func startEnv(t *testing.T, dir string, env []string, args ...string) *proc {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	p := &proc{t: t, cmd: cmd, stderr: &lockedWriter{}, done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	cmd.Stdout = os.Stdout

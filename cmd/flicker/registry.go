@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -24,15 +23,26 @@ type RegistryCmd struct {
 
 // registryLocation is the flag every registry command takes.
 type registryLocation struct {
-	RegistryFile string        `name:"registry-file" default:"${default_track_path}" placeholder:"PATH" help:"Registry to open: a local bbolt file."`
+	RegistryFile string        `name:"registry-file" default:"${default_track_path}" placeholder:"PATH" help:"Registry to open: a local bbolt file, or s3://bucket/key (its latest snapshot)."`
 	LockTimeout  time.Duration `name:"lock-timeout" default:"1s" help:"How long to wait for a registry locked by a running flicker."`
+	s3Flags      `embed:""`
 }
 
-// open opens the registry, explaining a lock held by a running flicker (exit 3) and a missing file.
-func (l registryLocation) open(readOnly bool) (*store.DB, error) {
-	if strings.HasPrefix(l.RegistryFile, "s3://") {
-		return nil, usageError("--registry-file %s: S3 registries are not in this build yet", l.RegistryFile)
+// open opens the registry, explaining a lock held by a running flicker (exit 3) and a missing file. An S3
+// registry is read from its latest snapshot into a temp file (readOnly only); cleanup removes it.
+func (l registryLocation) open(readOnly bool) (db *store.DB, cleanup func(), err error) {
+	cleanup = func() {}
+	if isS3(l.RegistryFile) {
+		if !readOnly {
+			return nil, cleanup, usageError("internal: writing an S3 registry goes through importS3")
+		}
+		return l.openS3Snapshot()
 	}
+	db, err = l.openLocal(readOnly)
+	return db, cleanup, err
+}
+
+func (l registryLocation) openLocal(readOnly bool) (*store.DB, error) {
 	if readOnly {
 		if _, err := os.Stat(l.RegistryFile); err != nil {
 			return nil, fmt.Errorf("registry %s: %w", absPath(l.RegistryFile), err)
@@ -52,10 +62,11 @@ type RegistryShowCmd struct {
 
 // Run prints the registry's meta line and one row per tracked file.
 func (c *RegistryShowCmd) Run(e *env) error {
-	db, err := c.open(true)
+	db, cleanup, err := c.open(true)
 	if err != nil {
 		return err
 	}
+	defer cleanup()
 	defer db.Close()
 	files, err := db.AllFiles()
 	if err != nil {
@@ -63,7 +74,7 @@ func (c *RegistryShowCmd) Run(e *env) error {
 	}
 	m := db.Meta()
 	fmt.Fprintf(e.stdout, "registry %s: format %d, instance %s, epoch %d, seq %d, updated %s\n",
-		absPath(db.Path()), m.FormatVersion, m.InstanceID, m.Epoch, m.Seq, m.Updated.UTC().Format(time.RFC3339))
+		c.displayName(db), m.FormatVersion, m.InstanceID, m.Epoch, m.Seq, m.Updated.UTC().Format(time.RFC3339))
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "INPUT\tPATH\tINODE\tGEN\tOFFSET\tSIZE\tLAG\tLAST SEEN")
 	for _, f := range files {
@@ -96,10 +107,11 @@ type RegistryExportCmd struct {
 
 // Run writes the export JSON on stdout.
 func (c *RegistryExportCmd) Run(e *env) error {
-	db, err := c.open(true)
+	db, cleanup, err := c.open(true)
 	if err != nil {
 		return err
 	}
+	defer cleanup()
 	defer db.Close()
 	return db.Export(e.stdout)
 }
@@ -121,7 +133,10 @@ func (c *RegistryImportCmd) Run(e *env) error {
 		defer f.Close()
 		r = f
 	}
-	db, err := c.open(false)
+	if isS3(c.RegistryFile) {
+		return c.importS3(e, r)
+	}
+	db, err := c.openLocal(false)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -33,17 +32,20 @@ type RunCmd struct {
 	CommitInterval  time.Duration `name:"commit-interval" default:"250ms" help:"How often acknowledged positions are committed to the registry, in one transaction."`
 	HTTPAddr        string        `name:"http-addr" placeholder:"HOST:PORT" help:"Serve /metrics (Prometheus), /healthz and /readyz on this address, e.g. :9090. Off when empty."`
 	MemoryLimit     string        `name:"memory-limit" default:"auto" placeholder:"SIZE" help:"Soft limit for the Go heap: auto (queue.max_bytes plus ${memory_headroom_mib} MiB, unless GOMEMLIMIT is set), off, or a size such as 64MiB."`
+
+	statelessFlags `embed:""`
 }
 
 // registryMode is where read positions live for this run.
 type registryMode struct {
 	path string // local bbolt file; "" with memory-only positions
+	s3   string // s3://bucket/key: S3 mode
 }
 
 func (c *RunCmd) registryMode() (registryMode, error) {
 	switch {
-	case strings.HasPrefix(c.RegistryFile, "s3://"):
-		return registryMode{}, usageError("--registry-file %s: S3 registries (stateless mode) are not in this build yet; use a local path", c.RegistryFile)
+	case isS3(c.RegistryFile):
+		return registryMode{s3: c.RegistryFile}, nil
 	case c.RegistryFile != "":
 		return registryMode{path: c.RegistryFile}, nil
 	case c.Track:
@@ -71,9 +73,25 @@ func (c *RunCmd) Run(e *env) error {
 		return usageError("--shutdown-timeout must be positive, got %s", c.ShutdownTimeout)
 	}
 
+	ctx, stop := signalContext(log)
+	defer stop()
+
 	var reg file.Registry = noRegistry{}
 	var db *store.DB
-	if mode.path != "" {
+	var session *s3Session
+	switch {
+	case mode.s3 != "":
+		session, err = c.openS3(ctx, mode.s3, log)
+		if err != nil {
+			if ctx.Err() != nil {
+				log.Info().Err(err).Msg("stopped by a signal before shipping began")
+				return nil
+			}
+			return err
+		}
+		db = session.db
+		reg = fileRegistry{db: db}
+	case mode.path != "":
 		db, err = store.Open(mode.path, store.Options{CommitInterval: c.CommitInterval}, log.With().Str("component", "store").Logger())
 		if err != nil {
 			if errors.Is(err, store.ErrLocked) {
@@ -84,15 +102,25 @@ func (c *RunCmd) Run(e *env) error {
 		reg = fileRegistry{db: db}
 		meta := db.Meta()
 		log.Info().Str("registry", db.Path()).Uint64("seq", meta.Seq).Msg("registry opened")
-	} else {
+	default:
 		log.Warn().Msg("positions are kept in memory only: a restart begins at start_position (use --track to persist them)")
 	}
 
-	ctx, stop := signalContext(log)
-	defer stop()
-	runErr := c.ship(ctx, cfg, reg, db, log)
+	shipCtx, cancelShip := context.WithCancelCause(ctx)
+	defer cancelShip(nil)
+	if session != nil {
+		session.start(cancelShip)
+	}
+	runErr := c.ship(shipCtx, cfg, reg, db, log)
 
-	if db != nil {
+	switch {
+	case session != nil:
+		closeCtx, cancel := context.WithTimeout(context.Background(), c.closeBudget())
+		defer cancel()
+		if err := session.close(closeCtx); err != nil {
+			runErr = errors.Join(err, runErr)
+		}
+	case db != nil:
 		if err := db.Close(); err != nil && runErr == nil {
 			runErr = fmt.Errorf("close registry: %w", err)
 		}
@@ -120,7 +148,7 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg file.Registry
 		Queue:        engine.QueueLimits{MaxEvents: cfg.Queue.MaxEvents, MaxBytes: int64(cfg.Queue.MaxBytes)},
 		Batch:        engine.BatchLimits{MaxEvents: cfg.Batch.MaxEvents, MaxBytes: int64(cfg.Batch.MaxBytes), MaxWait: cfg.Batch.MaxWait},
 		Outputs:      outputs,
-		DrainTimeout: drainBudget(c.ShutdownTimeout),
+		DrainTimeout: c.ShutdownTimeout - c.closeBudget(),
 		Logger:       log.With().Str("component", "engine").Logger(),
 	})
 	if err != nil {
@@ -141,11 +169,13 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg file.Registry
 	return err
 }
 
-// drainBudget is the part of the shutdown budget the pipeline may spend delivering; the rest is kept for
-// committing positions and closing outputs.
-func drainBudget(total time.Duration) time.Duration {
-	reserve := min(total/5, 3*time.Second)
-	return total - reserve
+// closeBudget is the part of the shutdown budget kept for committing positions and closing outputs, plus in S3
+// mode the final snapshot and the lease release; the pipeline may spend the rest delivering.
+func (c *RunCmd) closeBudget() time.Duration {
+	if isS3(c.RegistryFile) {
+		return min(c.ShutdownTimeout/3, 10*time.Second)
+	}
+	return min(c.ShutdownTimeout/5, 3*time.Second)
 }
 
 // signalContext is cancelled on the first SIGINT or SIGTERM; a second one exits at once. The registry is

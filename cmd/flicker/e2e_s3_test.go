@@ -1,0 +1,388 @@
+package main_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/rs/zerolog"
+
+	"github.com/flickerlog/flicker/internal/miniotest"
+	"github.com/flickerlog/flicker/snapshot"
+	"github.com/flickerlog/flicker/store"
+)
+
+// These tests run the flicker binary in S3 mode against a real MinIO server (internal/miniotest) on 127.0.0.1.
+
+const s3Bucket = "flicker-e2e"
+
+// s3Fixture is a MinIO server with a bucket, a log folder, a file output and a config shipping one into the other.
+type s3Fixture struct {
+	t        *testing.T
+	srv      *miniotest.Server
+	client   *minio.Client
+	keys     snapshot.Keys
+	dir      string
+	logPath  string
+	outPath  string
+	config   string
+	env      []string
+	registry string
+}
+
+func newS3Fixture(t *testing.T) *s3Fixture {
+	t.Helper()
+	srv := miniotest.Start(t)
+	srv.MakeBucket(t, s3Bucket)
+	dir := t.TempDir()
+	logDir := filepath.Join(dir, "logs")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.ndjson")
+	access, secret := srv.RootCredentials()
+	f := &s3Fixture{t: t, srv: srv, client: srv.Client(t), dir: dir,
+		keys:    snapshot.Keys{Bucket: s3Bucket, Latest: "flicker/registry.json"},
+		logPath: filepath.Join(logDir, "app.log"), outPath: out,
+		config: writeConfig(t, dir, filepath.Join(logDir, "*.log"), out, ""),
+	}
+	f.registry = f.keys.String()
+	f.env = []string{"AWS_ENDPOINT_URL=" + srv.URL(), "AWS_REGION=" + miniotest.Region, "AWS_S3_FORCE_PATH_STYLE=true",
+		"AWS_ACCESS_KEY_ID=" + access, "AWS_SECRET_ACCESS_KEY=" + secret, "AWS_SESSION_TOKEN=", "AWS_PROFILE=",
+		"AWS_ENDPOINT_URL_S3="}
+	return f
+}
+
+// args is the command line of one instance ("pod") with its own state dir.
+func (f *s3Fixture) args(pod string, extra ...string) []string {
+	return append([]string{"-c", f.config, "--registry-file", f.registry, "--state-dir", filepath.Join(f.dir, "state-"+pod),
+		"--log-format", "json", "--snapshot-interval", "200ms", "--lease-ttl", "2s", "--restore-timeout", "20s"}, extra...)
+}
+
+func (f *s3Fixture) run(pod string, extra ...string) *proc {
+	f.t.Helper()
+	return startEnv(f.t, f.dir, f.env, f.args(pod, extra...)...)
+}
+
+// runOnce runs one instance with --once and returns its exit code and logs.
+func (f *s3Fixture) runOnce(pod string, extra ...string) (int, string) {
+	f.t.Helper()
+	p := f.run(pod, append([]string{"--once"}, extra...)...)
+	code := p.wait(2 * time.Minute)
+	return code, p.logs()
+}
+
+func (f *s3Fixture) ctx() context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	f.t.Cleanup(cancel)
+	return ctx
+}
+
+// latest downloads the latest snapshot and returns its header and the offset recorded for app.log.
+func (f *s3Fixture) latest() (snapshot.Header, int64) {
+	f.t.Helper()
+	path := filepath.Join(f.t.TempDir(), "latest.db")
+	h, _, err := snapshot.Fetch(f.ctx(), f.client, f.keys.Bucket, f.keys.Latest, "", path, nil)
+	if err != nil {
+		f.t.Fatalf("fetch the latest snapshot: %v", err)
+	}
+	db, err := store.Open(path, store.Options{ReadOnly: true}, zerolog.Nop())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer db.Close()
+	files, err := db.AllFiles()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var off int64
+	for _, r := range files {
+		if r.Path == f.logPath {
+			off = max(off, r.Offset)
+		}
+	}
+	return h, off
+}
+
+// arrived counts the events of prefix in the output.
+func (f *s3Fixture) arrived(prefix string) int {
+	return prefixCounts(readOutput(f.t, f.outPath))[prefix]
+}
+
+// exactlyOnce checks that lines [0, n) of prefix arrived once each.
+func (f *s3Fixture) exactlyOnce(prefix string, n int) {
+	f.t.Helper()
+	counts := countMessages(readOutput(f.t, f.outPath))
+	for i := range n {
+		if c := counts[line(prefix, i)]; c != 1 {
+			f.t.Fatalf("line %s %d arrived %d times, want exactly once", prefix, i, c)
+		}
+	}
+}
+
+func TestS3RoundTripSIGTERMNothingResent(t *testing.T) {
+	f := newS3Fixture(t)
+	appendLines(t, f.logPath, "a", 0, 2000)
+	p := f.run("pod1")
+	waitFor(t, time.Minute, "2000 lines", func() bool { return f.arrived("a") >= 2000 }, p)
+	appendLines(t, f.logPath, "a", 2000, 3000)
+	waitFor(t, time.Minute, "3000 lines", func() bool { return f.arrived("a") >= 3000 }, p)
+	p.stop()
+	if !strings.Contains(p.logs(), "final snapshot uploaded") || !strings.Contains(p.logs(), "lease released") {
+		t.Fatalf("no final snapshot or lease release in the logs:\n%s", p.logs())
+	}
+	// A new pod: a fresh state dir, and new lines written while no flicker ran.
+	if err := os.RemoveAll(filepath.Join(f.dir, "state-pod1")); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, f.logPath, "a", 3000, 4000)
+	p2 := f.run("pod2")
+	waitFor(t, time.Minute, "4000 lines", func() bool { return f.arrived("a") >= 4000 }, p2)
+	time.Sleep(500 * time.Millisecond) // room for a wrong re-send to show up
+	p2.stop()
+	f.exactlyOnce("a", 4000)
+	if !strings.Contains(p2.logs(), `"from":"latest"`) {
+		t.Fatalf("the second pod did not restore the latest snapshot:\n%s", p2.logs())
+	}
+}
+
+func TestS3Kill9NewPodResendsOnlyAfterLastSnapshot(t *testing.T) {
+	f := newS3Fixture(t)
+	const total = 30000
+	lineLen := int64(len(line("k", 0)) + 1)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	writeErr := make(chan error, 1)
+	go func() { // a steady writer: 1000 lines every 50ms
+		defer wg.Done()
+		for i := 0; i < total; i += 1000 {
+			if err := writeLines(f.logPath, "k", i, i+1000); err != nil {
+				writeErr <- err
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	p := f.run("pod1")
+	waitFor(t, time.Minute, "10000 lines before the crash", func() bool { return f.arrived("k") >= 10000 }, p)
+	waitFor(t, time.Minute, "a snapshot with progress", func() bool {
+		st, err := f.client.StatObject(f.ctx(), f.keys.Bucket, f.keys.Latest, minio.StatObjectOptions{})
+		if err != nil {
+			return false
+		}
+		h, err := snapshot.HeaderFromMetadata(st.UserMetadata)
+		return err == nil && h.Seq > 3
+	}, p)
+	p.kill()
+	h, snapOffset := f.latest()
+	if snapOffset == 0 || h.Seq == 0 {
+		t.Fatalf("no snapshot with progress was uploaded before the crash (seq %d, offset %d); logs:\n%s", h.Seq, snapOffset, p.logs())
+	}
+	wg.Wait()
+	select {
+	case err := <-writeErr:
+		t.Fatal(err)
+	default:
+	}
+	p2 := f.run("pod2") // a new pod: new state dir
+	waitFor(t, 2*time.Minute, "every line after the restart", func() bool {
+		counts := countMessages(readOutput(t, f.outPath))
+		for i := range total {
+			if counts[line("k", i)] == 0 {
+				return false
+			}
+		}
+		return true
+	}, p2)
+	p2.stop()
+	counts := countMessages(readOutput(t, f.outPath))
+	resent := 0
+	for i := range total {
+		c := counts[line("k", i)]
+		if c > 1 {
+			resent++
+			if off := int64(i) * lineLen; off < snapOffset {
+				t.Fatalf("line %d (offset %d) was re-sent although the last snapshot (seq %d) covered offset %d",
+					i, off, h.Seq, snapOffset)
+			}
+		}
+	}
+	t.Logf("crash at snapshot seq %d offset %d: %d lines re-sent", h.Seq, snapOffset, resent)
+}
+
+func TestS3OutageKeepsShippingAndLease(t *testing.T) {
+	if testing.Short() {
+		t.Skip("30s outage")
+	}
+	f := newS3Fixture(t)
+	appendLines(t, f.logPath, "o", 0, 1000)
+	p := f.run("pod1", "--log-level", "debug")
+	waitFor(t, time.Minute, "1000 lines", func() bool { return f.arrived("o") >= 1000 }, p)
+	before, _ := f.latest()
+
+	f.srv.Stop() // S3 unreachable for 30s; shipping must go on
+	outageStart := time.Now()
+	for i := 1; i <= 6; i++ {
+		appendLines(t, f.logPath, "o", i*1000, (i+1)*1000)
+		want := (i + 1) * 1000
+		waitFor(t, time.Minute, "lines shipped during the outage", func() bool { return f.arrived("o") >= want }, p)
+		time.Sleep(time.Until(outageStart.Add(time.Duration(i) * 5 * time.Second)))
+	}
+	if !strings.Contains(p.logs(), "last_snapshot_age") {
+		t.Fatalf("the logs do not say how old the last snapshot is:\n%s", p.logs())
+	}
+	f.srv.Restart()
+	waitFor(t, time.Minute, "a snapshot after the outage", func() bool {
+		st, err := f.client.StatObject(f.ctx(), f.keys.Bucket, f.keys.Latest, minio.StatObjectOptions{})
+		if err != nil {
+			return false
+		}
+		h, err := snapshot.HeaderFromMetadata(st.UserMetadata)
+		return err == nil && h.Seq > before.Seq && h.Epoch == before.Epoch
+	}, p)
+	appendLines(t, f.logPath, "o", 7000, 8000)
+	waitFor(t, time.Minute, "8000 lines", func() bool { return f.arrived("o") >= 8000 }, p)
+	p.stop() // exit 0: the lease was kept through the outage
+	if strings.Contains(p.logs(), "FENCED") {
+		t.Fatalf("the outage cost the lease:\n%s", p.logs())
+	}
+	code, logs := f.runOnce("pod2")
+	if code != 0 {
+		t.Fatalf("second pod exit %d:\n%s", code, logs)
+	}
+	f.exactlyOnce("o", 8000)
+}
+
+func TestS3GarbageLatestFallsBackToHistory(t *testing.T) {
+	f := newS3Fixture(t)
+	appendLines(t, f.logPath, "g", 0, 500)
+	if code, logs := f.runOnce("pod1", "--history-interval", "1h"); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, logs)
+	}
+	garbage := []byte("this is not a snapshot\n")
+	if _, err := f.client.PutObject(f.ctx(), f.keys.Bucket, f.keys.Latest, strings.NewReader(string(garbage)),
+		int64(len(garbage)), minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, f.logPath, "g", 500, 1000)
+	code, logs := f.runOnce("pod2")
+	if code != 0 {
+		t.Fatalf("exit %d after the latest was overwritten with garbage:\n%s", code, logs)
+	}
+	if !strings.Contains(logs, "FALLBACK") || !strings.Contains(logs, `"level":"error"`) {
+		t.Fatalf("the fallback was not said loudly:\n%s", logs)
+	}
+	f.exactlyOnce("g", 1000) // the final snapshot of the first run refreshed its history slot
+	if h, _ := f.latest(); h.Seq == 0 {
+		t.Fatal("the garbage was not replaced by a good snapshot")
+	}
+}
+
+func TestS3ForeignObjectIsNeverOverwritten(t *testing.T) {
+	f := newS3Fixture(t)
+	foreign := `{"some":"other program's registry.json"}`
+	if _, err := f.client.PutObject(f.ctx(), f.keys.Bucket, f.keys.Latest, strings.NewReader(foreign),
+		int64(len(foreign)), minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, f.logPath, "f", 0, 10)
+	code, logs := f.runOnce("pod1")
+	if code == 0 || !strings.Contains(logs, "not a flicker snapshot") || !strings.Contains(logs, "--force") {
+		t.Fatalf("exit %d, want a refusal naming --force:\n%s", code, logs)
+	}
+	obj, err := f.client.GetObject(f.ctx(), f.keys.Bucket, f.keys.Latest, minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Close()
+	buf := make([]byte, 200)
+	n, _ := obj.Read(buf)
+	if string(buf[:n]) != foreign {
+		t.Fatalf("the foreign object was changed to %q", buf[:n])
+	}
+	if f.arrived("f") != 0 {
+		t.Fatal("lines were shipped although the registry could not be restored")
+	}
+	if code, logs := f.runOnce("pod2", "--force"); code != 0 {
+		t.Fatalf("--force: exit %d:\n%s", code, logs)
+	}
+	if h, _ := f.latest(); h.Seq == 0 {
+		t.Fatal("--force did not replace the foreign object with a snapshot")
+	}
+}
+
+func TestS3TwoInstancesFencing(t *testing.T) {
+	f := newS3Fixture(t)
+	appendLines(t, f.logPath, "t", 0, 100)
+	a := f.run("a")
+	waitFor(t, time.Minute, "100 lines", func() bool { return f.arrived("t") >= 100 }, a)
+
+	// A second instance finds the lease renewed and exits 3 naming the holder.
+	host, _ := os.Hostname()
+	b := f.run("b")
+	if code := b.wait(time.Minute); code != 3 {
+		t.Fatalf("second instance exit %d, want 3:\n%s", code, b.logs())
+	}
+	if !strings.Contains(b.logs(), "lease held by writer") || !strings.Contains(b.logs(), host) {
+		t.Fatalf("the error does not name the holder:\n%s", b.logs())
+	}
+
+	// A standby takes over when the holder dies.
+	c := f.run("c", "--standby")
+	time.Sleep(time.Second)
+	a.kill()
+	appendLines(t, f.logPath, "t", 100, 200)
+	waitFor(t, time.Minute, "the standby to ship", func() bool { return f.arrived("t") >= 200 }, c)
+	if !strings.Contains(c.logs(), "took over a silent lease") {
+		t.Fatalf("the standby did not take over:\n%s", c.logs())
+	}
+
+	// A stale writer: c is stopped past the TTL, d takes over, c resumes and is fenced.
+	if err := c.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	d := f.run("d")
+	appendLines(t, f.logPath, "t", 200, 300)
+	waitFor(t, time.Minute, "the new writer to ship", func() bool { return f.arrived("t") >= 300 }, d)
+	if err := c.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	if code := c.wait(time.Minute); code != 3 {
+		t.Fatalf("stale writer exit %d, want 3:\n%s", code, c.logs())
+	}
+	if !strings.Contains(c.logs(), "FENCED") {
+		t.Fatalf("the stale writer did not say it was fenced:\n%s", c.logs())
+	}
+	d.stop()
+	counts := countMessages(readOutput(t, f.outPath))
+	for i := range 300 {
+		if counts[line("t", i)] == 0 {
+			t.Fatalf("line %d lost", i)
+		}
+	}
+}
+
+func TestS3RestrictedCredentials(t *testing.T) {
+	f := newS3Fixture(t)
+	access, secret, token := f.srv.RestrictedCredentials(t, f.keys.Bucket, f.keys.Latest)
+	f.env = append(f.env, "AWS_ACCESS_KEY_ID="+access, "AWS_SECRET_ACCESS_KEY="+secret, "AWS_SESSION_TOKEN="+token)
+	appendLines(t, f.logPath, "r", 0, 300)
+	if code, logs := f.runOnce("pod1"); code != 0 {
+		t.Fatalf("first start with Get/Put-only credentials: exit %d:\n%s", code, logs)
+	}
+	appendLines(t, f.logPath, "r", 300, 600)
+	code, logs := f.runOnce("pod2")
+	if code != 0 {
+		t.Fatalf("second start: exit %d:\n%s", code, logs)
+	}
+	if !strings.Contains(logs, `"from":"latest"`) {
+		t.Fatalf("the second start did not restore:\n%s", logs)
+	}
+	f.exactlyOnce("r", 600)
+}

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/rs/zerolog"
+
+	"github.com/flickerlog/flicker/snapshot"
+	"github.com/flickerlog/flicker/store"
+)
+
+// statelessFlags configure S3 mode (--registry-file s3://...): DESIGN.md section 7.
+type statelessFlags struct {
+	s3Flags
+	SnapshotInterval time.Duration `name:"snapshot-interval" default:"5s" group:"S3" help:"How often the registry is uploaded when it changed; after a crash, at most this much is shipped again."`
+	HistoryInterval  time.Duration `name:"history-interval" default:"5m" group:"S3" help:"How often a history slot (registry.json.history/NNN) is written, after a good upload of the latest."`
+	HistorySlots     int           `name:"history-slots" default:"288" group:"S3" help:"Number of history slots in the ring (288 x 5m = one day)."`
+	Lease            string        `name:"lease" default:"auto" enum:"auto,required,off" group:"S3" help:"One writer per registry: auto (fenced when the store honours conditional writes, else a loud warning), required (refuse to run unfenced) or off."`
+	LeaseTTL         time.Duration `name:"lease-ttl" default:"15s" group:"S3" help:"Lease lifetime without renewal; a silent holder is taken over after this plus a skew margin."`
+	Standby          bool          `name:"standby" group:"S3" help:"When another instance holds the lease, wait (as a passive standby) and take over when it stops renewing."`
+	RestoreTimeout   time.Duration `name:"restore-timeout" default:"60s" group:"S3" help:"How long to retry at startup while S3 does not answer, then exit 1."`
+	AllowEmptyStart  bool          `name:"allow-empty-start" group:"S3" help:"Start with an empty registry when snapshots exist but none passes verification (inputs begin at start_position)."`
+	Force            bool          `name:"force" group:"S3" help:"Overwrite an object at the registry key that is not a flicker snapshot."`
+}
+
+func (f *statelessFlags) validate() error {
+	switch {
+	case f.SnapshotInterval <= 0:
+		return usageError("--snapshot-interval must be positive, got %s", f.SnapshotInterval)
+	case f.HistoryInterval <= 0:
+		return usageError("--history-interval must be positive, got %s", f.HistoryInterval)
+	case f.HistorySlots < 1 || f.HistorySlots > 100000:
+		return usageError("--history-slots must be 1 to 100000, got %d", f.HistorySlots)
+	case f.LeaseTTL < time.Second:
+		return usageError("--lease-ttl must be at least 1s, got %s", f.LeaseTTL)
+	case f.RestoreTimeout <= 0:
+		return usageError("--restore-timeout must be positive, got %s", f.RestoreTimeout)
+	case f.Standby && f.Lease == "off":
+		return usageError("--standby needs the lease: it cannot be combined with --lease=off")
+	}
+	return nil
+}
+
+// s3Session is a registry replicated to S3 while the pipeline runs: the lease, the restored live file, the
+// replicator. Its goroutines stop on ctx or when this instance is fenced.
+type s3Session struct {
+	keys     snapshot.Keys
+	client   *minio.Client
+	lease    *snapshot.Lease // nil when unfenced
+	db       *store.DB
+	repl     *snapshot.Replicator
+	log      zerolog.Logger
+	stopBg   context.CancelFunc
+	bg       sync.WaitGroup
+	fencedMu sync.Mutex
+	fenced   error
+}
+
+// openS3 runs the startup order of DESIGN.md section 7: conditional-write probe, lease, restore; then opens the
+// restored registry at the new epoch. onFenced is called (once) if this instance loses the lease or an upload is
+// refused while running.
+func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger) (*s3Session, error) {
+	f := &c.statelessFlags
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	client, keys, err := f.client(location)
+	if err != nil {
+		return nil, err
+	}
+	writerID, host := writerIdentity()
+	log = log.With().Str("registry", keys.String()).Logger()
+	s := &s3Session{keys: keys, client: client, log: log}
+
+	fenced, err := c.probe(ctx, client, keys, log)
+	if err != nil {
+		return nil, err
+	}
+	var epoch uint64
+	if fenced {
+		s.lease = snapshot.NewLease(client, snapshot.LeaseOptions{Bucket: keys.Bucket, Key: keys.Lease(),
+			WriterID: writerID, Hostname: host, TTL: f.LeaseTTL, Logger: log})
+		wait := f.LeaseTTL + snapshot.DefaultLeaseSkew + f.LeaseTTL/3 + time.Second
+		if f.Standby {
+			wait = 1<<63 - 1
+			log.Info().Msg("standby: waiting for the lease")
+		}
+		epoch, err = s.lease.Acquire(ctx, wait)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			var held *snapshot.HeldError
+			if errors.As(err, &held) {
+				return nil, &exitError{code: exitFenced, err: fmt.Errorf("registry %s: %w; it kept renewing for %s "+
+					"(stop it, or run this one with --standby to take over when it stops)", keys, err, wait.Round(time.Second))}
+			}
+			return nil, fmt.Errorf("registry %s: %w", keys, err)
+		}
+	}
+
+	path := stateFile(c.StateDir, keys)
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		s.releaseLease(log)
+		return nil, fmt.Errorf("--state-dir: %w", err)
+	}
+	res, err := snapshot.Restore(ctx, client, snapshot.RestoreOptions{Keys: keys, HistorySlots: f.HistorySlots,
+		Path: path, AllowEmpty: f.AllowEmptyStart, Force: f.Force, Timeout: f.RestoreTimeout,
+		WriterID: writerID, Hostname: host, Logger: log})
+	if err != nil {
+		s.releaseLease(log)
+		return nil, err
+	}
+	db, err := store.Open(path, store.Options{NoSync: true, CommitInterval: c.CommitInterval},
+		log.With().Str("component", "store").Logger())
+	if err != nil {
+		s.releaseLease(log)
+		if errors.Is(err, store.ErrLocked) {
+			return nil, &exitError{code: exitFenced, err: fmt.Errorf("--state-dir: %w", err)}
+		}
+		return nil, fmt.Errorf("open restored registry: %w", err)
+	}
+	// Every takeover, fallback and unfenced start moves to a new epoch, above anything stored.
+	epoch = max(epoch, res.Header.Epoch+1, db.Meta().Epoch+1)
+	if err := db.SetEpoch(epoch); err != nil {
+		_ = db.Close()
+		s.releaseLease(log)
+		return nil, fmt.Errorf("set registry epoch: %w", err)
+	}
+	s.db = db
+	s.repl = snapshot.NewReplicator(client, db, snapshot.ReplicatorOptions{Keys: keys, Interval: f.SnapshotInterval,
+		HistoryInterval: f.HistoryInterval, HistorySlots: f.HistorySlots, TmpDir: filepath.Dir(path),
+		WriterID: writerID, Hostname: host, Fenced: fenced, ETag: res.ETag, Logger: log})
+	log.Info().Str("from", res.From).Uint64("epoch", epoch).Uint64("seq", db.Meta().Seq).Bool("fenced", fenced).
+		Str("writer", writerID).Str("state_file", path).Msg("S3 registry ready")
+	return s, nil
+}
+
+// probe decides whether this run is fenced: --lease=off never is; otherwise conditional writes are probed and a
+// store that ignores them runs unfenced with a warning (auto) or is refused (required).
+func (c *RunCmd) probe(ctx context.Context, client *minio.Client, keys snapshot.Keys, log zerolog.Logger) (bool, error) {
+	f := &c.statelessFlags
+	if f.Lease == "off" {
+		log.Warn().Msg("--lease=off: no lease and no fencing; never run two instances on this registry")
+		return false, nil
+	}
+	var works bool
+	err := retryUntil(ctx, f.RestoreTimeout, log, "probe conditional writes", func(ctx context.Context) error {
+		var err error
+		works, err = snapshot.ProbeConditionalWrites(ctx, client, keys)
+		return err
+	})
+	switch {
+	case err != nil:
+		return false, err
+	case works:
+		return true, nil
+	case f.Lease == "required":
+		return false, usageError("registry %s: the store ignores conditional writes (If-Match), so it cannot be fenced, "+
+			"and --lease=required refuses to run unfenced; use --lease=auto to run one instance unfenced", keys)
+	case f.Standby:
+		return false, usageError("registry %s: the store ignores conditional writes (If-Match), so --standby cannot work", keys)
+	}
+	log.Warn().Msg("UNFENCED: this store ignores conditional writes (If-Match; e.g. GCS's S3 endpoint); running " +
+		"without a lease: never run two instances on this registry")
+	return false, nil
+}
+
+// retryUntil runs fn until it succeeds, fails with an answer from S3, or timeout passes.
+func retryUntil(ctx context.Context, timeout time.Duration, log zerolog.Logger, what string, fn func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	backoff := 250 * time.Millisecond
+	for {
+		err := fn(ctx)
+		if err == nil || !snapshot.Retryable(err) {
+			return err
+		}
+		log.Warn().Err(err).Str("step", what).Msg("S3 does not answer; retrying")
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: S3 unreachable for %s (--restore-timeout): %w", what, timeout, err)
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+// start runs the replicator and the lease keeper until stop; onFenced cancels shipping when either finds this
+// instance fenced.
+func (s *s3Session) start(onFenced func(error)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopBg = cancel
+	fence := func(err error) {
+		s.fencedMu.Lock()
+		first := s.fenced == nil
+		if first {
+			s.fenced = err
+		}
+		s.fencedMu.Unlock()
+		if first {
+			s.log.Error().Err(err).Msg("FENCED: another instance owns this registry now; stopping without uploading")
+			onFenced(err)
+		}
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		if err := s.repl.Run(ctx); err != nil {
+			fence(err)
+		}
+	}()
+	if s.lease != nil {
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			if err := s.lease.Keep(ctx, 0); err != nil {
+				fence(err)
+			}
+		}()
+	}
+}
+
+// fencedErr is why this instance was fenced, or nil.
+func (s *s3Session) fencedErr() error {
+	s.fencedMu.Lock()
+	defer s.fencedMu.Unlock()
+	return s.fenced
+}
+
+// close ends the session within ctx: commit, final snapshot, release the lease, close the registry. A fenced
+// session uploads nothing and keeps its hands off the lease.
+func (s *s3Session) close(ctx context.Context) error {
+	var errs []error
+	flushErr := s.db.Flush(ctx)
+	if s.stopBg != nil {
+		s.stopBg()
+		s.bg.Wait()
+	}
+	if fencedErr := s.fencedErr(); fencedErr != nil {
+		return errors.Join(&exitError{code: exitFenced, err: fmt.Errorf("registry %s: %w", s.keys, fencedErr)}, s.db.Close())
+	}
+	// Keep a second of the budget for releasing the lease, so the next instance need not wait a TTL.
+	finalCtx, cancel := ctx, context.CancelFunc(func() {})
+	if dl, ok := ctx.Deadline(); ok {
+		finalCtx, cancel = context.WithDeadline(ctx, dl.Add(-time.Second))
+	}
+	defer cancel()
+	if flushErr != nil {
+		errs = append(errs, fmt.Errorf("commit positions: %w", flushErr))
+	} else if err := s.repl.Final(finalCtx); err != nil {
+		if errors.Is(err, snapshot.ErrFenced) {
+			return errors.Join(&exitError{code: exitFenced, err: fmt.Errorf("registry %s: %w", s.keys, err)}, s.db.Close())
+		}
+		errs = append(errs, fmt.Errorf("final snapshot: %w", err))
+	} else {
+		st := s.repl.Stats()
+		s.log.Info().Uint64("epoch", st.LastHeader.Epoch).Uint64("seq", st.LastHeader.Seq).Msg("final snapshot uploaded")
+	}
+	s.releaseLease(s.log)
+	if err := s.db.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close registry: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// releaseLease lets the next instance start at once; a failure only means it waits one TTL.
+func (s *s3Session) releaseLease(log zerolog.Logger) {
+	if s.lease == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.lease.Release(ctx); err != nil {
+		log.Warn().Err(err).Msg("could not release the lease; the next instance takes over after the TTL")
+	}
+}

@@ -1,0 +1,178 @@
+package snapshot_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/rs/zerolog"
+
+	"github.com/flickerlog/flicker/internal/miniotest"
+	"github.com/flickerlog/flicker/snapshot"
+)
+
+// keptLease is a Keep in its own goroutine, stopped when the test ends.
+type keptLease struct {
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+	err    error
+}
+
+func keepLease(t *testing.T, l *snapshot.Lease, every time.Duration) *keptLease {
+	ctx, cancel := context.WithCancel(context.Background())
+	k := &keptLease{cancel: cancel, done: make(chan error, 1)}
+	go func() { k.done <- l.Keep(ctx, every) }()
+	t.Cleanup(func() { k.stop(t) })
+	return k
+}
+
+// stop cancels Keep and returns what it returned.
+func (k *keptLease) stop(t *testing.T) error {
+	t.Helper()
+	k.cancel()
+	return k.wait(t)
+}
+
+// wait returns what Keep returned, failing the test if it does not return within a bounded time.
+func (k *keptLease) wait(t *testing.T) error {
+	t.Helper()
+	k.once.Do(func() {
+		select {
+		case k.err = <-k.done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("Keep did not return")
+		}
+	})
+	return k.err
+}
+
+func (k *keptLease) running(t *testing.T) {
+	t.Helper()
+	select {
+	case err := <-k.done:
+		k.once.Do(func() { k.err = err })
+		t.Fatalf("Keep returned %v", err)
+	default:
+	}
+}
+
+func TestKeep(t *testing.T) {
+	srv := miniotest.Start(t)
+	root := rootClient(t, srv)
+	bucket := func(t *testing.T) string {
+		return replBucket(t, srv).Bucket
+	}
+
+	t.Run("renews until its context ends", func(t *testing.T) {
+		b := bucket(t)
+		a := newLease(root, b, "a", testTTL, testSkew)
+		if s := a.State(); s != (snapshot.LeaseState{}) {
+			t.Fatalf("state before Acquire %+v", s)
+		}
+		acquireT(t, a, 0, 1)
+		acquired := storedLease(t, root, b)
+		st := a.State()
+		if !st.Held || st.Lost || st.Unconfirmed || st.Epoch != 1 || !st.LastRenewed.Equal(acquired.Renewed) {
+			t.Fatalf("state after Acquire %+v, stored %+v", st, acquired)
+		}
+		k := keepLease(t, a, 50*time.Millisecond)
+		waitCond(t, "two renewals", func() bool {
+			rec := storedLease(t, root, b)
+			return rec.Renewed.After(acquired.Renewed) && rec.WriteID != acquired.WriteID &&
+				a.State().LastRenewed.After(acquired.Renewed.Add(50*time.Millisecond))
+		})
+		if err := k.stop(t); err != nil {
+			t.Fatalf("Keep = %v", err)
+		}
+		rec := storedLease(t, root, b)
+		if rec.WriterID != "a" || rec.Epoch != 1 || !rec.Renewed.Equal(a.State().LastRenewed) {
+			t.Fatalf("stored %+v, state %+v", rec, a.State())
+		}
+		if err := a.Release(leaseContext(t)); err != nil {
+			t.Fatal(err)
+		}
+		if st := a.State(); st.Held || st.Lost {
+			t.Fatalf("state after Release %+v", st)
+		}
+	})
+
+	t.Run("a lost lease ends it", func(t *testing.T) {
+		b := bucket(t)
+		a := newLease(root, b, "a", testTTL, testSkew)
+		acquireT(t, a, 0, 1)
+		k := keepLease(t, a, 50*time.Millisecond)
+		now := time.Now()
+		body, err := json.Marshal(snapshot.LeaseRecord{WriterID: "b", Hostname: "host-b", Epoch: 2, Acquired: now,
+			Renewed: now, Expires: now.Add(time.Hour), WriteID: "b-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := root.PutObject(leaseContext(t), b, leaseKey, bytes.NewReader(body), int64(len(body)),
+			minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := k.wait(t); !errors.Is(err, snapshot.ErrLeaseLost) || !strings.Contains(err.Error(), "host-b") {
+			t.Fatalf("Keep = %v, want ErrLeaseLost naming the new holder", err)
+		}
+		if st := a.State(); st.Held || !st.Lost || st.Epoch != 1 {
+			t.Fatalf("state %+v", st)
+		}
+		if rec := storedLease(t, root, b); rec.WriterID != "b" {
+			t.Fatalf("stored %+v", rec)
+		}
+	})
+
+	t.Run("an outage does not lose the lease", func(t *testing.T) {
+		b := bucket(t)
+		proxy := miniotest.NewProxy(t, srv.Endpoint())
+		access, secret := srv.RootCredentials()
+		c := leaseClient(t, proxy.Endpoint(), access, secret, "", 1)
+		logs := &lockedLog{}
+		a := snapshot.NewLease(c, snapshot.LeaseOptions{Bucket: b, Key: leaseKey, WriterID: "a", Hostname: "host-a",
+			TTL: testTTL, Skew: testSkew, Logger: zerolog.New(logs)})
+		acquireT(t, a, 0, 1)
+		k := keepLease(t, a, 50*time.Millisecond)
+		acquired := a.State().LastRenewed
+		waitCond(t, "a renewal", func() bool { return a.State().LastRenewed.After(acquired) })
+
+		proxy.Pause()
+		waitCond(t, "an unconfirmed renewal", func() bool { return a.State().Unconfirmed })
+		if st := a.State(); !st.Held || st.Lost {
+			t.Fatalf("state during the outage %+v", st)
+		}
+		k.running(t)
+		proxy.Resume()
+		resumed := time.Now()
+		waitCond(t, "a renewal after the outage", func() bool {
+			st := a.State()
+			return !st.Unconfirmed && st.LastRenewed.After(resumed)
+		})
+		k.running(t)
+		if err := k.stop(t); err != nil {
+			t.Fatalf("Keep = %v", err)
+		}
+		for _, s := range []string{`"level":"warn"`, `"since_last_renewal":"`, "lease renewals resumed"} {
+			if !strings.Contains(logs.String(), s) {
+				t.Errorf("logs do not have %s:\n%s", s, logs)
+			}
+		}
+		_, err := newLease(root, b, "b", testTTL, testSkew).Acquire(leaseContext(t), 0)
+		wantHeld(t, err, "a")
+	})
+
+	t.Run("a lease not held is an error", func(t *testing.T) {
+		b := bucket(t)
+		a := newLease(root, b, "a", testTTL, testSkew)
+		err := keepLease(t, a, 10*time.Millisecond).wait(t)
+		if err == nil || errors.Is(err, snapshot.ErrLeaseLost) || !strings.Contains(err.Error(), "not held") {
+			t.Fatalf("Keep of a lease never acquired = %v", err)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package benchmarks
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"syscall"
@@ -34,10 +35,22 @@ func (r Run) CPUPerGiB() float64 { return r.CPU.Seconds() / (float64(r.Bytes) / 
 // RunFlicker runs binary with args in dir until it exits and measures it; the child's peak RSS and CPU come from
 // its rusage.
 func RunFlicker(binary, dir string, args ...string) (elapsed, cpu time.Duration, peakRSS int64, err error) {
+	return RunFlickerEnv(binary, dir, nil, nil, args...)
+}
+
+// RunFlickerEnv is RunFlicker with env ("KEY=value") added to this process's environment, e.g. the AWS settings
+// of an S3 registry, and the child's log (stderr) copied to logs when it is not nil.
+func RunFlickerEnv(binary, dir string, env []string, logs io.Writer, args ...string) (elapsed, cpu time.Duration, peakRSS int64, err error) {
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	if logs != nil {
+		cmd.Stderr = io.MultiWriter(&stderr, logs)
+	}
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
 		return 0, 0, 0, fmt.Errorf("%s %v: %w\n%s", binary, args, err, stderr.String())

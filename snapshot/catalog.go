@@ -27,7 +27,7 @@ var (
 )
 
 // statConcurrency bounds the HEAD requests List sends at once.
-const statConcurrency = 8
+const statConcurrency = 32
 
 // Entry is one stored snapshot object as a HEAD request (its metadata) describes it.
 type Entry struct {
@@ -62,7 +62,38 @@ func Stat(ctx context.Context, client *minio.Client, bucket, key, versionID stri
 	e := Entry{Key: key, Slot: -1, VersionID: info.VersionID, Latest: info.IsLatest, Size: info.Size,
 		ETag: info.ETag, Modified: info.LastModified}
 	e.Header, e.Err = HeaderFromMetadata(info.UserMetadata)
+	if errors.Is(e.Err, ErrNotSnapshot) && info.Size > 0 {
+		// No flicker metadata: a copy made by a tool that dropped it (download and upload again) is still a
+		// complete snapshot, so read the header from the object itself.
+		h, err := sniffHeader(ctx, client, bucket, key, versionID)
+		switch {
+		case err == nil:
+			e.Header, e.Err = h, nil
+		case errors.Is(err, ErrNotSnapshot) || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNewerFormat):
+			e.Err = err
+		default:
+			return Entry{}, err
+		}
+	}
 	return e, nil
+}
+
+// sniffHeader reads the header at the start of an object with a ranged GET.
+func sniffHeader(ctx context.Context, client *minio.Client, bucket, key, versionID string) (Header, error) {
+	opts := minio.GetObjectOptions{VersionID: versionID}
+	if err := opts.SetRange(0, int64(prefixSize+MaxHeaderSize+4-1)); err != nil {
+		return Header{}, err
+	}
+	obj, err := client.GetObject(ctx, bucket, key, opts)
+	if err != nil {
+		return Header{}, classify(err, s3client.OpGetObject, bucket, key)
+	}
+	defer obj.Close()
+	h, err := ReadHeader(obj)
+	if err != nil && s3client.ToErrorResponse(err).StatusCode != 0 {
+		return Header{}, classify(err, s3client.OpGetObject, bucket, key)
+	}
+	return h, err
 }
 
 // classify explains err and marks 404 and 403 with ErrMissing and ErrDenied.

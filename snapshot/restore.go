@@ -104,6 +104,9 @@ func (r *restorer) retry(ctx context.Context, fn func() error) error {
 	start := time.Now()
 	for {
 		err := fn()
+		if err != nil && ctx.Err() != nil {
+			return fmt.Errorf("S3 unreachable for %s (--restore-timeout): %w", r.opts.Timeout, err)
+		}
 		if err == nil || !Retryable(err) {
 			return err
 		}

@@ -475,3 +475,20 @@ func TestRestoreGarbageNextToHistoryIsDamage(t *testing.T) {
 		t.Fatalf("result %+v, want the history slot and the garbage's ETag", res)
 	}
 }
+
+// TestRestoreCopyWithoutMetadata: a copy that lost the object metadata (downloaded and uploaded again) is still a
+// complete snapshot: the header is read from the object itself.
+func TestRestoreCopyWithoutMetadata(t *testing.T) {
+	_, c := restoreEnv(t)
+	db := newRegistry(t, 7)
+	body, h := writeT(t, db)
+	putRaw(t, c, testKeys.Latest, body, nil)
+	e, err := snapshot.Stat(leaseContext(t), c, testKeys.Bucket, testKeys.Latest, "")
+	if err != nil || e.Err != nil || e.Header.Seq != h.Seq {
+		t.Fatalf("stat of a copy without metadata: %+v %v", e, err)
+	}
+	res, err := snapshot.Restore(leaseContext(t), c, restoreOpts(t, nil))
+	if err != nil || res.From != snapshot.FromLatest || res.Header.Seq != h.Seq {
+		t.Fatalf("restore %+v %v", res, err)
+	}
+}

@@ -386,3 +386,99 @@ func TestS3RestrictedCredentials(t *testing.T) {
 	}
 	f.exactlyOnce("r", 600)
 }
+
+// TestS3MigrationByCopy: `aws s3 cp` of the latest object to another bucket is a complete backup; flicker starts
+// on the copy and re-sends nothing. Both a server-side copy (metadata kept) and a download-upload (metadata lost).
+func TestS3MigrationByCopy(t *testing.T) {
+	f := newS3Fixture(t)
+	appendLines(t, f.logPath, "m", 0, 500)
+	if code, logs := f.runOnce("pod1"); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, logs)
+	}
+	f.srv.MakeBucket(t, "other")
+	src := minio.CopySrcOptions{Bucket: s3Bucket, Object: f.keys.Latest}
+	if _, err := f.client.CopyObject(f.ctx(), minio.CopyDestOptions{Bucket: "other", Object: "moved/registry.json"}, src); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := f.client.GetObject(f.ctx(), s3Bucket, f.keys.Latest, minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := obj.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.client.PutObject(f.ctx(), "other", "plain/registry.json", obj, st.Size, minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	obj.Close()
+	appendLines(t, f.logPath, "m", 500, 600)
+	f.registry = "s3://other/moved/registry.json"
+	if code, logs := f.runOnce("pod2"); code != 0 || !strings.Contains(logs, `"from":"latest"`) {
+		t.Fatalf("start on the server-side copy: exit %d:\n%s", code, logs)
+	}
+	f.exactlyOnce("m", 600)
+	appendLines(t, f.logPath, "m", 600, 700)
+	f.registry = "s3://other/plain/registry.json"
+	// This copy holds the state of pod1 (500 lines): lines 500-699 are shipped from it, 500-599 for the second time.
+	if code, logs := f.runOnce("pod3"); code != 0 || !strings.Contains(logs, `"from":"latest"`) {
+		t.Fatalf("start on a copy without metadata: exit %d:\n%s", code, logs)
+	}
+	counts := countMessages(readOutput(t, f.outPath))
+	for i := range 700 {
+		want := 1
+		if i >= 500 && i < 600 {
+			want = 2
+		}
+		if counts[line("m", i)] != want {
+			t.Fatalf("line %d arrived %d times, want %d", i, counts[line("m", i)], want)
+		}
+	}
+}
+
+// TestS3UnreachableAtStartup: no answer from S3 is retried for --restore-timeout, then exit 1 with a message
+// naming the setting to check.
+func TestS3UnreachableAtStartup(t *testing.T) {
+	f := newS3Fixture(t)
+	f.srv.Stop()
+	start := time.Now()
+	code, logs := f.runOnce("pod1", "--restore-timeout", "2s")
+	if code != 1 || !strings.Contains(logs, "--restore-timeout") || !strings.Contains(logs, "AWS_ENDPOINT_URL") {
+		t.Fatalf("exit %d, want 1 naming --restore-timeout and AWS_ENDPOINT_URL:\n%s", code, logs)
+	}
+	if took := time.Since(start); took < 2*time.Second {
+		t.Fatalf("gave up after %s, before --restore-timeout", took)
+	}
+}
+
+// TestS3LeaseOff: --lease=off runs without a lease object and still snapshots (the mode for stores that ignore
+// conditional writes).
+func TestS3LeaseOff(t *testing.T) {
+	f := newS3Fixture(t)
+	appendLines(t, f.logPath, "n", 0, 200)
+	code, logs := f.runOnce("pod1", "--lease", "off")
+	if code != 0 || !strings.Contains(logs, "--lease=off") {
+		t.Fatalf("exit %d:\n%s", code, logs)
+	}
+	if _, err := f.client.StatObject(f.ctx(), s3Bucket, f.keys.Lease(), minio.StatObjectOptions{}); err == nil {
+		t.Fatal("--lease=off wrote a lease object")
+	}
+	if _, off := f.latest(); off != int64(200*(len(line("n", 0))+1)) {
+		t.Fatalf("snapshot offset %d after --lease=off", off)
+	}
+}
+
+// TestS3Metrics: /metrics reports snapshot uploads, age and the lease in S3 mode.
+func TestS3Metrics(t *testing.T) {
+	f := newS3Fixture(t)
+	appendLines(t, f.logPath, "x", 0, 50)
+	addr := freeAddr(t)
+	p := f.run("pod1", "--http-addr", addr)
+	waitFor(t, time.Minute, "snapshot and lease metrics", func() bool {
+		code, body, err := get("http://" + addr + "/metrics")
+		return err == nil && code == 200 && strings.Contains(body, "flicker_lease_held 1") &&
+			strings.Contains(body, "flicker_snapshot_last_success_age_seconds ") &&
+			!strings.Contains(body, "flicker_snapshot_uploads_total 0") && strings.Contains(body, "flicker_fenced 0")
+	}, p)
+	p.stop()
+}

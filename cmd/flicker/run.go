@@ -14,6 +14,7 @@ import (
 
 	"github.com/flickerlog/flicker/config"
 	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/internal/telemetry"
 	"github.com/flickerlog/flicker/sources/file"
 	"github.com/flickerlog/flicker/store"
 )
@@ -111,7 +112,11 @@ func (c *RunCmd) Run(e *env) error {
 	if session != nil {
 		session.start(cancelShip)
 	}
-	runErr := c.ship(shipCtx, cfg, reg, db, log)
+	var snapshots func() telemetry.SnapshotStats
+	if session != nil {
+		snapshots = session.stats
+	}
+	runErr := c.ship(shipCtx, cfg, reg, db, snapshots, log)
 
 	switch {
 	case session != nil:
@@ -129,7 +134,8 @@ func (c *RunCmd) Run(e *env) error {
 }
 
 // ship builds and runs the pipeline; db is nil without a registry.
-func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg file.Registry, db *store.DB, log zerolog.Logger) error {
+func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg file.Registry, db *store.DB,
+	snapshots func() telemetry.SnapshotStats, log zerolog.Logger) error {
 	outputs, err := buildOutputs(cfg, log)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
@@ -155,7 +161,7 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg file.Registry
 		return &exitError{code: exitUsage, err: err}
 	}
 	if c.HTTPAddr != "" {
-		srv, err := startTelemetry(ctx, c.HTTPAddr, pipe, fileSources, db, log)
+		srv, err := startTelemetry(ctx, c.HTTPAddr, pipe, fileSources, db, snapshots, log)
 		if err != nil {
 			return err
 		}

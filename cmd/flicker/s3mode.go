@@ -12,6 +12,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
 
+	"github.com/flickerlog/flicker/internal/telemetry"
 	"github.com/flickerlog/flicker/snapshot"
 	"github.com/flickerlog/flicker/store"
 )
@@ -61,6 +62,7 @@ type s3Session struct {
 	bg       sync.WaitGroup
 	fencedMu sync.Mutex
 	fenced   error
+	started  time.Time
 }
 
 // openS3 runs the startup order of DESIGN.md section 7: conditional-write probe, lease, restore; then opens the
@@ -77,7 +79,7 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 	}
 	writerID, host := writerIdentity()
 	log = log.With().Str("registry", keys.String()).Logger()
-	s := &s3Session{keys: keys, client: client, log: log}
+	s := &s3Session{keys: keys, client: client, log: log, started: time.Now()}
 
 	fenced, err := c.probe(ctx, client, keys, log)
 	if err != nil {
@@ -138,8 +140,19 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 	s.repl = snapshot.NewReplicator(client, db, snapshot.ReplicatorOptions{Keys: keys, Interval: f.SnapshotInterval,
 		HistoryInterval: f.HistoryInterval, HistorySlots: f.HistorySlots, TmpDir: filepath.Dir(path),
 		WriterID: writerID, Hostname: host, Fenced: fenced, ETag: res.ETag, Logger: log})
-	log.Info().Str("from", res.From).Uint64("epoch", epoch).Uint64("seq", db.Meta().Seq).Bool("fenced", fenced).
-		Str("writer", writerID).Str("state_file", path).Msg("S3 registry ready")
+	files, err := db.AllFiles()
+	if err != nil {
+		_ = db.Close()
+		s.releaseLease(log)
+		return nil, fmt.Errorf("read restored registry: %w", err)
+	}
+	ready := log.Info().Str("from", res.From).Uint64("epoch", epoch).Uint64("seq", db.Meta().Seq).
+		Int("streams", len(files)).Bool("fenced", fenced).Str("writer", writerID).Str("state_file", path)
+	if res.From == snapshot.FromLatest || res.From == snapshot.FromHistory {
+		ready = ready.Dur("snapshot_age", time.Since(res.Header.Created).Round(time.Millisecond)).
+			Str("snapshot_writer", res.Header.WriterID).Str("snapshot_host", res.Header.Hostname)
+	}
+	ready.Msg("S3 registry ready")
 	return s, nil
 }
 
@@ -180,6 +193,9 @@ func retryUntil(ctx context.Context, timeout time.Duration, log zerolog.Logger, 
 	backoff := 250 * time.Millisecond
 	for {
 		err := fn(ctx)
+		if err != nil && ctx.Err() != nil {
+			return fmt.Errorf("%s: S3 unreachable for %s (--restore-timeout): %w", what, timeout, err)
+		}
 		if err == nil || !snapshot.Retryable(err) {
 			return err
 		}
@@ -281,4 +297,20 @@ func (s *s3Session) releaseLease(log zerolog.Logger) {
 	if err := s.lease.Release(ctx); err != nil {
 		log.Warn().Err(err).Msg("could not release the lease; the next instance takes over after the TTL")
 	}
+}
+
+// stats is the replication state for /metrics.
+func (s *s3Session) stats() telemetry.SnapshotStats {
+	st := s.repl.Stats()
+	out := telemetry.SnapshotStats{LastUpload: st.LastUpload, Seq: st.LastHeader.Seq, Size: st.LastSize,
+		Duration: st.LastDuration, Uploads: st.Uploads, Failures: st.Failures,
+		ConsecutiveFailures: st.ConsecutiveFailures, Fenced: st.Fenced || s.fencedErr() != nil}
+	if out.LastUpload.IsZero() {
+		out.LastUpload = s.started
+	}
+	if s.lease != nil {
+		ls := s.lease.State()
+		out.LeaseHeld, out.LeaseUnconfirmed = ls.Held, ls.Unconfirmed
+	}
+	return out
 }

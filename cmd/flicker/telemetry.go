@@ -15,7 +15,7 @@ import (
 // startTelemetry serves /metrics, /healthz and /readyz on addr. It is ready while the pipeline runs and turns
 // unready as soon as ctx ends (stopping); it keeps serving metrics during the drain until the caller shuts it down.
 func startTelemetry(ctx context.Context, addr string, pipe *engine.Pipeline, sources []*file.Source, db *store.DB,
-	log zerolog.Logger) (*telemetry.Server, error) {
+	snapshots func() telemetry.SnapshotStats, log zerolog.Logger) (*telemetry.Server, error) {
 	opts := telemetry.Options{
 		Addr:     addr,
 		Pipeline: pipe.Stats,
@@ -30,7 +30,8 @@ func startTelemetry(ctx context.Context, addr string, pipe *engine.Pipeline, sou
 			}
 			return out
 		},
-		Logger: log.With().Str("component", "telemetry").Logger(),
+		Snapshot: snapshots,
+		Logger:   log.With().Str("component", "telemetry").Logger(),
 	}
 	if db != nil {
 		opts.Registry = func() (uint64, time.Time, bool) {

@@ -121,6 +121,7 @@ type collector struct {
 	pipeline func() engine.Stats
 	inputs   Sources
 	registry func() (uint64, time.Time, bool)
+	snapshot func() SnapshotStats
 }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
@@ -135,6 +136,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	ch <- registrySeq
 	ch <- registryAge
+	describeAll(ch, snapshotMetrics)
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
@@ -158,6 +160,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 					time.Since(updated).Seconds())
 			}
 		}
+	}
+	if c.snapshot != nil {
+		emit(ch, snapshotMetrics, c.snapshot())
 	}
 }
 

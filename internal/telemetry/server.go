@@ -39,6 +39,8 @@ type Options struct {
 	// Registry returns the committed registry state; ok false omits the registry metrics. Nil without a
 	// registry.
 	Registry func() (seq uint64, updated time.Time, ok bool)
+	// Snapshot returns the S3 replication state; nil outside S3 mode.
+	Snapshot func() SnapshotStats
 	Logger   zerolog.Logger
 }
 
@@ -62,7 +64,8 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{addr: opts.Addr, log: opts.Logger.With().Str("component", "telemetry").Logger()}
 	reg := prometheus.NewRegistry()
-	err := reg.Register(collector{pipeline: opts.Pipeline, inputs: opts.Inputs, registry: opts.Registry})
+	err := reg.Register(collector{pipeline: opts.Pipeline, inputs: opts.Inputs, registry: opts.Registry,
+		snapshot: opts.Snapshot})
 	if err == nil {
 		err = reg.Register(collectors.NewGoCollector())
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -329,5 +330,37 @@ func TestStartContextEndStopsServing(t *testing.T) {
 	defer scancel()
 	if err := s.Shutdown(sctx); err != nil {
 		t.Errorf("Shutdown after the context ended: %v", err)
+	}
+}
+
+func TestSnapshotMetricsReadOnEachScrape(t *testing.T) {
+	st := telemetry.SnapshotStats{LastUpload: time.Now().Add(-90 * time.Second), Seq: 41, Size: 2048,
+		Duration: 250 * time.Millisecond, Uploads: 7, Failures: 3, ConsecutiveFailures: 2, LeaseHeld: true,
+		LeaseUnconfirmed: true}
+	var mu sync.Mutex
+	s := start(t, telemetry.Options{Snapshot: func() telemetry.SnapshotStats {
+		mu.Lock()
+		defer mu.Unlock()
+		return st
+	}})
+	fams := scrape(t, s)
+	if age := value(t, fams, "flicker_snapshot_last_success_age_seconds"); age < 90 || age > 3600 {
+		t.Errorf("snapshot age %v, want about 90s", age)
+	}
+	for name, want := range map[string]float64{"flicker_snapshot_seq": 41, "flicker_snapshot_size_bytes": 2048,
+		"flicker_snapshot_duration_seconds": 0.25, "flicker_snapshot_uploads_total": 7,
+		"flicker_snapshot_failures_total": 3, "flicker_snapshot_consecutive_failures": 2, "flicker_lease_held": 1,
+		"flicker_lease_unconfirmed": 1, "flicker_fenced": 0} {
+		if got := value(t, fams, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	mu.Lock()
+	st.Fenced, st.LeaseHeld, st.Uploads = true, false, 8
+	mu.Unlock()
+	fams = scrape(t, s)
+	if value(t, fams, "flicker_fenced") != 1 || value(t, fams, "flicker_lease_held") != 0 ||
+		value(t, fams, "flicker_snapshot_uploads_total") != 8 {
+		t.Error("the second scrape did not read the new state")
 	}
 }

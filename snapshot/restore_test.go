@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -59,24 +58,6 @@ func getRaw(t *testing.T, c *minio.Client, key string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// syncBuffer is a log sink safe for the restorer's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func restoreOpts(t *testing.T, logs io.Writer) snapshot.RestoreOptions {
@@ -188,7 +169,7 @@ func TestRestoreFallsBackToHistoryLoudly(t *testing.T) {
 		body[i] ^= 0xff
 	}
 	putRaw(t, c, testKeys.Latest, body, h.Metadata())
-	var logs syncBuffer
+	var logs lockedLog
 	opts := restoreOpts(t, &logs)
 	res, err := snapshot.Restore(leaseContext(t), c, opts)
 	if err != nil {
@@ -326,7 +307,7 @@ func TestRestoreGivesUpAfterTimeoutWhenUnreachable(t *testing.T) {
 	access, secret := srv.RootCredentials()
 	c := leaseClient(t, srv.Endpoint(), access, secret, "", 1)
 	srv.Stop()
-	var logs syncBuffer
+	var logs lockedLog
 	opts := restoreOpts(t, &logs)
 	opts.Timeout = 1500 * time.Millisecond
 	start := time.Now()

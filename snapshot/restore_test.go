@@ -328,10 +328,13 @@ func TestRestoreWaitsForStoreToComeBack(t *testing.T) {
 	db := newRegistry(t, 3)
 	h := putSnapshot(t, c, testKeys.Latest, db)
 	srv.Stop()
+	restarted := make(chan struct{})
 	go func() {
+		defer close(restarted)
 		time.Sleep(time.Second)
 		srv.Restart()
 	}()
+	defer func() { <-restarted }() // before the server's cleanup kills it
 	opts := restoreOpts(t, nil)
 	opts.Timeout = time.Minute
 	res, err := snapshot.Restore(leaseContext(t), c, opts)

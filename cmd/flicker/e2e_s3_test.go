@@ -482,3 +482,27 @@ func TestS3Metrics(t *testing.T) {
 	}, p)
 	p.stop()
 }
+
+// TestS3ErrorsAUserMeets: a missing bucket and wrong credentials end the start with exit 1 and a message that
+// names what to fix.
+func TestS3ErrorsAUserMeets(t *testing.T) {
+	f := newS3Fixture(t)
+	f.registry = "s3://no-such-bucket/flicker/registry.json"
+	code, logs := f.runOnce("pod1")
+	if code != 1 || !strings.Contains(logs, "no-such-bucket") || !strings.Contains(logs, "bucket") {
+		t.Fatalf("missing bucket: exit %d:\n%s", code, logs)
+	}
+	t.Logf("missing bucket: %s", lastLine(logs))
+	f.registry = f.keys.String()
+	f.env = append(f.env, "AWS_SECRET_ACCESS_KEY=wrong-secret")
+	code, logs = f.runOnce("pod2")
+	if code != 1 || !strings.Contains(logs, "AWS_SECRET_ACCESS_KEY") && !strings.Contains(logs, "signature") {
+		t.Fatalf("wrong secret: exit %d:\n%s", code, logs)
+	}
+	t.Logf("wrong secret: %s", lastLine(logs))
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}

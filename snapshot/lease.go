@@ -173,17 +173,32 @@ func (l *Lease) Acquire(ctx context.Context, wait time.Duration) (uint64, error)
 				return l.rec.Epoch, nil
 			}
 			again = errors.Is(err, errConflict)
+		case errors.Is(err, errReadDenied):
+			if terr := l.take(ctx, LeaseRecord{}, ""); terr == nil {
+				return l.rec.Epoch, nil
+			} else if errors.Is(terr, errConflict) || errors.Is(terr, errReadDenied) {
+				return 0, fmt.Errorf("acquire lease %s: the lease object exists but reading it is denied: %w", l.opts.Key, err)
+			}
 		case err != nil:
 			var foreign *foreignError
 			if errors.As(err, &foreign) {
 				return 0, err
 			}
+			l.log.Debug().Err(err).Msg("reading the lease failed; retrying")
 		case cur.Released:
 			err = l.take(ctx, cur, etag)
 			if err == nil {
 				return l.rec.Epoch, nil
 			}
 			again = errors.Is(err, errConflict)
+		case cur.WriterID == l.opts.WriterID && slices.Contains(l.pending, cur.WriteID):
+			// Our own take whose reply was lost.
+			l.pending = l.pending[:0]
+			l.held, l.lost, l.rec, l.etag = true, false, cur, etag
+			l.epoch.Store(cur.Epoch)
+			l.publish(false)
+			l.log.Info().Uint64("epoch", cur.Epoch).Msg("lease acquired (the reply to our write was lost)")
+			return cur.Epoch, nil
 		default:
 			holder = &cur
 			now := l.opts.Now()
@@ -285,16 +300,23 @@ func (l *Lease) take(ctx context.Context, prev LeaseRecord, etag string) error {
 // instance took over: stop writing. Any other error (network, 5xx, timeout) is returned as it is and the lease is
 // still ours as far as we know; call Renew again.
 func (l *Lease) Renew(ctx context.Context) error {
-	return l.update(ctx, false)
+	return l.update(ctx, false, 0)
+}
+
+// RaiseEpoch renews the lease with its epoch raised to epoch (when higher), so the record carries the epoch this
+// writer really uses: the next takeover or promote then starts above it, and no two writers share an epoch even
+// when snapshots ran ahead of the lease (after --lease=off, a forced promote, a fallback). ErrLeaseLost as Renew.
+func (l *Lease) RaiseEpoch(ctx context.Context, epoch uint64) error {
+	return l.update(ctx, false, epoch)
 }
 
 // Release marks the lease released (no delete: minio-go has no conditional delete, and deleting would lose the
 // epoch), so the next instance takes over at once. ErrLeaseLost as for Renew.
 func (l *Lease) Release(ctx context.Context) error {
-	return l.update(ctx, true)
+	return l.update(ctx, true, 0)
 }
 
-func (l *Lease) update(ctx context.Context, release bool) error {
+func (l *Lease) update(ctx context.Context, release bool, epoch uint64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	op := "renew"
@@ -315,10 +337,12 @@ func (l *Lease) update(ctx context.Context, release bool) error {
 		if release {
 			rec.Expires = now
 		}
+		rec.Epoch = max(rec.Epoch, epoch)
 		etag, err := l.write(ctx, &rec, l.etag)
 		switch {
 		case err == nil:
 			l.rec, l.etag = rec, etag
+			l.epoch.Store(rec.Epoch)
 			if release {
 				l.held = false
 				l.log.Info().Uint64("epoch", rec.Epoch).Msg("lease released")
@@ -342,6 +366,9 @@ func (l *Lease) update(ctx context.Context, release bool) error {
 
 var (
 	errNoLease = errors.New("no lease object")
+	// errReadDenied: a 403 on reading the lease. Without s3:ListBucket AWS answers so for a missing key, so
+	// Acquire tries to create it: success means there was none, a refusal that access is really denied.
+	errReadDenied = errors.New("reading the lease is denied")
 	// errConflict: the conditional write answered 412 or 404 and the stored record is not ours.
 	errConflict = errors.New("conditional write refused")
 	// errAdopted: the write was refused, but the stored record is an earlier write of ours whose reply was lost;
@@ -429,7 +456,11 @@ func (l *Lease) readErr(err error) error {
 	if r.StatusCode == http.StatusNotFound && r.Code != "NoSuchBucket" || r.Code == "NoSuchKey" {
 		return errNoLease
 	}
-	return s3client.Explain(err, s3client.OpGetObject, l.opts.Bucket, l.opts.Key)
+	explained := s3client.Explain(err, s3client.OpGetObject, l.opts.Bucket, l.opts.Key)
+	if r.StatusCode == http.StatusForbidden || r.Code == "AccessDenied" {
+		return fmt.Errorf("%w: %w", errReadDenied, explained)
+	}
+	return explained
 }
 
 // isConflict reports a refused conditional write: 412, or 404 for If-Match on a key that is gone.

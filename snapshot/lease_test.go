@@ -353,4 +353,59 @@ func TestLease(t *testing.T) {
 		_, err = newLease(root, b, "b", testTTL, testSkew).Acquire(leaseContext(t), 0)
 		wantHeld(t, err, "a")
 	})
+
+	t.Run("an acquire whose reply was lost is recognised", func(t *testing.T) {
+		b := bucket(t)
+		proxy := miniotest.NewProxy(t, srv.Endpoint())
+		access, secret := srv.RootCredentials()
+		c := leaseClient(t, proxy.Endpoint(), access, secret, "", 1)
+		a := newLease(c, b, "a", 10*time.Second, testSkew) // a long TTL: waiting it out would fail the bound below
+		proxy.DropReplies(true)
+		go func() {
+			time.Sleep(500 * time.Millisecond)
+			proxy.DropReplies(false)
+		}()
+		ctx, cancel := context.WithTimeout(leaseContext(t), 5*time.Second)
+		defer cancel()
+		start := time.Now()
+		epoch, err := a.Acquire(ctx, 5*time.Second)
+		if err != nil || epoch != 1 {
+			t.Fatalf("Acquire with its reply lost = %d, %v; want epoch 1", epoch, err)
+		}
+		if took := time.Since(start); took > 4*time.Second {
+			t.Fatalf("took %s: it waited for its own record instead of recognising it", took)
+		}
+		if rec := storedLease(t, root, b); rec.WriterID != "a" {
+			t.Fatalf("stored = %+v", rec)
+		}
+	})
+
+	t.Run("raise epoch", func(t *testing.T) {
+		b := bucket(t)
+		a := newLease(root, b, "a", testTTL, testSkew)
+		acquireT(t, a, 0, 1)
+		if err := a.RaiseEpoch(leaseContext(t), 7); err != nil {
+			t.Fatal(err)
+		}
+		if rec := storedLease(t, root, b); rec.Epoch != 7 || a.Epoch() != 7 {
+			t.Fatalf("stored epoch %d, Epoch() %d, want 7", rec.Epoch, a.Epoch())
+		}
+		if err := a.Release(leaseContext(t)); err != nil {
+			t.Fatal(err)
+		}
+		acquireT(t, newLease(root, b, "b", testTTL, testSkew), 0, 8)
+	})
+
+	t.Run("a 403 for the missing lease is resolved by creating it", func(t *testing.T) {
+		b := bucket(t)
+		// PutObject only: MinIO answers 403 for the missing key, as AWS does for a caller without ListBucket.
+		access, secret, token := srv.PolicyCredentials(t, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`+
+			`"Action":["s3:PutObject"],"Resource":["arn:aws:s3:::`+b+`/`+leaseKey+`"]}]}`)
+		c := leaseClient(t, srv.Endpoint(), access, secret, token, 0)
+		acquireT(t, newLease(c, b, "a", testTTL, testSkew), 0, 1)
+		_, err := newLease(c, b, "b", testTTL, testSkew).Acquire(leaseContext(t), time.Second)
+		if err == nil || !strings.Contains(err.Error(), "denied") || errors.Is(err, snapshot.ErrLeaseHeld) {
+			t.Fatalf("second Acquire without read access = %v, want access denied", err)
+		}
+	})
 }

@@ -60,6 +60,11 @@ func Publish(ctx context.Context, client *minio.Client, path string, opts Publis
 	info, err := client.PutObject(ctx, opts.Keys.Bucket, opts.Keys.Latest, snap.NewReader(), snap.Size(), put)
 	if err != nil {
 		if isConflict(err) {
+			// A retry of a PUT that landed (its reply lost) is refused too: look before concluding.
+			if e, serr := Stat(ctx, client, opts.Keys.Bucket, opts.Keys.Latest, ""); serr == nil && e.Err == nil &&
+				sameSnapshot(e.Header, snap.Header) {
+				return snap.Header, e.ETag, nil
+			}
 			return Header{}, "", fmt.Errorf("publish %s: %w: another instance wrote it in between", opts.Keys, ErrConflict)
 		}
 		return Header{}, "", s3client.Explain(err, s3client.OpPutObject, opts.Keys.Bucket, opts.Keys.Latest)
@@ -92,4 +97,9 @@ func Promote(ctx context.Context, client *minio.Client, opts PromoteOptions) (He
 		return Header{}, fmt.Errorf("promote: %w", err)
 	}
 	return h, nil
+}
+
+// sameSnapshot reports whether two headers describe the same snapshot object.
+func sameSnapshot(a, b Header) bool {
+	return a.WriterID == b.WriterID && a.Epoch == b.Epoch && a.Seq == b.Seq && a.PayloadSHA256 == b.PayloadSHA256
 }

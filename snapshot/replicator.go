@@ -359,6 +359,14 @@ func (r *Replicator) resolveRefusal(ctx context.Context, ours Header) error {
 		r.etag = st.ETag
 		return nil
 	}
+	if herr == nil && found.Epoch < ours.Epoch {
+		// A writer of an older epoch, superseded by ours (a stale instance that resumed before it noticed): its
+		// state is older than ours by definition, so ours replaces it.
+		r.log.Warn().Str("stale_writer", found.WriterID).Str("stale_host", found.Hostname).Uint64("stale_epoch", found.Epoch).
+			Uint64("epoch", ours.Epoch).Msg("a superseded writer uploaded over our snapshot; replacing it")
+		r.etag = st.ETag
+		return nil
+	}
 	if herr != nil {
 		err = fmt.Errorf("upload %s: %w: the object there now was not written by flicker (%v); it is never "+
 			"overwritten", r.opts.Keys, ErrFenced, herr)

@@ -171,6 +171,29 @@ func TestReplicator(t *testing.T) {
 		}
 	})
 
+	t.Run("a superseded writer's upload is replaced, not obeyed", func(t *testing.T) {
+		keys := replBucket(t, srv)
+		db := newRegistry(t, 10)
+		if err := db.SetEpoch(5); err != nil { // above the intruder's epoch 3
+			t.Fatal(err)
+		}
+		r := snapshot.NewReplicator(root, db, replOptions(t, keys, nil))
+		run := startReplicator(t, r)
+		waitCond(t, "the first upload", func() bool { return r.Stats().Uploads == 1 })
+		theirs := intrude(t, root, keys)
+		seq := bumpSeq(t, db)
+		waitCond(t, "our newer state stored again", func() bool {
+			h := storedMeta(t, root, keys.Bucket, keys.Latest)
+			return h.Epoch == 5 && h.Seq >= seq
+		})
+		if r.Stats().Fenced || theirs.Epoch != 3 {
+			t.Fatalf("fenced by a writer of epoch %d below ours", theirs.Epoch)
+		}
+		if err := run.stop(t); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("unfenced mode overwrites", func(t *testing.T) {
 		keys := replBucket(t, srv)
 		db := newRegistry(t, 10)

@@ -186,7 +186,7 @@ func TestRestoreCommand(t *testing.T) {
 	t.Run("promote refused while the lease is held", func(t *testing.T) {
 		p := f.run("pod4")
 		waitFor(t, time.Minute, "the lease", func() bool { return strings.Contains(p.logs(), "S3 registry ready") }, p)
-		code, out := f.flicker(append(base, "--promote", "--seq", strconv.FormatUint(oldest.Header.Seq, 10))...)
+		code, out := f.flicker(append(base, "--promote", "--lease-ttl", "2s", "--seq", strconv.FormatUint(oldest.Header.Seq, 10))...)
 		if code != 3 || !strings.Contains(out, "lease held") {
 			t.Fatalf("exit %d, want 3 naming the holder:\n%s", code, out)
 		}

@@ -119,7 +119,8 @@ func (c *RegistryExportCmd) Run(e *env) error {
 // RegistryImportCmd loads a registry from export JSON.
 type RegistryImportCmd struct {
 	registryLocation
-	From string `arg:"" name:"file" default:"-" help:"JSON written by 'registry export'; - reads stdin."`
+	From     string        `arg:"" name:"file" default:"-" help:"JSON written by 'registry export'; - reads stdin."`
+	LeaseTTL time.Duration `name:"lease-ttl" default:"15s" help:"S3 registries: the lease TTL the instances use; a lease not renewed for this long (plus a margin) is taken over, one still renewed refuses the import."`
 }
 
 // Run replaces the registry's content with the JSON's, then commits.

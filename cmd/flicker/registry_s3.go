@@ -68,8 +68,8 @@ func (c *RegistryImportCmd) importS3(e *env, r io.Reader) error {
 	writerID, host := writerIdentity()
 	writerID = "import-" + writerID
 	lease := snapshot.NewLease(client, snapshot.LeaseOptions{Bucket: keys.Bucket, Key: keys.Lease(),
-		WriterID: writerID, Hostname: host, Logger: log})
-	epoch, err := lease.Acquire(ctx, 0)
+		WriterID: writerID, Hostname: host, TTL: c.LeaseTTL, Logger: log})
+	epoch, err := lease.Acquire(ctx, takeoverWait(c.LeaseTTL))
 	if err != nil {
 		var held *snapshot.HeldError
 		if errors.As(err, &held) {

@@ -212,7 +212,7 @@ func (c *RestoreCmd) promote(ctx context.Context, e *env, client *minio.Client, 
 	if !c.Force {
 		lease := snapshot.NewLease(client, snapshot.LeaseOptions{Bucket: keys.Bucket, Key: keys.Lease(),
 			WriterID: writerID, Hostname: host, TTL: c.LeaseTTL, Logger: log})
-		leaseEpoch, err := lease.Acquire(ctx, 0)
+		leaseEpoch, err := lease.Acquire(ctx, takeoverWait(c.LeaseTTL))
 		if err != nil {
 			var held *snapshot.HeldError
 			if errors.As(err, &held) {

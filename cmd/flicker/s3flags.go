@@ -2,7 +2,9 @@ package main
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,7 +63,9 @@ func stateFile(stateDir string, keys snapshot.Keys) string {
 		}
 		return '_'
 	}, keys.Bucket+"_"+keys.Latest)
-	return filepath.Join(stateDir, name+".db")
+	// The hash keeps keys that differ only in characters mapped to '_' apart.
+	sum := sha256.Sum256([]byte(keys.Bucket + "/" + keys.Latest))
+	return filepath.Join(stateDir, fmt.Sprintf("%s-%x.db", name, sum[:4]))
 }
 
 // writerIdentity names this process in lease records and snapshot headers: a random id (a restarted pod is a new

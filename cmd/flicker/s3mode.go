@@ -52,23 +52,29 @@ func (f *statelessFlags) validate() error {
 // s3Session is a registry replicated to S3 while the pipeline runs: the lease, the restored live file, the
 // replicator. Its goroutines stop on ctx or when this instance is fenced.
 type s3Session struct {
-	keys     snapshot.Keys
-	client   *minio.Client
-	lease    *snapshot.Lease // nil when unfenced
-	db       *store.DB
-	repl     *snapshot.Replicator
-	log      zerolog.Logger
-	stopBg   context.CancelFunc
-	bg       sync.WaitGroup
+	keys    snapshot.Keys
+	client  *minio.Client
+	lease   *snapshot.Lease // nil when unfenced
+	db      *store.DB
+	repl    *snapshot.Replicator
+	log     zerolog.Logger
+	started time.Time
+
+	// The lease keeper (from Acquire on) and the replicator (from start on) run under bgCtx; stopBg ends both,
+	// at once when this instance is fenced.
+	bgCtx  context.Context
+	stopBg context.CancelFunc
+	bg     sync.WaitGroup
+
 	fencedMu sync.Mutex
 	fenced   error
-	started  time.Time
+	onFenced func(error)
 }
 
 // openS3 runs the startup order of DESIGN.md section 7: conditional-write probe, lease, restore; then opens the
 // restored registry at the new epoch. onFenced is called (once) if this instance loses the lease or an upload is
 // refused while running.
-func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger) (*s3Session, error) {
+func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger) (_ *s3Session, err error) {
 	f := &c.statelessFlags
 	if err := f.validate(); err != nil {
 		return nil, err
@@ -80,6 +86,12 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 	writerID, host := writerIdentity()
 	log = log.With().Str("registry", keys.String()).Logger()
 	s := &s3Session{keys: keys, client: client, log: log, started: time.Now()}
+	s.bgCtx, s.stopBg = context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			s.abort()
+		}
+	}()
 
 	fenced, err := c.probe(ctx, client, keys, log)
 	if err != nil {
@@ -89,7 +101,7 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 	if fenced {
 		s.lease = snapshot.NewLease(client, snapshot.LeaseOptions{Bucket: keys.Bucket, Key: keys.Lease(),
 			WriterID: writerID, Hostname: host, TTL: f.LeaseTTL, Logger: log})
-		wait := f.LeaseTTL + snapshot.DefaultLeaseSkew + f.LeaseTTL/3 + time.Second
+		wait := takeoverWait(f.LeaseTTL)
 		if f.Standby {
 			wait = 1<<63 - 1
 			log.Info().Msg("standby: waiting for the lease")
@@ -106,24 +118,23 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 			}
 			return nil, fmt.Errorf("registry %s: %w", keys, err)
 		}
+		// Renew from now on: a restore that retries for a while must not let a standby take over meanwhile.
+		s.goBg(func(ctx context.Context) error { return s.lease.Keep(ctx, 0) })
 	}
 
 	path := stateFile(c.StateDir, keys)
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		s.releaseLease(log)
 		return nil, fmt.Errorf("--state-dir: %w", err)
 	}
 	res, err := snapshot.Restore(ctx, client, snapshot.RestoreOptions{Keys: keys, HistorySlots: f.HistorySlots,
 		Path: path, AllowEmpty: f.AllowEmptyStart, Force: f.Force, Timeout: f.RestoreTimeout,
 		WriterID: writerID, Hostname: host, Logger: log})
 	if err != nil {
-		s.releaseLease(log)
 		return nil, err
 	}
 	db, err := store.Open(path, store.Options{NoSync: true, CommitInterval: c.CommitInterval},
 		log.With().Str("component", "store").Logger())
 	if err != nil {
-		s.releaseLease(log)
 		if errors.Is(err, store.ErrLocked) {
 			return nil, &exitError{code: exitFenced, err: fmt.Errorf("--state-dir: %w", err)}
 		}
@@ -131,19 +142,27 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 	}
 	// Every takeover, fallback and unfenced start moves to a new epoch, above anything stored.
 	epoch = max(epoch, res.Header.Epoch+1, db.Meta().Epoch+1)
+	s.db = db
 	if err := db.SetEpoch(epoch); err != nil {
-		_ = db.Close()
-		s.releaseLease(log)
 		return nil, fmt.Errorf("set registry epoch: %w", err)
 	}
-	s.db = db
+	if s.lease != nil && epoch > s.lease.Epoch() {
+		// The lease record carries the epoch in use, so the next takeover or promote starts above it.
+		err := retryUntil(ctx, f.RestoreTimeout, log, "record the epoch in the lease", func(ctx context.Context) error {
+			return s.lease.RaiseEpoch(ctx, epoch)
+		})
+		if err != nil {
+			return nil, c.fencedOr(err)
+		}
+	}
+	if ferr := s.fencedErr(); ferr != nil {
+		return nil, &exitError{code: exitFenced, err: fmt.Errorf("registry %s: %w", keys, ferr)}
+	}
 	s.repl = snapshot.NewReplicator(client, db, snapshot.ReplicatorOptions{Keys: keys, Interval: f.SnapshotInterval,
 		HistoryInterval: f.HistoryInterval, HistorySlots: f.HistorySlots, TmpDir: filepath.Dir(path),
 		WriterID: writerID, Hostname: host, Fenced: fenced, ETag: res.ETag, Logger: log})
 	files, err := db.AllFiles()
 	if err != nil {
-		_ = db.Close()
-		s.releaseLease(log)
 		return nil, fmt.Errorf("read restored registry: %w", err)
 	}
 	ready := log.Info().Str("from", res.From).Uint64("epoch", epoch).Uint64("seq", db.Meta().Seq).
@@ -209,39 +228,69 @@ func retryUntil(ctx context.Context, timeout time.Duration, log zerolog.Logger, 
 	}
 }
 
-// start runs the replicator and the lease keeper until stop; onFenced cancels shipping when either finds this
-// instance fenced.
+// start runs the replicator until close; onFenced cancels shipping when this instance is found fenced (at once
+// if that happened already).
 func (s *s3Session) start(onFenced func(error)) {
-	ctx, cancel := context.WithCancel(context.Background())
-	s.stopBg = cancel
-	fence := func(err error) {
-		s.fencedMu.Lock()
-		first := s.fenced == nil
-		if first {
-			s.fenced = err
-		}
-		s.fencedMu.Unlock()
-		if first {
-			s.log.Error().Err(err).Msg("FENCED: another instance owns this registry now; stopping without uploading")
-			onFenced(err)
-		}
+	s.fencedMu.Lock()
+	s.onFenced = onFenced
+	already := s.fenced
+	s.fencedMu.Unlock()
+	if already != nil {
+		onFenced(already)
+		return
 	}
+	s.goBg(s.repl.Run)
+}
+
+// goBg runs fn under bgCtx; an error from it (the lease lost, an upload refused) fences this instance.
+func (s *s3Session) goBg(fn func(context.Context) error) {
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
-		if err := s.repl.Run(ctx); err != nil {
-			fence(err)
+		if err := fn(s.bgCtx); err != nil && s.bgCtx.Err() == nil {
+			s.fence(err)
 		}
 	}()
-	if s.lease != nil {
-		s.bg.Add(1)
-		go func() {
-			defer s.bg.Done()
-			if err := s.lease.Keep(ctx, 0); err != nil {
-				fence(err)
-			}
-		}()
+}
+
+// fence records the first reason this instance lost the registry, stops the replicator and the keeper at once
+// (nothing more is uploaded) and stops shipping.
+func (s *s3Session) fence(err error) {
+	s.fencedMu.Lock()
+	first := s.fenced == nil
+	if first {
+		s.fenced = err
 	}
+	onFenced := s.onFenced
+	s.fencedMu.Unlock()
+	if !first {
+		return
+	}
+	s.stopBg()
+	s.log.Error().Err(err).Msg("FENCED: another instance owns this registry now; stopping without uploading")
+	if onFenced != nil {
+		onFenced(err)
+	}
+}
+
+// abort undoes a failed openS3: stop the keeper, release the lease, close the registry.
+func (s *s3Session) abort() {
+	s.stopBg()
+	s.bg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.releaseLease(ctx)
+	if s.db != nil {
+		_ = s.db.Close()
+	}
+}
+
+// fencedOr maps a lost lease to exit 3.
+func (c *RunCmd) fencedOr(err error) error {
+	if errors.Is(err, snapshot.ErrLeaseLost) || errors.Is(err, snapshot.ErrFenced) {
+		return &exitError{code: exitFenced, err: err}
+	}
+	return err
 }
 
 // fencedErr is why this instance was fenced, or nil.
@@ -252,15 +301,14 @@ func (s *s3Session) fencedErr() error {
 }
 
 // close ends the session within ctx: commit, final snapshot, release the lease, close the registry. A fenced
-// session uploads nothing and keeps its hands off the lease.
+// session uploads nothing; it releases the lease only if it still holds it (fenced by an upload, not the lease).
 func (s *s3Session) close(ctx context.Context) error {
 	var errs []error
 	flushErr := s.db.Flush(ctx)
-	if s.stopBg != nil {
-		s.stopBg()
-		s.bg.Wait()
-	}
+	s.stopBg()
+	s.bg.Wait()
 	if fencedErr := s.fencedErr(); fencedErr != nil {
+		s.releaseLease(ctx)
 		return errors.Join(&exitError{code: exitFenced, err: fmt.Errorf("registry %s: %w", s.keys, fencedErr)}, s.db.Close())
 	}
 	// Keep a second of the budget for releasing the lease, so the next instance need not wait a TTL.
@@ -273,6 +321,7 @@ func (s *s3Session) close(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("commit positions: %w", flushErr))
 	} else if err := s.repl.Final(finalCtx); err != nil {
 		if errors.Is(err, snapshot.ErrFenced) {
+			s.releaseLease(ctx)
 			return errors.Join(&exitError{code: exitFenced, err: fmt.Errorf("registry %s: %w", s.keys, err)}, s.db.Close())
 		}
 		errs = append(errs, fmt.Errorf("final snapshot: %w", err))
@@ -280,22 +329,21 @@ func (s *s3Session) close(ctx context.Context) error {
 		st := s.repl.Stats()
 		s.log.Info().Uint64("epoch", st.LastHeader.Epoch).Uint64("seq", st.LastHeader.Seq).Msg("final snapshot uploaded")
 	}
-	s.releaseLease(s.log)
+	s.releaseLease(ctx)
 	if err := s.db.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close registry: %w", err))
 	}
 	return errors.Join(errs...)
 }
 
-// releaseLease lets the next instance start at once; a failure only means it waits one TTL.
-func (s *s3Session) releaseLease(log zerolog.Logger) {
-	if s.lease == nil {
+// releaseLease lets the next instance start at once, when this one still holds the lease; a failure only means
+// the next one waits a TTL.
+func (s *s3Session) releaseLease(ctx context.Context) {
+	if s.lease == nil || !s.lease.State().Held {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
 	if err := s.lease.Release(ctx); err != nil {
-		log.Warn().Err(err).Msg("could not release the lease; the next instance takes over after the TTL")
+		s.log.Warn().Err(err).Msg("could not release the lease; the next instance takes over after the TTL")
 	}
 }
 
@@ -313,4 +361,10 @@ func (s *s3Session) stats() telemetry.SnapshotStats {
 		out.LeaseHeld, out.LeaseUnconfirmed = ls.Held, ls.Unconfirmed
 	}
 	return out
+}
+
+// takeoverWait is how long to watch a held lease: long enough to take over one whose holder died (TTL plus the
+// skew margin plus a poll), short enough to give up on one that is renewed.
+func takeoverWait(ttl time.Duration) time.Duration {
+	return ttl + snapshot.DefaultLeaseSkew + ttl/3 + time.Second
 }

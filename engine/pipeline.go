@@ -26,6 +26,8 @@ type Pipeline struct {
 	ran         atomic.Bool
 	stopPublish chan struct{} // closed once the sources stopped: a stray Publish gets ErrStopped
 	stopWorkers chan struct{} // closed once drained or the budget is spent
+	abort       chan struct{} // closed by Abort: the drain budget is spent at once
+	abortOnce   sync.Once
 
 	closeMu  sync.RWMutex // settle holds it for reading; Run takes it to set finished
 	finished bool         // Run is returning: late results are ignored
@@ -46,6 +48,7 @@ func New(opts Options) (*Pipeline, error) {
 		q:           queue{maxEvents: opts.Queue.MaxEvents, maxBytes: opts.Queue.MaxBytes},
 		stopPublish: make(chan struct{}),
 		stopWorkers: make(chan struct{}),
+		abort:       make(chan struct{}),
 	}
 	maxEvents := opts.Batch.MaxEvents
 	p.works.New = func() any {
@@ -184,6 +187,9 @@ func (p *Pipeline) spendBudget(ctx context.Context, failed, returned <-chan stru
 	select {
 	case <-ctx.Done():
 	case <-failed:
+	case <-p.abort:
+		spend()
+		return
 	case <-returned:
 		return
 	}
@@ -192,8 +198,18 @@ func (p *Pipeline) spendBudget(ctx context.Context, failed, returned <-chan stru
 	select {
 	case <-t.C:
 		spend()
+	case <-p.abort:
+		spend()
 	case <-returned:
 	}
+}
+
+// Abort ends the drain at once: the outputs' Write contexts are cancelled and what was not delivered stays
+// unacknowledged (so it is never checkpointed). For an instance that must stop without delivering more, such as
+// one fenced by another writer; cancel Run's ctx as well to stop the sources. Safe to call at any time, more than
+// once.
+func (p *Pipeline) Abort() {
+	p.abortOnce.Do(func() { close(p.abort) })
 }
 
 func sourceName(i int, s Source) string {

@@ -144,3 +144,29 @@ func TestPublishAfterStopFails(t *testing.T) {
 		t.Fatalf("Publish after Run returned %v", err)
 	}
 }
+
+func TestAbortEndsTheDrainAtOnce(t *testing.T) {
+	content := enginetest.SuiteContent(1, 100)
+	src := enginetest.NewPullSource(testInput, content)
+	src.Follow = true
+	sink := enginetest.NewMemorySink()
+	sink.Block() // Writes wait for ctx: only the end of the drain frees them
+	p := newPipeline(t, engine.Options{Outputs: []engine.Output{output("a", sink)}, DrainTimeout: time.Hour})
+	stop := start(t, p, src)
+	enginetest.Eventually(t, time.Minute, func() bool { return sink.Writes() > 0 }, "output not written")
+	p.Abort()
+	p.Abort() // twice is fine
+	done := make(chan error, 1)
+	go func() { done <- stop() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Run still drains after Abort (drain timeout one hour)")
+	}
+	if src.Acked("s0") != 0 || p.Stats().Acknowledged != 0 || sink.Closes() != 1 {
+		t.Fatalf("after Abort: acknowledged %d, closes %d", src.Acked("s0"), sink.Closes())
+	}
+}

@@ -109,14 +109,18 @@ func (c *RunCmd) Run(e *env) error {
 
 	shipCtx, cancelShip := context.WithCancelCause(ctx)
 	defer cancelShip(nil)
+	fenced := make(chan struct{}) // closed when fenced: stop at once, deliver nothing more
 	if session != nil {
-		session.start(cancelShip)
+		session.start(func(err error) {
+			close(fenced)
+			cancelShip(err)
+		})
 	}
 	var snapshots func() telemetry.SnapshotStats
 	if session != nil {
 		snapshots = session.stats
 	}
-	runErr := c.ship(shipCtx, cfg, reg, db, snapshots, log)
+	runErr := c.ship(shipCtx, cfg, reg, db, snapshots, fenced, log)
 
 	switch {
 	case session != nil:
@@ -135,7 +139,7 @@ func (c *RunCmd) Run(e *env) error {
 
 // ship builds and runs the pipeline; db is nil without a registry.
 func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg file.Registry, db *store.DB,
-	snapshots func() telemetry.SnapshotStats, log zerolog.Logger) error {
+	snapshots func() telemetry.SnapshotStats, fenced <-chan struct{}, log zerolog.Logger) error {
 	outputs, err := buildOutputs(cfg, log)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
@@ -167,6 +171,14 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg file.Registry
 		}
 		defer srv.Shutdown(context.Background())
 	}
+	stopWatch := context.AfterFunc(ctx, func() {
+		select {
+		case <-fenced:
+			pipe.Abort()
+		default:
+		}
+	})
+	defer stopWatch()
 	start := time.Now()
 	log.Info().Int("inputs", len(sources)).Int("outputs", len(outputs)).Bool("once", c.Once).Msg("shipping")
 	err = pipe.Run(ctx, sources)

@@ -333,14 +333,24 @@ func TestS3TwoInstancesFencing(t *testing.T) {
 		t.Fatalf("the error does not name the holder:\n%s", b.logs())
 	}
 
-	// A standby takes over when the holder dies.
-	c := f.run("c", "--standby")
-	time.Sleep(time.Second)
+	// A standby takes over when the holder dies. While it waits it is alive but not ready.
+	addr := freeAddr(t)
+	c := f.run("c", "--standby", "--http-addr", addr)
+	waitFor(t, time.Minute, "the standby's /healthz", func() bool {
+		code, _, err := get("http://" + addr + "/healthz")
+		return err == nil && code == 200
+	}, c)
+	if code, _, err := get("http://" + addr + "/readyz"); err != nil || code != 503 {
+		t.Fatalf("standby /readyz = %d %v, want 503 while waiting for the lease", code, err)
+	}
 	a.kill()
 	appendLines(t, f.logPath, "t", 100, 200)
 	waitFor(t, time.Minute, "the standby to ship", func() bool { return f.arrived("t") >= 200 }, c)
 	if !strings.Contains(c.logs(), "took over a silent lease") {
 		t.Fatalf("the standby did not take over:\n%s", c.logs())
+	}
+	if code, _, err := get("http://" + addr + "/readyz"); err != nil || code != 200 {
+		t.Fatalf("/readyz after the takeover = %d %v, want 200", code, err)
 	}
 
 	// A stale writer: c is stopped past the TTL, d takes over, c resumes and is fenced.

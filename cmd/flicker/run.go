@@ -77,35 +77,25 @@ func (c *RunCmd) Run(e *env) error {
 	ctx, stop := signalContext(log)
 	defer stop()
 
-	var reg file.Registry = noRegistry{}
-	var db *store.DB
-	var session *s3Session
-	switch {
-	case mode.s3 != "":
-		session, err = c.openS3(ctx, mode.s3, log)
-		if err != nil {
-			if ctx.Err() != nil {
-				log.Info().Err(err).Msg("stopped by a signal before shipping began")
-				return nil
-			}
+	var live liveParts
+	var srv *telemetry.Server
+	if c.HTTPAddr != "" {
+		if srv, err = startTelemetry(ctx, c.HTTPAddr, &live, log); err != nil {
 			return err
 		}
-		db = session.db
-		reg = fileRegistry{db: db}
-	case mode.path != "":
-		db, err = store.Open(mode.path, store.Options{CommitInterval: c.CommitInterval}, log.With().Str("component", "store").Logger())
-		if err != nil {
-			if errors.Is(err, store.ErrLocked) {
-				return &exitError{code: exitFenced, err: err}
-			}
-			return fmt.Errorf("open registry: %w", err)
-		}
-		reg = fileRegistry{db: db}
-		meta := db.Meta()
-		log.Info().Str("registry", db.Path()).Uint64("seq", meta.Seq).Msg("registry opened")
-	default:
-		log.Warn().Msg("positions are kept in memory only: a restart begins at start_position (use --track to persist them)")
+		defer srv.Shutdown(context.Background())
 	}
+
+	reg, db, session, err := c.openRegistry(ctx, mode, log)
+	if err != nil {
+		if ctx.Err() != nil {
+			log.Info().Err(err).Msg("stopped by a signal before shipping began")
+			return nil
+		}
+		return err
+	}
+	live.db.Store(db)
+	live.session.Store(session)
 
 	shipCtx, cancelShip := context.WithCancelCause(ctx)
 	defer cancelShip(nil)
@@ -116,11 +106,7 @@ func (c *RunCmd) Run(e *env) error {
 			cancelShip(err)
 		})
 	}
-	var snapshots func() telemetry.SnapshotStats
-	if session != nil {
-		snapshots = session.stats
-	}
-	runErr := c.ship(shipCtx, cfg, reg, db, snapshots, fenced, log)
+	runErr := c.ship(shipCtx, cfg, reg, &live, srv, fenced, log)
 
 	switch {
 	case session != nil:
@@ -137,9 +123,34 @@ func (c *RunCmd) Run(e *env) error {
 	return runErr
 }
 
-// ship builds and runs the pipeline; db is nil without a registry.
-func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg file.Registry, db *store.DB,
-	snapshots func() telemetry.SnapshotStats, fenced <-chan struct{}, log zerolog.Logger) error {
+// openRegistry opens where positions live: an S3 session (lease, restore), a local file, or nothing.
+func (c *RunCmd) openRegistry(ctx context.Context, mode registryMode, log zerolog.Logger) (file.Registry, *store.DB, *s3Session, error) {
+	switch {
+	case mode.s3 != "":
+		session, err := c.openS3(ctx, mode.s3, log)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return fileRegistry{db: session.db}, session.db, session, nil
+	case mode.path != "":
+		db, err := store.Open(mode.path, store.Options{CommitInterval: c.CommitInterval}, log.With().Str("component", "store").Logger())
+		if err != nil {
+			if errors.Is(err, store.ErrLocked) {
+				return nil, nil, nil, &exitError{code: exitFenced, err: err}
+			}
+			return nil, nil, nil, fmt.Errorf("open registry: %w", err)
+		}
+		log.Info().Str("registry", db.Path()).Uint64("seq", db.Meta().Seq).Msg("registry opened")
+		return fileRegistry{db: db}, db, nil, nil
+	}
+	log.Warn().Msg("positions are kept in memory only: a restart begins at start_position (use --track to persist them)")
+	return noRegistry{}, nil, nil, nil
+}
+
+// ship builds and runs the pipeline, publishing its parts to live for the metrics; srv, when not nil, turns ready
+// once shipping begins.
+func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg file.Registry, live *liveParts,
+	srv *telemetry.Server, fenced <-chan struct{}, log zerolog.Logger) error {
 	outputs, err := buildOutputs(cfg, log)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
@@ -164,13 +175,8 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg file.Registry
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	if c.HTTPAddr != "" {
-		srv, err := startTelemetry(ctx, c.HTTPAddr, pipe, fileSources, db, snapshots, log)
-		if err != nil {
-			return err
-		}
-		defer srv.Shutdown(context.Background())
-	}
+	live.pipe.Store(pipe)
+	live.sources.Store(&fileSources)
 	stopWatch := context.AfterFunc(ctx, func() {
 		select {
 		case <-fenced:
@@ -179,6 +185,12 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg file.Registry
 		}
 	})
 	defer stopWatch()
+	if srv != nil {
+		srv.SetReady(true)
+		if ctx.Err() != nil { // stopping already: the AfterFunc that turns it unready may have run before
+			srv.SetReady(false)
+		}
+	}
 	start := time.Now()
 	log.Info().Int("inputs", len(sources)).Int("outputs", len(outputs)).Bool("once", c.Once).Msg("shipping")
 	err = pipe.Run(ctx, sources)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -12,16 +13,34 @@ import (
 	"github.com/flickerlog/flicker/store"
 )
 
-// startTelemetry serves /metrics, /healthz and /readyz on addr. It is ready while the pipeline runs and turns
-// unready as soon as ctx ends (stopping); it keeps serving metrics during the drain until the caller shuts it down.
-func startTelemetry(ctx context.Context, addr string, pipe *engine.Pipeline, sources []*file.Source, db *store.DB,
-	snapshots func() telemetry.SnapshotStats, log zerolog.Logger) (*telemetry.Server, error) {
-	opts := telemetry.Options{
-		Addr:     addr,
-		Pipeline: pipe.Stats,
+// liveParts are what the metrics read, filled in as the run starts them: the listener is up before the lease and
+// the restore (a standby waiting for the lease answers /healthz), and each part reports once it exists.
+type liveParts struct {
+	db      atomic.Pointer[store.DB]
+	session atomic.Pointer[s3Session]
+	pipe    atomic.Pointer[engine.Pipeline]
+	sources atomic.Pointer[[]*file.Source]
+}
+
+// startTelemetry serves /metrics, /healthz and /readyz on addr. /readyz answers 503 until the caller calls
+// SetReady(true) (shipping), and again as soon as ctx ends (stopping); metrics are served during the drain until
+// the caller shuts the server down.
+func startTelemetry(ctx context.Context, addr string, live *liveParts, log zerolog.Logger) (*telemetry.Server, error) {
+	srv, err := telemetry.New(telemetry.Options{
+		Addr: addr,
+		Pipeline: func() engine.Stats {
+			if p := live.pipe.Load(); p != nil {
+				return p.Stats()
+			}
+			return engine.Stats{}
+		},
 		Inputs: func() []telemetry.InputStats {
-			out := make([]telemetry.InputStats, 0, len(sources))
-			for _, src := range sources {
+			sources := live.sources.Load()
+			if sources == nil {
+				return nil
+			}
+			out := make([]telemetry.InputStats, 0, len(*sources))
+			for _, src := range *sources {
 				st, in := src.Stats(), src.Input()
 				out = append(out, telemetry.InputStats{Name: in.Name, Type: in.Type, Events: st.Events, Bytes: st.Bytes,
 					LongLinePieces: st.LongLinePieces, InvalidEncoding: st.InvalidEncoding, Truncations: st.Truncations,
@@ -30,23 +49,28 @@ func startTelemetry(ctx context.Context, addr string, pipe *engine.Pipeline, sou
 			}
 			return out
 		},
-		Snapshot: snapshots,
-		Logger:   log.With().Str("component", "telemetry").Logger(),
-	}
-	if db != nil {
-		opts.Registry = func() (uint64, time.Time, bool) {
+		Registry: func() (uint64, time.Time, bool) {
+			db := live.db.Load()
+			if db == nil {
+				return 0, time.Time{}, false
+			}
 			m := db.Meta()
 			return m.Seq, m.Updated, true
-		}
-	}
-	srv, err := telemetry.New(opts)
+		},
+		Snapshot: func() (telemetry.SnapshotStats, bool) {
+			if s := live.session.Load(); s != nil {
+				return s.stats(), true
+			}
+			return telemetry.SnapshotStats{}, false
+		},
+		Logger: log.With().Str("component", "telemetry").Logger(),
+	})
 	if err != nil {
 		return nil, usageError("--http-addr: %v", err)
 	}
 	if err := srv.Start(context.Background()); err != nil {
 		return nil, err
 	}
-	srv.SetReady(true)
 	context.AfterFunc(ctx, func() { srv.SetReady(false) })
 	log.Info().Str("addr", srv.Addr()).Msg("serving /metrics, /healthz and /readyz")
 	return srv, nil

@@ -121,7 +121,7 @@ type collector struct {
 	pipeline func() engine.Stats
 	inputs   Sources
 	registry func() (uint64, time.Time, bool)
-	snapshot func() SnapshotStats
+	snapshot func() (SnapshotStats, bool)
 }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
@@ -162,7 +162,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	if c.snapshot != nil {
-		emit(ch, snapshotMetrics, c.snapshot())
+		if st, ok := c.snapshot(); ok {
+			emit(ch, snapshotMetrics, st)
+		}
 	}
 }
 

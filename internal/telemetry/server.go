@@ -39,8 +39,8 @@ type Options struct {
 	// Registry returns the committed registry state; ok false omits the registry metrics. Nil without a
 	// registry.
 	Registry func() (seq uint64, updated time.Time, ok bool)
-	// Snapshot returns the S3 replication state; nil outside S3 mode.
-	Snapshot func() SnapshotStats
+	// Snapshot returns the S3 replication state; ok false (or a nil func) omits the snapshot metrics.
+	Snapshot func() (stats SnapshotStats, ok bool)
 	Logger   zerolog.Logger
 }
 

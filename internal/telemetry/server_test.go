@@ -197,6 +197,9 @@ func TestMetricsWithoutSources(t *testing.T) {
 		{"registry not ok", telemetry.Options{Registry: func() (uint64, time.Time, bool) {
 			return 5, time.Now(), false
 		}}},
+		{"snapshot not ok", telemetry.Options{Snapshot: func() (telemetry.SnapshotStats, bool) {
+			return telemetry.SnapshotStats{Uploads: 3}, false
+		}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -338,10 +341,10 @@ func TestSnapshotMetricsReadOnEachScrape(t *testing.T) {
 		Duration: 250 * time.Millisecond, Uploads: 7, Failures: 3, ConsecutiveFailures: 2, LeaseHeld: true,
 		LeaseUnconfirmed: true}
 	var mu sync.Mutex
-	s := start(t, telemetry.Options{Snapshot: func() telemetry.SnapshotStats {
+	s := start(t, telemetry.Options{Snapshot: func() (telemetry.SnapshotStats, bool) {
 		mu.Lock()
 		defer mu.Unlock()
-		return st
+		return st, true
 	}})
 	fams := scrape(t, s)
 	if age := value(t, fams, "flicker_snapshot_last_success_age_seconds"); age < 90 || age > 3600 {

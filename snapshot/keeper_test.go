@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,50 +16,8 @@ import (
 	"github.com/flickerlog/flicker/snapshot"
 )
 
-// keptLease is a Keep in its own goroutine, stopped when the test ends.
-type keptLease struct {
-	cancel context.CancelFunc
-	done   chan error
-	once   sync.Once
-	err    error
-}
-
-func keepLease(t *testing.T, l *snapshot.Lease, every time.Duration) *keptLease {
-	ctx, cancel := context.WithCancel(context.Background())
-	k := &keptLease{cancel: cancel, done: make(chan error, 1)}
-	go func() { k.done <- l.Keep(ctx, every) }()
-	t.Cleanup(func() { k.stop(t) })
-	return k
-}
-
-// stop cancels Keep and returns what it returned.
-func (k *keptLease) stop(t *testing.T) error {
-	t.Helper()
-	k.cancel()
-	return k.wait(t)
-}
-
-// wait returns what Keep returned, failing the test if it does not return within a bounded time.
-func (k *keptLease) wait(t *testing.T) error {
-	t.Helper()
-	k.once.Do(func() {
-		select {
-		case k.err = <-k.done:
-		case <-time.After(30 * time.Second):
-			t.Fatal("Keep did not return")
-		}
-	})
-	return k.err
-}
-
-func (k *keptLease) running(t *testing.T) {
-	t.Helper()
-	select {
-	case err := <-k.done:
-		k.once.Do(func() { k.err = err })
-		t.Fatalf("Keep returned %v", err)
-	default:
-	}
+func keepLease(t *testing.T, l *snapshot.Lease, every time.Duration) *background {
+	return inBackground(t, "Keep", func(ctx context.Context) error { return l.Keep(ctx, every) })
 }
 
 func TestKeep(t *testing.T) {

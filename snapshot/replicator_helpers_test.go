@@ -61,49 +61,54 @@ func (l *lockedLog) String() string {
 	return l.b.String()
 }
 
-// runningReplicator is a Run in its own goroutine, stopped when the test ends.
-type runningReplicator struct {
+// background is a Run or Keep in its own goroutine, stopped when the test ends.
+type background struct {
+	what   string
 	cancel context.CancelFunc
 	done   chan error
 	once   sync.Once
 	err    error
 }
 
-func startReplicator(t *testing.T, r *snapshot.Replicator) *runningReplicator {
+func inBackground(t *testing.T, what string, fn func(context.Context) error) *background {
 	ctx, cancel := context.WithCancel(context.Background())
-	run := &runningReplicator{cancel: cancel, done: make(chan error, 1)}
-	go func() { run.done <- r.Run(ctx) }()
+	run := &background{what: what, cancel: cancel, done: make(chan error, 1)}
+	go func() { run.done <- fn(ctx) }()
 	t.Cleanup(func() { run.stop(t) })
 	return run
 }
 
-// stop cancels Run and returns what it returned.
-func (run *runningReplicator) stop(t *testing.T) error {
+func startReplicator(t *testing.T, r *snapshot.Replicator) *background {
+	return inBackground(t, "Run", r.Run)
+}
+
+// stop cancels the goroutine's context and returns what it returned.
+func (run *background) stop(t *testing.T) error {
 	t.Helper()
 	run.cancel()
 	return run.wait(t)
 }
 
-// wait returns what Run returned, failing the test if it does not return within a bounded time.
-func (run *runningReplicator) wait(t *testing.T) error {
+// wait returns what it returned, failing the test if it does not return within a bounded time.
+func (run *background) wait(t *testing.T) error {
 	t.Helper()
 	run.once.Do(func() {
 		select {
 		case run.err = <-run.done:
 		case <-time.After(30 * time.Second):
-			t.Fatal("Run did not return")
+			t.Fatalf("%s did not return", run.what)
 		}
 	})
 	return run.err
 }
 
-// running fails the test if Run has returned.
-func (run *runningReplicator) running(t *testing.T) {
+// running fails the test if it has returned.
+func (run *background) running(t *testing.T) {
 	t.Helper()
 	select {
 	case err := <-run.done:
 		run.once.Do(func() { run.err = err })
-		t.Fatalf("Run returned %v", err)
+		t.Fatalf("%s returned %v", run.what, err)
 	default:
 	}
 }

@@ -38,6 +38,14 @@ type Sink interface {
 	Close(ctx context.Context) error
 }
 
+// Flusher is implemented by a sink that holds batches until a larger unit is complete (an S3 object cut by size
+// or age). When the pipeline drains (the sources stopped and the last batch was cut), the engine calls Flush from
+// the output's worker each time the output has nothing left to write, so a clean stop writes what is held instead
+// of waiting for the unit's own cut. Flush marks and releases the held batches like any later release.
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
+
 // Status is an output's result for one event.
 type Status uint8
 

@@ -53,6 +53,11 @@ type output struct {
 
 	wake chan struct{} // capacity 1: new work was queued
 
+	// flusher is the sink when it implements Flusher; flushed (worker goroutine only) is set once it was flushed
+	// with nothing written since.
+	flusher Flusher
+	flushed bool
+
 	mu     sync.Mutex
 	fresh  fifo[*work] // chunks and dead letters, in arrival order
 	retryQ fifo[*work] // retries, written before fresh work
@@ -83,19 +88,28 @@ func (o *output) push(w *work, retry bool) {
 
 // run is the worker goroutine; Run owns it. It ends when stop closes (the pipeline drained) or ctx ends (the
 // shutdown budget is spent; queued work is abandoned, its events stay unacknowledged).
-func (o *output) run(ctx context.Context, stop <-chan struct{}) {
+func (o *output) run(ctx context.Context, stop, draining <-chan struct{}) {
 	for {
-		w := o.next(ctx, stop)
+		w := o.next(ctx, stop, draining)
 		if w == nil {
 			return
 		}
+		o.flushed = false
 		o.write(ctx, w)
+	}
+}
+
+// flush asks a Flusher sink to write what it holds: the pipeline drains and this output has nothing to write.
+func (o *output) flush(ctx context.Context) {
+	o.flushed = true
+	if err := o.flusher.Flush(ctx); err != nil && ctx.Err() == nil {
+		o.log.Warn().Err(err).Msg("flush while draining failed; the held events are retried")
 	}
 }
 
 // next returns the next work to write: a retry once its backoff passed, else the oldest fresh work. It returns
 // nil when the worker must end.
-func (o *output) next(ctx context.Context, stop <-chan struct{}) *work {
+func (o *output) next(ctx context.Context, stop, draining <-chan struct{}) *work {
 	for {
 		o.mu.Lock()
 		if w, ok := o.retryQ.pop(); ok {
@@ -111,8 +125,14 @@ func (o *output) next(ctx context.Context, stop <-chan struct{}) *work {
 			return w
 		}
 		o.mu.Unlock()
+		var drain <-chan struct{} // nil (never ready) unless a flush is due
+		if o.flusher != nil && !o.flushed {
+			drain = draining
+		}
 		select {
 		case <-o.wake:
+		case <-drain:
+			o.flush(ctx)
 		case <-stop:
 			return nil
 		case <-ctx.Done():

@@ -83,13 +83,15 @@ func New(opts Options) (*Pipeline, error) {
 func (p *Pipeline) newOutput(name string, sink Sink, retry RetryPolicy) *output {
 	retry.Initial = orDefault(retry.Initial, DefaultRetryInitial)
 	retry.Max = max(orDefault(retry.Max, DefaultRetryMax), retry.Initial)
+	flusher, _ := sink.(Flusher)
 	return &output{
-		p:     p,
-		name:  name,
-		sink:  sink,
-		retry: retry,
-		log:   p.log.With().Str("output", name).Logger(),
-		wake:  make(chan struct{}, 1),
+		p:       p,
+		flusher: flusher,
+		name:    name,
+		sink:    sink,
+		retry:   retry,
+		log:     p.log.With().Str("output", name).Logger(),
+		wake:    make(chan struct{}, 1),
 	}
 }
 
@@ -113,7 +115,7 @@ func (p *Pipeline) Run(ctx context.Context, sources []Source) error {
 
 	var workers sync.WaitGroup
 	for _, o := range p.all {
-		workers.Go(func() { o.run(writeCtx, p.stopWorkers) })
+		workers.Go(func() { o.run(writeCtx, p.stopWorkers, p.stopPublish) })
 	}
 	var ager sync.WaitGroup
 	ager.Go(p.batch.ageLoop)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -168,5 +169,62 @@ func TestAbortEndsTheDrainAtOnce(t *testing.T) {
 	}
 	if src.Acked("s0") != 0 || p.Stats().Acknowledged != 0 || sink.Closes() != 1 {
 		t.Fatalf("after Abort: acknowledged %d, closes %d", src.Acked("s0"), sink.Closes())
+	}
+}
+
+// holdingSink holds every batch until Flush, like an S3 object waiting for its size or age cut.
+type holdingSink struct {
+	mu      sync.Mutex
+	held    []func()
+	flushes int
+}
+
+func (s *holdingSink) Write(_ context.Context, b *engine.Batch) error {
+	for i := range b.Events {
+		b.Accept(i)
+	}
+	release := b.Hold()
+	s.mu.Lock()
+	s.held = append(s.held, release)
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *holdingSink) Flush(context.Context) error {
+	s.mu.Lock()
+	held := s.held
+	s.held = nil
+	s.flushes++
+	s.mu.Unlock()
+	for _, release := range held {
+		release()
+	}
+	return nil
+}
+
+func (s *holdingSink) Close(context.Context) error { return nil }
+
+// TestDrainFlushesAHoldingSink: when the sources are done, the engine flushes a Flusher sink instead of waiting
+// for its own cut (here: never), so the run ends with everything acknowledged.
+func TestDrainFlushesAHoldingSink(t *testing.T) {
+	content := enginetest.SuiteContent(2, 300)
+	src := enginetest.NewPullSource(testInput, content)
+	sink := &holdingSink{}
+	p := newPipeline(t, engine.Options{Outputs: []engine.Output{output("held", sink)}, DrainTimeout: time.Hour})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runToEnd(t, p, src)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("the run waits for held batches: the sink was not flushed while draining")
+	}
+	if src.Acked("s0") != 300 || src.Acked("s1") != 300 {
+		t.Fatalf("acknowledged %d and %d of 300", src.Acked("s0"), src.Acked("s1"))
+	}
+	if sink.flushes == 0 {
+		t.Fatal("no Flush call")
 	}
 }

@@ -1,0 +1,40 @@
+// Package httpout is the http output: it POSTs each batch of events to a URL as newline-delimited JSON (default)
+// or one JSON array, gzip-compressed by default, with configured headers and bearer or basic authentication. The
+// directory is sinks/http; the package is named httpout so that it does not shadow net/http where it is used.
+//
+// Results per event, from the response status:
+//
+//   - 2xx: accepted.
+//   - 413: the batch is split in halves, recursively, and each half sent; a single event answered 413 is
+//     rejected with a reason giving its size. The smallest body answered 413 is remembered for a while, so later
+//     batches that large are split before sending instead of being refused again.
+//   - 400 and 422: rejected (to the output's dead letter) with the status and the start of the response body.
+//   - 429, 5xx, 408, 409, 425 and network errors, including the per-request timeout: retried by the engine.
+//   - 401, 403, 404, redirects other than 307/308, and every other status: retried too, and logged at error
+//     level (rate-limited), since an operator has to fix a token, a URL or the format. Retrying loses nothing:
+//     the output holds the pipeline back through the queue until the server takes events again.
+//
+// On the first retryable failure of a split batch the halves not sent yet are marked Retry without being sent.
+//
+// Every request carries an Idempotency-Key header: 128 bits of SHA-256 over the ids of its events (and the
+// format), so a retry of the same events carries the same key, in this process or after a restart, and a server
+// that deduplicates by key stores a retried request once.
+//
+// Retry-After (seconds or an HTTP date, capped at max_retry_after) on a retried response is honoured by the
+// next Write, which waits until that time has passed (or its context ends) before sending anything. Write itself
+// returns at once, so results, logs and metrics are not delayed, and the engine's own backoff runs during the
+// same wait instead of being added to it: the next request goes out after max(Retry-After, backoff).
+//
+// Caveats:
+//   - A 400 or 422 rejects the whole request: the server does not say which event it refused.
+//   - Cross-restart deduplication by Idempotency-Key is partial: batches after a restart may be cut differently
+//     (other keys), and an event's @timestamp may be its read time, so the same key may come with another body,
+//     which servers following the IETF idempotency-key draft answer with 422: those events are rejected though
+//     the server already has them (a dead letter then holds duplicates, nothing is lost).
+//   - Redirects: 307 and 308 are followed (up to five), keeping method and body; net/http drops the
+//     Authorization header on a redirect to another domain. 301, 302 and 303 are not followed: the client would
+//     turn the POST into a GET.
+//   - ca_file adds to the system's certificate authorities; insecure_skip_verify logs a warning at start.
+//   - The URL's query values and password, the token, the password and credential-like header values never
+//     appear in logs or errors (Config.String and Config.Redacted).
+package httpout

@@ -1,0 +1,36 @@
+// Package elasticsearch is the elasticsearch output: it indexes events into Elasticsearch 7 or 8, or OpenSearch
+// 2, with the _bulk API.
+//
+// Each event is one action, {"index":{...}} or, with op_type create (data streams), {"create":{...}}, followed by
+// the event document (DESIGN.md section 5). The action's _id is the event's deterministic id, the same string
+// as the document's "id", so a replayed event lands on the document it wrote before: op_type index overwrites
+// it, op_type create answers 409, which counts as accepted. The index is a name or a pattern such as
+// "logs-%{+yyyy.MM.dd}" (tokens yyyy, yy, MM, dd, HH, mm, ss; YYYY is read as yyyy) evaluated on the event's
+// @timestamp in UTC.
+//
+// Results per event, from the items of the _bulk response: 2xx and 409 accepted; 429 and 5xx retried (only
+// those events); 401 and 403 retried and logged as errors (privileges get fixed); any other status, mapping
+// errors (400) first, rejected with the item's error type and reason, which the engine records in the dead
+// letter. When the response says "errors":false, every event is accepted without reading the items. A request
+// that fails as a whole: network errors and 5xx fail over to the next host, and when every host failed the
+// events are retried; 429, 401, 403, 404 and 408 retry; 413 halves the request until one event is refused alone
+// (rejected); other 4xx reject the request's events with the reason Elasticsearch gave.
+//
+// Requests go round-robin over hosts; a host that fails rests (1s, doubling up to 30s) while the others take
+// its requests. A batch is sent as several requests when its NDJSON exceeds bulk_max_bytes (uncompressed).
+// Bodies are gzip-compressed (level 1) unless compression is none. Authentication is an API key
+// (Authorization: ApiKey) or basic; responses are trimmed with filter_path.
+//
+// Caveats:
+//   - The replay guarantee holds per concrete index. With a date pattern the index comes from @timestamp, which
+//     for lines without a parsed time is the read time: a line re-read after midnight UTC goes to the next
+//     day's index and is stored twice. A data stream checks _id only in its current backing index: a replay
+//     after a rollover is stored again. An alias resolves to its write index at the time of the request.
+//   - Elasticsearch limits _id to 512 bytes: an API source's own id that is longer is rejected (to the dead
+//     letter).
+//   - Elasticsearch 6 and older (mapping types) are not supported.
+//   - Per-item 404 (index_not_found_exception when automatic index creation is off) is rejected like other
+//     4xx: create the index or the template, then replay the dead letter.
+//   - The 5 MiB default of bulk_max_bytes is far below Elasticsearch's 100 MB http.max_content_length; proxies
+//     in front of the cluster often have smaller limits, which 413 handling absorbs at the cost of re-sending.
+package elasticsearch

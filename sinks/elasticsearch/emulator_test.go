@@ -1,0 +1,413 @@
+package elasticsearch_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Response flavors of the emulator: the members and their order differ as in the documentation of each.
+const (
+	flavorES7        = "es7"         // items carry "_type":"_doc"; "errors" before "took", as the server writes it
+	flavorES8        = "es8"         // the Elasticsearch 8 reference: "took", "errors", "items"
+	flavorOpenSearch = "opensearch2" // OpenSearch 2: as ES 8, without _type
+)
+
+// emulatorOptions configure an esEmulator.
+type emulatorOptions struct {
+	flavor           string // default flavorES8
+	apiKey           string // when set, requests must carry "Authorization: ApiKey <apiKey>"
+	user, pass       string // when set, requests must carry basic credentials
+	ignoreFilterPath bool   // answer full items even when the request asks for filter_path
+	maxBody          int    // answer 413 to request bodies larger than this (uncompressed); 0: no limit
+	// discardItems switches to accept-and-discard mode: every request is answered "errors":false with this many
+	// items, without decompressing or parsing the body. For benchmarks.
+	discardItems int
+}
+
+// esEmulator is an httptest server emulating Elasticsearch's _bulk API as documented for Elasticsearch 7 and 8 and
+// OpenSearch 2: NDJSON bodies (gzip when Content-Encoding says so) of action and document lines ending with a
+// newline, ApiKey or Basic authentication, documents stored by (index, _id) so that op_type index overwrites
+// (result "updated", _version incremented) and op_type create answers 409 version_conflict_engine_exception for an
+// existing _id, per-item statuses with "errors":true, filter_path, and whole-request errors in Elasticsearch's
+// error format. It can be told to answer chosen _ids with item errors, to fail whole requests, and to index a
+// request and then never answer (a lost response).
+type esEmulator struct {
+	t    testing.TB
+	srv  *httptest.Server
+	opts emulatorOptions
+
+	mu           sync.Mutex
+	docs         map[docKey]*storedDoc
+	order        []docKey            // first indexing order
+	attempts     map[string]int      // actions received per _id
+	itemFaults   map[string][]int    // _id -> statuses to answer, one per action received, before indexing it
+	alwaysFail   map[string]int      // _id -> status answered to every action (mapping errors)
+	reqFaults    []requestFault      // answers to the next whole requests
+	hangAfter    int                 // once this many documents are stored, requests are indexed and never answered
+	hung         int                 // requests left unanswered
+	release      chan struct{}       // closed at cleanup: hung handlers abort
+	requests     int                 // requests received with valid credentials
+	gzipped      int                 // of which with a gzip body
+	bodySizes    []int               // uncompressed body sizes of the requests parsed
+	paths        []string            // request paths
+	lastHeader   http.Header         // headers of the last request
+	conflicts    int                 // 409 answers
+	idMismatches []string            // documents whose "id" differs from their _id
+	autoIDs      int                 // actions without _id
+	discarded    map[int][]byte      // discard mode: responses by item count
+	unauthorized int                 // 401 answers
+	indexes      map[string]struct{} // indexes written to
+}
+
+type docKey struct{ index, id string }
+
+// storedDoc is a document the emulator holds.
+type storedDoc struct {
+	Index, ID string
+	Version   int
+	Source    map[string]any
+}
+
+// requestFault is the answer to one whole request.
+type requestFault struct {
+	status int
+	body   string // raw body; empty for Elasticsearch's error body for the status
+}
+
+func startEmulator(t testing.TB, opts emulatorOptions) *esEmulator {
+	t.Helper()
+	if opts.flavor == "" {
+		opts.flavor = flavorES8
+	}
+	e := &esEmulator{t: t, opts: opts, docs: make(map[docKey]*storedDoc), attempts: make(map[string]int),
+		itemFaults: make(map[string][]int), alwaysFail: make(map[string]int), release: make(chan struct{}),
+		discarded: make(map[int][]byte), indexes: make(map[string]struct{})}
+	e.srv = httptest.NewServer(e)
+	t.Cleanup(func() {
+		close(e.release)
+		e.srv.Close()
+	})
+	return e
+}
+
+// URL is the emulator's base URL.
+func (e *esEmulator) URL() string { return e.srv.URL }
+
+// FailItem makes the next actions for _id id answer the given statuses, one per action, before it is indexed.
+func (e *esEmulator) FailItem(id string, statuses ...int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.itemFaults[id] = append(e.itemFaults[id], statuses...)
+}
+
+// AlwaysFail makes every action for _id id answer status (400: a mapping error).
+func (e *esEmulator) AlwaysFail(id string, status int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.alwaysFail[id] = status
+}
+
+// FailRequests makes the next whole requests answer the given statuses with Elasticsearch's error body.
+func (e *esEmulator) FailRequests(statuses ...int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, st := range statuses {
+		e.reqFaults = append(e.reqFaults, requestFault{status: st})
+	}
+}
+
+// AnswerNext makes the next whole request answer status with body as it is.
+func (e *esEmulator) AnswerNext(status int, body string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.reqFaults = append(e.reqFaults, requestFault{status: status, body: body})
+}
+
+// HangAfter makes requests, once n documents are stored, index their documents and never answer; 0 turns it off.
+func (e *esEmulator) HangAfter(n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.hangAfter = n
+}
+
+func (e *esEmulator) locked(f func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f()
+}
+
+func (e *esEmulator) Hung() (n int)      { e.locked(func() { n = e.hung }); return n }
+func (e *esEmulator) Requests() (n int)  { e.locked(func() { n = e.requests }); return n }
+func (e *esEmulator) Gzipped() (n int)   { e.locked(func() { n = e.gzipped }); return n }
+func (e *esEmulator) Conflicts() (n int) { e.locked(func() { n = e.conflicts }); return n }
+func (e *esEmulator) DocCount() (n int)  { e.locked(func() { n = len(e.docs) }); return n }
+func (e *esEmulator) Attempts(id string) (n int) {
+	e.locked(func() { n = e.attempts[id] })
+	return n
+}
+func (e *esEmulator) BodySizes() (s []int) {
+	e.locked(func() { s = slices.Clone(e.bodySizes) })
+	return s
+}
+func (e *esEmulator) Paths() (s []string) { e.locked(func() { s = slices.Clone(e.paths) }); return s }
+func (e *esEmulator) LastHeader() (h http.Header) {
+	e.locked(func() { h = e.lastHeader.Clone() })
+	return h
+}
+func (e *esEmulator) IDMismatches() (s []string) {
+	e.locked(func() { s = slices.Clone(e.idMismatches) })
+	return s
+}
+func (e *esEmulator) Unauthorized() (n int) { e.locked(func() { n = e.unauthorized }); return n }
+
+// Docs returns the stored documents in the order they were first indexed.
+func (e *esEmulator) Docs() []storedDoc {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]storedDoc, 0, len(e.order))
+	for _, k := range e.order {
+		out = append(out, *e.docs[k])
+	}
+	return out
+}
+
+// Doc returns the document stored under (index, id).
+func (e *esEmulator) Doc(index, id string) (storedDoc, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	d, ok := e.docs[docKey{index, id}]
+	if !ok {
+		return storedDoc{}, false
+	}
+	return *d, true
+}
+
+// Messages returns the "message" of every stored document, in first indexing order.
+func (e *esEmulator) Messages() [][]byte {
+	var out [][]byte
+	for _, d := range e.Docs() {
+		m, _ := d.Source["message"].(string)
+		out = append(out, []byte(m))
+	}
+	return out
+}
+
+func (e *esEmulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/_bulk") {
+		writeError(w, http.StatusMethodNotAllowed, "illegal_argument_exception",
+			fmt.Sprintf("Incorrect HTTP method for uri [%s] and method [%s]", r.URL.Path, r.Method))
+		return
+	}
+	if !e.authorized(r) {
+		e.locked(func() { e.unauthorized++ })
+		w.Header().Set("WWW-Authenticate", `ApiKey, Basic realm="security" charset="UTF-8"`)
+		writeError(w, http.StatusUnauthorized, "security_exception",
+			"unable to authenticate user for REST request [/_bulk]")
+		return
+	}
+	var fault *requestFault
+	e.locked(func() {
+		e.requests++
+		e.paths = append(e.paths, r.URL.Path)
+		e.lastHeader = r.Header.Clone()
+		if r.Header.Get("Content-Encoding") == "gzip" {
+			e.gzipped++
+		}
+		if len(e.reqFaults) > 0 {
+			fault = &e.reqFaults[0]
+			e.reqFaults = e.reqFaults[1:]
+		}
+	})
+	if fault != nil {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if fault.body != "" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(fault.status)
+			_, _ = io.WriteString(w, fault.body)
+			return
+		}
+		typ, reason := errorFor(fault.status, "")
+		writeError(w, fault.status, typ, reason)
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-ndjson") &&
+		!strings.HasPrefix(ct, "application/json") {
+		writeError(w, http.StatusNotAcceptable, "media_type_header_exception",
+			fmt.Sprintf("Content-Type header [%s] is not supported", ct))
+		return
+	}
+	if e.opts.discardItems > 0 {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(e.discardResponse(e.opts.discardItems))
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "parse_exception", err.Error())
+		return
+	}
+	if e.opts.maxBody > 0 && len(body) > e.opts.maxBody {
+		w.WriteHeader(http.StatusRequestEntityTooLarge) // Elasticsearch answers 413 with an empty body
+		return
+	}
+	e.locked(func() { e.bodySizes = append(e.bodySizes, len(body)) })
+	if len(body) == 0 {
+		writeError(w, http.StatusBadRequest, "parse_exception", "request body is required")
+		return
+	}
+	if body[len(body)-1] != '\n' {
+		writeError(w, http.StatusBadRequest, "illegal_argument_exception",
+			"The bulk request must be terminated by a newline [\\n]")
+		return
+	}
+	items, status, typ, reason := e.bulk(bytes.Split(body[:len(body)-1], []byte("\n")))
+	if status != 0 {
+		writeError(w, status, typ, reason)
+		return
+	}
+	resp := e.render(items, r.URL.Query().Get("filter_path"))
+	var hang bool
+	e.locked(func() {
+		if e.hangAfter > 0 && len(e.docs) >= e.hangAfter {
+			e.hung++
+			hang = true
+		}
+	})
+	if hang {
+		select {
+		case <-r.Context().Done():
+		case <-e.release:
+		}
+		panic(http.ErrAbortHandler) // drop the connection without an answer
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(resp)
+}
+
+func (e *esEmulator) authorized(r *http.Request) bool {
+	switch {
+	case e.opts.apiKey != "":
+		return r.Header.Get("Authorization") == "ApiKey "+e.opts.apiKey
+	case e.opts.user != "":
+		u, p, ok := r.BasicAuth()
+		return ok && u == e.opts.user && p == e.opts.pass
+	}
+	return true
+}
+
+func readBody(r *http.Request) ([]byte, error) {
+	var rd io.Reader = r.Body
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			return nil, fmt.Errorf("gzip body: %w", err)
+		}
+		rd = zr
+	}
+	return io.ReadAll(rd)
+}
+
+// bulk applies the action and document pairs; a non-zero status is a whole-request error.
+func (e *esEmulator) bulk(lines [][]byte) (items []item, status int, typ, reason string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for n := 0; n < len(lines); n += 2 {
+		var action map[string]struct {
+			Index string `json:"_index"`
+			ID    string `json:"_id"`
+		}
+		if err := json.Unmarshal(lines[n], &action); err != nil || len(action) != 1 {
+			return nil, http.StatusBadRequest, "x_content_parse_exception",
+				fmt.Sprintf("[%d:1] Malformed action/metadata line [%d]", n+1, n+1)
+		}
+		var op string
+		for k := range action {
+			op = k
+		}
+		meta := action[op]
+		if op != "index" && op != "create" {
+			return nil, http.StatusBadRequest, "illegal_argument_exception",
+				fmt.Sprintf("Malformed action/metadata line [%d], expected one of [create, delete, index, update] but found [%s]", n+1, op)
+		}
+		if meta.Index == "" {
+			return nil, http.StatusBadRequest, "action_request_validation_exception",
+				"Validation Failed: 1: index is missing;"
+		}
+		if n+1 >= len(lines) {
+			return nil, http.StatusBadRequest, "illegal_argument_exception",
+				fmt.Sprintf("The bulk request must be terminated by a newline [\\n]; action line [%d] has no source", n+1)
+		}
+		items = append(items, e.apply(op, meta.Index, meta.ID, lines[n+1]))
+	}
+	return items, 0, "", ""
+}
+
+// apply runs one action under e.mu.
+func (e *esEmulator) apply(op, index, id string, source []byte) item {
+	if id == "" {
+		e.autoIDs++
+		id = fmt.Sprintf("auto-%d", e.autoIDs)
+	}
+	e.attempts[id]++
+	it := item{op: op, Index: index, ID: id}
+	if e.opts.flavor == flavorES7 {
+		it.Type = "_doc"
+	}
+	fail := func(st int) item {
+		typ, reason := errorFor(st, id)
+		it.Status = &st
+		it.Error = &itemError{Type: typ, Reason: reason, Index: index, Shard: "0", IndexUUID: "aAsFqTI0Tc2W0LCWgPNrOA"}
+		if st == http.StatusBadRequest {
+			it.Error.CausedBy = &itemError{Type: "illegal_argument_exception",
+				Reason: `For input string: "not a number"`}
+		}
+		return it
+	}
+	if q := e.itemFaults[id]; len(q) > 0 {
+		e.itemFaults[id] = q[1:]
+		return fail(q[0])
+	}
+	if st, ok := e.alwaysFail[id]; ok {
+		return fail(st)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(source, &doc); err != nil {
+		return fail(http.StatusBadRequest)
+	}
+	if docID, _ := doc["id"].(string); docID != id {
+		e.idMismatches = append(e.idMismatches, fmt.Sprintf("_id %q, id %q", id, docID))
+	}
+	key := docKey{index, id}
+	prev, exists := e.docs[key]
+	if exists && op == "create" {
+		e.conflicts++
+		st := http.StatusConflict
+		it.Status = &st
+		it.Error = &itemError{Type: "version_conflict_engine_exception",
+			Reason: fmt.Sprintf("[%s]: version conflict, document already exists (current version [%d])", id,
+				prev.Version), Index: index, Shard: "0", IndexUUID: "aAsFqTI0Tc2W0LCWgPNrOA"}
+		return it
+	}
+	seq := len(e.order)
+	st, result, version := http.StatusCreated, "created", 1
+	if exists {
+		st, result, version = http.StatusOK, "updated", prev.Version+1
+	} else {
+		e.order = append(e.order, key)
+	}
+	e.docs[key] = &storedDoc{Index: index, ID: id, Version: version, Source: doc}
+	e.indexes[index] = struct{}{}
+	it.Status, it.Result, it.Version, it.SeqNo, it.PrimaryTerm = &st, result, version, &seq, 1
+	it.Shards = &shards{Total: 2, Successful: 1}
+	return it
+}

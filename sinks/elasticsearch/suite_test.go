@@ -1,0 +1,17 @@
+package elasticsearch_test
+
+import (
+	"testing"
+
+	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/engine/enginetest"
+	"github.com/flickerlog/flicker/sinks/elasticsearch"
+)
+
+func TestPassesSinkSuite(t *testing.T) {
+	enginetest.RunSinkSuite(t, func(t *testing.T) (engine.Sink, func() [][]byte) {
+		es := startEmulator(t, emulatorOptions{})
+		s := newSink(t, elasticsearch.Config{Hosts: []string{es.URL()}, Index: "suite"})
+		return s, es.Messages
+	})
+}

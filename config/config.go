@@ -6,7 +6,10 @@ import (
 	"time"
 
 	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/sinks/elasticsearch"
 	sinkfile "github.com/flickerlog/flicker/sinks/file"
+	httpout "github.com/flickerlog/flicker/sinks/http"
+	s3out "github.com/flickerlog/flicker/sinks/s3"
 	"github.com/flickerlog/flicker/sources/file"
 )
 
@@ -23,13 +26,50 @@ type Config struct {
 // Output is one entry of outputs. The envelope keys (type, name, retry, dead_letter) are common to every type;
 // the other keys of the entry belong to the type and are decoded into its config struct.
 type Output struct {
-	Type       string      `yaml:"type"` // stdout | file | discard
+	Type       string      `yaml:"type"` // stdout | file | http | elasticsearch | s3 | discard
 	Name       string      `yaml:"name"` // default: the type; unique across outputs
 	Retry      Retry       `yaml:"retry"`
 	DeadLetter *DeadLetter `yaml:"dead_letter"` // nil: rejected events are counted and logged
 
-	// File holds the type-specific keys of an output of type file (nil for other types).
-	File *sinkfile.Config `yaml:"-"`
+	// The type-specific keys of the output, in the field of its type (nil for the other types).
+	File          *sinkfile.Config      `yaml:"-"`
+	HTTP          *httpout.Config       `yaml:"-"`
+	Elasticsearch *elasticsearch.Config `yaml:"-"`
+	S3            *s3out.Config         `yaml:"-"`
+}
+
+// typeConfig is what every output type's config offers.
+type typeConfig interface {
+	SetDefaults()
+	Validate() error
+}
+
+// typeConfig returns the type-specific config of o, allocating it on first use; nil for types without keys
+// (stdout, discard) and unknown types.
+func (o *Output) typeConfig() typeConfig {
+	switch o.Type {
+	case OutputFile:
+		if o.File == nil {
+			o.File = &sinkfile.Config{}
+		}
+		return o.File
+	case OutputHTTP:
+		if o.HTTP == nil {
+			o.HTTP = &httpout.Config{}
+		}
+		return o.HTTP
+	case OutputElasticsearch:
+		if o.Elasticsearch == nil {
+			o.Elasticsearch = &elasticsearch.Config{}
+		}
+		return o.Elasticsearch
+	case OutputS3:
+		if o.S3 == nil {
+			o.S3 = &s3out.Config{}
+		}
+		return o.S3
+	}
+	return nil
 }
 
 // Retry is the backoff the engine applies to the events an output asks to retry.
@@ -80,12 +120,15 @@ const (
 
 // Output types. outputTypes lists them in the order error messages name them.
 const (
-	OutputStdout  = "stdout"
-	OutputFile    = "file"
-	OutputDiscard = "discard"
+	OutputStdout        = "stdout"
+	OutputFile          = "file"
+	OutputDiscard       = "discard"
+	OutputHTTP          = "http"
+	OutputElasticsearch = "elasticsearch"
+	OutputS3            = "s3"
 )
 
-var outputTypes = []string{OutputStdout, OutputFile, OutputDiscard}
+var outputTypes = []string{OutputStdout, OutputFile, OutputHTTP, OutputElasticsearch, OutputS3, OutputDiscard}
 
 // Summary describes c in one line, for `flicker validate`:
 // "config.yaml: 2 inputs (log_files: app, audit), 3 outputs (stdout, file archive, discard)".

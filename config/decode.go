@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	sinkfile "github.com/flickerlog/flicker/sinks/file"
 	"gopkg.in/yaml.v3"
 )
 
@@ -157,15 +156,14 @@ func (d *decoder) output(n, pos *yaml.Node, v reflect.Value, path string) {
 	var o Output
 	rest := d.fields(d.pairs(n, path), reflect.ValueOf(&o).Elem(), path)
 	envelope := keysOf(outputType)
-	switch o.Type {
-	case OutputFile:
-		o.File = &sinkfile.Config{}
-		fv := reflect.ValueOf(o.File).Elem()
+	switch tc := o.typeConfig(); {
+	case tc != nil:
+		fv := reflect.ValueOf(tc).Elem()
 		rest = d.fields(rest, fv, path)
 		for _, p := range rest {
 			d.unknownKey(p, path, append(envelope, keysOf(fv.Type())...), "")
 		}
-	case OutputStdout, OutputDiscard:
+	case o.Type == OutputStdout || o.Type == OutputDiscard:
 		note := fmt.Sprintf("an output of type %s takes only %s", o.Type, strings.Join(envelope, ", "))
 		for _, p := range rest {
 			d.unknownKey(p, path, envelope, note)

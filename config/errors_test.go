@@ -50,8 +50,8 @@ func TestParseErrors(t *testing.T) {
 		{"missing_required.yaml", []wantErr{
 			{2, 5, "log_files[0].name", "required: every input needs a name, unique across inputs (read positions are stored under it)"},
 			{3, 5, "log_files[1].name", "required: every input needs a name, unique across inputs (read positions are stored under it)"},
-			{6, 5, "outputs[0].type", "required: one of stdout, file, discard"},
-			{7, 5, "outputs[1].type", `unknown output type "kafka" (known: stdout, file, discard)`},
+			{6, 5, "outputs[0].type", "required: one of stdout, file, http, elasticsearch, s3, discard"},
+			{7, 5, "outputs[1].type", `unknown output type "kafka" (known: stdout, file, http, elasticsearch, s3, discard)`},
 		}},
 		{"env_unset.yaml", []wantErr{
 			{5, 9, "log_files[0].paths[1]", "environment variable FLICKER_TEST_UNSET is not set (set it, or give a default: ${FLICKER_TEST_UNSET:-default})"},
@@ -92,7 +92,7 @@ func TestParseErrors(t *testing.T) {
 		{"syntax.yaml", []wantErr{{2, 0, "", "invalid YAML: did not find expected ',' or ']'"}}},
 		{"empty.yaml", []wantErr{
 			{0, 0, "log_files", "no inputs: add at least one entry under log_files"},
-			{0, 0, "outputs", "no outputs: add at least one entry under outputs (type: stdout, file, discard)"},
+			{0, 0, "outputs", "no outputs: add at least one entry under outputs (type: stdout, file, http, elasticsearch, s3, discard)"},
 		}},
 		{"two_documents.yaml", []wantErr{{6, 1, "", `a second YAML document: a config file holds one (remove the "---" separator)`}}},
 		{"not_a_mapping.yaml", []wantErr{{1, 1, "", "expected a mapping of top-level keys (log_files, outputs, batch, queue), got a list"}}},

@@ -153,7 +153,7 @@ func TestErrorsFormat(t *testing.T) {
 		t.Fatalf("Parse error %T is not config.Errors: %v", err, err)
 	}
 	want := "config.yaml:4:5: log_files[0]: unknown key \"exlude\" (did you mean \"exclude\"?)\n" +
-		"config.yaml: outputs: no outputs: add at least one entry under outputs (type: stdout, file, discard)"
+		"config.yaml: outputs: no outputs: add at least one entry under outputs (type: stdout, file, http, elasticsearch, s3, discard)"
 	if err.Error() != want {
 		t.Errorf("Error() =\n%s\nwant\n%s", err, want)
 	}

@@ -16,6 +16,7 @@ func (d *decoder) validate(c *Config) {
 	d.validateInputs(c.LogFiles)
 	d.validateOutputs(c.Outputs)
 	d.validatePipeline(&c.Batch, &c.Queue)
+	d.queueHoldsObjects(c.Outputs, c.Queue)
 }
 
 func (d *decoder) validateInputs(inputs []file.Config) {
@@ -68,9 +69,9 @@ func (d *decoder) validateOutputs(outputs []Output) {
 		if o.DeadLetter != nil {
 			d.deadLetter(o.DeadLetter, p+".dead_letter")
 		}
-		if o.File != nil {
-			o.File.SetDefaults()
-			d.fromValidator(p, o.File.Validate())
+		if tc := o.typeConfig(); tc != nil {
+			tc.SetDefaults()
+			d.fromValidator(p, tc.Validate())
 		}
 	}
 	d.deadLetterOutputs(outputs, byName)
@@ -136,6 +137,19 @@ func (d *decoder) deadLetterOutputs(outputs []Output, byName map[string]int) {
 			}
 			break
 		}
+	}
+}
+
+// queueHoldsObjects checks that the queue can hold a whole S3 object: the S3 output acknowledges an object's events
+// only once the object is written, so with a smaller queue it would wait forever for events that cannot come.
+func (d *decoder) queueHoldsObjects(outputs []Output, q Queue) {
+	for i, o := range outputs {
+		if o.S3 == nil || o.S3.MaxObjectBytes <= 0 || int64(q.MaxBytes) > o.S3.MaxObjectBytes {
+			continue
+		}
+		d.problem(fmt.Sprintf("outputs[%d].max_object_bytes", i), "%d must be below queue.max_bytes (%d): an "+
+			"object's events are acknowledged only once the whole object is written, so the queue must hold one; "+
+			"lower max_object_bytes or raise queue.max_bytes", o.S3.MaxObjectBytes, q.MaxBytes)
 	}
 }
 

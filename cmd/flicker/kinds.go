@@ -8,8 +8,12 @@ import (
 
 	"github.com/flickerlog/flicker/config"
 	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/internal/s3client"
 	"github.com/flickerlog/flicker/sinks/discard"
+	"github.com/flickerlog/flicker/sinks/elasticsearch"
 	sinkfile "github.com/flickerlog/flicker/sinks/file"
+	httpout "github.com/flickerlog/flicker/sinks/http"
+	s3out "github.com/flickerlog/flicker/sinks/s3"
 	"github.com/flickerlog/flicker/sinks/stdout"
 )
 
@@ -26,6 +30,24 @@ var outputKinds = map[string]newSinkFunc{
 	},
 	"discard": func(config.Output, zerolog.Logger) (engine.Sink, error) {
 		return discard.New(), nil
+	},
+	"http": func(out config.Output, log zerolog.Logger) (engine.Sink, error) {
+		return httpout.New(*out.HTTP, log)
+	},
+	"elasticsearch": func(out config.Output, log zerolog.Logger) (engine.Sink, error) {
+		return elasticsearch.New(*out.Elasticsearch, log)
+	},
+	"s3": func(out config.Output, log zerolog.Logger) (engine.Sink, error) {
+		// The same AWS environment and credentials as an S3 registry, with this output's overrides.
+		cfg, err := s3client.FromEnv(os.Getenv, out.S3.ClientOverrides())
+		if err != nil {
+			return nil, fmt.Errorf("S3 settings: %w", err)
+		}
+		client, err := s3client.New(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("S3 settings: %w", err)
+		}
+		return s3out.New(*out.S3, client, log)
 	},
 }
 

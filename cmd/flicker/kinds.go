@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -52,8 +54,14 @@ var outputKinds = map[string]newSinkFunc{
 }
 
 // buildOutputs turns the configured outputs into the engine's, with their dead letters.
-func buildOutputs(cfg *config.Config, log zerolog.Logger) ([]engine.Output, error) {
+// On an error the sinks built so far are closed (an S3 output runs a goroutine).
+func buildOutputs(cfg *config.Config, log zerolog.Logger) (_ []engine.Output, err error) {
 	outs := make([]engine.Output, 0, len(cfg.Outputs))
+	defer func() {
+		if err != nil {
+			closeOutputs(outs)
+		}
+	}()
 	for _, oc := range cfg.Outputs {
 		olog := log.With().Str("output", oc.Name).Logger()
 		newSink, ok := outputKinds[oc.Type]
@@ -76,6 +84,7 @@ func buildOutputs(cfg *config.Config, log zerolog.Logger) ([]engine.Output, erro
 				dlSink, err := sinkfile.New(sinkfile.Config{Path: dl.Path, RotateBytes: dl.MaxBytes, RotateFiles: dl.MaxFiles},
 					olog.With().Str("component", "dead_letter").Logger())
 				if err != nil {
+					_ = sink.Close(context.Background())
 					return nil, fmt.Errorf("output %s: dead_letter: %w", oc.Name, err)
 				}
 				out.DeadLetter = dlSink
@@ -84,4 +93,16 @@ func buildOutputs(cfg *config.Config, log zerolog.Logger) ([]engine.Output, erro
 		outs = append(outs, out)
 	}
 	return outs, nil
+}
+
+// closeOutputs closes the sinks of outputs that will never run.
+func closeOutputs(outs []engine.Output) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, o := range outs {
+		_ = o.Sink.Close(ctx)
+		if o.DeadLetter != nil {
+			_ = o.DeadLetter.Close(ctx)
+		}
+	}
 }

@@ -160,6 +160,7 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg file.Registry
 	for _, in := range cfg.LogFiles {
 		src, err := file.New(in, reg, file.Options{Once: c.Once}, log.With().Str("component", "source").Str("input", in.Name).Logger())
 		if err != nil {
+			closeOutputs(outputs)
 			return &exitError{code: exitUsage, err: fmt.Errorf("log_files %s: %w", in.Name, err)}
 		}
 		sources = append(sources, src)
@@ -173,6 +174,7 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg file.Registry
 		Logger:       log.With().Str("component", "engine").Logger(),
 	})
 	if err != nil {
+		closeOutputs(outputs)
 		return &exitError{code: exitUsage, err: err}
 	}
 	live.pipe.Store(pipe)

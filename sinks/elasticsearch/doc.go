@@ -9,12 +9,21 @@
 // @timestamp in UTC.
 //
 // Results per event, from the items of the _bulk response: 2xx and 409 accepted; 429 and 5xx retried (only
-// those events); 401 and 403 retried and logged as errors (privileges get fixed); any other status, mapping
-// errors (400) first, rejected with the item's error type and reason, which the engine records in the dead
-// letter. When the response says "errors":false, every event is accepted without reading the items. A request
-// that fails as a whole: network errors and 5xx fail over to the next host, and when every host failed the
-// events are retried; 429, 401, 403, 404 and 408 retry; 413 halves the request until one event is refused alone
-// (rejected); other 4xx reject the request's events with the reason Elasticsearch gave.
+// those events); 401, 403 and 404 (index_not_found_exception when indices are not created automatically)
+// retried and logged as errors, since an operator fixes privileges or creates the index; any other status,
+// mapping errors (400) first, rejected with the item's error type and reason, which the engine records in the
+// dead letter. When the response says "errors":false, every event is accepted without reading the items.
+//
+// A request that fails as a whole: network errors and 5xx fail over to the next host, and when every host
+// failed the events are retried; 400 rejects the request's events with the reason Elasticsearch gave; 413
+// halves the request until one event is refused alone (rejected); 429 retries; every other status (401, 403,
+// 404, 405, 408, 409, 415, redirects not followed, ...) retries and is logged at error level, rate-limited,
+// with a hint: those are credentials, hosts or a proxy to fix, and rejecting would drop every event until then.
+//
+// Redirects: 307 and 308 are followed (up to five), keeping method and body, but only to the host's own
+// scheme, host and port: elsewhere net/http would drop Authorization yet send the configured headers and the
+// events. 301, 302 and 303 are not followed, since the client would turn the POST into a GET (which
+// Elasticsearch answers 405).
 //
 // Requests go round-robin over hosts; a host that fails rests (1s, doubling up to 30s) while the others take
 // its requests. A batch is sent as several requests when its NDJSON exceeds bulk_max_bytes (uncompressed).
@@ -29,8 +38,9 @@
 //   - Elasticsearch limits _id to 512 bytes: an API source's own id that is longer is rejected (to the dead
 //     letter).
 //   - Elasticsearch 6 and older (mapping types) are not supported.
-//   - Per-item 404 (index_not_found_exception when automatic index creation is off) is rejected like other
-//     4xx: create the index or the template, then replay the dead letter.
+//   - A data stream needs op_type: create. With op_type index Elasticsearch refuses every item with 400
+//     (illegal_argument_exception: only write ops with an op_type of create are allowed in data streams), and
+//     the events are rejected to the dead letter.
 //   - The 5 MiB default of bulk_max_bytes is far below Elasticsearch's 100 MB http.max_content_length; proxies
 //     in front of the cluster often have smaller limits, which 413 handling absorbs at the cost of re-sending.
 package elasticsearch

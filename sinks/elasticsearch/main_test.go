@@ -1,8 +1,12 @@
 package elasticsearch_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,7 +24,13 @@ var testTime = time.Date(2026, 11, 21, 10, 0, 0, 123456789, time.UTC)
 // newSink returns a sink for cfg, closed at cleanup.
 func newSink(t testing.TB, cfg elasticsearch.Config) *elasticsearch.Sink {
 	t.Helper()
-	s, err := elasticsearch.New(cfg, zerolog.Nop())
+	return newLoggingSink(t, cfg, zerolog.Nop())
+}
+
+// newLoggingSink returns a sink for cfg logging to log, closed at cleanup.
+func newLoggingSink(t testing.TB, cfg elasticsearch.Config, log zerolog.Logger) *elasticsearch.Sink {
+	t.Helper()
+	s, err := elasticsearch.New(cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +65,40 @@ func statuses(b *engine.Batch) []engine.Status {
 	out := make([]engine.Status, b.Len())
 	for i := range out {
 		out[i], _ = b.Status(i)
+	}
+	return out
+}
+
+// logBuffer collects JSON log lines; safe for concurrent use.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// messages returns the messages of the log lines at level.
+func (l *logBuffer) messages(t *testing.T, level string) []string {
+	t.Helper()
+	var out []string
+	for line := range strings.Lines(l.String()) {
+		var e struct{ Level, Message string }
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if e.Level == level {
+			out = append(out, e.Message)
+		}
 	}
 	return out
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/internal/eventjson"
+	"github.com/flickerlog/flicker/internal/httpclient"
 )
 
 // Buffers kept between batches are capped, so that one huge batch does not pin its memory.
@@ -89,7 +90,7 @@ func New(cfg Config, log zerolog.Logger) (*Sink, error) {
 		cfg:       cfg,
 		log:       log,
 		transport: transport,
-		client:    &http.Client{Transport: transport, Timeout: cfg.Timeout},
+		client:    &http.Client{Transport: transport, Timeout: cfg.Timeout, CheckRedirect: httpclient.CheckRedirect},
 		pool:      newHostPool(cfg.Hosts),
 		header:    make(http.Header),
 		gzip:      cfg.Compression == CompressionGzip,
@@ -254,7 +255,12 @@ func (s *Sink) send(ctx context.Context, b *engine.Batch, lo, hi int) error {
 		}
 		return s.markItems(b, lo, hi, h)
 	}
-	serr := &StatusError{Host: h.name, Status: code, Reason: readErrorReason(resp.Body)}
+	serr := &StatusError{Host: h.name, Status: code}
+	if code >= 300 && code < 400 {
+		serr.Reason = httpclient.NotFollowed(resp)
+	} else {
+		serr.Reason = readErrorReason(resp.Body)
+	}
 	closeBody(resp)
 	switch {
 	case code == http.StatusRequestEntityTooLarge && hi-lo > 1:
@@ -268,37 +274,47 @@ func (s *Sink) send(ctx context.Context, b *engine.Batch, lo, hi int) error {
 		b.Reject(lo, fmt.Errorf("event of %d bytes is larger than elasticsearch accepts in a request "+
 			"(http.max_content_length): %w", s.ends[lo]-s.start(lo), serr))
 		return nil
-	case code == http.StatusTooManyRequests:
-		retryRange(b, lo, hi, serr)
-		return serr
-	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		if ok, suppressed := s.alarms.allow(); ok {
-			s.log.Error().Err(serr).Int64("suppressed", suppressed).Msg("elasticsearch refused the credentials or " +
-				"the privileges: check api_key or username/password and the index privileges (create_doc, " +
-				"create_index); events are kept and retried")
-		}
-		retryRange(b, lo, hi, serr)
-		return serr
-	case code == http.StatusNotFound || code == http.StatusRequestTimeout:
-		// A wrong path prefix or a proxy's route being fixed: keep the events.
-		if ok, suppressed := s.alarms.allow(); ok {
-			s.log.Error().Err(serr).Int64("suppressed", suppressed).Msg("elasticsearch _bulk endpoint not " +
-				"answering as expected: check hosts; events are kept and retried")
-		}
-		retryRange(b, lo, hi, serr)
-		return serr
-	case code >= 400 && code < 500:
+	case code == http.StatusBadRequest:
+		// Elasticsearch read the request and refuses its content: sending it again would get the same answer.
 		for i := lo; i < hi; i++ {
 			b.Reject(i, serr)
 		}
 		return nil
-	default: // 1xx, 3xx: not a _bulk answer
+	case code == http.StatusTooManyRequests:
+		retryRange(b, lo, hi, serr)
+		return serr
+	default:
+		// Every other status (3xx, 401, 403, 404, 405, 408, 409, 415, ...) is a host, credential or proxy
+		// problem an operator fixes: rejecting would drop every event until then.
 		if ok, suppressed := s.alarms.allow(); ok {
-			s.log.Error().Err(serr).Int64("suppressed", suppressed).Msg("unexpected status from elasticsearch; " +
-				"events are kept and retried")
+			s.log.Error().Err(serr).Int64("suppressed", suppressed).Msg(statusHint(code))
 		}
 		retryRange(b, lo, hi, serr)
 		return serr
+	}
+}
+
+// statusHint tells the operator what a whole request answered code probably needs.
+func statusHint(code int) string {
+	const kept = "; events are kept and retried"
+	switch {
+	case code == http.StatusUnauthorized:
+		return "elasticsearch refused the credentials: check api_key or username and password" + kept
+	case code == http.StatusForbidden:
+		return "elasticsearch denied the request: check the privileges (create_doc, create_index on the index)" +
+			kept
+	case code == http.StatusNotFound:
+		return "no _bulk endpoint at this host: check hosts (a path prefix?)" + kept
+	case code == http.StatusMethodNotAllowed:
+		return "the host does not take POST to _bulk: check hosts (a proxy in front, a path prefix?)" + kept
+	case code == http.StatusNotAcceptable || code == http.StatusUnsupportedMediaType:
+		return "the host refuses the request's format: check compression (a proxy without gzip?) and headers" +
+			kept
+	case code >= 300 && code < 400:
+		return "the host redirects, and this redirect is not followed (the error says why): set hosts to the " +
+			"final location" + kept
+	default:
+		return "unexpected status from elasticsearch: check hosts, headers and any proxy in front" + kept
 	}
 }
 
@@ -371,7 +387,7 @@ func (s *Sink) markItems(b *engine.Batch, lo, hi int, h *host) error {
 		return err
 	}
 	var rejected, retried int
-	var example, denied error
+	var example, alarm *ItemError
 	for k := range s.res.items {
 		it := &s.res.items[k]
 		i := lo + k
@@ -394,11 +410,14 @@ func (s *Sink) markItems(b *engine.Batch, lo, hi int, h *host) error {
 		case st == http.StatusTooManyRequests || st >= 500:
 			b.Retry(i, e)
 			retried++
-		case st == http.StatusUnauthorized || st == http.StatusForbidden:
-			// Missing privileges on the target index get fixed: keep the events, as for a whole request.
+		case st == http.StatusUnauthorized || st == http.StatusForbidden || st == http.StatusNotFound:
+			// Missing privileges on the target index, or a missing index (index_not_found_exception when
+			// indices are not created automatically), get fixed: keep the events, as for a whole request.
 			b.Retry(i, e)
 			retried++
-			denied = e
+			if alarm == nil {
+				alarm = e
+			}
 		default:
 			b.Reject(i, e)
 			rejected++
@@ -407,10 +426,9 @@ func (s *Sink) markItems(b *engine.Batch, lo, hi int, h *host) error {
 			example = e
 		}
 	}
-	if denied != nil {
+	if alarm != nil {
 		if ok, suppressed := s.alarms.allow(); ok {
-			s.log.Error().Err(denied).Int64("suppressed", suppressed).Msg("elasticsearch denied writing to the " +
-				"index: check the index privileges (create_doc, create_index); events are kept and retried")
+			s.log.Error().Err(alarm).Int64("suppressed", suppressed).Msg(itemHint(alarm.Status))
 		}
 	}
 	if example != nil {
@@ -420,6 +438,16 @@ func (s *Sink) markItems(b *engine.Batch, lo, hi int, h *host) error {
 		}
 	}
 	return nil
+}
+
+// itemHint tells the operator what an item answered status (401, 403 or 404) probably needs.
+func itemHint(status int) string {
+	if status == http.StatusNotFound {
+		return "elasticsearch has no such index and does not create it: create the index, or the index " +
+			"template of the data stream, or allow action.auto_create_index for it; events are kept and retried"
+	}
+	return "elasticsearch denied writing to the index: check the index privileges (create_doc, create_index); " +
+		"events are kept and retried"
 }
 
 // closeBody reads what is left of a response body, up to maxDrain, so that the connection can be reused.

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/sinks/elasticsearch"
@@ -36,7 +39,7 @@ func TestItemStatuses(t *testing.T) {
 					t.Fatalf("write: %v", err)
 				}
 				want := []engine.Status{engine.Accepted, engine.Retry, engine.Retry, engine.Rejected, engine.Retry,
-					engine.Accepted, engine.Rejected, engine.Retry, engine.Rejected}
+					engine.Accepted, engine.Retry, engine.Retry, engine.Rejected}
 				for i, w := range want {
 					st, err := b.Status(i)
 					if st != w {
@@ -66,34 +69,42 @@ func TestItemStatuses(t *testing.T) {
 	}
 }
 
-// TestWholeRequestFailures: how a request that fails as a whole marks its events.
+// TestWholeRequestFailures: how a request that fails as a whole marks its events. Only a 400 rejects: every
+// other 4xx is something an operator fixes (credentials, hosts, a proxy), so the events are kept and the status
+// logged at error level.
 func TestWholeRequestFailures(t *testing.T) {
 	tests := []struct {
 		name    string
 		fault   func(es *esEmulator)
 		want    engine.Status
 		wantErr bool // Write returns an error
+		loud    bool // logged at error level
 		reason  string
 	}{
-		{"429 retries", func(es *esEmulator) { es.FailRequests(429) }, engine.Retry, true, "es_rejected_execution_exception"},
-		{"503 retries", func(es *esEmulator) { es.FailRequests(503) }, engine.Retry, true, "unavailable_shards_exception"},
-		{"500 retries", func(es *esEmulator) { es.FailRequests(500) }, engine.Retry, true, "status 500"},
-		{"401 retries", func(es *esEmulator) { es.FailRequests(401) }, engine.Retry, true, "status 401"},
-		{"403 retries", func(es *esEmulator) { es.FailRequests(403) }, engine.Retry, true, "security_exception"},
-		{"404 retries", func(es *esEmulator) { es.AnswerNext(404, "<html>no route</html>") }, engine.Retry, true, "no route"},
-		{"400 rejects", func(es *esEmulator) { es.FailRequests(400) }, engine.Rejected, false, "status 400: mapper_parsing_exception"},
-		{"422 rejects", func(es *esEmulator) { es.FailRequests(422) }, engine.Rejected, false, "status 422"},
-		{"302 retries", func(es *esEmulator) { es.AnswerNext(302, "") }, engine.Retry, true, "status 302"},
+		{"429 retries", func(es *esEmulator) { es.FailRequests(429) }, engine.Retry, true, false, "es_rejected_execution_exception"},
+		{"503 retries", func(es *esEmulator) { es.FailRequests(503) }, engine.Retry, true, false, "unavailable_shards_exception"},
+		{"500 retries", func(es *esEmulator) { es.FailRequests(500) }, engine.Retry, true, false, "status 500"},
+		{"401 retries", func(es *esEmulator) { es.FailRequests(401) }, engine.Retry, true, true, "status 401"},
+		{"403 retries", func(es *esEmulator) { es.FailRequests(403) }, engine.Retry, true, true, "security_exception"},
+		{"404 retries", func(es *esEmulator) { es.AnswerNext(404, "<html>no route</html>") }, engine.Retry, true, true, "no route"},
+		{"405 retries", func(es *esEmulator) { es.FailRequests(405) }, engine.Retry, true, true, "status 405"},
+		{"408 retries", func(es *esEmulator) { es.FailRequests(408) }, engine.Retry, true, true, "status 408"},
+		{"409 retries", func(es *esEmulator) { es.FailRequests(409) }, engine.Retry, true, true, "status 409"},
+		{"415 retries", func(es *esEmulator) { es.FailRequests(415) }, engine.Retry, true, true, "status 415"},
+		{"422 retries", func(es *esEmulator) { es.FailRequests(422) }, engine.Retry, true, true, "status 422"},
+		{"400 rejects", func(es *esEmulator) { es.FailRequests(400) }, engine.Rejected, false, false, "status 400: mapper_parsing_exception"},
+		{"302 retries", func(es *esEmulator) { es.AnswerNext(302, "") }, engine.Retry, true, true, "status 302"},
 		{"truncated response retries", func(es *esEmulator) { es.AnswerNext(200, `{"errors":true,"items":[{"index":{"sta`) },
-			engine.Retry, true, "malformed _bulk response"},
+			engine.Retry, true, false, "malformed _bulk response"},
 		{"missing items retry", func(es *esEmulator) { es.AnswerNext(200, `{"errors":true,"items":[{"index":{"status":201}}]}`) },
-			engine.Retry, true, "has 1 items for 4 actions"},
-		{"not JSON retries", func(es *esEmulator) { es.AnswerNext(200, `<html>`) }, engine.Retry, true, "malformed"},
+			engine.Retry, true, false, "has 1 items for 4 actions"},
+		{"not JSON retries", func(es *esEmulator) { es.AnswerNext(200, `<html>`) }, engine.Retry, true, false, "malformed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			es := startEmulator(t, emulatorOptions{})
-			s := newSink(t, elasticsearch.Config{Hosts: []string{es.URL()}, Index: "logs"})
+			var logs logBuffer
+			s := newLoggingSink(t, elasticsearch.Config{Hosts: []string{es.URL()}, Index: "logs"}, zerolog.New(&logs))
 			tt.fault(es)
 			b := engine.NewBatch(events(testStream(), 0, 4))
 			err := s.Write(t.Context(), b)
@@ -105,6 +116,9 @@ func TestWholeRequestFailures(t *testing.T) {
 				if st != tt.want || err == nil || !strings.Contains(err.Error(), tt.reason) {
 					t.Fatalf("event %d: %v %v, want %v with %q", i, st, err, tt.want, tt.reason)
 				}
+			}
+			if got := len(logs.messages(t, "error")); (got == 1) != tt.loud || got > 1 {
+				t.Errorf("%d error logs, want loud %t: %s", got, tt.loud, logs.String())
 			}
 			if es.DocCount() != 0 {
 				t.Fatalf("%d documents stored", es.DocCount())
@@ -373,4 +387,36 @@ func deadURL(t *testing.T) string {
 	addr := l.Addr().String()
 	_ = l.Close()
 	return "http://" + addr
+}
+
+// TestItemMissingIndexRetried: an item answered 404 (index_not_found_exception when indices are not created
+// automatically) is kept and retried, and the operator told to create the index: rejecting would send every
+// event to the dead letter, or drop it without one, until then.
+func TestItemMissingIndexRetried(t *testing.T) {
+	es := startEmulator(t, emulatorOptions{})
+	var logs logBuffer
+	s := newLoggingSink(t, elasticsearch.Config{Hosts: []string{es.URL()}, Index: "logs"}, zerolog.New(&logs))
+	evs := events(testStream(), 0, 3)
+	es.FailItem(idOf(&evs[1]), http.StatusNotFound)
+	b := engine.NewBatch(evs)
+	if err := s.Write(t.Context(), b); err != nil {
+		t.Fatal(err)
+	}
+	want := []engine.Status{engine.Accepted, engine.Retry, engine.Accepted}
+	for i, w := range want {
+		if st, err := b.Status(i); st != w {
+			t.Errorf("event %d: %v %v, want %v", i, st, err, w)
+		}
+	}
+	_, err := b.Status(1)
+	if err == nil || !strings.Contains(err.Error(), "index_not_found_exception") {
+		t.Errorf("retry reason %v, want the item's index_not_found_exception", err)
+	}
+	if msgs := logs.messages(t, "error"); len(msgs) != 1 || !strings.Contains(msgs[0], "create the index") {
+		t.Errorf("error logs %q, want one telling to create the index", msgs)
+	}
+	// Once the index exists, the retry lands.
+	if err := s.Write(t.Context(), engine.NewBatch(evs[1:2])); err != nil || es.DocCount() != 3 {
+		t.Errorf("retry: %v, %d documents, want 3", err, es.DocCount())
+	}
 }

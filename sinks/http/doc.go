@@ -10,9 +10,9 @@
 //     batches that large are split before sending instead of being refused again.
 //   - 400 and 422: rejected (to the output's dead letter) with the status and the start of the response body.
 //   - 429, 5xx, 408, 409, 425 and network errors, including the per-request timeout: retried by the engine.
-//   - 401, 403, 404, redirects other than 307/308, and every other status: retried too, and logged at error
-//     level (rate-limited), since an operator has to fix a token, a URL or the format. Retrying loses nothing:
-//     the output holds the pipeline back through the queue until the server takes events again.
+//   - 401, 403, 404, redirects not followed (see Caveats), and every other status: retried too, and logged at
+//     error level (rate-limited), since an operator has to fix a token, a URL or the format. Retrying loses
+//     nothing: the output holds the pipeline back through the queue until the server takes events again.
 //
 // On the first retryable failure of a split batch the halves not sent yet are marked Retry without being sent.
 //
@@ -31,9 +31,10 @@
 //     (other keys), and an event's @timestamp may be its read time, so the same key may come with another body,
 //     which servers following the IETF idempotency-key draft answer with 422: those events are rejected though
 //     the server already has them (a dead letter then holds duplicates, nothing is lost).
-//   - Redirects: 307 and 308 are followed (up to five), keeping method and body; net/http drops the
-//     Authorization header on a redirect to another domain. 301, 302 and 303 are not followed: the client would
-//     turn the POST into a GET.
+//   - Redirects: 307 and 308 are followed (up to five), keeping method and body, but only to the URL's own
+//     scheme, host and port: elsewhere net/http would drop Authorization yet send the configured headers (API
+//     keys) and the events. 301, 302 and 303 are not followed: the client would turn the POST into a GET. A
+//     redirect not followed is retried and logged at error level, saying why (internal/httpclient).
 //   - ca_file adds to the system's certificate authorities; insecure_skip_verify logs a warning at start.
 //   - The URL's query values and password, the token, the password and credential-like header values never
 //     appear in logs or errors (Config.String and Config.Redacted).

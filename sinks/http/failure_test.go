@@ -189,6 +189,7 @@ func TestRetriedStatuses(t *testing.T) {
 		{http.StatusMethodNotAllowed, true},
 		{http.StatusUnsupportedMediaType, true},
 		{http.StatusFound, true},
+		{http.StatusTemporaryRedirect, true}, // to another host
 	}
 	for _, tt := range tests {
 		t.Run(http.StatusText(tt.status), func(t *testing.T) {
@@ -364,18 +365,67 @@ func TestConnectionResets(t *testing.T) {
 	}
 }
 
-func TestRedirect308IsFollowed(t *testing.T) {
-	target := newCollector(t, nil)
-	c := newCollector(t, func(int, *received) reply {
-		return reply{status: http.StatusPermanentRedirect, location: target.url()}
-	})
-	s := newSink(t, c.url(), httpout.Config{}, zerolog.Nop())
-	b := engine.NewBatch(events(testStream("/a"), 0, 5))
-	if err := s.Write(t.Context(), b); err != nil {
-		t.Fatal(err)
+// TestRedirectOnTheSameHostFollowed: a 307 or 308 to another path of the same host is followed with the method,
+// the body and the headers.
+func TestRedirectOnTheSameHostFollowed(t *testing.T) {
+	for _, status := range []int{http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			c := newCollector(t, func(n int, _ *received) reply {
+				if n == 0 {
+					return reply{status: status, location: "/moved"}
+				}
+				return reply{}
+			})
+			s := newSink(t, c.url(), httpout.Config{Headers: map[string]string{"X-Api-Key": "k"}}, zerolog.Nop())
+			b := engine.NewBatch(events(testStream("/a"), 0, 5))
+			if err := s.Write(t.Context(), b); err != nil {
+				t.Fatal(err)
+			}
+			reqs := c.requests()
+			if len(reqs) != 2 || len(reqs[1].messages) != 5 || reqs[1].header.Get("X-Api-Key") != "k" {
+				t.Fatalf("%d requests; want 2, the second with the 5 events and the header", len(reqs))
+			}
+			if got := len(c.delivered()); got != 5 {
+				t.Errorf("%d events delivered, want 5 (method and body kept)", got)
+			}
+		})
 	}
-	if got := len(target.delivered()); got != 5 {
-		t.Errorf("the redirect target received %d events, want 5 (method and body kept)", got)
+}
+
+// TestRedirectToAnotherHostRefused: net/http would follow a 307 or 308 to another host with the configured
+// headers and the events (it drops only Authorization). It is refused: nothing reaches the other host, the
+// events are retried and the refusal logged at error level.
+func TestRedirectToAnotherHostRefused(t *testing.T) {
+	for _, status := range []int{http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			other := newCollector(t, nil)
+			c := newCollector(t, func(int, *received) reply {
+				return reply{status: status, location: other.url() + "?api_key=k3y"}
+			})
+			var logs logBuffer
+			s := newSink(t, c.url(), httpout.Config{Headers: map[string]string{"X-Api-Key": "s3cret"}},
+				zerolog.New(&logs))
+			b := engine.NewBatch(events(testStream("/a"), 0, 5))
+			err := s.Write(t.Context(), b)
+			var se *httpout.StatusError
+			if !errors.As(err, &se) || se.Code != status || !strings.Contains(se.Body, "another host") {
+				t.Fatalf("write: %v, want a StatusError %d saying it goes to another host", err, status)
+			}
+			for i := range b.Len() {
+				if st, _ := b.Status(i); st != engine.Retry {
+					t.Errorf("event %d: status %v, want retry", i, st)
+				}
+			}
+			if n := len(other.requests()); n != 0 {
+				t.Errorf("the other host received %d requests, want none", n)
+			}
+			if errs := logs.entries(t, "error"); len(errs) != 1 {
+				t.Errorf("%d error logs, want 1: %s", len(errs), logs.String())
+			}
+			if out := logs.String() + err.Error(); strings.Contains(out, "s3cret") || strings.Contains(out, "k3y") {
+				t.Errorf("a secret leaked: %v %s", err, logs.String())
+			}
+		})
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/internal/httpclient"
 )
 
 var (
@@ -190,8 +191,8 @@ func (s *Sink) post(ctx context.Context, b *engine.Batch, lo, hi int, body []byt
 	n, _ := io.ReadFull(resp.Body, snippet[:])
 	_, _ = io.CopyN(io.Discard, resp.Body, maxDrainBytes)
 	se := &StatusError{Code: code, Body: cleanReason(snippet[:n])}
-	if loc := resp.Header.Get("Location"); code >= 300 && code < 400 && loc != "" {
-		se.Body = "moved to " + redactURL(loc)
+	if code >= 300 && code < 400 {
+		se.Body = httpclient.NotFollowed(resp)
 	}
 	if out == retry || out == retryLoud {
 		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {

@@ -76,7 +76,8 @@ func hint(code int) string {
 	case code == http.StatusNotFound:
 		return "the server has no such endpoint: check url; events are retried meanwhile"
 	case code >= 300 && code < 400:
-		return "the endpoint moved: update url to the new location; events are retried meanwhile"
+		return "the server redirects, and this redirect is not followed (the response says why): set url to " +
+			"the final location; events are retried meanwhile"
 	default:
 		return "the server refuses these requests: check url, format, compression and headers; events are " +
 			"retried meanwhile"

@@ -19,6 +19,7 @@ import (
 
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/internal/eventjson"
+	"github.com/flickerlog/flicker/internal/httpclient"
 )
 
 // ErrClosed is returned by Write after Close.
@@ -104,7 +105,7 @@ func New(cfg Config, log zerolog.Logger) (*Sink, error) {
 		log:       log,
 		safeURL:   safeURL,
 		transport: transport,
-		client:    &http.Client{Transport: transport, CheckRedirect: checkRedirect},
+		client:    &http.Client{Transport: transport, CheckRedirect: httpclient.CheckRedirect},
 		keyHash:   sha256.New(),
 	}
 	s.header, s.host = baseHeader(cfg)
@@ -127,20 +128,6 @@ func loadCAFile(path string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("ca_file %s: no PEM certificate found", path)
 	}
 	return pool, nil
-}
-
-// checkRedirect follows only 307 and 308, which keep the method and body; after a 301, 302 or 303 the client
-// would turn the POST into a GET whose 200 would wrongly count as delivery, so those come back as responses.
-func checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= 5 {
-		return http.ErrUseLastResponse
-	}
-	switch req.Response.StatusCode {
-	case http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-		return nil
-	default:
-		return http.ErrUseLastResponse
-	}
 }
 
 // Write POSTs the batch as one request, or, when the server answers 413, as halves split recursively. Each

@@ -78,3 +78,17 @@ func TestParseNetworkOutputErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestParseExplicitZeroInOutputs(t *testing.T) {
+	doc := "log_files:\n  - name: app\n    paths: [\"/x/*.log\"]\noutputs:\n  - type: http\n    url: http://x\n    timeout: 0s\n" +
+		"  - type: s3\n    bucket: b\n    max_object_age: 0s\n"
+	_, err := config.Parse([]byte(doc), "c.yaml")
+	if err == nil {
+		t.Fatal("no error for explicit zeros")
+	}
+	for _, w := range []string{"c.yaml:7:5", "outputs[0].timeout", "outputs[1].max_object_age", "must be positive"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error lacks %q:\n%v", w, err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -70,11 +71,32 @@ func (d *decoder) validateOutputs(outputs []Output) {
 			d.deadLetter(o.DeadLetter, p+".dead_letter")
 		}
 		if tc := o.typeConfig(); tc != nil {
+			d.explicitZeros(tc, p, positiveKeys[o.Type])
 			tc.SetDefaults()
 			d.fromValidator(p, tc.Validate())
 		}
 	}
 	d.deadLetterOutputs(outputs, byName)
+}
+
+// positiveKeys are the keys of each output type whose zero value means "the default" in the type's config, so an
+// explicit 0 in the file (which would silently become the default) is an error, as for the other settings.
+var positiveKeys = map[string][]string{
+	OutputHTTP:          {"timeout", "max_retry_after"},
+	OutputElasticsearch: {"bulk_max_bytes", "timeout"},
+	OutputS3:            {"max_object_bytes", "max_object_age", "upload_timeout"},
+}
+
+// explicitZeros reports the keys of tc that the file sets to zero.
+func (d *decoder) explicitZeros(tc typeConfig, p string, keys []string) {
+	v := reflect.ValueOf(tc).Elem()
+	index := fieldIndex(v.Type())
+	for _, k := range keys {
+		i, ok := index[k]
+		if ok && d.present(p+"."+k) && v.Field(i).IsZero() {
+			d.problem(p+"."+k, "must be positive (leave it out for the default)")
+		}
+	}
 }
 
 func (d *decoder) retry(r *Retry, p string) {

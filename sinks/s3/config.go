@@ -24,6 +24,10 @@ type Config struct {
 	MaxObjectBytes int64 `yaml:"max_object_bytes"`
 	// MaxObjectAge cuts an object this long after its first event arrived.
 	MaxObjectAge time.Duration `yaml:"max_object_age"`
+	// MaxOpenObjects bounds the objects open at once (one per rendered prefix): opening one more cuts the one
+	// that took an event least recently. Each open object may hold a compressor (gzip: hundreds of KiB, zstd:
+	// MiBs), so this bounds memory when events scatter over many prefixes, as in a backfill of old logs.
+	MaxOpenObjects int `yaml:"max_open_objects"`
 	// UploadTimeout bounds one object's PUT, minio-go's own retries included.
 	UploadTimeout time.Duration `yaml:"upload_timeout"`
 
@@ -46,6 +50,7 @@ const (
 	DefaultCompression    = CompressionGzip
 	DefaultMaxObjectBytes = 8 << 20
 	DefaultMaxObjectAge   = 30 * time.Second
+	DefaultMaxOpenObjects = 16
 	DefaultUploadTimeout  = time.Minute
 )
 
@@ -67,6 +72,9 @@ func (c *Config) SetDefaults() {
 	if c.MaxObjectAge == 0 {
 		c.MaxObjectAge = DefaultMaxObjectAge
 	}
+	if c.MaxOpenObjects == 0 {
+		c.MaxOpenObjects = DefaultMaxOpenObjects
+	}
 	if c.UploadTimeout == 0 {
 		c.UploadTimeout = DefaultUploadTimeout
 	}
@@ -86,9 +94,9 @@ func (c Config) String() string {
 	if c.PathStyle != nil {
 		pathStyle = strconv.FormatBool(*c.PathStyle)
 	}
-	return fmt.Sprintf("{Bucket:%s Prefix:%s Compression:%s MaxObjectBytes:%d MaxObjectAge:%s UploadTimeout:%s "+
-		"Endpoint:%s Region:%s PathStyle:%s}", c.Bucket, c.Prefix, c.Compression, c.MaxObjectBytes, c.MaxObjectAge,
-		c.UploadTimeout, redactURL(c.Endpoint), c.Region, pathStyle)
+	return fmt.Sprintf("{Bucket:%s Prefix:%s Compression:%s MaxObjectBytes:%d MaxObjectAge:%s MaxOpenObjects:%d "+
+		"UploadTimeout:%s Endpoint:%s Region:%s PathStyle:%s}", c.Bucket, c.Prefix, c.Compression, c.MaxObjectBytes,
+		c.MaxObjectAge, c.MaxOpenObjects, c.UploadTimeout, redactURL(c.Endpoint), c.Region, pathStyle)
 }
 
 // GoString redacts like String, for %#v.

@@ -15,12 +15,12 @@ func TestSetDefaults(t *testing.T) {
 	var c s3out.Config
 	c.SetDefaults()
 	want := s3out.Config{Prefix: "%{input}/%{+yyyy/MM/dd/HH}/", Compression: "gzip", MaxObjectBytes: 8 << 20,
-		MaxObjectAge: 30 * time.Second, UploadTimeout: time.Minute}
+		MaxObjectAge: 30 * time.Second, MaxOpenObjects: 16, UploadTimeout: time.Minute}
 	if c.String() != want.String() {
 		t.Errorf("defaults %v, want %v", c, want)
 	}
 	set := s3out.Config{Prefix: "p/", Compression: "zstd", MaxObjectBytes: 1, MaxObjectAge: time.Second,
-		UploadTimeout: time.Second}
+		MaxOpenObjects: 1, UploadTimeout: time.Second}
 	kept := set
 	kept.SetDefaults()
 	if kept.String() != set.String() {
@@ -62,9 +62,9 @@ func TestValidate(t *testing.T) {
 		{name: "compression", modify: func(c *s3out.Config) { c.Compression = "lz4" },
 			errs: map[string]string{"compression": "gzip, zstd, none"}},
 		{name: "sizes and durations", modify: func(c *s3out.Config) {
-			c.MaxObjectBytes, c.MaxObjectAge, c.UploadTimeout = -1, -time.Second, -time.Second
+			c.MaxObjectBytes, c.MaxObjectAge, c.MaxOpenObjects, c.UploadTimeout = -1, -time.Second, -1, -time.Second
 		}, errs: map[string]string{"max_object_bytes": "between 1", "max_object_age": "positive",
-			"upload_timeout": "positive"}},
+			"max_open_objects": "at least 1", "upload_timeout": "positive"}},
 		{name: "object over one PUT", modify: func(c *s3out.Config) { c.MaxObjectBytes = 6 << 30 },
 			errs: map[string]string{"max_object_bytes": "5 GiB"}},
 		{name: "endpoint without scheme", modify: func(c *s3out.Config) { c.Endpoint = "minio:9000" },

@@ -5,9 +5,12 @@
 // Objects. Events are grouped by their rendered prefix (default "%{input}/%{+yyyy/MM/dd/HH}/": the input name
 // and the hour of the event's @timestamp in UTC). Each prefix has at most one open object, which is cut when
 // the next event would take its NDJSON body (before compression) or the queue bytes its events hold past
-// max_object_bytes, max_object_age after its first event, and by Flush and Close. Open objects of all prefixes
-// together hold at most max_object_bytes of the queue: past that, the largest is cut early, so a queue bound
-// above max_object_bytes always leaves room for the object being filled. The key is
+// max_object_bytes, max_object_age after its first event, and by Flush and Close. At most max_open_objects
+// (default 16) are open: opening one more cuts the one that took an event least recently. Open objects of all
+// prefixes together hold at most max_object_bytes of the queue and, once the caller gave the queue's bounds
+// (SetQueueLimits), less than half its events and half its bytes: past that, the largest is cut early, so the
+// queue always has room for the events that fill the open objects and the source never waits for an age cut.
+// The key is
 //
 //	<prefix><id of the first event>-<16 hex digits: a hash of every event id in order><.ndjson.gz|.ndjson.zst|.ndjson>
 //
@@ -26,9 +29,11 @@
 // Caveats:
 //   - Objects have no order among themselves: uploads run in parallel (up to 4) and keys sort by id, not time.
 //     Within an object each stream's events keep their order, except events sent again after a retry.
-//   - Memory: each open object keeps its compressed body in memory (never a temporary file) and a compressor
-//     (gzip: a few hundred KiB; zstd: a 2 MiB window); sealed objects keep their bodies until their PUT ends.
-//     Compression runs in Write, in the output's worker goroutine.
+//   - Memory: each open object keeps its body in memory (never a temporary file): its first 64 KiB of NDJSON
+//     as they are, then compressed through a compressor of its own (gzip: a few hundred KiB; zstd: over 1 MiB
+//     with its 2 MiB window). So at most max_open_objects compressors are in use, plus a few spares; a sealed
+//     object hands its compressor back and keeps its compressed body only, until its PUT ends. Compression runs
+//     in Write (or in the age cut), in the output's worker goroutine.
 //   - The engine waits for held batches before it closes its sinks. A pipeline that does not call Flush when
 //     it starts draining waits up to max_object_age for the last objects to be cut.
 //   - Some HTTP clients (browsers, Go's net/http with compression enabled) honour Content-Encoding and hand

@@ -35,16 +35,20 @@ type span struct {
 }
 
 // object is one S3 object being built: open while it takes events for its prefix, sealed once cut, then
-// uploaded and settled. Objects are recycled with their compressor and buffers.
+// uploaded and settled. Objects are recycled with their buffers; compressors go back to the sink at the cut.
 type object struct {
-	prefix string
-	key    string        // set when sealed
-	first  []byte        // the id of the first event
-	ids    xxhash.Digest // over every event id, in order: part of the key
-	opened time.Time     // when the first event arrived: the age cut counts from here
+	prefix   string
+	key      string        // set when sealed
+	first    []byte        // the id of the first event
+	ids      xxhash.Digest // over every event id, in order: part of the key
+	opened   time.Time     // when the first event arrived: the age cut counts from here
+	lastUsed uint64        // the sink's event count when it last took an event: the least recent is cut first
 
+	// NDJSON goes to lines until lazyCompressBytes, then through zw into body. seal compresses what is left
+	// and returns zw, so a sealed object holds its compressed body only.
+	lines  []byte
+	zw     *pooledCompressor
 	body   bytes.Buffer // compressed NDJSON
-	zw     compressor   // writes into body
 	zwErr  error        // a compressor failure: the object cannot be uploaded, its events are retried
 	raw    int64        // NDJSON bytes written, before compression
 	held   int64        // queue bytes (Event.Size) of its events

@@ -26,7 +26,7 @@ const (
 	maxKeptBuffer = 4 << 20
 	// maxUploads bounds the PUTs in flight; more sealed objects wait for a slot.
 	maxUploads = 4
-	// maxIdleObjects bounds the recycled objects kept with their buffers and compressors.
+	// maxIdleObjects bounds the recycled objects kept with their buffers.
 	maxIdleObjects = 2
 )
 
@@ -46,16 +46,23 @@ type Sink struct {
 	prefixBuf []byte
 	idBuf     []byte
 
-	mu        sync.Mutex
-	open      map[string]*object // by prefix
-	cur       *object            // the object of the last event placed, to skip the map lookup
-	heldBytes int64              // queue bytes of the events in open objects
-	stage     []byte             // encoded lines not yet given to stageObj's compressor
-	stageObj  *object
-	idle      []*object // recycled objects
-	inflight  int       // sealed objects not yet settled
-	settled   chan struct{}
-	closed    bool
+	mu          sync.Mutex
+	open        map[string]*object // by prefix
+	cur         *object            // the object of the last event placed, to skip the map lookup
+	heldBytes   int64              // queue bytes of the events in open objects
+	heldEvents  int                // events in open objects
+	placed      uint64             // events placed so far: the clock of object.lastUsed
+	stage       []byte             // encoded lines not yet given to stageObj
+	stageObj    *object
+	compressors compressors
+	idle        []*object // recycled objects
+	inflight    int       // sealed objects not yet settled
+	settled     chan struct{}
+	closed      bool
+	// Half the queue's bounds (SetQueueLimits; zero: not set): open objects together hold less, so the queue
+	// always has room for the events that fill them.
+	halfQueueEvents int
+	halfQueueBytes  int64
 
 	slots         chan struct{} // one per PUT in flight
 	uploads       sync.WaitGroup
@@ -100,6 +107,7 @@ func New(cfg Config, client *minio.Client, log zerolog.Logger) (*Sink, error) {
 		putOpts: minio.PutObjectOptions{ContentType: contentType, ContentEncoding: cd.contentEncoding,
 			DisableMultipart: true},
 		open:          make(map[string]*object),
+		compressors:   compressors{codec: cd},
 		slots:         make(chan struct{}, maxUploads),
 		uploadCtx:     uploadCtx,
 		cancelUploads: cancel,
@@ -136,6 +144,9 @@ func (s *Sink) Write(_ context.Context, b *engine.Batch) error {
 		o := s.cur
 		if o == nil || o.prefix != string(s.prefixBuf) {
 			if o = s.open[string(s.prefixBuf)]; o == nil {
+				if len(s.open) >= s.cfg.MaxOpenObjects {
+					s.seal(s.leastRecentOpen())
+				}
 				o = s.openObject(string(s.prefixBuf))
 				opened = true
 			}
@@ -173,15 +184,22 @@ func (s *Sink) Write(_ context.Context, b *engine.Batch) error {
 		o.raw += n
 		o.held += size
 		o.events++
+		s.placed++
+		o.lastUsed = s.placed
 		o.add(p, i)
 		s.heldBytes += size
+		s.heldEvents++
 		if len(s.stage) >= stageFlushBytes {
 			s.flushStage()
 		}
-		// Open objects of several prefixes together may hold no more of the queue than one full object: the
-		// queue then always has room for the object that is filling.
-		for s.heldBytes > s.cfg.MaxObjectBytes && len(s.open) > 0 {
-			s.seal(s.largestOpen())
+		// Open objects of several prefixes together may hold no more of the queue than one full object, nor
+		// half the queue: the queue then always has room for the events that fill them.
+		for {
+			over, byEvents := s.openOverBound()
+			if !over {
+				break
+			}
+			s.seal(s.largestOpen(byEvents))
 		}
 	}
 	s.flushStage()
@@ -250,6 +268,25 @@ func (s *Sink) Close(ctx context.Context) error {
 	return err
 }
 
+// SetQueueLimits tells the sink the bounds of the pipeline's queue (engine.QueueLimits; zero or less takes the
+// engine's default, as the engine does). The sink holds events until their object is written, so open objects
+// must never hold the whole queue, or the source blocks and nothing is cut until max_object_age: once the open
+// objects together hold half the queue's events or half its bytes, the largest is cut, as when they pass
+// max_object_bytes (so objects hold at most half the queue even when max_object_bytes is larger). Without this
+// call only max_object_bytes bounds them. Call it before the first Write; it is safe at any time.
+func (s *Sink) SetQueueLimits(maxEvents int, maxBytes int64) {
+	if maxEvents <= 0 {
+		maxEvents = engine.DefaultQueueMaxEvents
+	}
+	if maxBytes <= 0 {
+		maxBytes = engine.DefaultQueueMaxBytes
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.halfQueueEvents = max(maxEvents/2, 1)
+	s.halfQueueBytes = max(maxBytes/2, 1)
+}
+
 // InvalidUTF8 is the number of events written with invalid UTF-8 replaced.
 func (s *Sink) InvalidUTF8() int64 { return s.enc.InvalidUTF8.Load() }
 
@@ -260,16 +297,8 @@ func (s *Sink) openObject(prefix string) *object {
 	if n := len(s.idle); n > 0 {
 		o, s.idle = s.idle[n-1], s.idle[:n-1]
 		o.body.Reset()
-		o.zw.Reset(&o.body)
 	} else {
 		o = &object{}
-		zw, err := s.codec.newCompressor(&o.body)
-		if err != nil {
-			// The options are constants: this is a bug, but the object's events are retried, not lost.
-			o.zw, o.zwErr = &plain{w: &o.body}, fmt.Errorf("new %s compressor: %w", s.codec.name, err)
-		} else {
-			o.zw = zw
-		}
 	}
 	o.prefix = prefix
 	o.ids.Reset()
@@ -277,14 +306,10 @@ func (s *Sink) openObject(prefix string) *object {
 	return o
 }
 
-// flushStage hands the staged lines to their object's compressor. Called with s.mu held.
+// flushStage hands the staged lines to their object. Called with s.mu held.
 func (s *Sink) flushStage() {
-	if len(s.stage) == 0 || s.stageObj == nil {
-		s.stage = s.stage[:0]
-		return
-	}
-	if _, err := s.stageObj.zw.Write(s.stage); err != nil && s.stageObj.zwErr == nil {
-		s.stageObj.zwErr = fmt.Errorf("compress: %w", err)
+	if len(s.stage) > 0 && s.stageObj != nil {
+		s.compress(s.stageObj, s.stage)
 	}
 	s.stage = s.stage[:0]
 }
@@ -300,9 +325,8 @@ func (s *Sink) seal(o *object) {
 	}
 	delete(s.open, o.prefix)
 	s.heldBytes -= o.held
-	if err := o.zw.Close(); err != nil && o.zwErr == nil {
-		o.zwErr = fmt.Errorf("compress: %w", err)
-	}
+	s.heldEvents -= o.events
+	s.finishBody(o)
 	o.makeKey(s.codec.ext)
 	if s.inflight == 0 {
 		s.settled = make(chan struct{})
@@ -319,15 +343,40 @@ func (s *Sink) sealAll() {
 	}
 }
 
-// largestOpen returns the open object holding the most queue bytes. Called with s.mu held, len(s.open) > 0.
-func (s *Sink) largestOpen() *object {
+// openOverBound says whether the open objects together hold more of the queue than they may, and whether the
+// events (rather than the bytes) are what is over. Called with s.mu held.
+func (s *Sink) openOverBound() (over, byEvents bool) {
+	if len(s.open) == 0 {
+		return false, false
+	}
+	if s.halfQueueEvents > 0 && s.heldEvents >= s.halfQueueEvents {
+		return true, true
+	}
+	return s.heldBytes > s.cfg.MaxObjectBytes || s.halfQueueBytes > 0 && s.heldBytes >= s.halfQueueBytes, false
+}
+
+// largestOpen returns the open object holding the most events (byEvents) or queue bytes. Called with s.mu held,
+// len(s.open) > 0.
+func (s *Sink) largestOpen(byEvents bool) *object {
 	var big *object
 	for _, o := range s.open {
-		if big == nil || o.held > big.held {
+		if big == nil || byEvents && o.events > big.events || !byEvents && o.held > big.held {
 			big = o
 		}
 	}
 	return big
+}
+
+// leastRecentOpen returns the open object that took an event least recently: a backfill has moved past its
+// prefix, while the objects still taking events stay open. Called with s.mu held, len(s.open) > 0.
+func (s *Sink) leastRecentOpen() *object {
+	var old *object
+	for _, o := range s.open {
+		if old == nil || o.lastUsed < old.lastUsed {
+			old = o
+		}
+	}
+	return old
 }
 
 // settledChan returns a channel closed once no sealed object is waiting to be settled. Called with s.mu held.

@@ -89,15 +89,13 @@ func (s *Sink) put(o *object) error {
 	return s3client.Explain(err, s3client.OpPutObject, s.cfg.Bucket, o.key)
 }
 
-// recycle keeps o for a later object, unless enough are kept or its compressor failed. Called with s.mu held,
-// after o was settled.
+// recycle keeps o for a later object, unless enough are kept. Called with s.mu held, after o was settled.
 func (s *Sink) recycle(o *object) {
-	broken := o.zwErr != nil
 	clear(o.spans)
 	o.spans = o.spans[:0]
 	o.prefix, o.key, o.zwErr = "", "", nil
 	o.raw, o.held, o.events = 0, 0, 0
-	if broken || len(s.idle) >= maxIdleObjects {
+	if len(s.idle) >= maxIdleObjects {
 		return
 	}
 	if cap(o.spans) > maxKeptSpans {

@@ -38,6 +38,10 @@ func (c *Config) Validate() error {
 		errs = append(errs, fielderr.New("max_object_age", "must be positive, such as %q, got %s",
 			DefaultMaxObjectAge.String(), c.MaxObjectAge))
 	}
+	if c.MaxOpenObjects <= 0 {
+		errs = append(errs, fielderr.New("max_open_objects", "must be at least 1, such as %d, got %d",
+			DefaultMaxOpenObjects, c.MaxOpenObjects))
+	}
 	if c.UploadTimeout <= 0 {
 		errs = append(errs, fielderr.New("upload_timeout", "must be positive, such as %q, got %s",
 			DefaultUploadTimeout.String(), c.UploadTimeout))

@@ -74,7 +74,9 @@ func buildOutputs(cfg *config.Config, log zerolog.Logger) (_ []engine.Output, er
 		}
 		// A sink that holds events until a larger unit is written (S3 objects) must not wait for more than the
 		// queue can hold.
-		if q, ok := sink.(interface{ SetQueueLimits(maxEvents int, maxBytes int64) }); ok {
+		if q, ok := sink.(interface {
+			SetQueueLimits(maxEvents int, maxBytes int64)
+		}); ok {
 			q.SetQueueLimits(cfg.Queue.MaxEvents, int64(cfg.Queue.MaxBytes))
 		}
 		out := engine.Output{

@@ -53,6 +53,12 @@ var outputKinds = map[string]newSinkFunc{
 	},
 }
 
+// queueBounded is a sink that holds events until a larger unit is written (the S3 output) and so must know the
+// queue's limits.
+type queueBounded interface {
+	SetQueueLimits(maxEvents int, maxBytes int64)
+}
+
 // buildOutputs turns the configured outputs into the engine's, with their dead letters.
 // On an error the sinks built so far are closed (an S3 output runs a goroutine).
 func buildOutputs(cfg *config.Config, log zerolog.Logger) (_ []engine.Output, err error) {
@@ -72,11 +78,7 @@ func buildOutputs(cfg *config.Config, log zerolog.Logger) (_ []engine.Output, er
 		if err != nil {
 			return nil, fmt.Errorf("output %s: %w", oc.Name, err)
 		}
-		// A sink that holds events until a larger unit is written (S3 objects) must not wait for more than the
-		// queue can hold.
-		if q, ok := sink.(interface {
-			SetQueueLimits(maxEvents int, maxBytes int64)
-		}); ok {
+		if q, ok := sink.(queueBounded); ok {
 			q.SetQueueLimits(cfg.Queue.MaxEvents, int64(cfg.Queue.MaxBytes))
 		}
 		out := engine.Output{

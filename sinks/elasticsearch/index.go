@@ -5,45 +5,14 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/flickerlog/flicker/internal/timepattern"
 )
 
 // indexPattern is a parsed index setting: literal text and date fields taken from an event's @timestamp in UTC.
 type indexPattern struct {
-	parts []indexPart
-	// span is how many seconds one rendered name lasts (86400 for a daily index, 1 for a pattern with seconds);
-	// 0 for a fixed name. UTC has no leap seconds in Unix time, so floor(unix/span) identifies the name.
-	span int64
+	timepattern.Pattern
 }
-
-// indexPart is literal text (field == fieldNone) or one date field.
-type indexPart struct {
-	lit   string
-	field dateField
-}
-
-type dateField uint8
-
-const (
-	fieldNone dateField = iota
-	fieldYear4
-	fieldYear2
-	fieldMonth
-	fieldDay
-	fieldHour
-	fieldMinute
-	fieldSecond
-)
-
-// dateTokens are the supported Joda-style tokens (Beats and Logstash write dates in index names this way).
-// YYYY is Joda's year of era, the same as yyyy for every year flicker can render.
-var dateTokens = map[string]dateField{
-	"yyyy": fieldYear4, "YYYY": fieldYear4, "yy": fieldYear2, "YY": fieldYear2,
-	"MM": fieldMonth, "dd": fieldDay, "HH": fieldHour, "mm": fieldMinute, "ss": fieldSecond,
-}
-
-// spanOf is the life of a name whose finest field is f.
-var spanOf = [...]int64{fieldYear4: 86400, fieldYear2: 86400, fieldMonth: 86400, fieldDay: 86400,
-	fieldHour: 3600, fieldMinute: 60, fieldSecond: 1}
 
 // maxIndexNameBytes is Elasticsearch's limit on an index name.
 const maxIndexNameBytes = 255
@@ -59,12 +28,10 @@ func parseIndex(s string) (*indexPattern, error) {
 	for rest != "" {
 		start := strings.Index(rest, "%{")
 		if start < 0 {
-			p.parts = append(p.parts, indexPart{lit: rest})
+			p.AddText(rest)
 			break
 		}
-		if start > 0 {
-			p.parts = append(p.parts, indexPart{lit: rest[:start]})
-		}
+		p.AddText(rest[:start])
 		end := strings.IndexByte(rest[start:], '}')
 		if end < 0 {
 			return nil, fmt.Errorf("%q: unterminated %%{ placeholder", s)
@@ -75,7 +42,11 @@ func parseIndex(s string) (*indexPattern, error) {
 		if !ok || layout == "" {
 			return nil, fmt.Errorf("%q: unsupported placeholder %%{%s}: only dates such as %%{+yyyy.MM.dd} are", s, inner)
 		}
-		if err := p.parseLayout(layout); err != nil {
+		if err := p.AddDate(layout, timepattern.Joda); err != nil {
+			var tokenErr *timepattern.TokenError
+			if errors.As(err, &tokenErr) {
+				err = fmt.Errorf("unsupported date token %q: use yyyy, yy, MM, dd, HH, mm or ss", tokenErr.Token)
+			}
 			return nil, fmt.Errorf("%q: %w", s, err)
 		}
 	}
@@ -84,39 +55,6 @@ func parseIndex(s string) (*indexPattern, error) {
 	}
 	return p, nil
 }
-
-// parseLayout adds the parts of a date layout: runs of one letter are fields, anything else is literal.
-func (p *indexPattern) parseLayout(layout string) error {
-	for i := 0; i < len(layout); {
-		c := layout[i]
-		if !isLetter(c) {
-			j := i
-			for j < len(layout) && !isLetter(layout[j]) {
-				j++
-			}
-			p.parts = append(p.parts, indexPart{lit: layout[i:j]})
-			i = j
-			continue
-		}
-		j := i
-		for j < len(layout) && layout[j] == c {
-			j++
-		}
-		tok := layout[i:j]
-		f, ok := dateTokens[tok]
-		if !ok {
-			return fmt.Errorf("unsupported date token %q: use yyyy, yy, MM, dd, HH, mm or ss", tok)
-		}
-		p.parts = append(p.parts, indexPart{field: f})
-		if p.span == 0 || spanOf[f] < p.span {
-			p.span = spanOf[f]
-		}
-		i = j
-	}
-	return nil
-}
-
-func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
 // check applies Elasticsearch's index name rules to the literal parts; date fields render digits only.
 func (p *indexPattern) check() error {
@@ -142,69 +80,9 @@ func (p *indexPattern) check() error {
 	return nil
 }
 
-// fixed reports whether the pattern has no date fields.
-func (p *indexPattern) fixed() bool { return p.span == 0 }
-
 // slot identifies the name that t renders: equal slots render equal names.
-func (p *indexPattern) slot(t time.Time) int64 {
-	if p.span == 0 {
-		return 0
-	}
-	u := clampUnix(t)
-	q := u / p.span
-	if u%p.span < 0 {
-		q-- // floor, for times before 1970
-	}
-	return q
-}
+func (p *indexPattern) slot(t time.Time) int64 { return p.Slot(t) }
 
-// appendName appends the name for an event at t: date fields from t in UTC.
-func (p *indexPattern) appendName(dst []byte, t time.Time) []byte {
-	var year, day, hour, minute, second int
-	var month time.Month
-	if !p.fixed() {
-		t = time.Unix(clampUnix(t), 0).UTC()
-		year, month, day = t.Date()
-		hour, minute, second = t.Clock()
-	}
-	for _, part := range p.parts {
-		switch part.field {
-		case fieldNone:
-			dst = append(dst, part.lit...)
-		case fieldYear4:
-			dst = appendDigits(dst, year, 4)
-		case fieldYear2:
-			dst = appendDigits(dst, year%100, 2)
-		case fieldMonth:
-			dst = appendDigits(dst, int(month), 2)
-		case fieldDay:
-			dst = appendDigits(dst, day, 2)
-		case fieldHour:
-			dst = appendDigits(dst, hour, 2)
-		case fieldMinute:
-			dst = appendDigits(dst, minute, 2)
-		case fieldSecond:
-			dst = appendDigits(dst, second, 2)
-		}
-	}
-	return dst
-}
-
-// Bounds of the instants a four-digit year can express, in Unix seconds: @timestamp clamps to them, and so does
-// the index name, so that the two always agree.
-const (
-	minUnix = -62167219200 // 0000-01-01T00:00:00Z
-	maxUnix = 253402300799 // 9999-12-31T23:59:59Z
-)
-
-func clampUnix(t time.Time) int64 { return min(max(t.Unix(), minUnix), maxUnix) }
-
-// appendDigits appends v, which is not negative, zero-padded to width digits.
-func appendDigits(dst []byte, v, width int) []byte {
-	var buf [4]byte
-	for i := width - 1; i >= 0; i-- {
-		buf[i] = byte('0' + v%10)
-		v /= 10
-	}
-	return append(dst, buf[:width]...)
-}
+// appendName appends the name for an event at t: date fields from t in UTC, clamped to the years @timestamp can
+// show so that the two agree.
+func (p *indexPattern) appendName(dst []byte, t time.Time) []byte { return p.Append(dst, t) }

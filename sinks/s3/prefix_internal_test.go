@@ -1,6 +1,7 @@
 package s3out
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +28,11 @@ func TestPrefixRendering(t *testing.T) {
 		{"100%/%{input}%", engine.Event{Time: at, Stream: st}, "100%/app%"},
 		{"%{+yyyy}/", engine.Event{Time: time.Date(12345, 1, 1, 0, 0, 0, 0, time.UTC), Stream: st}, "9999/"},
 		{"%{+yyyy}/", engine.Event{Stream: st}, "0001/"},
+		// Like @timestamp, the instant is clamped to years 0-9999, not just the year.
+		{"%{+yyyy/MM/dd/HH}/%{input}/%{+mm}", engine.Event{Time: time.Date(12345, 6, 7, 8, 9, 0, 0, time.UTC),
+			Stream: st}, "9999/12/31/23/app/59"},
+		{"%{+yyyy/MM/dd/HH}/%{input}/%{+mm}", engine.Event{Time: time.Date(-5, 6, 7, 8, 9, 0, 0, time.UTC),
+			Stream: st}, "0000/01/01/00/app/00"},
 		{"static/", engine.Event{Time: at, Stream: st}, "static/"},
 	}
 	for _, tt := range tests {
@@ -61,5 +67,22 @@ func TestEscapedIDsStayDistinct(t *testing.T) {
 			t.Errorf("%q and %q both escape to %q", prev, id, k)
 		}
 		seen[k] = id
+	}
+}
+
+func TestPrefixRefuses(t *testing.T) {
+	tests := []struct{ pattern, want string }{
+		{"/logs/", `"/logs/" starts with '/': S3 keys have no leading slash; write "logs/"`},
+		{"%{+yyyy/DD}/", `"%{+yyyy/DD}/": %{+yyyy/DD}: unknown date token at "DD"; use yyyy, MM, dd, HH, mm`},
+		{"%{+ss}/", `unknown date token at "ss"`},
+		{"%{+}/", "empty date pattern"},
+		{"a/%{input", `"a/%{input": placeholder "%{input" is not closed with '}'`},
+		{"%{host}/", "unknown placeholder %{host}; use %{input}"},
+	}
+	for _, tt := range tests {
+		_, err := parsePrefix(tt.pattern)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: error %v, want one with %q", tt.pattern, err, tt.want)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/flickerlog/flicker/internal/miniotest"
+	"github.com/flickerlog/flicker/internal/syncbuf"
 	"github.com/flickerlog/flicker/snapshot"
 	"github.com/flickerlog/flicker/store"
 )
@@ -44,22 +45,7 @@ func replOptions(t *testing.T, keys snapshot.Keys, logs *lockedLog) snapshot.Rep
 }
 
 // lockedLog is a log sink the replicator's goroutine and the test can share.
-type lockedLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedLog = syncbuf.Buffer
 
 // background is a Run or Keep in its own goroutine, stopped when the test ends.
 type background struct {

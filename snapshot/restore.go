@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"slices"
 	"time"
@@ -78,10 +77,8 @@ func Restore(ctx context.Context, client *minio.Client, opts RestoreOptions) (Re
 		opts.Timeout = DefaultRestoreTimeout
 	}
 	r := restorer{client: client, opts: opts, log: opts.Logger.With().Str("component", "restore").Logger()}
-	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	defer cancel()
 	var res RestoreResult
-	err := r.retry(ctx, func() error {
+	err := RetryWhileUnreachable(ctx, opts.Timeout, r.log, "the restore", func(ctx context.Context) error {
 		var err error
 		res, err = r.run(ctx)
 		return err
@@ -96,31 +93,6 @@ type restorer struct {
 	client *minio.Client
 	opts   RestoreOptions
 	log    zerolog.Logger
-}
-
-// retry runs fn until it succeeds, fails for good, or ctx ends; the last error says why the store did not answer.
-func (r *restorer) retry(ctx context.Context, fn func() error) error {
-	backoff := 250 * time.Millisecond
-	start := time.Now()
-	for {
-		err := fn()
-		if err != nil && ctx.Err() != nil {
-			return fmt.Errorf("S3 unreachable for %s (--restore-timeout): %w", r.opts.Timeout, err)
-		}
-		if err == nil || !Retryable(err) {
-			return err
-		}
-		r.log.Warn().Err(err).Dur("retrying_for", time.Since(start)).Dur("timeout", r.opts.Timeout).
-			Msg("S3 does not answer; retrying the restore")
-		t := time.NewTimer(backoff + rand.N(backoff/2))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("S3 unreachable for %s (--restore-timeout): %w", r.opts.Timeout, err)
-		case <-t.C:
-		}
-		backoff = min(backoff*2, 5*time.Second)
-	}
 }
 
 func (r *restorer) run(ctx context.Context) (RestoreResult, error) {

@@ -148,7 +148,7 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 	}
 	if s.lease != nil && epoch > s.lease.Epoch() {
 		// The lease record carries the epoch in use, so the next takeover or promote starts above it.
-		err := retryUntil(ctx, f.RestoreTimeout, log, "record the epoch in the lease", func(ctx context.Context) error {
+		err := snapshot.RetryWhileUnreachable(ctx, f.RestoreTimeout, log, "recording the epoch in the lease", func(ctx context.Context) error {
 			return s.lease.RaiseEpoch(ctx, epoch)
 		})
 		if err != nil {
@@ -184,7 +184,7 @@ func (c *RunCmd) probe(ctx context.Context, client *minio.Client, keys snapshot.
 		return false, nil
 	}
 	var works bool
-	err := retryUntil(ctx, f.RestoreTimeout, log, "probe conditional writes", func(ctx context.Context) error {
+	err := snapshot.RetryWhileUnreachable(ctx, f.RestoreTimeout, log, "the conditional-write probe", func(ctx context.Context) error {
 		var err error
 		works, err = snapshot.ProbeConditionalWrites(ctx, client, keys)
 		return err
@@ -203,29 +203,6 @@ func (c *RunCmd) probe(ctx context.Context, client *minio.Client, keys snapshot.
 	log.Warn().Msg("UNFENCED: this store ignores conditional writes (If-Match; e.g. GCS's S3 endpoint); running " +
 		"without a lease: never run two instances on this registry")
 	return false, nil
-}
-
-// retryUntil runs fn until it succeeds, fails with an answer from S3, or timeout passes.
-func retryUntil(ctx context.Context, timeout time.Duration, log zerolog.Logger, what string, fn func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	backoff := 250 * time.Millisecond
-	for {
-		err := fn(ctx)
-		if err != nil && ctx.Err() != nil {
-			return fmt.Errorf("%s: S3 unreachable for %s (--restore-timeout): %w", what, timeout, err)
-		}
-		if err == nil || !snapshot.Retryable(err) {
-			return err
-		}
-		log.Warn().Err(err).Str("step", what).Msg("S3 does not answer; retrying")
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s: S3 unreachable for %s (--restore-timeout): %w", what, timeout, err)
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 5*time.Second)
-	}
 }
 
 // start runs the replicator until close; onFenced cancels shipping when this instance is found fenced (at once

@@ -1,12 +1,10 @@
 package elasticsearch_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/internal/syncbuf"
 	"github.com/flickerlog/flicker/sinks/elasticsearch"
 )
 
@@ -70,22 +69,7 @@ func statuses(b *engine.Batch) []engine.Status {
 }
 
 // logBuffer collects JSON log lines; safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type logBuffer struct{ syncbuf.Buffer }
 
 // messages returns the messages of the log lines at level.
 func (l *logBuffer) messages(t *testing.T, level string) []string {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/engine/enginetest"
+	"github.com/flickerlog/flicker/internal/syncbuf"
 	httpout "github.com/flickerlog/flicker/sinks/http"
 )
 
@@ -280,22 +281,7 @@ func checkSpaced(t *testing.T, reqs []received, failed func(r received) bool, ga
 }
 
 // logBuffer collects JSON log lines; safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type logBuffer struct{ syncbuf.Buffer }
 
 // entries returns the log lines at level.
 func (l *logBuffer) entries(t *testing.T, level string) []map[string]any {

@@ -2,10 +2,8 @@ package file
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/internal/eventfields"
 )
 
 // readSize is the most one read takes from one file per round-robin turn: large enough for throughput, small
@@ -76,7 +75,7 @@ func New(cfg Config, reg Registry, opts Options, log zerolog.Logger) (*Source, e
 		paths[i] = abs
 	}
 	cfg.Paths = paths
-	fieldsJSON, err := renderFields(cfg.Fields, cfg.FieldsUnderRoot)
+	fieldsJSON, err := eventfields.Render(cfg.Fields, cfg.FieldsUnderRoot)
 	if err != nil {
 		return nil, fmt.Errorf("file input %q: %w", cfg.Name, err)
 	}
@@ -95,40 +94,6 @@ func New(cfg Config, reg Registry, opts Options, log zerolog.Logger) (*Source, e
 	s.raw.pool, s.out.pool = &s.pool, &s.pool
 	s.emitFn = s.emitJoined
 	return s, nil
-}
-
-// renderFields renders the configured fields once as JSON object members, keys sorted.
-func renderFields(fields map[string]string, underRoot bool) ([]byte, error) {
-	if len(fields) == 0 {
-		return nil, nil
-	}
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b []byte
-	if !underRoot {
-		b = append(b, `,"fields":{`...)
-	}
-	for i, k := range keys {
-		if i > 0 || underRoot {
-			b = append(b, ',')
-		}
-		kj, err := json.Marshal(k)
-		if err != nil {
-			return nil, err
-		}
-		vj, err := json.Marshal(fields[k])
-		if err != nil {
-			return nil, err
-		}
-		b = append(append(append(b, kj...), ':'), vj...)
-	}
-	if !underRoot {
-		b = append(b, '}')
-	}
-	return b, nil
 }
 
 // Input is the engine input every stream of this source points to.

@@ -8,17 +8,12 @@ import (
 
 	"github.com/bmatcuk/doublestar/v4"
 
+	"github.com/flickerlog/flicker/internal/eventfields"
 	"github.com/flickerlog/flicker/internal/fielderr"
 )
 
 // MinMaxLineBytes is the smallest accepted max_line_bytes.
 const MinMaxLineBytes = 16
-
-// reservedKeys are the event's top-level keys; fields_under_root must not shadow them.
-var reservedKeys = map[string]bool{
-	"@timestamp": true, "message": true, "id": true, "input": true, "log": true, "fields": true,
-	"container": true, "kubernetes": true, "stream": true, "api": true,
-}
 
 var encodings = map[string]string{
 	"utf-8": "utf-8", "utf8": "utf-8", "utf-16le": "utf-16le", "utf-16be": "utf-16be",
@@ -106,14 +101,7 @@ func (c *Config) Validate() error {
 	if m := c.Multiline; m != nil {
 		errs = append(errs, m.validate()...)
 	}
-	for k := range c.Fields {
-		switch {
-		case k == "":
-			add("fields", "empty field name")
-		case c.FieldsUnderRoot && reservedKeys[k]:
-			add("fields."+k, "%q is a reserved top-level key: rename it or set fields_under_root: false", k)
-		}
-	}
+	errs = append(errs, eventfields.Validate(c.Fields, c.FieldsUnderRoot)...)
 	for _, d := range []struct {
 		path string
 		v    time.Duration

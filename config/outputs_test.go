@@ -46,6 +46,9 @@ func TestParseNetworkOutputs(t *testing.T) {
 		s3.MaxObjectAge != 10*time.Second {
 		t.Fatalf("s3 config %+v", s3)
 	}
+	if h.Workers != 2 || es.Workers != 2 {
+		t.Fatalf("default workers %d %d, want 2", h.Workers, es.Workers)
+	}
 	if c.Outputs[0].Name != "http" || c.Outputs[1].Name != "elasticsearch" || c.Outputs[2].Name != "s3" {
 		t.Fatalf("default names %q %q %q", c.Outputs[0].Name, c.Outputs[1].Name, c.Outputs[2].Name)
 	}
@@ -60,6 +63,10 @@ func TestParseNetworkOutputErrors(t *testing.T) {
 			[]string{":7:5", `unknown key "urll"`, `did you mean "url"`}},
 		{"http without url", "  - type: http\n", []string{"outputs[0].url"}},
 		{"elasticsearch without hosts", "  - type: elasticsearch\n    index: logs\n", []string{"outputs[0].hosts"}},
+		{"http workers out of range", "  - type: http\n    url: http://x\n    workers: 65\n",
+			[]string{"c.yaml:7:5", "outputs[0].workers", "between 1 and 64"}},
+		{"elasticsearch workers zero", "  - type: elasticsearch\n    hosts: [http://es:9200]\n    index: l\n    workers: 0\n",
+			[]string{"c.yaml:8:5", "outputs[0].workers", "must be positive"}},
 		{"s3 object larger than the queue", "  - type: s3\n    bucket: b\n    max_object_bytes: 67108864\nqueue:\n  max_bytes: 33554432\n",
 			[]string{"outputs[0].max_object_bytes", "queue.max_bytes"}},
 	}

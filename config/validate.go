@@ -82,8 +82,8 @@ func (d *decoder) validateOutputs(outputs []Output) {
 // positiveKeys are the keys of each output type whose zero value means "the default" in the type's config, so an
 // explicit 0 in the file (which would silently become the default) is an error, as for the other settings.
 var positiveKeys = map[string][]string{
-	OutputHTTP:          {"timeout", "max_retry_after"},
-	OutputElasticsearch: {"bulk_max_bytes", "timeout"},
+	OutputHTTP:          {"timeout", "max_retry_after", "workers"},
+	OutputElasticsearch: {"bulk_max_bytes", "timeout", "workers"},
 	OutputS3:            {"max_object_bytes", "max_object_age", "upload_timeout"},
 }
 

@@ -14,6 +14,8 @@ type Batch struct {
 	reasons []error // for dead-letter batches: why the original output rejected each event
 	held    atomic.Bool
 	release func() // set by the engine; called once when a held batch is released
+	// asyncErr is a SinkPool member's Write error, reported when the held batch is released.
+	asyncErr error
 }
 
 // Len is the number of events in the batch.

@@ -149,15 +149,13 @@ func (o *output) write(ctx context.Context, w *work) {
 		w.b.status[i] = unmarked
 	}
 	w.b.held.Store(false)
+	w.b.asyncErr = nil
 	w.parties.Store(2)
 	o.stats.batches.Add(1)
 	err := o.sink.Write(ctx, &w.b)
 	w.err = err
 	if err != nil {
-		o.stats.writeErrors.Add(1)
-		if ok, suppressed := o.errLog.allow(); ok && ctx.Err() == nil {
-			o.log.Warn().Err(err).Int("events", n).Int64("suppressed", suppressed).Msg("write failed, will retry")
-		}
+		o.writeFailed(err, n, ctx.Err() == nil)
 	}
 	if !w.b.held.Load() {
 		o.settle(w)
@@ -167,6 +165,17 @@ func (o *output) write(ctx context.Context, w *work) {
 	if w.parties.Add(-1) == 0 {
 		o.stats.held.Add(-1)
 		o.settle(w)
+	}
+}
+
+// writeFailed counts a failed Write and, unless the shutdown budget is spent, logs it, rate-limited.
+func (o *output) writeFailed(err error, events int, logIt bool) {
+	o.stats.writeErrors.Add(1)
+	if !logIt {
+		return
+	}
+	if ok, suppressed := o.errLog.allow(); ok {
+		o.log.Warn().Err(err).Int("events", events).Int64("suppressed", suppressed).Msg("write failed, will retry")
 	}
 }
 

@@ -20,6 +20,11 @@ func (o *output) settle(w *work) {
 		// Run has returned: the events stay unacknowledged, as promised to the caller.
 		return
 	}
+	if err := w.b.asyncErr; err != nil && w.err == nil {
+		// A SinkPool member failed after Write returned: the same as a Write error.
+		w.err = err
+		o.writeFailed(err, len(w.b.Events), true)
+	}
 	evs, status := w.b.Events, w.b.status
 	var retries, rejects, accepted int
 	var acceptedBytes int64

@@ -384,3 +384,31 @@ func TestElasticsearchOutputWiring(t *testing.T) {
 		t.Fatalf("%d documents indexed by their id under logs-app, want 500:\n%s", len(ids), p.logs())
 	}
 }
+
+// TestHTTPOutputWorkersKeepRequestsInFlight: with workers: 3 the output keeps three requests open against a
+// server that has not answered yet, never a fourth, and every line arrives exactly once when the server answers.
+func TestHTTPOutputWorkersKeepRequestsInFlight(t *testing.T) {
+	dir := t.TempDir()
+	coll, srv := newCollector(t)
+	coll.hold = make(chan struct{})
+	cfg := writeOutputsConfig(t, dir, filepath.Join(dir, "*.log"), fmt.Sprintf(`  - type: http
+    url: %q
+    workers: 3
+`, srv.URL), "  max_events: 100\n")
+	appendLines(t, filepath.Join(dir, "app.log"), "w", 0, 2000)
+	p := start(t, dir, "-c", cfg, "--registry-file", filepath.Join(dir, "reg.db"), "--once", "--log-format", "json")
+	waitFor(t, time.Minute, "three requests in flight", func() bool { return coll.requests.Load() >= 3 }, p)
+	time.Sleep(300 * time.Millisecond) // a fourth request would arrive by now
+	if n := coll.requests.Load(); n != 3 {
+		t.Fatalf("%d requests in flight with workers: 3", n)
+	}
+	close(coll.hold)
+	if code := p.wait(2 * time.Minute); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, p.logs())
+	}
+	for i := range 2000 {
+		if c := coll.count(line("w", i)); c != 1 {
+			t.Fatalf("line %d arrived %d times, want exactly once", i, c)
+		}
+	}
+}

@@ -34,10 +34,12 @@ var outputKinds = map[string]newSinkFunc{
 		return discard.New(), nil
 	},
 	"http": func(out config.Output, log zerolog.Logger) (engine.Sink, error) {
-		return httpout.New(*out.HTTP, log)
+		return pool(out.HTTP.Workers, log, func(log zerolog.Logger) (engine.Sink, error) { return httpout.New(*out.HTTP, log) })
 	},
 	"elasticsearch": func(out config.Output, log zerolog.Logger) (engine.Sink, error) {
-		return elasticsearch.New(*out.Elasticsearch, log)
+		return pool(out.Elasticsearch.Workers, log, func(log zerolog.Logger) (engine.Sink, error) {
+			return elasticsearch.New(*out.Elasticsearch, log)
+		})
 	},
 	"s3": func(out config.Output, log zerolog.Logger) (engine.Sink, error) {
 		// The same AWS environment and credentials as an S3 registry, with this output's overrides.
@@ -51,6 +53,27 @@ var outputKinds = map[string]newSinkFunc{
 		}
 		return s3out.New(*out.S3, client, log)
 	},
+}
+
+// pool builds workers sinks with newSink and spreads the output's batches over them (engine.SinkPool), so that
+// that many requests are in flight.
+func pool(workers int, log zerolog.Logger, newSink func(zerolog.Logger) (engine.Sink, error)) (engine.Sink, error) {
+	members := make([]engine.Sink, 0, max(workers, 1))
+	for i := range max(workers, 1) {
+		mlog := log
+		if workers > 1 {
+			mlog = log.With().Int("worker", i).Logger()
+		}
+		s, err := newSink(mlog)
+		if err != nil {
+			for _, m := range members {
+				_ = m.Close(context.Background())
+			}
+			return nil, err
+		}
+		members = append(members, s)
+	}
+	return engine.NewSinkPool(members), nil
 }
 
 // queueBounded is a sink that holds events until a larger unit is written (the S3 output) and so must know the

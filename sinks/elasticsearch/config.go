@@ -35,6 +35,9 @@ type Config struct {
 	CAFile             string            `yaml:"ca_file"`
 	InsecureSkipVerify bool              `yaml:"insecure_skip_verify"`
 	Headers            map[string]string `yaml:"headers"`
+	// Workers is how many _bulk requests are in flight at once, each batch encoded, compressed and sent by one
+	// worker. Replays stay idempotent per _id whatever the order.
+	Workers int `yaml:"workers"`
 }
 
 // Defaults for unset fields.
@@ -43,6 +46,8 @@ const (
 	DefaultCompression  = CompressionGzip
 	DefaultBulkMaxBytes = 5 << 20
 	DefaultTimeout      = 30 * time.Second
+	DefaultWorkers      = 2
+	MaxWorkers          = 64
 )
 
 // Values of OpType and Compression.
@@ -70,6 +75,9 @@ func (c *Config) SetDefaults() {
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
 	}
+	if c.Workers == 0 {
+		c.Workers = DefaultWorkers
+	}
 }
 
 // String renders the configuration for logs and `flicker validate` with the API key, the password and every
@@ -77,9 +85,9 @@ func (c *Config) SetDefaults() {
 func (c Config) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "{hosts:%q index:%q op_type:%q compression:%q api_key:%s username:%q password:%s "+
-		"bulk_max_bytes:%d timeout:%s ca_file:%q insecure_skip_verify:%t headers:{",
+		"bulk_max_bytes:%d timeout:%s workers:%d ca_file:%q insecure_skip_verify:%t headers:{",
 		redactHosts(c.Hosts), c.Index, c.OpType, c.Compression, secret(c.APIKey), c.Username, secret(c.Password),
-		c.BulkMaxBytes, c.Timeout, c.CAFile, c.InsecureSkipVerify)
+		c.BulkMaxBytes, c.Timeout, c.Workers, c.CAFile, c.InsecureSkipVerify)
 	names := make([]string, 0, len(c.Headers))
 	for name := range c.Headers {
 		names = append(names, name)

@@ -28,7 +28,8 @@
 // Requests go round-robin over hosts; a host that fails rests (1s, doubling up to 30s) while the others take
 // its requests. A batch is sent as several requests when its NDJSON exceeds bulk_max_bytes (uncompressed).
 // Bodies are gzip-compressed (level 1) unless compression is none. Authentication is an API key
-// (Authorization: ApiKey) or basic; responses are trimmed with filter_path.
+// (Authorization: ApiKey) or basic; responses are trimmed with filter_path. One Sink sends one request at a time;
+// cmd/flicker builds workers Sinks per output and spreads the batches over them (engine.SinkPool).
 //
 // Caveats:
 //   - The replay guarantee holds per concrete index. With a date pattern the index comes from @timestamp, which

@@ -57,6 +57,10 @@ func (c *Config) Validate() error {
 	if c.Timeout < 0 {
 		errs = append(errs, fielderr.New("timeout", "must not be negative, got %s", c.Timeout))
 	}
+	if c.Workers < 0 || c.Workers > MaxWorkers {
+		errs = append(errs, fielderr.New("workers", "must be between 1 and %d requests in flight, got %d", MaxWorkers,
+			c.Workers))
+	}
 	return fielderr.Join(errs...)
 }
 

@@ -23,6 +23,9 @@ type Config struct {
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 	// MaxRetryAfter caps how long a server's Retry-After header can hold the output back.
 	MaxRetryAfter time.Duration `yaml:"max_retry_after"`
+	// Workers is how many requests are in flight at once, each batch encoded, compressed and sent by one worker.
+	// Batches may then arrive out of order; 1 keeps them in order.
+	Workers int `yaml:"workers"`
 }
 
 // Auth is bearer or basic authentication; at most one of the two.
@@ -46,6 +49,8 @@ const (
 	DefaultCompression   = CompressionGzip
 	DefaultTimeout       = 30 * time.Second
 	DefaultMaxRetryAfter = 60 * time.Second
+	DefaultWorkers       = 2
+	MaxWorkers           = 64
 )
 
 // redacted replaces secrets wherever a Config is shown.
@@ -90,8 +95,8 @@ func (c Config) String() string {
 		fmt.Fprintf(&h, "%q: %q", k, r.Headers[k])
 	}
 	return fmt.Sprintf("url=%q format=%s compression=%s headers={%s} auth=%s timeout=%s ca_file=%q "+
-		"insecure_skip_verify=%t max_retry_after=%s", r.URL, r.Format, r.Compression, h.String(), r.Auth,
-		r.Timeout, r.CAFile, r.InsecureSkipVerify, r.MaxRetryAfter)
+		"insecure_skip_verify=%t max_retry_after=%s workers=%d", r.URL, r.Format, r.Compression, h.String(), r.Auth,
+		r.Timeout, r.CAFile, r.InsecureSkipVerify, r.MaxRetryAfter, r.Workers)
 }
 
 // GoString is String, so that %#v does not print secrets either.

@@ -25,7 +25,12 @@
 // returns at once, so results, logs and metrics are not delayed, and the engine's own backoff runs during the
 // same wait instead of being added to it: the next request goes out after max(Retry-After, backoff).
 //
+// One Sink sends one request at a time. The workers setting is applied by cmd/flicker, which builds that many
+// Sinks for the output and spreads its batches over them with engine.SinkPool: several requests in flight, each
+// Sink with its own connection, buffers, Retry-After wait and 413 memory.
+//
 // Caveats:
+//   - With workers above 1, batches may arrive out of order (each stream is still checkpointed in order).
 //   - A 400 or 422 rejects the whole request: the server does not say which event it refused.
 //   - Cross-restart deduplication by Idempotency-Key is partial: batches after a restart may be cut differently
 //     (other keys), and an event's @timestamp may be its read time, so the same key may come with another body,

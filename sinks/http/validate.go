@@ -24,6 +24,9 @@ func (c *Config) SetDefaults() {
 	if c.MaxRetryAfter == 0 {
 		c.MaxRetryAfter = DefaultMaxRetryAfter
 	}
+	if c.Workers == 0 {
+		c.Workers = DefaultWorkers
+	}
 }
 
 // reservedHeaders are set by the output itself; a configured value would contradict the body it sends.
@@ -49,6 +52,10 @@ func (c *Config) Validate() error {
 	}
 	if c.Timeout < 0 {
 		errs = append(errs, fielderr.New("timeout", "must be a positive duration such as 30s, got %s", c.Timeout))
+	}
+	if c.Workers < 0 || c.Workers > MaxWorkers {
+		errs = append(errs, fielderr.New("workers", "must be between 1 and %d requests in flight, got %d", MaxWorkers,
+			c.Workers))
 	}
 	if c.MaxRetryAfter < 0 {
 		errs = append(errs, fielderr.New("max_retry_after", "must be a positive duration such as 60s, got %s",

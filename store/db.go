@@ -183,6 +183,28 @@ func (db *DB) Cursor(input string) (CursorRecord, bool, error) {
 	return r, found, nil
 }
 
+// AllCursors returns every committed API cursor, ordered by input.
+func (db *DB) AllCursors() ([]CursorRecord, error) {
+	var out []CursorRecord
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		var err error
+		out, err = allCursors(tx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read cursors: %w", err)
+	}
+	return out, nil
+}
+
+// RedactedCursor is c as `registry show` and export print it: credentials in URLs and secret parameters
+// replaced with Redacted.
+func RedactedCursor(c CursorRecord) CursorRecord {
+	r := redactCursor(c)
+	return CursorRecord{Input: r.Input, Cursor: r.Cursor, LastTime: r.LastTime, RecentIDs: r.RecentIDs,
+		Endpoint: r.Endpoint, Params: r.Params}
+}
+
 // allCursors returns every cursor in tx, ordered by input.
 func allCursors(tx *bolt.Tx) ([]CursorRecord, error) {
 	var out []CursorRecord

@@ -153,6 +153,29 @@ func TestCursorRoundTrip(t *testing.T) {
 	}
 }
 
+func TestAllCursorsAndRedactedCursor(t *testing.T) {
+	db := openT(t, tempPath(t), quiet)
+	defer db.Close()
+	db.PutCursor(store.CursorRecord{Input: "slack", Cursor: "c2"})
+	db.PutCursor(store.CursorRecord{Input: "okta", Cursor: "https://u:pw@x.okta.com/api/v1/logs?after=a&token=t0k",
+		Params: map[string]string{"api_key": "k3y", "limit": "1000"}})
+	flush(t, db)
+	all, err := db.AllCursors()
+	if err != nil || len(all) != 2 || all[0].Input != "okta" || all[1].Input != "slack" {
+		t.Fatalf("AllCursors = %+v, %v; want okta then slack", all, err)
+	}
+	r := store.RedactedCursor(all[0])
+	if strings.Contains(r.Cursor, "pw") || strings.Contains(r.Cursor, "t0k") || !strings.Contains(r.Cursor, "after=a") ||
+		r.Params["api_key"] != store.Redacted || r.Params["limit"] != "1000" {
+		t.Fatalf("redacted %+v", r)
+	}
+	db.DeleteInput("okta")
+	flush(t, db)
+	if all, err := db.AllCursors(); err != nil || len(all) != 1 || all[0].Input != "slack" {
+		t.Fatalf("after DeleteInput(okta): %+v, %v", all, err)
+	}
+}
+
 func TestSeqPersistsAcrossReopen(t *testing.T) {
 	path := tempPath(t)
 	for round := uint64(1); round <= 3; round++ {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -52,7 +54,35 @@ func RunFlickerEnv(binary, dir string, env []string, logs io.Writer, args ...str
 		cmd.Stderr = io.MultiWriter(&stderr, logs)
 	}
 	start := time.Now()
-	if err := cmd.Run(); err != nil {
+	if err := cmd.Start(); err != nil {
+		return 0, 0, 0, fmt.Errorf("%s %v: %w", binary, args, err)
+	}
+	// The child's rusage Maxrss is not its own peak: Linux carries the parent's peak RSS over the exec (Go
+	// starts children with CLONE_VM), so a benchmark process holding a large input or emulator inflates it.
+	// VmHWM of the child's /proc status is its own; it only grows, so the last sample is the peak give or take
+	// the final 20 ms.
+	sampled := make(chan int64)
+	stop := make(chan struct{})
+	go func() {
+		var peak int64
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if v, ok := vmHWM(cmd.Process.Pid); ok {
+				peak = max(peak, v)
+			}
+			select {
+			case <-stop:
+				sampled <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	err = cmd.Wait()
+	close(stop)
+	peakRSS = <-sampled
+	if err != nil {
 		return 0, 0, 0, fmt.Errorf("%s %v: %w\n%s", binary, args, err, stderr.String())
 	}
 	elapsed = time.Since(start)
@@ -61,7 +91,22 @@ func RunFlickerEnv(binary, dir string, env []string, logs io.Writer, args ...str
 		return elapsed, 0, 0, fmt.Errorf("no rusage on this platform")
 	}
 	cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return elapsed, cpu, ru.Maxrss * 1024, nil
+	return elapsed, cpu, peakRSS, nil
+}
+
+// vmHWM reads the peak resident set size of process pid from /proc, in bytes.
+func vmHWM(pid int) (int64, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, false
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err == nil
+		}
+	}
+	return 0, false
 }
 
 // WriteConfig writes a flicker config that ships logPath to the given outputs YAML (an "outputs:" block).

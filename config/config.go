@@ -10,15 +10,17 @@ import (
 	sinkfile "github.com/flickerlog/flicker/sinks/file"
 	httpout "github.com/flickerlog/flicker/sinks/http"
 	s3out "github.com/flickerlog/flicker/sinks/s3"
+	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/file"
 )
 
 // Config is a loaded, defaulted and validated configuration.
 type Config struct {
-	LogFiles []file.Config `yaml:"log_files"`
-	Outputs  []Output      `yaml:"outputs"`
-	Batch    Batch         `yaml:"batch"`
-	Queue    Queue         `yaml:"queue"`
+	LogFiles   []file.Config `yaml:"log_files"`
+	APISources []api.Config  `yaml:"api_sources"`
+	Outputs    []Output      `yaml:"outputs"`
+	Batch      Batch         `yaml:"batch"`
+	Queue      Queue         `yaml:"queue"`
 
 	file string // the name given to Parse, for Summary
 }
@@ -134,13 +136,24 @@ var outputTypes = []string{OutputStdout, OutputFile, OutputHTTP, OutputElasticse
 // "config.yaml: 2 inputs (log_files: app, audit), 3 outputs (stdout, file archive, discard)".
 func (c *Config) Summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s", c.file, plural(len(c.LogFiles), "input"))
+	fmt.Fprintf(&b, "%s: %s", c.file, plural(len(c.LogFiles)+len(c.APISources), "input"))
+	var kinds []string
 	if len(c.LogFiles) > 0 {
 		names := make([]string, len(c.LogFiles))
 		for i, in := range c.LogFiles {
 			names[i] = in.Name
 		}
-		fmt.Fprintf(&b, " (log_files: %s)", strings.Join(names, ", "))
+		kinds = append(kinds, "log_files: "+strings.Join(names, ", "))
+	}
+	if len(c.APISources) > 0 {
+		names := make([]string, len(c.APISources))
+		for i, in := range c.APISources {
+			names[i] = in.Name
+		}
+		kinds = append(kinds, "api_sources: "+strings.Join(names, ", "))
+	}
+	if len(kinds) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(kinds, "; "))
 	}
 	fmt.Fprintf(&b, ", %s", plural(len(c.Outputs), "output"))
 	if len(c.Outputs) > 0 {

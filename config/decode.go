@@ -17,7 +17,7 @@ const maxAliasWork = 100000
 
 // unsupportedInputs are input kinds of flicker's configuration that this version does not have yet. They are
 // known keys, so a config written for a later version fails with a clear message instead of "unknown key".
-var unsupportedInputs = []string{"docker_containers", "kubernetes", "api_sources"}
+var unsupportedInputs = []string{"docker_containers", "kubernetes"}
 
 var (
 	durationType = reflect.TypeOf(time.Duration(0))

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/file"
 	"gopkg.in/yaml.v3"
 )
@@ -14,31 +15,45 @@ import (
 // validate applies defaults and checks c: each input and file output through its own SetDefaults and
 // Validate, and here what spans entries.
 func (d *decoder) validate(c *Config) {
-	d.validateInputs(c.LogFiles)
+	d.validateInputs(c.LogFiles, c.APISources)
 	d.validateOutputs(c.Outputs)
 	d.validatePipeline(&c.Batch, &c.Queue)
 	d.queueHoldsObjects(c.Outputs, c.Queue)
 }
 
-func (d *decoder) validateInputs(inputs []file.Config) {
-	if len(inputs) == 0 {
-		d.problem("log_files", "no inputs: add at least one entry under log_files")
+func (d *decoder) validateInputs(files []file.Config, apis []api.Config) {
+	if len(files) == 0 && len(apis) == 0 {
+		d.problem("log_files", "no inputs: add at least one entry under log_files or api_sources")
 	}
-	seen := make(map[string]int)
-	for i := range inputs {
-		in := &inputs[i]
-		p := fmt.Sprintf("log_files[%d]", i)
-		if first, dup := seen[in.Name]; dup {
-			d.problem(p+".name", "duplicate input name %q (also log_files[%d]): input names must be unique", in.Name, first)
-		} else if in.Name == "" {
+	seen := make(map[string]string) // input name -> the path of its first entry
+	name := func(p, n string) {
+		if first, dup := seen[n]; dup {
+			d.problem(p+".name", "duplicate input name %q (also %s): input names must be unique across log_files and api_sources", n, first)
+		} else if n == "" {
 			d.problem(p+".name", "required: every input needs a name, unique across inputs (read positions are stored under it)")
 		} else {
-			seen[in.Name] = i
+			seen[n] = p
 		}
+	}
+	for i := range files {
+		in := &files[i]
+		p := fmt.Sprintf("log_files[%d]", i)
+		name(p, in.Name)
+		in.SetDefaults()
+		d.fromValidator(p, in.Validate())
+	}
+	for i := range apis {
+		in := &apis[i]
+		p := fmt.Sprintf("api_sources[%d]", i)
+		name(p, in.Name)
+		d.explicitZeros(in, p, apiPositiveKeys)
 		in.SetDefaults()
 		d.fromValidator(p, in.Validate())
 	}
 }
+
+// apiPositiveKeys are the api_sources keys whose zero value means the default: an explicit 0 is an error.
+var apiPositiveKeys = []string{"polling_frequency_ms", "polling_frequency", "initial_lookback", "timeout", "max_pages_per_poll"}
 
 func (d *decoder) validateOutputs(outputs []Output) {
 	if len(outputs) == 0 {

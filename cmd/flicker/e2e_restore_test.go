@@ -210,4 +210,28 @@ func TestRestoreCommand(t *testing.T) {
 			t.Fatalf("after import: epoch %d (was %d), offset %d", after.Epoch, before.Epoch, off)
 		}
 	})
+	t.Run("reset on s3", func(t *testing.T) {
+		if code, out := f.flicker("registry", "reset", "nope", "--registry-file", f.registry); code != 2 ||
+			!strings.Contains(out, `no state for input "nope"`) || !strings.Contains(out, "app") {
+			t.Fatalf("reset of an unknown input: exit %d, want 2 naming the inputs with state:\n%s", code, out)
+		}
+		before, _ := f.latest()
+		if code, out := f.flicker("registry", "reset", "app", "--registry-file", f.registry); code != 0 ||
+			!strings.Contains(out, "reset input app: 1 file positions") {
+			t.Fatalf("reset: exit %d:\n%s", code, out)
+		}
+		after, off := f.latest()
+		if after.Epoch <= before.Epoch || off != 0 {
+			t.Fatalf("after reset: epoch %d (was %d), offset %d, want a new epoch and no position", after.Epoch,
+				before.Epoch, off)
+		}
+		// The next start ships the whole file again.
+		shipped := f.arrived("d")
+		if code, logs := f.runOnce("pod5"); code != 0 {
+			t.Fatalf("run after reset: exit %d:\n%s", code, logs)
+		}
+		if got := f.arrived("d"); got != shipped+200 {
+			t.Fatalf("the run after the reset shipped %d lines, want the file's 200 again", got-shipped)
+		}
+	})
 }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"maps"
+
+	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/file"
 	"github.com/flickerlog/flicker/store"
 )
@@ -34,6 +37,30 @@ func (r fileRegistry) Save(input string, st file.State) {
 }
 
 func (r fileRegistry) Remove(input string, inode uint64) { r.db.DeleteFile(input, inode) }
+
+// cursorRegistry adapts the store to the API sources' Registry.
+type cursorRegistry struct{ db *store.DB }
+
+func (r cursorRegistry) Load(input string) (api.Cursor, bool, error) {
+	rec, ok, err := r.db.Cursor(input)
+	if err != nil || !ok {
+		return api.Cursor{}, false, err
+	}
+	return api.Cursor{Next: rec.Cursor, LastTime: rec.LastTime, RecentIDs: rec.RecentIDs, Endpoint: rec.Endpoint,
+		Params: rec.Params}, true, nil
+}
+
+func (r cursorRegistry) Save(input string, c api.Cursor) {
+	r.db.PutCursor(store.CursorRecord{Input: input, Cursor: c.Next, LastTime: c.LastTime, RecentIDs: c.RecentIDs,
+		Endpoint: c.Endpoint, Params: maps.Clone(c.Params)})
+}
+
+// noCursors keeps API cursors in memory only, like noRegistry for files: without --track a restart begins at
+// initial_lookback.
+type noCursors struct{}
+
+func (noCursors) Load(string) (api.Cursor, bool, error) { return api.Cursor{}, false, nil }
+func (noCursors) Save(string, api.Cursor)               {}
 
 // noRegistry keeps positions nowhere: without --track each start begins at start_position.
 type noRegistry struct{}

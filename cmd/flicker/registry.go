@@ -19,6 +19,7 @@ type RegistryCmd struct {
 	Show   RegistryShowCmd   `cmd:"" help:"Print the inputs and streams of a registry with offset, size and lag."`
 	Export RegistryExportCmd `cmd:"" help:"Write a registry as versioned JSON on stdout (secrets redacted)."`
 	Import RegistryImportCmd `cmd:"" help:"Replace a registry's content with JSON written by 'registry export'."`
+	Reset  RegistryResetCmd  `cmd:"" help:"Make one input start over: forget its file positions and API cursor."`
 }
 
 // registryLocation is the flag every registry command takes.
@@ -84,6 +85,32 @@ func (c *RegistryShowCmd) Run(e *env) error {
 	}
 	if len(files) == 0 {
 		fmt.Fprintln(tw, "(no files tracked)")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return showCursors(e.stdout, db)
+}
+
+// showCursors prints one row per API source cursor (credentials redacted), when there are any.
+func showCursors(w io.Writer, db *store.DB) error {
+	cursors, err := db.AllCursors()
+	if err != nil || len(cursors) == 0 {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nAPI SOURCE\tENDPOINT\tLAST EVENT\tRECENT IDS\tNEXT")
+	for _, c := range cursors {
+		c = store.RedactedCursor(c)
+		last := "-"
+		if !c.LastTime.IsZero() {
+			last = c.LastTime.UTC().Format(time.RFC3339Nano)
+		}
+		next := c.Cursor
+		if next == "" {
+			next = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", c.Input, c.Endpoint, last, len(c.RecentIDs), next)
 	}
 	return tw.Flush()
 }

@@ -55,10 +55,21 @@ func (l registryLocation) openS3Snapshot() (*store.DB, func(), error) {
 	return db, cleanup, nil
 }
 
-// importS3 replaces an S3 registry's content: it takes the lease (refusing while another instance holds it),
-// restores the latest state, imports into it at a new epoch and uploads it with If-Match, then releases the lease.
+// importS3 replaces an S3 registry's content with the export JSON read from r.
 func (c *RegistryImportCmd) importS3(e *env, r io.Reader) error {
-	client, keys, err := c.client(c.RegistryFile)
+	return c.modifyS3(e, c.LeaseTTL, "import into", "imported into", func(db *store.DB) error {
+		if err := db.Import(r); err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
+		return nil
+	})
+}
+
+// modifyS3 changes an S3 registry with change: it takes the lease (refusing while another instance holds it),
+// restores the latest state, applies change to it and uploads it at a new epoch with If-Match, then releases the
+// lease. verb names the command in errors ("import into"), done in the closing line ("imported into").
+func (l registryLocation) modifyS3(e *env, leaseTTL time.Duration, verb, done string, change func(*store.DB) error) error {
+	client, keys, err := l.client(l.RegistryFile)
 	if err != nil {
 		return err
 	}
@@ -66,14 +77,14 @@ func (c *RegistryImportCmd) importS3(e *env, r io.Reader) error {
 	ctx, cancel := context.WithTimeout(context.Background(), s3CommandTimeout)
 	defer cancel()
 	writerID, host := writerIdentity()
-	writerID = "import-" + writerID
+	writerID = "registry-" + writerID
 	lease := snapshot.NewLease(client, snapshot.LeaseOptions{Bucket: keys.Bucket, Key: keys.Lease(),
-		WriterID: writerID, Hostname: host, TTL: c.LeaseTTL, Logger: log})
-	epoch, err := lease.Acquire(ctx, takeoverWait(c.LeaseTTL))
+		WriterID: writerID, Hostname: host, TTL: leaseTTL, Logger: log})
+	epoch, err := lease.Acquire(ctx, takeoverWait(leaseTTL))
 	if err != nil {
 		var held *snapshot.HeldError
 		if errors.As(err, &held) {
-			return &exitError{code: exitFenced, err: fmt.Errorf("import into %s: %w; stop it first", keys, err)}
+			return &exitError{code: exitFenced, err: fmt.Errorf("%s %s: %w; stop it first", verb, keys, err)}
 		}
 		return err
 	}
@@ -84,7 +95,7 @@ func (c *RegistryImportCmd) importS3(e *env, r io.Reader) error {
 			log.Warn().Err(err).Msg("could not release the lease")
 		}
 	}()
-	tmp, err := os.MkdirTemp("", "flicker-import-*")
+	tmp, err := os.MkdirTemp("", "flicker-registry-*")
 	if err != nil {
 		return err
 	}
@@ -99,9 +110,13 @@ func (c *RegistryImportCmd) importS3(e *env, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	if err := db.Import(r); err != nil {
+	if err := change(db); err != nil {
 		db.Close()
-		return &exitError{code: exitUsage, err: fmt.Errorf("import into %s: %w", keys, err)}
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return &exitError{code: ee.code, err: fmt.Errorf("%s %s: %w", verb, keys, ee.err)}
+		}
+		return fmt.Errorf("%s %s: %w", verb, keys, err)
 	}
 	if err := db.Close(); err != nil {
 		return err
@@ -109,8 +124,8 @@ func (c *RegistryImportCmd) importS3(e *env, r io.Reader) error {
 	h, _, err := snapshot.Publish(ctx, client, path, snapshot.PublishOptions{Keys: keys, ETag: res.ETag,
 		Epoch: max(epoch, res.Header.Epoch+1), Info: snapshot.HeaderInfo{WriterID: writerID, Hostname: host}})
 	if err != nil {
-		return fmt.Errorf("import into %s: %w", keys, err)
+		return fmt.Errorf("%s %s: %w", verb, keys, err)
 	}
-	fmt.Fprintf(e.stderr, "imported into %s (epoch %d, seq %d)\n", keys, h.Epoch, h.Seq)
+	fmt.Fprintf(e.stderr, "%s %s (epoch %d, seq %d)\n", done, keys, h.Epoch, h.Seq)
 	return nil
 }

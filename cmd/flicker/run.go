@@ -15,6 +15,7 @@ import (
 	"github.com/flickerlog/flicker/config"
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/internal/telemetry"
+	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/file"
 	"github.com/flickerlog/flicker/store"
 )
@@ -123,33 +124,44 @@ func (c *RunCmd) Run(e *env) error {
 	return runErr
 }
 
+// positions is where the sources keep their positions: file offsets and API cursors.
+type positions struct {
+	files   file.Registry
+	cursors api.Registry
+}
+
+func storePositions(db *store.DB) positions {
+	return positions{files: fileRegistry{db: db}, cursors: cursorRegistry{db: db}}
+}
+
 // openRegistry opens where positions live: an S3 session (lease, restore), a local file, or nothing.
-func (c *RunCmd) openRegistry(ctx context.Context, mode registryMode, log zerolog.Logger) (file.Registry, *store.DB, *s3Session, error) {
+func (c *RunCmd) openRegistry(ctx context.Context, mode registryMode, log zerolog.Logger) (positions, *store.DB, *s3Session, error) {
 	switch {
 	case mode.s3 != "":
 		session, err := c.openS3(ctx, mode.s3, log)
 		if err != nil {
-			return nil, nil, nil, err
+			return positions{}, nil, nil, err
 		}
-		return fileRegistry{db: session.db}, session.db, session, nil
+		return storePositions(session.db), session.db, session, nil
 	case mode.path != "":
 		db, err := store.Open(mode.path, store.Options{CommitInterval: c.CommitInterval}, log.With().Str("component", "store").Logger())
 		if err != nil {
 			if errors.Is(err, store.ErrLocked) {
-				return nil, nil, nil, &exitError{code: exitFenced, err: err}
+				return positions{}, nil, nil, &exitError{code: exitFenced, err: err}
 			}
-			return nil, nil, nil, fmt.Errorf("open registry: %w", err)
+			return positions{}, nil, nil, fmt.Errorf("open registry: %w", err)
 		}
 		log.Info().Str("registry", db.Path()).Uint64("seq", db.Meta().Seq).Msg("registry opened")
-		return fileRegistry{db: db}, db, nil, nil
+		return storePositions(db), db, nil, nil
 	}
-	log.Warn().Msg("positions are kept in memory only: a restart begins at start_position (use --track to persist them)")
-	return noRegistry{}, nil, nil, nil
+	log.Warn().Msg("positions are kept in memory only: a restart begins at start_position and initial_lookback " +
+		"(use --track to persist them)")
+	return positions{files: noRegistry{}, cursors: noCursors{}}, nil, nil, nil
 }
 
 // ship builds and runs the pipeline, publishing its parts to live for the metrics; srv, when not nil, turns ready
 // once shipping begins.
-func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg file.Registry, live *liveParts,
+func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg positions, live *liveParts,
 	srv *telemetry.Server, fenced <-chan struct{}, log zerolog.Logger) error {
 	outputs, err := buildOutputs(cfg, log)
 	if err != nil {
@@ -158,13 +170,24 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg file.Registry
 	var sources []engine.Source
 	var fileSources []*file.Source
 	for _, in := range cfg.LogFiles {
-		src, err := file.New(in, reg, file.Options{Once: c.Once}, log.With().Str("component", "source").Str("input", in.Name).Logger())
+		src, err := file.New(in, reg.files, file.Options{Once: c.Once}, log.With().Str("component", "source").Str("input", in.Name).Logger())
 		if err != nil {
 			closeOutputs(outputs)
 			return &exitError{code: exitUsage, err: fmt.Errorf("log_files %s: %w", in.Name, err)}
 		}
 		sources = append(sources, src)
 		fileSources = append(fileSources, src)
+	}
+	var apiSource *api.Source
+	if len(cfg.APISources) > 0 {
+		var err error
+		apiSource, err = api.New(cfg.APISources, reg.cursors, api.Options{Once: c.Once},
+			log.With().Str("component", "source").Logger())
+		if err != nil {
+			closeOutputs(outputs)
+			return &exitError{code: exitUsage, err: fmt.Errorf("api_sources: %w", err)}
+		}
+		sources = append(sources, apiSource)
 	}
 	pipe, err := engine.New(engine.Options{
 		Queue:        engine.QueueLimits{MaxEvents: cfg.Queue.MaxEvents, MaxBytes: int64(cfg.Queue.MaxBytes)},
@@ -179,6 +202,9 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg file.Registry
 	}
 	live.pipe.Store(pipe)
 	live.sources.Store(&fileSources)
+	if apiSource != nil {
+		live.apis.Store(apiSource)
+	}
 	stopWatch := context.AfterFunc(ctx, func() {
 		select {
 		case <-fenced:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/internal/telemetry"
+	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/file"
 	"github.com/flickerlog/flicker/store"
 )
@@ -20,6 +21,7 @@ type liveParts struct {
 	session atomic.Pointer[s3Session]
 	pipe    atomic.Pointer[engine.Pipeline]
 	sources atomic.Pointer[[]*file.Source]
+	apis    atomic.Pointer[api.Source]
 }
 
 // startTelemetry serves /metrics, /healthz and /readyz on addr. /readyz answers 503 until the caller calls
@@ -35,11 +37,14 @@ func startTelemetry(ctx context.Context, addr string, live *liveParts, log zerol
 			return engine.Stats{}
 		},
 		Inputs: func() []telemetry.InputStats {
+			var out []telemetry.InputStats
+			if apis := live.apis.Load(); apis != nil {
+				out = apiInputStats(apis)
+			}
 			sources := live.sources.Load()
 			if sources == nil {
-				return nil
+				return out
 			}
-			out := make([]telemetry.InputStats, 0, len(*sources))
 			for _, src := range *sources {
 				st, in := src.Stats(), src.Input()
 				out = append(out, telemetry.InputStats{Name: in.Name, Type: in.Type, Events: st.Events, Bytes: st.Bytes,
@@ -74,4 +79,18 @@ func startTelemetry(ctx context.Context, addr string, live *liveParts, log zerol
 	context.AfterFunc(ctx, func() { srv.SetReady(false) })
 	log.Info().Str("addr", srv.Addr()).Msg("serving /metrics, /healthz and /readyz")
 	return srv, nil
+}
+
+// apiInputStats are the metrics of every API source.
+func apiInputStats(src *api.Source) []telemetry.InputStats {
+	var out []telemetry.InputStats
+	for _, in := range src.Inputs() {
+		st, _ := src.InputStats(in.Name)
+		out = append(out, telemetry.InputStats{Name: in.Name, Type: in.Type, Events: st.Events,
+			Requests: st.Requests, Pages: st.Pages, EmptyPages: st.EmptyPages, Duplicates: st.Duplicates,
+			RateLimitWaits: st.RateLimitWaits, RateLimitSlowdowns: st.RateLimitSlowdowns,
+			ServerErrors: st.ServerErrors, NetworkErrors: st.NetworkErrors, AuthErrors: st.AuthErrors,
+			ClientErrors: st.ClientErrors, MalformedBodies: st.MalformedBodies})
+	}
+	return out
 }

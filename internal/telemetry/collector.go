@@ -25,6 +25,12 @@ type InputStats struct {
 	PartialBytesDropped uint64
 
 	FilesOpen, FilesTracked int64
+
+	// API sources.
+	Requests, Pages, EmptyPages, Duplicates uint64
+	RateLimitWaits, RateLimitSlowdowns      uint64
+	ServerErrors, NetworkErrors, AuthErrors uint64
+	ClientErrors, MalformedBodies           uint64
 }
 
 // metric is one metric read from a stats value T at scrape time.
@@ -52,6 +58,10 @@ var inputMetrics = []metric[InputStats]{
 		func(s InputStats) float64 { return float64(s.Events) }),
 	counter("flicker_input_bytes_total", "Raw bytes consumed by the events the input published.", inputLabels,
 		func(s InputStats) float64 { return float64(s.Bytes) }),
+}
+
+// fileInputMetrics are the metrics of inputs other than API sources (files).
+var fileInputMetrics = []metric[InputStats]{
 	counter("flicker_input_long_line_pieces_total", "Events cut at max_line_bytes.", inputLabels,
 		func(s InputStats) float64 { return float64(s.LongLinePieces) }),
 	counter("flicker_input_invalid_encoding_total", "Invalid code units replaced with U+FFFD.", inputLabels,
@@ -68,6 +78,39 @@ var inputMetrics = []metric[InputStats]{
 		func(s InputStats) float64 { return float64(s.FilesOpen) }),
 	gauge("flicker_input_files_tracked", "Files the input knows now, open or not.", inputLabels,
 		func(s InputStats) float64 { return float64(s.FilesTracked) }),
+}
+
+// apiInputMetrics are the metrics of API sources (type "api").
+var apiInputMetrics = []metric[InputStats]{
+	counter("flicker_input_api_requests_total", "Requests an API source sent.", inputLabels,
+		func(s InputStats) float64 { return float64(s.Requests) }),
+	counter("flicker_input_api_pages_total", "Pages an API source parsed (2xx answers), empty ones included.",
+		inputLabels, func(s InputStats) float64 { return float64(s.Pages) }),
+	counter("flicker_input_api_empty_pages_total", "Pages without items.", inputLabels,
+		func(s InputStats) float64 { return float64(s.EmptyPages) }),
+	counter("flicker_input_api_duplicates_total", "Items skipped because they were delivered already.",
+		inputLabels, func(s InputStats) float64 { return float64(s.Duplicates) }),
+	counter("flicker_input_api_rate_limit_waits_total", "429 answers waited out until the rate limit reset.",
+		inputLabels, func(s InputStats) float64 { return float64(s.RateLimitWaits) }),
+	counter("flicker_input_api_rate_limit_slowdowns_total",
+		"Requests delayed to spread the remaining rate-limit budget until its reset.", inputLabels,
+		func(s InputStats) float64 { return float64(s.RateLimitSlowdowns) }),
+	apiErrors("server", func(s InputStats) uint64 { return s.ServerErrors }),
+	apiErrors("network", func(s InputStats) uint64 { return s.NetworkErrors }),
+	apiErrors("auth", func(s InputStats) uint64 { return s.AuthErrors }),
+	apiErrors("client", func(s InputStats) uint64 { return s.ClientErrors }),
+	apiErrors("malformed", func(s InputStats) uint64 { return s.MalformedBodies }),
+}
+
+// apiErrors is flicker_input_api_errors_total for one kind of failure.
+func apiErrors(kind string, v func(InputStats) uint64) metric[InputStats] {
+	return metric[InputStats]{
+		prometheus.NewDesc("flicker_input_api_errors_total", "Failed API requests by kind: server (5xx, 408), "+
+			"network (connection, timeout, cut body), auth (401, 403, refused OAuth2 credentials), client (other "+
+			"4xx, unfollowed redirects), malformed (a 2xx body that is not what the source expects).", inputLabels,
+			prometheus.Labels{"kind": kind}),
+		prometheus.CounterValue, func(s InputStats) float64 { return float64(v(s)) },
+	}
 }
 
 var pipelineMetrics = []metric[engine.Stats]{
@@ -125,8 +168,10 @@ type collector struct {
 }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, m := range inputMetrics {
-		ch <- m.desc
+	for _, ms := range [][]metric[InputStats]{inputMetrics, fileInputMetrics, apiInputMetrics} {
+		for _, m := range ms {
+			ch <- m.desc
+		}
 	}
 	for _, m := range pipelineMetrics {
 		ch <- m.desc
@@ -143,6 +188,11 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	if c.inputs != nil {
 		for _, in := range c.inputs() {
 			emit(ch, inputMetrics, in, in.Name, in.Type)
+			if in.Type == "api" {
+				emit(ch, apiInputMetrics, in, in.Name, in.Type)
+			} else {
+				emit(ch, fileInputMetrics, in, in.Name, in.Type)
+			}
 		}
 	}
 	if c.pipeline != nil {

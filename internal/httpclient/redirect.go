@@ -1,6 +1,6 @@
-// Package httpclient holds what the outputs that POST events over HTTP (sinks/http, sinks/elasticsearch) share
-// about net/http: the redirect policy, so that both follow the same redirects and explain the ones they refuse
-// the same way.
+// Package httpclient holds what flicker's HTTP clients share about net/http: the outputs that POST events
+// (sinks/http, sinks/elasticsearch) share the redirect policy, so that both follow the same redirects and explain
+// the ones they refuse the same way; the API sources share the origin check and how a URL is shown.
 package httpclient
 
 import (
@@ -22,7 +22,7 @@ const MaxRedirects = 5
 //   - on another origin net/http drops Authorization but would still send the configured headers (API keys)
 //     and the events to a host nobody configured.
 func CheckRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) > MaxRedirects || !keepsBody(req.Response.StatusCode) || !sameOrigin(req.URL, via[0].URL) {
+	if len(via) > MaxRedirects || !keepsBody(req.Response.StatusCode) || !SameOrigin(req.URL, via[0].URL) {
 		return http.ErrUseLastResponse
 	}
 	return nil
@@ -36,7 +36,7 @@ func NotFollowed(resp *http.Response) string {
 	target := "without a Location"
 	loc, err := resp.Location()
 	if err == nil {
-		target = "to " + shown(loc)
+		target = "to " + Shown(loc)
 	}
 	first, hops := resp.Request, 1
 	for first != nil && first.Response != nil && first.Response.Request != nil {
@@ -49,9 +49,9 @@ func NotFollowed(resp *http.Response) string {
 		return fmt.Sprintf("status %d %s is not a redirect that is followed", code, target)
 	case err != nil:
 		return fmt.Sprintf("redirect %s not followed", target)
-	case first != nil && first.URL != nil && !sameOrigin(loc, first.URL):
+	case first != nil && first.URL != nil && !SameOrigin(loc, first.URL):
 		return fmt.Sprintf("redirect %s not followed: it leaves %s, and the headers and events must not go to "+
-			"another host", target, shown(&url.URL{Scheme: first.URL.Scheme, Host: first.URL.Host}))
+			"another host", target, Shown(&url.URL{Scheme: first.URL.Scheme, Host: first.URL.Host}))
 	case hops > MaxRedirects:
 		return fmt.Sprintf("redirect %s not followed: already %d redirects", target, MaxRedirects)
 	default:
@@ -64,8 +64,8 @@ func keepsBody(code int) bool {
 	return code == http.StatusTemporaryRedirect || code == http.StatusPermanentRedirect
 }
 
-// sameOrigin reports whether a and b have the same scheme, host and port (a missing port is the scheme's).
-func sameOrigin(a, b *url.URL) bool {
+// SameOrigin reports whether a and b have the same scheme, host and port (a missing port is the scheme's).
+func SameOrigin(a, b *url.URL) bool {
 	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) &&
 		port(a) == port(b)
 }
@@ -83,8 +83,8 @@ func port(u *url.URL) string {
 	return ""
 }
 
-// shown is u without user info, query and fragment.
-func shown(u *url.URL) string {
+// Shown is u without user info, query and fragment: safe for logs and errors (they may hold keys).
+func Shown(u *url.URL) string {
 	s := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
 	return s.String()
 }

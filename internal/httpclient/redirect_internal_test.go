@@ -22,8 +22,8 @@ func TestSameOrigin(t *testing.T) {
 	for _, tt := range tests {
 		a, _ := url.Parse(tt.a)
 		b, _ := url.Parse(tt.b)
-		if got := sameOrigin(a, b); got != tt.same {
-			t.Errorf("sameOrigin(%s, %s) = %t, want %t", tt.a, tt.b, got, tt.same)
+		if got := SameOrigin(a, b); got != tt.same {
+			t.Errorf("SameOrigin(%s, %s) = %t, want %t", tt.a, tt.b, got, tt.same)
 		}
 	}
 }

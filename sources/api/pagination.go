@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/flickerlog/flicker/internal/httpclient"
 )
 
 // nextLink returns the target of the rel="next" link among the Link header fields of h (RFC 8288: several
@@ -105,30 +107,11 @@ func resolveNext(base *url.URL, endpoint *url.URL, ref string) (string, error) {
 		return "", fmt.Errorf("next link: %w", stripURL(err))
 	}
 	u := base.ResolveReference(r)
-	if !sameOrigin(u, endpoint) {
-		return "", fmt.Errorf("next link to %s %w", shownEndpoint(u), errOtherOrigin)
+	if !httpclient.SameOrigin(u, endpoint) {
+		return "", fmt.Errorf("next link to %s %w", httpclient.Shown(u), errOtherOrigin)
 	}
 	u.Fragment, u.RawFragment = "", ""
 	return u.String(), nil
-}
-
-// sameOrigin reports whether a and b have the same scheme, host and port (a missing port is the scheme's).
-func sameOrigin(a, b *url.URL) bool {
-	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) &&
-		port(a) == port(b)
-}
-
-func port(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "http":
-		return "80"
-	case "https":
-		return "443"
-	}
-	return ""
 }
 
 // maxRedirects is how many redirects one request follows.
@@ -140,8 +123,8 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > maxRedirects {
 		return fmt.Errorf("stopped after %d redirects", maxRedirects)
 	}
-	if !sameOrigin(req.URL, via[0].URL) {
-		return fmt.Errorf("redirect to %s %w", shownEndpoint(req.URL), errOtherOrigin)
+	if !httpclient.SameOrigin(req.URL, via[0].URL) {
+		return fmt.Errorf("redirect to %s %w", httpclient.Shown(req.URL), errOtherOrigin)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/internal/eventfields"
+	"github.com/flickerlog/flicker/internal/httpclient"
 )
 
 // poller polls one configured source. Run's goroutine for it owns the fields below the line; acknowledgements
@@ -57,7 +58,7 @@ func newPoller(s *Source, cfg Config, client *http.Client, budgets *limiters, po
 	if err != nil {
 		return nil, err
 	}
-	shown := shownEndpoint(u)
+	shown := httpclient.Shown(u)
 	quoted, err := json.Marshal(shown)
 	if err != nil {
 		return nil, fmt.Errorf("endpoint: %w", err)
@@ -117,7 +118,7 @@ func (p *poller) resume(c Cursor) {
 			Str("endpoint", p.shown).Time("since", p.cur.LastTime)
 		if endpointChanged {
 			if old, err := url.Parse(c.Endpoint); err == nil {
-				ev = ev.Str("previous_endpoint", shownEndpoint(old))
+				ev = ev.Str("previous_endpoint", httpclient.Shown(old))
 			}
 		}
 		ev.Msg("api source configuration changed: resuming from the last event time with the new request")
@@ -126,7 +127,7 @@ func (p *poller) resume(c Cursor) {
 	}
 	if c.Next != "" && p.cfg.Pagination != PaginationBodyCursor {
 		next, err := url.Parse(c.Next)
-		if err != nil || !sameOrigin(next, p.endpoint) {
+		if err != nil || !httpclient.SameOrigin(next, p.endpoint) {
 			p.log.Warn().Str("endpoint", p.shown).Time("since", p.cur.LastTime).
 				Msg("saved next link is not on the endpoint's host: resuming from the last event time")
 			p.cur.Next = ""

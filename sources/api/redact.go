@@ -49,12 +49,6 @@ func redactURL(s string) string {
 	return u.String()
 }
 
-// shownEndpoint is u without user info, query and fragment: what logs, errors and api.endpoint show.
-func shownEndpoint(u *url.URL) string {
-	s := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
-	return s.String()
-}
-
 // maxLoggedBody is how much of an unexpected response body a log line shows.
 const maxLoggedBody = 512
 

@@ -8,35 +8,19 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/flickerlog/flicker/sources/api/apitest"
+	"github.com/flickerlog/flicker/sources/api/internal/emulator"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 4, 10, 0, 0, 250_000_000, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// epoch starts the tests' clocks a quarter second into a rate window, so that Retry-After rounds up.
+var epoch = time.Date(2026, 3, 4, 10, 0, 0, 250_000_000, time.UTC)
 
 type reply struct {
 	status int
@@ -152,7 +136,7 @@ func TestBodyCursorPagesAndPolls(t *testing.T) {
 }
 
 func TestSinceParam(t *testing.T) {
-	clk := newClock()
+	clk := emulator.NewClock(epoch)
 	srv := apitest.StartBodyCursor(t, apitest.BodyCursorOptions{Now: clk.Now, SinceParam: "oldest"})
 	srv.Add(5)
 	clk.Add(time.Hour)
@@ -251,7 +235,7 @@ func TestNextURLDeltaLink(t *testing.T) {
 }
 
 func TestAuthRateLimitAndFaults(t *testing.T) {
-	clk := newClock()
+	clk := emulator.NewClock(epoch)
 	srv := apitest.StartBodyCursor(t, apitest.BodyCursorOptions{Token: "tok", RateLimit: 4, RateWindow: 10 * time.Second,
 		RateHeaders: true, Now: clk.Now})
 	srv.Add(10)

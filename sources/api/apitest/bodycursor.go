@@ -1,11 +1,12 @@
 package apitest
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/flickerlog/flicker/sources/api/internal/emulator"
 )
 
 // Names of the body-cursor API.
@@ -32,50 +33,39 @@ type BodyCursorOptions struct {
 	Now              func() time.Time
 }
 
-// BodyCursorServer is a running body-cursor API.
+// BodyCursorServer is a running body-cursor API. Besides the methods listed, it has Close, Endpoint,
+// SetToken, SetDelay and RequestLog (see the package documentation).
 type BodyCursorServer struct {
-	*emulator
+	*server
 	URL string
 }
 
 // StartBodyCursor runs a body-cursor API on 127.0.0.1; it is closed in t.Cleanup.
 func StartBodyCursor(t testing.TB, opts BodyCursorOptions) *BodyCursorServer {
 	t.Helper()
-	e := start(t, BodyCursorPath, "", &bodyCursor{emptyAtEnd: opts.EmptyCursorAtEnd}, settings{
+	s := start(t, BodyCursorPath, "", &bodyCursor{emptyAtEnd: opts.EmptyCursorAtEnd}, settings{
 		token: opts.Token, rateLimit: opts.RateLimit, rateWindow: opts.RateWindow, rateHeaders: opts.RateHeaders,
 		failEvery: opts.FailEvery, delay: opts.Delay, itemPadding: opts.ItemPadding, pageSize: opts.PageSize,
 		maxPageSize: opts.MaxPageSize, sinceParam: opts.SinceParam, now: opts.Now,
 	})
-	return &BodyCursorServer{emulator: e, URL: e.url}
+	return &BodyCursorServer{server: s, URL: s.core.URL()}
 }
 
 type bodyCursor struct{ emptyAtEnd bool }
 
-func (b *bodyCursor) page(e *emulator, r *http.Request) ([]byte, int, *httpError) {
-	size, err := e.pageSize(r, BodyCursorLimit)
+func (b *bodyCursor) page(s *server, r *http.Request, items []*item) (emulator.Page, *emulator.Error) {
+	page, end, more, err := s.pageAt(r, items, BodyCursorLimit, "c1", r.URL.Query().Get(BodyCursorParam),
+		apiError(http.StatusBadRequest, "invalid_cursor", "the cursor is not valid"))
 	if err != nil {
-		return nil, 0, err
+		return emulator.Page{}, err
 	}
-	var pos int
-	if tok := r.URL.Query().Get(BodyCursorParam); tok != "" {
-		p, ok := decodeToken("c1", tok)
-		if !ok {
-			return nil, 0, &httpError{http.StatusBadRequest, "invalid_cursor", "the cursor is not valid"}
-		}
-		pos = p
-	} else if pos, err = e.startAfter(r); err != nil {
-		return nil, 0, err
-	}
-	page, more := e.after(pos, size)
-	next := encodeToken("c1", min(pos, len(e.items))+len(page))
+	next := encodeToken("c1", end)
 	if !more && b.emptyAtEnd {
 		next = ""
 	}
-	buf := make([]byte, 0, 128+pageBytes(page))
-	buf = append(buf, `{"items":`...)
-	buf = joinItems(buf, page)
+	buf := emulator.AppendArray([]byte(`{"items":`), page)
 	buf = fmt.Appendf(buf, `,"response_metadata":{"next_cursor":%q},"has_more":%t}`, next, more)
-	return buf, len(page), nil
+	return emulator.Page{Body: buf, Items: len(page)}, nil
 }
 
 var actions = []string{"signin", "signout", "vault.read", "item.update", "user.invite", "group.join"}
@@ -96,22 +86,9 @@ func (b *bodyCursor) item(n int, id string, t time.Time, padding string) []byte 
 		Location: map[string]string{"ip": fmt.Sprintf("203.0.113.%d", n%250+1), "country": "CA"},
 		Details:  padding,
 	}
-	out, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("apitest: marshal item: %v", err))
-	}
-	return out
+	return mustMarshal(v)
 }
 
-func (b *bodyCursor) errorBody(err *httpError) []byte {
-	out, _ := json.Marshal(map[string]any{"ok": false, "error": err.code, "message": err.message})
-	return out
-}
-
-func pageBytes(page []*item) int {
-	n := 0
-	for _, it := range page {
-		n += len(it.json) + 1
-	}
-	return n
+func (b *bodyCursor) errorBody(err *emulator.Error) []byte {
+	return mustMarshal(map[string]any{"ok": false, "error": err.Code, "message": err.Message})
 }

@@ -17,4 +17,9 @@
 // NextURLTimeField). A Token requires "Authorization: Bearer <Token>" (else 401). A RateLimit gives a fixed
 // window budget; a request over it gets 429 with Retry-After (seconds to the window's end) and, with
 // RateHeaders, X-Rate-Limit-Limit/Remaining/Reset on every response. FailEvery and Inject add failures.
+//
+// Both servers have, besides Add, IDs, Item, Inject and Stats: Close, which stops the server, also in the
+// middle of delayed responses; Endpoint, the URL of the API's list operation; SetToken, which rotates the
+// valid bearer token ("" accepts every request); SetDelay, which changes the delay of the following
+// responses; RequestLog, the path and query of every request so far, in arrival order.
 package apitest

@@ -1,11 +1,12 @@
 package apitest
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/flickerlog/flicker/sources/api/internal/emulator"
 )
 
 // Names of the next-URL API.
@@ -34,64 +35,54 @@ type NextURLOptions struct {
 	Now         func() time.Time
 }
 
-// NextURLServer is a running next-URL API.
+// NextURLServer is a running next-URL API. Besides the methods listed, it has Close, Endpoint,
+// SetToken, SetDelay and RequestLog (see the package documentation).
 type NextURLServer struct {
-	*emulator
+	*server
 	URL string
 }
 
 // StartNextURL runs a next-URL API on 127.0.0.1; it is closed in t.Cleanup.
 func StartNextURL(t testing.TB, opts NextURLOptions) *NextURLServer {
 	t.Helper()
-	e := start(t, NextURLPath, "Directory_", &nextURL{delta: opts.DeltaLink}, settings{
+	s := start(t, NextURLPath, "Directory_", &nextURL{delta: opts.DeltaLink}, settings{
 		token: opts.Token, rateLimit: opts.RateLimit, rateWindow: opts.RateWindow, rateHeaders: opts.RateHeaders,
 		failEvery: opts.FailEvery, delay: opts.Delay, itemPadding: opts.ItemPadding, pageSize: opts.PageSize,
 		maxPageSize: opts.MaxPageSize, sinceParam: opts.SinceParam, now: opts.Now,
 	})
-	return &NextURLServer{emulator: e, URL: e.url}
+	return &NextURLServer{server: s, URL: s.core.URL()}
 }
 
 type nextURL struct{ delta bool }
 
-func (n *nextURL) page(e *emulator, r *http.Request) ([]byte, int, *httpError) {
-	size, err := e.pageSize(r, NextURLLimit)
-	if err != nil {
-		return nil, 0, err
-	}
+func (n *nextURL) page(s *server, r *http.Request, items []*item) (emulator.Page, *emulator.Error) {
 	q := r.URL.Query()
-	var pos int
 	tok, param := q.Get(skipTokenParam), skipTokenParam
 	if tok == "" {
 		tok, param = q.Get(deltaTokenParam), deltaTokenParam
 	}
-	if tok != "" {
-		p, ok := decodeToken("s1", tok)
-		if !ok {
-			return nil, 0, &httpError{http.StatusBadRequest, "Request_BadRequest", "Invalid " + param}
-		}
-		pos = p
-	} else if pos, err = e.startAfter(r); err != nil {
-		return nil, 0, err
+	page, end, more, err := s.pageAt(r, items, NextURLLimit, "s1", tok,
+		apiError(http.StatusBadRequest, "Request_BadRequest", "Invalid "+param))
+	if err != nil {
+		return emulator.Page{}, err
 	}
-	page, more := e.after(pos, size)
 	next := q
-	next.Del(e.set.sinceParam)
+	next.Del(s.set.sinceParam)
 	next.Del(skipTokenParam)
 	next.Del(deltaTokenParam)
-	token := encodeToken("s1", min(pos, len(e.items))+len(page))
+	token := encodeToken("s1", end)
 
-	buf := make([]byte, 0, 256+pageBytes(page))
-	buf = fmt.Appendf(buf, `{"@odata.context":%q,"value":`, e.url+"/v1.0/$metadata#auditLogs/directoryAudits")
-	buf = joinItems(buf, page)
+	buf := fmt.Appendf(nil, `{"@odata.context":%q,"value":`, s.core.URL()+"/v1.0/$metadata#auditLogs/directoryAudits")
+	buf = emulator.AppendArray(buf, page)
 	switch {
 	case more:
 		next.Set(skipTokenParam, token)
-		buf = fmt.Appendf(buf, `,%q:%q`, NextURLLinkField, e.Endpoint()+"?"+next.Encode())
+		buf = fmt.Appendf(buf, `,%q:%q`, NextURLLinkField, s.Endpoint()+"?"+next.Encode())
 	case n.delta:
 		next.Set(deltaTokenParam, token)
-		buf = fmt.Appendf(buf, `,"@odata.deltaLink":%q`, e.Endpoint()+"?"+next.Encode())
+		buf = fmt.Appendf(buf, `,"@odata.deltaLink":%q`, s.Endpoint()+"?"+next.Encode())
 	}
-	return append(buf, '}'), len(page), nil
+	return emulator.Page{Body: append(buf, '}'), Items: len(page)}, nil
 }
 
 var activities = []string{"Add user", "Update user", "Add member to group", "Reset password", "Consent to application"}
@@ -113,7 +104,7 @@ func (n *nextURL) item(seq int, id string, t time.Time, padding string) []byte {
 		InitiatedBy         map[string]user     `json:"initiatedBy"`
 		AdditionalDetails   []map[string]string `json:"additionalDetails"`
 	}{
-		ID: id, Category: "UserManagement", CorrelationID: newID(), Result: "success",
+		ID: id, Category: "UserManagement", CorrelationID: emulator.NewUUID(), Result: "success",
 		ActivityDisplayName: activities[seq%len(activities)],
 		ActivityDateTime:    t.UTC().Format("2006-01-02T15:04:05.0000000Z"),
 		LoggedByService:     "Core Directory",
@@ -124,19 +115,14 @@ func (n *nextURL) item(seq int, id string, t time.Time, padding string) []byte {
 	if padding != "" {
 		v.AdditionalDetails = append(v.AdditionalDetails, map[string]string{"key": "padding", "value": padding})
 	}
-	out, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("apitest: marshal item: %v", err))
-	}
-	return out
+	return mustMarshal(v)
 }
 
-func (n *nextURL) errorBody(err *httpError) []byte {
-	code := map[int]string{401: "InvalidAuthenticationToken", 429: "TooManyRequests", 500: "UnknownError"}[err.status]
+func (n *nextURL) errorBody(err *emulator.Error) []byte {
+	code := map[int]string{401: "InvalidAuthenticationToken", 429: "TooManyRequests", 500: "UnknownError"}[err.Status]
 	if code == "" {
-		code = err.code
+		code = err.Code
 	}
-	out, _ := json.Marshal(map[string]any{"error": map[string]any{"code": code, "message": err.message,
-		"innerError": map[string]string{"request-id": newID()}}})
-	return out
+	return mustMarshal(map[string]any{"error": map[string]any{"code": code, "message": err.Message,
+		"innerError": map[string]string{"request-id": emulator.NewUUID()}}})
 }

@@ -3,21 +3,21 @@ package oktatest
 import (
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"time"
+
+	"github.com/flickerlog/flicker/sources/api/internal/emulator"
 )
 
 // publishedLayout is Okta's published format: RFC 3339 in UTC with milliseconds ("2017-09-30T22:23:07.777Z").
 const publishedLayout = "2006-01-02T15:04:05.000Z07:00"
 
-// event is one persisted LogEvent.
+// event is one persisted LogEvent; its Item.ID is its uuid.
 type event struct {
+	emulator.Item
 	seq       int64 // persistence order, from 1
-	uuid      string
 	published time.Time
 	persisted time.Time
-	json      []byte              // exactly what the API serves
 	attrs     map[string][]string // dotted attribute -> values, for filter and q
 }
 
@@ -98,8 +98,8 @@ type target struct {
 }
 
 // newEvent builds the n-th event (n from 1). padding bytes go into debugContext.debugData.padding.
-func newEvent(n int64, published time.Time, padding int) (uuid string, body []byte, attrs map[string][]string) {
-	uuid = newUUID()
+func newEvent(n int64, published, persisted time.Time, padding int) *event {
+	uuid := emulator.NewUUID()
 	k := kinds[int(n)%len(kinds)]
 	user := n % 97
 	e := logEvent{
@@ -133,16 +133,16 @@ func newEvent(n int64, published time.Time, padding int) (uuid string, body []by
 	if err != nil {
 		panic(fmt.Sprintf("oktatest: marshal event: %v", err)) // static types: cannot fail
 	}
-	attrs = flatten(plain)
+	ev := &event{Item: emulator.Item{ID: uuid, JSON: plain}, seq: n, published: published, persisted: persisted,
+		attrs: flatten(plain)}
 	if padding <= 0 {
-		return uuid, plain, attrs
+		return ev
 	}
-	e.DebugContext.DebugData["padding"] = randomText(padding)
-	body, err = json.Marshal(e)
-	if err != nil {
+	e.DebugContext.DebugData["padding"] = emulator.RandomText(padding)
+	if ev.JSON, err = json.Marshal(e); err != nil {
 		panic(fmt.Sprintf("oktatest: marshal event: %v", err))
 	}
-	return uuid, body, attrs
+	return ev
 }
 
 // flatten maps every scalar of a JSON object to its dotted path; arrays of objects contribute each element.
@@ -176,26 +176,4 @@ func flatten(body []byte) map[string][]string {
 	}
 	walk("", v)
 	return out
-}
-
-// newUUID returns a random version 4 UUID.
-func newUUID() string {
-	hi, lo := rand.Uint64(), rand.Uint64()
-	hi = hi&^0xf000 | 0x4000     // version 4
-	lo = lo&^(0xc<<60) | 0x8<<60 // RFC 4122 variant
-	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", hi>>32, hi>>16&0xffff, hi&0xffff, lo>>48, lo&0xffffffffffff)
-}
-
-// randomText is n letters that do not compress away, so that huge pages cost what real ones do.
-func randomText(n int) string {
-	const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	b := make([]byte, n)
-	for i := 0; i < n; i += 8 {
-		r := rand.Uint64()
-		for j := i; j < i+8 && j < n; j++ {
-			b[j] = letters[r%uint64(len(letters))]
-			r >>= 8
-		}
-	}
-	return string(b)
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/flickerlog/flicker/sources/api/internal/emulator"
 )
 
 // predicate tells whether an event's attributes match a filter.
@@ -17,7 +19,7 @@ type token struct {
 }
 
 // parseFilter compiles the SCIM filter subset that the System Log accepts.
-func parseFilter(filter string) (predicate, *apiError) {
+func parseFilter(filter string) (predicate, *emulator.Error) {
 	toks, problem := lexFilter(filter)
 	if problem != "" {
 		return nil, invalidFilter(filter, problem)
@@ -79,7 +81,7 @@ func (p *filterParser) peekWord(w string) bool {
 	return p.i < len(p.toks) && !p.toks[p.i].quoted && strings.EqualFold(p.toks[p.i].text, w)
 }
 
-func (p *filterParser) unexpected() *apiError {
+func (p *filterParser) unexpected() *emulator.Error {
 	if p.i >= len(p.toks) {
 		return invalidFilter(p.filter, fmt.Sprintf("Unexpected end of filter at position %d.", len(p.filter)))
 	}
@@ -87,7 +89,7 @@ func (p *filterParser) unexpected() *apiError {
 	return invalidFilter(p.filter, fmt.Sprintf("Unexpected token '%s' at position %d.", t.text, t.pos))
 }
 
-func (p *filterParser) or() (predicate, *apiError) {
+func (p *filterParser) or() (predicate, *emulator.Error) {
 	left, err := p.and()
 	for err == nil && p.peekWord("or") {
 		p.i++
@@ -100,7 +102,7 @@ func (p *filterParser) or() (predicate, *apiError) {
 	return left, err
 }
 
-func (p *filterParser) and() (predicate, *apiError) {
+func (p *filterParser) and() (predicate, *emulator.Error) {
 	left, err := p.unary()
 	for err == nil && p.peekWord("and") {
 		p.i++
@@ -113,7 +115,7 @@ func (p *filterParser) and() (predicate, *apiError) {
 	return left, err
 }
 
-func (p *filterParser) unary() (predicate, *apiError) {
+func (p *filterParser) unary() (predicate, *emulator.Error) {
 	if p.peekWord("not") {
 		p.i++
 		inner, err := p.unary()
@@ -137,7 +139,7 @@ func (p *filterParser) unary() (predicate, *apiError) {
 	return p.comparison()
 }
 
-func (p *filterParser) comparison() (predicate, *apiError) {
+func (p *filterParser) comparison() (predicate, *emulator.Error) {
 	if p.i >= len(p.toks) || p.toks[p.i].quoted || p.toks[p.i].text == ")" {
 		return nil, p.unexpected()
 	}
@@ -162,8 +164,8 @@ func (p *filterParser) comparison() (predicate, *apiError) {
 			"Unrecognized attribute operator '%s' at position %d. Expected: eq,co,sw,pr,gt,ge,lt,le", opTok.text, opTok.pos))
 	}
 	if op == "co" && (attr == "debugContext.debugData.url" || attr == "debugContext.debugData.requestUri") {
-		return nil, &apiError{status: 400, code: "E0000031",
-			summary: "The supplied combination of operator and field is not currently supported. Contact support " +
+		return nil, &emulator.Error{Status: 400, Code: "E0000031",
+			Message: "The supplied combination of operator and field is not currently supported. Contact support " +
 				"for help in constructing a new combination."}
 	}
 	if p.i >= len(p.toks) || p.toks[p.i].text == ")" && !p.toks[p.i].quoted {
@@ -236,7 +238,7 @@ func compare(op, want string) func(string) bool {
 }
 
 // parseQ compiles q: case-insensitive exact keywords, all of which must match; hyphenated values are split.
-func parseQ(q string) (predicate, *apiError) {
+func parseQ(q string) (predicate, *emulator.Error) {
 	words := strings.Fields(q)
 	if len(words) > 10 {
 		return nil, validationError("q", "Freeform search cannot contain more than 10 items")

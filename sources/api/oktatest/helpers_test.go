@@ -5,35 +5,21 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/flickerlog/flicker/sources/api/internal/emulator"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const token = "00abcdefghijklmnopqrstuvwxyz-0123456789"
 
-// clock is a settable time source for the emulator.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+// newClock is a settable time source for the emulator.
+func newClock() *emulator.Clock {
+	return emulator.NewClock(time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC))
 }
 
 // reply is one answer of the emulator.

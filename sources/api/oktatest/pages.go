@@ -5,33 +5,26 @@ import (
 	"time"
 )
 
-func (s *Server) pageSize(page []*event) int {
-	n := 2
-	for _, e := range page {
-		n += len(e.json) + 1
-	}
-	return n
-}
-
-// page selects the events of q and the position the next page starts after (nil: no next page).
-func (s *Server) page(q *query) ([]*event, *position) {
+// page selects the events of q and the position the next page starts after (nil: no next page). events are
+// all events in persistence order.
+func (q *query) page(events []*event) ([]*event, *position) {
 	if q.polling {
-		return s.pollingPage(q)
+		return q.pollingPage(events)
 	}
-	return s.boundedPage(q)
+	return q.boundedPage(events)
 }
 
 // pollingPage follows the persistence order: since bounds the persistence time, after the sequence. The cursor
 // points past the last event returned, so events persisted later (late ones too) come after it.
-func (s *Server) pollingPage(q *query) ([]*event, *position) {
+func (q *query) pollingPage(events []*event) ([]*event, *position) {
 	var start int
 	if q.after != nil {
-		start = int(min(q.after.seq, int64(len(s.events))))
+		start = int(min(q.after.seq, int64(len(events))))
 	} else {
-		start = sort.Search(len(s.events), func(i int) bool { return !s.events[i].persisted.Before(q.since) })
+		start = sort.Search(len(events), func(i int) bool { return !events[i].persisted.Before(q.since) })
 	}
 	var page []*event
-	for _, e := range s.events[start:] {
+	for _, e := range events[start:] {
 		if len(page) >= q.limit {
 			break
 		}
@@ -48,9 +41,9 @@ func (s *Server) pollingPage(q *query) ([]*event, *position) {
 
 // boundedPage orders the events published in [since, until) by published (then persistence), ascending or
 // descending, and returns the page after q.after; there is a next page only while events remain.
-func (s *Server) boundedPage(q *query) ([]*event, *position) {
+func (q *query) boundedPage(events []*event) ([]*event, *position) {
 	var all []*event
-	for _, e := range s.events {
+	for _, e := range events {
 		if !e.published.Before(q.since) && e.published.Before(q.until) && q.matches(e) {
 			all = append(all, e)
 		}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flickerlog/flicker/sources/api/internal/emulator"
 )
 
 const (
@@ -77,7 +79,7 @@ func decodePosition(tok string) (position, bool) {
 }
 
 // parseQuery validates the parameters the way the System Log API documents them.
-func parseQuery(v url.Values, now time.Time, maxLimit int) (*query, *apiError) {
+func parseQuery(v url.Values, now time.Time, maxLimit int) (*query, *emulator.Error) {
 	q := &query{limit: defaultLimit}
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -114,8 +116,8 @@ func parseQuery(v url.Values, now time.Time, maxLimit int) (*query, *apiError) {
 		q.after = &p
 	}
 	if !since.IsZero() && now.Sub(since) > maxSinceAge {
-		return nil, &apiError{status: http.StatusBadRequest, code: "E0000053",
-			summary: "Invalid parameter: The since parameter is over 180 days prior to the current day."}
+		return nil, &emulator.Error{Status: http.StatusBadRequest, Code: "E0000053",
+			Message: "Invalid parameter: The since parameter is over 180 days prior to the current day."}
 	}
 	q.until = until
 	if q.until.IsZero() {
@@ -145,7 +147,7 @@ func parseQuery(v url.Values, now time.Time, maxLimit int) (*query, *apiError) {
 	return q, nil
 }
 
-func parseTime(v url.Values, name string) (time.Time, *apiError) {
+func parseTime(v url.Values, name string) (time.Time, *emulator.Error) {
 	s := v.Get(name)
 	if s == "" {
 		return time.Time{}, nil

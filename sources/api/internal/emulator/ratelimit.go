@@ -1,17 +1,18 @@
-package apitest
+package emulator
 
 import "time"
 
 // rateWindow is a fixed-window request budget: a limit per window aligned to whole seconds.
 type rateWindow struct {
-	size    time.Duration
-	limit   int // 0: unlimited
+	size    time.Duration // a whole number of seconds, so that the window ends exactly at its Reset
+	limit   int           // 0: unlimited
 	end     time.Time
 	count   int  // requests that arrived in this window, refused ones included
 	refused bool // a 429 was answered in this window
 	max     int  // the largest count of any window
 }
 
+// rateDecision is what one request learns from the window.
 type rateDecision struct {
 	allowed    bool
 	overBudget bool // refused, and a 429 had already been answered in this window

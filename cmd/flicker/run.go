@@ -181,8 +181,7 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg positions, li
 	var apiSource *api.Source
 	if len(cfg.APISources) > 0 {
 		var err error
-		apiSource, err = api.New(cfg.APISources, reg.cursors, api.Options{Once: c.Once},
-			log.With().Str("component", "source").Logger())
+		apiSource, err = api.New(cfg.APISources, reg.cursors, api.Options{Once: c.Once}, log)
 		if err != nil {
 			closeOutputs(outputs)
 			return &exitError{code: exitUsage, err: fmt.Errorf("api_sources: %w", err)}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/flickerlog/flicker/internal/fielderr"
 )
 
@@ -115,7 +117,7 @@ func (c *Config) validateAuth() []error {
 		path := "headers." + name
 		canonical := http.CanonicalHeaderKey(name)
 		switch {
-		case !validHeaderName(name):
+		case !httpguts.ValidHeaderFieldName(name):
 			errs = append(errs, fielderr.New(path, "not a valid header name"))
 		case canonical == "Authorization" && (c.APIKey != "" || basic):
 			errs = append(errs, fielderr.New(path, "conflicts with api_key or username: set only one"))
@@ -135,18 +137,4 @@ func isReserved(canonical string) bool {
 		}
 	}
 	return false
-}
-
-// validHeaderName reports whether name is an HTTP token (RFC 9110).
-func validHeaderName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }

@@ -90,11 +90,12 @@ func TestSetDefaults(t *testing.T) {
 	cfg := httpout.Config{URL: "http://x"}
 	cfg.SetDefaults()
 	want := httpout.Config{URL: "http://x", Format: httpout.FormatNDJSON, Compression: httpout.CompressionGzip,
-		Timeout: 30 * time.Second, MaxRetryAfter: 60 * time.Second}
+		Timeout: 30 * time.Second, MaxRetryAfter: 60 * time.Second, Workers: httpout.DefaultWorkers}
 	if fmt.Sprint(cfg.Redacted()) != fmt.Sprint(want.Redacted()) {
 		t.Errorf("defaults %v, want %v", cfg, want)
 	}
-	set := httpout.Config{Format: "json_array", Compression: "none", Timeout: time.Second, MaxRetryAfter: 2}
+	set := httpout.Config{Format: "json_array", Compression: "none", Timeout: time.Second, MaxRetryAfter: 2,
+		Workers: 5}
 	kept := set
 	set.SetDefaults()
 	if set.String() != kept.String() {

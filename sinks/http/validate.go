@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/flickerlog/flicker/internal/fielderr"
 )
 
@@ -109,7 +111,7 @@ func (c *Config) validateHeaders() []error {
 		path := "headers." + name
 		canon := http.CanonicalHeaderKey(name)
 		switch {
-		case !validHeaderName(name):
+		case !httpguts.ValidHeaderFieldName(name):
 			errs = append(errs, fielderr.New(path, "%q is not a valid header name", name))
 		case slices.Contains(reservedHeaders, canon):
 			errs = append(errs, fielderr.New(path, "%s is set by the output; remove it", canon))
@@ -121,21 +123,4 @@ func (c *Config) validateHeaders() []error {
 		}
 	}
 	return errs
-}
-
-// validHeaderName reports whether name is an RFC 9110 token.
-func validHeaderName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := range len(name) {
-		c := name[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

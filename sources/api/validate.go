@@ -2,11 +2,12 @@ package api
 
 import (
 	"maps"
-	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/flickerlog/flicker/internal/eventfields"
 	"github.com/flickerlog/flicker/internal/fielderr"
@@ -193,7 +194,7 @@ func (v *validator) auth(c *Config) {
 
 func (v *validator) headers(c *Config) {
 	for _, name := range slices.Sorted(maps.Keys(c.Headers)) {
-		if !validHeaderName(name) {
+		if !httpguts.ValidHeaderFieldName(name) {
 			v.add("headers."+name, "%q is not a valid header name", name)
 			continue
 		}
@@ -217,20 +218,6 @@ func hasHeader(h map[string]string, name string) bool {
 		}
 	}
 	return false
-}
-
-// validHeaderName reports whether name is an RFC 9110 token.
-func validHeaderName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return http.CanonicalHeaderKey(name) != ""
 }
 
 func (v *validator) okta(c *Config) {

@@ -200,9 +200,7 @@ func (db *DB) AllCursors() ([]CursorRecord, error) {
 // RedactedCursor is c as `registry show` and export print it: credentials in URLs and secret parameters
 // replaced with Redacted.
 func RedactedCursor(c CursorRecord) CursorRecord {
-	r := redactCursor(c)
-	return CursorRecord{Input: r.Input, Cursor: r.Cursor, LastTime: r.LastTime, RecentIDs: r.RecentIDs,
-		Endpoint: r.Endpoint, Params: r.Params}
+	return CursorRecord(redactCursor(c))
 }
 
 // allCursors returns every cursor in tx, ordered by input.

@@ -20,6 +20,7 @@ import (
 // returned, as 1Password; an empty one on the last page, as Slack) and a next-URL API (Microsoft Graph), items
 // added while flicker runs and while it is stopped: each delivered once, exactly as served.
 func TestAPIGenericBodyCursorAndNextURL(t *testing.T) {
+	t.Parallel()
 	const token = "generic-bearer-token-not-for-logs"
 	always := apitest.StartBodyCursor(t, apitest.BodyCursorOptions{Token: token})
 	slack := apitest.StartBodyCursor(t, apitest.BodyCursorOptions{Token: token, EmptyCursorAtEnd: true})

@@ -31,6 +31,7 @@ import (
 // middle and a restart on the same registry: every event arrives exactly once, as served, with its published
 // time; the export holds the cursor and never the token.
 func TestAPIOktaCleanRestartExactlyOnce(t *testing.T) {
+	t.Parallel()
 	srv := oktatest.Start(t, oktatest.Options{Token: apiToken, LateEvery: 97})
 	dir := t.TempDir()
 	out, reg := filepath.Join(dir, "out.ndjson"), filepath.Join(dir, "reg.db")
@@ -73,6 +74,7 @@ func TestAPIOktaCleanRestartExactlyOnce(t *testing.T) {
 // TestAPIOktaKill9ResendsOnlyUncommittedPages: a kill -9 in the middle of 10,000 events and a restart: every
 // event arrives, and only events after the cursor committed before the crash can arrive twice.
 func TestAPIOktaKill9ResendsOnlyUncommittedPages(t *testing.T) {
+	t.Parallel()
 	srv := oktatest.Start(t, oktatest.Options{Token: apiToken, LateEvery: 101})
 	dir := t.TempDir()
 	out, reg := filepath.Join(dir, "out.ndjson"), filepath.Join(dir, "reg.db")
@@ -111,6 +113,7 @@ func TestAPIOktaKill9ResendsOnlyUncommittedPages(t *testing.T) {
 // TestAPIOktaRateBudgetNeverExceeded: 2000 events in pages of 100 from an org allowing 10 requests a second:
 // the budget is spread, never exceeded, and nothing is lost.
 func TestAPIOktaRateBudgetNeverExceeded(t *testing.T) {
+	t.Parallel()
 	const limit = 10
 	srv := oktatest.Start(t, oktatest.Options{Token: apiToken, RateLimit: limit, RateWindow: time.Second})
 	want := srv.Add(2000)
@@ -134,6 +137,7 @@ func TestAPIOktaRateBudgetNeverExceeded(t *testing.T) {
 // TestAPIOkta429WaitedOutUntilReset: another client spends the org's budget while flicker runs; flicker's next
 // request gets a 429, and it sends nothing more until the window resets, then ships the new events.
 func TestAPIOkta429WaitedOutUntilReset(t *testing.T) {
+	t.Parallel()
 	srv := oktatest.Start(t, oktatest.Options{Token: apiToken, RateLimit: 30, RateWindow: 3 * time.Second})
 	first := srv.Add(300)
 	dir := t.TempDir()
@@ -200,6 +204,7 @@ func spendBudget(t *testing.T, srv *oktatest.Server, left time.Duration) time.Ti
 // TestAPIOktaEmptyPagesDoNotSpin: caught up with polling_frequency_ms 200, flicker requests the empty page's next
 // link (equal to its self) about once per interval, and picks up new events at the next poll.
 func TestAPIOktaEmptyPagesDoNotSpin(t *testing.T) {
+	t.Parallel()
 	srv := oktatest.Start(t, oktatest.Options{Token: apiToken})
 	first := srv.Add(150)
 	dir := t.TempDir()
@@ -238,6 +243,7 @@ func TestAPIOktaEmptyPagesDoNotSpin(t *testing.T) {
 // request and after a cursor was saved, are counted in flicker_input_api_errors_total{kind="malformed"} and logged
 // with the status; the cursor stays, so every event arrives once.
 func TestAPIOktaMalformedBodiesCounted(t *testing.T) {
+	t.Parallel()
 	srv := oktatest.Start(t, oktatest.Options{Token: apiToken})
 	want := srv.Add(300)
 	srv.Inject(oktatest.FaultNotArray, 1)
@@ -285,6 +291,7 @@ func TestAPIOktaMalformedBodiesCounted(t *testing.T) {
 // TestAPIOktaHugePagesOnce: one page of 1000 events of 8 KiB each (about 9 MB), with --once: every event arrives
 // once, byte for byte, and flicker exits 0.
 func TestAPIOktaHugePagesOnce(t *testing.T) {
+	t.Parallel()
 	srv := oktatest.Start(t, oktatest.Options{Token: apiToken, ItemPadding: 8 << 10})
 	want := srv.Add(1000)
 	dir := t.TempDir()
@@ -308,6 +315,7 @@ func TestAPIOktaHugePagesOnce(t *testing.T) {
 // TestAPIOktaSlowResponseRetried: responses slower than the source's timeout are given up, logged and retried;
 // once the server answers in time every event arrives once.
 func TestAPIOktaSlowResponseRetried(t *testing.T) {
+	t.Parallel()
 	srv := oktatest.Start(t, oktatest.Options{Token: apiToken, Delay: 2 * time.Second})
 	want := srv.Add(300)
 	dir := t.TempDir()
@@ -334,6 +342,7 @@ func TestAPIOktaSlowResponseRetried(t *testing.T) {
 // TestAPIOktaBadTokenKeepsRunning: a 401 is logged as an error naming the source and never the token; the
 // process keeps running without hammering the API, and stops cleanly. With --once it exits 1 saying why.
 func TestAPIOktaBadTokenKeepsRunning(t *testing.T) {
+	t.Parallel()
 	const wrong = "00wrongToken-also-never-logged"
 	srv := oktatest.Start(t, oktatest.Options{Token: apiToken})
 	srv.Add(10)
@@ -385,6 +394,7 @@ func TestAPIOktaBadTokenKeepsRunning(t *testing.T) {
 // a second run only the new ones; `flicker registry reset NAME` makes the next run start over from
 // initial_lookback, and a reset of an unknown name exits 2 naming the inputs that have state.
 func TestAPIRegistryResetStartsOver(t *testing.T) {
+	t.Parallel()
 	var skew atomic.Int64 // the emulator's clock offset, to persist events in the past
 	srv := oktatest.Start(t, oktatest.Options{Token: apiToken,
 		Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
@@ -443,6 +453,7 @@ func TestAPIRegistryResetStartsOver(t *testing.T) {
 // added, is killed -9, B takes over the lease and continues from the cursor in the last snapshot: every event
 // arrives, and only events after that snapshot's cursor arrive twice.
 func TestAPIActivePassiveS3(t *testing.T) {
+	t.Parallel()
 	f := newS3Fixture(t)
 	srv := oktatest.Start(t, oktatest.Options{Token: apiToken, LateEvery: 89})
 	f.config = writeAPIConfig(t, f.dir, f.outPath, oktaSource("okta-audit", srv.Endpoint(), apiToken, 100))

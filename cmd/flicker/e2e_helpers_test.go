@@ -166,6 +166,21 @@ func readOutput(t *testing.T, path string) []shipped {
 	return out
 }
 
+// outputLines counts the complete lines of the file output at path without decoding them: cheap enough to poll
+// while hundreds of thousands of lines arrive (readOutput decodes each one, which under -race competes with the
+// binary for the CPU).
+func outputLines(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Count(b, []byte{'\n'})
+}
+
 // countMessages maps each message to how often it arrived.
 func countMessages(evs []shipped) map[string]int {
 	counts := make(map[string]int, len(evs))

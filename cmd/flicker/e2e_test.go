@@ -56,7 +56,7 @@ func TestFollowRotateRestartExactlyOnce(t *testing.T) {
 	cfg := writeConfig(t, dir, filepath.Join(logs, "*.log"), out, "")
 	reg := filepath.Join(dir, "registry.db")
 	var want []string
-	arrived := func(n int) func() bool { return func() bool { return len(readOutput(t, out)) >= n } }
+	arrived := func(n int) func() bool { return func() bool { return outputLines(t, out) >= n } }
 	diagnose = func() string { return fmt.Sprintf("arrived by prefix: %v", prefixCounts(readOutput(t, out))) }
 	defer func() { diagnose = func() string { return "" } }()
 

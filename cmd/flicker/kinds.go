@@ -34,7 +34,15 @@ var outputKinds = map[string]newSinkFunc{
 		return discard.New(), nil
 	},
 	"http": func(out config.Output, log zerolog.Logger) (engine.Sink, error) {
-		return pool(out.HTTP.Workers, log, func(log zerolog.Logger) (engine.Sink, error) { return httpout.New(*out.HTTP, log) })
+		workers, err := httpout.NewWorkers(*out.HTTP, log)
+		if err != nil {
+			return nil, err
+		}
+		members := make([]engine.Sink, len(workers))
+		for i, w := range workers {
+			members[i] = w
+		}
+		return engine.NewSinkPool(members), nil
 	},
 	"elasticsearch": func(out config.Output, log zerolog.Logger) (engine.Sink, error) {
 		return pool(out.Elasticsearch.Workers, log, func(log zerolog.Logger) (engine.Sink, error) {

@@ -507,3 +507,37 @@ func TestTooLargeAnsweredBeforeTheBody(t *testing.T) {
 		delete(want, m)
 	}
 }
+
+// TestWorkersShareRetryAfter: with NewWorkers, a Retry-After answered to one worker holds the others back too: the
+// second worker's Write sends nothing while the wait lasts and gives up when its context ends first.
+func TestWorkersShareRetryAfter(t *testing.T) {
+	c := newCollector(t, func(n int, _ *received) reply {
+		if n == 0 {
+			return reply{status: http.StatusTooManyRequests, retryAfter: "30"}
+		}
+		return reply{}
+	})
+	workers, err := httpout.NewWorkers(httpout.Config{URL: c.url(), Workers: 3}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(workers) != 3 {
+		t.Fatalf("%d workers, want 3", len(workers))
+	}
+	for _, w := range workers {
+		defer w.Close(context.Background())
+	}
+	var se *httpout.StatusError
+	if err := workers[0].Write(t.Context(), engine.NewBatch(events(testStream("/a"), 0, 3))); !errors.As(err, &se) ||
+		se.Code != http.StatusTooManyRequests {
+		t.Fatalf("first worker: %v, want a 429", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if err := workers[1].Write(ctx, engine.NewBatch(events(testStream("/a"), 3, 3))); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second worker: %v, want it held back by the first worker's Retry-After until its context ended", err)
+	}
+	if n := len(c.requests()); n != 1 {
+		t.Fatalf("%d requests, want only the first: the other workers must wait out the Retry-After", n)
+	}
+}

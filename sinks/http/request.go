@@ -197,7 +197,7 @@ func (s *Sink) post(ctx context.Context, b *engine.Batch, lo, hi int, body []byt
 	if out == retry || out == retryLoud {
 		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			se.RetryAfter = min(d, s.cfg.MaxRetryAfter)
-			s.notBefore = time.Now().Add(se.RetryAfter)
+			s.holdUntil(time.Now().Add(se.RetryAfter))
 		}
 	}
 	return code, se, nil

@@ -57,17 +57,34 @@ type Sink struct {
 	gzOut     appendWriter
 	keyHash   hash.Hash
 	idBuf     []byte
-	bodies    bodies    // request bodies the transport may still read
-	rawShared bool      // a body still being read may be a slice of raw: do not reuse it
-	notBefore time.Time // no request before then: a server's Retry-After
-	tooLarge  int       // the smallest body size answered 413, 0 when none recently
-	tooLargeT time.Time // when tooLarge was learned
-	loudLast  time.Time // last loud error log
-	loudSkip  int       // loud logs suppressed since
+	bodies    bodies        // request bodies the transport may still read
+	rawShared bool          // a body still being read may be a slice of raw: do not reuse it
+	notBefore *atomic.Int64 // unix nanoseconds: no request before then (a server's Retry-After); shared by workers
+	tooLarge  int           // the smallest body size answered 413, 0 when none recently
+	tooLargeT time.Time     // when tooLarge was learned
+	loudLast  time.Time     // last loud error log
+	loudSkip  int           // loud logs suppressed since
 }
 
-// New returns a sink posting to cfg.URL. It reads cfg.CAFile; it does not connect before the first Write.
+// New returns a sink posting to cfg.URL, one request at a time (cfg.Workers is for NewWorkers). It reads
+// cfg.CAFile; it does not connect before the first Write.
 func New(cfg Config, log zerolog.Logger) (*Sink, error) {
+	sinks, err := newSinks(cfg, 1, log)
+	if err != nil {
+		return nil, err
+	}
+	return sinks[0], nil
+}
+
+// NewWorkers returns cfg.Workers sinks for one output, to be spread over by engine.SinkPool: each sends its own
+// requests, and they share the connection pool and the server's Retry-After, so that a 429 holds every worker
+// back, not only the one that got it.
+func NewWorkers(cfg Config, log zerolog.Logger) ([]*Sink, error) {
+	cfg.SetDefaults()
+	return newSinks(cfg, cfg.Workers, log)
+}
+
+func newSinks(cfg Config, n int, log zerolog.Logger) ([]*Sink, error) {
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -93,26 +110,30 @@ func New(cfg Config, log zerolog.Logger) (*Sink, error) {
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          4,
-		MaxIdleConnsPerHost:   4,
+		MaxIdleConns:          max(4, n),
+		MaxIdleConnsPerHost:   max(4, n),
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		TLSClientConfig:       tlsCfg,
 	}
-	s := &Sink{
-		cfg:       cfg,
-		log:       log,
-		safeURL:   safeURL,
-		transport: transport,
-		client:    &http.Client{Transport: transport, CheckRedirect: httpclient.CheckRedirect},
-		keyHash:   sha256.New(),
+	client := &http.Client{Transport: transport, CheckRedirect: httpclient.CheckRedirect}
+	header, host := baseHeader(cfg)
+	notBefore := new(atomic.Int64)
+	sinks := make([]*Sink, n)
+	for i := range sinks {
+		wlog := log
+		if n > 1 {
+			wlog = log.With().Int("worker", i).Logger()
+		}
+		s := &Sink{cfg: cfg, log: wlog, safeURL: safeURL, transport: transport, client: client, header: header,
+			host: host, keyHash: sha256.New(), notBefore: notBefore}
+		if cfg.Compression == CompressionGzip {
+			s.gz, _ = gzip.NewWriterLevel(nil, gzipLevel) // the level is valid
+		}
+		sinks[i] = s
 	}
-	s.header, s.host = baseHeader(cfg)
-	if cfg.Compression == CompressionGzip {
-		s.gz, _ = gzip.NewWriterLevel(nil, gzipLevel) // the level is valid
-	}
-	return s, nil
+	return sinks, nil
 }
 
 func loadCAFile(path string) (*x509.CertPool, error) {
@@ -218,9 +239,19 @@ func retryRange(b *engine.Batch, lo, hi int, err error) error {
 	return err
 }
 
+// holdUntil keeps every worker from sending before t, unless a worker already holds them longer.
+func (s *Sink) holdUntil(t time.Time) {
+	for {
+		cur := s.notBefore.Load()
+		if cur >= t.UnixNano() || s.notBefore.CompareAndSwap(cur, t.UnixNano()) {
+			return
+		}
+	}
+}
+
 // waitRetryAfter waits until the Retry-After of an earlier response has passed, or ctx ends.
 func (s *Sink) waitRetryAfter(ctx context.Context) error {
-	d := time.Until(s.notBefore)
+	d := time.Until(time.Unix(0, s.notBefore.Load()))
 	if d <= 0 {
 		return nil
 	}

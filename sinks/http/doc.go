@@ -25,9 +25,9 @@
 // returns at once, so results, logs and metrics are not delayed, and the engine's own backoff runs during the
 // same wait instead of being added to it: the next request goes out after max(Retry-After, backoff).
 //
-// One Sink sends one request at a time. The workers setting is applied by cmd/flicker, which builds that many
-// Sinks for the output and spreads its batches over them with engine.SinkPool: several requests in flight, each
-// Sink with its own connection, buffers, Retry-After wait and 413 memory.
+// One Sink sends one request at a time. For the workers setting, cmd/flicker builds the output's Sinks with
+// NewWorkers and spreads its batches over them with engine.SinkPool: several requests in flight, each Sink with
+// its own buffers and 413 memory, all sharing one connection pool and the server's Retry-After.
 //
 // Caveats:
 //   - With workers above 1, batches may arrive out of order (each stream is still checkpointed in order).

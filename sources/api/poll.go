@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"time"
@@ -187,11 +188,11 @@ func (p *poller) run(ctx context.Context, pub engine.Publisher) error {
 				if once {
 					return nil
 				}
-				pages, wait = 0, p.interval
+				pages, wait = 0, pollWait(p.interval)
 				break
 			}
 			if pages++; !once && pages >= p.cfg.MaxPagesPerPoll {
-				pages, wait = 0, p.interval
+				pages, wait = 0, pollWait(p.interval)
 			}
 		case stepRateLimited:
 		case stepRestart:
@@ -216,6 +217,12 @@ func (p *poller) run(ctx context.Context, pub engine.Publisher) error {
 			return nil
 		}
 	}
+}
+
+// pollWait is the wait before the next poll: the interval plus up to a tenth more, so that replicas started
+// together (a rollout) do not poll in step. Never less than the interval: the configured frequency is a ceiling.
+func pollWait(interval time.Duration) time.Duration {
+	return interval + rand.N(interval/10+1)
 }
 
 // sleep waits d, or less when ctx ends first; it reports whether ctx is still alive.

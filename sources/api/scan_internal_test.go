@@ -232,6 +232,20 @@ func TestBackoffIsCappedWithJitter(t *testing.T) {
 	}
 }
 
+func TestPollWaitIsTheIntervalPlusATenth(t *testing.T) {
+	seen := map[time.Duration]bool{}
+	for range 200 {
+		d := pollWait(30 * time.Second)
+		if d < 30*time.Second || d > 33*time.Second {
+			t.Fatalf("wait %v outside [30s, 33s]", d)
+		}
+		seen[d] = true
+	}
+	if len(seen) < 100 {
+		t.Fatalf("only %d distinct waits in 200: no jitter", len(seen))
+	}
+}
+
 func TestHashIDIsStable(t *testing.T) {
 	a, b := hashID("in", []byte(`{"x":1}`)), hashID("in", []byte(`{"x":1}`))
 	if string(a) != string(b) || len(a) != 26 || string(a) == string(hashID("in", []byte(`{"x":2}`))) {

@@ -116,12 +116,7 @@ func TestGenericRetryAfter(t *testing.T) {
 	cfg := bodyCursorConfig(t, srv.Endpoint())
 	cfg.Params = map[string]string{apitest.BodyCursorLimit: "50"}
 	src := newSource(t, newRegistry(), fastOptions(), zerolog.Nop(), cfg)
-	sink := &recordSink{}
-	run := start(t, src, sink)
-	waitLen(t, sink, 400)
-	if err := run.stop(t); err != nil {
-		t.Fatal(err)
-	}
+	sink := shipAll(t, src, 400)
 	checkOnce(t, want, sink.ids())
 	st := srv.Stats()
 	if st.RateLimited == 0 || st.OverBudget != 0 {
@@ -145,12 +140,7 @@ func TestGenericMalformedBodies(t *testing.T) {
 		ItemsPath: "value", TimePath: apitest.NextURLTimeField,
 	})
 	src := newSource(t, newRegistry(), fastOptions(), zerolog.Nop(), cfg)
-	sink := &recordSink{}
-	run := start(t, src, sink)
-	waitLen(t, sink, 300)
-	if err := run.stop(t); err != nil {
-		t.Fatal(err)
-	}
+	sink := shipAll(t, src, 300)
 	checkOnce(t, want, sink.ids())
 	if s := src.Stats(); s.MalformedBodies < 2 || s.ServerErrors == 0 {
 		t.Fatalf("stats %+v", s)

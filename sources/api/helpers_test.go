@@ -250,6 +250,18 @@ func waitLen(t testing.TB, sink *recordSink, n int) {
 		"the sink did not get the events in time")
 }
 
+// shipAll runs src into a new recording sink until it holds n events, stops the run and returns the sink.
+func shipAll(t testing.TB, src *api.Source, n int) *recordSink {
+	t.Helper()
+	sink := &recordSink{}
+	run := start(t, src, sink)
+	waitLen(t, sink, n)
+	if err := run.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	return sink
+}
+
 // field returns a top-level string field of a JSON object.
 func field(t testing.TB, msg, name string) string {
 	t.Helper()

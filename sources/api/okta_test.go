@@ -205,12 +205,7 @@ func TestOktaWaitsOut429(t *testing.T) {
 	}
 	cfg := oktaConfig(t, org.Endpoint(), token)
 	src := newSource(t, newRegistry(), fastOptions(), zerolog.Nop(), cfg)
-	sink := &recordSink{}
-	run := start(t, src, sink)
-	waitLen(t, sink, 300)
-	if err := run.stop(t); err != nil {
-		t.Fatal(err)
-	}
+	sink := shipAll(t, src, 300)
 	checkOnce(t, want, sink.ids())
 	st := org.Stats()
 	if st.RateLimited != 1 || st.OverBudget != 0 {
@@ -327,12 +322,7 @@ func TestOktaServerErrorsAndMalformedBodies(t *testing.T) {
 	cfg.Params = map[string]string{"limit": "100"}
 	log, logs := logger()
 	src := newSource(t, newRegistry(), fastOptions(), log, cfg)
-	sink := &recordSink{}
-	run := start(t, src, sink)
-	waitLen(t, sink, 900)
-	if err := run.stop(t); err != nil {
-		t.Fatal(err)
-	}
+	sink := shipAll(t, src, 900)
 	checkOnce(t, want, sink.ids())
 	s := src.Stats()
 	if s.MalformedBodies < 2 || s.ServerErrors < 3 || s.NetworkErrors < 1 {

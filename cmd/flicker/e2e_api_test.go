@@ -27,20 +27,24 @@ import (
 // sources/api/apitest on 127.0.0.1, shipping into a file output. An event is recognised by its id (the Okta uuid)
 // and its message must be the item's JSON exactly as the emulator serves it.
 
+// startFeeding starts flicker on a local registry against srv (pages of 200 into a file output) and adds 10,000
+// events to srv, 250 every 50 ms, while it runs.
+func startFeeding(t *testing.T, srv *oktatest.Server) (dir, out, reg string, args []string, p *proc, fd *feeder) {
+	dir = t.TempDir()
+	out, reg = filepath.Join(dir, "out.ndjson"), filepath.Join(dir, "reg.db")
+	cfg := writeAPIConfig(t, dir, out, oktaSource("okta-audit", srv.Endpoint(), apiToken, 200))
+	args = []string{"-c", cfg, "--registry-file", reg, "--log-format", "json"}
+	p = start(t, dir, args...)
+	return dir, out, reg, args, p, feed(t, srv.Add, 10000, 250, 50*time.Millisecond)
+}
+
 // TestAPIOktaCleanRestartExactlyOnce: 10,000 events added in batches while flicker runs, a SIGTERM in the
 // middle and a restart on the same registry: every event arrives exactly once, as served, with its published
 // time; the export holds the cursor and never the token.
 func TestAPIOktaCleanRestartExactlyOnce(t *testing.T) {
 	t.Parallel()
 	srv := oktatest.Start(t, oktatest.Options{Token: apiToken, LateEvery: 97})
-	dir := t.TempDir()
-	out, reg := filepath.Join(dir, "out.ndjson"), filepath.Join(dir, "reg.db")
-	cfg := writeAPIConfig(t, dir, out, oktaSource("okta-audit", srv.Endpoint(), apiToken, 200))
-	args := []string{"-c", cfg, "--registry-file", reg, "--log-format", "json"}
-
-	const total = 10000
-	p := start(t, dir, args...)
-	fd := feed(t, srv.Add, total, 250, 50*time.Millisecond)
+	dir, out, reg, args, p, fd := startFeeding(t, srv)
 	waitEvents(t, time.Minute, out, 2500, p)
 	p.stop()
 	stoppedAt, added := len(readAPIOutput(t, out)), fd.count()
@@ -76,14 +80,7 @@ func TestAPIOktaCleanRestartExactlyOnce(t *testing.T) {
 func TestAPIOktaKill9ResendsOnlyUncommittedPages(t *testing.T) {
 	t.Parallel()
 	srv := oktatest.Start(t, oktatest.Options{Token: apiToken, LateEvery: 101})
-	dir := t.TempDir()
-	out, reg := filepath.Join(dir, "out.ndjson"), filepath.Join(dir, "reg.db")
-	cfg := writeAPIConfig(t, dir, out, oktaSource("okta-audit", srv.Endpoint(), apiToken, 200))
-	args := []string{"-c", cfg, "--registry-file", reg, "--log-format", "json"}
-
-	const total = 10000
-	p := start(t, dir, args...)
-	fd := feed(t, srv.Add, total, 250, 50*time.Millisecond)
+	dir, out, reg, args, p, fd := startFeeding(t, srv)
 	waitEvents(t, time.Minute, out, 3000, p)
 	p.kill()
 	shipped := len(readAPIOutput(t, out))

@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -40,30 +39,7 @@ type apiEvent struct {
 }
 
 // readAPIOutput parses every complete line of the file output at path; a line cut by a kill -9 is skipped.
-func readAPIOutput(t *testing.T, path string) []apiEvent {
-	t.Helper()
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []apiEvent
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		var ev apiEvent
-		if json.Unmarshal(sc.Bytes(), &ev) == nil {
-			out = append(out, ev)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("read %s: %v", path, err)
-	}
-	return out
-}
+func readAPIOutput(t *testing.T, path string) []apiEvent { return readEvents[apiEvent](t, path) }
 
 // idCounts maps each event id to how often it arrived.
 func idCounts(evs []apiEvent) map[string]int {

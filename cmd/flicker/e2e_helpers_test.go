@@ -141,10 +141,13 @@ type shipped struct {
 	} `json:"log"`
 }
 
-// readOutput parses every complete line of the file output at path (and its rotated files).
-func readOutput(t *testing.T, path string) []shipped {
+// readOutput parses every complete line of the file output at path.
+func readOutput(t *testing.T, path string) []shipped { return readEvents[shipped](t, path) }
+
+// readEvents decodes every complete line of the file output at path into a T; a line cut by a crash mid-write
+// (the only acceptable malformed line, the last) is skipped.
+func readEvents[T any](t *testing.T, path string) []T {
 	t.Helper()
-	var out []shipped
 	f, err := os.Open(path)
 	if os.IsNotExist(err) {
 		return nil
@@ -153,15 +156,17 @@ func readOutput(t *testing.T, path string) []shipped {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	var out []T
 	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 8<<20)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
-		var ev shipped
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			// A line cut by a crash mid-write is the only acceptable malformed line: the last one.
-			continue
+		var ev T
+		if json.Unmarshal(sc.Bytes(), &ev) == nil {
+			out = append(out, ev)
 		}
-		out = append(out, ev)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("read %s: %v", path, err)
 	}
 	return out
 }

@@ -34,15 +34,7 @@ var outputKinds = map[string]newSinkFunc{
 		return discard.New(), nil
 	},
 	"http": func(out config.Output, log zerolog.Logger) (engine.Sink, error) {
-		workers, err := httpout.NewWorkers(*out.HTTP, log)
-		if err != nil {
-			return nil, err
-		}
-		members := make([]engine.Sink, len(workers))
-		for i, w := range workers {
-			members[i] = w
-		}
-		return engine.NewSinkPool(members), nil
+		return poolOf(httpout.NewWorkers(*out.HTTP, log))
 	},
 	"elasticsearch": func(out config.Output, log zerolog.Logger) (engine.Sink, error) {
 		return pool(out.Elasticsearch.Workers, log, func(log zerolog.Logger) (engine.Sink, error) {
@@ -63,8 +55,8 @@ var outputKinds = map[string]newSinkFunc{
 	},
 }
 
-// pool builds workers sinks with newSink and spreads the output's batches over them (engine.SinkPool), so that
-// that many requests are in flight.
+// pool builds workers sinks with newSink and spreads the output's batches over them, so that that many requests
+// are in flight.
 func pool(workers int, log zerolog.Logger, newSink func(zerolog.Logger) (engine.Sink, error)) (engine.Sink, error) {
 	members := make([]engine.Sink, 0, max(workers, 1))
 	for i := range max(workers, 1) {
@@ -80,6 +72,18 @@ func pool(workers int, log zerolog.Logger, newSink func(zerolog.Logger) (engine.
 			return nil, err
 		}
 		members = append(members, s)
+	}
+	return poolOf(members, nil)
+}
+
+// poolOf spreads an output's batches over sinks built together (engine.SinkPool); it passes err through.
+func poolOf[S engine.Sink](sinks []S, err error) (engine.Sink, error) {
+	if err != nil {
+		return nil, err
+	}
+	members := make([]engine.Sink, len(sinks))
+	for i, s := range sinks {
+		members[i] = s
 	}
 	return engine.NewSinkPool(members), nil
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"maps"
-
 	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/file"
 	"github.com/flickerlog/flicker/store"
@@ -52,7 +50,7 @@ func (r cursorRegistry) Load(input string) (api.Cursor, bool, error) {
 
 func (r cursorRegistry) Save(input string, c api.Cursor) {
 	r.db.PutCursor(store.CursorRecord{Input: input, Cursor: c.Next, LastTime: c.LastTime, RecentIDs: c.RecentIDs,
-		Endpoint: c.Endpoint, Params: maps.Clone(c.Params)})
+		Endpoint: c.Endpoint, Params: c.Params}) // the source never modifies a Cursor it handed over
 }
 
 // noCursors keeps API cursors in memory only, like noRegistry for files: without --track a restart begins at

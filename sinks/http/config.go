@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/flickerlog/flicker/internal/redact"
 )
 
 // Config holds the settings of an output of type http (the config package handles type, name, retry and
@@ -70,7 +72,7 @@ func (c Config) Redacted() Config {
 	if c.Headers != nil {
 		r.Headers = make(map[string]string, len(c.Headers))
 		for k, v := range c.Headers {
-			if secretHeader(k) {
+			if redact.SecretName(k) {
 				v = redacted
 			}
 			r.Headers[k] = v
@@ -116,18 +118,6 @@ func (a Auth) String() string {
 
 // GoString is String, so that %#v does not print secrets either.
 func (a Auth) GoString() string { return "httpout.Auth{" + a.String() + "}" }
-
-// secretHeader reports whether a header's value is likely a credential, from its name.
-func secretHeader(name string) bool {
-	n := strings.ToLower(name)
-	for _, s := range []string{"auth", "token", "key", "secret", "password", "cookie", "session", "signature",
-		"credential"} {
-		if strings.Contains(n, s) {
-			return true
-		}
-	}
-	return false
-}
 
 // redactURL hides the password of the URL's user info and every query value, which often carry API keys. A URL
 // that does not parse is replaced as a whole.

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/flickerlog/flicker/internal/redact"
 )
 
 // Config is one entry of api_sources.
@@ -135,10 +137,10 @@ func (c Config) String() string {
 	fmt.Fprintf(&b, "name=%q type=%s endpoint=%q", c.Name, c.Type, redactURL(c.Endpoint))
 	fmt.Fprintf(&b, " polling_frequency=%s auth=%s", c.Interval(), c.Auth.String())
 	if len(c.Headers) > 0 {
-		fmt.Fprintf(&b, " headers=%s", redactedMap(c.Headers, secretHeader))
+		fmt.Fprintf(&b, " headers=%s", redactedMap(c.Headers, redact.SecretName))
 	}
 	if len(c.Params) > 0 {
-		fmt.Fprintf(&b, " params=%s", redactedMap(c.Params, secretParam))
+		fmt.Fprintf(&b, " params=%s", redactedMap(c.Params, redact.SecretName))
 	}
 	fmt.Fprintf(&b, " pagination=%s", c.Pagination)
 	for _, kv := range [][2]string{{"items_path", c.ItemsPath}, {"id_path", c.IDPath}, {"time_path", c.TimePath},

@@ -4,50 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"net/url"
-	"strings"
 	"unicode/utf8"
+
+	"github.com/flickerlog/flicker/internal/redact"
 )
 
-// secretWords mark header and parameter names whose values are credentials.
-var secretWords = []string{"auth", "token", "key", "secret", "password", "cookie", "signature", "sig", "session"}
-
-// secretHeader reports whether a header's value should never be shown.
-func secretHeader(name string) bool { return secretName(name) }
-
-// secretParam reports whether a query parameter's value should never be shown.
-func secretParam(name string) bool { return secretName(name) }
-
-func secretName(name string) bool {
-	n := strings.ToLower(name)
-	for _, w := range secretWords {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// redactURL returns s with user info and the values of secret-looking query parameters replaced; a string that
-// is not an absolute URL is returned unchanged.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
-		return s
-	}
-	if u.User != nil {
-		u.User = url.User(redacted)
-	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			if secretParam(k) {
-				q[k] = []string{redacted}
-			}
-		}
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
-}
+// redactURL is s with its user information and secret-looking query values (redact.SecretName) replaced.
+func redactURL(s string) string { return redact.URL(s, redacted, redact.SecretName) }
 
 // maxLoggedBody is how much of an unexpected response body a log line shows.
 const maxLoggedBody = 512
@@ -71,12 +34,12 @@ func newRedactor(c *Config) *redactor {
 		add(c.Auth.OAuth2.ClientSecret)
 	}
 	for k, v := range c.Headers {
-		if secretHeader(k) {
+		if redact.SecretName(k) {
 			add(v)
 		}
 	}
 	for k, v := range c.Params {
-		if secretParam(k) {
+		if redact.SecretName(k) {
 			add(v)
 		}
 	}

@@ -10,7 +10,7 @@ import (
 // bulkResult is what a _bulk response says about the request's actions.
 type bulkResult struct {
 	errors  bool // the response's "errors" flag: some item failed
-	skipped bool // "errors":false came before "items": every item succeeded, and the items were not read
+	skipped bool // "errors":false came before "items": every item succeeded, and the items were not decoded
 	// items has one entry per action, in request order (unless skipped). Reused between responses.
 	items []itemResult
 }
@@ -45,8 +45,10 @@ func newResponseParser() *responseParser {
 	return &responseParser{r: bufio.NewReaderSize(nil, 32<<10)}
 }
 
-// parse reads a _bulk response body into res. It returns early when "errors":false precedes "items" (the caller
-// drains the rest of the body); otherwise it reads the whole top-level object.
+// parse reads a _bulk response body into res, the whole top-level object. When "errors":false precedes "items",
+// the items are skipped without being decoded: every item succeeded. A repeated "errors" member is malformed:
+// encoding/json would take the last one, and after skipping the items the parser can no longer honour a later
+// "errors":true, so the batch is retried rather than accepted on the first flag's word.
 func (p *responseParser) parse(body io.Reader, res *bulkResult) error {
 	p.r.Reset(body)
 	defer p.r.Reset(nil) // do not keep the body reachable
@@ -54,7 +56,7 @@ func (p *responseParser) parse(body io.Reader, res *bulkResult) error {
 	if err := p.expect('{'); err != nil {
 		return err
 	}
-	sawItems := false
+	sawItems, sawErrors := false, false
 	for first := true; ; first = false {
 		ok, err := p.member(first)
 		if err != nil {
@@ -65,14 +67,20 @@ func (p *responseParser) parse(body io.Reader, res *bulkResult) error {
 		}
 		switch {
 		case string(p.str) == "errors":
+			if sawErrors {
+				return fmt.Errorf("%w: errors member repeated", errMalformed)
+			}
+			sawErrors = true
 			v, err := p.readBool()
 			if err != nil {
 				return err
 			}
 			res.errors = v
-			if !v && !sawItems {
-				res.skipped = true
-				return nil
+			res.skipped = !v && !sawItems
+		case string(p.str) == "items" && res.skipped:
+			sawItems = true
+			if err := p.skip(0); err != nil {
+				return err
 			}
 		case string(p.str) == "items":
 			sawItems = true
@@ -88,7 +96,7 @@ func (p *responseParser) parse(body io.Reader, res *bulkResult) error {
 	if !sawItems {
 		return fmt.Errorf("%w: no items", errMalformed)
 	}
-	return nil
+	return p.end()
 }
 
 // items reads the items array: each element is an object with one member named after the action (index,

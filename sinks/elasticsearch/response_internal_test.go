@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,7 +111,8 @@ func TestParseShapes(t *testing.T) {
 			[]int{201, 400}, false},
 		{"errors false after items", `{"items":[{"index":{"status":201}}],"errors":false}`, []int{201}, false},
 		{"errors false first", `{"errors":false,"items":[{"index":{"status":201}}]}`, nil, true},
-		{"errors false first, truncated after", `{"errors":false,"items":[{"ind`, nil, true},
+		{"errors false first, items later", `{"errors":false,"took":1,"items":[{"index":{"status":201}}],"x":{}}`,
+			nil, true},
 		{"empty items", `{"took":0,"errors":false,"items":[]}`, nil, true},
 		{"empty items, errors true", ` { "errors" : true , "items" : [ ] } `, []int{}, false},
 		{"null error", `{"items":[{"create":{"error":null,"status":201}}]}`, []int{201}, false},
@@ -155,6 +157,12 @@ func TestParseMalformed(t *testing.T) {
 		`{"items":[{"index":{"status":201}}]]`, `{"items":{}}`, `<html><body>502 Bad Gateway</body></html>`,
 		`{"x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`,
 		`{"items":[{"index":{"status":1234567}}]}`,
+		// errors:false claims success, but the body must still be whole and say it once.
+		`{"errors":false,"items":[{"ind`, `{"errors":false,"items":[]`,
+		`{"errors":false,"errors":true,"items":[{"index":{"status":400}}]}`,
+		`{"errors":false,"items":[{"index":{"status":400}}],"errors":true}`,
+		`{"errors":true,"items":[{"index":{"status":201}}],"errors":false}`,
+		`{"errors":false,"items":[]}0`, `{"items":[]} {"items":[]}`,
 	} {
 		p := newResponseParser()
 		var res bulkResult
@@ -192,8 +200,8 @@ func TestParseSuccessDoesNotAllocate(t *testing.T) {
 	}
 }
 
-// FuzzParse: the parser never panics, and when both it and encoding/json read a response, they agree on the
-// errors flag, the statuses and the error types and reasons.
+// FuzzParse: the parser never panics; what it accepts is valid JSON on which encoding/json reads the same errors
+// flag (items are skipped only where that flag is false), and the same statuses and error types and reasons.
 func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
 	for _, name := range files {
@@ -210,10 +218,25 @@ func FuzzParse(f *testing.F) {
 		if err := p.parse(bytes.NewReader(data), &res); err != nil {
 			return
 		}
+		// What the parser accepts is JSON: it is never more lenient than encoding/json.
+		if !json.Valid(data) {
+			t.Fatalf("parsed %q, which is not valid JSON", data)
+		}
 		// encoding/json matches struct fields case-insensitively, Elasticsearch's names are exact: use maps.
 		var top map[string]json.RawMessage
+		if err := json.Unmarshal(data, &top); err != nil {
+			t.Fatalf("parsed %q, encoding/json: %v", data, err)
+		}
+		// The errors flag the sink acts on is the one encoding/json reads (the last member of that name).
+		var flag bool
+		if json.Unmarshal(top["errors"], &flag) == nil && top["errors"] != nil && flag != res.errors {
+			t.Fatalf("%q: errors %t, encoding/json reads %t", data, res.errors, flag)
+		}
+		if res.skipped && (top["errors"] == nil || flag) {
+			t.Fatalf("%q: items skipped, but encoding/json reads errors %s", data, top["errors"])
+		}
 		var items []map[string]json.RawMessage
-		if json.Unmarshal(data, &top) != nil || json.Unmarshal(top["items"], &items) != nil || res.skipped {
+		if json.Unmarshal(top["items"], &items) != nil || res.skipped {
 			return
 		}
 		if len(items) != len(res.items) {
@@ -245,4 +268,31 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkParseAllSucceeded: the common answer, "errors":false first and 2048 filtered items, which the parser
+// walks without decoding (it must still see the whole object once).
+func BenchmarkParseAllSucceeded(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"errors":false,"items":[`)
+	for i := range 2048 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(`{"index":{"status":201}}`)
+	}
+	sb.WriteString(`]}`)
+	body := []byte(sb.String())
+	p := newResponseParser()
+	var res bulkResult
+	r := bytes.NewReader(body)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Reset(body)
+		if err := p.parse(r, &res); err != nil || !res.skipped {
+			b.Fatal(err, res.skipped)
+		}
+		_, _ = io.Copy(io.Discard, r) // what the sink does with the rest of the body
+	}
 }

@@ -28,6 +28,23 @@ func (p *responseParser) next() (byte, error) {
 	}
 }
 
+// end checks that only whitespace follows the value just read. It reads byte by byte without next, whose error at
+// the end of the body would allocate on every good response.
+func (p *responseParser) end() error {
+	for {
+		c, err := p.r.ReadByte()
+		switch {
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return fmt.Errorf("%w: %w", errMalformed, err)
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			continue
+		}
+		return fmt.Errorf("%w: %q after the response object", errMalformed, c)
+	}
+}
+
 // peek returns the next byte that is not whitespace without consuming it.
 func (p *responseParser) peek() (byte, error) {
 	c, err := p.next()
@@ -240,6 +257,9 @@ func (p *responseParser) readInt() (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("%w: %w", errMalformed, io.ErrUnexpectedEOF)
 		}
+		if v == 0 && c >= '0' && c <= '9' {
+			return 0, errBadNumber // a leading zero
+		}
 		if c < '0' || c > '9' {
 			if c == '.' || c == 'e' || c == 'E' {
 				return 0, fmt.Errorf("%w: a status code that is not an integer", errMalformed)
@@ -304,11 +324,12 @@ func (p *responseParser) skip(depth int) error {
 		return p.literal("ull")
 	}
 	if c == '-' || c >= '0' && c <= '9' {
-		return p.skipNumber()
+		return p.skipNumber(c)
 	}
 	return unexpected(c, "a value")
 }
 
+// skipString consumes the rest of a string whose opening quote was read, checking its escapes as JSON does.
 func (p *responseParser) skipString() error {
 	for {
 		c, err := p.r.ReadByte()
@@ -319,8 +340,8 @@ func (p *responseParser) skipString() error {
 		case c == '"':
 			return nil
 		case c == '\\':
-			if _, err := p.r.ReadByte(); err != nil {
-				return fmt.Errorf("%w: unterminated string", errMalformed)
+			if err := p.skipEscape(); err != nil {
+				return err
 			}
 		case c < 0x20:
 			return fmt.Errorf("%w: control character in a string", errMalformed)
@@ -328,15 +349,81 @@ func (p *responseParser) skipString() error {
 	}
 }
 
-func (p *responseParser) skipNumber() error {
+// skipEscape consumes what follows a backslash in a string.
+func (p *responseParser) skipEscape() error {
+	c, err := p.r.ReadByte()
+	if err != nil {
+		return fmt.Errorf("%w: unterminated string", errMalformed)
+	}
+	switch c {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return nil
+	case 'u':
+		for range 4 {
+			h, err := p.r.ReadByte()
+			if err != nil || !isHex(h) {
+				return fmt.Errorf("%w: invalid \\u escape", errMalformed)
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: invalid escape \\%c", errMalformed, c)
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+var errBadNumber = fmt.Errorf("%w: invalid number", errMalformed)
+
+// skipNumber consumes a number whose first byte (a digit or '-') was read as first, following JSON's grammar:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (p *responseParser) skipNumber(first byte) error {
+	bad := errBadNumber
+	c := first
+	var err error
+	if c == '-' {
+		if c, err = p.r.ReadByte(); err != nil {
+			return bad
+		}
+	}
+	switch {
+	case c == '0':
+		c, err = p.r.ReadByte()
+	case c >= '1' && c <= '9':
+		c, err = p.digits()
+	default:
+		return bad
+	}
+	if err == nil && c == '.' {
+		if c, err = p.r.ReadByte(); err != nil || c < '0' || c > '9' {
+			return bad
+		}
+		c, err = p.digits()
+	}
+	if err == nil && (c == 'e' || c == 'E') {
+		if c, err = p.r.ReadByte(); err == nil && (c == '+' || c == '-') {
+			c, err = p.r.ReadByte()
+		}
+		if err != nil || c < '0' || c > '9' {
+			return bad
+		}
+		c, err = p.digits()
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", errMalformed, io.ErrUnexpectedEOF) // a number is never the whole body here
+	}
+	_ = p.r.UnreadByte()
+	if c >= '0' && c <= '9' || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-' {
+		return bad // 00, 1.2.3, 1e5e5
+	}
+	return nil
+}
+
+// digits consumes digits and returns the first byte after them.
+func (p *responseParser) digits() (byte, error) {
 	for {
 		c, err := p.r.ReadByte()
-		if err != nil {
-			return fmt.Errorf("%w: %w", errMalformed, io.ErrUnexpectedEOF)
-		}
-		if !(c >= '0' && c <= '9' || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-') {
-			_ = p.r.UnreadByte()
-			return nil
+		if err != nil || c < '0' || c > '9' {
+			return c, err
 		}
 	}
 }

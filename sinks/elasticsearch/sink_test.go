@@ -99,6 +99,12 @@ func TestWholeRequestFailures(t *testing.T) {
 		{"missing items retry", func(es *esEmulator) { es.AnswerNext(200, `{"errors":true,"items":[{"index":{"status":201}}]}`) },
 			engine.Retry, true, false, "has 1 items for 4 actions"},
 		{"not JSON retries", func(es *esEmulator) { es.AnswerNext(200, `<html>`) }, engine.Retry, true, false, "malformed"},
+		// encoding/json would read the last flag; the sink cannot know which one the server meant.
+		{"repeated errors flag retries", func(es *esEmulator) {
+			es.AnswerNext(200, `{"errors":false,"errors":true,"items":[{"index":{"status":400}}]}`)
+		}, engine.Retry, true, false, "errors member repeated"},
+		{"errors false, truncated items retry", func(es *esEmulator) { es.AnswerNext(200, `{"errors":false,"items":[{"ind`) },
+			engine.Retry, true, false, "malformed _bulk response"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

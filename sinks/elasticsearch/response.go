@@ -93,7 +93,7 @@ func (p *responseParser) parse(body io.Reader, res *bulkResult) error {
 			}
 		}
 	}
-	if !sawItems {
+	if !sawItems && !res.skipped { // "errors":false alone (a filter_path that drops the items) is success
 		return fmt.Errorf("%w: no items", errMalformed)
 	}
 	return p.end()

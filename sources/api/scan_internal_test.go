@@ -336,7 +336,9 @@ func FuzzParse(f *testing.F) {
 // the scanner accepts. Strings end at the first quote not after a backslash, as in the scanner.
 func canonicalTokens(body []byte) []byte {
 	var plain []byte
-	isNum := func(c byte) bool { return c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' }
+	isNum := func(c byte) bool {
+		return c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
+	}
 	for i := 0; i < len(body); {
 		switch c := body[i]; {
 		case c == '"':

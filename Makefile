@@ -9,7 +9,7 @@ MINIO       := $(TOOLS_DIR)/minio-$(MINIO_VERSION)
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test lint tools bench clean
+.PHONY: all build run test lint tools strace bench clean
 
 all: build
 
@@ -21,7 +21,11 @@ build:
 run:
 	$(GO) run ./cmd/flicker -c examples/quickstart.yaml --track --registry-file ./data/registry.db --once
 
-tools: $(STATICCHECK) $(MINIO)
+tools: $(STATICCHECK) $(MINIO) strace
+
+# The durability test counts the registry's fsyncs under strace (Debian's package; CI runs as root).
+strace:
+	@command -v strace >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq strace; }
 
 $(STATICCHECK):
 	mkdir -p $(TOOLS_DIR)

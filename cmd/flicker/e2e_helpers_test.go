@@ -54,10 +54,16 @@ func start(t *testing.T, dir string, args ...string) *proc {
 func startEnv(t *testing.T, dir string, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
-	cmd.Dir = dir
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
 	}
+	return startCmd(t, dir, cmd)
+}
+
+// startCmd starts cmd (the binary, or a wrapper that runs it) in dir.
+func startCmd(t *testing.T, dir string, cmd *exec.Cmd) *proc {
+	t.Helper()
+	cmd.Dir = dir
 	p := &proc{t: t, cmd: cmd, stderr: &lockedWriter{}, done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	cmd.Stdout = os.Stdout
@@ -144,31 +150,31 @@ type shipped struct {
 // readOutput parses every complete line of the file output at path.
 func readOutput(t *testing.T, path string) []shipped { return readEvents[shipped](t, path) }
 
-// readEvents decodes every complete line of the file output at path into a T; a line cut by a crash mid-write
-// (the only acceptable malformed line, the last) is skipped.
+// readEvents decodes every complete line of the file output at path into a T. Only a last line without its
+// newline (cut by a crash mid-write, or still being written) is skipped; any other line that is not an event fails
+// the test: a torn or interleaved write in the middle of the output is a bug, not noise.
 func readEvents[T any](t *testing.T, path string) []T {
 	t.Helper()
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return nil
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	var out []T
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		var ev T
-		if json.Unmarshal(sc.Bytes(), &ev) == nil {
-			out = append(out, ev)
+	for n := 1; ; n++ {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return out // b is empty, or the unterminated last line
 		}
+		var ev T
+		if err := json.Unmarshal(b[:i], &ev); err != nil {
+			t.Fatalf("%s line %d is not an event (%v): %.200q", path, n, err, b[:i])
+		}
+		out = append(out, ev)
+		b = b[i+1:]
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("read %s: %v", path, err)
-	}
-	return out
 }
 
 // outputLines counts the complete lines of the file output at path without decoding them: cheap enough to poll

@@ -67,7 +67,7 @@ func TestLocalRegistryCommitsAreSynced(t *testing.T) {
 	}
 	// A call another thread interrupts is logged in two parts, "fdatasync(5</path> <unfinished ...>" and
 	// "<... fdatasync resumed>) = 0": count the first part.
-	syncs := regexp.MustCompile(`\b(fsync|fdatasync)\(\d+<` + regexp.QuoteMeta(reg) + `>`).FindAllIndex(raw, -1)
+	syncs := regexp.MustCompile(`\b(fsync|fdatasync)\(\d+<`+regexp.QuoteMeta(reg)+`>`).FindAllIndex(raw, -1)
 	if len(syncs) < 2*commits {
 		t.Fatalf("%d syncs of the registry for %d commits, want at least 2 per commit; strace:\n%.4000s",
 			len(syncs), commits, raw)

@@ -1,12 +1,15 @@
 package main_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -169,42 +172,79 @@ func TestTruncationRestartsAtZero(t *testing.T) {
 	assertExactlyOnce(t, countMessages(readOutput(t, out)), append(lines("first", 0, 1000), lines("second", 0, 50)...))
 }
 
-// TestCrashSafety kills flicker with SIGKILL at random moments while a writer appends. After the last restart
-// every line has arrived at least once, and every duplicate is a line that had already arrived before a kill.
+// TestCrashSafety kills flicker with SIGKILL at random moments while a writer appends. After each kill the
+// committed offset is read from the registry: every line before it must have arrived (at least once: the
+// checkpoint never passes an undelivered line) and must never arrive again (the re-send starts at the committed
+// offset, not earlier). After the last restart every line has arrived. FLICKER_CRASH_SEED replays a run's kill
+// times; the seed is logged.
 func TestCrashSafety(t *testing.T) {
 	dir := t.TempDir()
 	app := filepath.Join(dir, "app.log")
 	out := filepath.Join(dir, "out.jsonl")
 	reg := filepath.Join(dir, "reg.db")
 	cfg := writeConfig(t, dir, filepath.Join(dir, "*.log"), out, "")
-	const total = 60_000
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("FLICKER_CRASH_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("FLICKER_CRASH_SEED=%q: %v", s, err)
+		}
+	}
+	t.Logf("FLICKER_CRASH_SEED=%d", seed)
+	rng := rand.New(rand.NewPCG(seed, 7))
+
+	// The writer appends (about 5,000 lines a second, for a minute at most) until the kills are over, so that every
+	// kill lands while lines are flowing.
+	const maxLines = 300_000
+	lineLen := int64(len(line("crash", 0)) + 1)
+	var written atomic.Int64
+	stopWriter := make(chan struct{})
 	writerDone := make(chan error, 1)
 	go func() {
-		for i := 0; i < total; i += 500 {
-			if err := writeLines(app, "crash", i, i+500); err != nil {
+		for i := 0; i < maxLines; i += 100 {
+			select {
+			case <-stopWriter:
+				writerDone <- nil
+				return
+			default:
+			}
+			if err := writeLines(app, "crash", i, i+100); err != nil {
 				writerDone <- err
 				return
 			}
-			time.Sleep(10 * time.Millisecond)
+			written.Store(int64(i + 100))
+			time.Sleep(20 * time.Millisecond)
 		}
 		writerDone <- nil
 	}()
-	seenBeforeKill := map[string]bool{}
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	for range 4 {
-		p := start(t, dir, "-c", cfg, "--track", "--registry-file", reg, "--commit-interval", "50ms")
-		time.Sleep(time.Duration(200+rng.IntN(800)) * time.Millisecond)
-		p.kill()
-		for _, ev := range readOutput(t, out) {
-			seenBeforeKill[ev.Message] = true
-		}
+
+	type kill struct {
+		committed int64          // the file's committed offset after the kill
+		counts    map[string]int // what had arrived by then
 	}
+	var kills []kill
+	for k := range 4 {
+		before := outputLines(t, out)
+		p := start(t, dir, "-c", cfg, "--track", "--registry-file", reg, "--commit-interval", "50ms")
+		waitFor(t, 30*time.Second, "this run's first lines", func() bool { return outputLines(t, out) > before }, p)
+		time.Sleep(time.Duration(200+rng.IntN(800)) * time.Millisecond)
+		if written.Load() >= maxLines {
+			t.Fatalf("kill %d: the writer has finished: the kill would not land mid-stream", k)
+		}
+		p.kill()
+		kills = append(kills, kill{committed: committedOffset(t, reg, app), counts: countMessages(readOutput(t, out))})
+	}
+	close(stopWriter)
 	if err := <-writerDone; err != nil {
 		t.Fatal(err)
 	}
+	total := int(written.Load())
 	p := start(t, dir, "-c", cfg, "--track", "--registry-file", reg)
 	want := lines("crash", 0, total)
 	waitFor(t, 120*time.Second, "every line after the crashes", func() bool {
+		if outputLines(t, out) < total { // cheap: decoding every line under -race on each poll is not
+			return false
+		}
 		c := countMessages(readOutput(t, out))
 		for _, w := range want {
 			if c[w] == 0 {
@@ -214,16 +254,56 @@ func TestCrashSafety(t *testing.T) {
 		return true
 	}, p)
 	p.stop()
-	dups := 0
-	for msg, n := range countMessages(readOutput(t, out)) {
-		if n > 1 {
-			dups += n - 1
-			if !seenBeforeKill[msg] {
-				t.Errorf("line re-sent although it had not arrived before any kill: %.40s", msg)
+	final := countMessages(readOutput(t, out))
+	for k, kl := range kills {
+		if kl.committed%lineLen != 0 || kl.committed <= 0 {
+			t.Fatalf("kill %d: committed offset %d is not at a line end after this run's lines", k, kl.committed)
+		}
+		for n := range int(kl.committed / lineLen) {
+			msg := line("crash", n)
+			if kl.counts[msg] == 0 {
+				t.Fatalf("kill %d: line %d is before the committed offset %d but had not arrived", k, n, kl.committed)
+			}
+			if final[msg] != kl.counts[msg] {
+				t.Fatalf("kill %d: line %d, before the committed offset %d, arrived again (%d times, %d by the kill)",
+					k, n, kl.committed, final[msg], kl.counts[msg])
 			}
 		}
 	}
-	t.Logf("%d lines, %d duplicates after 4 kills", total, dups)
+	dups := 0
+	for _, n := range final {
+		dups += n - 1
+	}
+	committed := make([]int64, len(kills))
+	for k, kl := range kills {
+		committed[k] = kl.committed / lineLen
+	}
+	t.Logf("%d lines, %d duplicates after 4 kills; lines committed at the kills: %v", total, dups, committed)
+}
+
+// committedOffset is the offset `flicker registry export` holds for the file at path.
+func committedOffset(t *testing.T, reg, path string) int64 {
+	t.Helper()
+	out, err := exec.Command(binary, "registry", "export", "--registry-file", reg).Output()
+	if err != nil {
+		t.Fatalf("registry export: %v\n%s", err, out)
+	}
+	var doc struct {
+		Files []struct {
+			Path   string `json:"path"`
+			Offset int64  `json:"offset"`
+		} `json:"files"`
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("export is not JSON: %v\n%s", err, out)
+	}
+	for _, f := range doc.Files {
+		if f.Path == path {
+			return f.Offset
+		}
+	}
+	t.Fatalf("no registry record for %s:\n%s", path, out)
+	return 0
 }
 
 // TestValidateReportsLines: flicker validate names the field and the line of each problem and exits 2.

@@ -474,12 +474,12 @@ func (s *Source) foundWhereItWas(t *tracked, now time.Time) bool {
 	if s.excluded(t.path) {
 		return false
 	}
-	info, err := statPath(t.path)
-	if err != nil || !info.regular || info.inode != t.inode {
+	c, ok := s.resolve(t.path) // a state of an older build may hold a symlink's path
+	info := c.info
+	if !ok || info.inode != t.inode {
 		return false
 	}
-	c := candidate{path: t.path, info: info}
-	if t.verified && info.dev == t.dev && info.size == t.size && info.mtime.Equal(t.mtime) {
+	if t.verified && c.path == t.path && info.dev == t.dev && info.size == t.size && info.mtime.Equal(t.mtime) {
 		s.sighted(t, c, false, now)
 		return true
 	}

@@ -327,3 +327,27 @@ func TestImportFingerprints(t *testing.T) {
 		t.Fatalf("shipped %d lines, want the 70 after the imported offset", len(evs))
 	}
 }
+
+// TestNoBirthTimeLoggedOnce: on a filesystem without birth times (ramfs) flicker says so once per input at
+// startup, not once per file, and still ships every file.
+func TestNoBirthTimeLoggedOnce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	mnt := filepath.Join(dir, "ram")
+	mountFS(t, "-t", "ramfs", "none", mnt)
+	for _, name := range []string{"a.log", "b.log", "c.log"} {
+		appendLines(t, filepath.Join(mnt, name), name, 0, 10)
+	}
+	out := filepath.Join(dir, "out.jsonl")
+	cfg := writeConfig(t, dir, filepath.Join(mnt, "*.log"), out, "")
+	p := start(t, dir, "-c", cfg, "--registry-file", filepath.Join(dir, "registry.db"), "--once")
+	if code := p.wait(60 * time.Second); code != 0 {
+		t.Fatalf("flicker --once exited %d; logs:\n%s", code, p.logs())
+	}
+	if n := strings.Count(p.logs(), "does not report birth times"); n != 1 {
+		t.Fatalf("the missing birth times were logged %d times, want once; logs:\n%s", n, p.logs())
+	}
+	if n := len(readOutput(t, out)); n != 30 {
+		t.Fatalf("shipped %d lines, want 30", n)
+	}
+}

@@ -43,7 +43,7 @@ func Read(r io.Reader, dstPath string) (Header, error) {
 	switch {
 	case h.StoreFormat > store.FormatVersion:
 		return h, &newerError{what: "registry", got: h.StoreFormat, want: store.FormatVersion}
-	case h.StoreFormat < store.FormatVersion:
+	case h.StoreFormat < 2:
 		// S3 mode began with registry format 2: no flicker wrote a snapshot of an older one.
 		return h, fmt.Errorf("registry format version %d in the snapshot, older than any flicker snapshots: %w",
 			h.StoreFormat, ErrCorrupt)
@@ -79,12 +79,21 @@ func install(r io.Reader, h Header, dstPath string) (err error) {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("restore to %s: %w", dstPath, err)
 	}
+	// A snapshot written before an upgrade holds an older registry format: migrate the private copy, as Open
+	// would migrate the installed file (meta keeps epoch, seq and instance id).
+	wantFormat := h.StoreFormat
+	if h.StoreFormat < store.FormatVersion {
+		if err := migrateRegistry(tmp.Name()); err != nil {
+			return fmt.Errorf("payload is not a healthy registry: %w: %w", err, ErrCorrupt)
+		}
+		wantFormat = store.FormatVersion
+	}
 	meta, err := openRegistry(tmp.Name())
 	if err != nil {
 		return fmt.Errorf("payload is not a healthy registry: %w: %w", err, ErrCorrupt)
 	}
 	if meta.Epoch != h.Epoch || meta.Seq != h.Seq || meta.InstanceID != h.InstanceID ||
-		meta.FormatVersion != h.StoreFormat {
+		meta.FormatVersion != wantFormat {
 		return fmt.Errorf("header says epoch %d seq %d instance %s format %d, the registry inside has "+
 			"epoch %d seq %d instance %s format %d: %w", h.Epoch, h.Seq, h.InstanceID, h.StoreFormat,
 			meta.Epoch, meta.Seq, meta.InstanceID, meta.FormatVersion, ErrCorrupt)
@@ -190,6 +199,15 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 		return n, fmt.Errorf("%w: %w", errWriteFile, err)
 	}
 	return n, nil
+}
+
+// migrateRegistry brings a registry file of an older format to the current one (Open migrates it).
+func migrateRegistry(path string) error {
+	db, err := store.Open(path, store.Options{NoSync: true}, zerolog.Nop())
+	if err != nil {
+		return err
+	}
+	return db.Close()
 }
 
 // openRegistry opens a registry file read-only, runs bbolt's Check on it and returns its meta.

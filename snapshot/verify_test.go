@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
@@ -19,6 +20,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/flickerlog/flicker/snapshot"
+	"github.com/flickerlog/flicker/store"
 )
 
 // withPayload replaces the payload by raw compressed, with a header that describes it correctly.
@@ -102,8 +104,9 @@ func TestReadRefuses(t *testing.T) {
 		{"format 0", forge(func(o *object) { o.version = 0 }), snapshot.ErrCorrupt, "version 0"},
 		{"older registry format", forge(func(o *object) { o.header["store_format"] = 1 }), snapshot.ErrCorrupt,
 			"registry format version 1"},
-		{"newer registry format", forge(func(o *object) { o.header["store_format"] = 3 }), snapshot.ErrNewerFormat,
-			"registry format version 3 is newer than this flicker reads (2)"},
+		{"newer registry format", forge(func(o *object) { o.header["store_format"] = store.FormatVersion + 1 }),
+			snapshot.ErrNewerFormat, fmt.Sprintf("registry format version %d is newer than this flicker reads (%d)",
+				store.FormatVersion+1, store.FormatVersion)},
 		{"header crc", func() []byte {
 			b := bytes.Clone(good)
 			i := bytes.Index(b, []byte(`"pod-a"`))

@@ -99,7 +99,7 @@ func (db *DB) Path() string { return db.path }
 // Meta returns the registry's meta as of its last commit. It does not touch the disk.
 func (db *DB) Meta() Meta { return *db.meta.Load() }
 
-// Files returns the committed records of one input, ordered by inode. Queued changes are not included: Flush
+// Files returns the committed records of one input, ordered by device, then inode. Queued changes are not included: Flush
 // first to see them.
 func (db *DB) Files(input string) ([]FileRecord, error) {
 	prefix := append([]byte(input), 0)
@@ -121,7 +121,7 @@ func (db *DB) Files(input string) ([]FileRecord, error) {
 	return out, nil
 }
 
-// AllFiles returns every committed file record, ordered by input, then inode.
+// AllFiles returns every committed file record, ordered by input, device, then inode.
 func (db *DB) AllFiles() ([]FileRecord, error) {
 	var out []FileRecord
 	err := db.bolt.View(func(tx *bolt.Tx) error {
@@ -152,11 +152,15 @@ func allFiles(tx *bolt.Tx) ([]FileRecord, error) {
 func fileRecord(k, v []byte) (FileRecord, error) {
 	var r FileRecord
 	var err error
-	if r.Input, r.Inode, err = parseFileKey(k); err != nil {
+	if r.Input, r.Device, r.Inode, err = parseFileKey(k); err != nil {
 		return r, err
 	}
+	if len(v) > 0 && v[0] != fileRecordV2 {
+		return r, fmt.Errorf("file record of input %s device %d inode %d: encoding %d in format %d: %w",
+			r.Input, r.Device, r.Inode, v[0], FormatVersion, errCorrupt)
+	}
 	if err := decodeFileValue(v, &r); err != nil {
-		return r, fmt.Errorf("file record of input %s inode %d: %w", r.Input, r.Inode, err)
+		return r, fmt.Errorf("file record of input %s device %d inode %d: %w", r.Input, r.Device, r.Inode, err)
 	}
 	return r, nil
 }

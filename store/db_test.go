@@ -51,11 +51,13 @@ func TestFileRecordRoundTrip(t *testing.T) {
 			Input: "app", Inode: 1234, Device: 2049, Path: "/var/log/app/app.log", Offset: 4096, Size: 8192,
 			Generation: 2, Fingerprint: [32]byte{1, 2, 3, 31: 0xff}, FingerprintLen: 1024,
 			LastSeen: time.Date(2026, 11, 21, 10, 0, 0, 123456789, time.UTC),
+			Birth:    time.Date(2026, 11, 20, 8, 0, 0, 5, time.UTC),
 		}},
 		{"extremes", store.FileRecord{
 			Input: "x", Inode: math.MaxUint64, Device: math.MaxUint64, Path: strings.Repeat("é/", 500),
-			Offset: math.MaxInt64, Size: math.MaxInt64, Generation: math.MaxUint32, FingerprintLen: math.MaxInt32,
-			LastSeen: time.Date(2300, 1, 1, 0, 0, 0, 1, berlin),
+			Offset: math.MaxInt64, Size: math.MaxInt64, Generation: math.MaxUint32,
+			FingerprintLen: store.MaxFingerprintLen, LastSeen: time.Date(2300, 1, 1, 0, 0, 0, 1, berlin),
+			Birth: time.Date(2262, 1, 1, 0, 0, 0, 999999999, time.UTC),
 		}},
 		{"input with odd bytes", store.FileRecord{Input: "in put\xff/ü", Inode: 1, Path: "p"}},
 	}

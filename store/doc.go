@@ -1,11 +1,11 @@
 // Package store is flicker's registry: where each input left off (file identities and byte offsets, API cursors),
 // kept in one bbolt file.
 //
-// Layout (format version 2):
+// Layout (format version 3):
 //
 //	meta     format, instance_id, epoch, seq, updated   (numbers as 8-byte big-endian)
-//	files    input + 0x00 + inode (8 bytes BE)  ->  version byte + compact binary FileRecord
-//	cursors  input                              ->  version byte + JSON CursorRecord
+//	files    input + 0x00 + device + inode (8 bytes BE each)  ->  version byte + compact binary FileRecord
+//	cursors  input                                            ->  version byte + JSON CursorRecord
 //
 // Writes are cheap and asynchronous: PutFile, DeleteFile, PutCursor and DeleteInput only record the latest value
 // per key in memory. One writer goroutine, owned by the DB, commits everything that changed in a single bbolt
@@ -17,8 +17,8 @@
 // committed states. With Options.NoSync (S3 mode) the file lives on ephemeral disk and its durable copy is the
 // snapshot: whoever opens it after a crash must check it (Tx.Check) and fall back to the snapshot.
 //
-// Older formats are migrated on Open in one transaction (see migrate.go); a newer format than this build knows is
-// refused with ErrFormat and the file is left untouched.
+// Older formats (1 and 2) are migrated on Open in one transaction (see migrate.go); a newer format than this build
+// knows is refused with ErrFormat and the file is left untouched.
 //
 // Caveats:
 //   - Bytes returned by bbolt are valid only inside their transaction: this package copies every key and value out

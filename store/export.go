@@ -15,10 +15,11 @@ import (
 )
 
 // Export format: the JSON written by Export and read by Import. Its version changes when its fields change
-// meaning; Import rejects versions it does not know.
+// meaning; Import reads this version and the older ones, and rejects newer versions. Version 2 added birth_time
+// and keys files by device as well as inode.
 const (
 	ExportFormat  = "flicker-registry"
-	ExportVersion = 1
+	ExportVersion = 2
 )
 
 type exportDoc struct {
@@ -48,6 +49,7 @@ type exportFile struct {
 	Fingerprint    string    `json:"fingerprint"` // hex sha256
 	FingerprintLen int       `json:"fingerprint_len"`
 	LastSeen       time.Time `json:"last_seen"`
+	BirthTime      time.Time `json:"birth_time"` // zero (year 1) when unknown; absent in version 1
 }
 
 type exportCursor struct {
@@ -61,9 +63,9 @@ type exportCursor struct {
 
 // Export writes the committed registry as indented JSON:
 //
-//	{"format":"flicker-registry","version":1,"meta":{...},"files":[...],"cursors":[...]}
+//	{"format":"flicker-registry","version":2,"meta":{...},"files":[...],"cursors":[...]}
 //
-// Files are ordered by input then inode, cursors by input, map keys sorted, so the same state gives the same bytes.
+// Files are ordered by input, device, then inode, cursors by input, map keys sorted, so the same state gives the same bytes.
 // Secrets in cursors are redacted (see redact.go): an export can be shown or attached to a ticket, and importing it
 // back restores every position but not those secrets.
 func (db *DB) Export(w io.Writer) error {
@@ -96,11 +98,11 @@ func (db *DB) Export(w io.Writer) error {
 		doc.Files = append(doc.Files, exportFile{
 			Input: f.Input, Inode: f.Inode, Device: f.Device, Path: f.Path, Offset: f.Offset, Size: f.Size,
 			Generation: f.Generation, Fingerprint: hex.EncodeToString(f.Fingerprint[:]),
-			FingerprintLen: f.FingerprintLen, LastSeen: f.LastSeen,
+			FingerprintLen: f.FingerprintLen, LastSeen: f.LastSeen, BirthTime: f.Birth,
 		})
 	}
 	slices.SortFunc(doc.Files, func(a, b exportFile) int {
-		return cmp.Or(cmp.Compare(a.Input, b.Input), cmp.Compare(a.Inode, b.Inode))
+		return cmp.Or(cmp.Compare(a.Input, b.Input), cmp.Compare(a.Device, b.Device), cmp.Compare(a.Inode, b.Inode))
 	})
 	for _, c := range cursors {
 		doc.Cursors = append(doc.Cursors, redactCursor(c))
@@ -127,7 +129,7 @@ func (db *DB) Import(r io.Reader) error {
 	for i, f := range doc.Files {
 		rec, err := f.record()
 		if err != nil {
-			return fmt.Errorf("import: files[%d]: %w", i, err)
+			return fmt.Errorf("import: files[%d] (input %q, inode %d, path %q): %w", i, f.Input, f.Inode, f.Path, err)
 		}
 		files = append(files, rec)
 	}
@@ -163,8 +165,8 @@ func decodeExport(r io.Reader) (*exportDoc, error) {
 	if head.Format != ExportFormat {
 		return nil, fmt.Errorf("not a registry export: format is %q, want %q", head.Format, ExportFormat)
 	}
-	if head.Version != ExportVersion {
-		return nil, fmt.Errorf("registry export version %d is not supported (this flicker reads version %d): %w",
+	if head.Version < 1 || head.Version > ExportVersion {
+		return nil, fmt.Errorf("registry export version %d is not supported (this flicker reads versions 1 to %d): %w",
 			head.Version, ExportVersion, ErrFormat)
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -179,13 +181,24 @@ func decodeExport(r io.Reader) (*exportDoc, error) {
 func (f exportFile) record() (FileRecord, error) {
 	r := FileRecord{
 		Input: f.Input, Inode: f.Inode, Device: f.Device, Path: f.Path, Offset: f.Offset, Size: f.Size,
-		Generation: f.Generation, FingerprintLen: f.FingerprintLen, LastSeen: f.LastSeen,
+		Generation: f.Generation, FingerprintLen: f.FingerprintLen, LastSeen: f.LastSeen, Birth: utc(f.BirthTime),
 	}
 	if !validInput(f.Input) {
 		return r, fmt.Errorf("input name %q is empty or has a NUL byte", f.Input)
 	}
 	if f.Offset < 0 || f.Size < 0 || f.FingerprintLen < 0 {
 		return r, errors.New("offset, size and fingerprint_len must not be negative")
+	}
+	// A fingerprint covers at most the first 1 KiB; a record that claims more, or a length without the hash,
+	// could never match a file. fingerprint_len 0 means unknown: the file source matches such a record by inode
+	// and offset and fills it in.
+	if f.FingerprintLen > MaxFingerprintLen {
+		return r, fmt.Errorf("fingerprint_len %d is above %d, the most a fingerprint covers", f.FingerprintLen,
+			MaxFingerprintLen)
+	}
+	if f.FingerprintLen > 0 && f.Fingerprint == "" {
+		return r, fmt.Errorf("fingerprint_len %d without a fingerprint: set both, or fingerprint_len 0 (unknown)",
+			f.FingerprintLen)
 	}
 	if f.Fingerprint != "" {
 		fp, err := hex.DecodeString(f.Fingerprint)
@@ -208,7 +221,7 @@ func replaceContent(tx *bolt.Tx, files []FileRecord, doc *exportDoc) (Meta, erro
 	}
 	fb, cb := tx.Bucket(bucketFiles), tx.Bucket(bucketCursors)
 	for i := range files {
-		k := appendFileKey(nil, files[i].Input, files[i].Inode)
+		k := appendFileKey(nil, files[i].Input, files[i].Device, files[i].Inode)
 		if err := fb.Put(k, appendFileValue(nil, &files[i])); err != nil {
 			return Meta{}, fmt.Errorf("put file record: %w", err)
 		}

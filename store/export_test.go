@@ -18,7 +18,11 @@ var (
 	t0          = time.Date(2026, 11, 21, 10, 0, 0, 123456789, time.UTC)
 	goldenFiles = []store.FileRecord{
 		{Input: "nginx", Inode: 42, Device: 2049, Path: "/var/log/nginx/access.log", Offset: 1234, Size: 5000,
-			Generation: 1, Fingerprint: [32]byte{0xde, 0xad, 31: 0x01}, FingerprintLen: 1024, LastSeen: t0},
+			Generation: 1, Fingerprint: [32]byte{0xde, 0xad, 31: 0x01}, FingerprintLen: 1024, LastSeen: t0,
+			Birth: t0.Add(-time.Hour)},
+		// The same inode number on another filesystem is another file.
+		{Input: "nginx", Inode: 42, Device: 2050, Path: "/mnt/b/access.log", Offset: 7, Size: 7,
+			Fingerprint: [32]byte{0xbe, 0xef}, FingerprintLen: 7, LastSeen: t0, Birth: t0.Add(-time.Minute)},
 		{Input: "app", Inode: 7, Path: "/var/log/app/app.log", Offset: 10, Size: 10, FingerprintLen: 10,
 			LastSeen: t0},
 		{Input: "app", Inode: 3, Path: "/var/log/app/app.log.1", Offset: 99, Size: 99, LastSeen: t0},
@@ -150,17 +154,22 @@ func TestImportRejects(t *testing.T) {
 		name, doc, want string
 		format          bool // errors.Is(err, ErrFormat)
 	}{
-		{"newer version", `{"format":"flicker-registry","version":2,"files":[],"future":1}`,
-			"registry export version 2 is not supported (this flicker reads version 1)", true},
+		{"newer version", `{"format":"flicker-registry","version":3,"files":[],"future":1}`,
+			"registry export version 3 is not supported (this flicker reads versions 1 to 2)", true},
 		{"other format", `{"format":"something","version":1}`, `format is "something"`, false},
 		{"not json", `registry.db`, "not a registry export", false},
 		{"unknown field", `{"format":"flicker-registry","version":1,"filez":[]}`, `unknown field "filez"`, false},
 		{"bad fingerprint", `{"format":"flicker-registry","version":1,"files":[{"input":"a","fingerprint":"zz"}]}`,
-			"files[0]: fingerprint must be 64 hex digits", false},
+			`files[0] (input "a", inode 0, path ""): fingerprint must be 64 hex digits`, false},
 		{"empty input", `{"format":"flicker-registry","version":1,"files":[{"input":""}]}`,
-			"files[0]: input name", false},
+			`files[0] (input "", inode 0, path ""): input name`, false},
 		{"negative offset", `{"format":"flicker-registry","version":1,"files":[{"input":"a","offset":-1}]}`,
 			"must not be negative", false},
+		{"fingerprint longer than 1 KiB", `{"format":"flicker-registry","version":2,"files":[{"input":"a",` +
+			`"inode":7,"path":"/l/a.log","fingerprint":"` + strings.Repeat("ab", 32) + `","fingerprint_len":2000}]}`,
+			`files[0] (input "a", inode 7, path "/l/a.log"): fingerprint_len 2000 is above 1024`, false},
+		{"fingerprint length without fingerprint", `{"format":"flicker-registry","version":1,"files":[{"input":"a",` +
+			`"fingerprint_len":10}]}`, "fingerprint_len 10 without a fingerprint", false},
 		{"cursor without input", `{"format":"flicker-registry","version":1,"cursors":[{"cursor":"x"}]}`,
 			"cursors[0]: input name", false},
 	}

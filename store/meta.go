@@ -11,7 +11,7 @@ import (
 )
 
 // FormatVersion is the registry layout this build writes. Older layouts are migrated on Open (migrate.go).
-const FormatVersion = 2
+const FormatVersion = 3
 
 var (
 	bucketMeta    = []byte("meta")
@@ -43,7 +43,7 @@ func newInstanceID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// createLayout creates the format 2 buckets in tx with a new instance id, epoch 0 and the given seq.
+// createLayout creates the buckets of the current format in tx with a new instance id, epoch 0 and the given seq.
 func createLayout(tx *bolt.Tx, seq uint64, now time.Time) (Meta, error) {
 	for _, name := range [][]byte{bucketMeta, bucketFiles, bucketCursors} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {

@@ -17,15 +17,22 @@ import (
 //	key:   input name + 0x00 + file path
 //	value: JSON {"path": string, "offset": int64, "inode": uint64}
 //
-// It had no instance id, no seq, no fingerprints and no cursors. Migration to format 2 runs in one bbolt
+// It had no instance id, no seq, no fingerprints and no cursors. Migration to the current format runs in one bbolt
 // transaction on Open (a crash leaves the format 1 file as it was):
-//   - each entry becomes a FileRecord keyed by (input, inode), with FingerprintLen 0 (unknown; the file source
-//     matches such a record by inode and offset and fills the fingerprint in), Size 0, Generation 0 and LastSeen
-//     the migration time; the value's path wins over the key's when both are set;
+//   - each entry becomes a FileRecord keyed by (input, device 0, inode), with Device 0 and FingerprintLen 0
+//     (unknown; the file source matches such a record by inode and offset, fills device and fingerprint in and
+//     saves it), Size 0, Generation 0 and LastSeen the migration time; the value's path wins over the key's when
+//     both are set;
 //   - two entries of one input with the same inode keep the larger offset (the prototype kept stale paths of
 //     renamed files); entries that cannot be read are skipped with a warning, so the other inputs keep their
 //     positions;
 //   - the "registry" bucket is deleted, meta is created with a new instance id, epoch 0 and seq 1.
+//
+// Format 2 had today's buckets, but keyed file records by input + 0x00 + inode, with the device in a v1 value and
+// no birth time. Migration to format 3 runs in one transaction on Open: every record is keyed by (input, device,
+// inode) with a v2 value (birth time unknown) and keeps its position; a fingerprint length above 1024 (which
+// format 2 imports accepted) becomes 0, unknown, matched as a format 1 record is. Records that cannot be read are
+// skipped with a warning. Meta keeps its instance id, epoch and seq: the positions are the same state.
 var bucketV1 = []byte("registry")
 
 type recordV1 struct {
@@ -34,8 +41,8 @@ type recordV1 struct {
 	Inode  uint64 `json:"inode"`
 }
 
-// prepare brings the open file to format 2 and returns its meta: it creates the layout in an empty file and
-// migrates format 1. It only writes when it has to, so an unknown format leaves the file untouched.
+// prepare brings the open file to the current format and returns its meta: it creates the layout in an empty file
+// and migrates formats 1 and 2. It only writes when it has to, so an unknown format leaves the file untouched.
 func prepare(bdb *bolt.DB, readOnly bool, log zerolog.Logger) (Meta, error) {
 	var (
 		version int
@@ -60,11 +67,14 @@ func prepare(bdb *bolt.DB, readOnly bool, log zerolog.Logger) (Meta, error) {
 	}
 	err = bdb.Update(func(tx *bolt.Tx) error {
 		var err error
-		if version == 0 {
+		switch version {
+		case 0:
 			meta, err = createLayout(tx, 0, time.Now())
-			return err
+		case 1:
+			meta, err = migrateV1(tx, time.Now(), log)
+		default:
+			meta, err = migrateV2(tx, meta, log)
 		}
-		meta, err = migrateV1(tx, time.Now(), log)
 		return err
 	})
 	if err != nil {
@@ -87,13 +97,13 @@ func inspect(tx *bolt.Tx) (int, Meta, error) {
 		case m.FormatVersion > FormatVersion:
 			return 0, Meta{}, fmt.Errorf("format version %d is newer than this flicker reads (%d): upgrade flicker: %w",
 				m.FormatVersion, FormatVersion, ErrFormat)
-		case m.FormatVersion < FormatVersion:
+		case m.FormatVersion < 2:
 			return 0, Meta{}, fmt.Errorf("unknown format version %d: %w", m.FormatVersion, ErrFormat)
 		case tx.Bucket(bucketFiles) == nil || tx.Bucket(bucketCursors) == nil:
 			return 0, Meta{}, fmt.Errorf("format version %d without files or cursors bucket: %w", m.FormatVersion,
 				errCorrupt)
 		}
-		return FormatVersion, m, nil
+		return int(m.FormatVersion), m, nil
 	}
 	if tx.Bucket(bucketV1) != nil {
 		return 1, Meta{}, nil
@@ -121,7 +131,7 @@ func migrateV1(tx *bolt.Tx, now time.Time, log zerolog.Logger) (Meta, error) {
 			return nil
 		}
 		r.LastSeen = now.UTC()
-		key := string(appendFileKey(nil, r.Input, r.Inode))
+		key := string(appendFileKey(nil, r.Input, 0, r.Inode))
 		if old, ok := records[key]; ok {
 			log.Warn().Str("input", r.Input).Uint64("inode", r.Inode).Str("kept", pickV1(old, r).Path).
 				Msg("format 1 registry has two paths for one inode; keeping the larger offset")
@@ -150,6 +160,61 @@ func migrateV1(tx *bolt.Tx, now time.Time, log zerolog.Logger) (Meta, error) {
 		log.Warn().Int("skipped", skipped).Int("migrated", len(records)).Msg("format 1 registry entries skipped")
 	}
 	return meta, nil
+}
+
+func migrateV2(tx *bolt.Tx, meta Meta, log zerolog.Logger) (Meta, error) {
+	var keys, values [][]byte
+	skipped, unknownFP := 0, 0
+	err := tx.Bucket(bucketFiles).ForEach(func(k, v []byte) error {
+		r, err := decodeV2(k, v)
+		if err != nil {
+			skipped++
+			log.Warn().Err(err).Str("key", string(bytes.ToValidUTF8(k, []byte("?")))).
+				Msg("format 2 registry entry skipped")
+			return nil
+		}
+		if r.FingerprintLen > MaxFingerprintLen {
+			r.FingerprintLen, r.Fingerprint = 0, [32]byte{}
+			unknownFP++
+		}
+		keys = append(keys, appendFileKey(nil, r.Input, r.Device, r.Inode))
+		values = append(values, appendFileValue(nil, &r))
+		return nil
+	})
+	if err != nil {
+		return Meta{}, err
+	}
+	if err := tx.DeleteBucket(bucketFiles); err != nil {
+		return Meta{}, fmt.Errorf("clear format 2 files bucket: %w", err)
+	}
+	files, err := tx.CreateBucket(bucketFiles)
+	if err != nil {
+		return Meta{}, fmt.Errorf("create bucket %s: %w", bucketFiles, err)
+	}
+	for i := range keys {
+		if err := files.Put(keys[i], values[i]); err != nil {
+			return Meta{}, fmt.Errorf("put migrated record: %w", err)
+		}
+	}
+	if skipped > 0 || unknownFP > 0 {
+		log.Warn().Int("skipped", skipped).Int("fingerprint_reset", unknownFP).Int("migrated", len(keys)).
+			Msg("format 2 registry entries skipped or with an impossible fingerprint length")
+	}
+	meta.FormatVersion = FormatVersion
+	return meta, putMeta(tx.Bucket(bucketMeta), meta)
+}
+
+// decodeV2 reads a format 2 file record: key input + 0x00 + inode, v1 value.
+func decodeV2(k, v []byte) (FileRecord, error) {
+	var r FileRecord
+	var err error
+	if r.Input, r.Inode, err = parseFileKeyV2(k); err != nil {
+		return r, err
+	}
+	if len(v) > 0 && v[0] != fileRecordV1 {
+		return r, fmt.Errorf("file record encoding %d in format 2: %w", v[0], errCorrupt)
+	}
+	return r, decodeFileValue(v, &r)
 }
 
 func decodeV1(k, v []byte) (FileRecord, error) {

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -65,7 +66,7 @@ func TestMigrateV1(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			db := openT(t, path, quiet)
 			m := db.Meta()
-			if m.FormatVersion != 2 || m.Seq != 1 || m.InstanceID == "" {
+			if m.FormatVersion != store.FormatVersion || m.Seq != 1 || m.InstanceID == "" {
 				t.Fatalf("meta after migration = %+v", m)
 			}
 			want := []string{"app/11=1200", "app/12=900", "nginx/21=77"}
@@ -153,8 +154,9 @@ func TestUnknownFormatLeavesFileUntouched(t *testing.T) {
 			if err := openT(t, path, quiet).Close(); err != nil {
 				t.Fatal(err)
 			}
-			setBolt(t, path, "meta", "format", binary.BigEndian.AppendUint64(nil, 3))
-		}, "format version 3 is newer than this flicker reads (2): upgrade flicker"},
+			setBolt(t, path, "meta", "format", binary.BigEndian.AppendUint64(nil, store.FormatVersion+1))
+		}, fmt.Sprintf("format version %d is newer than this flicker reads (%d): upgrade flicker",
+			store.FormatVersion+1, store.FormatVersion)},
 		{"older format with meta", func(t *testing.T, path string) {
 			if err := openT(t, path, quiet).Close(); err != nil {
 				t.Fatal(err)

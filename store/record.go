@@ -8,12 +8,13 @@ import (
 	"time"
 )
 
-// FileRecord is where one file of one input left off. The key is (Input, Inode); Device is recorded but not
-// trusted across restarts, and the fingerprint tells a reused inode from the same file.
+// FileRecord is where one file of one input left off. The key is (Input, Device, Inode): two files on different
+// filesystems may share an inode number. Across restarts the file source also checks Birth and the fingerprint
+// (a reused inode) and accepts a changed Device only at the same Path (a renumbered mount).
 type FileRecord struct {
 	Input      string
 	Inode      uint64
-	Device     uint64
+	Device     uint64 // 0 when unknown (records migrated from format 1)
 	Path       string
 	Offset     int64  // byte offset after the last line done by every output
 	Size       int64  // file size when the offset was recorded
@@ -23,7 +24,13 @@ type FileRecord struct {
 	Fingerprint    [32]byte
 	FingerprintLen int
 	LastSeen       time.Time
+	// Birth is the file's creation time (statx btime); zero when the filesystem does not report it or the record
+	// is older than format 3.
+	Birth time.Time
 }
+
+// MaxFingerprintLen is the most leading bytes a fingerprint covers (the file source's FingerprintSize).
+const MaxFingerprintLen = 1024
 
 // CursorRecord is where one API source left off.
 type CursorRecord struct {
@@ -38,7 +45,8 @@ type CursorRecord struct {
 // Record encodings. The first byte of every value is its encoding version, so a later build can read old records
 // and change the encoding without a new format version of the whole file.
 const (
-	fileRecordV1   byte = 1 // binary, see appendFileValue
+	fileRecordV1   byte = 1 // binary, format 2: like v2 with the device after the version byte, no birth time
+	fileRecordV2   byte = 2 // binary, see appendFileValue
 	cursorRecordV1 byte = 1 // JSON, see cursorJSON
 )
 
@@ -57,28 +65,38 @@ func validInput(name string) bool {
 	return true
 }
 
-// appendFileKey appends input + 0x00 + inode (big-endian), which sorts records by input, then inode.
-func appendFileKey(dst []byte, input string, inode uint64) []byte {
+// appendFileKey appends input + 0x00 + device + inode (both 8 bytes big-endian), which sorts records by input,
+// then device, then inode.
+func appendFileKey(dst []byte, input string, device, inode uint64) []byte {
 	dst = append(dst, input...)
 	dst = append(dst, 0)
+	dst = binary.BigEndian.AppendUint64(dst, device)
 	return binary.BigEndian.AppendUint64(dst, inode)
 }
 
-func parseFileKey(k []byte) (input string, inode uint64, err error) {
+func parseFileKey(k []byte) (input string, device, inode uint64, err error) {
+	if len(k) < 18 || k[len(k)-17] != 0 {
+		return "", 0, 0, fmt.Errorf("file key %q: %w", k, errCorrupt)
+	}
+	return string(k[:len(k)-17]), binary.BigEndian.Uint64(k[len(k)-16:]), binary.BigEndian.Uint64(k[len(k)-8:]), nil
+}
+
+// parseFileKeyV2 parses a format 2 key: input + 0x00 + inode.
+func parseFileKeyV2(k []byte) (input string, inode uint64, err error) {
 	if len(k) < 10 || k[len(k)-9] != 0 {
 		return "", 0, fmt.Errorf("file key %q: %w", k, errCorrupt)
 	}
 	return string(k[:len(k)-9]), binary.BigEndian.Uint64(k[len(k)-8:]), nil
 }
 
-// appendFileValue appends the v1 binary encoding of r without Input and Inode (they are in the key):
+// appendFileValue appends the v2 binary encoding of r without Input, Device and Inode (they are in the key):
 //
-//	version byte, uvarint device, uvarint len(path), path, varint offset, varint size, uvarint generation,
-//	uvarint fingerprint length, 32 bytes fingerprint, varint last seen seconds since year 1 (0 for the zero
-//	time), uvarint nanoseconds
+//	version byte, uvarint len(path), path, varint offset, varint size, uvarint generation,
+//	uvarint fingerprint length, 32 bytes fingerprint, last seen, birth
+//
+// where each time is a varint of seconds since year 1 (0 for the zero time) and a uvarint of nanoseconds.
 func appendFileValue(dst []byte, r *FileRecord) []byte {
-	dst = append(dst, fileRecordV1)
-	dst = binary.AppendUvarint(dst, r.Device)
+	dst = append(dst, fileRecordV2)
 	dst = binary.AppendUvarint(dst, uint64(len(r.Path)))
 	dst = append(dst, r.Path...)
 	dst = binary.AppendVarint(dst, r.Offset)
@@ -86,21 +104,31 @@ func appendFileValue(dst []byte, r *FileRecord) []byte {
 	dst = binary.AppendUvarint(dst, uint64(r.Generation))
 	dst = binary.AppendUvarint(dst, uint64(r.FingerprintLen))
 	dst = append(dst, r.Fingerprint[:]...)
-	dst = binary.AppendVarint(dst, r.LastSeen.Unix()-zeroUnix)
-	return binary.AppendUvarint(dst, uint64(r.LastSeen.Nanosecond()))
+	dst = appendTime(dst, r.LastSeen)
+	return appendTime(dst, r.Birth)
 }
 
-// decodeFileValue decodes a value written by appendFileValue; it copies everything it keeps, so v may be bbolt
-// memory.
+func appendTime(dst []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return binary.AppendUvarint(binary.AppendVarint(dst, 0), 0)
+	}
+	dst = binary.AppendVarint(dst, t.Unix()-zeroUnix)
+	return binary.AppendUvarint(dst, uint64(t.Nanosecond()))
+}
+
+// decodeFileValue decodes a value written by appendFileValue, or a v1 value of format 2 (whose device is in the
+// value and is set in r); it copies everything it keeps, so v may be bbolt memory.
 func decodeFileValue(v []byte, r *FileRecord) error {
-	if len(v) == 0 || v[0] != fileRecordV1 {
-		if len(v) > 0 {
-			return fmt.Errorf("file record encoding %d: %w", v[0], ErrFormat)
-		}
+	if len(v) == 0 {
 		return errCorrupt
 	}
+	if v[0] != fileRecordV1 && v[0] != fileRecordV2 {
+		return fmt.Errorf("file record encoding %d: %w", v[0], ErrFormat)
+	}
 	d := decoder{b: v[1:]}
-	r.Device = d.uvarint()
+	if v[0] == fileRecordV1 {
+		r.Device = d.uvarint()
+	}
 	n := d.uvarint()
 	r.Path = string(d.bytes(n))
 	r.Offset = d.varint()
@@ -108,13 +136,18 @@ func decodeFileValue(v []byte, r *FileRecord) error {
 	gen := d.uvarint()
 	fpLen := d.uvarint()
 	copy(r.Fingerprint[:], d.bytes(32))
-	sec, nsec := d.varint(), d.uvarint()
-	if d.err != nil || len(d.b) != 0 || gen > 1<<32-1 || fpLen > 1<<31-1 || nsec >= 1e9 {
-		return errCorrupt
+	r.LastSeen = d.time()
+	r.Birth = time.Time{}
+	if v[0] == fileRecordV2 {
+		r.Birth = d.time()
 	}
-	r.LastSeen = time.Time{}
-	if sec != 0 || nsec != 0 {
-		r.LastSeen = time.Unix(sec+zeroUnix, int64(nsec)).UTC()
+	// Format 2 imports accepted any fingerprint length; the migration resets an impossible one to unknown.
+	maxFP := uint64(MaxFingerprintLen)
+	if v[0] == fileRecordV1 {
+		maxFP = 1<<31 - 1
+	}
+	if d.err != nil || len(d.b) != 0 || gen > 1<<32-1 || fpLen > maxFP {
+		return errCorrupt
 	}
 	r.Generation = uint32(gen)
 	r.FingerprintLen = int(fpLen)
@@ -151,6 +184,21 @@ func (d *decoder) varint() int64 {
 	}
 	d.b = d.b[n:]
 	return x
+}
+
+// time reads what appendTime wrote.
+func (d *decoder) time() time.Time {
+	sec, nsec := d.varint(), d.uvarint()
+	switch {
+	case d.err != nil:
+		return time.Time{}
+	case nsec >= 1e9:
+		d.err = errCorrupt
+		return time.Time{}
+	case sec == 0 && nsec == 0:
+		return time.Time{}
+	}
+	return time.Unix(sec+zeroUnix, int64(nsec)).UTC()
 }
 
 func (d *decoder) bytes(n uint64) []byte {

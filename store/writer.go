@@ -18,14 +18,13 @@ import (
 const maxKeptSlab = 1 << 20
 
 type fileKey struct {
-	input string
-	inode uint64
+	input         string
+	device, inode uint64
 }
 
 // pendingFile is a FileRecord without its key, small enough (<= 128 bytes) for Go maps to store inline, so
 // updating a queued file does not allocate.
 type pendingFile struct {
-	device         uint64
 	path           string
 	offset, size   int64
 	generation     uint32
@@ -33,6 +32,7 @@ type pendingFile struct {
 	fingerprint    [32]byte
 	fingerprintLen int
 	lastSeen       time.Time
+	birth          int64 // Unix ns, 0 for the zero time
 }
 
 // changes are the queued writes: the latest value per key. Deleted inputs are applied before files and cursors,
@@ -94,28 +94,28 @@ func (db *DB) writable(input, op string) bool {
 	return true
 }
 
-// PutFile queues r; the latest value per (Input, Inode) is committed by the writer goroutine. It never waits for
+// PutFile queues r; the latest value per (Input, Device, Inode) is committed by the writer goroutine. It never waits for
 // the disk.
 func (db *DB) PutFile(r FileRecord) {
 	if !db.writable(r.Input, "put file") {
 		return
 	}
 	p := pendingFile{
-		device: r.Device, path: r.Path, offset: r.Offset, size: r.Size, generation: r.Generation,
-		fingerprint: r.Fingerprint, fingerprintLen: r.FingerprintLen, lastSeen: r.LastSeen,
+		path: r.Path, offset: r.Offset, size: r.Size, generation: r.Generation,
+		fingerprint: r.Fingerprint, fingerprintLen: r.FingerprintLen, lastSeen: r.LastSeen, birth: unixNano(r.Birth),
 	}
 	db.mu.Lock()
-	db.pending.files[fileKey{r.Input, r.Inode}] = p
+	db.pending.files[fileKey{r.Input, r.Device, r.Inode}] = p
 	db.mu.Unlock()
 }
 
 // DeleteFile queues the removal of one file record.
-func (db *DB) DeleteFile(input string, inode uint64) {
+func (db *DB) DeleteFile(input string, device, inode uint64) {
 	if !db.writable(input, "delete file") {
 		return
 	}
 	db.mu.Lock()
-	db.pending.files[fileKey{input, inode}] = pendingFile{del: true}
+	db.pending.files[fileKey{input, device, inode}] = pendingFile{del: true}
 	db.mu.Unlock()
 }
 
@@ -256,13 +256,13 @@ func (db *DB) apply(tx *bolt.Tx, batch *changes) (Meta, error) {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b fileKey) int {
-		return cmp.Or(strings.Compare(a.input, b.input), cmp.Compare(a.inode, b.inode))
+		return cmp.Or(strings.Compare(a.input, b.input), cmp.Compare(a.device, b.device), cmp.Compare(a.inode, b.inode))
 	})
 	slab := db.slab[:0]
 	for _, k := range keys {
 		p := batch.files[k]
 		start := len(slab)
-		slab = appendFileKey(slab, k.input, k.inode)
+		slab = appendFileKey(slab, k.input, k.device, k.inode)
 		key := slab[start:len(slab):len(slab)]
 		if p.del {
 			if err := files.Delete(key); err != nil {
@@ -271,8 +271,9 @@ func (db *DB) apply(tx *bolt.Tx, batch *changes) (Meta, error) {
 			continue
 		}
 		r := FileRecord{
-			Device: p.device, Path: p.path, Offset: p.offset, Size: p.size, Generation: p.generation,
+			Path: p.path, Offset: p.offset, Size: p.size, Generation: p.generation,
 			Fingerprint: p.fingerprint, FingerprintLen: p.fingerprintLen, LastSeen: p.lastSeen,
+			Birth: fromUnixNano(p.birth),
 		}
 		start = len(slab)
 		slab = appendFileValue(slab, &r)

@@ -89,7 +89,7 @@ type op func(*store.DB)
 func put(input string, inode uint64, off int64) op {
 	return func(db *store.DB) { db.PutFile(store.FileRecord{Input: input, Inode: inode, Offset: off}) }
 }
-func del(input string, inode uint64) op { return func(db *store.DB) { db.DeleteFile(input, inode) } }
+func del(input string, inode uint64) op { return func(db *store.DB) { db.DeleteFile(input, 0, inode) } }
 func delInput(input string) op          { return func(db *store.DB) { db.DeleteInput(input) } }
 func cursor(input, c string) op {
 	return func(db *store.DB) { db.PutCursor(store.CursorRecord{Input: input, Cursor: c}) }

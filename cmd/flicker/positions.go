@@ -20,7 +20,7 @@ func (r fileRegistry) Load(input string) ([]file.State, error) {
 		states = append(states, file.State{
 			Inode: rec.Inode, Device: rec.Device, Path: rec.Path, Offset: rec.Offset, Size: rec.Size,
 			Generation: rec.Generation, Fingerprint: rec.Fingerprint, FingerprintLen: rec.FingerprintLen,
-			LastSeen: rec.LastSeen,
+			LastSeen: rec.LastSeen, Birth: rec.Birth,
 		})
 	}
 	return states, nil
@@ -30,11 +30,13 @@ func (r fileRegistry) Save(input string, st file.State) {
 	r.db.PutFile(store.FileRecord{
 		Input: input, Inode: st.Inode, Device: st.Device, Path: st.Path, Offset: st.Offset, Size: st.Size,
 		Generation: st.Generation, Fingerprint: st.Fingerprint, FingerprintLen: st.FingerprintLen,
-		LastSeen: st.LastSeen,
+		LastSeen: st.LastSeen, Birth: st.Birth,
 	})
 }
 
-func (r fileRegistry) Remove(input string, inode uint64) { r.db.DeleteFile(input, inode) }
+func (r fileRegistry) Remove(input string, device, inode uint64) {
+	r.db.DeleteFile(input, device, inode)
+}
 
 // cursorRegistry adapts the store to the API sources' Registry.
 type cursorRegistry struct{ db *store.DB }
@@ -65,4 +67,4 @@ type noRegistry struct{}
 
 func (noRegistry) Load(string) ([]file.State, error) { return nil, nil }
 func (noRegistry) Save(string, file.State)           {}
-func (noRegistry) Remove(string, uint64)             {}
+func (noRegistry) Remove(string, uint64, uint64)     {}

@@ -8,7 +8,8 @@ import (
 type Config struct {
 	// Name identifies the input; registry state is keyed by it, so renaming an input starts it afresh.
 	Name string `yaml:"name"`
-	// Paths are globs (`**` matches any number of directories). Symlinks are followed to their target.
+	// Paths are globs (`**` matches any number of directories). Symlinks are followed to their target, and the
+	// file is tracked (and searched for after rotation) where the target lives.
 	Paths []string `yaml:"paths"`
 	// Exclude globs are matched against both the full path and the base name.
 	Exclude []string `yaml:"exclude"`

@@ -1,5 +1,5 @@
 // Package file is the log-file source: glob discovery, tailing, rotation and truncation handling, identity by
-// inode and fingerprint, line splitting, multi-line joining and decoding.
+// device, inode, birth time and fingerprint, line splitting, multi-line joining and decoding.
 //
 // One goroutine per input (Source.Run) evaluates the globs every scan_interval and reads the open files in
 // round-robin turns of at most 256 KiB each, so that many busy files progress fairly without a goroutine per
@@ -9,9 +9,13 @@
 // through its stream (also a stale one), no partial line in it, and not an arena's current chunk (see chunk).
 // Chunks of events that are never acknowledged are left to the garbage collector.
 //
-// Identity and positions: a file is its inode plus the sha256 of its first 1 KiB (a shorter file's fingerprint
-// is matched as a prefix and extended as it grows). A stored state is resumed only when both match; the same
-// inode with other content is a new file (next generation). Positions in the Registry are acknowledged
+// Identity and positions: a file is its device and inode, its birth time where the filesystem reports it (statx),
+// and the sha256 of its first 1 KiB (a shorter file's fingerprint is matched as a prefix and extended as it
+// grows). Within a run two files differ when device, inode or birth time differ. A stored state is resumed only
+// when inode, birth time (where both are known) and fingerprint match; a changed device is accepted only at the
+// state's path (a renumbered mount). The same inode with other content or another birth time is a new file (next
+// generation). A state with an unknown fingerprint (migrated from format 1, or imported) matches the file with
+// its inode that is at least as long as its offset; its fingerprint, device and birth time are then filled in. Positions in the Registry are acknowledged
 // positions only: the engine calls the stream's ack function, and only then is the offset saved.
 //
 // Rotation: a renamed or deleted file keeps its handle and is read to its end. A deleted file is released once
@@ -21,10 +25,11 @@
 // read position, or different first bytes) restarts the file at 0 in a new generation.
 //
 // Event ids: see streamSeed. Caveats:
-//   - Registry state is keyed by inode (Registry.Remove takes one): two watched files with the same inode on
-//     different devices are not supported; the second one is ignored while the first is open.
-//   - log.file.path is the path where the file was found when its stream started (the glob match, not a
-//     symlink's target); a rename within the watched set updates the registry's path, not the events'.
+//   - A file found through a symlink is tracked, and searched for after rotation, where its target lives (the
+//     registry's path); log.file.path is the path where it was found when its stream started (the glob match,
+//     not the target). A rename within the watched set updates the registry's path, not the events'.
+//   - Where the filesystem reports no birth time (logged once per input), a file deleted and recreated on the same
+//     inode with the same first 1 KiB while flicker is stopped is taken for the old one.
 //   - A closed file that the globs no longer match (renamed away) is followed where it was last found, one stat
 //     per scan, for as long as it stays in a watched directory: later writes to it are read.
 //   - Invalid UTF-8 is passed through and replaced by the encoders; invalid UTF-16 is replaced here (counted).

@@ -52,10 +52,14 @@ func (r *memRegistry) Save(_ string, st file.State) {
 	r.saves++
 }
 
-func (r *memRegistry) Remove(_ string, inode uint64) {
+// Remove forgets the state of inode if it is on device (the states are kept by inode only: the tests use one
+// filesystem).
+func (r *memRegistry) Remove(_ string, device, inode uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	delete(r.states, inode)
+	if st, ok := r.states[inode]; ok && st.Device == device {
+		delete(r.states, inode)
+	}
 	r.removed = append(r.removed, inode)
 }
 

@@ -76,10 +76,10 @@ func (s *Source) schedule(now time.Time) {
 			}
 			continue
 		}
-		fi, err := f.Stat()
-		same := err == nil && infoOf(fi).inode == t.inode
+		info, err := statFile(f)
+		same := err == nil && info.id() == t.id()
 		if same {
-			same, err = hasPrefix(f, t.fp, t.fpLen, s.scratch)
+			same, err = s.sameFile(t, f, info)
 			same = same && err == nil
 		}
 		if !same {
@@ -163,7 +163,7 @@ func (s *Source) readOnce(t *tracked) (bool, error) {
 // truncation followed by new writes beyond the old offset is invisible to a size check, and reading on from the
 // old offset would ship the middle of the new content. On a mismatch the file restarts at 0 in a new generation.
 func (s *Source) replacedWhileIdle(t *tracked) bool {
-	same, err := hasPrefix(t.f, t.fp, t.fpLen, s.scratch)
+	same, err := s.sameContent(t, t.f, t.readPos())
 	if err != nil || same {
 		return false
 	}

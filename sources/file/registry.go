@@ -7,11 +7,13 @@ import (
 // FingerprintSize is how many leading bytes of a file its fingerprint covers once the file is that long.
 const FingerprintSize = 1024
 
-// State is the persisted read position of one file, keyed by input name and inode.
+// State is the persisted read position of one file, keyed by input name, device and inode.
 type State struct {
-	Inode  uint64
-	Device uint64 // recorded for diagnosis; not trusted across restarts (device numbers change on remount)
-	Path   string // where the file was last found
+	Inode uint64
+	// Device is 0 when unknown (a record from before format 3 of the store). Across restarts a file on another
+	// device is accepted only at the state's Path (a renumbered mount).
+	Device uint64
+	Path   string // where the file was last found; for a file found through a symlink, where the target lives
 	// Offset is the acknowledged position: every event before it is done in every output.
 	Offset int64
 	Size   int64 // the size last observed
@@ -19,20 +21,27 @@ type State struct {
 	Generation uint32
 	// Fingerprint is the sha256 of the file's first FingerprintLen bytes (at most FingerprintSize); while the
 	// file is shorter it is matched as a prefix and extended as the file grows.
+	// FingerprintLen 0 is an empty file's or an unknown fingerprint (migrated or imported without one): the state
+	// matches the file with its identity that is at least Offset bytes long, and is then filled in.
 	Fingerprint    [32]byte
 	FingerprintLen int
 	LastSeen       time.Time
+	// Birth is the file's creation time where the filesystem reports it (statx btime), zero when unknown. A file
+	// with another birth time is another file (its inode was reused), whatever its content.
+	Birth time.Time
 }
 
 // Registry is where the source keeps its read positions; cmd/flicker adapts the store package to it.
 type Registry interface {
 	// Load returns the states saved for input. The source calls it once, at the start of Run.
 	Load(input string) ([]State, error)
-	// Save records st, replacing the state of the same inode. The source calls it on acknowledgement (from the
-	// engine's output goroutines) and when a file's identity, path or generation changes; it must not block long.
+	// Save records st, replacing the state of the same device and inode. The source calls it on acknowledgement
+	// (from the engine's output goroutines) and when a file's identity, path or generation changes; it must not
+	// block long.
 	Save(input string, st State)
-	// Remove forgets the state of inode; called for files gone longer than clean_removed_after.
-	Remove(input string, inode uint64)
+	// Remove forgets the state of (device, inode): for files gone longer than clean_removed_after, and for the old
+	// key of a state whose device changed.
+	Remove(input string, device, inode uint64)
 }
 
 // Options are run-time choices that are not part of the configuration.

@@ -1,6 +1,7 @@
 package file
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,7 +12,8 @@ import (
 
 // candidate is a file matched by the globs.
 type candidate struct {
-	path string
+	path string // where the file lives: a symlink's target when matched through one
+	link string // the symlink the globs matched, if any
 	info fileInfo
 }
 
@@ -35,6 +37,9 @@ func (s *Source) scan(first bool) {
 	s.mu.Lock()
 	s.stats.filesTracked.Store(int64(len(s.files)))
 	s.mu.Unlock()
+	if first {
+		s.loaded = nil // a renumbered mount is recognised at startup only
+	}
 }
 
 func (s *Source) excluded(path string) bool {
@@ -50,10 +55,10 @@ func (s *Source) excluded(path string) bool {
 	return false
 }
 
-// glob returns the regular files the globs match, symlinks resolved, one per inode.
+// glob returns the regular files the globs match, symlinks resolved, one per identity.
 func (s *Source) glob() []candidate {
 	var out []candidate
-	byInode := make(map[uint64]bool)
+	found := make(map[fileID]bool)
 	for _, pattern := range s.cfg.Paths {
 		matches, err := doublestar.FilepathGlob(pattern)
 		if err != nil {
@@ -65,41 +70,137 @@ func (s *Source) glob() []candidate {
 			if s.excluded(path) {
 				continue
 			}
-			fi, err := os.Stat(path) // follows symlinks: identity is the target's
-			if err != nil || !fi.Mode().IsRegular() {
+			c, ok := s.resolve(path)
+			if !ok || found[c.info.id()] {
 				continue
 			}
-			info := infoOf(fi)
-			if byInode[info.inode] {
-				continue
-			}
-			byInode[info.inode] = true
-			out = append(out, candidate{path: path, info: info})
+			found[c.info.id()] = true
+			out = append(out, c)
 		}
 	}
 	return out
 }
 
-// match connects a globbed file with what is known about its inode.
+// resolve stats path; a symlink is followed, and the file is tracked where its target lives, so that it is
+// searched for there after rotation. ok is false unless path is (or links to) a regular file.
+func (s *Source) resolve(path string) (candidate, bool) {
+	info, link, err := lstatPath(path)
+	if err != nil {
+		return candidate{}, false
+	}
+	c := candidate{path: path, info: info}
+	if link {
+		target, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			return candidate{}, false
+		}
+		if c.info, err = statPath(target); err != nil {
+			return candidate{}, false
+		}
+		c.path, c.link = target, path
+	}
+	if c.info.birth == 0 && c.info.regular && !s.noBirth {
+		s.noBirth = true
+		s.log.Warn().Str("path", c.path).Msg("the filesystem does not report birth times: a file deleted and " +
+			"recreated on the same inode with the same first 1 KiB while flicker is stopped is taken for the old one")
+	}
+	return c, c.info.regular
+}
+
+// match connects a globbed file with what is known about its identity.
 func (s *Source) match(c candidate, first bool, now time.Time) {
-	t := s.files[c.info.inode]
+	t := s.files[c.info.id()]
+	if t == nil {
+		t = s.loadedAt(c)
+	}
 	switch {
 	case t == nil:
 		s.discover(c, first, 0, now)
 	case t.f != nil:
 		// While the handle is open the inode cannot be reused, so the same inode on the same device is this file.
-		if t.dev == c.info.dev {
-			s.sighted(t, c.path, true, now)
-		}
+		s.sighted(t, c, true, now)
 	default:
 		s.matchClosed(t, c, first, now)
 	}
 }
 
+// loadedAt returns a state loaded from the registry, with c's inode but another device, that c's file may be:
+// one last seen at c's path (a mount renumbered across the restart, or the device unknown), which matchClosed
+// then takes or replaces as it does with a reused inode; or one whose device is unknown (older registry
+// formats) if c's file has its birth time and content (renamed while flicker was stopped). The state moves to
+// c's device.
+func (s *Source) loadedAt(c candidate) *tracked {
+	for _, t := range s.loaded[c.info.inode] {
+		if !t.fromRegistry || t.gone || t.dev == c.info.dev {
+			continue
+		}
+		atPath := t.path == c.path
+		if (atPath || (t.dev == 0 && s.isAt(t, c.path))) && s.rekey(t, c.info.dev) {
+			return t
+		}
+	}
+	return nil
+}
+
+// isAt reports whether the file at path is t's file.
+func (s *Source) isAt(t *tracked, path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer func() { _ = f.Close() }()
+	info, err := statFile(f)
+	if err != nil {
+		return false
+	}
+	same, err := s.sameFile(t, f, info)
+	return err == nil && same
+}
+
+// sameFile reports whether the open file f, of which info is a stat, is t's file: the same inode, the same birth
+// time where both are known, and t's content (see sameContent). The device is the caller's business.
+func (s *Source) sameFile(t *tracked, f *os.File, info fileInfo) (bool, error) {
+	if info.inode != t.inode || (t.birth != 0 && info.birth != 0 && t.birth != info.birth) {
+		return false, nil
+	}
+	return s.sameContent(t, f, info.size)
+}
+
+// sameContent reports whether r, size bytes long, starts with t's fingerprinted bytes. A state whose fingerprint
+// is unknown (FingerprintLen 0: migrated from format 1 or imported without one) matches when the file is at least
+// as long as its offset; the fingerprint is filled in once the file is taken (growFingerprint).
+func (s *Source) sameContent(t *tracked, r io.ReaderAt, size int64) (bool, error) {
+	if t.fpLen == 0 {
+		return size >= t.offset, nil
+	}
+	return hasPrefix(r, t.fp, t.fpLen, s.scratch)
+}
+
+// rekey moves t to device dev: its device was unknown or renumbered. It reports false when another file is
+// tracked under the new identity.
+func (s *Source) rekey(t *tracked, dev uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	to := fileID{dev, t.inode}
+	if o := s.files[to]; o != nil && o != t {
+		return false
+	}
+	if s.files[t.id()] == t {
+		delete(s.files, t.id())
+	}
+	s.reg.Remove(s.cfg.Name, t.dev, t.inode)
+	s.log.Info().Str("path", t.path).Uint64("inode", t.inode).Uint64("device", dev).Uint64("was_device", t.dev).
+		Msg("known file on another device number")
+	t.dev = dev
+	s.files[to] = t
+	s.reg.Save(s.cfg.Name, t.stateLocked())
+	return true
+}
+
 // matchClosed checks a file without an open handle against the candidate with its inode.
 func (s *Source) matchClosed(t *tracked, c candidate, first bool, now time.Time) {
-	if t.verified && t.dev == c.info.dev && t.size == c.info.size && t.mtime.Equal(c.info.mtime) {
-		s.sighted(t, c.path, true, now)
+	if t.verified && t.id() == c.info.id() && t.size == c.info.size && t.mtime.Equal(c.info.mtime) {
+		s.sighted(t, c, true, now)
 		return
 	}
 	f, err := os.Open(c.path)
@@ -107,41 +208,51 @@ func (s *Source) matchClosed(t *tracked, c candidate, first bool, now time.Time)
 		return // gone again; the next scan decides
 	}
 	defer func() { _ = f.Close() }()
-	fi, err := f.Stat()
-	if err != nil || infoOf(fi).inode != t.inode {
+	info, err := statFile(f)
+	if err != nil || info.id() != t.id() {
 		return
 	}
-	info := infoOf(fi)
-	same, err := hasPrefix(f, t.fp, t.fpLen, s.scratch)
+	same, err := s.sameFile(t, f, info)
 	if err != nil {
 		return
 	}
 	if !same {
 		// Another file on this inode: the old one was deleted and its inode reused (or the file was rewritten
 		// while closed). The newcomer gets the next generation so that event ids never repeat.
-		s.log.Info().Str("path", c.path).Uint64("inode", t.inode).Msg("inode reused by a new file")
+		s.log.Info().Str("path", c.path).Uint64("inode", t.inode).Bool("birth_differs", t.birth != info.birth).
+			Msg("inode reused by a new file")
 		gen := t.gen + 1
 		s.forget(t)
 		s.discover(c, first, gen, now)
 		return
 	}
+	s.adopt(t, f, c, info, true, now)
+}
+
+// adopt takes f, just verified to be t's file, as t found at c.
+func (s *Source) adopt(t *tracked, f *os.File, c candidate, info fileInfo, byGlob bool, now time.Time) {
 	if info.size < t.offset {
 		s.truncated(t, f, info)
 	}
 	t.verified, t.mtime = true, info.mtime
 	s.mu.Lock()
-	t.dev, t.size = info.dev, info.size
+	t.size = info.size
+	if t.birth == 0 {
+		t.birth = info.birth // a state from before birth times were stored: saved by sighted
+	}
 	s.mu.Unlock()
 	s.growFingerprint(t, f, info.size)
-	s.sighted(t, c.path, true, now)
+	s.sighted(t, c, byGlob, now)
 }
 
-// sighted records that t was found at path.
-func (s *Source) sighted(t *tracked, path string, byGlob bool, now time.Time) {
+// sighted records that t was found as c.
+func (s *Source) sighted(t *tracked, c candidate, byGlob bool, now time.Time) {
 	t.seen, t.search = true, false
 	if byGlob {
 		t.present = true
 	}
+	t.linkPath = c.link
+	path := c.path
 	s.mu.Lock()
 	t.lastSeen = now
 	changed := t.path != path || t.fromRegistry
@@ -160,12 +271,11 @@ func (s *Source) discover(c candidate, first bool, gen uint32, now time.Time) {
 		s.log.Warn().Err(err).Str("path", c.path).Msg("open")
 		return
 	}
-	fi, err := f.Stat()
-	if err != nil || infoOf(fi).inode != c.info.inode {
+	info, err := statFile(f)
+	if err != nil || info.id() != c.info.id() {
 		_ = f.Close()
 		return
 	}
-	info := infoOf(fi)
 	fp, fpLen, err := fingerprintOf(f, s.scratch)
 	if err != nil {
 		s.log.Warn().Err(err).Str("path", c.path).Msg("read")
@@ -176,11 +286,11 @@ func (s *Source) discover(c candidate, first bool, gen uint32, now time.Time) {
 	if first && s.cfg.StartPosition == "end" {
 		start = info.size / int64(s.enc.unit()) * int64(s.enc.unit())
 	}
-	t := &tracked{inode: info.inode, dev: info.dev, path: c.path, fp: fp, fpLen: fpLen, gen: gen, acked: start,
-		size: info.size, lastSeen: now, mtime: info.mtime, offset: start, seen: true, present: true,
-		verified: true, limit: -1}
+	t := &tracked{inode: info.inode, dev: info.dev, birth: info.birth, path: c.path, linkPath: c.link, fp: fp,
+		fpLen: fpLen, gen: gen, acked: start, size: info.size, lastSeen: now, mtime: info.mtime, offset: start,
+		seen: true, present: true, verified: true, limit: -1}
 	s.mu.Lock()
-	s.files[t.inode] = t
+	s.files[t.id()] = t
 	s.reg.Save(s.cfg.Name, t.stateLocked())
 	s.mu.Unlock()
 	s.log.Debug().Str("path", c.path).Int64("offset", start).Msg("new file")
@@ -304,13 +414,13 @@ func (s *Source) release(t *tracked, gone bool) {
 // searchLost looks, in the directories of the watched globs and of known files, for files that are not where
 // they were and may hold unread data (renamed before being read to the end, possibly while flicker was down).
 func (s *Source) searchLost(now time.Time) {
-	lost := make(map[uint64]*tracked)
+	lost := make(map[fileID]*tracked)
 	for _, t := range s.files {
 		if t.seen || t.f != nil || !(t.search || max(t.offset, t.readTo) < t.size) {
 			continue
 		}
 		if !s.foundWhereItWas(t, now) {
-			lost[t.inode] = t
+			lost[t.id()] = t
 		}
 	}
 	if len(lost) == 0 {
@@ -322,7 +432,7 @@ func (s *Source) searchLost(now time.Time) {
 		dirs[filepath.FromSlash(base)] = true
 	}
 	for _, t := range s.files {
-		dirs[filepath.Dir(t.path)] = true
+		dirs[filepath.Dir(t.path)] = true // for a file found through a symlink, where its target lives
 	}
 	for dir := range dirs {
 		entries, err := os.ReadDir(dir)
@@ -334,18 +444,21 @@ func (s *Source) searchLost(now time.Time) {
 			if e.IsDir() || s.excluded(path) {
 				continue
 			}
-			fi, err := os.Stat(path)
-			if err != nil || !fi.Mode().IsRegular() {
+			c, ok := s.resolve(path)
+			if !ok {
 				continue
 			}
-			info := infoOf(fi)
-			t := lost[info.inode]
+			key := c.info.id()
+			t := lost[key]
 			if t == nil {
-				continue
+				key = fileID{0, c.info.inode} // a state whose device is unknown
+				if t = lost[key]; t == nil {
+					continue
+				}
 			}
-			s.matchFound(t, candidate{path: path, info: info}, now)
+			s.matchFound(t, c, now)
 			if t.seen {
-				delete(lost, info.inode)
+				delete(lost, key)
 			}
 		}
 	}
@@ -361,42 +474,41 @@ func (s *Source) foundWhereItWas(t *tracked, now time.Time) bool {
 	if s.excluded(t.path) {
 		return false
 	}
-	fi, err := os.Stat(t.path)
-	if err != nil || !fi.Mode().IsRegular() {
+	c, ok := s.resolve(t.path) // a state of an older build may hold a symlink's path
+	info := c.info
+	if !ok || info.inode != t.inode {
 		return false
 	}
-	info := infoOf(fi)
-	if info.inode != t.inode || info.dev != t.dev {
-		return false
-	}
-	if t.verified && info.size == t.size && info.mtime.Equal(t.mtime) {
-		s.sighted(t, t.path, false, now)
+	if t.verified && c.path == t.path && info.dev == t.dev && info.size == t.size && info.mtime.Equal(t.mtime) {
+		s.sighted(t, c, false, now)
 		return true
 	}
-	s.matchFound(t, candidate{path: t.path, info: info}, now)
+	s.matchFound(t, c, now) // at the same path a renumbered device is accepted
 	return t.seen
 }
 
-// matchFound checks a file found by inode outside the globs; a fingerprint mismatch means it is another file.
+// matchFound checks a file found by inode outside the globs; another birth time or a fingerprint mismatch means
+// it is another file. A device other than t's is accepted only for a state loaded from the registry and not yet
+// found (a renumbered mount: the callers pass such a file only at t's path) or one whose device is unknown.
 func (s *Source) matchFound(t *tracked, c candidate, now time.Time) {
 	f, err := os.Open(c.path)
 	if err != nil {
 		return
 	}
 	defer func() { _ = f.Close() }()
-	if same, err := hasPrefix(f, t.fp, t.fpLen, s.scratch); err != nil || !same {
+	info, err := statFile(f)
+	if err != nil || info.inode != t.inode {
+		return
+	}
+	if same, err := s.sameFile(t, f, info); err != nil || !same {
+		return
+	}
+	if info.dev != t.dev && (!(t.fromRegistry || t.dev == 0) || !s.rekey(t, info.dev)) {
 		return
 	}
 	s.log.Info().Str("path", c.path).Str("was", t.path).Int64("offset", t.offset).
 		Msg("found a known file by identity")
-	if c.info.size < t.offset {
-		s.truncated(t, f, c.info)
-	}
-	t.verified, t.mtime = true, c.info.mtime
-	s.mu.Lock()
-	t.dev, t.size = c.info.dev, c.info.size
-	s.mu.Unlock()
-	s.sighted(t, c.path, false, now)
+	s.adopt(t, f, c, info, false, now)
 }
 
 // clean forgets files not seen for clean_removed_after.
@@ -410,6 +522,6 @@ func (s *Source) clean(now time.Time) {
 		}
 		s.log.Debug().Str("path", t.path).Uint64("inode", t.inode).Msg("forget removed file")
 		s.forget(t)
-		s.reg.Remove(s.cfg.Name, t.inode)
+		s.reg.Remove(s.cfg.Name, t.dev, t.inode)
 	}
 }

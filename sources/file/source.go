@@ -34,7 +34,10 @@ type Source struct {
 	split splitter
 
 	mu    sync.Mutex // guards the fields of tracked files that acknowledgements use, and files
-	files map[uint64]*tracked
+	files map[fileID]*tracked
+	// loaded indexes the states loaded from the registry by inode until the first scan has matched them: one
+	// whose device is unknown or was renumbered is found by inode and path.
+	loaded map[uint64][]*tracked
 
 	// Owned by the Run goroutine.
 	open      []*tracked // round-robin order
@@ -49,6 +52,7 @@ type Source struct {
 	cur       *tracked // the file multi-line events are emitted for
 	onceSet   []*tracked
 	nextMLRun time.Time
+	noBirth   bool // the lack of birth times was logged
 
 	pool  chunkPool // the arenas' chunks, recycled once nothing can read them
 	stats counters
@@ -84,7 +88,7 @@ func New(cfg Config, reg Registry, opts Options, log zerolog.Logger) (*Source, e
 		log:     log.With().Str("component", "file").Str("input", cfg.Name).Logger(),
 		input:   engine.Input{Name: cfg.Name, Type: "file", FieldsJSON: fieldsJSON},
 		enc:     parseEncoding(cfg.Encoding),
-		files:   make(map[uint64]*tracked),
+		files:   make(map[fileID]*tracked),
 		scratch: make([]byte, FingerprintSize),
 	}
 	if s.now == nil {
@@ -182,10 +186,16 @@ func (s *Source) load() error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.loaded = make(map[uint64][]*tracked)
 	for _, st := range states {
-		s.files[st.Inode] = &tracked{inode: st.Inode, dev: st.Device, path: st.Path, fp: st.Fingerprint,
+		t := &tracked{inode: st.Inode, dev: st.Device, path: st.Path, fp: st.Fingerprint,
 			fpLen: st.FingerprintLen, gen: st.Generation, acked: st.Offset, size: st.Size, lastSeen: st.LastSeen,
 			offset: st.Offset, search: true, limit: -1, fromRegistry: true}
+		if !st.Birth.IsZero() {
+			t.birth = st.Birth.UnixNano()
+		}
+		s.files[t.id()] = t
+		s.loaded[t.inode] = append(s.loaded[t.inode], t)
 	}
 	s.stats.filesTracked.Store(int64(len(s.files)))
 	return nil

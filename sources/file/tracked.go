@@ -11,7 +11,8 @@ import (
 type tracked struct {
 	// Guarded by Source.mu: acknowledgements read and write them from output goroutines.
 	inode, dev uint64
-	path       string
+	birth      int64  // creation time in Unix ns (statx btime); 0 when unknown
+	path       string // where the file lives: a symlink's target when found through one
 	fp         [32]byte
 	fpLen      int
 	gen        uint32
@@ -21,6 +22,7 @@ type tracked struct {
 	gone       bool // replaced by another file on the same inode, or forgotten: acknowledgements are ignored
 
 	// Owned by the reader goroutine.
+	linkPath     string // the symlink the globs matched the file through, if any: log.file.path
 	f            *os.File
 	mtime        time.Time // last observed modification time
 	offset       int64     // raw offset of the next line: everything before it has been turned into events
@@ -47,13 +49,19 @@ type tracked struct {
 	fromRegistry bool // loaded at start; a file with the same inode is this one only if its fingerprint matches
 }
 
+func (t *tracked) id() fileID { return fileID{t.dev, t.inode} }
+
 // readPos is the raw offset of the next byte to read.
 func (t *tracked) readPos() int64 { return t.offset + int64(len(t.partial)) }
 
 // stateLocked returns the state to persist; s.mu must be held.
 func (t *tracked) stateLocked() State {
+	var birth time.Time
+	if t.birth != 0 {
+		birth = time.Unix(0, t.birth).UTC()
+	}
 	return State{Inode: t.inode, Device: t.dev, Path: t.path, Offset: t.acked, Size: t.size, Generation: t.gen,
-		Fingerprint: t.fp, FingerprintLen: t.fpLen, LastSeen: t.lastSeen}
+		Fingerprint: t.fp, FingerprintLen: t.fpLen, LastSeen: t.lastSeen, Birth: birth}
 }
 
 // onAck records that every event of generation gen of t before pos is done. Called by the engine under the
@@ -75,7 +83,7 @@ func (s *Source) streamFor(t *tracked) (*engine.Stream, error) {
 	if t.stream != nil && t.streamGen == t.gen {
 		return t.stream, nil
 	}
-	seed, err := streamSeed(s.cfg.Name, t.inode, t.gen, t.f, s.split, s.scratch)
+	seed, err := streamSeed(s.cfg.Name, t.id(), t.birth, t.gen, t.f, s.split, s.scratch)
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +97,9 @@ func (s *Source) streamFor(t *tracked) (*engine.Stream, error) {
 	}
 	st := engine.NewStream(&s.input, ack)
 	st.Path, st.IDSeed = t.path, seed
+	if t.linkPath != "" {
+		st.Path = t.linkPath
+	}
 	if streamCreated != nil {
 		streamCreated(st, ack)
 	}
@@ -104,8 +115,8 @@ func (s *Source) forget(t *tracked) {
 	s.closeFile(t)
 	s.mu.Lock()
 	t.gone = true
-	if s.files[t.inode] == t {
-		delete(s.files, t.inode)
+	if s.files[t.id()] == t {
+		delete(s.files, t.id())
 	}
 	s.mu.Unlock()
 }

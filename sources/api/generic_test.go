@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -144,5 +145,57 @@ func TestGenericMalformedBodies(t *testing.T) {
 	checkOnce(t, want, sink.ids())
 	if s := src.Stats(); s.MalformedBodies < 2 || s.ServerErrors == 0 {
 		t.Fatalf("stats %+v", s)
+	}
+}
+
+// Link header (GitHub's audit log, the generic default): rel="next" while more follows, none on the last page,
+// whose URL is requested again at the next poll; a restart delivers only what is new.
+func TestGenericLinkHeader(t *testing.T) {
+	srv := apitest.StartLinkHeader(t, apitest.LinkHeaderOptions{Token: token})
+	want := srv.Add(230)
+	cfg := valid(t, api.Config{
+		Name: "github", Endpoint: srv.Endpoint(), Auth: api.Auth{BearerToken: token},
+		PollingFrequency: 20 * time.Millisecond, IDPath: apitest.LinkHeaderIDField,
+		TimePath: apitest.LinkHeaderTimeField,
+		Params:   map[string]string{apitest.LinkHeaderOrder: "asc", apitest.LinkHeaderLimit: "50"},
+	})
+	if cfg.Pagination != api.PaginationLinkHeader {
+		t.Fatalf("default pagination %q, want link_header", cfg.Pagination)
+	}
+	reg := newRegistry()
+	src := newSource(t, reg, fastOptions(), zerolog.Nop(), cfg)
+	first := &recordSink{}
+	run := start(t, src, first)
+	waitLen(t, first, 230)
+	want = append(want, srv.Add(35)...) // the last page (30 of 50) fills up and gets a next link
+	waitLen(t, first, 265)
+	if err := run.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if s := src.Stats(); s.Duplicates == 0 {
+		t.Fatalf("the last page was not requested again: %+v", s)
+	}
+	c, _ := reg.get("github")
+	if !strings.Contains(c.Next, "after=") {
+		t.Fatalf("saved cursor %q is not a page URL with an after cursor", c.Next)
+	}
+	want = append(want, srv.Add(40)...)
+	second := &recordSink{}
+	run = start(t, newSource(t, reg, fastOptions(), zerolog.Nop(), cfg), second)
+	waitLen(t, second, 40)
+	if err := run.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	checkOnce(t, want, append(first.ids(), second.ids()...))
+	g := first.all()[0]
+	var served struct {
+		Millis int64 `json:"@timestamp"`
+	}
+	item, _ := srv.Item(g.ID)
+	if g.Message != string(item) || json.Unmarshal(item, &served) != nil || g.Time.UnixMilli() != served.Millis {
+		t.Fatalf("event %s: %.80s at %v", g.ID, g.Message, g.Time)
+	}
+	if st := srv.Stats(); st.Unauthorized != 0 || st.BadRequests != 0 {
+		t.Fatalf("emulator stats %+v", st)
 	}
 }

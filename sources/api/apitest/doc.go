@@ -1,4 +1,4 @@
-// Package apitest has emulators of two pagination styles of audit-log APIs other than Okta, for tests of the
+// Package apitest has emulators of three pagination styles of audit-log APIs other than Okta, for tests of the
 // generic API source: httptest servers on 127.0.0.1.
 //
 //   - StartBodyCursor: a cursor in the body, as Slack's audit logs (response_metadata.next_cursor, sent back as
@@ -11,14 +11,19 @@
 //     Every skiptoken is a position ("after item N"), so re-requesting the URL of the last page fetched
 //     returns that page's items again plus any added since: a poller keeps the last URL it followed and dedups
 //     by id. With NextURLOptions.DeltaLink the last page carries "@odata.deltaLink" instead, pointing past it.
+//   - StartLinkHeader: a Link header, as GitHub's organization audit log (GET /orgs/ORG/audit-log with
+//     order=asc and per_page): the body is a JSON array of entries with "_document_id" and "@timestamp" in
+//     milliseconds; the Link header has rel="first" always and rel="next" (an opaque after cursor) only while
+//     more follows, so the last page has none and its own URL is what a poller requests again. Other orders than
+//     asc answer 422.
 //
-// Both: the first request may carry the start time in the SinceParam query parameter (RFC 3339 or Unix
+// All: the first request may carry the start time in the SinceParam query parameter (RFC 3339 or Unix
 // seconds); items are added in time order, each with an "id" and a time field (BodyCursorTimeField,
 // NextURLTimeField). A Token requires "Authorization: Bearer <Token>" (else 401). A RateLimit gives a fixed
 // window budget; a request over it gets 429 with Retry-After (seconds to the window's end) and, with
 // RateHeaders, X-Rate-Limit-Limit/Remaining/Reset on every response. FailEvery and Inject add failures.
 //
-// Both servers have, besides Add, IDs, Item, Inject and Stats: Close, which stops the server, also in the
+// Every server has, besides Add, IDs, Item, Inject and Stats: Close, which stops the server, also in the
 // middle of delayed responses; Endpoint, the URL of the API's list operation; SetToken, which rotates the
 // valid bearer token ("" accepts every request); SetDelay, which changes the delay of the following
 // responses; RequestLog, the path and query of every request so far, in arrival order.

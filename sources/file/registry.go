@@ -31,7 +31,8 @@ type Registry interface {
 	// Save records st, replacing the state of the same inode. The source calls it on acknowledgement (from the
 	// engine's output goroutines) and when a file's identity, path or generation changes; it must not block long.
 	Save(input string, st State)
-	// Remove forgets the state of inode; called for files gone longer than clean_removed_after.
+	// Remove forgets the state of inode, and the positions kept per output for its streams (see
+	// StreamKeyPrefix); called for files gone longer than clean_removed_after.
 	Remove(input string, inode uint64)
 }
 

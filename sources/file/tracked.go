@@ -1,6 +1,7 @@
 package file
 
 import (
+	"encoding/binary"
 	"os"
 	"time"
 
@@ -88,12 +89,25 @@ func (s *Source) streamFor(t *tracked) (*engine.Stream, error) {
 		s.onAck(t, gen, pos)
 	}
 	st := engine.NewStream(&s.input, ack)
-	st.Path, st.IDSeed = t.path, seed
+	st.Path, st.IDSeed, st.Key = t.path, seed, streamKey(t.inode, seed)
 	if streamCreated != nil {
 		streamCreated(st, ack)
 	}
 	t.stream, t.streamGen, t.chunks = st, gen, sc
 	return st, nil
+}
+
+// StreamKeyPrefix is how the Key of every stream of the file at inode starts: the inode, then the stream's
+// IDSeed (which tells generations and files on a reused inode apart). The positions kept per output for a
+// file's streams are removed with it by that prefix (Registry.Remove).
+func StreamKeyPrefix(inode uint64) string {
+	return string(binary.BigEndian.AppendUint64(nil, inode))
+}
+
+// streamKey is the Key of a file's stream: stable across restarts for the same generation of the same file, as
+// its positions (byte offsets) are.
+func streamKey(inode uint64, seed [16]byte) string {
+	return StreamKeyPrefix(inode) + string(seed[:])
 }
 
 // streamCreated, when set (by tests, before any source runs), is told every stream and its ack function.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,6 +54,12 @@ func start(t *testing.T, dir string, args ...string) *proc {
 // startEnv is start with env added to the test's environment.
 func startEnv(t *testing.T, dir string, env []string, args ...string) *proc {
 	t.Helper()
+	return startStdout(t, dir, os.Stdout, env, args...)
+}
+
+// startStdout is startEnv with the child's stdout (the stdout output) going to stdout.
+func startStdout(t *testing.T, dir string, stdout io.Writer, env []string, args ...string) *proc {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
 	if env != nil {
@@ -60,7 +67,7 @@ func startEnv(t *testing.T, dir string, env []string, args ...string) *proc {
 	}
 	p := &proc{t: t, cmd: cmd, stderr: &lockedWriter{}, done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
-	cmd.Stdout = os.Stdout
+	cmd.Stdout = stdout
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start flicker: %v", err)
 	}

@@ -58,8 +58,12 @@ func (db *DB) ClearOutputPositions(input, stream string) {
 	if !db.writable(input, "clear output positions") {
 		return
 	}
+	k := outputsKey{input, stream}
 	db.mu.Lock()
-	db.pending.outputs[outputsKey{input, stream}] = pendingOutputs{clear: true}
+	p := db.pending.outputs[k]
+	clear(p.pos) // kept: outputs acknowledging in step put and clear a stream by turns, so it is reused
+	p.clear = true
+	db.pending.outputs[k] = p
 	db.mu.Unlock()
 }
 

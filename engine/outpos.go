@@ -102,6 +102,10 @@ func (ot *outputTrack) advance(t *streamTrack) {
 	for o := range ot.next {
 		bit := uint64(1) << o
 		moved := false
+		if ot.next[o] < t.headSeq {
+			// Cannot happen (the head waits for every output); past the head everything is done for o anyway.
+			ot.next[o] = t.headSeq
+		}
 		for ot.next[o] < t.nextSeq {
 			s := t.slot(ot.next[o])
 			if s.done&bit == 0 {

@@ -3,6 +3,7 @@ package engine
 import (
 	"math/bits"
 	"sync"
+	"sync/atomic"
 )
 
 // streamTrack is a stream's acknowledgement state. Publish assigns each event the next sequence number and
@@ -19,9 +20,10 @@ type streamTrack struct {
 	acked   int64  // last position given to ack
 	didAck  bool   // whether acked holds a position
 	// outs follows each output's own position, for a keyed stream of a pipeline with OutputPositions; nil
-	// otherwise. loaded says whether the stream's stored positions were looked up (see Pipeline.loadPositions).
+	// otherwise. loaded is set (after outs, under mu) once the stream's stored positions were looked up, and read
+	// without the lock by Publish (see Pipeline.loadPositions).
 	outs   *outputTrack
-	loaded bool
+	loaded atomic.Bool
 }
 
 // trackSlot is one pending event: its position, what it counts against the queue, how many outputs still have to

@@ -11,6 +11,7 @@ import (
 type chunk struct {
 	events []Event // copies of the published events, with their sequence numbers
 	bytes  int64
+	skip   uint64       // outputs that are done with some of the events already (the union of their Event.skip)
 	refs   atomic.Int32 // outputs that have not settled the chunk yet
 }
 
@@ -68,7 +69,7 @@ func (b *batcher) add(evs []Event) (invalid int, invalidBytes int64, ok bool) {
 			st = ev.Stream
 			st.track.mu.Lock()
 		}
-		seq := st.track.push(ev.Pos, size, outputs)
+		seq, skip := st.track.push(ev.Pos, size, outputs)
 		if len(c.events) == 0 {
 			b.started = time.Now()
 			select {
@@ -78,6 +79,8 @@ func (b *batcher) add(evs []Event) (invalid int, invalidBytes int64, ok bool) {
 		}
 		c.events = append(c.events, *ev)
 		c.events[len(c.events)-1].seq = seq
+		c.events[len(c.events)-1].skip = skip
+		c.skip |= skip
 		c.bytes += size
 		if len(c.events) >= b.limits.MaxEvents {
 			b.cutLocked()
@@ -125,7 +128,7 @@ func (b *batcher) stop() {
 func (b *batcher) putChunk(c *chunk) {
 	clear(c.events)
 	c.events = c.events[:0]
-	c.bytes = 0
+	c.bytes, c.skip = 0, 0
 	b.chunks.Put(c)
 }
 

@@ -25,6 +25,10 @@ type Stream struct {
 	// IDSeed is mixed with an event's Offset to derive its id when the event carries none. File sources set it
 	// from the input name, file fingerprint and truncation generation (see SeedID).
 	IDSeed [16]byte
+	// Key names the stream within its input across restarts, for per-output positions (Options.OutputPositions):
+	// a source sets it only when a restart re-reads the same events with the same positions (one generation of
+	// a file). Streams without a Key have none: after a restart every output receives what was not committed.
+	Key string
 
 	ack func(pos int64)
 	// track is the acknowledgement-tracking state: sequence numbers and the ring of pending events.
@@ -59,7 +63,8 @@ type Event struct {
 	// `,"stream":"stderr"`. Empty when there are none.
 	Extra []byte
 
-	seq uint64 // assigned by the stream at publish; orders acknowledgements
+	seq  uint64 // assigned by the stream at publish; orders acknowledgements
+	skip uint64 // outputs (one bit per index) that accepted the event in an earlier run: it is not sent to them
 }
 
 // Size is what the event counts against the queue's byte bound: its variable-length bytes plus a fixed overhead

@@ -56,7 +56,11 @@ type Options struct {
 	// before it cancels the outputs' writes and abandons the rest, which stay unacknowledged. Zero means
 	// DefaultDrainTimeout.
 	DrainTimeout time.Duration
-	Logger       zerolog.Logger
+	// OutputPositions, when set, keeps the position of each output that is ahead of a stream's committed one,
+	// for streams with a Key, so that after a restart each output receives only what it had not accepted. Nil:
+	// every output receives again what was not committed. Unused with one output or more than 64.
+	OutputPositions OutputPositions
+	Logger          zerolog.Logger
 }
 
 // Errors of the pipeline.

@@ -19,6 +19,7 @@ type workKind uint8
 const (
 	kindChunk      workKind = iota // a batch cut by the batcher; events shared with the other outputs
 	kindRetry                      // events this output asked to retry; events owned
+	kindFiltered                   // a chunk's events less those this output accepted in an earlier run; owned
 	kindDeadLetter                 // events another output rejected; events owned, reasons set
 )
 
@@ -42,6 +43,7 @@ type work struct {
 type output struct {
 	p            *Pipeline
 	name         string
+	idx          int // index among the configured outputs (bit in Event.skip); -1 for a dead-letter sink's writer
 	sink         Sink
 	retry        RetryPolicy
 	deadLetter   *output // where rejected events go; nil: counted, logged and done
@@ -66,8 +68,36 @@ type output struct {
 
 // enqueueChunk gives the output its share of a chunk the batcher cut.
 func (o *output) enqueueChunk(c *chunk) {
+	if o.idx >= 0 && c.skip&(1<<o.idx) != 0 {
+		o.enqueueFiltered(c)
+		return
+	}
 	w := o.p.getWork(c.events)
 	w.kind, w.out, w.origin, w.chunk = kindChunk, o, o, c
+	o.push(w, false)
+}
+
+// enqueueFiltered gives the output a copy of the chunk's events without those it accepted in an earlier run
+// (they were counted done for it at publish), and lets go of the chunk. Only the first chunks of a stream after
+// a restart that followed an output failure take this path.
+func (o *output) enqueueFiltered(c *chunk) {
+	w := o.p.getWork(nil)
+	w.kind, w.out, w.origin = kindFiltered, o, o
+	bit := uint64(1) << o.idx
+	for i := range c.events {
+		if c.events[i].skip&bit == 0 {
+			w.own = append(w.own, c.events[i])
+		}
+	}
+	o.stats.skipped.Add(uint64(len(c.events) - len(w.own)))
+	if c.refs.Add(-1) == 0 {
+		o.p.batch.putChunk(c)
+	}
+	if len(w.own) == 0 {
+		o.p.putWork(w)
+		return
+	}
+	w.setEvents(w.own)
 	o.push(w, false)
 }
 

@@ -22,6 +22,9 @@ type Pipeline struct {
 	all   []*output // outs, then the hidden writers of dead-letter sinks
 	works sync.Pool
 	stats counters
+	// positions keeps per-output positions (Options.OutputPositions) when there are 2 to 64 outputs; else nil.
+	positions   OutputPositions
+	outputNames []string
 
 	ran         atomic.Bool
 	stopPublish chan struct{} // closed once the sources stopped: a stray Publish gets ErrStopped
@@ -59,10 +62,20 @@ func New(opts Options) (*Pipeline, error) {
 		return w
 	}
 	byName := make(map[string]*output, len(opts.Outputs))
-	for _, oc := range opts.Outputs {
+	for i, oc := range opts.Outputs {
 		o := p.newOutput(oc.Name, oc.Sink, oc.Retry)
+		o.idx = i
 		byName[oc.Name] = o
 		p.outs = append(p.outs, o)
+		p.outputNames = append(p.outputNames, oc.Name)
+	}
+	switch n := len(p.outs); {
+	case opts.OutputPositions == nil || n < 2:
+	case n > maxTrackedOutputs:
+		log.Warn().Int("outputs", n).Int("max", maxTrackedOutputs).
+			Msg("too many outputs for per-output positions: after a restart every output receives what was not committed")
+	default:
+		p.positions = opts.OutputPositions
 	}
 	p.all = append(p.all, p.outs...)
 	for i, oc := range opts.Outputs {
@@ -86,6 +99,7 @@ func (p *Pipeline) newOutput(name string, sink Sink, retry RetryPolicy) *output 
 	flusher, _ := sink.(Flusher)
 	return &output{
 		p:       p,
+		idx:     -1,
 		flusher: flusher,
 		name:    name,
 		sink:    sink,
@@ -229,6 +243,9 @@ type publisher Pipeline
 // stopped taking events; events from the first one not queued on are not published.
 func (pub *publisher) Publish(ctx context.Context, events []Event) error {
 	p := (*Pipeline)(pub)
+	if p.positions != nil {
+		p.loadPositions(events)
+	}
 	for len(events) > 0 {
 		n, err := p.q.acquire(ctx, p.stopPublish, events, p.batch.flush)
 		if err != nil {
@@ -253,6 +270,40 @@ func (pub *publisher) Publish(ctx context.Context, events []Event) error {
 		events = events[n:]
 	}
 	return nil
+}
+
+// loadPositions gives every keyed stream of evs met for the first time its per-output positions, before any of
+// its events is queued. The store is read outside every lock; a stream's events come from one source goroutine,
+// and the flag is checked again under the lock in case two raced. Once loaded, a stream costs one atomic load
+// per run of its events in a Publish.
+func (p *Pipeline) loadPositions(evs []Event) {
+	var last *Stream
+	for i := range evs {
+		s := evs[i].Stream
+		if s == nil || s == last || s.Key == "" {
+			continue
+		}
+		last = s
+		if s.track.loaded.Load() {
+			continue
+		}
+		input := ""
+		if s.Input != nil {
+			input = s.Input.Name
+		}
+		stored, err := p.positions.Load(input, s.Key)
+		if err != nil {
+			p.log.Warn().Err(err).Str("input", input).Str("path", s.Path).
+				Msg("per-output positions unreadable: every output receives the stream's uncommitted events")
+			stored = nil
+		}
+		s.track.mu.Lock()
+		if !s.track.loaded.Load() {
+			s.track.outs = newOutputTrack(p.positions, input, s.Key, p.outputNames, stored)
+			s.track.loaded.Store(true)
+		}
+		s.track.mu.Unlock()
+	}
 }
 
 func (p *Pipeline) sizeOf(evs []Event) int64 {

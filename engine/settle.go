@@ -65,7 +65,7 @@ func (o *output) settle(w *work) {
 		}
 	}
 
-	events, bytes := settleRun(evs, func(i int) bool {
+	events, bytes := settleRun(evs, w.origin.idx, func(i int) bool {
 		return status[i] == Accepted || (status[i] == Rejected && target == nil)
 	})
 	p.q.release(events, bytes)

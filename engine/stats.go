@@ -28,7 +28,10 @@ type OutputStats struct {
 	DeadLettered uint64 // rejected events of this output that its dead letter accepted
 	Dropped      uint64 // rejected events with no dead letter to take them: counted, logged, done
 	DeadLetterIn uint64 // dead letters of other outputs this sink accepted
-	Held         int64  // batches written and held by the sink, not released yet
+	// Skipped counts events not sent to this output because it accepted them in an earlier run (per-output
+	// positions, Options.OutputPositions).
+	Skipped uint64
+	Held    int64 // batches written and held by the sink, not released yet
 }
 
 type counters struct {
@@ -36,8 +39,8 @@ type counters struct {
 }
 
 type outputCounters struct {
-	events, bytes, batches, writeErrors, retried, rejected, deadLettered, dropped, deadLetterIn atomic.Uint64
-	held                                                                                        atomic.Int64
+	events, bytes, batches, writeErrors, retried, rejected, deadLettered, dropped, deadLetterIn, skipped atomic.Uint64
+	held                                                                                                 atomic.Int64
 }
 
 // Stats returns the current counters. It is safe to call at any time from any goroutine, also after Run returned.
@@ -57,7 +60,7 @@ func (p *Pipeline) Stats() Stats {
 			Events: c.events.Load(), Bytes: c.bytes.Load(), Batches: c.batches.Load(),
 			WriteErrors: c.writeErrors.Load(), Retried: c.retried.Load(), Rejected: c.rejected.Load(),
 			DeadLettered: c.deadLettered.Load(), Dropped: c.dropped.Load(), DeadLetterIn: c.deadLetterIn.Load(),
-			Held: c.held.Load(),
+			Skipped: c.skipped.Load(), Held: c.held.Load(),
 		})
 	}
 	return s

@@ -1,6 +1,10 @@
 package engine
 
-import "sync"
+import (
+	"math/bits"
+	"sync"
+	"sync/atomic"
+)
 
 // streamTrack is a stream's acknowledgement state. Publish assigns each event the next sequence number and
 // appends a slot to the ring; outputs count their completions down in the slot; when the oldest slots are
@@ -15,30 +19,46 @@ type streamTrack struct {
 	nextSeq uint64 // sequence number of the next published event
 	acked   int64  // last position given to ack
 	didAck  bool   // whether acked holds a position
+	// outs follows each output's own position, for a keyed stream of a pipeline with OutputPositions; nil
+	// otherwise. loaded is set (after outs, under mu) once the stream's stored positions were looked up, and read
+	// without the lock by Publish (see Pipeline.loadPositions).
+	outs   *outputTrack
+	loaded atomic.Bool
 }
 
-// trackSlot is one pending event: its position, what it counts against the queue, and how many outputs still
-// have to finish it.
+// trackSlot is one pending event: its position, what it counts against the queue, how many outputs still have to
+// finish it and, for a stream with per-output positions, which outputs did (one bit per output index).
 type trackSlot struct {
 	pos  int64
 	size int64
 	left int32
+	done uint64
 }
 
 // minRing is the first ring size: small, since push sources make a stream per request.
 const minRing = 16
 
-// push registers an event that outputs outputs must finish and returns its sequence number. The caller holds mu.
+// push registers an event that outputs outputs must finish and returns its sequence number and the outputs that
+// are done with it already (they accepted it in an earlier run: it is not sent to them). The caller holds mu.
 // The ring doubles when full, so a stream settles at its largest backlog and stops allocating.
-func (t *streamTrack) push(pos, size int64, outputs int32) uint64 {
+func (t *streamTrack) push(pos, size int64, outputs int32) (seq, skip uint64) {
 	if t.n == len(t.ring) {
 		t.grow()
 	}
-	t.ring[(t.head+t.n)&(len(t.ring)-1)] = trackSlot{pos: pos, size: size, left: outputs}
+	if t.outs != nil {
+		skip = t.outs.skipMask(pos)
+		outputs -= int32(bits.OnesCount64(skip))
+	}
+	t.ring[(t.head+t.n)&(len(t.ring)-1)] = trackSlot{pos: pos, size: size, left: outputs, done: skip}
 	t.n++
-	seq := t.nextSeq
+	seq = t.nextSeq
 	t.nextSeq++
-	return seq
+	return seq, skip
+}
+
+// slot returns the pending event with sequence number seq, which must be pending. The caller holds mu.
+func (t *streamTrack) slot(seq uint64) *trackSlot {
+	return &t.ring[(t.head+int(seq-t.headSeq))&(len(t.ring)-1)]
 }
 
 func (t *streamTrack) grow() {
@@ -50,9 +70,9 @@ func (t *streamTrack) grow() {
 	t.ring, t.head = ring, 0
 }
 
-// finish records that one more output is done with event seq. It reports the event's size when that was the last
-// output, so the caller frees it from the queue. The caller holds mu.
-func (t *streamTrack) finish(seq uint64) (freed int64, last bool) {
+// finish records that output (its index among the configured outputs) is done with event seq. It reports the
+// event's size when that was the last output, so the caller frees it from the queue. The caller holds mu.
+func (t *streamTrack) finish(seq uint64, output int) (freed int64, last bool) {
 	off := seq - t.headSeq
 	if off >= uint64(t.n) {
 		// Not pending: a settled event finished twice. That is a bug in the engine; ignoring it keeps the
@@ -62,6 +82,9 @@ func (t *streamTrack) finish(seq uint64) (freed int64, last bool) {
 	s := &t.ring[(t.head+int(off))&(len(t.ring)-1)]
 	if s.left <= 0 {
 		return 0, false
+	}
+	if t.outs != nil {
+		s.done |= 1 << output
 	}
 	s.left--
 	if s.left > 0 {
@@ -92,10 +115,11 @@ func (t *streamTrack) advance() (pos int64, ok bool) {
 	return pos, true
 }
 
-// settleRun finishes, for one output, the events of evs whose done reports true, taking each stream's lock once
-// per run of consecutive events of that stream, and acknowledges what became contiguous. It returns how many
-// events and bytes left the queue because this was their last output.
-func settleRun(evs []Event, done func(i int) bool) (events int, bytes int64) {
+// settleRun finishes, for one output (its index among the configured outputs), the events of evs whose done
+// reports true, taking each stream's lock once per run of consecutive events of that stream, and acknowledges
+// what became contiguous. It returns how many events and bytes left the queue because this was their last
+// output.
+func settleRun(evs []Event, output int, done func(i int) bool) (events int, bytes int64) {
 	var cur *Stream
 	for i := range evs {
 		if !done(i) {
@@ -110,7 +134,7 @@ func settleRun(evs []Event, done func(i int) bool) (events int, bytes int64) {
 			cur = s
 			cur.track.mu.Lock()
 		}
-		if size, last := cur.track.finish(evs[i].seq); last {
+		if size, last := cur.track.finish(evs[i].seq, output); last {
 			events++
 			bytes += size
 		}
@@ -122,9 +146,18 @@ func settleRun(evs []Event, done func(i int) bool) (events int, bytes int64) {
 	return events, bytes
 }
 
-// ackLocked calls the stream's ack if its head advanced. The caller holds s.track.mu.
+// ackLocked calls the stream's ack if its head advanced, then, for a stream with per-output positions, saves
+// those of the outputs ahead of it or clears them. After the ack: a store that queues both in call order never
+// commits a Clear without the committed position that caught up. The caller holds s.track.mu.
 func (s *Stream) ackLocked() {
-	if pos, ok := s.track.advance(); ok && s.ack != nil {
+	t := &s.track
+	if t.outs != nil {
+		t.outs.advance(t)
+	}
+	if pos, ok := t.advance(); ok && s.ack != nil {
 		s.ack(pos)
+	}
+	if t.outs != nil {
+		t.outs.settle(t.acked, t.didAck)
 	}
 }

@@ -12,7 +12,7 @@ func TestTrackerAcknowledgesHighestContiguousOnce(t *testing.T) {
 	const n = 40 // more than minRing: the ring grows with events pending
 	s.track.mu.Lock()
 	for i := range n {
-		if seq := s.track.push(int64(10*(i+1)), 200, 2); seq != uint64(i) {
+		if seq, _ := s.track.push(int64(10*(i+1)), 200, 2); seq != uint64(i) {
 			t.Fatalf("seq %d for event %d", seq, i)
 		}
 	}
@@ -22,7 +22,7 @@ func TestTrackerAcknowledgesHighestContiguousOnce(t *testing.T) {
 		for i, q := range seqs {
 			evs[i] = Event{Stream: s, seq: uint64(q)}
 		}
-		settleRun(evs, func(int) bool { return true })
+		settleRun(evs, 0, func(int) bool { return true })
 	}
 	steps := []struct {
 		seqs []int
@@ -75,11 +75,11 @@ func BenchmarkTracker(b *testing.B) {
 	for n := 0; n < b.N; n += len(evs) {
 		s.track.mu.Lock()
 		for i := range evs {
-			evs[i].seq = s.track.push(int64(n+i+1), 200, 2)
+			evs[i].seq, _ = s.track.push(int64(n+i+1), 200, 2)
 		}
 		s.track.mu.Unlock()
-		settleRun(evs, done)
-		settleRun(evs, done)
+		settleRun(evs, 0, done)
+		settleRun(evs, 1, done)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	if acked == 0 {

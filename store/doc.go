@@ -6,6 +6,8 @@
 //	meta     format, instance_id, epoch, seq, updated   (numbers as 8-byte big-endian)
 //	files    input + 0x00 + device + inode (8 bytes BE each)  ->  version byte + compact binary FileRecord
 //	cursors  input                                            ->  version byte + JSON CursorRecord
+//	outputs  input + 0x00 + stream key                        ->  version byte + positions by output (outputs.go;
+//	                                                               created by the first put, so no format change)
 //
 // Writes are cheap and asynchronous: PutFile, DeleteFile, PutCursor and DeleteInput only record the latest value
 // per key in memory. One writer goroutine, owned by the DB, commits everything that changed in a single bbolt

@@ -41,18 +41,27 @@ type changes struct {
 	files   map[fileKey]pendingFile
 	cursors map[string]CursorRecord
 	inputs  map[string]struct{}
+	// outputs and outputPrefixes are the per-output positions queued (outputs.go).
+	outputs        map[outputsKey]pendingOutputs
+	outputPrefixes map[outputsKey]struct{}
 }
 
 func newChanges() *changes {
-	return &changes{files: map[fileKey]pendingFile{}, cursors: map[string]CursorRecord{}, inputs: map[string]struct{}{}}
+	return &changes{files: map[fileKey]pendingFile{}, cursors: map[string]CursorRecord{}, inputs: map[string]struct{}{},
+		outputs: map[outputsKey]pendingOutputs{}, outputPrefixes: map[outputsKey]struct{}{}}
 }
 
-func (c *changes) empty() bool { return len(c.files) == 0 && len(c.cursors) == 0 && len(c.inputs) == 0 }
+func (c *changes) empty() bool {
+	return len(c.files) == 0 && len(c.cursors) == 0 && len(c.inputs) == 0 && len(c.outputs) == 0 &&
+		len(c.outputPrefixes) == 0
+}
 
 func (c *changes) reset() {
 	clear(c.files)
 	clear(c.cursors)
 	clear(c.inputs)
+	clear(c.outputs)
+	clear(c.outputPrefixes)
 }
 
 // requeue merges older changes (a failed commit) under c, which holds newer ones: newer writes and deletes win.
@@ -76,6 +85,7 @@ func (c *changes) requeue(older *changes) {
 		c.cursors[k] = r
 	}
 	maps.Copy(c.inputs, older.inputs)
+	c.requeueOutputs(older)
 }
 
 // writable reports whether a write may be queued, and logs why not.
@@ -130,7 +140,8 @@ func (db *DB) PutCursor(r CursorRecord) {
 	db.mu.Unlock()
 }
 
-// DeleteInput queues the removal of every file record and the cursor of an input (registry reset). Writes queued
+// DeleteInput queues the removal of every file record, the cursor and the per-output positions of an input
+// (registry reset). Writes queued
 // for the input after this call are kept.
 func (db *DB) DeleteInput(input string) {
 	if !db.writable(input, "delete input") {
@@ -143,6 +154,16 @@ func (db *DB) DeleteInput(input string) {
 		}
 	}
 	delete(db.pending.cursors, input)
+	for k := range db.pending.outputs {
+		if k.input == input {
+			delete(db.pending.outputs, k)
+		}
+	}
+	for k := range db.pending.outputPrefixes {
+		if k.input == input {
+			delete(db.pending.outputPrefixes, k)
+		}
+	}
 	db.pending.inputs[input] = struct{}{}
 	db.mu.Unlock()
 }
@@ -249,6 +270,9 @@ func (db *DB) apply(tx *bolt.Tx, batch *changes) (Meta, error) {
 		if err := deleteInput(files, cursors, input); err != nil {
 			return Meta{}, err
 		}
+		if err := deleteOutputsOf(tx, input); err != nil {
+			return Meta{}, err
+		}
 	}
 	// In key order, bbolt touches each leaf page once in sequence instead of jumping around the tree.
 	keys := db.keys[:0]
@@ -292,6 +316,9 @@ func (db *DB) apply(tx *bolt.Tx, batch *changes) (Meta, error) {
 		if err := cursors.Put([]byte(input), v); err != nil {
 			return Meta{}, fmt.Errorf("put cursor: %w", err)
 		}
+	}
+	if err := applyOutputs(tx, batch); err != nil {
+		return Meta{}, err
 	}
 	return bumpSeq(tx, func(*Meta) error { return nil })
 }

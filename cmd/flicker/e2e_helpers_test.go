@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,10 +55,17 @@ func start(t *testing.T, dir string, args ...string) *proc {
 // startEnv is start with env added to the test's environment.
 func startEnv(t *testing.T, dir string, env []string, args ...string) *proc {
 	t.Helper()
+	return startStdout(t, dir, os.Stdout, env, args...)
+}
+
+// startStdout is startEnv with the child's stdout (the stdout output) going to stdout.
+func startStdout(t *testing.T, dir string, stdout io.Writer, env []string, args ...string) *proc {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
 	}
+	cmd.Stdout = stdout
 	return startCmd(t, dir, cmd)
 }
 
@@ -67,7 +75,9 @@ func startCmd(t *testing.T, dir string, cmd *exec.Cmd) *proc {
 	cmd.Dir = dir
 	p := &proc{t: t, cmd: cmd, stderr: &lockedWriter{}, done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
-	cmd.Stdout = os.Stdout
+	if cmd.Stdout == nil {
+		cmd.Stdout = os.Stdout
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start flicker: %v", err)
 	}

@@ -36,7 +36,22 @@ func (r fileRegistry) Save(input string, st file.State) {
 
 func (r fileRegistry) Remove(input string, device, inode uint64) {
 	r.db.DeleteFile(input, device, inode)
+	r.db.DeleteOutputPositions(input, file.StreamKeyPrefix(device, inode))
 }
+
+// outputPositions adapts the store to the engine's per-output positions. The store queues them with the file
+// offsets and commits both in the same transactions, as the engine's ordering argument needs.
+type outputPositions struct{ db *store.DB }
+
+func (o outputPositions) Load(input, key string) (map[string]int64, error) {
+	return o.db.OutputPositions(input, key)
+}
+
+func (o outputPositions) Save(input, key, output string, pos int64) {
+	o.db.PutOutputPosition(input, key, output, pos)
+}
+
+func (o outputPositions) Clear(input, key string) { o.db.ClearOutputPositions(input, key) }
 
 // cursorRegistry adapts the store to the API sources' Registry.
 type cursorRegistry struct{ db *store.DB }

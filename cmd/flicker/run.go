@@ -124,14 +124,16 @@ func (c *RunCmd) Run(e *env) error {
 	return runErr
 }
 
-// positions is where the sources keep their positions: file offsets and API cursors.
+// positions is where the sources keep their positions: file offsets and API cursors, and the engine the
+// positions of outputs ahead of them (nil in memory-only mode).
 type positions struct {
 	files   file.Registry
 	cursors api.Registry
+	outputs engine.OutputPositions
 }
 
 func storePositions(db *store.DB) positions {
-	return positions{files: fileRegistry{db: db}, cursors: cursorRegistry{db: db}}
+	return positions{files: fileRegistry{db: db}, cursors: cursorRegistry{db: db}, outputs: outputPositions{db: db}}
 }
 
 // openRegistry opens where positions live: an S3 session (lease, restore), a local file, or nothing.
@@ -194,6 +196,8 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg positions, li
 		Outputs:      outputs,
 		DrainTimeout: c.ShutdownTimeout - c.closeBudget(),
 		Logger:       log.With().Str("component", "engine").Logger(),
+
+		OutputPositions: reg.outputs,
 	})
 	if err != nil {
 		closeOutputs(outputs)

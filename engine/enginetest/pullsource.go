@@ -11,7 +11,8 @@ import (
 )
 
 // PullSource is a pull source over fixed in-memory streams, like a file source over files that do not grow.
-// Event i of a stream has Offset i and Pos i+1. It remembers every stream's acknowledged position; Resume returns
+// Event i of a stream has Offset i and Pos i+1; the stream's Key is its name, as positions are the same in every
+// run (per-output positions apply). It remembers every stream's acknowledged position; Resume returns
 // a source that starts from them, like a restart with a registry. Streams are published interleaved, a few
 // events of each in turn, so batches mix streams.
 type PullSource struct {
@@ -78,7 +79,7 @@ func (s *PullSource) Run(ctx context.Context, pub engine.Publisher) error {
 	curs := make([]*cursor, 0, len(s.names))
 	for _, name := range s.names {
 		st := engine.NewStream(s.in, s.ackFunc(name))
-		st.Path = name
+		st.Path, st.Key = name, name
 		st.IDSeed = engine.SeedID([]byte(s.in.Name), []byte(name))
 		curs = append(curs, &cursor{st: st, msgs: s.content[name], next: int(s.Acked(name))})
 	}

@@ -24,7 +24,8 @@ type SourceHarness interface {
 // RunSourceSuite checks a pull source together with the pipeline's delivery promises: every event delivered in
 // order per stream; after a run whose output failed some events and was stopped midway, a restart delivers
 // exactly the events not acknowledged; an output that accepted an event never gets it again while another output
-// retries it. newHarness returns a fresh harness per subtest.
+// retries it, nor after a restart when its streams have a Key (per-output positions). newHarness returns a fresh
+// harness per subtest.
 func RunSourceSuite(t *testing.T, newHarness func(t *testing.T) SourceHarness) {
 	t.Run("delivers every event in order per stream to every output", func(t *testing.T) {
 		h := newHarness(t)
@@ -109,9 +110,51 @@ func RunSourceSuite(t *testing.T, newHarness func(t *testing.T) SourceHarness) {
 		// batch, the others in order.
 		CheckOnceInOrder(t, content, retrying.Messages(), func(m []byte) bool { return MessageIndex(m)%5 == 1 })
 	})
+
+	t.Run("after a stop with an output down, a restart gives it everything once and the healthy output nothing", func(t *testing.T) {
+		h := newHarness(t)
+		content := SuiteContent(3, 70) // within the queue's 256 events: the down output holds them all
+		h.Prepare(t, content)
+		positions := NewMemoryPositions()
+		healthy, down := NewMemorySink(), NewMemorySink()
+		down.Block()
+		p := newPipelineWith(t, 20*time.Millisecond, positions, healthy, down)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx, []engine.Source{h.Source(t)}) }()
+		Eventually(t, time.Minute, func() bool { return healthy.Len() == 210 }, "the healthy output did not get everything")
+		cancel()
+		if err := waitRun(t, done); err != nil {
+			t.Fatalf("first run: %v", err)
+		}
+
+		healthy2, down2 := NewMemorySink(), NewMemorySink()
+		runOnceWith(t, h.Source(t), positions, healthy2, down2)
+		CheckStreams(t, content, down2.Messages(), false)
+		if healthy.Records()[0].Stream.Key == "" {
+			// Streams without a Key keep no per-output positions: every output gets what was not committed.
+			CheckStreams(t, content, healthy2.Messages(), false)
+			return
+		}
+		if n := healthy2.Len(); n != 0 {
+			t.Fatalf("the healthy output got %d events again", n)
+		}
+		if n := positions.Streams(); n != 0 {
+			t.Fatalf("%d streams keep per-output positions after every output caught up", n)
+		}
+		if errs := positions.Errors(); len(errs) > 0 {
+			t.Fatal(errs)
+		}
+	})
 }
 
 func newPipeline(t testing.TB, drain time.Duration, sinks ...*MemorySink) *engine.Pipeline {
+	t.Helper()
+	return newPipelineWith(t, drain, nil, sinks...)
+}
+
+// newPipelineWith is newPipeline with per-output positions kept in positions (nil: none).
+func newPipelineWith(t testing.TB, drain time.Duration, positions engine.OutputPositions, sinks ...*MemorySink) *engine.Pipeline {
 	t.Helper()
 	outs := make([]engine.Output, len(sinks))
 	for i, s := range sinks {
@@ -124,6 +167,8 @@ func newPipeline(t testing.TB, drain time.Duration, sinks ...*MemorySink) *engin
 		Outputs:      outs,
 		DrainTimeout: drain,
 		Logger:       zerolog.Nop(),
+
+		OutputPositions: positions,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +179,13 @@ func newPipeline(t testing.TB, drain time.Duration, sinks ...*MemorySink) *engin
 // runOnce runs src through a pipeline to sinks until it drained.
 func runOnce(t testing.TB, src engine.Source, sinks ...*MemorySink) {
 	t.Helper()
-	p := newPipeline(t, time.Second, sinks...)
+	runOnceWith(t, src, nil, sinks...)
+}
+
+// runOnceWith is runOnce with per-output positions kept in positions.
+func runOnceWith(t testing.TB, src engine.Source, positions engine.OutputPositions, sinks ...*MemorySink) {
+	t.Helper()
+	p := newPipelineWith(t, time.Second, positions, sinks...)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	if err := p.Run(ctx, []engine.Source{src}); err != nil {

@@ -147,6 +147,9 @@ var outputMetrics = []metric[engine.OutputStats]{
 		outputLabels, func(s engine.OutputStats) float64 { return float64(s.Dropped) }),
 	counter("flicker_output_dead_letters_accepted_total", "Dead letters of other outputs this output accepted.",
 		outputLabels, func(s engine.OutputStats) float64 { return float64(s.DeadLetterIn) }),
+	counter("flicker_output_events_skipped_total",
+		"Events not sent to the output because it accepted them before a restart (per-output positions).",
+		outputLabels, func(s engine.OutputStats) float64 { return float64(s.Skipped) }),
 	gauge("flicker_output_batches_held", "Batches written and held by the output, not released yet.",
 		outputLabels, func(s engine.OutputStats) float64 { return float64(s.Held) }),
 }

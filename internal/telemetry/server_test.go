@@ -113,7 +113,7 @@ func TestMetricsReadTheFuncsOnEachScrape(t *testing.T) {
 			return engine.Stats{EventsIn: 50, BytesIn: 5000, Invalid: 3, Acknowledged: 40, QueueEvents: 7,
 				QueueBytes: 700, Outputs: []engine.OutputStats{
 					{Name: "out", Events: outEvents.Load(), Bytes: 4200, Batches: 5, WriteErrors: 2, Retried: 9,
-						Rejected: 4, DeadLettered: 3, Dropped: 1, Held: 2},
+						Rejected: 4, DeadLettered: 3, Dropped: 1, Skipped: 6, Held: 2},
 					{Name: "out.dead_letter", DeadLetterOf: "out", DeadLetterIn: 3},
 				}}
 		},
@@ -156,6 +156,7 @@ func TestMetricsReadTheFuncsOnEachScrape(t *testing.T) {
 		{"flicker_output_events_rejected_total", out, 4},
 		{"flicker_output_events_dead_lettered_total", out, 3},
 		{"flicker_output_events_dropped_total", out, 1},
+		{"flicker_output_events_skipped_total", out, 6},
 		{"flicker_output_batches_held", out, 2},
 		{"flicker_output_dead_letters_accepted_total", []string{"output", "out.dead_letter"}, 3},
 		{"flicker_registry_seq", nil, 99},

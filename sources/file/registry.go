@@ -39,8 +39,9 @@ type Registry interface {
 	// (from the engine's output goroutines) and when a file's identity, path or generation changes; it must not
 	// block long.
 	Save(input string, st State)
-	// Remove forgets the state of (device, inode): for files gone longer than clean_removed_after, and for the old
-	// key of a state whose device changed.
+	// Remove forgets the state of (device, inode), and the positions kept per output for its streams (see
+	// StreamKeyPrefix): for files gone longer than clean_removed_after, and for the old key of a state whose
+	// device changed.
 	Remove(input string, device, inode uint64)
 }
 

@@ -1,6 +1,7 @@
 package file
 
 import (
+	"encoding/binary"
 	"os"
 	"time"
 
@@ -96,7 +97,7 @@ func (s *Source) streamFor(t *tracked) (*engine.Stream, error) {
 		s.onAck(t, gen, pos)
 	}
 	st := engine.NewStream(&s.input, ack)
-	st.Path, st.IDSeed = t.path, seed
+	st.Path, st.IDSeed, st.Key = t.path, seed, streamKey(t.id(), seed)
 	if t.linkPath != "" {
 		st.Path = t.linkPath
 	}
@@ -105,6 +106,19 @@ func (s *Source) streamFor(t *tracked) (*engine.Stream, error) {
 	}
 	t.stream, t.streamGen, t.chunks = st, gen, sc
 	return st, nil
+}
+
+// StreamKeyPrefix is how the Key of every stream of the file at (device, inode) starts: both, then the stream's
+// IDSeed (which tells generations and files on a reused inode apart). The positions kept per output for a
+// file's streams are removed with it by that prefix (Registry.Remove).
+func StreamKeyPrefix(device, inode uint64) string {
+	return string(binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, device), inode))
+}
+
+// streamKey is the Key of a file's stream: stable across restarts for the same generation of the same file, as
+// its positions (byte offsets) are.
+func streamKey(id fileID, seed [16]byte) string {
+	return StreamKeyPrefix(id.dev, id.inode) + string(seed[:])
 }
 
 // streamCreated, when set (by tests, before any source runs), is told every stream and its ack function.

@@ -195,12 +195,12 @@ func (c *RunCmd) probe(ctx context.Context, client *minio.Client, keys snapshot.
 	case works:
 		return true, nil
 	case f.Lease == "required":
-		return false, usageError("registry %s: the store ignores conditional writes (If-Match), so it cannot be fenced, "+
+		return false, usageError("registry %s: the store ignores conditional writes (If-Match or If-None-Match: *), so it cannot be fenced, "+
 			"and --lease=required refuses to run unfenced; use --lease=auto to run one instance unfenced", keys)
 	case f.Standby:
-		return false, usageError("registry %s: the store ignores conditional writes (If-Match), so --standby cannot work", keys)
+		return false, usageError("registry %s: the store ignores conditional writes (If-Match or If-None-Match: *), so --standby cannot work", keys)
 	}
-	log.Warn().Msg("UNFENCED: this store ignores conditional writes (If-Match; e.g. GCS's S3 endpoint); running " +
+	log.Warn().Msg("UNFENCED: this store ignores conditional writes (If-Match or If-None-Match: *; e.g. GCS's S3 endpoint); running " +
 		"without a lease: never run two instances on this registry")
 	return false, nil
 }

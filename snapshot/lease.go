@@ -96,7 +96,8 @@ type LeaseOptions struct {
 // with If-None-Match: *, renew, take over and release with If-Match on the last ETag. A silent holder is taken
 // over only after its record was seen unchanged for TTL plus Skew by this instance's own clock, so clock skew
 // between hosts does not matter. The lease is lost only when a conditional write answers 412 or 404; network
-// errors are returned as they are and leave the state unchanged.
+// errors are returned as they are and leave the state unchanged. Confirmed tells the holder whether it may still
+// act as the one writer meanwhile: not once its last confirmed write is older than the TTL (keeper.go).
 //
 // Methods are safe for concurrent use; they run one at a time.
 type Lease struct {

@@ -21,7 +21,7 @@ import (
 // renewal is older than the TTL publishes nothing more, so an instance that took over is the only one shipping.
 
 // leaseTTL is the TTL of the instances in these tests; the takeover comes DefaultLeaseSkew (2s) after it.
-const leaseTTL = time.Second
+const leaseTTL = 2 * time.Second
 
 // lineWriter appends numbered lines to a log file at a steady pace, remembering when each write began.
 type lineWriter struct {

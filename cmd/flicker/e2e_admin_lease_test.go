@@ -110,8 +110,20 @@ func (s *slowImport) finish(t *testing.T, export []byte) int {
 	return s.cmd.ProcessState.ExitCode()
 }
 
-// leaseHolder is the writer id in the lease object, "" while there is none.
+// leaseHolder is the writer id in the lease object, "" while there is none or it is released.
 func (f *importFixture) leaseHolder() string {
+	rec := f.leaseRecord()
+	if rec.Released {
+		return ""
+	}
+	return rec.WriterID
+}
+
+// leaseWrite is a progress token for pauseBetweenRequests: the write id of the lease object, new at each renewal.
+func (f *importFixture) leaseWrite() string { return f.leaseRecord().WriteID }
+
+// leaseRecord is the lease object's record, zero while there is none.
+func (f *importFixture) leaseRecord() snapshot.LeaseRecord {
 	f.t.Helper()
 	obj, err := f.client.GetObject(f.ctx(), f.keys.Bucket, f.keys.Lease(), minio.GetObjectOptions{})
 	if err != nil {
@@ -120,7 +132,7 @@ func (f *importFixture) leaseHolder() string {
 	defer obj.Close()
 	b, err := io.ReadAll(obj)
 	if minio.ToErrorResponse(err).Code == "NoSuchKey" {
-		return ""
+		return snapshot.LeaseRecord{}
 	}
 	if err != nil {
 		f.t.Fatal(err)
@@ -129,10 +141,7 @@ func (f *importFixture) leaseHolder() string {
 	if err := json.Unmarshal(b, &rec); err != nil {
 		f.t.Fatalf("lease object %q: %v", b, err)
 	}
-	if rec.Released {
-		return ""
-	}
-	return rec.WriterID
+	return rec
 }
 
 // starter is an instance starting on the registry, as `flicker run` does: it takes over a lease left silent for
@@ -185,7 +194,7 @@ func TestS3ImportThatLostItsLeaseFails(t *testing.T) {
 		return strings.HasPrefix(f.leaseHolder(), "registry-")
 	}, nil)
 
-	proxy.Pause()
+	f.pauseBetweenRequests(proxy.Pause, proxy.Resume, f.leaseWrite)
 	if _, err := f.starter().Acquire(f.ctx(), time.Minute); err != nil {
 		t.Fatalf("a starting instance could not take over the cut-off import's lease: %v", err)
 	}

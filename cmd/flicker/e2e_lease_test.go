@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -168,7 +169,7 @@ func TestS3LeaseCutOffHolderPauses(t *testing.T) {
 	b := f.runWith(configB, f.env, "b", "--lease-ttl", leaseTTL.String(), "--standby")
 	waitFor(t, time.Minute, "b to watch the lease", func() bool { return strings.Contains(b.logs(), "watching it") }, b)
 
-	f.pauseBetweenRequests(proxy.Pause, proxy.Resume, a)
+	f.pauseBetweenRequests(proxy.Pause, proxy.Resume, f.shipped)
 	lapsed := time.Now().Add(leaseTTL) // a's last confirmed renewal was sent before the cut-off
 	waitFor(t, time.Minute, "b to take over and ship lines written after a's lease lapsed", func() bool {
 		return len(w.after(w.numbers(t, outB), lapsed)) >= 50
@@ -226,7 +227,7 @@ func TestS3LeaseStoppedHolderShipsNothingAfterSIGCONT(t *testing.T) {
 		if err := a.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 			t.Fatal(err)
 		}
-	}, a)
+	}, f.shipped)
 	stopped := time.Now()
 	waitFor(t, time.Minute, "b to take over and ship lines written while a was stopped", func() bool {
 		return len(w.after(w.numbers(t, outB), stopped)) >= 100
@@ -250,10 +251,11 @@ func TestS3LeaseStoppedHolderShipsNothingAfterSIGCONT(t *testing.T) {
 	noneLost(t, w, written, f.outPath, outB)
 }
 
-// pauseBetweenRequests cuts the holder off with pause, and tries again (resume, let it ship a little, pause)
-// while the cut left one of its conditional PUTs half-sent: MinIO locks the object of such a PUT until the request
-// times out, stalling every read of it (AWS S3 does not), so the standby could not take over within the test.
-func (f *s3Fixture) pauseBetweenRequests(pause, resume func(), holder *proc) {
+// pauseBetweenRequests cuts the holder off with pause, and tries again (resume, wait until progress says the
+// holder did more work, pause) while the cut left one of its conditional PUTs half-sent: MinIO locks the object of
+// such a PUT until the request times out, stalling every read of it (AWS S3 does not), so no other instance could
+// take over within the test. progress is a token that changes as the holder works.
+func (f *s3Fixture) pauseBetweenRequests(pause, resume func(), progress func() string) {
 	f.t.Helper()
 	for attempt := 1; ; attempt++ {
 		pause()
@@ -264,10 +266,13 @@ func (f *s3Fixture) pauseBetweenRequests(pause, resume func(), holder *proc) {
 		if attempt == 10 {
 			f.t.Fatalf("every cut-off left a request half-sent")
 		}
-		shipped := outputLines(f.t, f.outPath)
-		waitFor(f.t, time.Minute, "the holder to ship again", func() bool { return outputLines(f.t, f.outPath) > shipped }, holder)
+		before := progress()
+		waitFor(f.t, time.Minute, "the holder to work again", func() bool { return progress() != before }, nil)
 	}
 }
+
+// shipped is a progress token for pauseBetweenRequests: the lines in the fixture's output.
+func (f *s3Fixture) shipped() string { return strconv.Itoa(outputLines(f.t, f.outPath)) }
 
 // answers reports whether MinIO answers a HEAD of key within a second, whatever the answer.
 func (f *s3Fixture) answers(key string) bool {

@@ -297,3 +297,32 @@ func processState(t *testing.T, pid int) string {
 	}
 	return fields[0]
 }
+
+// TestS3LeaseCutOffHolderResumes: a holder cut off from S3 past the TTL, with no other instance about, pauses, and
+// resumes once a renewal goes through: nothing is lost, and it stops cleanly.
+func TestS3LeaseCutOffHolderResumes(t *testing.T) {
+	t.Parallel()
+	f := newS3Fixture(t)
+	proxy := miniotest.NewProxy(t, f.srv.Endpoint())
+	w := startLineWriter(t, f.logPath, "r", 10*time.Millisecond)
+	a := f.runWith(f.config, withEnv(f.env, "AWS_ENDPOINT_URL="+proxy.URL()), "a", "--lease-ttl", leaseTTL.String())
+	waitFor(t, time.Minute, "a to ship", func() bool { return outputLines(t, f.outPath) >= 20 }, a)
+
+	f.pauseBetweenRequests(proxy.Pause, proxy.Resume, f.shipped)
+	lapsed := time.Now().Add(leaseTTL)
+	waitFor(t, time.Minute, "a to pause (or to ship lines written after its lease lapsed)", func() bool {
+		return strings.Contains(a.logs(), "PAUSED") || len(w.after(w.numbers(t, f.outPath), lapsed)) > 0
+	}, a)
+	if late := w.after(w.numbers(t, f.outPath), lapsed); len(late) > 0 {
+		t.Fatalf("a shipped %d lines written after its lease lapsed (first: %d):\n%s", len(late), late[0], a.logs())
+	}
+	proxy.Resume()
+	waitFor(t, time.Minute, "a to resume", func() bool { return strings.Contains(a.logs(), "publishing resumed") }, a)
+	written := w.halt(t)
+	waitFor(t, time.Minute, "a to ship every line", func() bool {
+		ns := w.numbers(t, f.outPath)
+		return len(ns) > 0 && slices.Max(ns) == written-1
+	}, a)
+	a.stop()
+	noneLost(t, w, written, f.outPath)
+}

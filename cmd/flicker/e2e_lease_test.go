@@ -205,41 +205,49 @@ func TestS3LeaseCutOffHolderPauses(t *testing.T) {
 }
 
 // TestS3LeaseStoppedHolderShipsNothingAfterSIGCONT: a holder stopped (SIGSTOP) past the TTL is taken over; when it
-// resumes its monotonic clock says its last renewal is older than the TTL, so it publishes nothing before its
-// renewal is refused, and exits 3.
+// resumes its monotonic clock says its last renewal is older than the TTL, so it publishes nothing, even while S3
+// is slow to refuse its renewal (its path to S3 is stalled for a moment after SIGCONT), and exits 3.
 func TestS3LeaseStoppedHolderShipsNothingAfterSIGCONT(t *testing.T) {
 	t.Parallel()
 	f := newS3Fixture(t)
+	proxy := miniotest.NewProxy(t, f.srv.Endpoint())
 	configB, outB := f.secondOutput("b")
 	w := startLineWriter(t, f.logPath, "s", 10*time.Millisecond)
 
-	a := f.runWith(f.config, f.env, "a", "--lease-ttl", leaseTTL.String())
+	a := f.runWith(f.config, withEnv(f.env, "AWS_ENDPOINT_URL="+proxy.URL()), "a", "--lease-ttl", leaseTTL.String())
 	waitFor(t, time.Minute, "a to ship", func() bool { return outputLines(t, f.outPath) >= 20 }, a)
 	b := f.runWith(configB, f.env, "b", "--lease-ttl", leaseTTL.String(), "--standby")
 	waitFor(t, time.Minute, "b to watch the lease", func() bool { return strings.Contains(b.logs(), "watching it") }, b)
 
+	signal := func(sig syscall.Signal) {
+		if err := a.cmd.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+	}
 	f.pauseBetweenRequests(func() {
-		if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-			t.Fatal(err)
-		}
+		signal(syscall.SIGSTOP)
 		waitFor(t, 10*time.Second, "a to stop", func() bool { return processState(t, a.cmd.Process.Pid) == "T" }, a)
-	}, func() {
-		if err := a.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-			t.Fatal(err)
-		}
-	}, f.shipped)
+	}, func() { signal(syscall.SIGCONT) }, f.shipped)
 	stopped := time.Now()
 	waitFor(t, time.Minute, "b to take over and ship lines written while a was stopped", func() bool {
 		return len(w.after(w.numbers(t, outB), stopped)) >= 100
 	}, b)
-	if err := a.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		t.Fatal(err)
+
+	proxy.Pause() // a cannot learn yet that it was taken over
+	signal(syscall.SIGCONT)
+	waitFor(t, time.Minute, "a to pause (or to ship lines written while it was stopped)", func() bool {
+		return strings.Contains(a.logs(), "PAUSED") || len(w.after(w.numbers(t, f.outPath), stopped)) > 0
+	}, a)
+	if late := w.after(w.numbers(t, f.outPath), stopped); len(late) > 0 {
+		t.Fatalf("a shipped %d lines written while it was stopped (first: %d) after SIGCONT, while b shipped them:\n%s",
+			len(late), late[0], a.logs())
 	}
+	proxy.Resume()
 	if code := a.wait(time.Minute); code != 3 {
 		t.Fatalf("a exit %d after SIGCONT, want 3 (taken over):\n%s", code, a.logs())
 	}
 	if late := w.after(w.numbers(t, f.outPath), stopped); len(late) > 0 {
-		t.Fatalf("a shipped %d lines written while it was stopped (first: %d) after SIGCONT, while b shipped them:\n%s",
+		t.Fatalf("a shipped %d lines written while it was stopped (first: %d) before it exited:\n%s",
 			len(late), late[0], a.logs())
 	}
 	written := w.halt(t)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -130,6 +131,119 @@ func TestKeep(t *testing.T) {
 		err := keepLease(t, a, 10*time.Millisecond).wait(t)
 		if err == nil || errors.Is(err, snapshot.ErrLeaseLost) || !strings.Contains(err.Error(), "not held") {
 			t.Fatalf("Keep of a lease never acquired = %v", err)
+		}
+	})
+}
+
+// stepClock is a clock that moves only when told, for a lease's Now.
+type stepClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *stepClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *stepClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func TestConfirmed(t *testing.T) {
+	srv := miniotest.Start(t)
+	root := rootClient(t, srv)
+
+	t.Run("lapses one TTL after the last confirmed write and returns with a renewal", func(t *testing.T) {
+		b := replBucket(t, srv).Bucket
+		clock := &stepClock{now: time.Now()}
+		a := snapshot.NewLease(root, snapshot.LeaseOptions{Bucket: b, Key: leaseKey, WriterID: "a", Hostname: "host-a",
+			TTL: testTTL, Skew: testSkew, Now: clock.Now, Logger: zerolog.Nop()})
+		if a.Confirmed() {
+			t.Fatal("confirmed before Acquire")
+		}
+		acquireT(t, a, 0, 1)
+		if !a.Confirmed() {
+			t.Fatal("not confirmed right after Acquire")
+		}
+		if err := a.WaitConfirmed(leaseContext(t)); err != nil {
+			t.Fatalf("WaitConfirmed while confirmed = %v", err)
+		}
+		clock.add(testTTL - time.Millisecond)
+		if !a.Confirmed() {
+			t.Fatal("not confirmed within the TTL")
+		}
+		// As after SIGSTOP: the clock moved past the TTL and nothing else ran; it answers at once.
+		clock.add(time.Millisecond)
+		if a.Confirmed() {
+			t.Fatal("still confirmed one TTL after the last confirmed write")
+		}
+		ctx, cancel := context.WithTimeout(leaseContext(t), 50*time.Millisecond)
+		err := a.WaitConfirmed(ctx)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("WaitConfirmed while unconfirmed = %v, want it to wait until its context ends", err)
+		}
+		waiting := inBackground(t, "WaitConfirmed", a.WaitConfirmed)
+		waiting.running(t)
+		if err := a.Renew(leaseContext(t)); err != nil {
+			t.Fatal(err)
+		}
+		if err := waiting.wait(t); err != nil {
+			t.Fatalf("WaitConfirmed after a renewal = %v", err)
+		}
+		if !a.Confirmed() {
+			t.Fatal("not confirmed after a renewal")
+		}
+
+		// Lost: another instance took over; waiting ends with ErrLeaseLost.
+		clock.add(testTTL)
+		waiting = inBackground(t, "WaitConfirmed", a.WaitConfirmed)
+		now := time.Now()
+		body, err := json.Marshal(snapshot.LeaseRecord{WriterID: "b", Hostname: "host-b", Epoch: 2, Acquired: now,
+			Renewed: now, Expires: now.Add(time.Hour), WriteID: "b-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := root.PutObject(leaseContext(t), b, leaseKey, bytes.NewReader(body), int64(len(body)),
+			minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Renew(leaseContext(t)); !errors.Is(err, snapshot.ErrLeaseLost) {
+			t.Fatalf("Renew = %v, want ErrLeaseLost", err)
+		}
+		if err := waiting.wait(t); !errors.Is(err, snapshot.ErrLeaseLost) {
+			t.Fatalf("WaitConfirmed after the loss = %v, want ErrLeaseLost", err)
+		}
+		if a.Confirmed() {
+			t.Fatal("confirmed after the loss")
+		}
+	})
+
+	t.Run("an outage longer than the TTL, with Keep running", func(t *testing.T) {
+		b := replBucket(t, srv).Bucket
+		proxy := miniotest.NewProxy(t, srv.Endpoint())
+		access, secret := srv.RootCredentials()
+		c := leaseClient(t, proxy.Endpoint(), access, secret, "", 1)
+		a := newLease(c, b, "a", testTTL, testSkew)
+		acquireT(t, a, 0, 1)
+		k := keepLease(t, a, 50*time.Millisecond)
+		proxy.Pause()
+		waitCond(t, "the confirmation to lapse", func() bool { return !a.Confirmed() })
+		if st := a.State(); !st.Held || st.Lost {
+			t.Fatalf("state during the outage %+v: held, as far as it knows", st)
+		}
+		waiting := inBackground(t, "WaitConfirmed", a.WaitConfirmed)
+		waiting.running(t)
+		proxy.Resume()
+		if err := waiting.wait(t); err != nil {
+			t.Fatalf("WaitConfirmed after the outage = %v", err)
+		}
+		if err := k.stop(t); err != nil {
+			t.Fatalf("Keep = %v", err)
 		}
 	})
 }

@@ -96,7 +96,8 @@ type LeaseOptions struct {
 // with If-None-Match: *, renew, take over and release with If-Match on the last ETag. A silent holder is taken
 // over only after its record was seen unchanged for TTL plus Skew by this instance's own clock, so clock skew
 // between hosts does not matter. The lease is lost only when a conditional write answers 412 or 404; network
-// errors are returned as they are and leave the state unchanged.
+// errors are returned as they are and leave the state unchanged. Confirmed tells the holder whether it may still
+// act as the one writer meanwhile: not once its last confirmed write is older than the TTL (keeper.go).
 //
 // Methods are safe for concurrent use; they run one at a time.
 type Lease struct {
@@ -107,13 +108,22 @@ type Lease struct {
 	mu      sync.Mutex
 	held    bool
 	lost    bool
-	rec     LeaseRecord // the last record written, valid while held
-	etag    string      // its ETag
-	pending []string    // write ids sent since the last confirmed write, whose outcome is unknown
+	rec     LeaseRecord    // the last record written, valid while held
+	etag    string         // its ETag
+	pending []pendingWrite // writes sent since the last confirmed one, whose outcome is unknown
+	// confirmed is when the last write S3 confirmed was sent, by opts.Now (monotonic with time.Now): no other
+	// instance can take the lease over before one TTL after it (see Confirmed).
+	confirmed time.Time
 
 	epoch atomic.Uint64 // rec.Epoch, readable while an Acquire waits holding mu
 
-	state atomic.Pointer[LeaseState] // for State, readable while a write holds mu; set by publish (keeper.go)
+	state atomic.Pointer[published] // for State and WaitConfirmed, readable while a write holds mu (keeper.go)
+}
+
+// pendingWrite is a write whose reply did not arrive (yet): if S3 shows its record later, it landed.
+type pendingWrite struct {
+	id   string
+	sent time.Time
 }
 
 // NewLease returns a Lease on opts.Bucket/opts.Key; it makes no request.
@@ -191,8 +201,9 @@ func (l *Lease) Acquire(ctx context.Context, wait time.Duration) (uint64, error)
 				return l.rec.Epoch, nil
 			}
 			again = errors.Is(err, errConflict)
-		case cur.WriterID == l.opts.WriterID && slices.Contains(l.pending, cur.WriteID):
+		case cur.WriterID == l.opts.WriterID && l.sentAt(cur.WriteID) != nil:
 			// Our own take whose reply was lost.
+			l.confirmed = *l.sentAt(cur.WriteID)
 			l.pending = l.pending[:0]
 			l.held, l.lost, l.rec, l.etag = true, false, cur, etag
 			l.epoch.Store(cur.Epoch)
@@ -276,6 +287,9 @@ func earliest(t time.Time, more ...time.Time) time.Time {
 
 // take writes a record for this instance at prev.Epoch+1: a creation when etag is empty, else a takeover of the
 // record with that ETag. errConflict means another instance got there first.
+//
+// The write ids of earlier takes whose outcome is unknown stay pending: one of them may land late (a delayed
+// request) just before this one is refused, and is then ours, not a conflict.
 func (l *Lease) take(ctx context.Context, prev LeaseRecord, etag string) error {
 	now := l.opts.Now()
 	epoch := prev.Epoch + 1
@@ -284,15 +298,19 @@ func (l *Lease) take(ctx context.Context, prev LeaseRecord, etag string) error {
 	}
 	rec := LeaseRecord{WriterID: l.opts.WriterID, Hostname: l.opts.Hostname, Epoch: epoch,
 		Acquired: now, Renewed: now, Expires: now.Add(l.opts.TTL)}
-	l.pending = l.pending[:0]
 	newETag, err := l.write(ctx, &rec, etag)
-	if err != nil {
+	switch {
+	case errors.Is(err, errAdopted):
+		// An earlier take of ours landed and nobody wrote after it: write already made it l.rec.
+		rec, newETag = l.rec, l.etag
+		l.log.Info().Uint64("epoch", rec.Epoch).Msg("an earlier write of ours took the lease (its reply was lost)")
+	case err != nil:
 		return err
 	}
 	l.held, l.lost, l.rec, l.etag = true, false, rec, newETag
-	l.epoch.Store(epoch)
+	l.epoch.Store(rec.Epoch)
 	l.publish(false)
-	l.log.Info().Uint64("epoch", epoch).Msg("lease acquired")
+	l.log.Info().Uint64("epoch", rec.Epoch).Msg("lease acquired")
 	return nil
 }
 
@@ -350,6 +368,7 @@ func (l *Lease) update(ctx context.Context, release bool, epoch uint64) error {
 			l.publish(false)
 			return nil
 		case errors.Is(err, errAdopted):
+			l.epoch.Store(l.rec.Epoch)
 			continue
 		case errors.Is(err, errConflict):
 			l.held, l.lost = false, true
@@ -371,8 +390,8 @@ var (
 	errReadDenied = errors.New("reading the lease is denied")
 	// errConflict: the conditional write answered 412 or 404 and the stored record is not ours.
 	errConflict = errors.New("conditional write refused")
-	// errAdopted: the write was refused, but the stored record is an earlier write of ours whose reply was lost;
-	// l.rec and l.etag now describe it, so write again.
+	// errAdopted: the write was refused, but the stored record is an earlier write of ours whose reply was lost
+	// (or that landed late); l.rec, l.etag and l.confirmed now describe it, so write again.
 	errAdopted = errors.New("adopted an earlier write")
 )
 
@@ -384,9 +403,10 @@ func (e *foreignError) Error() string {
 }
 
 // write PUTs rec (given a fresh write id) with If-Match on etag, or If-None-Match: * when etag is empty, and
-// returns the new ETag. A 412 or 404 is checked against the stored record, since a retry of a write that landed
-// (reply lost) is refused too: if it is this write, that is success; if an earlier unconfirmed one of ours,
-// errAdopted; otherwise errConflict.
+// returns the new ETag; on success l.confirmed is when it was sent. A 412 or 404 is checked against the stored
+// record, since a retry of a write that landed (reply lost) is refused too: if it is this write, that is success;
+// if an earlier unconfirmed one of ours (whatever its epoch: a raise whose reply was lost), errAdopted; otherwise
+// errConflict.
 func (l *Lease) write(ctx context.Context, rec *LeaseRecord, etag string) (string, error) {
 	rec.WriteID = newWriteID()
 	body, err := json.Marshal(rec)
@@ -402,10 +422,11 @@ func (l *Lease) write(ctx context.Context, rec *LeaseRecord, etag string) (strin
 	if len(l.pending) == maxPendingWrites {
 		l.pending = slices.Delete(l.pending, 0, 1)
 	}
-	l.pending = append(l.pending, rec.WriteID)
+	sent := l.opts.Now()
+	l.pending = append(l.pending, pendingWrite{id: rec.WriteID, sent: sent})
 	info, err := l.client.PutObject(ctx, l.opts.Bucket, l.opts.Key, bytes.NewReader(body), int64(len(body)), opts)
 	if err == nil {
-		l.pending = l.pending[:0]
+		l.pending, l.confirmed = l.pending[:0], sent
 		return info.ETag, nil
 	}
 	if !isConflict(err) {
@@ -419,14 +440,25 @@ func (l *Lease) write(ctx context.Context, rec *LeaseRecord, etag string) (strin
 		// Refused, but whether by our own landed write is unknown: not a loss yet.
 		return "", fmt.Errorf("check refused lease write: %w", rerr)
 	case cur.WriteID == rec.WriteID:
-		l.pending = l.pending[:0]
+		l.pending, l.confirmed = l.pending[:0], sent
 		return curETag, nil
-	case slices.Contains(l.pending, cur.WriteID) && cur.WriterID == l.opts.WriterID && cur.Epoch == rec.Epoch:
+	case cur.WriterID == l.opts.WriterID && l.sentAt(cur.WriteID) != nil:
+		l.confirmed = *l.sentAt(cur.WriteID)
 		l.pending = l.pending[:0]
 		l.rec, l.etag = cur, curETag
 		return "", errAdopted
 	}
 	return "", fmt.Errorf("%w: now writer %s on host %s, epoch %d", errConflict, cur.WriterID, cur.Hostname, cur.Epoch)
+}
+
+// sentAt is when the pending write with id was sent; nil when id is not one of them.
+func (l *Lease) sentAt(id string) *time.Time {
+	for i := range l.pending {
+		if l.pending[i].id == id {
+			return &l.pending[i].sent
+		}
+	}
+	return nil
 }
 
 // read returns the stored record and its ETag; errNoLease when there is none.

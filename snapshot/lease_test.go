@@ -1,6 +1,7 @@
 package snapshot_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -380,6 +382,67 @@ func TestLease(t *testing.T) {
 		}
 	})
 
+	t.Run("a raise whose reply was lost, then a renewal", func(t *testing.T) {
+		b := bucket(t)
+		proxy := miniotest.NewProxy(t, srv.Endpoint())
+		access, secret := srv.RootCredentials()
+		c := leaseClient(t, proxy.Endpoint(), access, secret, "", 1)
+		a := newLease(c, b, "a", testTTL, testSkew)
+		acquireT(t, a, 0, 1)
+
+		proxy.DropReplies(true)
+		ctx, cancel := context.WithTimeout(leaseContext(t), 5*time.Second)
+		err := a.RaiseEpoch(ctx, 5)
+		cancel()
+		proxy.DropReplies(false)
+		if err == nil || errors.Is(err, snapshot.ErrLeaseLost) {
+			t.Fatalf("RaiseEpoch with the reply dropped = %v, want a network error", err)
+		}
+		if rec := storedLease(t, root, b); rec.Epoch != 5 || rec.WriterID != "a" {
+			t.Fatalf("the raise did not land (stored %+v); the test proves nothing", rec)
+		}
+		// The keeper renews next, with the epoch it last confirmed (1): refused, since the ETag changed, but the
+		// stored record is our raise, not another instance's.
+		if err := a.Renew(leaseContext(t)); err != nil {
+			t.Fatalf("Renew after the raise's lost reply: %v", err)
+		}
+		if rec := storedLease(t, root, b); rec.Epoch != 5 || rec.WriterID != "a" || a.Epoch() != 5 {
+			t.Fatalf("stored %+v, Epoch() %d; want epoch 5 kept", rec, a.Epoch())
+		}
+	})
+
+	t.Run("an earlier take of ours that lands late", func(t *testing.T) {
+		b := bucket(t)
+		late := &lateWrite{next: http.DefaultTransport.(*http.Transport).Clone(), holdNext: true}
+		t.Cleanup(late.next.(*http.Transport).CloseIdleConnections)
+		access, secret := srv.RootCredentials()
+		c, err := minio.New(srv.Endpoint(), &minio.Options{Creds: credentials.NewStaticV4(access, secret, ""),
+			Region: miniotest.Region, Transport: late, MaxRetries: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := newLease(c, b, "a", 10*time.Second, testSkew) // a long TTL: waiting it out would fail the bound below
+		ctx, cancel := context.WithTimeout(leaseContext(t), 5*time.Second)
+		defer cancel()
+		start := time.Now()
+		epoch, err := a.Acquire(ctx, 5*time.Second)
+		if err != nil || epoch != 1 {
+			t.Fatalf("Acquire with its first take landing late = %d, %v; want epoch 1", epoch, err)
+		}
+		if took := time.Since(start); took > 4*time.Second {
+			t.Fatalf("took %s: it waited for its own record instead of recognising it", took)
+		}
+		if late.delivered.Load() != 1 {
+			t.Fatalf("%d late writes delivered; the test proves nothing", late.delivered.Load())
+		}
+		if err := a.Renew(leaseContext(t)); err != nil {
+			t.Fatalf("Renew: %v", err)
+		}
+		if rec := storedLease(t, root, b); rec.WriterID != "a" || rec.Epoch != 1 {
+			t.Fatalf("stored = %+v", rec)
+		}
+	})
+
 	t.Run("raise epoch", func(t *testing.T) {
 		b := bucket(t)
 		a := newLease(root, b, "a", testTTL, testSkew)
@@ -408,4 +471,52 @@ func TestLease(t *testing.T) {
 			t.Fatalf("second Acquire without read access = %v, want access denied", err)
 		}
 	})
+}
+
+// lateWrite holds back the first PUT after holdNext: its caller gets a network error at once, and the request
+// reaches the server only just before the next PUT, as a delayed request landing after its sender gave up.
+type lateWrite struct {
+	next      http.RoundTripper
+	delivered atomic.Int32
+
+	mu       sync.Mutex
+	holdNext bool
+	held     *http.Request
+}
+
+func (l *lateWrite) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodPut {
+		return l.next.RoundTrip(r)
+	}
+	l.mu.Lock()
+	if l.holdNext {
+		l.holdNext = false
+		body, err := io.ReadAll(r.Body)
+		_ = r.Body.Close()
+		if err != nil {
+			l.mu.Unlock()
+			return nil, err
+		}
+		held := r.Clone(r.Context())
+		held.Body = io.NopCloser(bytes.NewReader(body))
+		held.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		l.held = held
+		l.mu.Unlock()
+		return nil, errors.New("lateWrite: request held back (as a timeout)")
+	}
+	held := l.held
+	l.held = nil
+	l.mu.Unlock()
+	if held != nil {
+		resp, err := l.next.RoundTrip(held)
+		if err != nil {
+			return nil, fmt.Errorf("lateWrite: deliver the held request: %w", err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			l.delivered.Add(1)
+		}
+	}
+	return l.next.RoundTrip(r)
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -149,11 +150,18 @@ func TestRestoreCommand(t *testing.T) {
 	t.Run("corrupt slot is refused", func(t *testing.T) {
 		body := []byte("FLICKSNP garbage that claims to be a snapshot")
 		meta := oldest.Header.Metadata()
-		if _, err := f.client.PutObject(f.ctx(), s3Bucket, f.keys.History(7), bytes.NewReader(body), int64(len(body)),
+		// A slot the runs did not write: overwriting one of theirs would lose it for the promote below.
+		slot := ""
+		for n := 7; slot == ""; n-- {
+			if key := f.keys.History(n); !slices.ContainsFunc(entries, func(e snapshot.Entry) bool { return e.Key == key }) {
+				slot = key
+			}
+		}
+		if _, err := f.client.PutObject(f.ctx(), s3Bucket, slot, bytes.NewReader(body), int64(len(body)),
 			minio.PutObjectOptions{UserMetadata: meta}); err != nil {
 			t.Fatal(err)
 		}
-		defer f.client.RemoveObject(f.ctx(), s3Bucket, f.keys.History(7), minio.RemoveObjectOptions{})
+		defer f.client.RemoveObject(f.ctx(), s3Bucket, slot, minio.RemoveObjectOptions{})
 		code, out := f.flicker(append(base, "--list", "--verify")...)
 		if code != 1 || !strings.Contains(out, "BAD") {
 			t.Fatalf("exit %d, want 1 with a BAD row:\n%s", code, out)

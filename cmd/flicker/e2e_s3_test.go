@@ -222,7 +222,8 @@ func TestS3OutageKeepsShippingAndLease(t *testing.T) {
 	}
 	f := newS3Fixture(t)
 	appendLines(t, f.logPath, "o", 0, 1000)
-	p := f.run("pod1", "--log-level", "debug")
+	// A TTL longer than the outage: past it the inputs pause (TestS3LeaseCutOffHolderPauses).
+	p := f.run("pod1", "--log-level", "debug", "--lease-ttl", "60s")
 	waitFor(t, time.Minute, "1000 lines", func() bool { return f.arrived("o") >= 1000 }, p)
 	before, _ := f.latest()
 

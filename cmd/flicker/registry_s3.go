@@ -80,21 +80,14 @@ func (l registryLocation) modifyS3(e *env, leaseTTL time.Duration, verb, done st
 	writerID = "registry-" + writerID
 	lease := snapshot.NewLease(client, snapshot.LeaseOptions{Bucket: keys.Bucket, Key: keys.Lease(),
 		WriterID: writerID, Hostname: host, TTL: leaseTTL, Logger: log})
-	epoch, err := lease.Acquire(ctx, takeoverWait(leaseTTL))
+	held, err := holdLease(ctx, lease, leaseTTL, log)
+	if errors.Is(err, snapshot.ErrLeaseHeld) {
+		return wrapExit(err, "%s %s: %w; stop it first", verb, keys)
+	}
 	if err != nil {
-		var held *snapshot.HeldError
-		if errors.As(err, &held) {
-			return &exitError{code: exitFenced, err: fmt.Errorf("%s %s: %w; stop it first", verb, keys, err)}
-		}
 		return err
 	}
-	defer func() {
-		rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := lease.Release(rctx); err != nil {
-			log.Warn().Err(err).Msg("could not release the lease")
-		}
-	}()
+	defer held.release()
 	tmp, err := os.MkdirTemp("", "flicker-registry-*")
 	if err != nil {
 		return err
@@ -121,11 +114,100 @@ func (l registryLocation) modifyS3(e *env, leaseTTL time.Duration, verb, done st
 	if err := db.Close(); err != nil {
 		return err
 	}
-	h, _, err := snapshot.Publish(ctx, client, path, snapshot.PublishOptions{Keys: keys, ETag: res.ETag,
-		Epoch: max(epoch, res.Header.Epoch+1), Info: snapshot.HeaderInfo{WriterID: writerID, Hostname: host}})
+	var h snapshot.Header
+	err = held.publish(ctx, func(ctx context.Context) error {
+		h, _, err = snapshot.Publish(ctx, client, path, snapshot.PublishOptions{Keys: keys, ETag: res.ETag,
+			Epoch: max(held.epoch, res.Header.Epoch+1), Info: snapshot.HeaderInfo{WriterID: writerID, Hostname: host}})
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", verb, keys, err)
+		return wrapExit(err, "%s %s: %w", verb, keys)
 	}
 	fmt.Fprintf(e.stderr, "%s %s (epoch %d, seq %d)\n", done, keys, h.Epoch, h.Seq)
 	return nil
+}
+
+// heldLease is the lease an admin command (registry import and reset, restore --promote) holds while it changes
+// an S3 registry: renewed in the background from Acquire to release, so a command that runs longer than the TTL is
+// not taken over by a starting instance, whose later upload would overwrite the change.
+type heldLease struct {
+	lease *snapshot.Lease
+	epoch uint64 // from Acquire
+	log   zerolog.Logger
+	stop  context.CancelFunc
+	kept  chan error // Keep's result
+}
+
+// holdLease acquires the lease (waiting out a silent holder) and starts renewing it. A holder that keeps
+// renewing is an exit-3 error wrapping *snapshot.HeldError.
+func holdLease(ctx context.Context, lease *snapshot.Lease, ttl time.Duration, log zerolog.Logger) (*heldLease, error) {
+	epoch, err := lease.Acquire(ctx, takeoverWait(ttl))
+	if err != nil {
+		if errors.Is(err, snapshot.ErrLeaseHeld) {
+			return nil, &exitError{code: exitFenced, err: err}
+		}
+		return nil, err
+	}
+	keepCtx, stop := context.WithCancel(ctx)
+	h := &heldLease{lease: lease, epoch: epoch, log: log, stop: stop, kept: make(chan error, 1)}
+	go func() { h.kept <- lease.Keep(keepCtx, 0) }()
+	return h, nil
+}
+
+// publish runs upload, the command's one write of the registry, while no other instance can have taken the
+// lease over: it waits for a renewal first when the last confirmed one is older than the TTL, and after the
+// upload it checks that the lease was still confirmed when the upload ended (else it waits for the next
+// renewal). A lease lost before the upload is an exit-3 error (nothing was changed); one lost around it too, as
+// the instance that took over may overwrite the change; so is an upload refused because another instance wrote
+// the registry.
+func (h *heldLease) publish(ctx context.Context, upload func(context.Context) error) error {
+	if err := h.lease.WaitConfirmed(ctx); err != nil {
+		if errors.Is(err, snapshot.ErrLeaseLost) {
+			return &exitError{code: exitFenced, err: fmt.Errorf("another instance took over the lease before the "+
+				"change was uploaded; nothing was changed: %w", err)}
+		}
+		return err
+	}
+	if err := upload(ctx); err != nil {
+		if errors.Is(err, snapshot.ErrConflict) {
+			return &exitError{code: exitFenced, err: err}
+		}
+		return err
+	}
+	if h.lease.Confirmed() {
+		return nil
+	}
+	// The upload outlasted the last confirmation: only the next renewal tells whether anyone took over meanwhile.
+	if err := h.lease.WaitConfirmed(ctx); err != nil {
+		if errors.Is(err, snapshot.ErrLeaseLost) {
+			return &exitError{code: exitFenced, err: fmt.Errorf("the change was uploaded, but another instance took "+
+				"over the lease meanwhile and may overwrite it; check with 'flicker registry show' and run the "+
+				"command again: %w", err)}
+		}
+		return fmt.Errorf("the change was uploaded, but whether another instance took over meanwhile is unknown: %w", err)
+	}
+	return nil
+}
+
+// release stops the renewals and releases the lease, so the next instance starts at once.
+func (h *heldLease) release() {
+	h.stop()
+	<-h.kept
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if !h.lease.State().Held {
+		return
+	}
+	if err := h.lease.Release(ctx); err != nil {
+		h.log.Warn().Err(err).Msg("could not release the lease")
+	}
+}
+
+// wrapExit wraps err with format (which must have one %w, after its args), keeping an exitError's code.
+func wrapExit(err error, format string, args ...any) error {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return &exitError{code: ee.code, err: fmt.Errorf(format, append(args, ee.err)...)}
+	}
+	return fmt.Errorf(format, append(args, err)...)
 }

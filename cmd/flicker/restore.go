@@ -209,25 +209,20 @@ func (c *RestoreCmd) promote(ctx context.Context, e *env, client *minio.Client, 
 	writerID, host := writerIdentity()
 	writerID = "restore-" + writerID
 	var epoch uint64
+	var held *heldLease // nil with --force
 	if !c.Force {
 		lease := snapshot.NewLease(client, snapshot.LeaseOptions{Bucket: keys.Bucket, Key: keys.Lease(),
 			WriterID: writerID, Hostname: host, TTL: c.LeaseTTL, Logger: log})
-		leaseEpoch, err := lease.Acquire(ctx, takeoverWait(c.LeaseTTL))
+		var err error
+		held, err = holdLease(ctx, lease, c.LeaseTTL, log)
+		if errors.Is(err, snapshot.ErrLeaseHeld) {
+			return wrapExit(err, "restore --promote: %w; stop it first or pass --force")
+		}
 		if err != nil {
-			var held *snapshot.HeldError
-			if errors.As(err, &held) {
-				return &exitError{code: exitFenced, err: fmt.Errorf("restore --promote: %w; stop it first or pass --force", err)}
-			}
 			return err
 		}
-		epoch = leaseEpoch
-		defer func() {
-			rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := lease.Release(rctx); err != nil {
-				log.Warn().Err(err).Msg("could not release the lease")
-			}
-		}()
+		defer held.release()
+		epoch = held.epoch
 	}
 	en, err := c.choose(ctx, client, keys)
 	if err != nil {
@@ -250,11 +245,20 @@ func (c *RestoreCmd) promote(ctx context.Context, e *env, client *minio.Client, 
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	h, err := snapshot.Promote(ctx, client, snapshot.PromoteOptions{From: en, TmpDir: tmp, Progress: progressTo(e.stderr, en.Key),
-		Publish: snapshot.PublishOptions{Keys: keys, ETag: latestETag, Epoch: epoch,
-			Info: snapshot.HeaderInfo{WriterID: writerID, Hostname: host}}})
-	if err != nil {
+	var h snapshot.Header
+	promote := func(ctx context.Context) (err error) {
+		h, err = snapshot.Promote(ctx, client, snapshot.PromoteOptions{From: en, TmpDir: tmp, Progress: progressTo(e.stderr, en.Key),
+			Publish: snapshot.PublishOptions{Keys: keys, ETag: latestETag, Epoch: epoch,
+				Info: snapshot.HeaderInfo{WriterID: writerID, Hostname: host}}})
 		return err
+	}
+	if held != nil {
+		err = held.publish(ctx, promote)
+	} else {
+		err = promote(ctx)
+	}
+	if err != nil {
+		return wrapExit(err, "restore --promote %s: %w", keys)
 	}
 	fmt.Fprintf(e.stdout, "promoted %s (seq %d) to %s at epoch %d; the next start restores it\n", en.Key, h.Seq, keys, h.Epoch)
 	return nil

@@ -203,6 +203,9 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg positions, li
 		closeOutputs(outputs)
 		return &exitError{code: exitUsage, err: err}
 	}
+	if session := live.session.Load(); session != nil {
+		sources = session.gateSources(sources) // paused while the lease is unconfirmed
+	}
 	live.pipe.Store(pipe)
 	live.sources.Store(&fileSources)
 	if apiSource != nil {

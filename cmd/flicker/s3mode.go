@@ -12,6 +12,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
 
+	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/internal/telemetry"
 	"github.com/flickerlog/flicker/snapshot"
 	"github.com/flickerlog/flicker/store"
@@ -24,7 +25,7 @@ type statelessFlags struct {
 	HistoryInterval  time.Duration `name:"history-interval" default:"5m" group:"S3" help:"How often a history slot (registry.json.history/NNN) is written, after a good upload of the latest."`
 	HistorySlots     int           `name:"history-slots" default:"288" group:"S3" help:"Number of history slots in the ring (288 x 5m = one day)."`
 	Lease            string        `name:"lease" default:"auto" enum:"auto,required,off" group:"S3" help:"One writer per registry: auto (fenced when the store honours conditional writes, else a loud warning), required (refuse to run unfenced) or off."`
-	LeaseTTL         time.Duration `name:"lease-ttl" default:"15s" group:"S3" help:"Lease lifetime without renewal; a silent holder is taken over after this plus a skew margin."`
+	LeaseTTL         time.Duration `name:"lease-ttl" default:"15s" group:"S3" help:"Lease lifetime without renewal; a silent holder is taken over after this plus a skew margin. A holder whose last confirmed renewal is older than this (by its monotonic clock: cut off from S3, or stopped) pauses its inputs until it renews, or exits 3 when it finds it was taken over."`
 	Standby          bool          `name:"standby" group:"S3" help:"When another instance holds the lease, wait (as a passive standby) and take over when it stops renewing."`
 	RestoreTimeout   time.Duration `name:"restore-timeout" default:"60s" group:"S3" help:"How long to retry at startup while S3 does not answer, then exit 1."`
 	AllowEmptyStart  bool          `name:"allow-empty-start" group:"S3" help:"Start with an empty registry when snapshots exist but none passes verification (inputs begin at start_position)."`
@@ -55,6 +56,7 @@ type s3Session struct {
 	keys    snapshot.Keys
 	client  *minio.Client
 	lease   *snapshot.Lease // nil when unfenced
+	gate    *leaseGate      // pauses the sources while the lease is unconfirmed; nil when unfenced
 	db      *store.DB
 	repl    *snapshot.Replicator
 	log     zerolog.Logger
@@ -120,6 +122,7 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 		}
 		// Renew from now on: a restore that retries for a while must not let a standby take over meanwhile.
 		s.goBg(func(ctx context.Context) error { return s.lease.Keep(ctx, 0) })
+		s.gate = &leaseGate{lease: s.lease, ttl: f.LeaseTTL, log: log.With().Str("component", "lease").Logger()}
 	}
 
 	path := stateFile(c.StateDir, keys)
@@ -195,12 +198,12 @@ func (c *RunCmd) probe(ctx context.Context, client *minio.Client, keys snapshot.
 	case works:
 		return true, nil
 	case f.Lease == "required":
-		return false, usageError("registry %s: the store ignores conditional writes (If-Match), so it cannot be fenced, "+
+		return false, usageError("registry %s: the store ignores conditional writes (If-Match or If-None-Match: *), so it cannot be fenced, "+
 			"and --lease=required refuses to run unfenced; use --lease=auto to run one instance unfenced", keys)
 	case f.Standby:
-		return false, usageError("registry %s: the store ignores conditional writes (If-Match), so --standby cannot work", keys)
+		return false, usageError("registry %s: the store ignores conditional writes (If-Match or If-None-Match: *), so --standby cannot work", keys)
 	}
-	log.Warn().Msg("UNFENCED: this store ignores conditional writes (If-Match; e.g. GCS's S3 endpoint); running " +
+	log.Warn().Msg("UNFENCED: this store ignores conditional writes (If-Match or If-None-Match: *; e.g. GCS's S3 endpoint); running " +
 		"without a lease: never run two instances on this registry")
 	return false, nil
 }
@@ -217,6 +220,14 @@ func (s *s3Session) start(onFenced func(error)) {
 		return
 	}
 	s.goBg(s.repl.Run)
+}
+
+// gateSources puts the sources behind the lease gate (leasegate.go), when this instance is fenced.
+func (s *s3Session) gateSources(sources []engine.Source) []engine.Source {
+	if s.gate == nil {
+		return sources
+	}
+	return s.gate.wrap(sources)
 }
 
 // goBg runs fn under bgCtx; an error from it (the lease lost, an upload refused) fences this instance.

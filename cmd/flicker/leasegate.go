@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/snapshot"
+)
+
+// leaseGate pauses the sources while this instance cannot confirm its lease (DESIGN.md section 7): a holder whose
+// last confirmed renewal is older than the TTL by its monotonic clock may have been taken over already (cut off
+// from S3, or stopped with SIGSTOP), and another instance may be shipping the same input. Publish then waits until
+// a renewal confirms the lease (publishing resumes) or the lease is found lost (the session fences this instance,
+// which cancels the run: exit 3). What was published before the pause is still delivered. The gate wraps the
+// Publisher each source is handed, so neither the engine nor the sources know the lease.
+type leaseGate struct {
+	lease  *snapshot.Lease
+	ttl    time.Duration
+	log    zerolog.Logger
+	paused atomic.Bool // logged once per pause, however many sources wait
+}
+
+// wrap gates every source's Publisher.
+func (g *leaseGate) wrap(sources []engine.Source) []engine.Source {
+	gated := make([]engine.Source, len(sources))
+	for i, src := range sources {
+		gated[i] = gatedSource{src: src, gate: g}
+	}
+	return gated
+}
+
+// wait returns at once while the lease is confirmed; otherwise it blocks until it is again, or until ctx ends.
+func (g *leaseGate) wait(ctx context.Context) error {
+	if g.lease.Confirmed() {
+		return nil
+	}
+	if g.paused.CompareAndSwap(false, true) {
+		ev := g.log.Warn().Dur("lease_ttl", g.ttl)
+		if st := g.lease.State(); !st.LastRenewed.IsZero() {
+			ev = ev.Dur("since_last_renewal", time.Since(st.LastRenewed).Round(time.Millisecond))
+		}
+		ev.Msg("PAUSED: the lease was not confirmed within its TTL and another instance may have taken over; " +
+			"reading nothing more until a renewal confirms it")
+	}
+	err := g.lease.WaitConfirmed(ctx)
+	switch {
+	case err == nil:
+		if g.paused.CompareAndSwap(true, false) {
+			g.log.Info().Msg("lease confirmed again: publishing resumed")
+		}
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	// Lost (or released): the session fences this instance and cancels ctx; publish nothing until then.
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// gatedSource runs a source with its Publisher behind the gate.
+type gatedSource struct {
+	src  engine.Source
+	gate *leaseGate
+}
+
+func (s gatedSource) Run(ctx context.Context, pub engine.Publisher) error {
+	return s.src.Run(ctx, gatedPublisher{pub: pub, gate: s.gate})
+}
+
+// String names the wrapped source in the engine's errors.
+func (s gatedSource) String() string {
+	if n, ok := s.src.(fmt.Stringer); ok {
+		return n.String()
+	}
+	return fmt.Sprintf("%T", s.src)
+}
+
+type gatedPublisher struct {
+	pub  engine.Publisher
+	gate *leaseGate
+}
+
+func (p gatedPublisher) Publish(ctx context.Context, events []engine.Event) error {
+	if err := p.gate.wait(ctx); err != nil {
+		return err
+	}
+	return p.pub.Publish(ctx, events)
+}

@@ -87,10 +87,16 @@ func (f *s3Fixture) ctx() context.Context {
 // latest downloads the latest snapshot and returns its header and the offset recorded for app.log.
 func (f *s3Fixture) latest() (snapshot.Header, int64) {
 	f.t.Helper()
-	path := filepath.Join(f.t.TempDir(), "latest.db")
-	h, _, err := snapshot.Fetch(f.ctx(), f.client, f.keys.Bucket, f.keys.Latest, "", path, nil)
+	return f.snapshotAt(f.keys.Latest)
+}
+
+// snapshotAt downloads the snapshot at key and returns its header and the offset recorded for app.log.
+func (f *s3Fixture) snapshotAt(key string) (snapshot.Header, int64) {
+	f.t.Helper()
+	path := filepath.Join(f.t.TempDir(), "snapshot.db")
+	h, _, err := snapshot.Fetch(f.ctx(), f.client, f.keys.Bucket, key, "", path, nil)
 	if err != nil {
-		f.t.Fatalf("fetch the latest snapshot: %v", err)
+		f.t.Fatalf("fetch the snapshot %s: %v", key, err)
 	}
 	db, err := store.Open(path, store.Options{ReadOnly: true}, zerolog.Nop())
 	if err != nil {

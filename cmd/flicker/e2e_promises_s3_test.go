@@ -10,11 +10,13 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/flickerlog/flicker/internal/miniotest"
 	"github.com/flickerlog/flicker/snapshot"
 )
 
 // These tests hold the binary in S3 mode to the README's promises about S3 trouble: a corrupt latest snapshot
-// falls back to the newest history slot, re-sending exactly what was done since that slot.
+// falls back to the newest history slot, re-sending exactly what was done since that slot; a slow S3 does not
+// slow shipping.
 
 // historySlots keeps the ring small in these tests, so listing it takes a few HEAD requests.
 const historySlots = "8"
@@ -149,4 +151,73 @@ func TestS3FallbackResendsExactlySinceTheHistorySlot(t *testing.T) {
 		t.Fatalf("%d lines shipped again, want every line between the slot's offset %d and the latest's %d",
 			resent, slotOffset, latestOffset)
 	}
+}
+
+// TestS3SlowKeepsShippingAtFullPace: every S3 answer is held for 3s (15 snapshot intervals) for 7s. Lines written
+// all along keep arriving with no stall half as long as one S3 answer (publishing never waits for S3); snapshots still
+// land, late; flicker_snapshot_last_success_age_seconds grows to the delay and falls back once S3 is fast again;
+// the lease (TTL 15s, renewed every 5s) is never lost or paused.
+func TestS3SlowKeepsShippingAtFullPace(t *testing.T) {
+	t.Parallel()
+	const delay = 3 * time.Second
+	f := newS3Fixture(t)
+	proxy := miniotest.NewProxy(t, f.srv.Endpoint())
+	f.env = withEnv(f.env, "AWS_ENDPOINT_URL="+proxy.URL())
+	addr := freeAddr(t)
+	p := f.run("pod1", "--http-addr", addr, "--lease-ttl", "15s", "--log-level", "debug")
+	w := startLineWriter(t, f.logPath, "s", 20*time.Millisecond)
+	metric := func(name string) (float64, bool) {
+		code, body, err := get("http://" + addr + "/metrics")
+		if err != nil || code != 200 {
+			return 0, false
+		}
+		return metricValue(body, name)
+	}
+	waitFor(t, time.Minute, "lines shipped and a snapshot uploaded", func() bool {
+		n, _ := metric("flicker_snapshot_uploads_total")
+		return n > 0 && f.arrived("s") > 50
+	}, p)
+
+	proxy.DelayReplies(delay)
+	seqBefore := f.latestSeq() // read from MinIO directly, not through the proxy
+	slowStart := time.Now()
+	var maxGap, maxAge time.Duration
+	lastCount, lastRise := outputLines(t, f.outPath), time.Now()
+	for time.Since(slowStart) < 7*time.Second {
+		time.Sleep(50 * time.Millisecond)
+		if n := outputLines(t, f.outPath); n > lastCount {
+			lastCount, lastRise = n, time.Now()
+		}
+		maxGap = max(maxGap, time.Since(lastRise))
+		if age, ok := metric("flicker_snapshot_last_success_age_seconds"); ok {
+			maxAge = max(maxAge, time.Duration(age*float64(time.Second)))
+		}
+	}
+	seqSlow := f.latestSeq()
+	proxy.DelayReplies(0)
+	t.Logf("while S3 answered in %s: longest wait for a new line %s, snapshot age up to %s, latest seq %d -> %d",
+		delay, maxGap.Round(time.Millisecond), maxAge.Round(time.Millisecond), seqBefore, seqSlow)
+	// A line is written every 20ms and shipped within a scan interval or two; a publish that waits for one S3
+	// answer stalls for the whole delay.
+	if maxGap >= delay/2 {
+		t.Fatalf("no new line arrived for %s while S3 was slow (each answer %s): shipping waited for S3; logs:\n%s",
+			maxGap, delay, p.logs())
+	}
+	if seqSlow <= seqBefore {
+		t.Fatalf("no snapshot landed while S3 was slow (latest seq %d -> %d)", seqBefore, seqSlow)
+	}
+	if maxAge < delay*8/10 {
+		t.Fatalf("the snapshot age grew only to %s while every upload took over %s", maxAge, delay)
+	}
+	waitFor(t, time.Minute, "the snapshot age to recover", func() bool {
+		age, ok := metric("flicker_snapshot_last_success_age_seconds")
+		return ok && age < 1
+	}, p)
+	written := w.halt(t)
+	waitFor(t, time.Minute, "every line written", func() bool { return f.arrived("s") >= written }, p)
+	p.stop()
+	if strings.Contains(p.logs(), "PAUSED") || strings.Contains(p.logs(), "FENCED") {
+		t.Fatalf("slow answers paused or fenced the holder:\n%s", p.logs())
+	}
+	f.exactlyOnce("s", written)
 }

@@ -7,11 +7,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Proxy is a TCP proxy in front of a real server that injects the faults the server cannot produce by
-// itself: a stall (Pause), reset connections (ResetConnections) and replies lost after the server acted on
-// a request (DropReplies). Point the client at the proxy's Endpoint or URL.
+// itself: a stall (Pause), reset connections (ResetConnections), replies lost after the server acted on
+// a request (DropReplies) and slow answers (DelayReplies). Point the client at the proxy's Endpoint or URL.
 type Proxy struct {
 	t      testing.TB
 	target string
@@ -20,6 +21,7 @@ type Proxy struct {
 	mu          sync.Mutex
 	resume      chan struct{} // closed while traffic flows; a fresh open channel while paused
 	dropReplies bool
+	replyDelay  time.Duration
 	links       map[*link]struct{}
 	closed      bool
 
@@ -32,6 +34,7 @@ type link struct {
 	once           sync.Once
 	done           chan struct{}
 	halfClosed     atomic.Int32 // directions that ended with EOF
+	asked          atomic.Bool  // request bytes went to the server since the last reply began
 }
 
 // reset closes both sides, the client's with an RST rather than a FIN, as a dropped connection looks.
@@ -121,6 +124,15 @@ func (p *Proxy) DropReplies(on bool) {
 	p.dropReplies = on
 }
 
+// DelayReplies holds the beginning of every answer for d before forwarding it (0: no delay): a slow store
+// that still answers everything. Requests are not delayed, so the server acts on time and the client learns
+// late.
+func (p *Proxy) DelayReplies(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.replyDelay = d
+}
+
 func (p *Proxy) accept() {
 	defer p.wg.Done()
 	for {
@@ -177,10 +189,21 @@ func (p *Proxy) copy(l *link, src, dst net.Conn, reply bool) (eof bool) {
 		n, err := src.Read(buf)
 		if n > 0 {
 			p.mu.Lock()
-			resume, drop := p.resume, reply && p.dropReplies
+			resume, drop, delay := p.resume, reply && p.dropReplies, p.replyDelay
 			p.mu.Unlock()
 			if drop {
 				return false
+			}
+			if !reply {
+				l.asked.Store(true) // before the server can see the request and answer
+			} else if l.asked.Swap(false) && delay > 0 {
+				timer := time.NewTimer(delay)
+				select {
+				case <-timer.C:
+				case <-l.done:
+					timer.Stop()
+					return false
+				}
 			}
 			select {
 			case <-resume:

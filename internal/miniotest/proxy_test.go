@@ -104,6 +104,29 @@ func TestProxyDropRepliesAfterTheServerActed(t *testing.T) {
 	}
 }
 
+func TestProxyDelayRepliesHoldsEachAnswer(t *testing.T) {
+	_, proxy, c := proxied(t)
+	ctx := testContext(t)
+	if err := put(ctx, c, "flicker", "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	const delay = 300 * time.Millisecond
+	proxy.DelayReplies(delay)
+	start := time.Now()
+	for range 2 { // two answers on one kept-alive connection: each is held
+		if got, err := get(ctx, c, "flicker", "k"); err != nil || got != "v" {
+			t.Fatalf("get while delayed = %q, %v", got, err)
+		}
+	}
+	if took := time.Since(start); took < 2*delay {
+		t.Fatalf("two answers took %s, want each held for %s", took, delay)
+	}
+	proxy.DelayReplies(0)
+	if got, err := get(ctx, c, "flicker", "k"); err != nil || got != "v" {
+		t.Fatalf("get after the delay was lifted = %q, %v", got, err)
+	}
+}
+
 func TestProxyFollowsTargetRestarts(t *testing.T) {
 	srv, _, c := proxied(t)
 	ctx := testContext(t)

@@ -2,6 +2,8 @@ package main_test
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -485,17 +487,37 @@ func TestS3LeaseOff(t *testing.T) {
 	}
 }
 
-// TestS3Metrics: /metrics reports snapshot uploads, age and the lease in S3 mode.
+// TestS3Metrics: /metrics reports snapshot uploads, age and the lease in S3 mode. Each metric must be present
+// with its value: the seq of the snapshot uploaded is the one in S3, and an age is a fresh one.
 func TestS3Metrics(t *testing.T) {
 	f := newS3Fixture(t)
 	appendLines(t, f.logPath, "x", 0, 50)
 	addr := freeAddr(t)
 	p := f.run("pod1", "--http-addr", addr)
+	waitFor(t, time.Minute, "50 lines", func() bool { return f.arrived("x") >= 50 }, p)
+	var problem string
+	diagnose = func() string { return problem }
+	defer func() { diagnose = func() string { return "" } }()
 	waitFor(t, time.Minute, "snapshot and lease metrics", func() bool {
 		code, body, err := get("http://" + addr + "/metrics")
-		return err == nil && code == 200 && strings.Contains(body, "flicker_lease_held 1") &&
-			strings.Contains(body, "flicker_snapshot_last_success_age_seconds ") &&
-			!strings.Contains(body, "flicker_snapshot_uploads_total 0") && strings.Contains(body, "flicker_fenced 0")
+		if err != nil || code != 200 {
+			problem = fmt.Sprintf("/metrics: %d %v", code, err)
+			return false
+		}
+		v := func(name string) float64 {
+			x, ok := metricValue(body, name)
+			if !ok {
+				return math.NaN() // absent: no comparison holds
+			}
+			return x
+		}
+		seq := f.latestSeq()
+		uploads, snapSeq, age := v("flicker_snapshot_uploads_total"), v("flicker_snapshot_seq"),
+			v("flicker_snapshot_last_success_age_seconds")
+		problem = fmt.Sprintf("uploads %v, snapshot seq %v (S3 has %d), age %v, lease held %v, fenced %v",
+			uploads, snapSeq, seq, age, v("flicker_lease_held"), v("flicker_fenced"))
+		return uploads >= 1 && seq > 0 && snapSeq == float64(seq) && age >= 0 && age < 30 &&
+			v("flicker_lease_held") == 1 && v("flicker_fenced") == 0
 	}, p)
 	p.stop()
 }

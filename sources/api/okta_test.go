@@ -174,7 +174,10 @@ func TestOktaRateBudgetNeverExceeded(t *testing.T) {
 	sink := &recordSink{}
 	run := start(t, src, sink)
 	waitLen(t, sink, 1500)
-	time.Sleep(300 * time.Millisecond) // empty polls against a spent budget too
+	// Empty polls against a spent budget too: waited for, not slept for, so a slow run cannot skip them.
+	empty := org.Stats().EmptyPages
+	enginetest.Eventually(t, time.Minute, func() bool { return org.Stats().EmptyPages >= empty+2 },
+		"no empty polls after the last event")
 	if err := run.stop(t); err != nil {
 		t.Fatal(err)
 	}
@@ -189,16 +192,17 @@ func TestOktaRateBudgetNeverExceeded(t *testing.T) {
 	}
 }
 
-// A 429 (another client spent the budget) is waited out until the reset, not hammered.
+// A 429 (another client spent the budget) is waited out until the reset, not hammered. The source's first request
+// must come before the reset to meet the 429: a 4s window with at least 3s left leaves a loaded machine room.
 func TestOktaWaitsOut429(t *testing.T) {
-	org := oktatest.Start(t, oktatest.Options{Token: token, RateLimit: 3, RateWindow: 2 * time.Second})
+	org := oktatest.Start(t, oktatest.Options{Token: token, RateLimit: 3, RateWindow: 4 * time.Second})
 	want := org.Add(300)
 	client := &http.Client{}
 	defer client.CloseIdleConnections()
 	// Spend the window's budget early in a window, so that the source's first request is refused.
 	for {
 		reset := spend(t, client, org.Endpoint(), 3)
-		if time.Until(reset) > 1200*time.Millisecond {
+		if time.Until(reset) > 3*time.Second {
 			break
 		}
 		time.Sleep(time.Until(reset) + 10*time.Millisecond)
@@ -241,14 +245,15 @@ func TestOktaEmptyPagesDoNotSpin(t *testing.T) {
 	src := newSource(t, reg, fastOptions(), zerolog.Nop(), cfg)
 	began := time.Now()
 	run := start(t, src, &recordSink{})
-	time.Sleep(600 * time.Millisecond)
+	// A few polls, however slowly they come; the bound below is on how many more could have come.
+	enginetest.Eventually(t, time.Minute, func() bool { return org.Stats().Requests >= 5 }, "five polls")
 	if err := run.stop(t); err != nil {
 		t.Fatal(err)
 	}
 	elapsed := time.Since(began)
 	st := org.Stats()
-	if bound := int(elapsed/cfg.PollingFrequency) + 2; st.Requests > bound || st.Requests < 2 {
-		t.Fatalf("%d requests in %v with a %v interval: want between 2 and %d", st.Requests, elapsed,
+	if bound := int(elapsed/cfg.PollingFrequency) + 2; st.Requests > bound || st.Requests < 5 {
+		t.Fatalf("%d requests in %v with a %v interval: want between 5 and %d", st.Requests, elapsed,
 			cfg.PollingFrequency, bound)
 	}
 	if st.EmptyPages != st.Requests {

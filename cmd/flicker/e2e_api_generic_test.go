@@ -78,7 +78,10 @@ func TestAPIGenericBodyCursorAndNextURL(t *testing.T) {
 	waitAll(p2, "items added while stopped")
 	addAll(80)
 	waitAll(p2, "items added after the restart")
-	time.Sleep(500 * time.Millisecond)
+	// Each source polled past its last item twice: a page read again is delivered by the stop's drain.
+	waitPolls(t, func() int { return always.Stats().Requests }, 2, p2)
+	waitPolls(t, func() int { return slack.Stats().Requests }, 2, p2)
+	waitPolls(t, func() int { return graph.Stats().Requests }, 2, p2)
 	p2.stop()
 
 	evs := readAPIOutput(t, out)

@@ -114,6 +114,15 @@ func waitEvents(t *testing.T, timeout time.Duration, path string, n int, p *proc
 	}
 }
 
+// waitPolls waits until an emulator answered n more requests than it had when called: flicker polled past the
+// last event n times, so a page it would wrongly ship again has been read and is delivered by the SIGTERM's
+// drain. It replaces a fixed sleep that a loaded machine could outrun.
+func waitPolls(t *testing.T, requests func() int, n int, p *proc) {
+	t.Helper()
+	want := requests() + n
+	waitFor(t, time.Minute, fmt.Sprintf("%d more polls", n), func() bool { return requests() >= want }, p)
+}
+
 // source describes an emulator for checkShape: the input name, the endpoint and the exact item JSON by id.
 type source struct {
 	input, endpoint string

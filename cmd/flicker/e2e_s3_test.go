@@ -151,8 +151,11 @@ func TestS3RoundTripSIGTERMNothingResent(t *testing.T) {
 	}
 	appendLines(t, f.logPath, "a", 3000, 4000)
 	p2 := f.run("pod2")
-	waitFor(t, time.Minute, "4000 lines", func() bool { return f.arrived("a") >= 4000 }, p2)
-	time.Sleep(500 * time.Millisecond) // room for a wrong re-send to show up
+	// A wrong re-send starts at an earlier offset of the file, so it arrives before the last line, which was
+	// written while no flicker ran: waiting for that line replaces a sleep a loaded machine could outrun.
+	waitFor(t, time.Minute, "the last line", func() bool {
+		return countMessages(readOutput(t, f.outPath))[line("a", 3999)] > 0
+	}, p2)
 	p2.stop()
 	f.exactlyOnce("a", 4000)
 	if !strings.Contains(p2.logs(), `"from":"latest"`) {

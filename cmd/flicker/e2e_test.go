@@ -142,8 +142,15 @@ func TestPartialLineWaitsForNewline(t *testing.T) {
 	}
 	p := start(t, dir, "-c", cfg, "--track", "--registry-file", filepath.Join(dir, "reg.db"))
 	waitFor(t, 30*time.Second, "complete lines", func() bool { return len(readOutput(t, out)) >= 10 }, p)
-	time.Sleep(300 * time.Millisecond) // several scan intervals: the partial line must still be held back
-	if got := countMessages(readOutput(t, out)); got["half a li"] > 0 || len(got) != 10 {
+	// Several scans later, proved by lines of another file that each arrive (a fixed sleep may hold no scan on
+	// a loaded machine), the partial line must still be held back.
+	for i := range 3 {
+		appendLines(t, filepath.Join(dir, "other.log"), "tick", i, i+1)
+		waitFor(t, 30*time.Second, "a line of the other file", func() bool {
+			return countMessages(readOutput(t, out))[line("tick", i)] == 1
+		}, p)
+	}
+	if got := countMessages(readOutput(t, out)); got["half a li"] > 0 || len(got) != 13 {
 		t.Fatalf("partial line shipped early: %d distinct messages", len(got))
 	}
 	if _, err := f.WriteString("ne\n"); err != nil {
@@ -151,7 +158,8 @@ func TestPartialLineWaitsForNewline(t *testing.T) {
 	}
 	waitFor(t, 30*time.Second, "completed line", func() bool { return countMessages(readOutput(t, out))["half a line"] == 1 }, p)
 	p.stop()
-	assertExactlyOnce(t, countMessages(readOutput(t, out)), append(lines("complete", 0, 10), "half a line"))
+	assertExactlyOnce(t, countMessages(readOutput(t, out)), append(append(lines("complete", 0, 10), lines("tick", 0, 3)...),
+		"half a line"))
 }
 
 // TestTruncationRestartsAtZero: a file truncated in place and rewritten is read again from its start.

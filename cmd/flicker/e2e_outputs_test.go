@@ -396,9 +396,18 @@ func TestHTTPOutputWorkersKeepRequestsInFlight(t *testing.T) {
     workers: 3
 `, srv.URL), "  max_events: 100\n")
 	appendLines(t, filepath.Join(dir, "app.log"), "w", 0, 2000)
-	p := start(t, dir, "-c", cfg, "--registry-file", filepath.Join(dir, "reg.db"), "--once", "--log-format", "json")
+	addr := freeAddr(t)
+	p := start(t, dir, "-c", cfg, "--registry-file", filepath.Join(dir, "reg.db"), "--once", "--log-format", "json",
+		"--http-addr", addr)
 	waitFor(t, time.Minute, "three requests in flight", func() bool { return coll.requests.Load() >= 3 }, p)
-	time.Sleep(300 * time.Millisecond) // a fourth request would arrive by now
+	// Every line read, so a fourth batch is ready (the 300ms below is not spent waiting for the reader on a
+	// loaded machine): a fourth request would arrive by then.
+	waitFor(t, time.Minute, "the whole file read", func() bool {
+		code, body, err := get("http://" + addr + "/metrics")
+		n, _ := labelledMetric(body, "flicker_input_events_total", `input="app"`)
+		return err == nil && code == 200 && n == 2000
+	}, p)
+	time.Sleep(300 * time.Millisecond)
 	if n := coll.requests.Load(); n != 3 {
 		t.Fatalf("%d requests in flight with workers: 3", n)
 	}

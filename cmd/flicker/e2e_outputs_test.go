@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
@@ -42,6 +43,13 @@ func newCollector(t *testing.T) (*collector, *httptest.Server) {
 
 func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n := c.requests.Add(1)
+	// Read the body before holding: only then does the server notice a client that went away (a flicker killed
+	// when a test failed) and end the request's context; otherwise the held handler, and the test, never return.
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	if c.hold != nil {
 		select {
 		case <-c.hold:
@@ -55,9 +63,9 @@ func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var body io.Reader = r.Body
+	var body io.Reader = bytes.NewReader(raw)
 	if r.Header.Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(r.Body)
+		zr, err := gzip.NewReader(body)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return

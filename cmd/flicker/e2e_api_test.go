@@ -132,20 +132,21 @@ func TestAPIOktaRateBudgetNeverExceeded(t *testing.T) {
 }
 
 // TestAPIOkta429WaitedOutUntilReset: another client spends the org's budget while flicker runs; flicker's next
-// request gets a 429, and it sends nothing more until the window resets, then ships the new events.
+// request gets a 429, and it sends nothing more until the window resets, then ships the new events. flicker's
+// next poll must come before the reset to meet the 429: 3s left of a 6s window leave a loaded machine room.
 func TestAPIOkta429WaitedOutUntilReset(t *testing.T) {
 	t.Parallel()
-	srv := oktatest.Start(t, oktatest.Options{Token: apiToken, RateLimit: 30, RateWindow: 3 * time.Second})
+	srv := oktatest.Start(t, oktatest.Options{Token: apiToken, RateLimit: 60, RateWindow: 6 * time.Second})
 	first := srv.Add(300)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.ndjson")
-	// Polls every 300ms leave the other client room in the budget of 30 requests per 3s.
+	// Polls every 300ms leave the other client room in the budget of 60 requests per 6s.
 	cfg := writeAPIConfig(t, dir, out,
 		oktaSource("okta-audit", srv.Endpoint(), apiToken, 100, "polling_frequency_ms: 300"))
 	p := start(t, dir, "-c", cfg, "--log-format", "json")
 	waitIDs(t, time.Minute, out, first, "the first 300 events", p)
 
-	reset := spendBudget(t, srv, time.Second)
+	reset := spendBudget(t, srv, 3*time.Second)
 	second := srv.Add(200)
 	waitFor(t, 30*time.Second, "flicker's request to be refused with a 429", func() bool {
 		return srv.Stats().RateLimited > 0

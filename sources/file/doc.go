@@ -28,4 +28,6 @@
 //   - A closed file that the globs no longer match (renamed away) is followed where it was last found, one stat
 //     per scan, for as long as it stays in a watched directory: later writes to it are read.
 //   - Invalid UTF-8 is passed through and replaced by the encoders; invalid UTF-16 is replaced here (counted).
+//     A UTF-16 newline is recognised at any byte offset, so that a stray odd byte damages one line (its odd byte
+//     becomes U+FFFD) instead of misaligning the rest of the file (see splitter.index).
 package file

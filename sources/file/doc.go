@@ -18,7 +18,9 @@
 // it is at its end; a renamed one (whose writer may still append to it) after close_inactive without growth,
 // like any other file. Files that disappeared with unread data (also while flicker was down) are looked for by
 // identity in the directories of the globs and of known files; exclude still applies. Truncation (size below the
-// read position, or different first bytes) restarts the file at 0 in a new generation.
+// read position, or different first bytes) restarts the file at 0 in a new generation. When the truncated file
+// was copied first (copytruncate), the copy is read on from the file's position instead of losing or repeating
+// what the copy holds (see copytruncate.go); otherwise the truncation is logged at warn level with the bytes lost.
 //
 // Event ids: see streamSeed. Caveats:
 //   - Registry state is keyed by inode (Registry.Remove takes one): two watched files with the same inode on

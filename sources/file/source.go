@@ -36,6 +36,9 @@ type Source struct {
 	mu    sync.Mutex // guards the fields of tracked files that acknowledgements use, and files
 	files map[uint64]*tracked
 
+	held         map[fileKey]*heldCopy       // possible copies waiting for a truncation; see copytruncate.go
+	fingerprints map[fingerprintKey]*tracked // index of the tracked files for holdCopy, built once per scan
+
 	// Owned by the Run goroutine.
 	open      []*tracked // round-robin order
 	openCount int

@@ -1,0 +1,305 @@
+package file_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/flickerlog/flicker/sources/file"
+)
+
+// copytruncate rotates path the way logrotate does: copy to copyPath (a new file), then truncate in place.
+func copytruncate(t *testing.T, path, copyPath string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, copyPath, string(data))
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// assertOnce fails unless got holds every message of want exactly as often as want does, and nothing else.
+func assertOnce(t *testing.T, got, want []string) {
+	t.Helper()
+	count := map[string]int{}
+	for _, m := range want {
+		count[m]++
+	}
+	for _, m := range got {
+		count[m]--
+	}
+	bad := 0
+	for m, n := range count {
+		if n != 0 {
+			if bad < 5 {
+				t.Errorf("%q shipped %d times too few", m, n)
+			}
+			bad++
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%d messages shipped too often or too rarely (%d shipped, %d expected)", bad, len(got), len(want))
+	}
+}
+
+// copytruncateCases are the places a copy can be: matched by the glob (sorting after or before the file, so
+// that one scan sees the copy after or before the truncation) or only in the file's directory.
+var copytruncateCases = []struct {
+	name, glob, copy string
+}{
+	{"glob matches the copy, sorting after", "b.log*", "b.log.1"},
+	{"glob matches the copy, sorting before", "*.log", "a.log"},
+	{"copy in the directory only", "b.log", "b.log.1"},
+}
+
+// TestCopytruncateWhileRunning: lines written after the last read and before the copy are read from the copy,
+// the copy's beginning is not shipped again, the truncated file is read from 0, and the acknowledgements of the
+// events published before the truncation advance the copy's state.
+func TestCopytruncateWhileRunning(t *testing.T) {
+	for _, tc := range copytruncateCases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path, copyPath := filepath.Join(dir, "b.log"), filepath.Join(dir, tc.copy)
+			oldContent, old := lines("old", 200) // longer than the fingerprint
+			writeFile(t, path, oldContent)
+			// The first Publish blocks until the file was copied and truncated: the reader is held after its
+			// first read, so the lines appended meanwhile exist only in the copy when it reads on.
+			blocked, gate := make(chan struct{}), make(chan struct{})
+			var once sync.Once
+			pub := &recPublisher{before: func(ctx context.Context) {
+				once.Do(func() {
+					close(blocked)
+					select {
+					case <-gate:
+					case <-ctx.Done():
+					}
+				})
+			}}
+			reg := newRegistry()
+			r := startWith(t, testConfig(dir, func(c *file.Config) { c.Paths = []string{filepath.Join(dir, tc.glob)} }),
+				reg, file.Options{}, pub)
+			<-blocked
+			unreadContent, unread := lines("unread", 50)
+			appendFile(t, path, unreadContent)
+			copytruncate(t, path, copyPath)
+			newContent, fresh := lines("new", 20)
+			appendFile(t, path, newContent)
+			close(gate)
+
+			want := append(append(append([]string(nil), old...), unread...), fresh...)
+			copySize := int64(len(oldContent) + len(unreadContent))
+			eventually(t, "every line shipped and acknowledged", func() bool {
+				r.pub.ackAll(r.src)
+				cp, _ := reg.get(inodeOf(t, copyPath))
+				st, _ := reg.get(inodeOf(t, path))
+				return len(r.pub.all()) >= len(want) && cp.Offset == copySize && cp.Path == copyPath &&
+					st.Generation == 1 && st.Offset == int64(len(newContent))
+			})
+			assertOnce(t, r.pub.messages(""), want)
+			if s := r.src.Stats(); s.Truncations != 1 || s.TruncatedBytesLost != 0 {
+				t.Errorf("truncations %d, bytes lost %d; want 1 and 0", s.Truncations, s.TruncatedBytesLost)
+			}
+			// The copy's lines continue the file's stream: same ids, one acknowledgement order.
+			evs := r.pub.all()
+			for _, e := range evs {
+				if strings.HasPrefix(e.msg, "unread") && e.Stream != evs[0].Stream {
+					t.Fatalf("line %q read from the copy in another stream", e.msg)
+				}
+			}
+		})
+	}
+}
+
+// TestCopytruncateWhileStopped: the registry's file was copied and truncated while flicker was stopped, with
+// lines written after the last commit; the restart reads the copy from the committed offset and the file from 0.
+// The new content either differs from the old in its first KiB, or starts with the same banner.
+func TestCopytruncateWhileStopped(t *testing.T) {
+	banner := "banner " + strings.Repeat("=", 1100) // longer than the fingerprint
+	for _, tc := range copytruncateCases {
+		for _, sameStart := range []bool{false, true} {
+			name := tc.name
+			if sameStart {
+				name += ", new content with the same first KiB"
+			}
+			t.Run(name, func(t *testing.T) {
+				dir := t.TempDir()
+				path, copyPath := filepath.Join(dir, "b.log"), filepath.Join(dir, tc.copy)
+				cfg := testConfig(dir, func(c *file.Config) { c.Paths = []string{filepath.Join(dir, tc.glob)} })
+				oldContent, old := lines("old", 200)
+				if sameStart {
+					oldContent, old = banner+"\n"+oldContent, append([]string{banner}, old...)
+				}
+				writeFile(t, path, oldContent)
+				reg := newRegistry()
+				r := start(t, cfg, reg, file.Options{})
+				eventually(t, "first run committed", func() bool {
+					r.pub.ackAll(r.src)
+					st, _ := reg.get(inodeOf(t, path))
+					return st.Offset == int64(len(oldContent))
+				})
+				assertOnce(t, r.pub.messages(""), old)
+				if err := r.stop(); err != nil {
+					t.Fatal(err)
+				}
+
+				unreadContent, unread := lines("unread", 50)
+				appendFile(t, path, unreadContent)
+				copytruncate(t, path, copyPath)
+				newContent, fresh := lines("new", 20)
+				if sameStart {
+					newContent, fresh = banner+"\n"+newContent, append([]string{banner}, fresh...)
+				}
+				appendFile(t, path, newContent)
+
+				for _, once := range []bool{true, false} {
+					t.Run(map[bool]string{true: "once", false: "running"}[once], func(t *testing.T) {
+						states, _ := reg.Load("app")
+						reg := newRegistry(states...)
+						want := append(append([]string(nil), unread...), fresh...)
+						var got []string
+						if once {
+							src, err := file.New(cfg, reg, file.Options{Once: true}, zerolog.Nop())
+							if err != nil {
+								t.Fatal(err)
+							}
+							pub := &recPublisher{}
+							if err := src.Run(context.Background(), pub); err != nil {
+								t.Fatal(err)
+							}
+							got = pub.messages("")
+						} else {
+							r := start(t, cfg, reg, file.Options{})
+							eventually(t, "the copy read to its end", func() bool {
+								r.pub.ackAll(r.src)
+								cp, _ := reg.get(inodeOf(t, copyPath))
+								st, _ := reg.get(inodeOf(t, path))
+								return cp.Offset == int64(len(oldContent)+len(unreadContent)) &&
+									st.Offset == int64(len(newContent))
+							})
+							got = r.pub.messages("")
+						}
+						assertOnce(t, got, want)
+					})
+				}
+			})
+		}
+	}
+}
+
+// TestPlainCopyIsReadAfterWaiting: a copy of a tracked file that is not truncated (logrotate's copy, a cp by
+// hand) is held for a few scans, then read from its beginning like any new file: nothing is lost.
+func TestPlainCopyIsReadAfterWaiting(t *testing.T) {
+	dir := t.TempDir()
+	path, copyPath := filepath.Join(dir, "b.log"), filepath.Join(dir, "c.log")
+	content, want := lines("line", 200)
+	writeFile(t, path, content)
+	r := start(t, testConfig(dir, nil), newRegistry(), file.Options{})
+	waitMessages(t, r, path, want...)
+	writeFile(t, copyPath, content)
+	waitMessages(t, r, copyPath, want...)
+	waitMessages(t, r, path, want...)
+
+	// In once mode there is no later scan: both files are read.
+	src, err := file.New(testConfig(dir, nil), newRegistry(), file.Options{Once: true}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := &recPublisher{}
+	if err := src.Run(context.Background(), pub); err != nil {
+		t.Fatal(err)
+	}
+	assertOnce(t, pub.messages(path), want)
+	assertOnce(t, pub.messages(copyPath), want)
+}
+
+// TestTruncationWithoutCopyWarns: a truncation with no copy to read on is logged at warn level with the bytes
+// known to be lost.
+func TestTruncationWithoutCopyWarns(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "b.log")
+	content, want := lines("line", 200)
+	writeFile(t, path, content)
+	var logs syncBuffer
+	src, err := file.New(testConfig(dir, nil), newRegistry(), file.Options{}, zerolog.New(&logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := &recPublisher{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx, pub) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	eventually(t, "every line", func() bool { return len(pub.messages(path)) == len(want) })
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, path, "after\n")
+	eventually(t, "the warning", func() bool {
+		return strings.Contains(logs.String(), `"level":"warn"`) &&
+			strings.Contains(logs.String(), "no copy of it found") && strings.Contains(logs.String(), `"lost_bytes":0`)
+	})
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger writing on another goroutine.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestNewFileWithTheSameBannerIsRead: after a rename rotation while flicker was stopped, the new file starts
+// with the same first KiB (a banner) as the renamed one, which the registry knows by its old path. It is not a
+// copy, so it is read at once: with an hour between scans, a file held as a copy would never be.
+func TestNewFileWithTheSameBannerIsRead(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "b.log")
+	banner := "banner " + strings.Repeat("=", 1100)
+	oldContent, old := lines("old", 10)
+	writeFile(t, path, banner+"\n"+oldContent)
+	cfg := testConfig(dir, func(c *file.Config) { c.Paths = []string{path + "*"} })
+	reg := newRegistry()
+	r := start(t, cfg, reg, file.Options{})
+	waitMessages(t, r, path, append([]string{banner}, old...)...)
+	r.pub.ackAll(r.src)
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	newContent, fresh := lines("new", 10)
+	writeFile(t, path, banner+"\n"+newContent)
+	cfg.ScanInterval = time.Hour
+	r = start(t, cfg, reg, file.Options{})
+	waitMessages(t, r, path, append([]string{banner}, fresh...)...)
+	if got := r.pub.messages(path + ".1"); len(got) != 0 {
+		t.Errorf("the renamed file was read again: %q", got)
+	}
+}

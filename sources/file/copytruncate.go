@@ -201,6 +201,22 @@ func (s *Source) followCopy(t *tracked, truncated fileInfo) bool {
 	return true
 }
 
+// replacedWithoutCopy reports a closed file found with other content on its inode and no copy of its old content:
+// deleted and its inode reused, or truncated and rewritten. Bytes known to exist but not read are lost.
+func (s *Source) replacedWithoutCopy(t *tracked, path string) {
+	s.mu.Lock()
+	lost := max(0, t.size-max(t.offset, t.readTo))
+	s.mu.Unlock()
+	if lost == 0 {
+		s.log.Info().Str("path", path).Uint64("inode", t.inode).Msg("inode reused by a new file")
+		return
+	}
+	s.stats.truncations.Add(1)
+	s.stats.truncLost.Add(uint64(lost))
+	s.log.Warn().Str("path", path).Uint64("inode", t.inode).Int64("offset", t.offset).Int64("lost_bytes", lost).
+		Msg("file replaced or truncated before it was read to its end, and no copy of it found")
+}
+
 // findCopy returns the best copy of t (the most recently modified) with an open handle, or a nil handle.
 // Candidates are the files in t's directory and those the globs match; exclude applies. A copy is modified no
 // earlier than t was last seen modified, which rules out the older rotations of a file whose first KiB is
@@ -220,11 +236,15 @@ func (s *Source) findCopy(t *tracked, truncated fileInfo) (string, *os.File, fil
 		case bestFile != nil && !info.mtime.After(best.mtime):
 			return
 		}
+		o := s.files[info.inode]
+		if o != nil && !o.fromRegistry && !unread(o) {
+			return // tracked and read (an earlier rotation), or another file on another device
+		}
 		f, err := os.Open(path)
 		if err != nil {
 			return
 		}
-		if !s.claimable(s.files[info.inode], info, f) {
+		if !s.claimable(o, info, f) {
 			_ = f.Close()
 			return
 		}
@@ -264,13 +284,14 @@ func (s *Source) claimable(o *tracked, info fileInfo, f *os.File) bool {
 	switch {
 	case o == nil:
 		return true
-	case o.dev != info.dev && !o.fromRegistry:
-		return false // another file on another device; the map holds one per inode
-	case o.stream == nil && o.offset == 0 && o.readTo == 0 && len(o.partial) == 0 && !o.fromRegistry:
-		return true
 	case o.fromRegistry:
 		same, err := hasPrefix(f, o.fp, o.fpLen, s.scratch)
 		return err == nil && !same
 	}
-	return false
+	return o.dev == info.dev && unread(o) // the map holds one file per inode: not one on another device
+}
+
+// unread reports whether nothing of t was turned into events: found by this run, not read yet.
+func unread(t *tracked) bool {
+	return t.stream == nil && t.offset == 0 && t.readTo == 0 && len(t.partial) == 0 && !t.fromRegistry
 }

@@ -3,6 +3,7 @@ package file_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -223,14 +224,52 @@ func TestPlainCopyIsReadAfterWaiting(t *testing.T) {
 }
 
 // TestTruncationWithoutCopyWarns: a truncation with no copy to read on is logged at warn level with the bytes
-// known to be lost.
+// known to be lost: seen while running, and seen at a restart as new content on the file's inode.
 func TestTruncationWithoutCopyWarns(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "b.log")
-	content, want := lines("line", 200)
-	writeFile(t, path, content)
-	var logs syncBuffer
-	src, err := file.New(testConfig(dir, nil), newRegistry(), file.Options{}, zerolog.New(&logs))
+	t.Run("while running", func(t *testing.T) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "b.log")
+		content, want := lines("line", 200)
+		writeFile(t, path, content)
+		pub, logs := runLogged(t, testConfig(dir, nil), newRegistry())
+		eventually(t, "every line", func() bool { return len(pub.messages(path)) == len(want) })
+		if err := os.Truncate(path, 0); err != nil {
+			t.Fatal(err)
+		}
+		appendFile(t, path, "after\n")
+		eventually(t, "the warning", func() bool {
+			return strings.Contains(logs.String(), `"level":"warn"`) &&
+				strings.Contains(logs.String(), "no copy of it found") && strings.Contains(logs.String(), `"lost_bytes":0`)
+		})
+	})
+	t.Run("while stopped", func(t *testing.T) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "b.log")
+		content, want := lines("line", 200)
+		writeFile(t, path, content)
+		reg := newRegistry()
+		r := start(t, testConfig(dir, nil), reg, file.Options{})
+		waitMessages(t, r, path, want...)
+		first := r.pub.all()[0]
+		r.src.Ack(first.Stream, first.Pos) // only the first line is committed
+		if err := r.stop(); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, path, "other content\n") // same inode, truncated and rewritten; no copy
+		pub, logs := runLogged(t, testConfig(dir, nil), reg)
+		waitMessages(t, &running{pub: pub}, path, "other content")
+		lost := fmt.Sprintf(`"lost_bytes":%d`, len(content)-int(first.Pos))
+		eventually(t, "the warning", func() bool {
+			return strings.Contains(logs.String(), `"level":"warn"`) && strings.Contains(logs.String(), lost)
+		})
+	})
+}
+
+// runLogged runs a source whose logs are kept, until the test ends.
+func runLogged(t *testing.T, cfg file.Config, reg *memRegistry) (*recPublisher, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	src, err := file.New(cfg, reg, file.Options{}, zerolog.New(logs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,21 +277,13 @@ func TestTruncationWithoutCopyWarns(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- src.Run(ctx, pub) }()
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
-	}()
-	eventually(t, "every line", func() bool { return len(pub.messages(path)) == len(want) })
-	if err := os.Truncate(path, 0); err != nil {
-		t.Fatal(err)
-	}
-	appendFile(t, path, "after\n")
-	eventually(t, "the warning", func() bool {
-		return strings.Contains(logs.String(), `"level":"warn"`) &&
-			strings.Contains(logs.String(), "no copy of it found") && strings.Contains(logs.String(), `"lost_bytes":0`)
 	})
+	return pub, logs
 }
 
 // syncBuffer is a bytes.Buffer safe for a logger writing on another goroutine.

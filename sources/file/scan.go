@@ -123,7 +123,7 @@ func (s *Source) matchClosed(t *tracked, c candidate, first bool, now time.Time)
 		// The newcomer gets the next generation so that event ids never repeat.
 		copied := s.followCopy(t, info)
 		if !copied {
-			s.log.Info().Str("path", c.path).Uint64("inode", t.inode).Msg("inode reused by a new file")
+			s.replacedWithoutCopy(t, c.path)
 		}
 		gen := t.gen + 1
 		s.forget(t)

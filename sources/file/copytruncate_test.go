@@ -32,18 +32,23 @@ func copytruncate(t *testing.T, path, copyPath string) {
 // assertOnce fails unless got holds every message of want exactly as often as want does, and nothing else.
 func assertOnce(t *testing.T, got, want []string) {
 	t.Helper()
-	count := map[string]int{}
+	wantN, gotN := map[string]int{}, map[string]int{}
 	for _, m := range want {
-		count[m]++
+		wantN[m]++
 	}
 	for _, m := range got {
-		count[m]--
+		gotN[m]++
+	}
+	for m := range gotN {
+		if _, ok := wantN[m]; !ok {
+			wantN[m] = 0 // shipped, never written
+		}
 	}
 	bad := 0
-	for m, n := range count {
-		if n != 0 {
+	for m, n := range wantN {
+		if gotN[m] != n {
 			if bad < 5 {
-				t.Errorf("%q shipped %d times too few", m, n)
+				t.Errorf("%q shipped %d times, want %d", m, gotN[m], n)
 			}
 			bad++
 		}
@@ -231,7 +236,7 @@ func TestTruncationWithoutCopyWarns(t *testing.T) {
 		path := filepath.Join(dir, "b.log")
 		content, want := lines("line", 200)
 		writeFile(t, path, content)
-		pub, logs := runLogged(t, testConfig(dir, nil), newRegistry())
+		pub, logs, _ := runLogged(t, testConfig(dir, nil), newRegistry())
 		eventually(t, "every line", func() bool { return len(pub.messages(path)) == len(want) })
 		if err := os.Truncate(path, 0); err != nil {
 			t.Fatal(err)
@@ -256,7 +261,7 @@ func TestTruncationWithoutCopyWarns(t *testing.T) {
 			t.Fatal(err)
 		}
 		writeFile(t, path, "other content\n") // same inode, truncated and rewritten; no copy
-		pub, logs := runLogged(t, testConfig(dir, nil), reg)
+		pub, logs, _ := runLogged(t, testConfig(dir, nil), reg)
 		waitMessages(t, &running{pub: pub}, path, "other content")
 		lost := fmt.Sprintf(`"lost_bytes":%d`, len(content)-int(first.Pos))
 		eventually(t, "the warning", func() bool {
@@ -266,7 +271,7 @@ func TestTruncationWithoutCopyWarns(t *testing.T) {
 }
 
 // runLogged runs a source whose logs are kept, until the test ends.
-func runLogged(t *testing.T, cfg file.Config, reg *memRegistry) (*recPublisher, *syncBuffer) {
+func runLogged(t *testing.T, cfg file.Config, reg *memRegistry) (*recPublisher, *syncBuffer, *file.Source) {
 	t.Helper()
 	logs := &syncBuffer{}
 	src, err := file.New(cfg, reg, file.Options{}, zerolog.New(logs))
@@ -283,7 +288,7 @@ func runLogged(t *testing.T, cfg file.Config, reg *memRegistry) (*recPublisher, 
 			t.Error(err)
 		}
 	})
-	return pub, logs
+	return pub, logs, src
 }
 
 // syncBuffer is a bytes.Buffer safe for a logger writing on another goroutine.
@@ -332,5 +337,36 @@ func TestNewFileWithTheSameBannerIsRead(t *testing.T) {
 	waitMessages(t, r, path, append([]string{banner}, fresh...)...)
 	if got := r.pub.messages(path + ".1"); len(got) != 0 {
 		t.Errorf("the renamed file was read again: %q", got)
+	}
+}
+
+// TestCopySeenBeforeTheTruncation: a scan finds the copy (matched by the glob) before the file is truncated; it
+// is held, then claimed by the truncation seen at a later scan, and read on from the file's position.
+func TestCopySeenBeforeTheTruncation(t *testing.T) {
+	dir := t.TempDir()
+	path, copyPath := filepath.Join(dir, "b.log"), filepath.Join(dir, "b.log.1")
+	content, old := lines("old", 200)
+	writeFile(t, path, content)
+	cfg := testConfig(dir, func(c *file.Config) {
+		c.Paths = []string{path + "*"}
+		c.ScanInterval = 500 * time.Millisecond // the hold lasts two scans: the test truncates well within it
+	})
+	pub, logs, src := runLogged(t, cfg, newRegistry())
+	eventually(t, "every line", func() bool { return len(pub.messages(path)) == len(old) })
+	writeFile(t, copyPath, content)
+	eventually(t, "a scan found the copy", func() bool {
+		return strings.Contains(logs.String(), "waiting for its truncation") || src.Stats().FilesTracked == 2
+	})
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	newContent, fresh := lines("new", 20)
+	appendFile(t, path, newContent)
+	eventually(t, "the new lines, and the copy tracked", func() bool {
+		return len(pub.messages(path)) >= len(old)+len(fresh) && src.Stats().FilesTracked == 2
+	})
+	assertOnce(t, pub.messages(""), append(old, fresh...))
+	if strings.Contains(logs.String(), "reading it as a new file") {
+		t.Error("the copy was released before the truncation claimed it")
 	}
 }

@@ -21,11 +21,15 @@ import (
 // complete or being written, not a new file that starts with the same banner), is held (not tracked, not read)
 // until the tracked file's truncation is seen, which claims it, or until it has not changed for copyHoldScans
 // scans: then it was a plain copy (logrotate's copy without truncate, a cp by hand) and is read from its
-// beginning like any new file.
+// beginning like any new file. A file that keeps changing like the tracked one (a second file written with the
+// same lines) is read after copyMaxHoldScans scans, so nothing waits for ever.
 
 // copyHoldScans is how many scan intervals a copy of a tracked file waits, unchanged, for that file's truncation.
 // logrotate truncates right after the copy is written.
 const copyHoldScans = 2
+
+// copyMaxHoldScans bounds the wait of a copy that is still being written.
+const copyMaxHoldScans = 10
 
 // fileKey identifies a file on disk within a run.
 type fileKey struct{ dev, inode uint64 }
@@ -35,6 +39,7 @@ type heldCopy struct {
 	path     string
 	info     fileInfo
 	first    bool      // found by the first scan: start_position applies when it is released
+	found    time.Time // when it was first found
 	changed  time.Time // when it was first found or its size or modification time last changed
 	seen     bool      // found by the current scan
 	released bool      // read as a new file now
@@ -64,7 +69,7 @@ func (s *Source) holdCopy(c candidate, f *os.File, fp [32]byte, fpLen int, first
 		if s.held == nil {
 			s.held = make(map[fileKey]*heldCopy)
 		}
-		h = &heldCopy{first: first, changed: now}
+		h = &heldCopy{first: first, found: now, changed: now}
 		s.held[key] = h
 		s.log.Debug().Str("path", c.path).Msg("new file looks like a copy of a tracked file: waiting for its truncation")
 	case h.info.size != c.info.size || !h.info.mtime.Equal(c.info.mtime):
@@ -134,7 +139,8 @@ func (s *Source) releaseHeld(now time.Time) {
 		case !h.seen:
 			delete(s.held, key)
 			continue
-		case s.opts.Once || now.Sub(h.changed) >= copyHoldScans*s.cfg.ScanInterval:
+		case s.opts.Once || now.Sub(h.changed) >= copyHoldScans*s.cfg.ScanInterval ||
+			now.Sub(h.found) >= copyMaxHoldScans*s.cfg.ScanInterval:
 			s.log.Info().Str("path", h.path).Msg("a copy of a tracked file was not followed by its truncation: reading it as a new file")
 			h.released = true
 			s.discover(candidate{path: h.path, info: h.info}, h.first, 0, now)

@@ -370,3 +370,29 @@ func TestCopySeenBeforeTheTruncation(t *testing.T) {
 		t.Error("the copy was released before the truncation claimed it")
 	}
 }
+
+// TestSameLinesInTwoFiles: a second file written with the same lines as a tracked one looks like a copy being
+// written for as long as both grow alike; it is read after a bounded wait, from its beginning.
+func TestSameLinesInTwoFiles(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log")
+	content, want := lines("line", 200)
+	writeFile(t, a, content)
+	r := start(t, testConfig(dir, nil), newRegistry(), file.Options{})
+	waitMessages(t, r, a, want...)
+	writeFile(t, b, content)
+	var more []string
+	for i := 0; len(r.pub.messages(b)) == 0; i++ {
+		if i == 1000 {
+			t.Fatal("the second file was never read while both grew alike")
+		}
+		line := fmt.Sprintf("more-%04d", i)
+		appendFile(t, a, line+"\n")
+		appendFile(t, b, line+"\n")
+		more = append(more, line)
+		time.Sleep(5 * time.Millisecond) // a writer's pace: both files change between scans
+	}
+	all := append(want, more...)
+	waitMessages(t, r, a, all...)
+	waitMessages(t, r, b, all...)
+}

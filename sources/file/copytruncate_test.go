@@ -1,7 +1,6 @@
 package file_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/flickerlog/flicker/internal/syncbuf"
 	"github.com/flickerlog/flicker/sources/file"
 )
 
@@ -271,9 +271,9 @@ func TestTruncationWithoutCopyWarns(t *testing.T) {
 }
 
 // runLogged runs a source whose logs are kept, until the test ends.
-func runLogged(t *testing.T, cfg file.Config, reg *memRegistry) (*recPublisher, *syncBuffer, *file.Source) {
+func runLogged(t *testing.T, cfg file.Config, reg *memRegistry) (*recPublisher, *syncbuf.Buffer, *file.Source) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	src, err := file.New(cfg, reg, file.Options{}, zerolog.New(logs))
 	if err != nil {
 		t.Fatal(err)
@@ -289,55 +289,6 @@ func runLogged(t *testing.T, cfg file.Config, reg *memRegistry) (*recPublisher, 
 		}
 	})
 	return pub, logs, src
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger writing on another goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// TestNewFileWithTheSameBannerIsRead: after a rename rotation while flicker was stopped, the new file starts
-// with the same first KiB (a banner) as the renamed one, which the registry knows by its old path. It is not a
-// copy, so it is read at once: with an hour between scans, a file held as a copy would never be.
-func TestNewFileWithTheSameBannerIsRead(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "b.log")
-	banner := "banner " + strings.Repeat("=", 1100)
-	oldContent, old := lines("old", 10)
-	writeFile(t, path, banner+"\n"+oldContent)
-	cfg := testConfig(dir, func(c *file.Config) { c.Paths = []string{path + "*"} })
-	reg := newRegistry()
-	r := start(t, cfg, reg, file.Options{})
-	waitMessages(t, r, path, append([]string{banner}, old...)...)
-	r.pub.ackAll(r.src)
-	if err := r.stop(); err != nil {
-		t.Fatal(err)
-	}
-
-	if err := os.Rename(path, path+".1"); err != nil {
-		t.Fatal(err)
-	}
-	newContent, fresh := lines("new", 10)
-	writeFile(t, path, banner+"\n"+newContent)
-	cfg.ScanInterval = time.Hour
-	r = start(t, cfg, reg, file.Options{})
-	waitMessages(t, r, path, append([]string{banner}, fresh...)...)
-	if got := r.pub.messages(path + ".1"); len(got) != 0 {
-		t.Errorf("the renamed file was read again: %q", got)
-	}
 }
 
 // TestCopySeenBeforeTheTruncation: a scan finds the copy (matched by the glob) before the file is truncated; it

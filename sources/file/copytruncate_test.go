@@ -94,7 +94,11 @@ func TestCopytruncateWhileRunning(t *testing.T) {
 			reg := newRegistry()
 			r := startWith(t, testConfig(dir, func(c *file.Config) { c.Paths = []string{filepath.Join(dir, tc.glob)} }),
 				reg, file.Options{}, pub)
-			<-blocked
+			select {
+			case <-blocked:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the source never published")
+			}
 			unreadContent, unread := lines("unread", 50)
 			appendFile(t, path, unreadContent)
 			copytruncate(t, path, copyPath)

@@ -72,8 +72,8 @@ func (s splitter) next(d []byte) (lineLen, consumed int) {
 // line cut at an odd length) every later newline is one byte off, and only this keeps such a line from holding
 // up the rest of the file. The line before it decodes with a U+FFFD for its odd byte, and the next line starts
 // aligned again. In well-formed text an unaligned match needs a unit of U+0A00-U+0AFF (Gurmukhi, Gujarati)
-// next to one whose other byte is zero (U+0100, U+3000, U+4E00...); it splits that one line in two, losing
-// nothing.
+// next to one whose other byte is zero (U+0100, U+3000, U+4E00...): that one line is then split in two, its
+// second part decoded one byte off; no byte is lost and the next line is aligned again.
 func (s splitter) index(d []byte) int {
 	switch s.enc {
 	case encUTF16LE:

@@ -28,6 +28,9 @@ func TestSplitter(t *testing.T) {
 		{"utf16le stray byte then aligned again", "utf-16le", 16, "a\x00X\n\x00b\x00\n\x00", []string{"a\x00X", "b\x00"}, ""},
 		{"utf16be odd newline ends a line", "utf-16be", 16, "\x00aX\x00\n\x00b\x00\n", []string{"\x00aX", "\x00b"}, ""},
 		{"utf16 odd byte at the end waits", "utf-16le", 16, "a\x00\n\x00X", []string{"a\x00"}, "X"},
+		// The documented cost: U+0A0A then U+4E00 hold an unaligned "\n\x00", which splits that line.
+		{"utf16le false split, then aligned", "utf-16le", 16, "\x0a\x0a\x00\x4e\n\x00b\x00\n\x00",
+			[]string{"\x0a", "\x4e", "b\x00"}, ""},
 		{"utf16be", "utf-16be", 16, "\x00a\x00\n\x0a\x0a\x00\n", []string{"\x00a", "\x0a\x0a"}, ""},
 		{"utf16 partial unit", "utf-16le", 16, "a\x00\n", nil, "a\x00\n"},
 	}

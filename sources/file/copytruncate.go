@@ -208,19 +208,21 @@ func (s *Source) followCopy(t *tracked, truncated fileInfo) bool {
 }
 
 // replacedWithoutCopy reports a closed file found with other content on its inode and no copy of its old content:
-// deleted and its inode reused, or truncated and rewritten. Bytes known to exist but not read are lost.
+// deleted and its inode reused, or truncated and rewritten (at the same path, the likely case: logrotate's
+// copytruncate with compress, whose copy is gone by now). Bytes known to exist but not read are lost, and so is
+// whatever was written after the file was last seen.
 func (s *Source) replacedWithoutCopy(t *tracked, path string) {
 	s.mu.Lock()
 	lost := max(0, t.size-max(t.offset, t.readTo))
 	s.mu.Unlock()
-	if lost == 0 {
+	if lost == 0 && path != t.path {
 		s.log.Info().Str("path", path).Uint64("inode", t.inode).Msg("inode reused by a new file")
 		return
 	}
 	s.stats.truncations.Add(1)
 	s.stats.truncLost.Add(uint64(lost))
 	s.log.Warn().Str("path", path).Uint64("inode", t.inode).Int64("offset", t.offset).Int64("lost_bytes", lost).
-		Msg("file replaced or truncated before it was read to its end, and no copy of it found")
+		Msg("file truncated or replaced and no copy of its old content found: what it held beyond the offset is lost")
 }
 
 // findCopy returns the best copy of t (the most recently modified) with an open handle, or a nil handle.

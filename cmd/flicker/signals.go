@@ -37,6 +37,11 @@ func (s *stopSignal) Error() string { return "stopped by " + s.sig.String() }
 // process runs. SIGPIPE stays ignored for the rest of the process: even the last error line must not turn into
 // a signal death.
 func signalContext(budget time.Duration, log zerolog.Logger) (context.Context, func()) {
+	return watchSignals(budget, log, os.Exit)
+}
+
+// watchSignals is signalContext with the function that ends the process.
+func watchSignals(budget time.Duration, log zerolog.Logger, exit func(code int)) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	signal.Ignore(syscall.SIGPIPE)
 	sigs := make(chan os.Signal, 2)
@@ -70,11 +75,11 @@ func signalContext(budget time.Duration, log zerolog.Logger) (context.Context, f
 					continue
 				}
 				log.Warn().Str("signal", s.String()).Msg("second signal: exiting now; unacknowledged events will be re-sent")
-				os.Exit(exitRuntime)
+				exit(exitRuntime)
 			case <-expired:
 				log.Error().Dur("shutdown_timeout", budget).
 					Msg("shutdown budget spent before the stop finished: exiting now; unacknowledged events will be re-sent")
-				os.Exit(exitRuntime)
+				exit(exitRuntime)
 			case <-done:
 				return
 			}

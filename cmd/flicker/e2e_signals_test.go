@@ -19,6 +19,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
 
+	"github.com/flickerlog/flicker/internal/miniotest"
 	"github.com/flickerlog/flicker/snapshot"
 	"github.com/flickerlog/flicker/store"
 )
@@ -381,4 +382,27 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	if _, off := committed(t, reg, app); off > accepted {
 		t.Fatalf("committed offset %d past %d, the end of what the output accepted", off, accepted)
 	}
+}
+
+// TestShutdownBudgetS3Hangs: the outputs are healthy but S3 stops answering (a hung network path) just before
+// SIGTERM. The final snapshot and the lease release wait on S3 only until their share of the budget ends: the
+// process exits 1 (no final snapshot) within --shutdown-timeout, by itself.
+func TestShutdownBudgetS3Hangs(t *testing.T) {
+	t.Parallel()
+	f := newS3Fixture(t)
+	proxy := miniotest.NewProxy(t, f.srv.Endpoint())
+	env := noExitSleep(append(f.env, "AWS_ENDPOINT_URL="+proxy.URL()))
+	appendLines(t, f.logPath, "a", 0, 200)
+	const budget = 3 * time.Second
+	p := startEnv(t, f.dir, env, append(f.args("pod1"), "--shutdown-timeout", budget.String())...)
+	waitFor(t, time.Minute, "200 lines", func() bool { return f.arrived("a") >= 200 }, p)
+
+	proxy.Pause()
+	defer proxy.Resume()
+	code, elapsed := p.stopWithin(budget)
+	if code != 1 || !strings.Contains(p.logs(), "final snapshot") {
+		t.Fatalf("exit %d after SIGTERM (%s) with S3 hanging, want 1 naming the final snapshot; logs:\n%s",
+			code, elapsed, p.logs())
+	}
+	t.Logf("exit %s after SIGTERM, budget %s", elapsed, budget)
 }

@@ -47,7 +47,7 @@ func New(w io.Writer, log zerolog.Logger) *Sink {
 // Write encodes the batch, one event per line, and writes it with one call. On error every event is marked Retry
 // and the error returned; lines written before the error will be duplicated. When ctx ends before the call
 // returned (a reader that stopped reading), the events are marked Retry and the call is left to finish: the next
-// Write and Close wait for it. A broken pipe (the reader exited, EPIPE) is an error like any other: the events
+// Write and Close wait for it, and if it does finish, its lines appear again when they are retried. A broken pipe (the reader exited, EPIPE) is an error like any other: the events
 // are retried, so they stay unacknowledged and are re-sent after a restart, and it is logged once.
 func (s *Sink) Write(ctx context.Context, b *engine.Batch) error {
 	if err := s.wait(ctx); err != nil {

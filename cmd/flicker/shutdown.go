@@ -9,14 +9,15 @@ import (
 // The one shutdown budget (DESIGN.md section 1), --shutdown-timeout counted from the first SIGINT or SIGTERM, is
 // spent in this order:
 //
-//   - drain: the pipeline delivers what is queued until closeBudget before the end (engine DrainTimeout);
-//   - close: the outputs close, positions are committed and, in S3 mode, the final snapshot is uploaded, with
-//     whatever the drain left (all of it when the outputs kept up) but the release reserve;
+//   - drain: the pipeline delivers what is queued until closeBudget before the end (engine DrainTimeout), then
+//     cancels the writes still running and closes the outputs;
+//   - close: positions are committed and, in S3 mode, the final snapshot is uploaded, with whatever the drain
+//     left (all of it when the outputs kept up) but the release reserve;
 //   - the lease is released with the release reserve;
 //   - the exit margin closes the registry and returns.
 //
-// Each step is bounded by its deadline. If the process still runs when the budget is spent (a write that ignores
-// its context), the signal watchdog exits at once (signals.go): the pod never outlives its grace period.
+// Each step is bounded by its deadline. If the process still runs when the budget is spent (a step that ignores
+// its deadline), the signal watchdog exits at once (signals.go): the pod never outlives its grace period.
 
 // closeContext bounds what follows the pipeline: until the budget's end less the exit margin when a signal
 // stopped the run, or closeBudget from now when the run ended for another reason (--once, a failed source,

@@ -299,10 +299,10 @@ func (s *s3Session) close(ctx context.Context) error {
 		s.releaseLease(ctx)
 		return errors.Join(&exitError{code: exitFenced, err: fmt.Errorf("registry %s: %w", s.keys, fencedErr)}, s.db.Close())
 	}
-	// Keep a second of the budget for releasing the lease, so the next instance need not wait a TTL.
+	// Keep part of the time for releasing the lease, so the next instance need not wait a TTL.
 	finalCtx, cancel := ctx, context.CancelFunc(func() {})
 	if dl, ok := ctx.Deadline(); ok {
-		finalCtx, cancel = context.WithDeadline(ctx, dl.Add(-time.Second))
+		finalCtx, cancel = context.WithDeadline(ctx, dl.Add(-releaseReserve(dl)))
 	}
 	defer cancel()
 	if flushErr != nil {

@@ -143,7 +143,7 @@ func (c *RunCmd) openRegistry(ctx context.Context, mode registryMode, log zerolo
 		}
 		return storePositions(session.db), session.db, session, nil
 	case mode.path != "":
-		db, err := store.Open(mode.path, store.Options{CommitInterval: c.CommitInterval}, log.With().Str("component", "store").Logger())
+		db, err := store.Open(mode.path, store.Options{CommitInterval: c.CommitInterval}, log)
 		if err != nil {
 			if errors.Is(err, store.ErrLocked) {
 				return positions{}, nil, nil, &exitError{code: exitFenced, err: err}
@@ -169,7 +169,7 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg positions, li
 	var sources []engine.Source
 	var fileSources []*file.Source
 	for _, in := range cfg.LogFiles {
-		src, err := file.New(in, reg.files, file.Options{Once: c.Once}, log.With().Str("component", "source").Str("input", in.Name).Logger())
+		src, err := file.New(in, reg.files, file.Options{Once: c.Once}, log)
 		if err != nil {
 			closeOutputs(outputs)
 			return &exitError{code: exitUsage, err: fmt.Errorf("log_files %s: %w", in.Name, err)}
@@ -192,7 +192,8 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg positions, li
 		Batch:        engine.BatchLimits{MaxEvents: cfg.Batch.MaxEvents, MaxBytes: int64(cfg.Batch.MaxBytes), MaxWait: cfg.Batch.MaxWait},
 		Outputs:      outputs,
 		DrainTimeout: c.ShutdownTimeout - c.closeBudget(),
-		Logger:       log.With().Str("component", "engine").Logger(),
+		CloseTimeout: c.closeBudget() / 4,
+		Logger:       log, // engine.New adds its component
 
 		OutputPositions: reg.outputs,
 	})

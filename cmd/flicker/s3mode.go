@@ -135,8 +135,7 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.Open(path, store.Options{NoSync: true, CommitInterval: c.CommitInterval},
-		log.With().Str("component", "store").Logger())
+	db, err := store.Open(path, store.Options{NoSync: true, CommitInterval: c.CommitInterval}, log)
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
 			return nil, &exitError{code: exitFenced, err: fmt.Errorf("--state-dir: %w", err)}

@@ -3,7 +3,6 @@ package estest
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Response flavors of the emulator: the members and their order differ as in the documentation of each.
@@ -31,6 +31,12 @@ type Options struct {
 	// DiscardItems switches to accept-and-discard mode: every request is answered "errors":false with this many
 	// items, without decompressing or parsing the body. For benchmarks.
 	DiscardItems int
+	// DataStreams are the names that are data streams: only create actions are allowed on them (an index action
+	// is refused per item with 400), and documents go to the stream's backing index (see BackingIndex).
+	DataStreams []string
+	// LongFields are top-level document fields mapped as long: a document whose field holds anything but a
+	// number or a string of an integer is refused per item with 400 mapper_parsing_exception.
+	LongFields []string
 }
 
 // Server is an httptest server emulating Elasticsearch's _bulk API as documented for Elasticsearch 7 and 8 and
@@ -38,7 +44,10 @@ type Options struct {
 // newline, ApiKey or Basic authentication, documents stored by (index, _id) so that op_type index overwrites
 // (result "updated", _version incremented) and op_type create answers 409 version_conflict_engine_exception for an
 // existing _id, per-item statuses with "errors":true, filter_path, and whole-request errors in Elasticsearch's
-// error format. It can be told to answer chosen _ids with item errors, to fail whole requests, and to index a
+// error format. Like Elasticsearch 8 it parses and validates the whole request before applying any action: an
+// unknown parameter in an action line or an _id longer than 512 bytes answers the whole request 400 (see bulk.go).
+// Data streams (Options.DataStreams) take create actions only; fields mapped as long (Options.LongFields) refuse
+// other values per item, as a mapping error does. It can be told to answer chosen _ids with item errors, to fail whole requests, and to index a
 // request and then never answer (a lost response).
 type Server struct {
 	t    testing.TB
@@ -66,6 +75,8 @@ type Server struct {
 	discarded    map[int][]byte      // discard mode: responses by item count
 	unauthorized int                 // 401 answers
 	indexes      map[string]struct{} // indexes written to
+	dataStreams  map[string]bool     // Options.DataStreams
+	created      time.Time           // when the data streams were created: names their backing indexes
 }
 
 type docKey struct{ index, id string }
@@ -90,7 +101,10 @@ func Start(t testing.TB, opts Options) *Server {
 	}
 	e := &Server{t: t, opts: opts, docs: make(map[docKey]*Doc), attempts: make(map[string]int),
 		itemFaults: make(map[string][]int), alwaysFail: make(map[string]int), release: make(chan struct{}),
-		discarded: make(map[int][]byte), indexes: make(map[string]struct{})}
+		discarded: make(map[int][]byte), indexes: make(map[string]struct{}), dataStreams: make(map[string]bool), created: time.Now()}
+	for _, name := range opts.DataStreams {
+		e.dataStreams[name] = true
+	}
 	e.srv = httptest.NewServer(e)
 	t.Cleanup(func() {
 		close(e.release)
@@ -189,6 +203,23 @@ func (e *Server) Doc(index, id string) (Doc, bool) {
 		return Doc{}, false
 	}
 	return *d, true
+}
+
+// BackingIndex is the write index of data stream name, where its documents are stored: Elasticsearch's
+// .ds-<data-stream>-<yyyy.MM.dd>-<generation> with the generation of a stream never rolled over.
+func (e *Server) BackingIndex(name string) string {
+	return fmt.Sprintf(".ds-%s-%s-000001", name, e.created.UTC().Format("2006.01.02"))
+}
+
+// Indexed returns, for every stored document's "message", how many times it was indexed: its _version, which
+// counts an overwrite by a replay (op_type index) as a second time.
+func (e *Server) Indexed() map[string]int {
+	out := make(map[string]int)
+	for _, d := range e.Docs() {
+		m, _ := d.Source["message"].(string)
+		out[m] += d.Version
+	}
+	return out
 }
 
 // Messages returns the "message" of every stored document, in first indexing order.
@@ -315,99 +346,4 @@ func readBody(r *http.Request) ([]byte, error) {
 		rd = zr
 	}
 	return io.ReadAll(rd)
-}
-
-// bulk applies the action and document pairs; a non-zero status is a whole-request error.
-func (e *Server) bulk(lines [][]byte) (items []item, status int, typ, reason string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for n := 0; n < len(lines); n += 2 {
-		var action map[string]struct {
-			Index string `json:"_index"`
-			ID    string `json:"_id"`
-		}
-		if err := json.Unmarshal(lines[n], &action); err != nil || len(action) != 1 {
-			return nil, http.StatusBadRequest, "x_content_parse_exception",
-				fmt.Sprintf("[%d:1] Malformed action/metadata line [%d]", n+1, n+1)
-		}
-		var op string
-		for k := range action {
-			op = k
-		}
-		meta := action[op]
-		if op != "index" && op != "create" {
-			return nil, http.StatusBadRequest, "illegal_argument_exception",
-				fmt.Sprintf("Malformed action/metadata line [%d], expected one of [create, delete, index, update] but found [%s]", n+1, op)
-		}
-		if meta.Index == "" {
-			return nil, http.StatusBadRequest, "action_request_validation_exception",
-				"Validation Failed: 1: index is missing;"
-		}
-		if n+1 >= len(lines) {
-			return nil, http.StatusBadRequest, "illegal_argument_exception",
-				fmt.Sprintf("The bulk request must be terminated by a newline [\\n]; action line [%d] has no source", n+1)
-		}
-		items = append(items, e.apply(op, meta.Index, meta.ID, lines[n+1]))
-	}
-	return items, 0, "", ""
-}
-
-// apply runs one action under e.mu.
-func (e *Server) apply(op, index, id string, source []byte) item {
-	if id == "" {
-		e.autoIDs++
-		id = fmt.Sprintf("auto-%d", e.autoIDs)
-	}
-	e.attempts[id]++
-	it := item{op: op, Index: index, ID: id}
-	if e.opts.Flavor == FlavorES7 {
-		it.Type = "_doc"
-	}
-	fail := func(st int) item {
-		typ, reason := errorFor(st, id)
-		it.Status = &st
-		it.Error = &itemError{Type: typ, Reason: reason, Index: index, Shard: "0", IndexUUID: "aAsFqTI0Tc2W0LCWgPNrOA"}
-		if st == http.StatusBadRequest {
-			it.Error.CausedBy = &itemError{Type: "illegal_argument_exception",
-				Reason: `For input string: "not a number"`}
-		}
-		return it
-	}
-	if q := e.itemFaults[id]; len(q) > 0 {
-		e.itemFaults[id] = q[1:]
-		return fail(q[0])
-	}
-	if st, ok := e.alwaysFail[id]; ok {
-		return fail(st)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(source, &doc); err != nil {
-		return fail(http.StatusBadRequest)
-	}
-	if docID, _ := doc["id"].(string); docID != id {
-		e.idMismatches = append(e.idMismatches, fmt.Sprintf("_id %q, id %q", id, docID))
-	}
-	key := docKey{index, id}
-	prev, exists := e.docs[key]
-	if exists && op == "create" {
-		e.conflicts++
-		st := http.StatusConflict
-		it.Status = &st
-		it.Error = &itemError{Type: "version_conflict_engine_exception",
-			Reason: fmt.Sprintf("[%s]: version conflict, document already exists (current version [%d])", id,
-				prev.Version), Index: index, Shard: "0", IndexUUID: "aAsFqTI0Tc2W0LCWgPNrOA"}
-		return it
-	}
-	seq := len(e.order)
-	st, result, version := http.StatusCreated, "created", 1
-	if exists {
-		st, result, version = http.StatusOK, "updated", prev.Version+1
-	} else {
-		e.order = append(e.order, key)
-	}
-	e.docs[key] = &Doc{Index: index, ID: id, Version: version, Source: doc}
-	e.indexes[index] = struct{}{}
-	it.Status, it.Result, it.Version, it.SeqNo, it.PrimaryTerm = &st, result, version, &seq, 1
-	it.Shards = &shards{Total: 2, Successful: 1}
-	return it
 }

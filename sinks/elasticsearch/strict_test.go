@@ -252,3 +252,42 @@ func TestDataStreamOpTypes(t *testing.T) {
 		}
 	})
 }
+
+// TestWholeRequest400RejectsOnlyItsRequest: the documented policy for a whole request answered 400 (Elasticsearch
+// read the request and refuses its content) is to reject that request's events with the reason given; the other
+// requests of the batch (bulk_max_bytes) are still sent and indexed, and an event rejected before sending keeps
+// its own reason.
+func TestWholeRequest400RejectsOnlyItsRequest(t *testing.T) {
+	es := estest.Start(t, estest.Options{})
+	es.FailRequests(400)
+	s := newSink(t, elasticsearch.Config{Hosts: []string{es.URL()}, Index: "logs", BulkMaxBytes: 1200})
+	b := engine.NewBatch(idEvents(12, map[int][]byte{1: bytes.Repeat([]byte("a"), 600)}))
+	if err := s.Write(t.Context(), b); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := b.Status(1); st != engine.Rejected || !strings.Contains(err.Error(), "elasticsearch accepts at most 512") {
+		t.Fatalf("event 1: %v %v, want rejected for its _id", st, err)
+	}
+	// The others: the first request's refused with the 400, then the later requests' accepted.
+	var outcomes strings.Builder
+	for i := range b.Len() {
+		st, err := b.Status(i)
+		switch {
+		case i == 1:
+		case st == engine.Rejected && strings.Contains(err.Error(), "status 400: mapper_parsing_exception"):
+			outcomes.WriteByte('R')
+		case st == engine.Accepted:
+			outcomes.WriteByte('A')
+		default:
+			t.Fatalf("event %d: %v %v", i, st, err)
+		}
+	}
+	got := outcomes.String()
+	refused := strings.Count(got, "R")
+	if refused == 0 || refused == len(got) || got != strings.Repeat("R", refused)+strings.Repeat("A", len(got)-refused) {
+		t.Fatalf("outcomes %s, want the first request's events refused and the rest accepted", got)
+	}
+	if es.Requests() < 3 || es.DocCount() != len(got)-refused {
+		t.Fatalf("%d requests, %d documents; outcomes %s", es.Requests(), es.DocCount(), got)
+	}
+}

@@ -195,7 +195,7 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg positions, li
 		Batch:        engine.BatchLimits{MaxEvents: cfg.Batch.MaxEvents, MaxBytes: int64(cfg.Batch.MaxBytes), MaxWait: cfg.Batch.MaxWait},
 		Outputs:      outputs,
 		DrainTimeout: c.ShutdownTimeout - c.closeBudget(),
-		Logger:       log.With().Str("component", "engine").Logger(),
+		Logger:       log, // the engine names its component itself
 
 		OutputPositions: reg.outputs,
 	})

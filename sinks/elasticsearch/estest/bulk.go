@@ -3,7 +3,9 @@ package estest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -67,13 +69,14 @@ func (e *Server) parseAction(data []byte, line int) (a action, status int, typ, 
 			fmt.Sprintf("[%d:1] Malformed action/metadata line [%d]", line, line)
 	}
 	var meta map[string]json.RawMessage
-	for a.name, meta = range parsed {
+	for name, m := range parsed { // the only member
+		a.name, meta = name, m
 	}
 	if a.name != "index" && a.name != "create" {
 		return a, http.StatusBadRequest, "illegal_argument_exception",
 			fmt.Sprintf("Malformed action/metadata line [%d], expected one of [create, delete, index, update] but found [%s]", line, a.name)
 	}
-	for k := range meta {
+	for _, k := range slices.Sorted(maps.Keys(meta)) { // Elasticsearch names the first in line order; sorted is stable
 		if !knownParams[k] && (k != "_type" || e.opts.Flavor != FlavorES7) {
 			return a, http.StatusBadRequest, "illegal_argument_exception",
 				fmt.Sprintf("Action/metadata line [%d] contains an unknown parameter [%s]", line, k)

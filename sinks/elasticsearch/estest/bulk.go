@@ -154,9 +154,10 @@ func (e *Server) apply(a action) item {
 		return fail(st, nil)
 	}
 	if e.dataStreams[index] {
-		// Source: TransportBulkAction (BulkOperation in 8.x) in elastic/elasticsearch refuses the item, not the
-		// request; DataStreamIT.testNoOpsOnDataStreams (x-pack/plugin/data-streams/src/internalClusterTest/...)
-		// checks it per item. A create goes to the stream's write (backing) index, which the item names.
+		// Source: TransportBulkAction (BulkOperation in 8.x) in elastic/elasticsearch throws an
+		// IllegalArgumentException for the item, not the request; DataStreamIT.testOtherWriteOps
+		// (x-pack/plugin/data-streams/src/internalClusterTest/java/org/elasticsearch/datastreams/DataStreamIT.java)
+		// checks the item's failure and that a create's item names the backing index.
 		if a.op != "create" {
 			return fail(http.StatusBadRequest, &itemError{Type: "illegal_argument_exception",
 				Reason: "only write ops with an op_type of create are allowed in data streams"})

@@ -2,6 +2,7 @@
 // folder and random root credentials, stopped when the test ends. It also hands out clients, buckets and
 // credentials restricted to a key prefix, and can stop and restart the server to simulate an outage. Proxy
 // adds the faults a healthy server cannot produce: stalls, connection resets and lost replies.
+// ConditionStripper makes the server look like a store that ignores conditional writes (GCS's S3 endpoint).
 //
 // The server binary is installed by `make tools` (a pinned version, see Version); FLICKER_MINIO names another
 // binary. A missing binary fails the test with the command to run, never skips it.

@@ -16,11 +16,11 @@ import (
 )
 
 // These tests run the binary against a store that ignores conditional writes, as GCS's S3 endpoint does: the real
-// MinIO behind a miniotest.ConditionStripper (DESIGN.md section 7, the probe).
+// MinIO behind a miniotest.NewConditionStripper (DESIGN.md section 7, the probe).
 
 // unfenced points the fixture's instances at a ConditionStripper in front of its MinIO, dropping the headers in
 // strip (none: If-Match and If-None-Match).
-func (f *s3Fixture) unfenced(strip ...string) *miniotest.ConditionStripper {
+func (f *s3Fixture) unfenced(strip ...string) *miniotest.HTTPProxy {
 	f.t.Helper()
 	p := miniotest.NewConditionStripper(f.t, f.srv, strip...)
 	f.env = withEnv(f.env, "AWS_ENDPOINT_URL="+p.URL())

@@ -20,40 +20,40 @@ import (
 	"github.com/minio/minio-go/v7/pkg/signer"
 )
 
-// ConditionStripper is an HTTP proxy in front of a real MinIO server that makes it look like a store that ignores
-// conditional writes, as GCS's S3 interoperability endpoint does: it drops If-Match and If-None-Match from PUT and
-// POST requests (reads keep theirs) and forwards them re-signed. SigV4 signs those headers and, for streaming
-// uploads, every chunk of the body, so the proxy decodes an aws-chunked body and signs each request again with
-// the server's root credentials, whatever credentials the client signed it with: what a client's own
+// HTTPProxy is an HTTP proxy in front of a real MinIO server for the faults that need to read requests: it can
+// make the server look like a store that ignores conditional writes, as GCS's S3 interoperability endpoint does
+// (StripConditions), and hold chosen requests while others pass (Hold). SigV4 signs the conditional headers and, for
+// streaming uploads, every chunk of the body, so the proxy decodes an aws-chunked body and signs each request again
+// with the server's root credentials, whatever credentials the client signed it with: what a client's own
 // credentials may do is not checked through it. S3 requests only (not STS).
-type ConditionStripper struct {
+type HTTPProxy struct {
 	target         string // the server's "127.0.0.1:port"
 	access, secret string
-	strip          []string
 
 	ln        net.Listener
 	server    *http.Server
 	transport *http.Transport
 	stripped  atomic.Int64
+	held      atomic.Int64
 
-	mu      sync.Mutex
-	closed  bool
-	serving sync.WaitGroup // Serve and every handler that began before close
+	mu       sync.Mutex
+	strip    []string
+	hold     func(*http.Request) bool
+	released chan struct{} // closed by Release
+	closed   bool
+	serving  sync.WaitGroup // Serve and every handler that began before close
 }
 
-// NewConditionStripper listens on a free 127.0.0.1 port and forwards to srv, dropping the conditional headers
-// named in strip from writes; with none named, both If-Match and If-None-Match. It is closed when the test ends.
-func NewConditionStripper(t testing.TB, srv *Server, strip ...string) *ConditionStripper {
+// NewHTTPProxy listens on a free 127.0.0.1 port and forwards every request to srv unchanged but for its
+// signature. It is closed when the test ends.
+func NewHTTPProxy(t testing.TB, srv *Server) *HTTPProxy {
 	t.Helper()
-	if len(strip) == 0 {
-		strip = []string{"If-Match", "If-None-Match"}
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("miniotest: condition stripper listen: %v", err)
+		t.Fatalf("miniotest: http proxy listen: %v", err)
 	}
 	access, secret := srv.RootCredentials()
-	p := &ConditionStripper{target: srv.Endpoint(), access: access, secret: secret, strip: strip, ln: ln,
+	p := &HTTPProxy{target: srv.Endpoint(), access: access, secret: secret, ln: ln, released: make(chan struct{}),
 		transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 16, IdleConnTimeout: 30 * time.Second}}
 	p.server = &http.Server{Handler: http.HandlerFunc(p.serveHTTP), ReadHeaderTimeout: 10 * time.Second}
 	p.serving.Add(1)
@@ -65,42 +65,103 @@ func NewConditionStripper(t testing.TB, srv *Server, strip ...string) *Condition
 	return p
 }
 
+// NewConditionStripper is an HTTPProxy that strips the conditional headers named in strip (StripConditions).
+func NewConditionStripper(t testing.TB, srv *Server, strip ...string) *HTTPProxy {
+	t.Helper()
+	p := NewHTTPProxy(t, srv)
+	p.StripConditions(strip...)
+	return p
+}
+
+// StripConditions drops the conditional headers named in strip from PUT and POST requests from now on (reads keep
+// theirs, as GCS honours them); with none named, both If-Match and If-None-Match.
+func (p *HTTPProxy) StripConditions(strip ...string) {
+	if len(strip) == 0 {
+		strip = []string{"If-Match", "If-None-Match"}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.strip = strip
+}
+
+// Hold makes the requests for which match is true wait, unanswered and unforwarded, until Release (or until their
+// client gives up); the others pass. Requests already held stay held.
+func (p *HTTPProxy) Hold(match func(*http.Request) bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hold = match
+}
+
+// Release forwards the held requests and holds no more.
+func (p *HTTPProxy) Release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hold = nil
+	close(p.released)
+	p.released = make(chan struct{})
+}
+
+// Held is the number of requests held now.
+func (p *HTTPProxy) Held() int { return int(p.held.Load()) }
+
 // Endpoint is the proxy's "127.0.0.1:port".
-func (p *ConditionStripper) Endpoint() string { return p.ln.Addr().String() }
+func (p *HTTPProxy) Endpoint() string { return p.ln.Addr().String() }
 
 // URL is "http://" + Endpoint, the form AWS_ENDPOINT_URL takes.
-func (p *ConditionStripper) URL() string { return "http://" + p.Endpoint() }
+func (p *HTTPProxy) URL() string { return "http://" + p.Endpoint() }
 
 // Stripped is the number of requests forwarded without a conditional header they came with.
-func (p *ConditionStripper) Stripped() int { return int(p.stripped.Load()) }
+func (p *HTTPProxy) Stripped() int { return int(p.stripped.Load()) }
 
-func (p *ConditionStripper) close() {
+func (p *HTTPProxy) close() {
 	p.mu.Lock()
 	p.closed = true
 	p.mu.Unlock()
+	p.Release()
 	_ = p.server.Close() // closes the connections, which cancels the handlers' requests
 	p.serving.Wait()
 	p.transport.CloseIdleConnections()
 }
 
-func (p *ConditionStripper) serveHTTP(w http.ResponseWriter, r *http.Request) {
+func (p *HTTPProxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		http.Error(w, "miniotest condition stripper: closed", http.StatusServiceUnavailable)
+		http.Error(w, "miniotest http proxy: closed", http.StatusServiceUnavailable)
 		return
 	}
 	p.serving.Add(1)
+	hold, released, strip := p.hold, p.released, p.strip
 	p.mu.Unlock()
 	defer p.serving.Done()
-	out, err := p.rewrite(r)
+	// Read the body first: only then does the server notice a client that goes away while its request is held.
+	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		http.Error(w, "miniotest condition stripper: "+err.Error(), http.StatusBadRequest)
+		http.Error(w, "miniotest http proxy: read the request body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if hold != nil && hold(r) {
+		p.held.Add(1)
+		select {
+		case <-released:
+		case <-r.Context().Done():
+		}
+		p.held.Add(-1)
+		p.mu.Lock()
+		closed := p.closed
+		p.mu.Unlock()
+		if r.Context().Err() != nil || closed {
+			return // the client gave up, or the test ended: forward nothing
+		}
+	}
+	out, err := p.rewrite(r, body, strip)
+	if err != nil {
+		http.Error(w, "miniotest http proxy: "+err.Error(), http.StatusBadRequest)
 		return
 	}
 	resp, err := p.transport.RoundTrip(out)
 	if err != nil {
-		http.Error(w, "miniotest condition stripper: "+err.Error(), http.StatusBadGateway)
+		http.Error(w, "miniotest http proxy: "+err.Error(), http.StatusBadGateway)
 		return
 	}
 	defer resp.Body.Close()
@@ -120,13 +181,10 @@ var unsignedHeaders = []string{"Authorization", "X-Amz-Date", "X-Amz-Content-Sha
 	"X-Amz-Decoded-Content-Length", "X-Amz-Trailer", "Content-Length", "Connection", "Keep-Alive", "Expect",
 	"Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
 
-// rewrite builds the request to the server: conditions dropped from writes, an aws-chunked body decoded (its
+// rewrite builds the request to the server from r and its body: the conditions in strip dropped from writes, an aws-chunked body decoded (its
 // trailing checksums become headers), signed again with the body's sha256.
-func (p *ConditionStripper) rewrite(r *http.Request) (*http.Request, error) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, fmt.Errorf("read the request body: %w", err)
-	}
+func (p *HTTPProxy) rewrite(r *http.Request, body []byte, strip []string) (*http.Request, error) {
+	var err error
 	header := r.Header.Clone()
 	if strings.HasPrefix(header.Get("X-Amz-Content-Sha256"), "STREAMING-") {
 		var trailer http.Header
@@ -149,7 +207,7 @@ func (p *ConditionStripper) rewrite(r *http.Request) (*http.Request, error) {
 	}
 	if r.Method == http.MethodPut || r.Method == http.MethodPost {
 		dropped := false
-		for _, k := range p.strip {
+		for _, k := range strip {
 			if header.Get(k) != "" {
 				header.Del(k)
 				dropped = true

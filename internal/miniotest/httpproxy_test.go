@@ -17,7 +17,7 @@ import (
 
 // stripped starts MinIO with a bucket and returns a client straight to it and one through a ConditionStripper
 // dropping the headers in strip (none: both).
-func stripped(t *testing.T, strip ...string) (direct, through *minio.Client, p *miniotest.ConditionStripper) {
+func stripped(t *testing.T, strip ...string) (direct, through *minio.Client, p *miniotest.HTTPProxy) {
 	t.Helper()
 	srv := miniotest.Start(t)
 	srv.MakeBucket(t, "flicker")
@@ -173,5 +173,56 @@ func TestConditionStripperRejectsBrokenChunks(t *testing.T) {
 	msg, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(msg), "chunk size") {
 		t.Fatalf("broken chunks: %s %q, want 400 naming the chunk size", resp.Status, msg)
+	}
+}
+
+// TestHTTPProxyHold: held requests wait while others pass, and go through on Release; a client that gives up on a
+// held request gets an error, and the proxy forwards nothing of it.
+func TestHTTPProxyHold(t *testing.T) {
+	srv := miniotest.Start(t)
+	srv.MakeBucket(t, "flicker")
+	p := miniotest.NewHTTPProxy(t, srv)
+	access, secret := srv.RootCredentials()
+	c, err := minio.New(p.Endpoint(), &minio.Options{Creds: credentials.NewStaticV4(access, secret, ""),
+		Region: miniotest.Region, MaxRetries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testContext(t)
+	p.Hold(func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, ".lease") })
+
+	short, cancel := context.WithCancel(ctx)
+	gaveUp := make(chan error, 1)
+	go func() { gaveUp <- put(short, c, "flicker", "abandoned.lease", "never") }()
+	waitFor(t, func() bool { return p.Held() == 1 })
+	cancel()
+	if err := <-gaveUp; err == nil {
+		t.Fatal("a held request that its client gave up on succeeded")
+	}
+	waitFor(t, func() bool { return p.Held() == 0 })
+
+	done := make(chan error, 1)
+	go func() { done <- put(ctx, c, "flicker", "registry.json.lease", "held") }()
+	waitFor(t, func() bool { return p.Held() == 1 })
+	if err := put(ctx, c, "flicker", "registry.json", "passes"); err != nil {
+		t.Fatalf("a request not held: %v", err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the held request ended before Release: %v", err)
+	default:
+	}
+	p.Release()
+	if err := <-done; err != nil {
+		t.Fatalf("the held request after Release: %v", err)
+	}
+	if got, err := get(ctx, srv.Client(t), "flicker", "registry.json.lease"); err != nil || got != "held" {
+		t.Fatalf("MinIO holds %q, %v after Release", got, err)
+	}
+	if _, err := srv.Client(t).StatObject(ctx, "flicker", "abandoned.lease", minio.StatObjectOptions{}); minio.ToErrorResponse(err).Code != "NoSuchKey" {
+		t.Fatalf("the abandoned request reached MinIO: %v", err)
+	}
+	if err := put(ctx, c, "flicker", "again.lease", "not held"); err != nil {
+		t.Fatalf("after Release: %v", err)
 	}
 }

@@ -2,8 +2,10 @@ package main_test
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -318,25 +320,47 @@ func TestS3ForeignObjectIsNeverOverwritten(t *testing.T) {
 	}
 }
 
+// TestS3TwoInstancesFencing: a second instance waits one TTL plus the skew margin, then exits 3 naming the holder;
+// a standby takes over a killed holder no sooner than that after its last renewal; a stale writer (stopped past the
+// TTL while another took over, then stopped before it learned that) exits 3 without uploading anything over the new
+// writer's snapshots.
 func TestS3TwoInstancesFencing(t *testing.T) {
+	t.Parallel()
 	f := newS3Fixture(t)
+	// Every upload of the latest stays as a version, so the test sees any the stale writer made, even one the new
+	// writer replaced afterwards.
+	if err := f.client.EnableVersioning(f.ctx(), f.keys.Bucket); err != nil {
+		t.Fatal(err)
+	}
 	appendLines(t, f.logPath, "t", 0, 100)
 	a := f.run("a")
 	waitFor(t, time.Minute, "100 lines", func() bool { return f.arrived("t") >= 100 }, a)
+	minWait := leaseTTL + snapshot.DefaultLeaseSkew // --lease-ttl 2s (f.args) and the margin the lease uses
 
-	// A second instance finds the lease renewed and exits 3 naming the holder.
+	// A second instance finds the lease renewed and exits 3 naming the holder, after watching it for one TTL plus
+	// the margin (a holder silent that long would have been taken over).
 	host, _ := os.Hostname()
 	b := f.run("b")
 	if code := b.wait(time.Minute); code != 3 {
 		t.Fatalf("second instance exit %d, want 3:\n%s", code, b.logs())
 	}
+	exited := time.Now()
 	if !strings.Contains(b.logs(), "lease held by writer") || !strings.Contains(b.logs(), host) {
 		t.Fatalf("the error does not name the holder:\n%s", b.logs())
 	}
+	watched := exited.Sub(logTime(t, b, "lease held, watching it"))
+	if watched < minWait || watched > minWait+30*time.Second {
+		t.Fatalf("the second instance watched the lease for %s before exiting 3, want at least %s (TTL + margin)", watched, minWait)
+	}
+	t.Logf("the second instance watched the lease for %s before exiting 3 (TTL + margin: %s)", watched, minWait)
 
-	// A standby takes over when the holder dies. While it waits it is alive but not ready.
+	// A standby takes over when the holder dies. While it waits it is alive but not ready. It talks to S3 through a
+	// proxy that can hold its lease requests, and uploads only its first and its final snapshot, so it always has
+	// something to upload when it stops.
+	proxy := miniotest.NewHTTPProxy(t, f.srv)
 	addr := freeAddr(t)
-	c := f.run("c", "--standby", "--http-addr", addr)
+	c := f.runWith(f.config, withEnv(f.env, "AWS_ENDPOINT_URL="+proxy.URL()), "c", "--standby", "--http-addr", addr,
+		"--snapshot-interval", "1h", "--shutdown-timeout", "5s")
 	waitFor(t, time.Minute, "the standby's /healthz", func() bool {
 		code, _, err := get("http://" + addr + "/healthz")
 		return err == nil && code == 200
@@ -345,38 +369,151 @@ func TestS3TwoInstancesFencing(t *testing.T) {
 		t.Fatalf("standby /readyz = %d %v, want 503 while waiting for the lease", code, err)
 	}
 	a.kill()
+	last := f.leaseRecord() // a's last renewal: c may take over TTL + margin after it, not sooner
+	if aw := writerOf(t, a); last.WriterID != aw || last.Released {
+		t.Fatalf("lease after killing its holder %s: %+v", aw, last)
+	}
 	appendLines(t, f.logPath, "t", 100, 200)
 	waitFor(t, time.Minute, "the standby to ship", func() bool { return f.arrived("t") >= 200 }, c)
-	if !strings.Contains(c.logs(), "took over a silent lease") {
-		t.Fatalf("the standby did not take over:\n%s", c.logs())
+	if silent := logTime(t, c, "took over a silent lease").Sub(last.Renewed); silent < minWait {
+		t.Fatalf("the standby took over %s after the holder's last renewal, want at least %s (TTL + margin)", silent, minWait)
 	}
 	if code, _, err := get("http://" + addr + "/readyz"); err != nil || code != 200 {
 		t.Fatalf("/readyz after the takeover = %d %v, want 200", code, err)
 	}
 
-	// A stale writer: c is stopped past the TTL, d takes over, c resumes and is fenced.
+	// A stale writer: c is stopped past the TTL while lines keep coming, and d takes over. c resumes, but cannot
+	// learn from its lease that it lost it (its lease requests are held), and is stopped: its final upload must be
+	// refused (the new writer's snapshot is there), and it exits 3 having uploaded nothing.
+	w := startLineWriter(t, f.logPath, "w", 10*time.Millisecond)
+	waitFor(t, time.Minute, "c to ship the writer's lines", func() bool { return f.arrived("w") >= 20 }, c)
 	if err := c.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	d := f.run("d")
 	appendLines(t, f.logPath, "t", 200, 300)
 	waitFor(t, time.Minute, "the new writer to ship", func() bool { return f.arrived("t") >= 300 }, d)
+	dWriter, dEpoch := writerOf(t, d), epochOf(t, d)
+	var before snapshot.Header
+	waitFor(t, time.Minute, "a snapshot by the new writer", func() bool {
+		before, _ = f.latest()
+		return before.WriterID == dWriter && before.Epoch == dEpoch
+	}, d)
+	proxy.Hold(func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, ".lease") })
 	if err := c.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	if code := c.wait(time.Minute); code != 3 {
+	waitFor(t, time.Minute, "c to renew its lease (held)", func() bool { return proxy.Held() > 0 }, c)
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	code := c.wait(time.Minute)
+	proxy.Release()
+	if after, _ := f.latest(); after.WriterID != dWriter || after.Epoch != dEpoch || after.Seq < before.Seq {
+		t.Fatalf("after the stale writer exited the latest snapshot is writer %s epoch %d seq %d; want the new writer's "+
+			"(%s, epoch %d, seq %d or more)", after.WriterID, after.Epoch, after.Seq, dWriter, dEpoch, before.Seq)
+	}
+	f.onlyWriterSince(dWriter, writerOf(t, c))
+	if code != 3 {
 		t.Fatalf("stale writer exit %d, want 3:\n%s", code, c.logs())
 	}
-	if !strings.Contains(c.logs(), "FENCED") {
-		t.Fatalf("the stale writer did not say it was fenced:\n%s", c.logs())
+	if !strings.Contains(c.logs(), "fenced: another instance wrote the registry snapshot") || !strings.Contains(c.logs(), dWriter) {
+		t.Fatalf("the stale writer did not say which writer fenced it:\n%s", c.logs())
 	}
+	written := w.halt(t)
+	waitFor(t, time.Minute, "the new writer to ship every line", func() bool {
+		ns := w.numbers(t, f.outPath)
+		return len(ns) > 0 && slices.Max(ns) == written-1
+	}, d)
 	d.stop()
+	f.onlyWriterSince(dWriter, writerOf(t, c)) // d's final snapshot too
+	noneLost(t, w, written, f.outPath)
 	counts := countMessages(readOutput(t, f.outPath))
 	for i := range 300 {
 		if counts[line("t", i)] == 0 {
 			t.Fatalf("line %d lost", i)
 		}
 	}
+}
+
+// onlyWriterSince checks that every version of the latest snapshot from the first one by writer on is by writer:
+// stale (another writer id, here the stale instance's) never uploaded over it. The bucket must be versioned.
+func (f *s3Fixture) onlyWriterSince(writer, stale string) {
+	f.t.Helper()
+	type version struct {
+		id       string
+		modified time.Time
+	}
+	var versions []version
+	for obj := range f.client.ListObjects(f.ctx(), f.keys.Bucket, minio.ListObjectsOptions{Prefix: f.keys.Latest, WithVersions: true}) {
+		if obj.Err != nil {
+			f.t.Fatal(obj.Err)
+		}
+		if obj.Key == f.keys.Latest && !obj.IsDeleteMarker {
+			versions = append(versions, version{obj.VersionID, obj.LastModified})
+		}
+	}
+	slices.SortStableFunc(versions, func(a, b version) int { return a.modified.Compare(b.modified) })
+	seen := false
+	for _, v := range versions {
+		st, err := f.client.StatObject(f.ctx(), f.keys.Bucket, f.keys.Latest, minio.StatObjectOptions{VersionID: v.id})
+		if err != nil {
+			f.t.Fatalf("version %s of the latest snapshot: %v", v.id, err)
+		}
+		h, err := snapshot.HeaderFromMetadata(st.UserMetadata)
+		if err != nil {
+			f.t.Fatalf("version %s of the latest snapshot: %v", v.id, err)
+		}
+		switch {
+		case h.WriterID == writer:
+			seen = true
+		case seen:
+			f.t.Fatalf("writer %s uploaded epoch %d seq %d at %s over the snapshots of writer %s (the stale writer is %s)",
+				h.WriterID, h.Epoch, h.Seq, v.modified.Format(time.RFC3339Nano), writer, stale)
+		}
+	}
+	if !seen {
+		f.t.Fatalf("no version of the latest snapshot (of %d) is by writer %s", len(versions), writer)
+	}
+}
+
+// readyEntry is the "S3 registry ready" log line of p.
+func readyEntry(t *testing.T, p *proc) map[string]any {
+	t.Helper()
+	e := logEntry(t, p.stderr.String(), "S3 registry ready")
+	if e == nil {
+		t.Fatalf("no \"S3 registry ready\" in the logs:\n%s", p.logs())
+	}
+	return e
+}
+
+// writerOf is the writer id of the instance p.
+func writerOf(t *testing.T, p *proc) string {
+	t.Helper()
+	w, _ := readyEntry(t, p)["writer"].(string)
+	return w
+}
+
+// epochOf is the epoch p runs at.
+func epochOf(t *testing.T, p *proc) uint64 {
+	t.Helper()
+	e, _ := readyEntry(t, p)["epoch"].(float64)
+	return uint64(e)
+}
+
+// logTime is when p logged the first line whose message contains msg (the child's clock: this machine's).
+func logTime(t *testing.T, p *proc, msg string) time.Time {
+	t.Helper()
+	e := logEntry(t, p.stderr.String(), msg)
+	if e == nil {
+		t.Fatalf("no %q in the logs:\n%s", msg, p.logs())
+	}
+	ts, _ := e["time"].(string)
+	at, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		t.Fatalf("time of %q: %v", msg, err)
+	}
+	return at
 }
 
 func TestS3RestrictedCredentials(t *testing.T) {

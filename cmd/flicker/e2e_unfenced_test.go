@@ -18,7 +18,7 @@ import (
 // These tests run the binary against a store that ignores conditional writes, as GCS's S3 endpoint does: the real
 // MinIO behind a miniotest.NewConditionStripper (DESIGN.md section 7, the probe).
 
-// unfenced points the fixture's instances at a ConditionStripper in front of its MinIO, dropping the headers in
+// unfenced points the fixture's instances at an HTTP proxy in front of its MinIO that drops the headers in
 // strip (none: If-Match and If-None-Match).
 func (f *s3Fixture) unfenced(strip ...string) *miniotest.HTTPProxy {
 	f.t.Helper()

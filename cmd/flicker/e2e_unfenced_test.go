@@ -113,8 +113,8 @@ func TestS3UnfencedWarnsAndShipsExactlyOnce(t *testing.T) {
 	p2 := f.run("pod2")
 	waitFor(t, time.Minute, "3000 lines", func() bool { return f.arrived("u") >= 3000 }, p2)
 	waitFor(t, time.Minute, "a periodic snapshot of the second pod with every line", func() bool {
-		h2, off := f.latest()
-		return h2.Epoch > h.Epoch && off == 3000*lineLen
+		h2, off, err := f.tryLatest()
+		return err == nil && h2.Epoch > h.Epoch && off == 3000*lineLen
 	}, p2)
 	p2.stop()
 	f.exactlyOnce("u", 3000)

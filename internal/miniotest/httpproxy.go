@@ -181,8 +181,8 @@ var unsignedHeaders = []string{"Authorization", "X-Amz-Date", "X-Amz-Content-Sha
 	"X-Amz-Decoded-Content-Length", "X-Amz-Trailer", "Content-Length", "Connection", "Keep-Alive", "Expect",
 	"Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
 
-// rewrite builds the request to the server from r and its body: the conditions in strip dropped from writes, an aws-chunked body decoded (its
-// trailing checksums become headers), signed again with the body's sha256.
+// rewrite builds the request to the server from r and its body: the conditions in strip dropped from writes, an
+// aws-chunked body decoded (its trailing checksums become headers), signed again with the body's sha256.
 func (p *HTTPProxy) rewrite(r *http.Request, body []byte, strip []string) (*http.Request, error) {
 	var err error
 	header := r.Header.Clone()

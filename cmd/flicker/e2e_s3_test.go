@@ -238,7 +238,12 @@ func TestS3OutageKeepsShippingAndLease(t *testing.T) {
 	// A TTL longer than the outage: past it the inputs pause (TestS3LeaseCutOffHolderPauses).
 	p := f.run("pod1", "--log-level", "debug", "--lease-ttl", "60s")
 	waitFor(t, time.Minute, "1000 lines", func() bool { return f.arrived("o") >= 1000 }, p)
-	before, _ := f.latest()
+	var before snapshot.Header
+	waitFor(t, time.Minute, "a read of the latest snapshot while pod1 uploads", func() bool {
+		var err error
+		before, _, err = f.tryLatest()
+		return err == nil
+	}, p)
 
 	f.srv.Stop() // S3 unreachable for 30s; shipping must go on
 	outageStart := time.Now()

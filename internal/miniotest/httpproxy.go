@@ -39,6 +39,8 @@ type HTTPProxy struct {
 	mu       sync.Mutex
 	strip    []string
 	hold     func(*http.Request) bool
+	drop     func(r *http.Request, body []byte) bool
+	dropped  atomic.Int64
 	released chan struct{} // closed by Release
 	closed   bool
 	serving  sync.WaitGroup // Serve and every handler that began before close
@@ -92,6 +94,18 @@ func (p *HTTPProxy) Hold(match func(*http.Request) bool) {
 	p.hold = match
 }
 
+// DropReplies makes the requests for which match is true (it sees the body as the client sent it) reach the
+// server, and their replies never reach the client: the connection is closed instead, as when a network path
+// fails after the server acted. nil stops dropping.
+func (p *HTTPProxy) DropReplies(match func(r *http.Request, body []byte) bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.drop = match
+}
+
+// Dropped is the number of replies dropped so far.
+func (p *HTTPProxy) Dropped() int { return int(p.dropped.Load()) }
+
 // Release forwards the held requests and holds no more.
 func (p *HTTPProxy) Release() {
 	p.mu.Lock()
@@ -131,7 +145,7 @@ func (p *HTTPProxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.serving.Add(1)
-	hold, released, strip := p.hold, p.released, p.strip
+	hold, released, strip, drop := p.hold, p.released, p.strip, p.drop
 	p.mu.Unlock()
 	defer p.serving.Done()
 	// Read the body first: only then does the server notice a client that goes away while its request is held.
@@ -165,6 +179,14 @@ func (p *HTTPProxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer resp.Body.Close()
+	if drop != nil && drop(r, body) {
+		_, _ = io.Copy(io.Discard, resp.Body) // the server's answer is complete, and lost
+		p.dropped.Add(1)
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = conn.Close()
+		}
+		return
+	}
 	for k, vv := range resp.Header {
 		if k == "Connection" || k == "Keep-Alive" {
 			continue

@@ -226,3 +226,32 @@ func TestHTTPProxyHold(t *testing.T) {
 		t.Fatalf("after Release: %v", err)
 	}
 }
+
+// TestHTTPProxyDropReplies: a matched request reaches MinIO, which acts on it, but its client gets no answer.
+func TestHTTPProxyDropReplies(t *testing.T) {
+	srv := miniotest.Start(t)
+	srv.MakeBucket(t, "flicker")
+	p := miniotest.NewHTTPProxy(t, srv)
+	access, secret := srv.RootCredentials()
+	c, err := minio.New(p.Endpoint(), &minio.Options{Creds: credentials.NewStaticV4(access, secret, ""),
+		Region: miniotest.Region, MaxRetries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testContext(t)
+	p.DropReplies(func(r *http.Request, _ []byte) bool {
+		return r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, ".lease")
+	})
+	if err := put(ctx, c, "flicker", "registry.json.lease", "landed"); err == nil {
+		t.Fatal("a PUT whose reply was dropped succeeded for its client")
+	}
+	if got, err := get(ctx, srv.Client(t), "flicker", "registry.json.lease"); err != nil || got != "landed" {
+		t.Fatalf("MinIO holds %q, %v: the request did not reach it", got, err)
+	}
+	if err := put(ctx, c, "flicker", "registry.json", "answered"); err != nil {
+		t.Fatalf("a request not matched: %v", err)
+	}
+	if p.Dropped() != 1 {
+		t.Fatalf("%d replies dropped, want 1", p.Dropped())
+	}
+}

@@ -32,6 +32,7 @@ const (
 	DefaultBatchMaxBytes  = 4 << 20
 	DefaultBatchMaxWait   = 200 * time.Millisecond
 	DefaultDrainTimeout   = 10 * time.Second
+	DefaultCloseTimeout   = time.Second
 )
 
 // Output is one configured output.
@@ -56,6 +57,11 @@ type Options struct {
 	// before it cancels the outputs' writes and abandons the rest, which stay unacknowledged. Zero means
 	// DefaultDrainTimeout.
 	DrainTimeout time.Duration
+	// CloseTimeout bounds the outputs' Close when the drain budget was spent (an output was down): Close then
+	// gets this long of its own rather than an ended context, so that healthy outputs still close cleanly. When
+	// the drain finished in time, Close runs within what is left of the drain budget. Zero means
+	// DefaultCloseTimeout.
+	CloseTimeout time.Duration
 	// OutputPositions, when set, keeps the position of each output that is ahead of a stream's committed one,
 	// for streams with a Key, so that after a restart each output receives only what it had not accepted. Nil:
 	// every output receives again what was not committed. Unused with one output or more than 64.
@@ -87,6 +93,8 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("batch max wait %s: must not be negative", o.Batch.MaxWait)
 	case o.DrainTimeout < 0:
 		return o, fmt.Errorf("drain timeout %s: must not be negative", o.DrainTimeout)
+	case o.CloseTimeout < 0:
+		return o, fmt.Errorf("close timeout %s: must not be negative", o.CloseTimeout)
 	}
 	o.Queue.MaxEvents = orDefault(o.Queue.MaxEvents, DefaultQueueMaxEvents)
 	o.Queue.MaxBytes = orDefault(o.Queue.MaxBytes, DefaultQueueMaxBytes)
@@ -94,6 +102,7 @@ func (o Options) withDefaults() (Options, error) {
 	o.Batch.MaxBytes = min(orDefault(o.Batch.MaxBytes, DefaultBatchMaxBytes), o.Queue.MaxBytes)
 	o.Batch.MaxWait = orDefault(o.Batch.MaxWait, DefaultBatchMaxWait)
 	o.DrainTimeout = orDefault(o.DrainTimeout, DefaultDrainTimeout)
+	o.CloseTimeout = orDefault(o.CloseTimeout, DefaultCloseTimeout)
 	return o, validateOutputs(o.Outputs)
 }
 

@@ -156,8 +156,15 @@ func (p *Pipeline) Run(ctx context.Context, sources []Source) error {
 	p.finished = true
 	p.closeMu.Unlock()
 
+	closeCtx := writeCtx
+	if writeCtx.Err() != nil {
+		// The drain budget is spent (an output was down): the outputs that kept up still close cleanly.
+		var cancel context.CancelFunc
+		closeCtx, cancel = context.WithTimeout(context.WithoutCancel(ctx), p.opts.CloseTimeout)
+		defer cancel()
+	}
 	for _, o := range p.all {
-		if err := o.sink.Close(writeCtx); err != nil {
+		if err := o.sink.Close(closeCtx); err != nil {
 			errs = append(errs, fmt.Errorf("close output %s: %w", o.name, err))
 		}
 	}

@@ -228,3 +228,44 @@ func TestDrainFlushesAHoldingSink(t *testing.T) {
 		t.Fatal("no Flush call")
 	}
 }
+
+// closeCtxSink records the context its Close was given.
+type closeCtxSink struct {
+	*enginetest.MemorySink
+	err      error
+	deadline time.Duration // how far ahead Close's deadline was
+}
+
+func (s *closeCtxSink) Close(ctx context.Context) error {
+	s.err = ctx.Err()
+	if d, ok := ctx.Deadline(); ok {
+		s.deadline = time.Until(d)
+	}
+	return s.MemorySink.Close(ctx)
+}
+
+// TestOutputsCloseAfterASpentDrainBudget: when an output kept the drain waiting until its budget was spent, the
+// other outputs still get a live context for Close, bounded by CloseTimeout (a file output that must stop its
+// syncer would otherwise fail its Close, and the process exit 1, only because another output was down).
+func TestOutputsCloseAfterASpentDrainBudget(t *testing.T) {
+	src := enginetest.NewPullSource(testInput, enginetest.SuiteContent(1, 50))
+	src.Follow = true
+	fine := &closeCtxSink{MemorySink: enginetest.NewMemorySink()}
+	hanging := enginetest.NewMemorySink()
+	hanging.Block()
+	p := newPipeline(t, engine.Options{
+		Outputs:      []engine.Output{output("fine", fine), output("hanging", hanging)},
+		DrainTimeout: 20 * time.Millisecond,
+		CloseTimeout: 300 * time.Millisecond,
+	})
+	stop := start(t, p, src)
+	enginetest.Eventually(t, time.Minute, func() bool { return fine.Len() == 50 && hanging.Writes() > 0 },
+		"outputs not written")
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if fine.err != nil || fine.deadline <= 0 || fine.deadline > 300*time.Millisecond {
+		t.Fatalf("Close got a context with error %v and %s left, want a live one of at most 300ms", fine.err,
+			fine.deadline)
+	}
+}

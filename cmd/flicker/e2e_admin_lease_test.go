@@ -123,7 +123,7 @@ func (f *importFixture) leaseHolder() string {
 func (f *importFixture) leaseWrite() string { return f.leaseRecord().WriteID }
 
 // leaseRecord is the lease object's record, zero while there is none.
-func (f *importFixture) leaseRecord() snapshot.LeaseRecord {
+func (f *s3Fixture) leaseRecord() snapshot.LeaseRecord {
 	f.t.Helper()
 	obj, err := f.client.GetObject(f.ctx(), f.keys.Bucket, f.keys.Lease(), minio.GetObjectOptions{})
 	if err != nil {

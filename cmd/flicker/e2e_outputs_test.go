@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+
+	"github.com/flickerlog/flicker/sinks/elasticsearch/estest"
 )
 
 // These tests run the flicker binary with the HTTP output against an httptest server in this process (a real
@@ -327,69 +329,35 @@ func archived(t *testing.T, f *s3Fixture, bucket string) map[string]int {
 	return counts
 }
 
-// TestElasticsearchOutputWiring: the binary ships to the elasticsearch output. The server is a minimal emulator of
-// the _bulk API (an httptest server: it reads the action and document lines and answers errors:false); the
-// sink's behaviour is tested against a fuller emulator in sinks/elasticsearch.
+// TestElasticsearchOutputWiring: the binary ships to the elasticsearch output, with its API key, every event
+// under its own id. The server is the sink's _bulk emulator (sinks/elasticsearch/estest), which answers per item.
 func TestElasticsearchOutputWiring(t *testing.T) {
-	var mu sync.Mutex
-	ids := map[string]string{} // _id -> message
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasSuffix(r.URL.Path, "/_bulk") || r.Header.Get("Authorization") != "ApiKey c2VjcmV0" {
-			http.Error(w, "bad path or auth", http.StatusBadRequest)
-			return
-		}
-		var body io.Reader = r.Body
-		if r.Header.Get("Content-Encoding") == "gzip" {
-			zr, err := gzip.NewReader(r.Body)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			body = zr
-		}
-		sc := bufio.NewScanner(body)
-		sc.Buffer(make([]byte, 1<<20), 8<<20)
-		for sc.Scan() {
-			var action map[string]struct {
-				Index string `json:"_index"`
-				ID    string `json:"_id"`
-			}
-			if err := json.Unmarshal(sc.Bytes(), &action); err != nil || !sc.Scan() {
-				http.Error(w, "bad action line", http.StatusBadRequest)
-				return
-			}
-			var doc shipped
-			if err := json.Unmarshal(sc.Bytes(), &doc); err != nil {
-				http.Error(w, "bad document", http.StatusBadRequest)
-				return
-			}
-			mu.Lock()
-			for _, a := range action {
-				if a.Index == "logs-app" && a.ID == doc.ID {
-					ids[a.ID] = doc.Message
-				}
-			}
-			mu.Unlock()
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"took":1,"errors":false,"items":[]}`)
-	}))
-	t.Cleanup(srv.Close)
+	es := estest.Start(t, estest.Options{APIKey: "c2VjcmV0"})
 	dir := t.TempDir()
 	cfg := writeOutputsConfig(t, dir, filepath.Join(dir, "*.log"), fmt.Sprintf(`  - type: elasticsearch
     hosts: [%q]
     index: logs-app
     api_key: c2VjcmV0
-`, srv.URL), "")
+`, es.URL()), "")
 	appendLines(t, filepath.Join(dir, "app.log"), "e", 0, 500)
 	p := start(t, dir, "-c", cfg, "--once", "--log-format", "json")
 	if code := p.wait(time.Minute); code != 0 {
 		t.Fatalf("exit %d:\n%s", code, p.logs())
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(ids) != 500 {
-		t.Fatalf("%d documents indexed by their id under logs-app, want 500:\n%s", len(ids), p.logs())
+	if n := len(es.Docs()); n != 500 || es.Unauthorized() != 0 || len(es.IDMismatches()) != 0 {
+		t.Fatalf("%d documents, %d refused credentials, ids differing from _id: %v:\n%s", n, es.Unauthorized(),
+			es.IDMismatches(), p.logs())
+	}
+	for _, d := range es.Docs() {
+		if d.Index != "logs-app" || d.Version != 1 {
+			t.Fatalf("document %s in %s, version %d", d.ID, d.Index, d.Version)
+		}
+	}
+	indexed := es.Indexed()
+	for i := range 500 {
+		if n := indexed[line("e", i)]; n != 1 {
+			t.Fatalf("line %d indexed %d times", i, n)
+		}
 	}
 }
 

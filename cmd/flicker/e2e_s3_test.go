@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -95,19 +97,34 @@ func (f *s3Fixture) latest() (snapshot.Header, int64) {
 // snapshotAt downloads the snapshot at key and returns its header and the offset recorded for app.log.
 func (f *s3Fixture) snapshotAt(key string) (snapshot.Header, int64) {
 	f.t.Helper()
+	h, off, err := f.trySnapshotAt(key)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return h, off
+}
+
+// tryLatest is latest for a poll while an instance uploads: the object replaced during the download (412 on a
+// read of its next part) is an error to try again after, not a failure.
+func (f *s3Fixture) tryLatest() (snapshot.Header, int64, error) {
+	return f.trySnapshotAt(f.keys.Latest)
+}
+
+// trySnapshotAt is snapshotAt returning its errors.
+func (f *s3Fixture) trySnapshotAt(key string) (snapshot.Header, int64, error) {
 	path := filepath.Join(f.t.TempDir(), "snapshot.db")
 	h, _, err := snapshot.Fetch(f.ctx(), f.client, f.keys.Bucket, key, "", path, nil)
 	if err != nil {
-		f.t.Fatalf("fetch the snapshot %s: %v", key, err)
+		return h, 0, fmt.Errorf("fetch the snapshot %s: %w", key, err)
 	}
 	db, err := store.Open(path, store.Options{ReadOnly: true}, zerolog.Nop())
 	if err != nil {
-		f.t.Fatal(err)
+		return h, 0, err
 	}
 	defer db.Close()
 	files, err := db.AllFiles()
 	if err != nil {
-		f.t.Fatal(err)
+		return h, 0, err
 	}
 	var off int64
 	for _, r := range files {
@@ -115,7 +132,7 @@ func (f *s3Fixture) snapshotAt(key string) (snapshot.Header, int64) {
 			off = max(off, r.Offset)
 		}
 	}
-	return h, off
+	return h, off, nil
 }
 
 // arrived counts the events of prefix in the output.
@@ -236,7 +253,12 @@ func TestS3OutageKeepsShippingAndLease(t *testing.T) {
 	// A TTL longer than the outage: past it the inputs pause (TestS3LeaseCutOffHolderPauses).
 	p := f.run("pod1", "--log-level", "debug", "--lease-ttl", "60s")
 	waitFor(t, time.Minute, "1000 lines", func() bool { return f.arrived("o") >= 1000 }, p)
-	before, _ := f.latest()
+	var before snapshot.Header
+	waitFor(t, time.Minute, "a read of the latest snapshot while pod1 uploads", func() bool {
+		var err error
+		before, _, err = f.tryLatest()
+		return err == nil
+	}, p)
 
 	f.srv.Stop() // S3 unreachable for 30s; shipping must go on
 	outageStart := time.Now()
@@ -329,25 +351,48 @@ func TestS3ForeignObjectIsNeverOverwritten(t *testing.T) {
 	}
 }
 
+// TestS3TwoInstancesFencing: a second instance waits one TTL plus the skew margin, then exits 3 naming the holder;
+// a standby takes over a killed holder no sooner than that after its last renewal; a stale writer (stopped past the
+// TTL while another took over, then stopped before it learned that) exits 3 without uploading anything over the new
+// writer's snapshots.
 func TestS3TwoInstancesFencing(t *testing.T) {
+	t.Parallel()
 	f := newS3Fixture(t)
+	// Every upload of the latest stays as a version, so the test sees any the stale writer made, even one the new
+	// writer replaced afterwards.
+	if err := f.client.EnableVersioning(f.ctx(), f.keys.Bucket); err != nil {
+		t.Fatal(err)
+	}
 	appendLines(t, f.logPath, "t", 0, 100)
 	a := f.run("a")
 	waitFor(t, time.Minute, "100 lines", func() bool { return f.arrived("t") >= 100 }, a)
+	minWait := leaseTTL + snapshot.DefaultLeaseSkew // --lease-ttl 2s (f.args) and the margin the lease uses
 
-	// A second instance finds the lease renewed and exits 3 naming the holder.
+	// A second instance finds the lease renewed and exits 3 naming the holder, after watching it for one TTL plus
+	// the margin (a holder silent that long would have been taken over).
 	host, _ := os.Hostname()
 	b := f.run("b")
 	if code := b.wait(time.Minute); code != 3 {
 		t.Fatalf("second instance exit %d, want 3:\n%s", code, b.logs())
 	}
+	exited := time.Now()
 	if !strings.Contains(b.logs(), "lease held by writer") || !strings.Contains(b.logs(), host) {
 		t.Fatalf("the error does not name the holder:\n%s", b.logs())
 	}
+	watched := exited.Sub(logTime(t, b, "lease held, watching it"))
+	if watched < minWait || watched > minWait+30*time.Second {
+		t.Fatalf("the second instance watched the lease for %s before exiting 3, want at least %s (TTL + margin) and "+
+			"at most 30s more", watched, minWait)
+	}
+	t.Logf("the second instance watched the lease for %s before exiting 3 (TTL + margin: %s)", watched, minWait)
 
-	// A standby takes over when the holder dies. While it waits it is alive but not ready.
+	// A standby takes over when the holder dies. While it waits it is alive but not ready. It talks to S3 through a
+	// proxy that can hold its lease requests, and uploads only its first and its final snapshot, so it always has
+	// something to upload when it stops.
+	proxy := miniotest.NewHTTPProxy(t, f.srv)
 	addr := freeAddr(t)
-	c := f.run("c", "--standby", "--http-addr", addr)
+	c := f.runWith(f.config, withEnv(f.env, "AWS_ENDPOINT_URL="+proxy.URL()), "c", "--standby", "--http-addr", addr,
+		"--snapshot-interval", "1h", "--shutdown-timeout", "5s")
 	waitFor(t, time.Minute, "the standby's /healthz", func() bool {
 		code, _, err := get("http://" + addr + "/healthz")
 		return err == nil && code == 200
@@ -356,32 +401,74 @@ func TestS3TwoInstancesFencing(t *testing.T) {
 		t.Fatalf("standby /readyz = %d %v, want 503 while waiting for the lease", code, err)
 	}
 	a.kill()
+	last := f.leaseRecord() // a's last renewal: c may take over TTL + margin after it, not sooner
+	if aw := writerOf(t, a); last.WriterID != aw || last.Released {
+		t.Fatalf("lease after killing its holder %s: %+v", aw, last)
+	}
 	appendLines(t, f.logPath, "t", 100, 200)
 	waitFor(t, time.Minute, "the standby to ship", func() bool { return f.arrived("t") >= 200 }, c)
-	if !strings.Contains(c.logs(), "took over a silent lease") {
-		t.Fatalf("the standby did not take over:\n%s", c.logs())
+	silent := logTime(t, c, "took over a silent lease").Sub(last.Renewed)
+	if silent < minWait {
+		t.Fatalf("the standby took over %s after the holder's last renewal, want at least %s (TTL + margin)", silent, minWait)
 	}
+	t.Logf("the standby took over %s after the holder's last renewal (TTL + margin: %s)", silent, minWait)
 	if code, _, err := get("http://" + addr + "/readyz"); err != nil || code != 200 {
 		t.Fatalf("/readyz after the takeover = %d %v, want 200", code, err)
 	}
 
-	// A stale writer: c is stopped past the TTL, d takes over, c resumes and is fenced.
+	// A stale writer: c is stopped past the TTL while lines keep coming, and d takes over. c resumes, but cannot
+	// learn from its lease that it lost it (its lease requests are held), and is stopped: its final upload must be
+	// refused (the new writer's snapshot is there), and it exits 3 having uploaded nothing.
+	w := startLineWriter(t, f.logPath, "w", 10*time.Millisecond)
+	waitFor(t, time.Minute, "c to ship the writer's lines", func() bool { return f.arrived("w") >= 20 }, c)
 	if err := c.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	d := f.run("d")
 	appendLines(t, f.logPath, "t", 200, 300)
 	waitFor(t, time.Minute, "the new writer to ship", func() bool { return f.arrived("t") >= 300 }, d)
+	dWriter, dEpoch := writerOf(t, d), epochOf(t, d)
+	var before snapshot.Header
+	waitFor(t, time.Minute, "a snapshot by the new writer", func() bool {
+		var err error
+		before, _, err = f.tryLatest()
+		return err == nil && before.WriterID == dWriter && before.Epoch == dEpoch
+	}, d)
+	proxy.Hold(func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, ".lease") })
 	if err := c.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	if code := c.wait(time.Minute); code != 3 {
+	waitFor(t, time.Minute, "c to renew its lease (held)", func() bool { return proxy.Held() > 0 }, c)
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	code := c.wait(time.Minute)
+	proxy.Release()
+	var after snapshot.Header
+	waitFor(t, time.Minute, "a read of the latest snapshot while the new writer uploads", func() bool {
+		var err error
+		after, _, err = f.tryLatest()
+		return err == nil
+	}, d)
+	if after.WriterID != dWriter || after.Epoch != dEpoch || after.Seq < before.Seq {
+		t.Fatalf("after the stale writer exited the latest snapshot is writer %s epoch %d seq %d; want the new writer's "+
+			"(%s, epoch %d, seq %d or more)", after.WriterID, after.Epoch, after.Seq, dWriter, dEpoch, before.Seq)
+	}
+	f.onlyWriterSince(dWriter, writerOf(t, c))
+	if code != 3 {
 		t.Fatalf("stale writer exit %d, want 3:\n%s", code, c.logs())
 	}
-	if !strings.Contains(c.logs(), "FENCED") {
-		t.Fatalf("the stale writer did not say it was fenced:\n%s", c.logs())
+	if !strings.Contains(c.logs(), "fenced: another instance wrote the registry snapshot") || !strings.Contains(c.logs(), dWriter) {
+		t.Fatalf("the stale writer did not say which writer fenced it:\n%s", c.logs())
 	}
+	written := w.halt(t)
+	waitFor(t, time.Minute, "the new writer to ship every line", func() bool {
+		ns := w.numbers(t, f.outPath)
+		return len(ns) > 0 && slices.Max(ns) == written-1
+	}, d)
 	d.stop()
+	f.onlyWriterSince(dWriter, writerOf(t, c)) // d's final snapshot too
+	noneLost(t, w, written, f.outPath)
 	counts := countMessages(readOutput(t, f.outPath))
 	for i := range 300 {
 		if counts[line("t", i)] == 0 {

@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -29,7 +26,7 @@ type RunCmd struct {
 	Track           bool          `name:"track" help:"Persist read positions so a restart resumes where it stopped. Alone it keeps the registry in ${default_track_path}."`
 	RegistryFile    string        `name:"registry-file" placeholder:"PATH" help:"Registry location; implies --track. A plain path is a local bbolt file, fsync'd; s3://bucket/key replicates it to S3 (stateless mode)."`
 	StateDir        string        `name:"state-dir" placeholder:"DIR" help:"Ephemeral directory for the live registry in S3 mode (default: the TMPDIR flicker folder)."`
-	ShutdownTimeout time.Duration `name:"shutdown-timeout" default:"25s" help:"Budget on SIGTERM to stop reading, deliver what is queued, commit positions and exit."`
+	ShutdownTimeout time.Duration `name:"shutdown-timeout" default:"25s" help:"Budget on SIGTERM to stop reading, deliver what is queued, commit positions, upload the final snapshot, release the lease and exit; a second signal exits at once."`
 	Once            bool          `name:"once" help:"Ship what the inputs hold at start, wait until every event is acknowledged and committed, then exit 0."`
 	CommitInterval  time.Duration `name:"commit-interval" default:"250ms" help:"How often acknowledged positions are committed to the registry, in one transaction."`
 	HTTPAddr        string        `name:"http-addr" placeholder:"HOST:PORT" help:"Serve /metrics (Prometheus), /healthz and /readyz on this address, e.g. :9090. Off when empty."`
@@ -75,7 +72,7 @@ func (c *RunCmd) Run(e *env) error {
 		return usageError("--shutdown-timeout must be positive, got %s", c.ShutdownTimeout)
 	}
 
-	ctx, stop := signalContext(log)
+	ctx, stop := signalContext(c.ShutdownTimeout, log)
 	defer stop()
 
 	var live liveParts
@@ -111,7 +108,7 @@ func (c *RunCmd) Run(e *env) error {
 
 	switch {
 	case session != nil:
-		closeCtx, cancel := context.WithTimeout(context.Background(), c.closeBudget())
+		closeCtx, cancel := c.closeContext(ctx)
 		defer cancel()
 		if err := session.close(closeCtx); err != nil {
 			runErr = errors.Join(err, runErr)
@@ -146,7 +143,7 @@ func (c *RunCmd) openRegistry(ctx context.Context, mode registryMode, log zerolo
 		}
 		return storePositions(session.db), session.db, session, nil
 	case mode.path != "":
-		db, err := store.Open(mode.path, store.Options{CommitInterval: c.CommitInterval}, log.With().Str("component", "store").Logger())
+		db, err := store.Open(mode.path, store.Options{CommitInterval: c.CommitInterval}, log)
 		if err != nil {
 			if errors.Is(err, store.ErrLocked) {
 				return positions{}, nil, nil, &exitError{code: exitFenced, err: err}
@@ -172,7 +169,7 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg positions, li
 	var sources []engine.Source
 	var fileSources []*file.Source
 	for _, in := range cfg.LogFiles {
-		src, err := file.New(in, reg.files, file.Options{Once: c.Once}, log.With().Str("component", "source").Str("input", in.Name).Logger())
+		src, err := file.New(in, reg.files, file.Options{Once: c.Once}, log)
 		if err != nil {
 			closeOutputs(outputs)
 			return &exitError{code: exitUsage, err: fmt.Errorf("log_files %s: %w", in.Name, err)}
@@ -195,7 +192,8 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg positions, li
 		Batch:        engine.BatchLimits{MaxEvents: cfg.Batch.MaxEvents, MaxBytes: int64(cfg.Batch.MaxBytes), MaxWait: cfg.Batch.MaxWait},
 		Outputs:      outputs,
 		DrainTimeout: c.ShutdownTimeout - c.closeBudget(),
-		Logger:       log.With().Str("component", "engine").Logger(),
+		CloseTimeout: c.closeBudget() / 4,
+		Logger:       log, // engine.New adds its component
 
 		OutputPositions: reg.outputs,
 	})
@@ -240,35 +238,6 @@ func (c *RunCmd) closeBudget() time.Duration {
 		return min(c.ShutdownTimeout/3, 10*time.Second)
 	}
 	return min(c.ShutdownTimeout/5, 3*time.Second)
-}
-
-// signalContext is cancelled on the first SIGINT or SIGTERM; a second one exits at once. The registry is
-// consistent at any moment, so the only cost of exiting at once is re-sending what was not committed.
-func signalContext(log zerolog.Logger) (context.Context, func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() {
-		select {
-		case s := <-sigs:
-			log.Info().Str("signal", s.String()).Msg("stopping: draining and committing (a second signal exits at once)")
-			cancel()
-		case <-done:
-			return
-		}
-		select {
-		case s := <-sigs:
-			log.Warn().Str("signal", s.String()).Msg("second signal: exiting now; unacknowledged events will be re-sent")
-			os.Exit(exitRuntime)
-		case <-done:
-		}
-	}()
-	return ctx, func() {
-		signal.Stop(sigs)
-		close(done)
-		cancel()
-	}
 }
 
 // absPath is path made absolute for logs and errors, or path itself when that fails.

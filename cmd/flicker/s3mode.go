@@ -135,8 +135,7 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.Open(path, store.Options{NoSync: true, CommitInterval: c.CommitInterval},
-		log.With().Str("component", "store").Logger())
+	db, err := store.Open(path, store.Options{NoSync: true, CommitInterval: c.CommitInterval}, log)
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
 			return nil, &exitError{code: exitFenced, err: fmt.Errorf("--state-dir: %w", err)}
@@ -267,7 +266,7 @@ func (s *s3Session) abort() {
 	s.bg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s.releaseLease(ctx)
+	_ = s.releaseLease(ctx) // the start failed already
 	if s.db != nil {
 		_ = s.db.Close()
 	}
@@ -296,20 +295,20 @@ func (s *s3Session) close(ctx context.Context) error {
 	s.stopBg()
 	s.bg.Wait()
 	if fencedErr := s.fencedErr(); fencedErr != nil {
-		s.releaseLease(ctx)
+		_ = s.releaseLease(ctx) // fenced already
 		return errors.Join(&exitError{code: exitFenced, err: fmt.Errorf("registry %s: %w", s.keys, fencedErr)}, s.db.Close())
 	}
-	// Keep a second of the budget for releasing the lease, so the next instance need not wait a TTL.
+	// Keep part of the time for releasing the lease, so the next instance need not wait a TTL.
 	finalCtx, cancel := ctx, context.CancelFunc(func() {})
 	if dl, ok := ctx.Deadline(); ok {
-		finalCtx, cancel = context.WithDeadline(ctx, dl.Add(-time.Second))
+		finalCtx, cancel = context.WithDeadline(ctx, dl.Add(-releaseReserve(dl)))
 	}
 	defer cancel()
 	if flushErr != nil {
 		errs = append(errs, fmt.Errorf("commit positions: %w", flushErr))
 	} else if err := s.repl.Final(finalCtx); err != nil {
 		if errors.Is(err, snapshot.ErrFenced) {
-			s.releaseLease(ctx)
+			_ = s.releaseLease(ctx) // fenced already
 			return errors.Join(&exitError{code: exitFenced, err: fmt.Errorf("registry %s: %w", s.keys, err)}, s.db.Close())
 		}
 		errs = append(errs, fmt.Errorf("final snapshot: %w", err))
@@ -317,7 +316,9 @@ func (s *s3Session) close(ctx context.Context) error {
 		st := s.repl.Stats()
 		s.log.Info().Uint64("epoch", st.LastHeader.Epoch).Uint64("seq", st.LastHeader.Seq).Msg("final snapshot uploaded")
 	}
-	s.releaseLease(ctx)
+	if err := s.releaseLease(ctx); err != nil {
+		errs = append(errs, &exitError{code: exitFenced, err: fmt.Errorf("registry %s: %w", s.keys, err)})
+	}
 	if err := s.db.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close registry: %w", err))
 	}
@@ -325,14 +326,22 @@ func (s *s3Session) close(ctx context.Context) error {
 }
 
 // releaseLease lets the next instance start at once, when this one still holds the lease; a failure only means
-// the next one waits a TTL.
-func (s *s3Session) releaseLease(ctx context.Context) {
+// the next one waits a TTL. It returns an error wrapping ErrLeaseLost when the release finds the lease taken over
+// (a stale holder that nothing told sooner): this instance was fenced.
+func (s *s3Session) releaseLease(ctx context.Context) error {
 	if s.lease == nil || !s.lease.State().Held {
-		return
+		return nil
 	}
-	if err := s.lease.Release(ctx); err != nil {
-		s.log.Warn().Err(err).Msg("could not release the lease; the next instance takes over after the TTL")
+	err := s.lease.Release(ctx)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, snapshot.ErrLeaseLost):
+		s.log.Error().Err(err).Msg("FENCED: another instance took the lease over before this one released it")
+		return err
 	}
+	s.log.Warn().Err(err).Msg("could not release the lease; the next instance takes over after the TTL")
+	return nil
 }
 
 // stats is the replication state for /metrics.

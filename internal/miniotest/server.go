@@ -2,6 +2,8 @@
 // folder and random root credentials, stopped when the test ends. It also hands out clients, buckets and
 // credentials restricted to a key prefix, and can stop and restart the server to simulate an outage. Proxy
 // adds the faults a healthy server cannot produce: stalls, connection resets and lost replies.
+// HTTPProxy acts on requests: it can make the server look like a store that ignores conditional writes (GCS's
+// S3 endpoint), and hold chosen requests while others pass.
 //
 // The server binary is installed by `make tools` (a pinned version, see Version); FLICKER_MINIO names another
 // binary. A missing binary fails the test with the command to run, never skips it.

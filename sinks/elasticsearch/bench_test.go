@@ -6,6 +6,7 @@ import (
 
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/sinks/elasticsearch"
+	"github.com/flickerlog/flicker/sinks/elasticsearch/estest"
 )
 
 // BenchmarkElasticsearchSink measures Write against the emulator in accept-and-discard mode, over loopback: one
@@ -20,7 +21,7 @@ func BenchmarkElasticsearchSink(b *testing.B) {
 		{"none", "none", "logs-%{+yyyy.MM.dd}"},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			es := startEmulator(b, emulatorOptions{discardItems: batch})
+			es := estest.Start(b, estest.Options{DiscardItems: batch})
 			s := newSink(b, elasticsearch.Config{Hosts: []string{es.URL()}, Index: c.index, Compression: c.compression})
 			evs := events(testStream(), 0, batch)
 			for i := range evs {

@@ -37,7 +37,8 @@
 //     day's index and is stored twice. A data stream checks _id only in its current backing index: a replay
 //     after a rollover is stored again. An alias resolves to its write index at the time of the request.
 //   - Elasticsearch limits _id to 512 bytes: an API source's own id that is longer is rejected (to the dead
-//     letter).
+//     letter) by the sink, before sending. Elasticsearch would refuse the whole request (400
+//     action_request_validation_exception), and with it every other event of the request.
 //   - Elasticsearch 6 and older (mapping types) are not supported.
 //   - A data stream needs op_type: create. With op_type index Elasticsearch refuses every item with 400
 //     (illegal_argument_exception: only write ops with an op_type of create are allowed in data streams), and

@@ -50,6 +50,25 @@ func appendID(dst []byte, ev *engine.Event) []byte {
 	return appendEscaped(dst, ev.ID)
 }
 
+// maxIDBytes is Elasticsearch's limit on an _id, in UTF-8 bytes.
+const maxIDBytes = 512
+
+// idBytes is the length in UTF-8 bytes of a source's own id as appendID writes it, as Elasticsearch counts it:
+// each byte of invalid UTF-8 becomes U+FFFD. It is 0 for a derived id (ev.ID empty), which is short.
+func idBytes(ev *engine.Event) int {
+	n := 0
+	for i := 0; i < len(ev.ID); {
+		r, size := utf8.DecodeRune(ev.ID[i:])
+		if r == utf8.RuneError && size == 1 {
+			n += len("\ufffd")
+		} else {
+			n += size
+		}
+		i += size
+	}
+	return n
+}
+
 const hexDigits = "0123456789abcdef"
 
 // appendEscaped appends s as the inside of a JSON string.

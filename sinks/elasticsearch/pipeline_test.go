@@ -11,6 +11,7 @@ import (
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/engine/enginetest"
 	"github.com/flickerlog/flicker/sinks/elasticsearch"
+	"github.com/flickerlog/flicker/sinks/elasticsearch/estest"
 )
 
 // fastRetry keeps the engine's backoffs short.
@@ -64,7 +65,7 @@ func TestEveryEventIndexedOnceAfterRetriesAndReplay(t *testing.T) {
 			const perStream = 300
 			content := enginetest.SuiteContent(3, perStream)
 			in := &engine.Input{Name: "app", Type: "file"}
-			es := startEmulator(t, emulatorOptions{})
+			es := estest.Start(t, estest.Options{})
 			faults := map[string]int{} // _id -> failed attempts
 			for name := range content {
 				for off := range perStream {
@@ -180,7 +181,7 @@ func TestEveryEventIndexedOnceAfterRetriesAndReplay(t *testing.T) {
 func TestMappingErrorsLandInTheDeadLetter(t *testing.T) {
 	content := enginetest.SuiteContent(2, 100)
 	in := &engine.Input{Name: "app", Type: "file"}
-	es := startEmulator(t, emulatorOptions{flavor: flavorOpenSearch})
+	es := estest.Start(t, estest.Options{Flavor: estest.FlavorOpenSearch})
 	for name := range content {
 		for off := 3; off < 100; off += 10 {
 			es.AlwaysFail(pullSourceID(in, name, off), 400)
@@ -218,7 +219,7 @@ func TestMappingErrorsLandInTheDeadLetter(t *testing.T) {
 // TestServesAsADeadLetter: as another output's dead letter, the sink indexes the rejected events with the reason.
 func TestServesAsADeadLetter(t *testing.T) {
 	content := enginetest.SuiteContent(1, 50)
-	es := startEmulator(t, emulatorOptions{})
+	es := estest.Start(t, estest.Options{})
 	main := enginetest.NewMemorySink()
 	main.RejectWhen(func(ev *engine.Event) bool { return ev.Offset%10 == 4 })
 	dl := newSink(t, elasticsearch.Config{Hosts: []string{es.URL()}, Index: "dead-letters"})

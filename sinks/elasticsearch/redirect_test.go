@@ -12,11 +12,12 @@ import (
 
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/sinks/elasticsearch"
+	"github.com/flickerlog/flicker/sinks/elasticsearch/estest"
 )
 
 // redirectingHost serves es under /new/ and answers every request under /old/ with status and a Location to
 // the same path under /new/ on the same origin, counting those answers.
-func redirectingHost(t *testing.T, es *esEmulator, status int) (url string, redirects *atomic.Int64) {
+func redirectingHost(t *testing.T, es *estest.Server, status int) (url string, redirects *atomic.Int64) {
 	t.Helper()
 	redirects = new(atomic.Int64)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -38,7 +39,7 @@ func redirectingHost(t *testing.T, es *esEmulator, status int) (url string, redi
 func TestRedirectChangingTheMethodNotFollowed(t *testing.T) {
 	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther} {
 		t.Run(http.StatusText(status), func(t *testing.T) {
-			es := startEmulator(t, emulatorOptions{})
+			es := estest.Start(t, estest.Options{})
 			base, redirects := redirectingHost(t, es, status)
 			var logs logBuffer
 			s := newLoggingSink(t, elasticsearch.Config{Hosts: []string{base + "/old"}, Index: "logs"},
@@ -68,7 +69,7 @@ func TestRedirectChangingTheMethodNotFollowed(t *testing.T) {
 func TestRedirectKeepingTheMethodFollowed(t *testing.T) {
 	for _, status := range []int{http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
 		t.Run(http.StatusText(status), func(t *testing.T) {
-			es := startEmulator(t, emulatorOptions{})
+			es := estest.Start(t, estest.Options{})
 			base, redirects := redirectingHost(t, es, status)
 			s := newSink(t, elasticsearch.Config{Hosts: []string{base + "/old"}, Index: "logs"})
 			b := engine.NewBatch(events(testStream(), 0, 3))
@@ -89,7 +90,7 @@ func TestRedirectKeepingTheMethodFollowed(t *testing.T) {
 // the events (it drops only Authorization). It is refused: nothing reaches the other host, the events are
 // retried and the refusal logged.
 func TestRedirectToAnotherHostRefused(t *testing.T) {
-	other := startEmulator(t, emulatorOptions{})
+	other := estest.Start(t, estest.Options{})
 	var redirects atomic.Int64
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		redirects.Add(1)

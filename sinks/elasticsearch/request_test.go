@@ -8,6 +8,7 @@ import (
 
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/sinks/elasticsearch"
+	"github.com/flickerlog/flicker/sinks/elasticsearch/estest"
 )
 
 // TestAuthentication: API keys in both forms and basic credentials reach the cluster as documented; refused
@@ -15,19 +16,19 @@ import (
 func TestAuthentication(t *testing.T) {
 	tests := []struct {
 		name string
-		opts emulatorOptions
+		opts estest.Options
 		cfg  elasticsearch.Config
 		ok   bool
 	}{
-		{"api key id:key", emulatorOptions{apiKey: apiKeyOf("k1:s3cret")}, elasticsearch.Config{APIKey: "k1:s3cret"}, true},
-		{"api key encoded", emulatorOptions{apiKey: apiKeyOf("k1:s3cret")}, elasticsearch.Config{APIKey: apiKeyOf("k1:s3cret")}, true},
-		{"basic", emulatorOptions{user: "shipper", pass: "pa:ss"}, elasticsearch.Config{Username: "shipper", Password: "pa:ss"}, true},
-		{"wrong password", emulatorOptions{user: "shipper", pass: "pa:ss"}, elasticsearch.Config{Username: "shipper", Password: "nope"}, false},
-		{"missing", emulatorOptions{apiKey: apiKeyOf("k1:s3cret")}, elasticsearch.Config{}, false},
+		{"api key id:key", estest.Options{APIKey: estest.APIKeyOf("k1:s3cret")}, elasticsearch.Config{APIKey: "k1:s3cret"}, true},
+		{"api key encoded", estest.Options{APIKey: estest.APIKeyOf("k1:s3cret")}, elasticsearch.Config{APIKey: estest.APIKeyOf("k1:s3cret")}, true},
+		{"basic", estest.Options{User: "shipper", Pass: "pa:ss"}, elasticsearch.Config{Username: "shipper", Password: "pa:ss"}, true},
+		{"wrong password", estest.Options{User: "shipper", Pass: "pa:ss"}, elasticsearch.Config{Username: "shipper", Password: "nope"}, false},
+		{"missing", estest.Options{APIKey: estest.APIKeyOf("k1:s3cret")}, elasticsearch.Config{}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			es := startEmulator(t, tt.opts)
+			es := estest.Start(t, tt.opts)
 			cfg := tt.cfg
 			cfg.Hosts, cfg.Index = []string{es.URL()}, "logs"
 			s := newSink(t, cfg)
@@ -60,7 +61,7 @@ func TestAuthentication(t *testing.T) {
 func TestCompressionHeadersAndPathPrefix(t *testing.T) {
 	for _, c := range []string{"", "gzip", "none"} {
 		t.Run("compression="+c, func(t *testing.T) {
-			es := startEmulator(t, emulatorOptions{})
+			es := estest.Start(t, estest.Options{})
 			s := newSink(t, elasticsearch.Config{Hosts: []string{es.URL() + "/es/"}, Index: "logs", Compression: c,
 				Headers: map[string]string{"X-Tenant": "blue"}})
 			if err := s.Write(t.Context(), engine.NewBatch(events(testStream(), 0, 3))); err != nil {
@@ -86,7 +87,7 @@ func TestCompressionHeadersAndPathPrefix(t *testing.T) {
 // TestIDsMatchTheDocument: an event's own id, whatever its bytes, is indexed under the same string as the
 // document's "id".
 func TestIDsMatchTheDocument(t *testing.T) {
-	es := startEmulator(t, emulatorOptions{})
+	es := estest.Start(t, estest.Options{})
 	s := newSink(t, elasticsearch.Config{Hosts: []string{es.URL()}, Index: "logs"})
 	ids := []string{"plain", `q"uo\te`, "tab\there\nnl", "ctl\x01\x1f", "bad\xff\xfeutf8", "журнал", "emoji 🙂",
 		"sep\u2028"}
@@ -116,7 +117,7 @@ func TestIDsMatchTheDocument(t *testing.T) {
 func TestReplayOverwritesOrConflicts(t *testing.T) {
 	for _, op := range []string{"index", "create"} {
 		t.Run(op, func(t *testing.T) {
-			es := startEmulator(t, emulatorOptions{})
+			es := estest.Start(t, estest.Options{})
 			s := newSink(t, elasticsearch.Config{Hosts: []string{es.URL()}, Index: "logs", OpType: op})
 			evs := events(testStream(), 0, 10)
 			for range 2 {

@@ -163,7 +163,7 @@ func (s *Sink) Write(ctx context.Context, b *engine.Batch) error {
 		if failed == nil {
 			failed = s.send(ctx, b, lo, hi)
 		} else {
-			retryRange(b, lo, hi, failed)
+			s.retryRange(b, lo, hi, failed)
 		}
 		lo = hi
 	}
@@ -179,12 +179,21 @@ func (s *Sink) Close(context.Context) error {
 // InvalidUTF8 is the number of events written with invalid UTF-8 replaced.
 func (s *Sink) InvalidUTF8() int64 { return s.enc.InvalidUTF8.Load() }
 
-// encode renders the batch into s.body: per event an action line and the document line.
+// encode renders the batch into s.body: per event an action line and the document line. An event whose _id
+// Elasticsearch would refuse is rejected here and gets no lines: Elasticsearch validates every action before it
+// runs any, so one such _id would fail the whole request (400 action_request_validation_exception) and take the
+// other events of the request with it.
 func (s *Sink) encode(b *engine.Batch) {
 	body, ends := s.body[:0], s.ends[:0]
 	dead := b.DeadLetter()
 	for i := range b.Events {
 		ev := &b.Events[i]
+		if n := idBytes(ev); n > maxIDBytes {
+			b.Reject(i, fmt.Errorf("_id of %d bytes: elasticsearch accepts at most %d, and would refuse the whole "+
+				"request", n, maxIDBytes))
+			ends = append(ends, len(body))
+			continue
+		}
 		body = s.actions.appendAction(body, ev)
 		if dead {
 			body = s.enc.AppendDeadLetter(body, ev, b.Reason(i))
@@ -196,6 +205,9 @@ func (s *Sink) encode(b *engine.Batch) {
 	}
 	s.body, s.ends = body, ends
 }
+
+// sent reports whether event i is in the request body: encode rejected the others.
+func (s *Sink) sent(i int) bool { return s.ends[i] > s.start(i) }
 
 // start is where event i's lines begin in s.body.
 func (s *Sink) start(i int) int {
@@ -230,18 +242,25 @@ func (s *Sink) trim() {
 	}
 }
 
-func retryRange(b *engine.Batch, lo, hi int, err error) {
+// retryRange marks the events of [lo, hi) that were sent Retry.
+func (s *Sink) retryRange(b *engine.Batch, lo, hi int, err error) {
 	for i := lo; i < hi; i++ {
-		b.Retry(i, err)
+		if s.sent(i) {
+			b.Retry(i, err)
+		}
 	}
 }
 
 // send posts events [lo, hi) and marks them. It returns an error when the request failed as a whole and its
 // events are to be retried.
 func (s *Sink) send(ctx context.Context, b *engine.Batch, lo, hi int) error {
-	resp, h, err := s.post(ctx, s.body[s.start(lo):s.ends[hi-1]])
+	payload := s.body[s.start(lo):s.ends[hi-1]]
+	if len(payload) == 0 {
+		return nil // encode rejected every event of the range
+	}
+	resp, h, err := s.post(ctx, payload)
 	if err != nil {
-		retryRange(b, lo, hi, err)
+		s.retryRange(b, lo, hi, err)
 		return err
 	}
 	code := resp.StatusCode
@@ -250,7 +269,7 @@ func (s *Sink) send(ctx context.Context, b *engine.Batch, lo, hi int) error {
 		closeBody(resp)
 		if err != nil {
 			err = fmt.Errorf("read _bulk response of %s: %w", h.name, err)
-			retryRange(b, lo, hi, err)
+			s.retryRange(b, lo, hi, err)
 			return err
 		}
 		return s.markItems(b, lo, hi, h)
@@ -266,7 +285,7 @@ func (s *Sink) send(ctx context.Context, b *engine.Batch, lo, hi int) error {
 	case code == http.StatusRequestEntityTooLarge && hi-lo > 1:
 		mid := lo + (hi-lo)/2
 		if err := s.send(ctx, b, lo, mid); err != nil {
-			retryRange(b, mid, hi, err)
+			s.retryRange(b, mid, hi, err)
 			return err
 		}
 		return s.send(ctx, b, mid, hi)
@@ -277,11 +296,13 @@ func (s *Sink) send(ctx context.Context, b *engine.Batch, lo, hi int) error {
 	case code == http.StatusBadRequest:
 		// Elasticsearch read the request and refuses its content: sending it again would get the same answer.
 		for i := lo; i < hi; i++ {
-			b.Reject(i, serr)
+			if s.sent(i) {
+				b.Reject(i, serr)
+			}
 		}
 		return nil
 	case code == http.StatusTooManyRequests:
-		retryRange(b, lo, hi, serr)
+		s.retryRange(b, lo, hi, serr)
 		return serr
 	default:
 		// Every other status (3xx, 401, 403, 404, 405, 408, 409, 415, ...) is a host, credential or proxy
@@ -289,7 +310,7 @@ func (s *Sink) send(ctx context.Context, b *engine.Batch, lo, hi int) error {
 		if ok, suppressed := s.alarms.allow(); ok {
 			s.log.Error().Err(serr).Int64("suppressed", suppressed).Msg(statusHint(code))
 		}
-		retryRange(b, lo, hi, serr)
+		s.retryRange(b, lo, hi, serr)
 		return serr
 	}
 }
@@ -375,22 +396,32 @@ func (s *Sink) post(ctx context.Context, payload []byte) (*http.Response, *host,
 
 // markItems marks events [lo, hi) from the parsed response.
 func (s *Sink) markItems(b *engine.Batch, lo, hi int, h *host) error {
+	actions := 0
+	for i := lo; i < hi; i++ {
+		if s.sent(i) {
+			actions++
+		}
+	}
 	if s.res.skipped {
 		for i := lo; i < hi; i++ {
-			b.Accept(i)
+			if s.sent(i) {
+				b.Accept(i)
+			}
 		}
 		return nil
 	}
-	if len(s.res.items) != hi-lo {
-		err := fmt.Errorf("_bulk response of %s has %d items for %d actions", h.name, len(s.res.items), hi-lo)
-		retryRange(b, lo, hi, err)
+	if len(s.res.items) != actions {
+		err := fmt.Errorf("_bulk response of %s has %d items for %d actions", h.name, len(s.res.items), actions)
+		s.retryRange(b, lo, hi, err)
 		return err
 	}
 	var rejected, retried int
 	var example, alarm *ItemError
-	for k := range s.res.items {
+	for k, i := 0, lo; k < len(s.res.items); k, i = k+1, i+1 {
+		for !s.sent(i) { // items answer the sent events, in order
+			i++
+		}
 		it := &s.res.items[k]
-		i := lo + k
 		st := it.status
 		switch {
 		case st >= 200 && st < 300, st == http.StatusConflict:
@@ -433,7 +464,7 @@ func (s *Sink) markItems(b *engine.Batch, lo, hi int, h *host) error {
 	}
 	if example != nil {
 		if ok, suppressed := s.warns.allow(); ok {
-			s.log.Warn().Err(example).Int("rejected", rejected).Int("retried", retried).Int("items", hi-lo).
+			s.log.Warn().Err(example).Int("rejected", rejected).Int("retried", retried).Int("items", actions).
 				Int64("suppressed", suppressed).Msg("elasticsearch refused some events")
 		}
 	}

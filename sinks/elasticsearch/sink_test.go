@@ -15,15 +15,16 @@ import (
 
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/sinks/elasticsearch"
+	"github.com/flickerlog/flicker/sinks/elasticsearch/estest"
 )
 
 // TestItemStatuses: each event's result follows its item's status, for every response flavor, with and without
 // filter_path.
 func TestItemStatuses(t *testing.T) {
-	for _, flavor := range []string{flavorES7, flavorES8, flavorOpenSearch} {
+	for _, flavor := range []string{estest.FlavorES7, estest.FlavorES8, estest.FlavorOpenSearch} {
 		for _, full := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/ignore_filter_path=%t", flavor, full), func(t *testing.T) {
-				es := startEmulator(t, emulatorOptions{flavor: flavor, ignoreFilterPath: full})
+				es := estest.Start(t, estest.Options{Flavor: flavor, IgnoreFilterPath: full})
 				s := newSink(t, elasticsearch.Config{Hosts: []string{es.URL()}, Index: "logs", OpType: "create"})
 				evs := events(testStream(), 0, 9)
 				// Event 5 exists already: create answers 409.
@@ -75,40 +76,40 @@ func TestItemStatuses(t *testing.T) {
 func TestWholeRequestFailures(t *testing.T) {
 	tests := []struct {
 		name    string
-		fault   func(es *esEmulator)
+		fault   func(es *estest.Server)
 		want    engine.Status
 		wantErr bool // Write returns an error
 		loud    bool // logged at error level
 		reason  string
 	}{
-		{"429 retries", func(es *esEmulator) { es.FailRequests(429) }, engine.Retry, true, false, "es_rejected_execution_exception"},
-		{"503 retries", func(es *esEmulator) { es.FailRequests(503) }, engine.Retry, true, false, "unavailable_shards_exception"},
-		{"500 retries", func(es *esEmulator) { es.FailRequests(500) }, engine.Retry, true, false, "status 500"},
-		{"401 retries", func(es *esEmulator) { es.FailRequests(401) }, engine.Retry, true, true, "status 401"},
-		{"403 retries", func(es *esEmulator) { es.FailRequests(403) }, engine.Retry, true, true, "security_exception"},
-		{"404 retries", func(es *esEmulator) { es.AnswerNext(404, "<html>no route</html>") }, engine.Retry, true, true, "no route"},
-		{"405 retries", func(es *esEmulator) { es.FailRequests(405) }, engine.Retry, true, true, "status 405"},
-		{"408 retries", func(es *esEmulator) { es.FailRequests(408) }, engine.Retry, true, true, "status 408"},
-		{"409 retries", func(es *esEmulator) { es.FailRequests(409) }, engine.Retry, true, true, "status 409"},
-		{"415 retries", func(es *esEmulator) { es.FailRequests(415) }, engine.Retry, true, true, "status 415"},
-		{"422 retries", func(es *esEmulator) { es.FailRequests(422) }, engine.Retry, true, true, "status 422"},
-		{"400 rejects", func(es *esEmulator) { es.FailRequests(400) }, engine.Rejected, false, false, "status 400: mapper_parsing_exception"},
-		{"302 retries", func(es *esEmulator) { es.AnswerNext(302, "") }, engine.Retry, true, true, "status 302"},
-		{"truncated response retries", func(es *esEmulator) { es.AnswerNext(200, `{"errors":true,"items":[{"index":{"sta`) },
+		{"429 retries", func(es *estest.Server) { es.FailRequests(429) }, engine.Retry, true, false, "es_rejected_execution_exception"},
+		{"503 retries", func(es *estest.Server) { es.FailRequests(503) }, engine.Retry, true, false, "unavailable_shards_exception"},
+		{"500 retries", func(es *estest.Server) { es.FailRequests(500) }, engine.Retry, true, false, "status 500"},
+		{"401 retries", func(es *estest.Server) { es.FailRequests(401) }, engine.Retry, true, true, "status 401"},
+		{"403 retries", func(es *estest.Server) { es.FailRequests(403) }, engine.Retry, true, true, "security_exception"},
+		{"404 retries", func(es *estest.Server) { es.AnswerNext(404, "<html>no route</html>") }, engine.Retry, true, true, "no route"},
+		{"405 retries", func(es *estest.Server) { es.FailRequests(405) }, engine.Retry, true, true, "status 405"},
+		{"408 retries", func(es *estest.Server) { es.FailRequests(408) }, engine.Retry, true, true, "status 408"},
+		{"409 retries", func(es *estest.Server) { es.FailRequests(409) }, engine.Retry, true, true, "status 409"},
+		{"415 retries", func(es *estest.Server) { es.FailRequests(415) }, engine.Retry, true, true, "status 415"},
+		{"422 retries", func(es *estest.Server) { es.FailRequests(422) }, engine.Retry, true, true, "status 422"},
+		{"400 rejects", func(es *estest.Server) { es.FailRequests(400) }, engine.Rejected, false, false, "status 400: mapper_parsing_exception"},
+		{"302 retries", func(es *estest.Server) { es.AnswerNext(302, "") }, engine.Retry, true, true, "status 302"},
+		{"truncated response retries", func(es *estest.Server) { es.AnswerNext(200, `{"errors":true,"items":[{"index":{"sta`) },
 			engine.Retry, true, false, "malformed _bulk response"},
-		{"missing items retry", func(es *esEmulator) { es.AnswerNext(200, `{"errors":true,"items":[{"index":{"status":201}}]}`) },
+		{"missing items retry", func(es *estest.Server) { es.AnswerNext(200, `{"errors":true,"items":[{"index":{"status":201}}]}`) },
 			engine.Retry, true, false, "has 1 items for 4 actions"},
-		{"not JSON retries", func(es *esEmulator) { es.AnswerNext(200, `<html>`) }, engine.Retry, true, false, "malformed"},
+		{"not JSON retries", func(es *estest.Server) { es.AnswerNext(200, `<html>`) }, engine.Retry, true, false, "malformed"},
 		// encoding/json would read the last flag; the sink cannot know which one the server meant.
-		{"repeated errors flag retries", func(es *esEmulator) {
+		{"repeated errors flag retries", func(es *estest.Server) {
 			es.AnswerNext(200, `{"errors":false,"errors":true,"items":[{"index":{"status":400}}]}`)
 		}, engine.Retry, true, false, "errors member repeated"},
-		{"errors false, truncated items retry", func(es *esEmulator) { es.AnswerNext(200, `{"errors":false,"items":[{"ind`) },
+		{"errors false, truncated items retry", func(es *estest.Server) { es.AnswerNext(200, `{"errors":false,"items":[{"ind`) },
 			engine.Retry, true, false, "malformed _bulk response"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			es := startEmulator(t, emulatorOptions{})
+			es := estest.Start(t, estest.Options{})
 			var logs logBuffer
 			s := newLoggingSink(t, elasticsearch.Config{Hosts: []string{es.URL()}, Index: "logs"}, zerolog.New(&logs))
 			tt.fault(es)
@@ -140,7 +141,7 @@ func TestWholeRequestFailures(t *testing.T) {
 
 // TestTooLargeSplitsInHalves: a 413 halves the request until the halves fit; an event too large alone is rejected.
 func TestTooLargeSplitsInHalves(t *testing.T) {
-	es := startEmulator(t, emulatorOptions{maxBody: 2000})
+	es := estest.Start(t, estest.Options{MaxBody: 2000})
 	s := newSink(t, elasticsearch.Config{Hosts: []string{es.URL()}, Index: "logs"})
 	evs := events(testStream(), 0, 12)
 	evs[9].Message = bytes.Repeat([]byte("x"), 3000)
@@ -169,7 +170,7 @@ func TestTooLargeSplitsInHalves(t *testing.T) {
 
 // TestBulkMaxBytesSplits: a batch larger than bulk_max_bytes goes as several requests, each within the limit.
 func TestBulkMaxBytesSplits(t *testing.T) {
-	es := startEmulator(t, emulatorOptions{})
+	es := estest.Start(t, estest.Options{})
 	const limit = 4096
 	s := newSink(t, elasticsearch.Config{Hosts: []string{es.URL()}, Index: "logs", BulkMaxBytes: limit})
 	evs := events(testStream(), 0, 100)
@@ -204,7 +205,7 @@ func TestBulkMaxBytesSplits(t *testing.T) {
 // TestLaterRequestsRetryAfterAWholeFailure: once a request of a batch fails as a whole, the rest of the batch is
 // not sent and is marked Retry; the requests before it stay accepted.
 func TestLaterRequestsRetryAfterAWholeFailure(t *testing.T) {
-	es := startEmulator(t, emulatorOptions{})
+	es := estest.Start(t, estest.Options{})
 	s := newSink(t, elasticsearch.Config{Hosts: []string{es.URL()}, Index: "logs", BulkMaxBytes: 1000})
 	es.AnswerNext(200, `{"errors":false}`) // the first request: accepted without items
 	es.FailRequests(429)
@@ -255,7 +256,7 @@ func TestDateIndexFromTimestampInUTC(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.pattern, func(t *testing.T) {
-			es := startEmulator(t, emulatorOptions{})
+			es := estest.Start(t, estest.Options{})
 			s := newSink(t, elasticsearch.Config{Hosts: []string{es.URL()}, Index: tt.pattern})
 			evs := events(testStream(), 0, len(tt.times))
 			for i := range evs {
@@ -281,7 +282,7 @@ func TestDateIndexFromTimestampInUTC(t *testing.T) {
 
 // TestRoundRobinOverTwoHosts: requests alternate between the hosts; every event lands once.
 func TestRoundRobinOverTwoHosts(t *testing.T) {
-	a, b := startEmulator(t, emulatorOptions{}), startEmulator(t, emulatorOptions{})
+	a, b := estest.Start(t, estest.Options{}), estest.Start(t, estest.Options{})
 	s := newSink(t, elasticsearch.Config{Hosts: []string{a.URL(), b.URL()}, Index: "logs"})
 	st := testStream()
 	for k := range 10 {
@@ -299,13 +300,13 @@ func TestRoundRobinOverTwoHosts(t *testing.T) {
 // events are retried.
 func TestFailover(t *testing.T) {
 	t.Run("host down", func(t *testing.T) {
-		live := startEmulator(t, emulatorOptions{})
+		live := estest.Start(t, estest.Options{})
 		s := newSink(t, elasticsearch.Config{Hosts: []string{deadURL(t), live.URL()}, Index: "logs"})
 		writeAllAccepted(t, s, 10)
 		checkDisjoint(t, 50, live)
 	})
 	t.Run("host answers 503", func(t *testing.T) {
-		failing, live := startEmulator(t, emulatorOptions{}), startEmulator(t, emulatorOptions{})
+		failing, live := estest.Start(t, estest.Options{}), estest.Start(t, estest.Options{})
 		failing.FailRequests(503, 503, 503, 503, 503, 503, 503, 503, 503, 503)
 		s := newSink(t, elasticsearch.Config{Hosts: []string{failing.URL(), live.URL()}, Index: "logs"})
 		writeAllAccepted(t, s, 10)
@@ -328,7 +329,7 @@ func TestFailover(t *testing.T) {
 		}
 	})
 	t.Run("cancelled context", func(t *testing.T) {
-		es := startEmulator(t, emulatorOptions{})
+		es := estest.Start(t, estest.Options{})
 		es.HangAfter(1)
 		s := newSink(t, elasticsearch.Config{Hosts: []string{es.URL()}, Index: "logs"})
 		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
@@ -362,7 +363,7 @@ func writeAllAccepted(t *testing.T, s *elasticsearch.Sink, batches int) {
 }
 
 // checkDisjoint checks that the emulators together hold n documents, each in exactly one of them.
-func checkDisjoint(t *testing.T, n int, ems ...*esEmulator) {
+func checkDisjoint(t *testing.T, n int, ems ...*estest.Server) {
 	t.Helper()
 	seen := map[string]int{}
 	for _, e := range ems {
@@ -399,7 +400,7 @@ func deadURL(t *testing.T) string {
 // automatically) is kept and retried, and the operator told to create the index: rejecting would send every
 // event to the dead letter, or drop it without one, until then.
 func TestItemMissingIndexRetried(t *testing.T) {
-	es := startEmulator(t, emulatorOptions{})
+	es := estest.Start(t, estest.Options{})
 	var logs logBuffer
 	s := newLoggingSink(t, elasticsearch.Config{Hosts: []string{es.URL()}, Index: "logs"}, zerolog.New(&logs))
 	evs := events(testStream(), 0, 3)

@@ -6,11 +6,12 @@ import (
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/engine/enginetest"
 	"github.com/flickerlog/flicker/sinks/elasticsearch"
+	"github.com/flickerlog/flicker/sinks/elasticsearch/estest"
 )
 
 func TestPassesSinkSuite(t *testing.T) {
 	enginetest.RunSinkSuite(t, func(t *testing.T) (engine.Sink, func() [][]byte) {
-		es := startEmulator(t, emulatorOptions{})
+		es := estest.Start(t, estest.Options{})
 		s := newSink(t, elasticsearch.Config{Hosts: []string{es.URL()}, Index: "suite"})
 		return s, es.Messages
 	})

@@ -8,6 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -131,4 +135,101 @@ func BenchmarkWrite(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(evs))/b.Elapsed().Seconds(), "events/s")
+}
+
+// TestBrokenPipeIsAnOutputError: a reader that exited (EPIPE) is a write error: the events are retried, never
+// accepted, and the broken pipe is logged once however often the engine retries.
+func TestBrokenPipeIsAnOutputError(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	r.Close() // the reader is gone: every write answers EPIPE
+	var logs bytes.Buffer
+	s := stdout.New(w, zerolog.New(&logs))
+	for range 3 {
+		b := engine.NewBatch(events(0, 2))
+		err := s.Write(context.Background(), b)
+		if !errors.Is(err, syscall.EPIPE) {
+			t.Fatalf("write to a broken pipe: %v, want EPIPE", err)
+		}
+		for i := range b.Events {
+			if st, serr := b.Status(i); st != engine.Retry || !errors.Is(serr, syscall.EPIPE) {
+				t.Fatalf("event %d: %v %v, want Retry with EPIPE", i, st, serr)
+			}
+		}
+	}
+	if n := strings.Count(logs.String(), "stdout is a broken pipe"); n != 1 {
+		t.Fatalf("the broken pipe logged %d times, want once; logs:\n%s", n, logs.String())
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// blockingWriter blocks every Write until release is closed, like a pipe whose reader stopped reading.
+type blockingWriter struct {
+	release chan struct{}
+	mu      sync.Mutex
+	buf     bytes.Buffer
+}
+
+func (w *blockingWriter) Write(p []byte) (int, error) {
+	<-w.release
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+// TestBlockedWriteEndsWithItsContext: a write nobody reads returns when ctx ends, with its events retried, so the
+// engine's shutdown budget holds; the next Write and Close wait for the blocked call, and nothing is lost.
+func TestBlockedWriteEndsWithItsContext(t *testing.T) {
+	w := &blockingWriter{release: make(chan struct{})}
+	released := false
+	unblock := func() {
+		if !released {
+			released = true
+			close(w.release)
+		}
+	}
+	defer unblock()
+	s := stdout.New(w, zerolog.Nop())
+	ctx, cancel := context.WithCancel(context.Background())
+	b := engine.NewBatch(events(0, 2))
+	done := make(chan error, 1)
+	go func() { done <- s.Write(ctx, b) }()
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("blocked write: %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		unblock()
+		t.Fatal("Write stays blocked after its context ended")
+	}
+	for i := range b.Events {
+		if st, _ := b.Status(i); st != engine.Retry {
+			t.Fatalf("event %d of the blocked write: %v, want Retry", i, st)
+		}
+	}
+	// The next call waits for the blocked one: with an ended context it gives up at once.
+	b2 := engine.NewBatch(events(2, 1))
+	if err := s.Write(ctx, b2); !errors.Is(err, context.Canceled) {
+		t.Fatalf("write behind a blocked one: %v, want context.Canceled", err)
+	}
+	if err := s.Close(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("close with a blocked write: %v, want context.Canceled", err)
+	}
+	unblock()
+	if err := s.Write(context.Background(), engine.NewBatch(events(2, 1))); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(w.buf.String(), "\n"); got != 3 {
+		t.Fatalf("%d lines written, want 3 (the blocked batch, then the retried one)", got)
+	}
 }

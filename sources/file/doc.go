@@ -22,7 +22,9 @@
 // it is at its end; a renamed one (whose writer may still append to it) after close_inactive without growth,
 // like any other file. Files that disappeared with unread data (also while flicker was down) are looked for by
 // identity in the directories of the globs and of known files; exclude still applies. Truncation (size below the
-// read position, or different first bytes) restarts the file at 0 in a new generation.
+// read position, or different first bytes) restarts the file at 0 in a new generation. When the truncated file
+// was copied first (copytruncate), the copy is read on from the file's position instead of losing or repeating
+// what the copy holds (see copytruncate.go); otherwise the truncation is logged at warn level with the bytes lost.
 //
 // Event ids: see streamSeed. Caveats:
 //   - A file found through a symlink is tracked, and searched for after rotation, where its target lives (the
@@ -33,4 +35,6 @@
 //   - A closed file that the globs no longer match (renamed away) is followed where it was last found, one stat
 //     per scan, for as long as it stays in a watched directory: later writes to it are read.
 //   - Invalid UTF-8 is passed through and replaced by the encoders; invalid UTF-16 is replaced here (counted).
+//     A UTF-16 newline is recognised at any byte offset, so that a stray odd byte damages one line (its odd byte
+//     becomes U+FFFD) instead of misaligning the rest of the file (see splitter.index).
 package file

@@ -80,9 +80,13 @@ type recorded struct {
 type recPublisher struct {
 	mu     sync.Mutex
 	events []recorded
+	before func(ctx context.Context) // when set, called at the start of every Publish (to block the reader)
 }
 
 func (p *recPublisher) Publish(ctx context.Context, events []engine.Event) error {
+	if p.before != nil {
+		p.before(ctx)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, e := range events {
@@ -151,11 +155,16 @@ type running struct {
 
 func start(t *testing.T, cfg file.Config, reg *memRegistry, opts file.Options) *running {
 	t.Helper()
+	return startWith(t, cfg, reg, opts, &recPublisher{})
+}
+
+// startWith is start publishing to pub.
+func startWith(t *testing.T, cfg file.Config, reg *memRegistry, opts file.Options, pub *recPublisher) *running {
+	t.Helper()
 	src, err := file.New(cfg, reg, opts, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := &recPublisher{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- src.Run(ctx, pub) }()

@@ -67,36 +67,24 @@ func (s splitter) next(d []byte) (lineLen, consumed int) {
 	return 0, 0
 }
 
-// index returns where the first newline unit of d starts, or -1.
+// index returns where the first newline unit of d starts, or -1. A UTF-16 newline is found at any byte offset,
+// not only at a unit boundary of d: after an odd number of bytes (a stray byte written by another program, a
+// line cut at an odd length) every later newline is one byte off, and only this keeps such a line from holding
+// up the rest of the file. The line before it decodes with a U+FFFD for its odd byte, and the next line starts
+// aligned again. In well-formed text an unaligned match needs a unit of U+0A00-U+0AFF (Gurmukhi, Gujarati)
+// next to one whose other byte is zero (U+0100, U+3000, U+4E00...): that one line is then split in two, its
+// second part decoded one byte off; no byte is lost and the next line is aligned again.
 func (s splitter) index(d []byte) int {
 	switch s.enc {
 	case encUTF16LE:
-		for from := 0; ; {
-			j := bytes.IndexByte(d[from:], '\n')
-			if j < 0 {
-				return -1
-			}
-			j += from
-			if j&1 == 0 && j+1 < len(d) && d[j+1] == 0 {
-				return j
-			}
-			from = j + 1
-		}
+		return bytes.Index(d, newlineUTF16LE)
 	case encUTF16BE:
-		for from := 0; ; {
-			j := bytes.IndexByte(d[from:], '\n')
-			if j < 0 {
-				return -1
-			}
-			j += from
-			if j&1 == 1 && d[j-1] == 0 {
-				return j - 1
-			}
-			from = j + 1
-		}
+		return bytes.Index(d, newlineUTF16BE)
 	}
 	return bytes.IndexByte(d, '\n')
 }
+
+var newlineUTF16LE, newlineUTF16BE = []byte{'\n', 0}, []byte{0, '\n'}
 
 // decodedMax bounds the UTF-8 size of n raw bytes.
 func (e encoding) decodedMax(n int) int {

@@ -24,7 +24,13 @@ func TestSplitter(t *testing.T) {
 		{"max+1 cut", "utf-8", 16, strings.Repeat("x", 17) + "\n", []string{strings.Repeat("x", 16), "x"}, ""},
 		{"waits at max", "utf-8", 16, strings.Repeat("x", 16), nil, strings.Repeat("x", 16)},
 		{"utf16le aligned", "utf-16le", 16, "a\x00\n\x00\n\x0a\n\x00", []string{"a\x00", "\n\x0a"}, ""},
-		{"utf16le odd 0a is not a newline", "utf-16le", 16, "\x00\n\x00\x00", nil, "\x00\n\x00\x00"},
+		{"utf16le odd newline ends a line", "utf-16le", 16, "\x00\n\x00\x00", []string{"\x00"}, "\x00"},
+		{"utf16le stray byte then aligned again", "utf-16le", 16, "a\x00X\n\x00b\x00\n\x00", []string{"a\x00X", "b\x00"}, ""},
+		{"utf16be odd newline ends a line", "utf-16be", 16, "\x00aX\x00\n\x00b\x00\n", []string{"\x00aX", "\x00b"}, ""},
+		{"utf16 odd byte at the end waits", "utf-16le", 16, "a\x00\n\x00X", []string{"a\x00"}, "X"},
+		// The documented cost: U+0A0A then U+4E00 hold an unaligned "\n\x00", which splits that line.
+		{"utf16le false split, then aligned", "utf-16le", 16, "\x0a\x0a\x00\x4e\n\x00b\x00\n\x00",
+			[]string{"\x0a", "\x4e", "b\x00"}, ""},
 		{"utf16be", "utf-16be", 16, "\x00a\x00\n\x0a\x0a\x00\n", []string{"\x00a", "\x0a\x0a"}, ""},
 		{"utf16 partial unit", "utf-16le", 16, "a\x00\n", nil, "a\x00\n"},
 	}
@@ -43,12 +49,14 @@ func TestSplitter(t *testing.T) {
 }
 
 // FuzzSplitter: for any input, lines plus their newlines plus the rest give back the input, no line is longer
-// than the limit, and the rest holds no complete line.
+// than the limit, what a line consumes beyond its content is a newline, and the rest holds no complete line.
 func FuzzSplitter(f *testing.F) {
 	f.Add([]byte("a\nb\r\n\nlong line here\n"), uint8(16), uint8(0))
 	f.Add([]byte("a\x00\n\x00\n\x0a"), uint8(16), uint8(1))
 	f.Add([]byte("\x00\n\x00a\x00\n"), uint8(20), uint8(2))
+	f.Add([]byte("a\x00X\n\x00b\x00\n\x00c"), uint8(0), uint8(1))
 	encs := []string{"utf-8", "utf-16le", "utf-16be", "latin1"}
+	newline := map[string][]byte{"utf-8": {'\n'}, "utf-16le": {'\n', 0}, "utf-16be": {0, '\n'}, "latin1": {'\n'}}
 	f.Fuzz(func(t *testing.T, data []byte, maxLine uint8, enc uint8) {
 		max := int(maxLine) + file.MinMaxLineBytes
 		name := encs[int(enc)%len(encs)]
@@ -66,8 +74,8 @@ func FuzzSplitter(f *testing.F) {
 			if !bytes.Equal(joined[len(joined)-consumed[i]:][:len(l)], l) {
 				t.Fatalf("line %d is not the input's bytes", i)
 			}
-			if len(joined)%unit != 0 {
-				t.Fatalf("line %d ends off a code unit boundary", i)
+			if nl := joined[len(joined)-consumed[i]+len(l):]; len(nl) > 0 && !bytes.Equal(nl, newline[name]) {
+				t.Fatalf("line %d ends with %q, not a newline", i, nl)
 			}
 		}
 		if !bytes.Equal(append(joined, rest...), data) {
@@ -75,6 +83,9 @@ func FuzzSplitter(f *testing.F) {
 		}
 		if len(rest) >= max/unit*unit+unit {
 			t.Fatalf("rest of %d bytes should have been cut at %d", len(rest), max)
+		}
+		if bytes.Contains(rest, newline[name]) {
+			t.Fatalf("rest %q holds a newline", rest)
 		}
 		if out, _ := file.Decode(name, data); name != "utf-8" && !utf8Valid(out) {
 			t.Fatalf("decoded output is not UTF-8")

@@ -32,6 +32,7 @@ func (s *Source) scan(first bool) {
 	}
 	s.checkOpen(now)
 	s.searchLost(now)
+	s.releaseHeld(now)
 	s.clean(now)
 	s.schedule(now)
 	s.mu.Lock()
@@ -217,13 +218,18 @@ func (s *Source) matchClosed(t *tracked, c candidate, first bool, now time.Time)
 		return
 	}
 	if !same {
-		// Another file on this inode: the old one was deleted and its inode reused (or the file was rewritten
-		// while closed). The newcomer gets the next generation so that event ids never repeat.
+		// Another file on this inode: the old one was deleted and its inode reused, or the file was truncated and
+		// rewritten while closed (copytruncate while flicker was stopped: its copy is read on, the file from 0).
+		// The newcomer gets the next generation so that event ids never repeat.
 		s.log.Info().Str("path", c.path).Uint64("inode", t.inode).Bool("birth_differs", t.birth != info.birth).
 			Msg("inode reused by a new file")
+		copied := s.followCopy(t, info)
+		if !copied {
+			s.replacedWithoutCopy(t, c.path)
+		}
 		gen := t.gen + 1
 		s.forget(t)
-		s.discover(c, first, gen, now)
+		s.discover(c, first && !copied, gen, now)
 		return
 	}
 	s.adopt(t, f, c, info, true, now)
@@ -282,6 +288,10 @@ func (s *Source) discover(c candidate, first bool, gen uint32, now time.Time) {
 		_ = f.Close()
 		return
 	}
+	if gen == 0 && s.holdCopy(candidate{path: c.path, info: info}, f, fp, fpLen, first, now) {
+		_ = f.Close()
+		return
+	}
 	var start int64
 	if first && s.cfg.StartPosition == "end" {
 		start = info.size / int64(s.enc.unit()) * int64(s.enc.unit())
@@ -318,23 +328,26 @@ func (s *Source) growFingerprint(t *tracked, f *os.File, size int64) {
 	s.mu.Unlock()
 }
 
-// truncated restarts t at offset 0 in a new generation. Events of the old generation still pending are shipped
-// first; bytes known to exist but not yet read are counted as lost.
+// truncated restarts t at offset 0 in a new generation. When a copy of the file is found (copytruncate), the old
+// content is read on in the copy (see followCopy). Otherwise events of the old generation still pending are
+// shipped first, and bytes known to exist but not yet read are counted as lost.
 func (s *Source) truncated(t *tracked, f *os.File, info fileInfo) {
-	if t.ml != nil {
-		s.cur = t
-		t.ml.flush(s.emitFn, false)
-	}
-	lost := max(0, t.size-t.readPos())
-	if len(t.partial) > 0 && s.cfg.FlushPartialOnClose && t.f != nil {
-		s.flushPartial(t)
-	} else {
-		lost += int64(len(t.partial))
-	}
 	s.stats.truncations.Add(1)
-	s.stats.truncLost.Add(uint64(lost))
-	s.log.Info().Str("path", t.path).Int64("offset", t.readPos()).Int64("size", info.size).
-		Int64("lost_bytes", lost).Msg("file truncated, reading from the beginning")
+	if !s.followCopy(t, info) {
+		if t.ml != nil {
+			s.cur = t
+			t.ml.flush(s.emitFn, false)
+		}
+		lost := max(0, t.size-t.readPos())
+		if len(t.partial) > 0 && s.cfg.FlushPartialOnClose && t.f != nil {
+			s.flushPartial(t)
+		} else {
+			lost += int64(len(t.partial))
+		}
+		s.stats.truncLost.Add(uint64(lost))
+		s.log.Warn().Str("path", t.path).Int64("offset", t.readPos()).Int64("size", info.size).
+			Int64("lost_bytes", lost).Msg("file truncated and no copy of it found: reading it from the beginning")
+	}
 	t.offset, t.atEOF, t.stream, t.chunks, t.readTo = 0, false, nil, nil, 0
 	s.setPartial(t, nil, nil)
 	fp, fpLen, _ := fingerprintOf(f, s.scratch)

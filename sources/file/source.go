@@ -39,6 +39,9 @@ type Source struct {
 	// whose device is unknown or was renumbered is found by inode and path.
 	loaded map[uint64][]*tracked
 
+	held         map[fileID]*heldCopy        // possible copies waiting for a truncation; see copytruncate.go
+	fingerprints map[fingerprintKey]*tracked // index of the tracked files for holdCopy, built once per scan
+
 	// Owned by the Run goroutine.
 	open      []*tracked // round-robin order
 	openCount int

@@ -22,6 +22,11 @@ type tracked struct {
 	lastSeen   time.Time
 	gone       bool // replaced by another file on the same inode, or forgotten: acknowledgements are ignored
 
+	// Also guarded by Source.mu: generation copyGen goes on in copy (copytruncate), which its acknowledgements
+	// advance.
+	copy    *tracked
+	copyGen uint32
+
 	// Owned by the reader goroutine.
 	linkPath     string // the symlink the globs matched the file through, if any: log.file.path
 	f            *os.File
@@ -68,10 +73,14 @@ func (t *tracked) stateLocked() State {
 // onAck records that every event of generation gen of t before pos is done. Called by the engine under the
 // stream's lock, with increasing positions; it only records and hands the state to the registry, which coalesces
 // commits. A stream of an older generation (the file was truncated since) or of a replaced file must not
-// overwrite the newer state, so such acknowledgements are ignored.
+// overwrite the newer state, so such acknowledgements are ignored; those of a generation that goes on in a copy
+// are the copy's.
 func (s *Source) onAck(t *tracked, gen uint32, pos int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for t.copy != nil && gen == t.copyGen {
+		t = t.copy
+	}
 	if t.gone || gen != t.gen || pos <= t.acked {
 		return
 	}

@@ -1,4 +1,4 @@
-package elasticsearch_test
+package estest
 
 import (
 	"bytes"
@@ -76,10 +76,10 @@ func writeError(w http.ResponseWriter, status int, typ, reason string) {
 
 // render writes the response: members in the flavor's order, trimmed by filter_path as Elasticsearch does for
 // the paths the sink uses (top-level names and items.*.<member>).
-func (e *esEmulator) render(items []item, filterPath string) []byte {
+func (e *Server) render(items []item, filterPath string) []byte {
 	keepTop := map[string]bool{"took": true, "errors": true, "items": true}
 	var keepItem map[string]bool
-	if filterPath != "" && !e.opts.ignoreFilterPath {
+	if filterPath != "" && !e.opts.IgnoreFilterPath {
 		keepTop, keepItem = map[string]bool{}, map[string]bool{}
 		for _, f := range strings.Split(filterPath, ",") {
 			if m, ok := strings.CutPrefix(f, "items.*."); ok {
@@ -102,7 +102,7 @@ func (e *esEmulator) render(items []item, filterPath string) []byte {
 	}
 	itemsJSON, _ := json.Marshal(rendered)
 	members := []string{"took", "errors", "items"}
-	if e.opts.flavor == flavorES7 {
+	if e.opts.Flavor == FlavorES7 {
 		members = []string{"errors", "took", "items"}
 	}
 	var b bytes.Buffer
@@ -136,7 +136,7 @@ func pick[T any](keep bool, v *T) *T {
 }
 
 // discardResponse is the filtered answer to n successful index actions.
-func (e *esEmulator) discardResponse(n int) []byte {
+func (e *Server) discardResponse(n int) []byte {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if r, ok := e.discarded[n]; ok {
@@ -155,5 +155,5 @@ func (e *esEmulator) discardResponse(n int) []byte {
 	return e.discarded[n]
 }
 
-// apiKeyOf is the encoded form of an API key "id:key", as the create API key API returns it.
-func apiKeyOf(idKey string) string { return base64.StdEncoding.EncodeToString([]byte(idKey)) }
+// APIKeyOf is the encoded form of an API key "id:key", as the create API key API returns it.
+func APIKeyOf(idKey string) string { return base64.StdEncoding.EncodeToString([]byte(idKey)) }

@@ -1,9 +1,8 @@
-package elasticsearch_test
+package estest
 
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,41 +11,51 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Response flavors of the emulator: the members and their order differ as in the documentation of each.
 const (
-	flavorES7        = "es7"         // items carry "_type":"_doc"; "errors" before "took", as the server writes it
-	flavorES8        = "es8"         // the Elasticsearch 8 reference: "took", "errors", "items"
-	flavorOpenSearch = "opensearch2" // OpenSearch 2: as ES 8, without _type
+	FlavorES7        = "es7"         // items carry "_type":"_doc"; "errors" before "took", as the server writes it
+	FlavorES8        = "es8"         // the Elasticsearch 8 reference: "took", "errors", "items"
+	FlavorOpenSearch = "opensearch2" // OpenSearch 2: as ES 8, without _type
 )
 
-// emulatorOptions configure an esEmulator.
-type emulatorOptions struct {
-	flavor           string // default flavorES8
-	apiKey           string // when set, requests must carry "Authorization: ApiKey <apiKey>"
-	user, pass       string // when set, requests must carry basic credentials
-	ignoreFilterPath bool   // answer full items even when the request asks for filter_path
-	maxBody          int    // answer 413 to request bodies larger than this (uncompressed); 0: no limit
-	// discardItems switches to accept-and-discard mode: every request is answered "errors":false with this many
+// Options configure an Server.
+type Options struct {
+	Flavor           string // default FlavorES8
+	APIKey           string // when set, requests must carry "Authorization: ApiKey <APIKey>"
+	User, Pass       string // when set, requests must carry basic credentials
+	IgnoreFilterPath bool   // answer full items even when the request asks for filter_path
+	MaxBody          int    // answer 413 to request bodies larger than this (uncompressed); 0: no limit
+	// DiscardItems switches to accept-and-discard mode: every request is answered "errors":false with this many
 	// items, without decompressing or parsing the body. For benchmarks.
-	discardItems int
+	DiscardItems int
+	// DataStreams are the names that are data streams: only create actions are allowed on them (an index action
+	// is refused per item with 400), and documents go to the stream's backing index (see BackingIndex).
+	DataStreams []string
+	// LongFields are top-level document fields mapped as long: a document whose field holds anything but a
+	// number or a string of an integer is refused per item with 400 mapper_parsing_exception.
+	LongFields []string
 }
 
-// esEmulator is an httptest server emulating Elasticsearch's _bulk API as documented for Elasticsearch 7 and 8 and
+// Server is an httptest server emulating Elasticsearch's _bulk API as documented for Elasticsearch 7 and 8 and
 // OpenSearch 2: NDJSON bodies (gzip when Content-Encoding says so) of action and document lines ending with a
 // newline, ApiKey or Basic authentication, documents stored by (index, _id) so that op_type index overwrites
 // (result "updated", _version incremented) and op_type create answers 409 version_conflict_engine_exception for an
 // existing _id, per-item statuses with "errors":true, filter_path, and whole-request errors in Elasticsearch's
-// error format. It can be told to answer chosen _ids with item errors, to fail whole requests, and to index a
+// error format. Like Elasticsearch 8 it parses and validates the whole request before applying any action: an
+// unknown parameter in an action line or an _id longer than 512 bytes answers the whole request 400 (see bulk.go).
+// Data streams (Options.DataStreams) take create actions only; fields mapped as long (Options.LongFields) refuse
+// other values per item, as a mapping error does. It can be told to answer chosen _ids with item errors, to fail whole requests, and to index a
 // request and then never answer (a lost response).
-type esEmulator struct {
+type Server struct {
 	t    testing.TB
 	srv  *httptest.Server
-	opts emulatorOptions
+	opts Options
 
 	mu           sync.Mutex
-	docs         map[docKey]*storedDoc
+	docs         map[docKey]*Doc
 	order        []docKey            // first indexing order
 	attempts     map[string]int      // actions received per _id
 	itemFaults   map[string][]int    // _id -> statuses to answer, one per action received, before indexing it
@@ -66,12 +75,14 @@ type esEmulator struct {
 	discarded    map[int][]byte      // discard mode: responses by item count
 	unauthorized int                 // 401 answers
 	indexes      map[string]struct{} // indexes written to
+	dataStreams  map[string]bool     // Options.DataStreams
+	created      time.Time           // when the data streams were created: names their backing indexes
 }
 
 type docKey struct{ index, id string }
 
-// storedDoc is a document the emulator holds.
-type storedDoc struct {
+// Doc is a document the emulator holds.
+type Doc struct {
 	Index, ID string
 	Version   int
 	Source    map[string]any
@@ -83,14 +94,17 @@ type requestFault struct {
 	body   string // raw body; empty for Elasticsearch's error body for the status
 }
 
-func startEmulator(t testing.TB, opts emulatorOptions) *esEmulator {
+func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
-	if opts.flavor == "" {
-		opts.flavor = flavorES8
+	if opts.Flavor == "" {
+		opts.Flavor = FlavorES8
 	}
-	e := &esEmulator{t: t, opts: opts, docs: make(map[docKey]*storedDoc), attempts: make(map[string]int),
+	e := &Server{t: t, opts: opts, docs: make(map[docKey]*Doc), attempts: make(map[string]int),
 		itemFaults: make(map[string][]int), alwaysFail: make(map[string]int), release: make(chan struct{}),
-		discarded: make(map[int][]byte), indexes: make(map[string]struct{})}
+		discarded: make(map[int][]byte), indexes: make(map[string]struct{}), dataStreams: make(map[string]bool), created: time.Now()}
+	for _, name := range opts.DataStreams {
+		e.dataStreams[name] = true
+	}
 	e.srv = httptest.NewServer(e)
 	t.Cleanup(func() {
 		close(e.release)
@@ -100,24 +114,24 @@ func startEmulator(t testing.TB, opts emulatorOptions) *esEmulator {
 }
 
 // URL is the emulator's base URL.
-func (e *esEmulator) URL() string { return e.srv.URL }
+func (e *Server) URL() string { return e.srv.URL }
 
 // FailItem makes the next actions for _id id answer the given statuses, one per action, before it is indexed.
-func (e *esEmulator) FailItem(id string, statuses ...int) {
+func (e *Server) FailItem(id string, statuses ...int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.itemFaults[id] = append(e.itemFaults[id], statuses...)
 }
 
 // AlwaysFail makes every action for _id id answer status (400: a mapping error).
-func (e *esEmulator) AlwaysFail(id string, status int) {
+func (e *Server) AlwaysFail(id string, status int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.alwaysFail[id] = status
 }
 
 // FailRequests makes the next whole requests answer the given statuses with Elasticsearch's error body.
-func (e *esEmulator) FailRequests(statuses ...int) {
+func (e *Server) FailRequests(statuses ...int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, st := range statuses {
@@ -126,54 +140,54 @@ func (e *esEmulator) FailRequests(statuses ...int) {
 }
 
 // AnswerNext makes the next whole request answer status with body as it is.
-func (e *esEmulator) AnswerNext(status int, body string) {
+func (e *Server) AnswerNext(status int, body string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.reqFaults = append(e.reqFaults, requestFault{status: status, body: body})
 }
 
 // HangAfter makes requests, once n documents are stored, index their documents and never answer; 0 turns it off.
-func (e *esEmulator) HangAfter(n int) {
+func (e *Server) HangAfter(n int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.hangAfter = n
 }
 
-func (e *esEmulator) locked(f func()) {
+func (e *Server) locked(f func()) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	f()
 }
 
-func (e *esEmulator) Hung() (n int)      { e.locked(func() { n = e.hung }); return n }
-func (e *esEmulator) Requests() (n int)  { e.locked(func() { n = e.requests }); return n }
-func (e *esEmulator) Gzipped() (n int)   { e.locked(func() { n = e.gzipped }); return n }
-func (e *esEmulator) Conflicts() (n int) { e.locked(func() { n = e.conflicts }); return n }
-func (e *esEmulator) DocCount() (n int)  { e.locked(func() { n = len(e.docs) }); return n }
-func (e *esEmulator) Attempts(id string) (n int) {
+func (e *Server) Hung() (n int)      { e.locked(func() { n = e.hung }); return n }
+func (e *Server) Requests() (n int)  { e.locked(func() { n = e.requests }); return n }
+func (e *Server) Gzipped() (n int)   { e.locked(func() { n = e.gzipped }); return n }
+func (e *Server) Conflicts() (n int) { e.locked(func() { n = e.conflicts }); return n }
+func (e *Server) DocCount() (n int)  { e.locked(func() { n = len(e.docs) }); return n }
+func (e *Server) Attempts(id string) (n int) {
 	e.locked(func() { n = e.attempts[id] })
 	return n
 }
-func (e *esEmulator) BodySizes() (s []int) {
+func (e *Server) BodySizes() (s []int) {
 	e.locked(func() { s = slices.Clone(e.bodySizes) })
 	return s
 }
-func (e *esEmulator) Paths() (s []string) { e.locked(func() { s = slices.Clone(e.paths) }); return s }
-func (e *esEmulator) LastHeader() (h http.Header) {
+func (e *Server) Paths() (s []string) { e.locked(func() { s = slices.Clone(e.paths) }); return s }
+func (e *Server) LastHeader() (h http.Header) {
 	e.locked(func() { h = e.lastHeader.Clone() })
 	return h
 }
-func (e *esEmulator) IDMismatches() (s []string) {
+func (e *Server) IDMismatches() (s []string) {
 	e.locked(func() { s = slices.Clone(e.idMismatches) })
 	return s
 }
-func (e *esEmulator) Unauthorized() (n int) { e.locked(func() { n = e.unauthorized }); return n }
+func (e *Server) Unauthorized() (n int) { e.locked(func() { n = e.unauthorized }); return n }
 
 // Docs returns the stored documents in the order they were first indexed.
-func (e *esEmulator) Docs() []storedDoc {
+func (e *Server) Docs() []Doc {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make([]storedDoc, 0, len(e.order))
+	out := make([]Doc, 0, len(e.order))
 	for _, k := range e.order {
 		out = append(out, *e.docs[k])
 	}
@@ -181,18 +195,35 @@ func (e *esEmulator) Docs() []storedDoc {
 }
 
 // Doc returns the document stored under (index, id).
-func (e *esEmulator) Doc(index, id string) (storedDoc, bool) {
+func (e *Server) Doc(index, id string) (Doc, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	d, ok := e.docs[docKey{index, id}]
 	if !ok {
-		return storedDoc{}, false
+		return Doc{}, false
 	}
 	return *d, true
 }
 
+// BackingIndex is the write index of data stream name, where its documents are stored: Elasticsearch's
+// .ds-<data-stream>-<yyyy.MM.dd>-<generation> with the generation of a stream never rolled over.
+func (e *Server) BackingIndex(name string) string {
+	return fmt.Sprintf(".ds-%s-%s-000001", name, e.created.UTC().Format("2006.01.02"))
+}
+
+// Indexed returns, for every stored document's "message", how many times it was indexed: its _version, which
+// counts an overwrite by a replay (op_type index) as a second time.
+func (e *Server) Indexed() map[string]int {
+	out := make(map[string]int)
+	for _, d := range e.Docs() {
+		m, _ := d.Source["message"].(string)
+		out[m] += d.Version
+	}
+	return out
+}
+
 // Messages returns the "message" of every stored document, in first indexing order.
-func (e *esEmulator) Messages() [][]byte {
+func (e *Server) Messages() [][]byte {
 	var out [][]byte
 	for _, d := range e.Docs() {
 		m, _ := d.Source["message"].(string)
@@ -201,7 +232,7 @@ func (e *esEmulator) Messages() [][]byte {
 	return out
 }
 
-func (e *esEmulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (e *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/_bulk") {
 		writeError(w, http.StatusMethodNotAllowed, "illegal_argument_exception",
 			fmt.Sprintf("Incorrect HTTP method for uri [%s] and method [%s]", r.URL.Path, r.Method))
@@ -245,10 +276,10 @@ func (e *esEmulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("Content-Type header [%s] is not supported", ct))
 		return
 	}
-	if e.opts.discardItems > 0 {
+	if e.opts.DiscardItems > 0 {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(e.discardResponse(e.opts.discardItems))
+		_, _ = w.Write(e.discardResponse(e.opts.DiscardItems))
 		return
 	}
 	body, err := readBody(r)
@@ -256,7 +287,7 @@ func (e *esEmulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "parse_exception", err.Error())
 		return
 	}
-	if e.opts.maxBody > 0 && len(body) > e.opts.maxBody {
+	if e.opts.MaxBody > 0 && len(body) > e.opts.MaxBody {
 		w.WriteHeader(http.StatusRequestEntityTooLarge) // Elasticsearch answers 413 with an empty body
 		return
 	}
@@ -294,13 +325,13 @@ func (e *esEmulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(resp)
 }
 
-func (e *esEmulator) authorized(r *http.Request) bool {
+func (e *Server) authorized(r *http.Request) bool {
 	switch {
-	case e.opts.apiKey != "":
-		return r.Header.Get("Authorization") == "ApiKey "+e.opts.apiKey
-	case e.opts.user != "":
+	case e.opts.APIKey != "":
+		return r.Header.Get("Authorization") == "ApiKey "+e.opts.APIKey
+	case e.opts.User != "":
 		u, p, ok := r.BasicAuth()
-		return ok && u == e.opts.user && p == e.opts.pass
+		return ok && u == e.opts.User && p == e.opts.Pass
 	}
 	return true
 }
@@ -315,99 +346,4 @@ func readBody(r *http.Request) ([]byte, error) {
 		rd = zr
 	}
 	return io.ReadAll(rd)
-}
-
-// bulk applies the action and document pairs; a non-zero status is a whole-request error.
-func (e *esEmulator) bulk(lines [][]byte) (items []item, status int, typ, reason string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for n := 0; n < len(lines); n += 2 {
-		var action map[string]struct {
-			Index string `json:"_index"`
-			ID    string `json:"_id"`
-		}
-		if err := json.Unmarshal(lines[n], &action); err != nil || len(action) != 1 {
-			return nil, http.StatusBadRequest, "x_content_parse_exception",
-				fmt.Sprintf("[%d:1] Malformed action/metadata line [%d]", n+1, n+1)
-		}
-		var op string
-		for k := range action {
-			op = k
-		}
-		meta := action[op]
-		if op != "index" && op != "create" {
-			return nil, http.StatusBadRequest, "illegal_argument_exception",
-				fmt.Sprintf("Malformed action/metadata line [%d], expected one of [create, delete, index, update] but found [%s]", n+1, op)
-		}
-		if meta.Index == "" {
-			return nil, http.StatusBadRequest, "action_request_validation_exception",
-				"Validation Failed: 1: index is missing;"
-		}
-		if n+1 >= len(lines) {
-			return nil, http.StatusBadRequest, "illegal_argument_exception",
-				fmt.Sprintf("The bulk request must be terminated by a newline [\\n]; action line [%d] has no source", n+1)
-		}
-		items = append(items, e.apply(op, meta.Index, meta.ID, lines[n+1]))
-	}
-	return items, 0, "", ""
-}
-
-// apply runs one action under e.mu.
-func (e *esEmulator) apply(op, index, id string, source []byte) item {
-	if id == "" {
-		e.autoIDs++
-		id = fmt.Sprintf("auto-%d", e.autoIDs)
-	}
-	e.attempts[id]++
-	it := item{op: op, Index: index, ID: id}
-	if e.opts.flavor == flavorES7 {
-		it.Type = "_doc"
-	}
-	fail := func(st int) item {
-		typ, reason := errorFor(st, id)
-		it.Status = &st
-		it.Error = &itemError{Type: typ, Reason: reason, Index: index, Shard: "0", IndexUUID: "aAsFqTI0Tc2W0LCWgPNrOA"}
-		if st == http.StatusBadRequest {
-			it.Error.CausedBy = &itemError{Type: "illegal_argument_exception",
-				Reason: `For input string: "not a number"`}
-		}
-		return it
-	}
-	if q := e.itemFaults[id]; len(q) > 0 {
-		e.itemFaults[id] = q[1:]
-		return fail(q[0])
-	}
-	if st, ok := e.alwaysFail[id]; ok {
-		return fail(st)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(source, &doc); err != nil {
-		return fail(http.StatusBadRequest)
-	}
-	if docID, _ := doc["id"].(string); docID != id {
-		e.idMismatches = append(e.idMismatches, fmt.Sprintf("_id %q, id %q", id, docID))
-	}
-	key := docKey{index, id}
-	prev, exists := e.docs[key]
-	if exists && op == "create" {
-		e.conflicts++
-		st := http.StatusConflict
-		it.Status = &st
-		it.Error = &itemError{Type: "version_conflict_engine_exception",
-			Reason: fmt.Sprintf("[%s]: version conflict, document already exists (current version [%d])", id,
-				prev.Version), Index: index, Shard: "0", IndexUUID: "aAsFqTI0Tc2W0LCWgPNrOA"}
-		return it
-	}
-	seq := len(e.order)
-	st, result, version := http.StatusCreated, "created", 1
-	if exists {
-		st, result, version = http.StatusOK, "updated", prev.Version+1
-	} else {
-		e.order = append(e.order, key)
-	}
-	e.docs[key] = &storedDoc{Index: index, ID: id, Version: version, Source: doc}
-	e.indexes[index] = struct{}{}
-	it.Status, it.Result, it.Version, it.SeqNo, it.PrimaryTerm = &st, result, version, &seq, 1
-	it.Shards = &shards{Total: 2, Successful: 1}
-	return it
 }

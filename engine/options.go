@@ -60,7 +60,12 @@ type Options struct {
 	// for streams with a Key, so that after a restart each output receives only what it had not accepted. Nil:
 	// every output receives again what was not committed. Unused with one output or more than 64.
 	OutputPositions OutputPositions
-	Logger          zerolog.Logger
+	// OutputIDs, when set, keeps the ids of the events each output accepted beyond a stream's committed
+	// position, for streams with a Key and ByID (whose positions are not the same from one run to the next), so
+	// that after a restart each output receives only what it had not accepted. Nil: every output receives again
+	// what was not committed on those streams. Unused with one output or more than 64.
+	OutputIDs OutputIDs
+	Logger    zerolog.Logger
 }
 
 // Errors of the pipeline.

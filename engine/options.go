@@ -32,6 +32,8 @@ const (
 	DefaultBatchMaxBytes  = 4 << 20
 	DefaultBatchMaxWait   = 200 * time.Millisecond
 	DefaultDrainTimeout   = 10 * time.Second
+
+	DefaultOutputIDsInterval = 250 * time.Millisecond
 )
 
 // Output is one configured output.
@@ -65,7 +67,11 @@ type Options struct {
 	// that after a restart each output receives only what it had not accepted. Nil: every output receives again
 	// what was not committed on those streams. Unused with one output or more than 64.
 	OutputIDs OutputIDs
-	Logger    zerolog.Logger
+	// OutputIDsInterval is how often the ids of outputs ahead are saved: an id is saved when its output was
+	// done with it at one sweep and the committed position has not passed it at the next, so outputs that
+	// acknowledge within an interval of each other save nothing. Zero means DefaultOutputIDsInterval.
+	OutputIDsInterval time.Duration
+	Logger            zerolog.Logger
 }
 
 // Errors of the pipeline.
@@ -92,6 +98,8 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("batch max wait %s: must not be negative", o.Batch.MaxWait)
 	case o.DrainTimeout < 0:
 		return o, fmt.Errorf("drain timeout %s: must not be negative", o.DrainTimeout)
+	case o.OutputIDsInterval < 0:
+		return o, fmt.Errorf("output ids interval %s: must not be negative", o.OutputIDsInterval)
 	}
 	o.Queue.MaxEvents = orDefault(o.Queue.MaxEvents, DefaultQueueMaxEvents)
 	o.Queue.MaxBytes = orDefault(o.Queue.MaxBytes, DefaultQueueMaxBytes)
@@ -99,6 +107,7 @@ func (o Options) withDefaults() (Options, error) {
 	o.Batch.MaxBytes = min(orDefault(o.Batch.MaxBytes, DefaultBatchMaxBytes), o.Queue.MaxBytes)
 	o.Batch.MaxWait = orDefault(o.Batch.MaxWait, DefaultBatchMaxWait)
 	o.DrainTimeout = orDefault(o.DrainTimeout, DefaultDrainTimeout)
+	o.OutputIDsInterval = orDefault(o.OutputIDsInterval, DefaultOutputIDsInterval)
 	return o, validateOutputs(o.Outputs)
 }
 

@@ -28,11 +28,12 @@ type OutputIDs interface {
 
 // idTrack is the per-output progress of a ByID stream, in its streamTrack and under its lock.
 //
-// An id is saved for an output only once the output has been done with its event for a whole acknowledgement
-// round of the stream (from one call of Stream.ackLocked to the next) and the committed position has still
-// not passed it: outputs that acknowledge in step (none finishes its next batch of the stream before the others
-// finished the previous one) cause no store call at all. The ids of the last round are saved by flush, when the
-// pipeline stops; a kill -9 loses them (the output receives those events again).
+// Ids are saved by the pipeline's sweeps (Options.OutputIDsInterval apart), never on the acknowledgement path:
+// an id is saved for an output when the output was done with its event at one sweep and the committed position
+// has still not passed it at the next. Outputs that acknowledge within an interval of each other cause no store
+// call at all; the acknowledgement path only deletes the ids of an earlier sweep once they are committed. When
+// the pipeline stops, flush saves the rest; a kill -9 loses what the last two sweeps had not saved (the output
+// receives those events again).
 type idTrack struct {
 	store OutputIDs
 	input string
@@ -41,7 +42,7 @@ type idTrack struct {
 	all   uint64   // one bit per output
 
 	next  []uint64 // per output: sequence number of the first event not done for it yet
-	held  []uint64 // per output: next as of the previous round; events below it waited a round
+	held  []uint64 // per output: next as of the previous sweep; events below it were done then
 	saved []uint64 // per output: every event below it is saved for the output or committed
 
 	ents fifo[idEntry] // the pending events' ids in sequence order, the oldest being base's
@@ -109,15 +110,11 @@ func (it *idTrack) push(seq uint64, id []byte) (skip uint64) {
 	return skip
 }
 
-// round runs after the stream's acknowledgement (the ring's head is where it stopped): it moves every output's
-// cursor past the events done for it, forgets the ids the committed position passed, and saves those an output
-// has been done with for a whole round. The caller holds the stream's lock.
-func (it *idTrack) round(t *streamTrack) {
+// sweep saves, for every output, the ids of the events it was done with at the previous sweep and that are still
+// beyond the committed position. The caller holds the stream's lock.
+func (it *idTrack) sweep(t *streamTrack) {
 	for o := range it.next {
 		t.passDone(&it.next[o], 1<<o)
-	}
-	it.trim(t.headSeq)
-	for o := range it.next {
 		it.save(t.headSeq, o, it.held[o])
 		it.held[o] = it.next[o]
 	}
@@ -153,8 +150,9 @@ func (it *idTrack) save(head uint64, o int, end uint64) {
 	it.saved[o] = end
 }
 
-// trim drops the entries of the events the committed position passed (those below head), deleting the stored
-// ones, and forgets the loaded ids not met once the first fresh event after them is committed.
+// trim runs after the stream's acknowledgement: it drops the entries of the events the committed position passed
+// (those below head), deleting the stored ones, and forgets the loaded ids not met once the first fresh event
+// after them is committed. The caller holds the stream's lock.
 func (it *idTrack) trim(head uint64) {
 	for it.base < head && it.ents.len() > 0 {
 		e, _ := it.ents.pop()

@@ -138,6 +138,11 @@ func (p *Pipeline) Run(ctx context.Context, sources []Source) error {
 	}
 	var ager sync.WaitGroup
 	ager.Go(p.batch.ageLoop)
+	stopSweeps := make(chan struct{})
+	var sweeper sync.WaitGroup
+	if p.ids != nil {
+		sweeper.Go(func() { p.sweepIDs(stopSweeps) })
+	}
 
 	failed := make(chan struct{}) // closed at the first source failure: the drain budget starts then
 	returned := make(chan struct{})
@@ -160,6 +165,8 @@ func (p *Pipeline) Run(ctx context.Context, sources []Source) error {
 	p.closeMu.Lock()
 	p.finished = true
 	p.closeMu.Unlock()
+	close(stopSweeps)
+	sweeper.Wait()
 	p.flushIDs()
 
 	for _, o := range p.all {
@@ -346,8 +353,30 @@ func (p *Pipeline) loadIDs(s *Stream, input string) {
 	p.idMu.Unlock()
 }
 
-// flushIDs saves the ids of the last acknowledgement round of every ByID stream (idTrack.flush). Run calls it
-// once no result is settled any more, before it returns, so the caller's final registry commit includes them.
+// sweepIDs saves the ids of outputs ahead on every ByID stream each OutputIDsInterval (idTrack.sweep), until stop
+// closes. Run owns it.
+func (p *Pipeline) sweepIDs(stop <-chan struct{}) {
+	tick := time.NewTicker(p.opts.OutputIDsInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		p.idMu.Lock()
+		streams := p.idStreams[:len(p.idStreams):len(p.idStreams)] // appends after this go to a new array
+		p.idMu.Unlock()
+		for _, s := range streams {
+			s.track.mu.Lock()
+			s.track.ids.sweep(&s.track)
+			s.track.mu.Unlock()
+		}
+	}
+}
+
+// flushIDs saves, on every ByID stream, the ids of outputs ahead that no sweep saved (idTrack.flush). Run calls
+// it once no result is settled any more, before it returns, so the caller's final registry commit includes them.
 func (p *Pipeline) flushIDs() {
 	p.idMu.Lock()
 	defer p.idMu.Unlock()

@@ -173,7 +173,7 @@ func settleRun(evs []Event, output int, done func(i int) bool) (events int, byte
 }
 
 // ackLocked calls the stream's ack if its head advanced, then, for a stream with per-output positions, saves
-// those of the outputs ahead of it or clears them (for a ByID stream, the ids: idTrack.round). After the ack: a
+// those of the outputs ahead of it or clears them (for a ByID stream, deletes the stored ids it passed). After the ack: a
 // store that queues both in call order never commits a Clear without the committed position that caught up. The
 // caller holds s.track.mu.
 func (s *Stream) ackLocked() {
@@ -188,6 +188,6 @@ func (s *Stream) ackLocked() {
 		t.outs.settle(t.acked, t.didAck)
 	}
 	if t.ids != nil {
-		t.ids.round(t)
+		t.ids.trim(t.headSeq)
 	}
 }

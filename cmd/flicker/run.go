@@ -201,6 +201,8 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg positions, li
 
 		OutputPositions: reg.outputs,
 		OutputIDs:       reg.ids,
+		// Saving ids faster than the registry commits would only add work.
+		OutputIDsInterval: c.CommitInterval,
 	})
 	if err != nil {
 		closeOutputs(outputs)

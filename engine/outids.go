@@ -8,9 +8,9 @@ package engine
 //
 // What is stored is always a true statement ("output O accepted the event with id X of the stream"), written
 // after the fact, so a stale or lost entry costs duplicates, never a lost event. SaveID and DeleteID run under
-// the stream's lock, after the stream's acknowledgement that goes with them, so an implementation that queues
-// them with the source's positions and commits the queue atomically (the registry's writer) never commits a
-// deletion without the committed position that passed the id.
+// the stream's lock, DeleteID after the stream's acknowledgement that passed the id, so an implementation that
+// queues them with the source's positions and commits the queue atomically (the registry's writer) never
+// commits a deletion without the committed position that passed the id.
 type OutputIDs interface {
 	// LoadIDs returns the stored ids of a stream, each with the names of the outputs that accepted it. The
 	// pipeline calls it once per stream, from Publish, before the stream's first event is queued, holding no
@@ -18,11 +18,12 @@ type OutputIDs interface {
 	// nothing lost).
 	LoadIDs(input, key string) (map[string][]string, error)
 	// SaveID records that output accepted (or dead-lettered) the stream's event id, which is beyond the
-	// stream's committed position. Called from output goroutines under the stream's lock: it must only queue
-	// the change and return.
+	// stream's committed position. Called under the stream's lock from the pipeline's sweep goroutine, and from
+	// Run when it stops: it must only queue the change and return.
 	SaveID(input, key, id, output string)
 	// DeleteID forgets the stream's event id for every output: the committed position passed it, or it was
-	// loaded and the stream went past where it would have come again. Called like SaveID.
+	// loaded and the stream went past where it would have come again. Called under the stream's lock from
+	// output goroutines, right after the stream's acknowledgement: it must only queue the change and return.
 	DeleteID(input, key, id string)
 }
 

@@ -28,10 +28,11 @@ const (
 )
 
 // apiOutidsSetup starts an emulator with apiOutidsBefore events and writes a config with an Okta source (pages of
-// 200), a file output named healthy and an HTTP output named down that answers 503 while failing is set; batches
-// hold one page at most. It returns the flags of both runs.
-func apiOutidsSetup(t *testing.T, dir string) (srv *oktatest.Server, out, reg string, args []string,
-	down *collector, failing *atomic.Bool,
+// 200), a file output named healthy and an HTTP output named down that answers its first accepted requests,
+// then 503 while failing is set (one request at a time, so the first are the first batches); batches hold batch
+// events at most. It returns the flags of both runs.
+func apiOutidsSetup(t *testing.T, dir string, batch int, accepted int64) (srv *oktatest.Server, out, reg string,
+	args []string, down *collector, failing *atomic.Bool,
 ) {
 	t.Helper()
 	srv = oktatest.Start(t, oktatest.Options{Token: apiToken})
@@ -39,8 +40,8 @@ func apiOutidsSetup(t *testing.T, dir string) (srv *oktatest.Server, out, reg st
 	down, downSrv := newCollector(t)
 	failing = new(atomic.Bool)
 	failing.Store(true)
-	down.fail = func(int64) int {
-		if failing.Load() {
+	down.fail = func(n int64) int {
+		if n > accepted && failing.Load() {
 			return http.StatusServiceUnavailable
 		}
 		return 0
@@ -54,10 +55,11 @@ func apiOutidsSetup(t *testing.T, dir string) (srv *oktatest.Server, out, reg st
     name: down
     url: %q
     retry: {initial: 50ms, max: 200ms}
+    workers: 1
 batch:
-  max_events: 200
+  max_events: %d
   max_wait: 20ms
-`, out, downSrv.URL)
+`, out, downSrv.URL, batch)
 	path := filepath.Join(dir, "api.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -100,7 +102,7 @@ func checkAPIDown(t *testing.T, srv *oktatest.Server, uuids []string, down *coll
 	for i, id := range uuids {
 		item, _ := srv.Event(id)
 		if c := down.count(string(item)); c != 1 {
-			t.Fatalf("the output that was down received event %d (%s) %d times, want once (%d requests in all); logs:\n%s",
+			t.Fatalf("the output that was down received event %d (%s) %d times, want once (%d events in all); logs:\n%s",
 				i, id, c, down.total(), logs)
 		}
 	}
@@ -112,7 +114,7 @@ func checkAPIDown(t *testing.T, srv *oktatest.Server, uuids []string, down *coll
 func TestAPIHealthyOutputReceivesNoUUIDTwiceAfterSIGTERM(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	srv, out, reg, args, down, failing := apiOutidsSetup(t, dir)
+	srv, out, reg, args, down, failing := apiOutidsSetup(t, dir, 200, 0)
 	p := start(t, dir, args...)
 	waitIDs(t, time.Minute, out, srv.UUIDs(), "the healthy output to receive every event", p)
 	waitFor(t, time.Minute, "the HTTP output to be tried", func() bool { return down.requests.Load() > 0 }, p)
@@ -155,7 +157,7 @@ func TestAPIHealthyOutputReceivesNoUUIDTwiceAfterSIGTERM(t *testing.T) {
 func TestAPIHealthyOutputIDsSurviveKill9(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	srv, out, _, args, down, failing := apiOutidsSetup(t, dir)
+	srv, out, _, args, down, failing := apiOutidsSetup(t, dir, 200, 0)
 	addr := freeAddr(t)
 	p := start(t, dir, append(args[:len(args):len(args)], "--http-addr", addr, "--commit-interval", "50ms")...)
 	metric := func(name, label string) float64 {
@@ -201,5 +203,35 @@ func TestAPIHealthyOutputIDsSurviveKill9(t *testing.T) {
 	if dups > 0 {
 		t.Fatalf("healthy output received %d of %d events again after kill -9, want none", dups, apiOutidsBefore)
 	}
+	checkAPIDown(t, srv, uuids, down, logs)
+}
+
+// TestAPIHealthyOutputPartlyAcceptedPage: batches of 100 cut the pages of 200 in two, and the HTTP output accepts
+// its first request before it fails: the committed position ends inside the first page. After SIGTERM and a
+// restart, the file output receives only the new events and the HTTP output every event once: the cursor saved
+// for the half-done page requests it again and skips the events every output took, and the file output's ids
+// cover the rest.
+func TestAPIHealthyOutputPartlyAcceptedPage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv, out, _, args, down, failing := apiOutidsSetup(t, dir, 100, 1)
+	p := start(t, dir, args...)
+	waitIDs(t, time.Minute, out, srv.UUIDs(), "the healthy output to receive every event", p)
+	waitFor(t, time.Minute, "the HTTP output to fail after its first request",
+		func() bool { return down.requests.Load() > 1 }, p)
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.wait(time.Minute); code != 0 && code != 1 {
+		t.Fatalf("exit %d after SIGTERM; logs:\n%s", code, p.logs())
+	}
+	if n := down.total(); n == 0 || n%200 == 0 {
+		t.Fatalf("the HTTP output accepted %d events before it failed: the test needs part of a page", n)
+	}
+
+	logs, uuids := restartAPIOutids(t, dir, srv, args, failing)
+	evs := readAPIOutput(t, out)
+	if len(evs) != len(uuids) {
+		t.Fatalf("the healthy output holds %d events for %d uuids; logs:\n%s", len(evs), len(uuids), logs)
+	}
+	exactlyOnceIDs(t, evs, "okta-audit", uuids)
 	checkAPIDown(t, srv, uuids, down, logs)
 }

@@ -300,7 +300,7 @@ func (p *poller) publish(ctx context.Context, pub engine.Publisher, next string,
 		return step{kind: stepPage}
 	}
 	after.RecentIDs = p.recent.snapshot()
-	p.ck.add(checkpoint{pos: p.pos, cursor: after, buf: buf})
+	p.ck.add(checkpoint{pos: p.pos, events: int64(len(p.events)), cursor: after, before: p.cur, buf: buf})
 	if err := pub.Publish(ctx, p.events); err != nil {
 		p.ck.drop(p.pos)
 		if ctx.Err() != nil {

@@ -14,11 +14,10 @@ import (
 // id, so that after a restart the output is not sent them again. Like the per-output positions, they live in a
 // bucket of their own, created by the first commit that stores one (no format change; a build that does not know
 // the bucket ignores it), are written through the coalescing writer in the same transactions as the cursors, and
-// are part of every snapshot.
+// are part of every snapshot. Each stream has a nested bucket, removed when its last id goes, so a key is the id
+// alone (an Okta uuid: 36 bytes).
 //
-//	outputids  input + 0x00 + uvarint len(stream key) + stream key + id  ->  version byte + (uvarint len(output), output)...
-//
-// The length prefix keeps the stream key unambiguous whatever bytes it or the id hold.
+//	outputids / input + 0x00 + stream key / id  ->  version byte + (uvarint len(output), output)...
 var bucketOutputIDs = []byte("outputids")
 
 const outputIDsV1 byte = 1
@@ -64,23 +63,21 @@ func (db *DB) DeleteOutputID(input, stream, id string) {
 func (db *DB) OutputIDs(input, stream string) (map[string][]string, error) {
 	var out map[string][]string
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketOutputIDs)
+		b := streamIDs(tx, input, stream)
 		if b == nil {
 			return nil
 		}
-		prefix := appendOutputIDKey(nil, input, stream, "")
-		c := b.Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		return b.ForEach(func(k, v []byte) error {
 			outputs, err := decodeOutputIDValue(v)
 			if err != nil {
-				return fmt.Errorf("id %q: %w", k[len(prefix):], err)
+				return fmt.Errorf("id %q: %w", k, err)
 			}
 			if out == nil {
 				out = make(map[string][]string)
 			}
-			out[string(k[len(prefix):])] = outputs
-		}
-		return nil
+			out[string(k)] = outputs
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read output ids of input %s: %w", input, err)
@@ -102,7 +99,9 @@ func (db *DB) OutputIDCount(input string) (int, error) {
 		}
 		c := b.Cursor()
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			n++
+			if sb := b.Bucket(k); sb != nil {
+				n += sb.Stats().KeyN
+			}
 		}
 		return nil
 	})
@@ -112,50 +111,89 @@ func (db *DB) OutputIDCount(input string) (int, error) {
 	return n, nil
 }
 
-// applyOutputIDs writes the queued ids of batch into tx. The bucket is created only when an id is put.
+// applyOutputIDs writes the queued ids of batch into tx. Buckets are created only when an id is put, and a
+// stream's bucket is removed with its last id.
 func applyOutputIDs(tx *bolt.Tx, batch *changes) error {
-	b := tx.Bucket(bucketOutputIDs)
-	var key []byte
+	root := tx.Bucket(bucketOutputIDs)
+	touched := make(map[outputsKey]*bolt.Bucket)
 	for k, p := range batch.outputIDs {
-		key = appendOutputIDKey(key[:0], k.input, k.stream, k.id)
+		sk := outputsKey{k.input, k.stream}
+		b, seen := touched[sk]
+		if !seen && root != nil {
+			b = root.Bucket(appendOutputsKey(nil, k.input, k.stream))
+		}
 		if len(p.outputs) == 0 {
 			if p.clear && b != nil {
-				if err := b.Delete(key); err != nil {
+				if err := b.Delete([]byte(k.id)); err != nil {
 					return fmt.Errorf("delete output id of input %s: %w", k.input, err)
 				}
 			}
+			touched[sk] = b
 			continue
 		}
 		if b == nil {
 			var err error
-			if b, err = tx.CreateBucketIfNotExists(bucketOutputIDs); err != nil {
-				return fmt.Errorf("create bucket %s: %w", bucketOutputIDs, err)
+			if root == nil {
+				if root, err = tx.CreateBucketIfNotExists(bucketOutputIDs); err != nil {
+					return fmt.Errorf("create bucket %s: %w", bucketOutputIDs, err)
+				}
+			}
+			if b, err = root.CreateBucketIfNotExists(appendOutputsKey(nil, k.input, k.stream)); err != nil {
+				return fmt.Errorf("create output ids bucket of input %s: %w", k.input, err)
 			}
 		}
+		touched[sk] = b
 		outputs := p.outputs
-		if v := b.Get(key); v != nil && !p.clear {
+		if v := b.Get([]byte(k.id)); v != nil && !p.clear {
 			stored, err := decodeOutputIDValue(v)
 			if err != nil {
 				return fmt.Errorf("output id of input %s: %w", k.input, err)
 			}
 			outputs = union(stored, p.outputs)
 		}
-		// bbolt keeps the key slice until the transaction ends: give it its own.
-		if err := b.Put(slices.Clone(key), appendOutputIDValue(nil, outputs)); err != nil {
+		if err := b.Put([]byte(k.id), appendOutputIDValue(nil, outputs)); err != nil {
 			return fmt.Errorf("put output id of input %s: %w", k.input, err)
+		}
+	}
+	for sk, b := range touched {
+		if b == nil {
+			continue
+		}
+		if k, _ := b.Cursor().First(); k != nil {
+			continue
+		}
+		if err := root.DeleteBucket(appendOutputsKey(nil, sk.input, sk.stream)); err != nil {
+			return fmt.Errorf("delete output ids bucket of input %s: %w", sk.input, err)
 		}
 	}
 	return nil
 }
 
-// deleteOutputIDsOf removes every id of input (registry reset).
-func deleteOutputIDsOf(tx *bolt.Tx, input string) error {
-	b := tx.Bucket(bucketOutputIDs)
-	if b == nil {
+// streamIDs returns the bucket of a stream's ids; nil when it has none.
+func streamIDs(tx *bolt.Tx, input, stream string) *bolt.Bucket {
+	root := tx.Bucket(bucketOutputIDs)
+	if root == nil {
 		return nil
 	}
-	if err := deletePrefix(b, append([]byte(input), 0)); err != nil {
-		return fmt.Errorf("delete output ids of input %s: %w", input, err)
+	return root.Bucket(appendOutputsKey(nil, input, stream))
+}
+
+// deleteOutputIDsOf removes every id of input (registry reset).
+func deleteOutputIDsOf(tx *bolt.Tx, input string) error {
+	root := tx.Bucket(bucketOutputIDs)
+	if root == nil {
+		return nil
+	}
+	prefix := append([]byte(input), 0)
+	var names [][]byte
+	c := root.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		names = append(names, bytes.Clone(k))
+	}
+	for _, name := range names {
+		if err := root.DeleteBucket(name); err != nil {
+			return fmt.Errorf("delete output ids of input %s: %w", input, err)
+		}
 	}
 	return nil
 }
@@ -169,14 +207,6 @@ func clearOutputIDs(tx *bolt.Tx) error {
 		return fmt.Errorf("clear bucket %s: %w", bucketOutputIDs, err)
 	}
 	return nil
-}
-
-func appendOutputIDKey(dst []byte, input, stream, id string) []byte {
-	dst = append(dst, input...)
-	dst = append(dst, 0)
-	dst = binary.AppendUvarint(dst, uint64(len(stream)))
-	dst = append(dst, stream...)
-	return append(dst, id...)
 }
 
 // appendOutputIDValue encodes outputs sorted, so equal sets give equal bytes.

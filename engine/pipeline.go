@@ -26,7 +26,7 @@ type Pipeline struct {
 	positions   OutputPositions
 	outputNames []string
 	// ids keeps per-output event ids (Options.OutputIDs) under the same conditions; idStreams are the streams
-	// that use it, whose last ids Run saves when it stops.
+	// that use it, which Run's sweep goroutine visits every OutputIDsInterval and flushIDs once it stops.
 	ids       OutputIDs
 	idMu      sync.Mutex
 	idStreams []*Stream

@@ -58,6 +58,41 @@ func (db *DB) DeleteOutputID(input, stream, id string) {
 	db.mu.Unlock()
 }
 
+// KeepOutputIDsOf queues the removal of the ids of every stream of input but stream: for an input with a single
+// stream whose key changed (an API source's endpoint), the ids under the former key can never match again.
+// When no other stream of input has ids committed (the common case), nothing is queued and no commit follows.
+// Ids queued for other streams of input after this call are kept.
+func (db *DB) KeepOutputIDsOf(input, stream string) {
+	if !db.writable(input, "keep output ids") {
+		return
+	}
+	other := true // unreadable: queue the removal, the commit will tell
+	_ = db.bolt.View(func(tx *bolt.Tx) error {
+		root := tx.Bucket(bucketOutputIDs)
+		if root == nil {
+			other = false
+			return nil
+		}
+		prefix, kept := append([]byte(input), 0), appendOutputsKey(nil, input, stream)
+		c := root.Cursor()
+		k, _ := c.Seek(prefix)
+		for ; k != nil && bytes.HasPrefix(k, prefix) && bytes.Equal(k, kept); k, _ = c.Next() {
+		}
+		other = k != nil && bytes.HasPrefix(k, prefix)
+		return nil
+	})
+	db.mu.Lock()
+	for k := range db.pending.outputIDs {
+		if k.input == input && k.stream != stream {
+			delete(db.pending.outputIDs, k)
+		}
+	}
+	if other {
+		db.pending.outputIDKeeps[input] = stream
+	}
+	db.mu.Unlock()
+}
+
 // OutputIDs returns the committed ids of one stream, each with the outputs that accepted it; nil when it has
 // none. Queued changes are not included.
 func (db *DB) OutputIDs(input, stream string) (map[string][]string, error) {
@@ -115,6 +150,13 @@ func (db *DB) OutputIDCount(input string) (int, error) {
 // stream's bucket is removed with its last id.
 func applyOutputIDs(tx *bolt.Tx, batch *changes) error {
 	root := tx.Bucket(bucketOutputIDs)
+	if root != nil {
+		for input, keep := range batch.outputIDKeeps {
+			if err := deleteOutputIDsOf(tx, input, keep); err != nil {
+				return err
+			}
+		}
+	}
 	touched := make(map[outputsKey]*bolt.Bucket)
 	for k, p := range batch.outputIDs {
 		sk := outputsKey{k.input, k.stream}
@@ -178,16 +220,21 @@ func streamIDs(tx *bolt.Tx, input, stream string) *bolt.Bucket {
 	return root.Bucket(appendOutputsKey(nil, input, stream))
 }
 
-// deleteOutputIDsOf removes every id of input (registry reset).
-func deleteOutputIDsOf(tx *bolt.Tx, input string) error {
+// deleteOutputIDsOf removes every id of input but those of stream keep (registry reset: keep is "", which no
+// stream bucket is named).
+func deleteOutputIDsOf(tx *bolt.Tx, input string, keep string) error {
 	root := tx.Bucket(bucketOutputIDs)
 	if root == nil {
 		return nil
 	}
 	prefix := append([]byte(input), 0)
+	kept := appendOutputsKey(nil, input, keep)
 	var names [][]byte
 	c := root.Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if keep != "" && bytes.Equal(k, kept) {
+			continue
+		}
 		names = append(names, bytes.Clone(k))
 	}
 	for _, name := range names {
@@ -250,10 +297,21 @@ func union(a, b []string) []string {
 }
 
 // requeueOutputIDs merges older queued ids (a failed commit) under c's newer ones: a newer deletion of the id or
-// of its input wins; otherwise the outputs add up.
+// of its input, or a newer keep of another stream, wins; otherwise the outputs add up.
 func (c *changes) requeueOutputIDs(older *changes) {
+	for input, keep := range older.outputIDKeeps {
+		if _, ok := c.inputs[input]; ok {
+			continue
+		}
+		if _, ok := c.outputIDKeeps[input]; !ok {
+			c.outputIDKeeps[input] = keep
+		}
+	}
 	for k, o := range older.outputIDs {
 		if _, ok := c.inputs[k.input]; ok {
+			continue
+		}
+		if keep, ok := c.outputIDKeeps[k.input]; ok && keep != k.stream {
 			continue
 		}
 		n, ok := c.outputIDs[k]

@@ -18,6 +18,7 @@ func TestOutputIDs(t *testing.T) {
 	}
 	del := func(input, stream, id string) op { return func(db *store.DB) { db.DeleteOutputID(input, stream, id) } }
 	reset := func(input string) op { return func(db *store.DB) { db.DeleteInput(input) } }
+	keep := func(input, stream string) op { return func(db *store.DB) { db.KeepOutputIDsOf(input, stream) } }
 
 	type want struct {
 		input, stream string
@@ -48,6 +49,11 @@ func TestOutputIDs(t *testing.T) {
 		{"a put queued after the reset survives", [][]op{{put("a", "s", "u1", "f")},
 			{reset("a"), put("a", "s", "u2", "f")}},
 			[]want{{"a", "s", map[string][]string{"u2": {"f"}}}}},
+		{"keep drops the input's other streams", [][]op{{put("a", "s1", "u1", "f"), put("a", "s2", "u2", "f"),
+			put("b", "s1", "u3", "f")}, {keep("a", "s2")}},
+			[]want{{"a", "s1", nil}, {"a", "s2", map[string][]string{"u2": {"f"}}}, {"b", "s1", map[string][]string{"u3": {"f"}}}}},
+		{"ids queued after the keep survive", [][]op{{put("a", "s1", "u1", "f")}, {keep("a", "s2"), put("a", "s1", "u9", "f")}},
+			[]want{{"a", "s1", map[string][]string{"u9": {"f"}}}}},
 		{"odd bytes", [][]op{{put("a", "s\x00t", "\x00é\xff", "out put")}},
 			[]want{{"a", "s\x00t", map[string][]string{"\x00é\xff": {"out put"}}}, {"a", "s", nil}}},
 	}
@@ -135,5 +141,24 @@ func TestOutputIDsInSnapshotAndImport(t *testing.T) {
 	}
 	if n, err := restored.OutputIDCount(""); err != nil || n != 0 {
 		t.Fatalf("%d ids kept after an import (err %v)", n, err)
+	}
+}
+
+// TestKeepOutputIDsOfNothingElseCommitsNothing: keeping the only stream with ids (every start of an API source
+// whose endpoint did not change) queues nothing.
+func TestKeepOutputIDsOfNothingElseCommitsNothing(t *testing.T) {
+	db := openT(t, tempPath(t), quiet)
+	db.PutOutputID("a", "s", "u", "f")
+	db.PutOutputID("ab", "t", "u", "f")
+	flush(t, db)
+	seq := db.Meta().Seq
+	db.KeepOutputIDsOf("a", "s")
+	db.KeepOutputIDsOf("c", "s")
+	flush(t, db)
+	if got := db.Meta().Seq; got != seq {
+		t.Fatalf("seq %d after keeping the only streams, want %d: a commit without a change", got, seq)
+	}
+	if n, err := db.OutputIDCount(""); err != nil || n != 2 {
+		t.Fatalf("%d ids stored, want 2 (err %v)", n, err)
 	}
 }

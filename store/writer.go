@@ -46,17 +46,18 @@ type changes struct {
 	outputs        map[outputsKey]pendingOutputs
 	outputPrefixes map[outputsKey]struct{}
 	outputIDs      map[outputIDKey]pendingOutputID
+	outputIDKeeps  map[string]string // input -> the only stream whose ids stay (KeepOutputIDsOf)
 }
 
 func newChanges() *changes {
 	return &changes{files: map[fileKey]pendingFile{}, cursors: map[string]CursorRecord{}, inputs: map[string]struct{}{},
 		outputs: map[outputsKey]pendingOutputs{}, outputPrefixes: map[outputsKey]struct{}{},
-		outputIDs: map[outputIDKey]pendingOutputID{}}
+		outputIDs: map[outputIDKey]pendingOutputID{}, outputIDKeeps: map[string]string{}}
 }
 
 func (c *changes) empty() bool {
 	return len(c.files) == 0 && len(c.cursors) == 0 && len(c.inputs) == 0 && len(c.outputs) == 0 &&
-		len(c.outputPrefixes) == 0 && len(c.outputIDs) == 0
+		len(c.outputPrefixes) == 0 && len(c.outputIDs) == 0 && len(c.outputIDKeeps) == 0
 }
 
 func (c *changes) reset() {
@@ -66,6 +67,7 @@ func (c *changes) reset() {
 	clear(c.outputs)
 	clear(c.outputPrefixes)
 	clear(c.outputIDs)
+	clear(c.outputIDKeeps)
 }
 
 // requeue merges older changes (a failed commit) under c, which holds newer ones: newer writes and deletes win.
@@ -174,6 +176,7 @@ func (db *DB) DeleteInput(input string) {
 			delete(db.pending.outputIDs, k)
 		}
 	}
+	delete(db.pending.outputIDKeeps, input)
 	db.pending.inputs[input] = struct{}{}
 	db.mu.Unlock()
 }
@@ -283,7 +286,7 @@ func (db *DB) apply(tx *bolt.Tx, batch *changes) (Meta, error) {
 		if err := deleteOutputsOf(tx, input); err != nil {
 			return Meta{}, err
 		}
-		if err := deleteOutputIDsOf(tx, input); err != nil {
+		if err := deleteOutputIDsOf(tx, input, ""); err != nil {
 			return Meta{}, err
 		}
 	}

@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"os"
@@ -234,4 +235,48 @@ func TestAPIHealthyOutputPartlyAcceptedPage(t *testing.T) {
 	}
 	exactlyOnceIDs(t, evs, "okta-audit", uuids)
 	checkAPIDown(t, srv, uuids, down, logs)
+}
+
+// TestAPIEndpointChangeDropsFormerIDs: after the same first run (2000 ids stored for the file output), the
+// source's endpoint changes to another org: the ids stored under the former endpoint can never match again and
+// the restart drops them; the new org's events reach both outputs.
+func TestAPIEndpointChangeDropsFormerIDs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv, out, reg, args, down, failing := apiOutidsSetup(t, dir, 200, 0)
+	p := start(t, dir, args...)
+	waitIDs(t, time.Minute, out, srv.UUIDs(), "the healthy output to receive every event", p)
+	waitFor(t, time.Minute, "the HTTP output to be tried", func() bool { return down.requests.Load() > 0 }, p)
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.wait(time.Minute); code != 0 && code != 1 {
+		t.Fatalf("exit %d after SIGTERM; logs:\n%s", code, p.logs())
+	}
+	if n := storedOutputIDs(t, reg); n != apiOutidsBefore {
+		t.Fatalf("%d event ids stored after the SIGTERM, want %d", n, apiOutidsBefore)
+	}
+
+	other := oktatest.Start(t, oktatest.Options{Token: apiToken})
+	want := other.Add(300)
+	cfg, err := os.ReadFile(args[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(args[1], bytes.ReplaceAll(cfg, []byte(srv.Endpoint()), []byte(other.Endpoint())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	failing.Store(false)
+	p2 := start(t, dir, append(args[:len(args):len(args)], "--once")...)
+	if code := p2.wait(2 * time.Minute); code != 0 {
+		t.Fatalf("restart exited %d:\n%s", code, p2.logs())
+	}
+	if n := storedOutputIDs(t, reg); n != 0 {
+		t.Fatalf("%d event ids stored after the restart on another endpoint, want none; logs:\n%s", n, p2.logs())
+	}
+	checkAPIDown(t, other, want, down, p2.logs())
+	counts := idCounts(readAPIOutput(t, out))
+	for _, id := range want {
+		if counts[id] != 1 {
+			t.Fatalf("the healthy output received event %s of the new org %d times, want once", id, counts[id])
+		}
+	}
 }

@@ -57,7 +57,10 @@ func (o outputPositions) Clear(input, key string) { o.db.ClearOutputPositions(in
 // cursors and commits both in the same transactions, as the engine's ordering argument needs.
 type outputIDs struct{ db *store.DB }
 
+// LoadIDs also drops the input's ids under other keys: an API input has one stream, keyed by its endpoint, so
+// those were stored under a former endpoint and can never match again (dropping ids costs duplicates at worst).
 func (o outputIDs) LoadIDs(input, key string) (map[string][]string, error) {
+	o.db.KeepOutputIDsOf(input, key)
 	return o.db.OutputIDs(input, key)
 }
 

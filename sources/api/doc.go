@@ -44,7 +44,6 @@
 //   - For type okta, a page is "full" when it holds params.limit items (default 100): a shorter page means
 //     caught up, and the next request waits the polling interval.
 //   - A next link or redirect to another host is refused (the credentials would follow it).
-//   - The stream's key for per-output event ids is the endpoint without its query: after an endpoint change,
-//     ids stored under the former one (an output was down at the last stop) are never matched again, and stay in
-//     the registry until `registry reset` of the input.
+//   - The stream's key for per-output event ids is the endpoint without its query, so that the ids of another
+//     API never match after an endpoint change (cmd/flicker then drops those stored under the former one).
 package api

@@ -69,7 +69,7 @@ func (b *batcher) add(evs []Event) (invalid int, invalidBytes int64, ok bool) {
 			st = ev.Stream
 			st.track.mu.Lock()
 		}
-		seq, skip := st.track.push(ev.Pos, size, outputs)
+		seq, skip := st.track.push(ev.Pos, size, ev.ID, outputs)
 		if len(c.events) == 0 {
 			b.started = time.Now()
 			select {

@@ -12,7 +12,9 @@
 // the output's dead letter (or counted and logged when it has none). When every output is done with every event of
 // a stream up to position P, the stream's ack function is called with P, in order, exactly once per advance.
 // With Options.OutputPositions, an output that is ahead of P on a stream with a Key keeps its own position there
-// (outpos.go), so that after a restart it is not sent what it accepted already.
+// (outpos.go), so that after a restart it is not sent what it accepted already. A stream whose positions change
+// from run to run but whose event ids do not (Stream.ByID) keeps, with Options.OutputIDs, the ids each output
+// accepted beyond P instead (outids.go).
 //
 // Caveats:
 //   - A source must not modify an event's Message bytes after Publish until the event is acknowledged; after

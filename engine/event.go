@@ -27,8 +27,13 @@ type Stream struct {
 	IDSeed [16]byte
 	// Key names the stream within its input across restarts, for per-output positions (Options.OutputPositions):
 	// a source sets it only when a restart re-reads the same events with the same positions (one generation of
-	// a file). Streams without a Key have none: after a restart every output receives what was not committed.
+	// a file), or, with ByID, the same events with the same ids. Streams without a Key have none: after a
+	// restart every output receives what was not committed.
 	Key string
+	// ByID says that the stream's positions do not name the same events from one run to the next (an API
+	// stream counts from 0 in every run) but its events' IDs do: per-output progress is then kept as the ids
+	// each output accepted beyond the committed position (Options.OutputIDs), never as positions. Needs Key.
+	ByID bool
 
 	ack func(pos int64)
 	// track is the acknowledgement-tracking state: sequence numbers and the ring of pending events.

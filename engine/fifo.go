@@ -30,3 +30,9 @@ func (f *fifo[T]) pop() (T, bool) {
 	f.n--
 	return v, true
 }
+
+// len returns how many values are queued.
+func (f *fifo[T]) len() int { return f.n }
+
+// at returns the i-th queued value, 0 being the oldest; i must be below len.
+func (f *fifo[T]) at(i int) *T { return &f.buf[(f.head+i)%len(f.buf)] }

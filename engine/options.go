@@ -26,13 +26,14 @@ type BatchLimits struct {
 
 // Defaults for zero limits.
 const (
-	DefaultQueueMaxEvents = 65536
-	DefaultQueueMaxBytes  = 32 << 20
-	DefaultBatchMaxEvents = 2048
-	DefaultBatchMaxBytes  = 4 << 20
-	DefaultBatchMaxWait   = 200 * time.Millisecond
-	DefaultDrainTimeout   = 10 * time.Second
-	DefaultCloseTimeout   = time.Second
+	DefaultQueueMaxEvents    = 65536
+	DefaultQueueMaxBytes     = 32 << 20
+	DefaultBatchMaxEvents    = 2048
+	DefaultBatchMaxBytes     = 4 << 20
+	DefaultBatchMaxWait      = 200 * time.Millisecond
+	DefaultDrainTimeout      = 10 * time.Second
+	DefaultCloseTimeout      = time.Second
+	DefaultOutputIDsInterval = 250 * time.Millisecond
 )
 
 // Output is one configured output.
@@ -66,7 +67,16 @@ type Options struct {
 	// for streams with a Key, so that after a restart each output receives only what it had not accepted. Nil:
 	// every output receives again what was not committed. Unused with one output or more than 64.
 	OutputPositions OutputPositions
-	Logger          zerolog.Logger
+	// OutputIDs, when set, keeps the ids of the events each output accepted beyond a stream's committed
+	// position, for streams with a Key and ByID (whose positions are not the same from one run to the next), so
+	// that after a restart each output receives only what it had not accepted. Nil: every output receives again
+	// what was not committed on those streams. Unused with one output or more than 64.
+	OutputIDs OutputIDs
+	// OutputIDsInterval is how often the ids of outputs ahead are saved: an id is saved when its output was
+	// done with it at one sweep and the committed position has not passed it at the next, so outputs that
+	// acknowledge within an interval of each other save nothing. Zero means DefaultOutputIDsInterval.
+	OutputIDsInterval time.Duration
+	Logger            zerolog.Logger
 }
 
 // Errors of the pipeline.
@@ -95,6 +105,8 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("drain timeout %s: must not be negative", o.DrainTimeout)
 	case o.CloseTimeout < 0:
 		return o, fmt.Errorf("close timeout %s: must not be negative", o.CloseTimeout)
+	case o.OutputIDsInterval < 0:
+		return o, fmt.Errorf("output ids interval %s: must not be negative", o.OutputIDsInterval)
 	}
 	o.Queue.MaxEvents = orDefault(o.Queue.MaxEvents, DefaultQueueMaxEvents)
 	o.Queue.MaxBytes = orDefault(o.Queue.MaxBytes, DefaultQueueMaxBytes)
@@ -103,6 +115,7 @@ func (o Options) withDefaults() (Options, error) {
 	o.Batch.MaxWait = orDefault(o.Batch.MaxWait, DefaultBatchMaxWait)
 	o.DrainTimeout = orDefault(o.DrainTimeout, DefaultDrainTimeout)
 	o.CloseTimeout = orDefault(o.CloseTimeout, DefaultCloseTimeout)
+	o.OutputIDsInterval = orDefault(o.OutputIDsInterval, DefaultOutputIDsInterval)
 	return o, validateOutputs(o.Outputs)
 }
 

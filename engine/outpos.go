@@ -100,25 +100,10 @@ func (ot *outputTrack) skipMask(pos int64) uint64 {
 // moves: the head never passes an event some output's cursor has not passed. The caller holds the stream's lock.
 func (ot *outputTrack) advance(t *streamTrack) {
 	for o := range ot.next {
-		bit := uint64(1) << o
-		moved := false
-		if ot.next[o] < t.headSeq {
-			// Cannot happen (the head waits for every output); past the head everything is done for o anyway.
-			ot.next[o] = t.headSeq
-		}
-		for ot.next[o] < t.nextSeq {
-			s := t.slot(ot.next[o])
-			if s.done&bit == 0 {
-				break
-			}
-			if !ot.has[o] || s.pos > ot.pos[o] {
-				ot.pos[o], ot.has[o] = s.pos, true
-				moved = true
-			}
-			ot.next[o]++
-		}
-		if moved {
-			ot.dirty |= bit
+		// Positions grow within a stream: the last event passed has the highest.
+		if pos, ok := t.passDone(&ot.next[o], 1<<o); ok && (!ot.has[o] || pos > ot.pos[o]) {
+			ot.pos[o], ot.has[o] = pos, true
+			ot.dirty |= 1 << o
 		}
 	}
 }

@@ -25,6 +25,11 @@ type Pipeline struct {
 	// positions keeps per-output positions (Options.OutputPositions) when there are 2 to 64 outputs; else nil.
 	positions   OutputPositions
 	outputNames []string
+	// ids keeps per-output event ids (Options.OutputIDs) under the same conditions; idStreams are the streams
+	// that use it, which Run's sweep goroutine visits every OutputIDsInterval and flushIDs once it stops.
+	ids       OutputIDs
+	idMu      sync.Mutex
+	idStreams []*Stream
 
 	ran         atomic.Bool
 	stopPublish chan struct{} // closed once the sources stopped: a stray Publish gets ErrStopped
@@ -70,12 +75,12 @@ func New(opts Options) (*Pipeline, error) {
 		p.outputNames = append(p.outputNames, oc.Name)
 	}
 	switch n := len(p.outs); {
-	case opts.OutputPositions == nil || n < 2:
+	case (opts.OutputPositions == nil && opts.OutputIDs == nil) || n < 2:
 	case n > maxTrackedOutputs:
 		log.Warn().Int("outputs", n).Int("max", maxTrackedOutputs).
 			Msg("too many outputs for per-output positions: after a restart every output receives what was not committed")
 	default:
-		p.positions = opts.OutputPositions
+		p.positions, p.ids = opts.OutputPositions, opts.OutputIDs
 	}
 	p.all = append(p.all, p.outs...)
 	for i, oc := range opts.Outputs {
@@ -133,6 +138,11 @@ func (p *Pipeline) Run(ctx context.Context, sources []Source) error {
 	}
 	var ager sync.WaitGroup
 	ager.Go(p.batch.ageLoop)
+	stopSweeps := make(chan struct{})
+	var sweeper sync.WaitGroup
+	if p.ids != nil {
+		sweeper.Go(func() { p.sweepIDs(stopSweeps) })
+	}
 
 	failed := make(chan struct{}) // closed at the first source failure: the drain budget starts then
 	returned := make(chan struct{})
@@ -155,6 +165,9 @@ func (p *Pipeline) Run(ctx context.Context, sources []Source) error {
 	p.closeMu.Lock()
 	p.finished = true
 	p.closeMu.Unlock()
+	close(stopSweeps)
+	sweeper.Wait()
+	p.flushIDs()
 
 	closeCtx := writeCtx
 	if writeCtx.Err() != nil {
@@ -250,7 +263,7 @@ type publisher Pipeline
 // stopped taking events; events from the first one not queued on are not published.
 func (pub *publisher) Publish(ctx context.Context, events []Event) error {
 	p := (*Pipeline)(pub)
-	if p.positions != nil {
+	if p.positions != nil || p.ids != nil {
 		p.loadPositions(events)
 	}
 	for len(events) > 0 {
@@ -279,10 +292,10 @@ func (pub *publisher) Publish(ctx context.Context, events []Event) error {
 	return nil
 }
 
-// loadPositions gives every keyed stream of evs met for the first time its per-output positions, before any of
-// its events is queued. The store is read outside every lock; a stream's events come from one source goroutine,
-// and the flag is checked again under the lock in case two raced. Once loaded, a stream costs one atomic load
-// per run of its events in a Publish.
+// loadPositions gives every keyed stream of evs met for the first time its per-output positions (or, for a ByID
+// stream, ids), before any of its events is queued. The store is read outside every lock; a stream's events come
+// from one source goroutine, and the flag is checked again under the lock in case two raced. Once loaded, a
+// stream costs one atomic load per run of its events in a Publish.
 func (p *Pipeline) loadPositions(evs []Event) {
 	var last *Stream
 	for i := range evs {
@@ -298,6 +311,14 @@ func (p *Pipeline) loadPositions(evs []Event) {
 		if s.Input != nil {
 			input = s.Input.Name
 		}
+		if s.ByID {
+			p.loadIDs(s, input)
+			continue
+		}
+		if p.positions == nil {
+			s.track.loaded.Store(true) // nothing to follow; a racing Publish stores the same
+			continue
+		}
 		stored, err := p.positions.Load(input, s.Key)
 		if err != nil {
 			p.log.Warn().Err(err).Str("input", input).Str("path", s.Path).
@@ -309,6 +330,66 @@ func (p *Pipeline) loadPositions(evs []Event) {
 			s.track.outs = newOutputTrack(p.positions, input, s.Key, p.outputNames, stored)
 			s.track.loaded.Store(true)
 		}
+		s.track.mu.Unlock()
+	}
+}
+
+// loadIDs gives a ByID stream its stored ids, like loadPositions. Without OutputIDs it follows nothing: its
+// positions must never be taken for per-output positions.
+func (p *Pipeline) loadIDs(s *Stream, input string) {
+	if p.ids == nil {
+		s.track.loaded.Store(true)
+		return
+	}
+	stored, err := p.ids.LoadIDs(input, s.Key)
+	if err != nil {
+		p.log.Warn().Err(err).Str("input", input).
+			Msg("per-output event ids unreadable: every output receives the stream's uncommitted events")
+		stored = nil
+	}
+	s.track.mu.Lock()
+	if s.track.loaded.Load() {
+		s.track.mu.Unlock()
+		return
+	}
+	s.track.ids = newIDTrack(p.ids, input, s.Key, p.outputNames, stored)
+	s.track.loaded.Store(true)
+	s.track.mu.Unlock()
+	p.idMu.Lock()
+	p.idStreams = append(p.idStreams, s)
+	p.idMu.Unlock()
+}
+
+// sweepIDs saves the ids of outputs ahead on every ByID stream each OutputIDsInterval (idTrack.sweep), until stop
+// closes. Run owns it.
+func (p *Pipeline) sweepIDs(stop <-chan struct{}) {
+	tick := time.NewTicker(p.opts.OutputIDsInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		p.idMu.Lock()
+		streams := p.idStreams[:len(p.idStreams):len(p.idStreams)] // appends after this go to a new array
+		p.idMu.Unlock()
+		for _, s := range streams {
+			s.track.mu.Lock()
+			s.track.ids.sweep(&s.track)
+			s.track.mu.Unlock()
+		}
+	}
+}
+
+// flushIDs saves, on every ByID stream, the ids of outputs ahead that no sweep saved (idTrack.flush). Run calls
+// it once no result is settled any more, before it returns, so the caller's final registry commit includes them.
+func (p *Pipeline) flushIDs() {
+	p.idMu.Lock()
+	defer p.idMu.Unlock()
+	for _, s := range p.idStreams {
+		s.track.mu.Lock()
+		s.track.ids.flush(&s.track)
 		s.track.mu.Unlock()
 	}
 }

@@ -24,6 +24,9 @@ type streamTrack struct {
 	// without the lock by Publish (see Pipeline.loadPositions).
 	outs   *outputTrack
 	loaded atomic.Bool
+	// ids follows the outputs' progress by event id instead, for a ByID stream of a pipeline with OutputIDs;
+	// nil otherwise. At most one of outs and ids is set.
+	ids *idTrack
 }
 
 // trackSlot is one pending event: its position, what it counts against the queue, how many outputs still have to
@@ -38,15 +41,20 @@ type trackSlot struct {
 // minRing is the first ring size: small, since push sources make a stream per request.
 const minRing = 16
 
-// push registers an event that outputs outputs must finish and returns its sequence number and the outputs that
-// are done with it already (they accepted it in an earlier run: it is not sent to them). The caller holds mu.
-// The ring doubles when full, so a stream settles at its largest backlog and stops allocating.
-func (t *streamTrack) push(pos, size int64, outputs int32) (seq, skip uint64) {
+// push registers an event (its position, size and id) that outputs outputs must finish and returns its sequence
+// number and the outputs that are done with it already (they accepted it in an earlier run: it is not sent to
+// them). The caller holds mu. The ring doubles when full, so a stream settles at its largest backlog and stops
+// allocating.
+func (t *streamTrack) push(pos, size int64, id []byte, outputs int32) (seq, skip uint64) {
 	if t.n == len(t.ring) {
 		t.grow()
 	}
-	if t.outs != nil {
+	switch {
+	case t.outs != nil:
 		skip = t.outs.skipMask(pos)
+		outputs -= int32(bits.OnesCount64(skip))
+	case t.ids != nil:
+		skip = t.ids.push(t.nextSeq, id)
 		outputs -= int32(bits.OnesCount64(skip))
 	}
 	t.ring[(t.head+t.n)&(len(t.ring)-1)] = trackSlot{pos: pos, size: size, left: outputs, done: skip}
@@ -83,7 +91,7 @@ func (t *streamTrack) finish(seq uint64, output int) (freed int64, last bool) {
 	if s.left <= 0 {
 		return 0, false
 	}
-	if t.outs != nil {
+	if t.outs != nil || t.ids != nil {
 		s.done |= 1 << output
 	}
 	s.left--
@@ -91,6 +99,24 @@ func (t *streamTrack) finish(seq uint64, output int) (freed int64, last bool) {
 		return 0, false
 	}
 	return s.size, true
+}
+
+// passDone moves next, an output's cursor (bit is the output's), past the events done for it and returns the
+// position of the last one it passed. The caller holds mu.
+func (t *streamTrack) passDone(next *uint64, bit uint64) (pos int64, moved bool) {
+	if *next < t.headSeq {
+		// Cannot happen (the head waits for every output); past the head everything is done for the output anyway.
+		*next = t.headSeq
+	}
+	for *next < t.nextSeq {
+		s := t.slot(*next)
+		if s.done&bit == 0 {
+			break
+		}
+		pos, moved = s.pos, true
+		*next++
+	}
+	return pos, moved
 }
 
 // advance moves the head past every finished slot and returns the position to acknowledge, if it moved to a new
@@ -147,8 +173,9 @@ func settleRun(evs []Event, output int, done func(i int) bool) (events int, byte
 }
 
 // ackLocked calls the stream's ack if its head advanced, then, for a stream with per-output positions, saves
-// those of the outputs ahead of it or clears them. After the ack: a store that queues both in call order never
-// commits a Clear without the committed position that caught up. The caller holds s.track.mu.
+// those of the outputs ahead of it or clears them (for a ByID stream, deletes the stored ids it passed). After the ack: a
+// store that queues both in call order never commits a Clear without the committed position that caught up. The
+// caller holds s.track.mu.
 func (s *Stream) ackLocked() {
 	t := &s.track
 	if t.outs != nil {
@@ -159,5 +186,8 @@ func (s *Stream) ackLocked() {
 	}
 	if t.outs != nil {
 		t.outs.settle(t.acked, t.didAck)
+	}
+	if t.ids != nil {
+		t.ids.trim(t.headSeq)
 	}
 }

@@ -12,7 +12,7 @@ func TestTrackerAcknowledgesHighestContiguousOnce(t *testing.T) {
 	const n = 40 // more than minRing: the ring grows with events pending
 	s.track.mu.Lock()
 	for i := range n {
-		if seq, _ := s.track.push(int64(10*(i+1)), 200, 2); seq != uint64(i) {
+		if seq, _ := s.track.push(int64(10*(i+1)), 200, nil, 2); seq != uint64(i) {
 			t.Fatalf("seq %d for event %d", seq, i)
 		}
 	}
@@ -75,7 +75,7 @@ func BenchmarkTracker(b *testing.B) {
 	for n := 0; n < b.N; n += len(evs) {
 		s.track.mu.Lock()
 		for i := range evs {
-			evs[i].seq, _ = s.track.push(int64(n+i+1), 200, 2)
+			evs[i].seq, _ = s.track.push(int64(n+i+1), 200, nil, 2)
 		}
 		s.track.mu.Unlock()
 		settleRun(evs, 0, done)

@@ -8,6 +8,8 @@
 //	cursors  input                                            ->  version byte + JSON CursorRecord
 //	outputs  input + 0x00 + stream key                        ->  version byte + positions by output (outputs.go;
 //	                                                               created by the first put, so no format change)
+//	outputids  a bucket per input + 0x00 + stream key: event id  ->  version byte + output names (outputids.go;
+//	                                                               the same)
 //
 // Writes are cheap and asynchronous: PutFile, DeleteFile, PutCursor and DeleteInput only record the latest value
 // per key in memory. One writer goroutine, owned by the DB, commits everything that changed in a single bbolt

@@ -222,6 +222,9 @@ func replaceContent(tx *bolt.Tx, files []FileRecord, doc *exportDoc) (Meta, erro
 	if err := clearOutputs(tx); err != nil {
 		return Meta{}, err
 	}
+	if err := clearOutputIDs(tx); err != nil {
+		return Meta{}, err
+	}
 	fb, cb := tx.Bucket(bucketFiles), tx.Bucket(bucketCursors)
 	for i := range files {
 		k := appendFileKey(nil, files[i].Input, files[i].Device, files[i].Inode)

@@ -41,19 +41,23 @@ type changes struct {
 	files   map[fileKey]pendingFile
 	cursors map[string]CursorRecord
 	inputs  map[string]struct{}
-	// outputs and outputPrefixes are the per-output positions queued (outputs.go).
+	// outputs and outputPrefixes are the per-output positions queued (outputs.go), outputIDs the per-output
+	// event ids (outputids.go).
 	outputs        map[outputsKey]pendingOutputs
 	outputPrefixes map[outputsKey]struct{}
+	outputIDs      map[outputIDKey]pendingOutputID
+	outputIDKeeps  map[string]string // input -> the only stream whose ids stay (KeepOutputIDsOf)
 }
 
 func newChanges() *changes {
 	return &changes{files: map[fileKey]pendingFile{}, cursors: map[string]CursorRecord{}, inputs: map[string]struct{}{},
-		outputs: map[outputsKey]pendingOutputs{}, outputPrefixes: map[outputsKey]struct{}{}}
+		outputs: map[outputsKey]pendingOutputs{}, outputPrefixes: map[outputsKey]struct{}{},
+		outputIDs: map[outputIDKey]pendingOutputID{}, outputIDKeeps: map[string]string{}}
 }
 
 func (c *changes) empty() bool {
 	return len(c.files) == 0 && len(c.cursors) == 0 && len(c.inputs) == 0 && len(c.outputs) == 0 &&
-		len(c.outputPrefixes) == 0
+		len(c.outputPrefixes) == 0 && len(c.outputIDs) == 0 && len(c.outputIDKeeps) == 0
 }
 
 func (c *changes) reset() {
@@ -62,6 +66,8 @@ func (c *changes) reset() {
 	clear(c.inputs)
 	clear(c.outputs)
 	clear(c.outputPrefixes)
+	clear(c.outputIDs)
+	clear(c.outputIDKeeps)
 }
 
 // requeue merges older changes (a failed commit) under c, which holds newer ones: newer writes and deletes win.
@@ -86,6 +92,7 @@ func (c *changes) requeue(older *changes) {
 	}
 	maps.Copy(c.inputs, older.inputs)
 	c.requeueOutputs(older)
+	c.requeueOutputIDs(older)
 }
 
 // writable reports whether a write may be queued, and logs why not.
@@ -140,8 +147,8 @@ func (db *DB) PutCursor(r CursorRecord) {
 	db.mu.Unlock()
 }
 
-// DeleteInput queues the removal of every file record, the cursor and the per-output positions of an input
-// (registry reset). Writes queued
+// DeleteInput queues the removal of every file record, the cursor and the per-output positions and ids of an
+// input (registry reset). Writes queued
 // for the input after this call are kept.
 func (db *DB) DeleteInput(input string) {
 	if !db.writable(input, "delete input") {
@@ -164,6 +171,12 @@ func (db *DB) DeleteInput(input string) {
 			delete(db.pending.outputPrefixes, k)
 		}
 	}
+	for k := range db.pending.outputIDs {
+		if k.input == input {
+			delete(db.pending.outputIDs, k)
+		}
+	}
+	delete(db.pending.outputIDKeeps, input)
 	db.pending.inputs[input] = struct{}{}
 	db.mu.Unlock()
 }
@@ -273,6 +286,9 @@ func (db *DB) apply(tx *bolt.Tx, batch *changes) (Meta, error) {
 		if err := deleteOutputsOf(tx, input); err != nil {
 			return Meta{}, err
 		}
+		if err := deleteOutputIDsOf(tx, input, ""); err != nil {
+			return Meta{}, err
+		}
 	}
 	// In key order, bbolt touches each leaf page once in sequence instead of jumping around the tree.
 	keys := db.keys[:0]
@@ -318,6 +334,9 @@ func (db *DB) apply(tx *bolt.Tx, batch *changes) (Meta, error) {
 		}
 	}
 	if err := applyOutputs(tx, batch); err != nil {
+		return Meta{}, err
+	}
+	if err := applyOutputIDs(tx, batch); err != nil {
 		return Meta{}, err
 	}
 	return bumpSeq(tx, func(*Meta) error { return nil })

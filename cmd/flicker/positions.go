@@ -53,6 +53,21 @@ func (o outputPositions) Save(input, key, output string, pos int64) {
 
 func (o outputPositions) Clear(input, key string) { o.db.ClearOutputPositions(input, key) }
 
+// outputIDs adapts the store to the engine's per-output event ids (API streams). The store queues them with the
+// cursors and commits both in the same transactions, as the engine's ordering argument needs.
+type outputIDs struct{ db *store.DB }
+
+// LoadIDs also drops the input's ids under other keys: an API input has one stream, keyed by its endpoint, so
+// those were stored under a former endpoint and can never match again (dropping ids costs duplicates at worst).
+func (o outputIDs) LoadIDs(input, key string) (map[string][]string, error) {
+	o.db.KeepOutputIDsOf(input, key)
+	return o.db.OutputIDs(input, key)
+}
+
+func (o outputIDs) SaveID(input, key, id, output string) { o.db.PutOutputID(input, key, id, output) }
+
+func (o outputIDs) DeleteID(input, key, id string) { o.db.DeleteOutputID(input, key, id) }
+
 // cursorRegistry adapts the store to the API sources' Registry.
 type cursorRegistry struct{ db *store.DB }
 

@@ -122,15 +122,17 @@ func (c *RunCmd) Run(e *env) error {
 }
 
 // positions is where the sources keep their positions: file offsets and API cursors, and the engine the
-// positions of outputs ahead of them (nil in memory-only mode).
+// positions (for API streams, the event ids) of outputs ahead of them (nil in memory-only mode).
 type positions struct {
 	files   file.Registry
 	cursors api.Registry
 	outputs engine.OutputPositions
+	ids     engine.OutputIDs
 }
 
 func storePositions(db *store.DB) positions {
-	return positions{files: fileRegistry{db: db}, cursors: cursorRegistry{db: db}, outputs: outputPositions{db: db}}
+	return positions{files: fileRegistry{db: db}, cursors: cursorRegistry{db: db}, outputs: outputPositions{db: db},
+		ids: outputIDs{db: db}}
 }
 
 // openRegistry opens where positions live: an S3 session (lease, restore), a local file, or nothing.
@@ -196,6 +198,9 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg positions, li
 		Logger:       log, // engine.New adds its component
 
 		OutputPositions: reg.outputs,
+		OutputIDs:       reg.ids,
+		// Saving ids faster than the registry commits would only add work.
+		OutputIDsInterval: c.CommitInterval,
 	})
 	if err != nil {
 		closeOutputs(outputs)

@@ -3,23 +3,28 @@ package enginetest
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 )
 
-// MemoryPositions is an engine.OutputPositions in memory: give the same value to the pipelines of successive runs,
-// like a registry across restarts. It records contract violations: a saved position lower than the one stored
-// for the same output (positions only grow within a stream).
+// MemoryPositions is an engine.OutputPositions and engine.OutputIDs in memory: give the same value to the
+// pipelines of successive runs, like a registry across restarts. It records contract violations: a saved
+// position lower than the one stored for the same output (positions only grow within a stream), an id saved
+// twice for the same output.
 type MemoryPositions struct {
-	mu     sync.Mutex
-	pos    map[string]map[string]int64 // input + "\x00" + key -> output -> position
-	saves  int
-	clears int
-	errors []string
+	mu        sync.Mutex
+	pos       map[string]map[string]int64           // input + "\x00" + key -> output -> position
+	ids       map[string]map[string]map[string]bool // input + "\x00" + key -> id -> outputs
+	saves     int
+	clears    int
+	idSaves   int
+	idDeletes int
+	errors    []string
 }
 
 // NewMemoryPositions returns an empty store.
 func NewMemoryPositions() *MemoryPositions {
-	return &MemoryPositions{pos: make(map[string]map[string]int64)}
+	return &MemoryPositions{pos: make(map[string]map[string]int64), ids: make(map[string]map[string]map[string]bool)}
 }
 
 func streamKey(input, key string) string { return input + "\x00" + key }
@@ -87,4 +92,89 @@ func (m *MemoryPositions) Errors() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]string(nil), m.errors...)
+}
+
+// LoadIDs implements engine.OutputIDs.
+func (m *MemoryPositions) LoadIDs(input, key string) (map[string][]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	stored := m.ids[streamKey(input, key)]
+	if len(stored) == 0 {
+		return nil, nil
+	}
+	out := make(map[string][]string, len(stored))
+	for id, outs := range stored {
+		out[id] = slices.Sorted(maps.Keys(outs))
+	}
+	return out, nil
+}
+
+// SaveID implements engine.OutputIDs.
+func (m *MemoryPositions) SaveID(input, key, id, output string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.idSaves++
+	k := streamKey(input, key)
+	if m.ids[k] == nil {
+		m.ids[k] = make(map[string]map[string]bool)
+	}
+	if m.ids[k][id] == nil {
+		m.ids[k][id] = make(map[string]bool)
+	}
+	if m.ids[k][id][output] {
+		m.errors = append(m.errors, fmt.Sprintf("stream %s/%s output %s: id %s saved twice", input, key, output, id))
+	}
+	m.ids[k][id][output] = true
+}
+
+// DeleteID implements engine.OutputIDs.
+func (m *MemoryPositions) DeleteID(input, key, id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.idDeletes++
+	k := streamKey(input, key)
+	delete(m.ids[k], id)
+	if len(m.ids[k]) == 0 {
+		delete(m.ids, k)
+	}
+}
+
+// IDs returns the stored ids of a stream, by output, sorted; nil when it has none.
+func (m *MemoryPositions) IDs(input, key string) map[string][]string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out map[string][]string
+	for id, outs := range m.ids[streamKey(input, key)] {
+		if out == nil {
+			out = make(map[string][]string)
+		}
+		for o := range outs {
+			out[o] = append(out[o], id)
+		}
+	}
+	for o := range out {
+		slices.Sort(out[o])
+	}
+	return out
+}
+
+// IDStreams is how many streams have stored ids.
+func (m *MemoryPositions) IDStreams() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.ids)
+}
+
+// IDSaves counts the SaveID calls so far.
+func (m *MemoryPositions) IDSaves() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.idSaves
+}
+
+// IDDeletes counts the DeleteID calls so far.
+func (m *MemoryPositions) IDDeletes() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.idDeletes
 }

@@ -27,6 +27,9 @@ type PullSource struct {
 	Follow bool
 	// Time is every event's time; default 2026-01-02T03:04:05Z.
 	Time time.Time
+	// ByID makes the streams like an API source's: every event carries an id (IDOf), and positions count from
+	// 1 in every run, so a position names a different event after a restart; the streams are ByID.
+	ByID bool
 }
 
 type ackState struct {
@@ -54,6 +57,17 @@ func (s *PullSource) Resume() *PullSource {
 	return &c
 }
 
+// ResumeWith is Resume over streams that extend the source's (the same messages first, then more), like an API
+// that got new events while flicker was stopped.
+func (s *PullSource) ResumeWith(streams map[string][][]byte) *PullSource {
+	c := NewPullSource(s.in, streams)
+	c.state, c.Chunk, c.Follow, c.Time, c.ByID = s.state, s.Chunk, s.Follow, s.Time, s.ByID
+	return c
+}
+
+// IDOf is the id of event i of stream name when the source is ByID.
+func IDOf(name string, i int) []byte { return fmt.Appendf(nil, "%s-%d", name, i) }
+
 // Acked returns the acknowledged position of stream name: how many of its events are done.
 func (s *PullSource) Acked(name string) int64 {
 	s.state.mu.Lock()
@@ -75,13 +89,19 @@ func (s *PullSource) Run(ctx context.Context, pub engine.Publisher) error {
 		st   *engine.Stream
 		msgs [][]byte
 		next int
+		base int64
 	}
 	curs := make([]*cursor, 0, len(s.names))
 	for _, name := range s.names {
-		st := engine.NewStream(s.in, s.ackFunc(name))
-		st.Path, st.Key = name, name
+		from := int(s.Acked(name))
+		var base int64 // added to a position to give the events done
+		if s.ByID {
+			base = int64(from)
+		}
+		st := engine.NewStream(s.in, s.ackFunc(name, base))
+		st.Path, st.Key, st.ByID = name, name, s.ByID
 		st.IDSeed = engine.SeedID([]byte(s.in.Name), []byte(name))
-		curs = append(curs, &cursor{st: st, msgs: s.content[name], next: int(s.Acked(name))})
+		curs = append(curs, &cursor{st: st, msgs: s.content[name], next: from, base: base})
 	}
 	chunk := max(1, s.Chunk)
 	var evs []engine.Event
@@ -89,8 +109,12 @@ func (s *PullSource) Run(ctx context.Context, pub engine.Publisher) error {
 		evs = evs[:0]
 		for _, c := range curs {
 			for k := 0; k < chunk && c.next < len(c.msgs); k++ {
-				evs = append(evs, engine.Event{Time: s.Time, Message: c.msgs[c.next], Stream: c.st,
-					Offset: int64(c.next), Pos: int64(c.next + 1)})
+				ev := engine.Event{Time: s.Time, Message: c.msgs[c.next], Stream: c.st,
+					Offset: int64(c.next), Pos: int64(c.next+1) - c.base}
+				if s.ByID {
+					ev.ID = IDOf(c.st.Path, c.next)
+				}
+				evs = append(evs, ev)
 				c.next++
 			}
 		}
@@ -108,9 +132,11 @@ func (s *PullSource) Run(ctx context.Context, pub engine.Publisher) error {
 	return nil
 }
 
-func (s *PullSource) ackFunc(name string) func(int64) {
+// ackFunc records the acknowledgements of stream name, whose positions are the events done less base.
+func (s *PullSource) ackFunc(name string, base int64) func(int64) {
 	total := int64(len(s.content[name]))
 	return func(pos int64) {
+		pos += base
 		s.state.mu.Lock()
 		defer s.state.mu.Unlock()
 		prev := s.state.acked[name]

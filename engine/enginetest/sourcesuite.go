@@ -139,8 +139,8 @@ func RunSourceSuite(t *testing.T, newHarness func(t *testing.T) SourceHarness) {
 		if n := healthy2.Len(); n != 0 {
 			t.Fatalf("the healthy output got %d events again", n)
 		}
-		if n := positions.Streams(); n != 0 {
-			t.Fatalf("%d streams keep per-output positions after every output caught up", n)
+		if n := positions.Streams() + positions.IDStreams(); n != 0 {
+			t.Fatalf("%d streams keep per-output positions or ids after every output caught up", n)
 		}
 		if errs := positions.Errors(); len(errs) > 0 {
 			t.Fatal(errs)
@@ -153,9 +153,16 @@ func newPipeline(t testing.TB, drain time.Duration, sinks ...*MemorySink) *engin
 	return newPipelineWith(t, drain, nil, sinks...)
 }
 
-// newPipelineWith is newPipeline with per-output positions kept in positions (nil: none).
-func newPipelineWith(t testing.TB, drain time.Duration, positions engine.OutputPositions, sinks ...*MemorySink) *engine.Pipeline {
+// newPipelineWith is newPipeline with per-output positions and ids kept in positions (nil: none).
+func newPipelineWith(t testing.TB, drain time.Duration, positions *MemoryPositions, sinks ...*MemorySink) *engine.Pipeline {
 	t.Helper()
+	var (
+		byPos engine.OutputPositions
+		byID  engine.OutputIDs
+	)
+	if positions != nil {
+		byPos, byID = positions, positions
+	}
 	outs := make([]engine.Output, len(sinks))
 	for i, s := range sinks {
 		outs[i] = engine.Output{Name: string(rune('a' + i)), Sink: s,
@@ -168,7 +175,8 @@ func newPipelineWith(t testing.TB, drain time.Duration, positions engine.OutputP
 		DrainTimeout: drain,
 		Logger:       zerolog.Nop(),
 
-		OutputPositions: positions,
+		OutputPositions: byPos,
+		OutputIDs:       byID,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +191,7 @@ func runOnce(t testing.TB, src engine.Source, sinks ...*MemorySink) {
 }
 
 // runOnceWith is runOnce with per-output positions kept in positions.
-func runOnceWith(t testing.TB, src engine.Source, positions engine.OutputPositions, sinks ...*MemorySink) {
+func runOnceWith(t testing.TB, src engine.Source, positions *MemoryPositions, sinks ...*MemorySink) {
 	t.Helper()
 	p := newPipelineWith(t, time.Second, positions, sinks...)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)

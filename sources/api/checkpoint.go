@@ -56,7 +56,11 @@ func (r *recentIDs) snapshot() []string {
 // checkpoint is the cursor after a published page, saved once the page's last event (pos) is acknowledged.
 type checkpoint struct {
 	pos    int64
+	events int64 // how many events the page published: its first is at pos - events + 1
 	cursor Cursor
+	// before is the cursor the page was requested with: while only its first events are done, the page is
+	// requested again from it, and their ids, among the recent ones, are skipped.
+	before Cursor
 	buf    []byte // the page's body, recycled once every event in it is done
 }
 
@@ -90,7 +94,8 @@ func (c *checkpoints) drop(pos int64) {
 }
 
 // ack is the stream's acknowledgement: every event up to pos is done in every output. It saves the newest
-// checkpoint it completes. Quick and non-blocking: it runs under the stream's lock.
+// checkpoint it completes or, when pos ends inside a page, the page's partial cursor (partial). Quick and
+// non-blocking: it runs under the stream's lock.
 func (c *checkpoints) ack(pos int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -99,6 +104,7 @@ func (c *checkpoints) ack(pos int64) {
 		done++
 	}
 	if done == 0 {
+		c.savePartial(pos)
 		return
 	}
 	last := c.pending[done-1].cursor
@@ -107,8 +113,33 @@ func (c *checkpoints) ack(pos int64) {
 		c.pending[i] = checkpoint{}
 	}
 	c.pending = c.pending[done:]
+	if c.savePartial(pos) {
+		return
+	}
 	c.reg.Save(c.input, last)
 	c.saved()
+}
+
+// savePartial saves, when pos ends inside the oldest pending page, the cursor that requests that page again with
+// the ids of its events up to pos among the recent ids, so that a restart skips exactly those: the engine's
+// acknowledged position and the saved cursor agree at every event, not only at page ends (per-output event ids
+// rely on it). It reports whether it saved. The caller holds mu.
+func (c *checkpoints) savePartial(pos int64) bool {
+	if len(c.pending) == 0 {
+		return false
+	}
+	cp := &c.pending[0]
+	rest := cp.pos - pos // the page's events not done yet
+	ids := cp.cursor.RecentIDs
+	// RecentIDs ends with the page's events, oldest first; with fewer recent ids than the page's events after
+	// the first one done, the prefix would hold none of the page's done events.
+	if rest >= cp.events || rest >= int64(len(ids)) {
+		return false
+	}
+	c.reg.Save(c.input, Cursor{Next: cp.before.Next, LastTime: cp.before.LastTime, RecentIDs: ids[:int64(len(ids))-rest],
+		Endpoint: cp.cursor.Endpoint, Params: cp.cursor.Params})
+	c.saved()
+	return true
 }
 
 // advance records a position reached without events (an empty page, or one whose items were all delivered

@@ -11,8 +11,11 @@
 //
 // Checkpoints: the cursor after a page (next link or body cursor token, the latest item time, the ids of the
 // most recently delivered items) goes to the Registry only when the engine acknowledges the page's last event,
-// that is when every output is done with the whole page. A page without new events advances the newest pending
-// checkpoint, or is saved at once when nothing is pending. After a crash the unacknowledged pages are read again
+// that is when every output is done with the whole page. While only the page's first events are acknowledged,
+// the cursor the page was requested with goes instead, with their ids among the recent ones: a restart requests
+// the page again and skips exactly those, so the saved position is the engine's at every event (per-output
+// event ids, kept by the engine for events beyond it, rely on that). A page without new events advances the
+// newest pending checkpoint, or is saved at once when nothing is pending. After a crash the unacknowledged pages are read again
 // from the saved cursor; items whose id is among the saved recent ids are skipped, the others are delivered
 // again (at most the pages published after the saved checkpoint), with the API's own id as event id so that
 // idempotent outputs absorb them.
@@ -41,4 +44,6 @@
 //   - For type okta, a page is "full" when it holds params.limit items (default 100): a shorter page means
 //     caught up, and the next request waits the polling interval.
 //   - A next link or redirect to another host is refused (the credentials would follow it).
+//   - The stream's key for per-output event ids is the endpoint without its query, so that the ids of another
+//     API never match after an endpoint change (cmd/flicker then drops those stored under the former one).
 package api

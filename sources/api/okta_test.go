@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strconv"
@@ -489,8 +490,9 @@ func TestOktaRefusedCursorStartsFromLastTime(t *testing.T) {
 	}
 }
 
-// The cursor advances only over pages every output is done with: an event an output keeps retrying holds the
-// checkpoint at the page before it, and held (unacknowledged) batches save nothing.
+// The cursor advances only over events every output is done with: an event an output keeps retrying holds the
+// checkpoint just before it (its page is requested again, the events before it skipped by id), and held
+// (unacknowledged) batches save nothing.
 func TestOktaCheckpointFollowsAcknowledgements(t *testing.T) {
 	org := oktatest.Start(t, oktatest.Options{Token: token})
 	want := org.Add(500)
@@ -507,9 +509,9 @@ func TestOktaCheckpointFollowsAcknowledgements(t *testing.T) {
 	enginetest.Eventually(t, time.Minute, func() bool { return sink.AttemptsOf(stuck) >= 5 && sink.Len() >= 299 },
 		"the pipeline did not deliver the events around the stuck one")
 	c, ok := reg.get("okta-audit")
-	if !ok || c.RecentIDs[len(c.RecentIDs)-1] != want[199] {
-		t.Fatalf("saved cursor ends at %v, want the second page's last event %s", c.RecentIDs[len(c.RecentIDs)-1:],
-			want[199])
+	if !ok || c.RecentIDs[len(c.RecentIDs)-1] != want[249] {
+		t.Fatalf("saved cursor ends at %v, want the event before the stuck one, %s", c.RecentIDs[len(c.RecentIDs)-1:],
+			want[249])
 	}
 	sink.RetryWhen(nil)
 	enginetest.Eventually(t, time.Minute, func() bool {
@@ -540,4 +542,52 @@ func TestOktaCheckpointFollowsAcknowledgements(t *testing.T) {
 	if err := run.stop(t); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A page whose first events every output is done with, and the rest not, is requested again after a restart from
+// the cursor it was requested with, and its done events are skipped by id: the restart delivers exactly the
+// events after the acknowledged position, not the whole page again.
+func TestOktaPartlyAcknowledgedPageSkippedAfterRestart(t *testing.T) {
+	org := oktatest.Start(t, oktatest.Options{Token: token})
+	want := org.Add(500)
+	cfg := oktaConfig(t, org.Endpoint(), token)
+	cfg.Params = map[string]string{"limit": "500"}
+	reg := newRegistry()
+
+	// One page of 500 in one batch: the output accepts its first 250 events and retries the rest until the stop.
+	rest := make(map[string]bool)
+	for _, id := range want[250:] {
+		b, _ := org.Event(id)
+		rest[string(b)] = true
+	}
+	sink := enginetest.NewMemorySink()
+	sink.RetryWhen(func(ev *engine.Event, _ int) bool { return rest[string(ev.Message)] })
+	p, err := engine.New(engine.Options{
+		Outputs:      []engine.Output{{Name: "rec", Sink: sink, Retry: engine.RetryPolicy{Initial: time.Millisecond, Max: 4 * time.Millisecond}}},
+		Batch:        engine.BatchLimits{MaxWait: 2 * time.Millisecond},
+		DrainTimeout: 20 * time.Millisecond,
+		Logger:       zerolog.Nop(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, []engine.Source{newSource(t, reg, fastOptions(), zerolog.Nop(), cfg)}) }()
+	// The acknowledgement of the first 250 is settled before the rest is retried.
+	firstRetried, _ := org.Event(want[250])
+	enginetest.Eventually(t, time.Minute, func() bool { return sink.Len() == 250 && sink.AttemptsOf(firstRetried) >= 2 },
+		"the output did not take the first 250 events")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	opts := fastOptions()
+	opts.Once = true
+	second := &recordSink{}
+	if err := runOnce(t, newSource(t, reg, opts, zerolog.Nop(), cfg), second); err != nil {
+		t.Fatal(err)
+	}
+	checkOnce(t, want[250:], second.ids())
 }

@@ -168,6 +168,10 @@ type step struct {
 func (p *poller) run(ctx context.Context, pub engine.Publisher) error {
 	p.stream = engine.NewStream(&p.input, p.ck.ack)
 	p.stream.Extra = p.extra
+	// Positions count from 0 in every run, but an item's id (the API's own, or a hash of its bytes) is the same
+	// in every run: the engine follows each output's progress by id. The endpoint (without its query, which may
+	// hold secrets) in the key keeps the ids of another API apart after a configuration change.
+	p.stream.Key, p.stream.ByID = p.shown, true
 	p.auth.start(ctx, p.tokens)
 	once := p.src.opts.Once
 	pages, failures := 0, 0
@@ -296,7 +300,7 @@ func (p *poller) publish(ctx context.Context, pub engine.Publisher, next string,
 		return step{kind: stepPage}
 	}
 	after.RecentIDs = p.recent.snapshot()
-	p.ck.add(checkpoint{pos: p.pos, cursor: after, buf: buf})
+	p.ck.add(checkpoint{pos: p.pos, events: int64(len(p.events)), cursor: after, before: p.cur, buf: buf})
 	if err := pub.Publish(ctx, p.events); err != nil {
 		p.ck.drop(p.pos)
 		if ctx.Err() != nil {

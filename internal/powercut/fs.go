@@ -1,6 +1,7 @@
 package powercut
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"maps"
@@ -74,6 +75,7 @@ func Mount(t testing.TB, dir string) *FS {
 		Name:              "powercut",
 	}})
 	if err != nil {
+		detachFailedMount(dir)
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("powercut: mount FUSE at %s: %v", dir, err)
 		}
@@ -104,6 +106,18 @@ func (f *FS) Crash() {
 	}
 }
 
+// Durable returns what the regular file at name (relative to the mount) would hold after a power cut now, and
+// whether it would be there at all. A test can check the durable state while processes still run.
+func (f *FS) Durable(name string) ([]byte, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e, ok := f.names[filepath.Clean(name)]
+	if !ok || e.dir {
+		return nil, false
+	}
+	return bytes.Clone(f.data[e.id]), true
+}
+
 // cleanup unmounts cleanly and leaves the written state in dir.
 func (f *FS) cleanup() {
 	if f.server == nil {
@@ -121,6 +135,18 @@ func (f *FS) cleanup() {
 		f.t.Errorf("powercut: write the state to %s: %v", f.dir, err)
 	}
 }
+
+// detachFailedMount removes what a failed mount left at dir: go-fuse may have mounted before the kernel's
+// handshake failed, and returns no server to unmount it with.
+func detachFailedMount(dir string) {
+	var st syscall.Statfs_t
+	if syscall.Statfs(dir, &st) == nil && st.Type == fuseSuperMagic {
+		_ = syscall.Unmount(dir, syscall.MNT_DETACH)
+	}
+}
+
+// fuseSuperMagic is the filesystem type statfs reports for a FUSE mount.
+const fuseSuperMagic = 0x65735546
 
 // unmount retries while the mount is busy: a killed process's files close a moment after it is reaped.
 func (f *FS) unmount() error {

@@ -168,6 +168,24 @@ func TestMountStartsFromDir(t *testing.T) {
 	}
 }
 
+// TestDurable: Durable shows the durable state of a file while the mount is in use.
+func TestDurable(t *testing.T) {
+	t.Parallel()
+	x := &fixture{t: t, dir: t.TempDir()}
+	fsys := powercut.Mount(t, x.dir)
+	f := x.create("a")
+	write(t, f, "synced")
+	if b, ok := fsys.Durable("a"); ok {
+		t.Fatalf("a new file before any fsync: Durable = %q, want absent", b)
+	}
+	sync(t, f)
+	write(t, f, " unsynced")
+	if b, ok := fsys.Durable("a"); !ok || string(b) != "synced" {
+		t.Fatalf("after fsync and a write: Durable = %q, %v, want %q", b, ok, "synced")
+	}
+	x.closeAll()
+}
+
 // TestCleanUnmountKeepsWrites: a test that ends without Crash leaves the written state in dir.
 func TestCleanUnmountKeepsWrites(t *testing.T) {
 	t.Parallel()

@@ -15,7 +15,8 @@
 //     on ext4 with delayed allocation.
 //
 // Crash is the power cut: the filesystem is unmounted and dir holds the durable state; unsynced writes are gone.
-// A later Mount of dir starts from it. A test that ends without Crash unmounts cleanly and leaves the written
+// A later Mount of dir starts from it. Durable shows a file's durable state while the mount is in use, for a test
+// that waits until something has reached the disk before cutting the power. A test that ends without Crash unmounts cleanly and leaves the written
 // state in dir, as a clean unmount would.
 //
 // # Caveats
@@ -29,6 +30,6 @@
 //   - Only regular files and directories survive a Crash; symlinks, devices and extended attributes do not.
 //     Modes are kept, owners and times are not.
 //   - Each fsync copies the whole file and walks the whole tree: meant for small test trees, not for gigabytes.
-//   - Crash needs every process using the mount to be gone (kill -9 them first); it fails the test after a few
+//   - Crash needs every process using the mount to be gone (kill -9 them first); it fails the test after ten
 //     seconds of a busy mount.
 package powercut

@@ -16,8 +16,8 @@
 //
 // Crash is the power cut: the filesystem is unmounted and dir holds the durable state; unsynced writes are gone.
 // A later Mount of dir starts from it. Durable shows a file's durable state while the mount is in use, for a test
-// that waits until something has reached the disk before cutting the power. A test that ends without Crash unmounts cleanly and leaves the written
-// state in dir, as a clean unmount would.
+// that waits until something has reached the disk before cutting the power. A test that ends without Crash
+// unmounts cleanly and leaves the written state in dir, as a clean unmount would.
 //
 // # Caveats
 //

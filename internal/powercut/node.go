@@ -60,7 +60,9 @@ func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
 	return n.fs.removing(n.backingPath(name), func() syscall.Errno { return n.LoopbackNode.Rmdir(ctx, name) })
 }
 
-func (n *node) Rename(ctx context.Context, name string, newParent fusefs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+func (n *node) Rename(
+	ctx context.Context, name string, newParent fusefs.InodeEmbedder, newName string, flags uint32,
+) syscall.Errno {
 	rename := func() syscall.Errno { return n.LoopbackNode.Rename(ctx, name, newParent, newName, flags) }
 	target, ok := newParent.(*node)
 	if !ok || flags&renameExchange != 0 {

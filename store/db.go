@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -13,6 +14,8 @@ import (
 	"github.com/rs/zerolog"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/flickerlog/flicker/internal/durable"
 )
 
 // initialMmapSize reserves address space (the file still grows lazily on Linux) so that the registry rarely needs
@@ -56,9 +59,21 @@ func Open(path string, opts Options, log zerolog.Logger) (*DB, error) {
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("open registry: %w", err)
 		}
-	} else if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return nil, fmt.Errorf("open registry: %w", err)
 	}
+	var newDirs []string // directories the registry's path needed: their entries are synced with the file's
+	if !opts.ReadOnly {
+		for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
+			if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) || filepath.Dir(dir) == dir {
+				break
+			}
+			newDirs = append(newDirs, dir)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, fmt.Errorf("open registry: %w", err)
+		}
+	}
+	_, statErr := os.Stat(path)
+	created := errors.Is(statErr, fs.ErrNotExist) && !opts.ReadOnly
 	bdb, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:         opts.LockTimeout,
 		NoSync:          opts.NoSync,
@@ -79,6 +94,16 @@ func Open(path string, opts Options, log zerolog.Logger) (*DB, error) {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("open registry %s: %w", path, err)
 	}
+	if created && !opts.NoSync {
+		// bbolt syncs the new file's contents, not its directory entry (nor those of the directories made for
+		// it): without this, a power cut could leave no registry at all behind commits reported durable.
+		for _, dir := range append([]string{filepath.Dir(path)}, parents(newDirs)...) {
+			if err := durable.SyncDir(dir); err != nil {
+				_ = bdb.Close()
+				return nil, fmt.Errorf("open registry %s: sync directory %s: %w", path, dir, err)
+			}
+		}
+	}
 	db := &DB{
 		path: path, opts: opts, log: log, bolt: bdb,
 		pending: newChanges(), spare: newChanges(),
@@ -91,6 +116,15 @@ func Open(path string, opts Options, log zerolog.Logger) (*DB, error) {
 	log.Debug().Uint64("seq", meta.Seq).Uint64("epoch", meta.Epoch).Str("instance_id", meta.InstanceID).
 		Bool("read_only", opts.ReadOnly).Msg("registry opened")
 	return db, nil
+}
+
+// parents returns the parent directory of each of dirs.
+func parents(dirs []string) []string {
+	out := make([]string, len(dirs))
+	for i, d := range dirs {
+		out[i] = filepath.Dir(d)
+	}
+	return out
 }
 
 // Path returns the file path given to Open.

@@ -27,14 +27,26 @@ func TestLocalRegistryCommitsAreSynced(t *testing.T) {
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "app.log")
 	outPath := filepath.Join(dir, "out.jsonl")
-	reg := filepath.Join(dir, "registry.db")
+	reg := filepath.Join(dir, "state", "registry.db") // a folder of its own: no other file's sync covers it
 	cfg := writeConfig(t, dir, filepath.Join(dir, "*.log"), outPath, "")
 
-	// The first run creates the registry: creating a bbolt file syncs it whatever the options.
+	// The first run creates the registry: creating a bbolt file syncs it whatever the options, but only flicker
+	// makes its directory entry durable (a power cut could otherwise leave no registry behind synced commits).
 	appendLines(t, logPath, "a", 0, 10)
-	first := start(t, dir, "-c", cfg, "--registry-file", reg, "--once")
+	createTrace := filepath.Join(dir, "create.strace")
+	first := startCmd(t, dir, exec.Command(strace, "-f", "-y", "-qq", "-e", "trace=fsync,fdatasync", "-e",
+		"signal=none", "-o", createTrace, binary, "-c", cfg, "--registry-file", reg, "--once"))
 	if code := first.wait(60 * time.Second); code != 0 {
 		t.Fatalf("first run exited %d; logs:\n%s", code, first.logs())
+	}
+	raw, err := os.ReadFile(createTrace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{filepath.Dir(reg), dir} { // the registry's folder, and the one holding the new folder
+		if !regexp.MustCompile(`\bfsync\(\d+<` + regexp.QuoteMeta(d) + `>\)`).Match(raw) {
+			t.Fatalf("creating the registry did not fsync directory %s; strace:\n%.4000s", d, raw)
+		}
 	}
 	seqBefore := registrySeq(t, reg)
 
@@ -61,7 +73,7 @@ func TestLocalRegistryCommitsAreSynced(t *testing.T) {
 	if commits < bursts {
 		t.Fatalf("%d commits for %d bursts of lines: the test did not exercise commits", commits, bursts)
 	}
-	raw, err := os.ReadFile(trace)
+	raw, err = os.ReadFile(trace)
 	if err != nil {
 		t.Fatal(err)
 	}

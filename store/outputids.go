@@ -128,12 +128,7 @@ func (db *DB) OutputIDCount(input string) (int, error) {
 		if b == nil {
 			return nil
 		}
-		var prefix []byte
-		if input != "" {
-			prefix = append([]byte(input), 0)
-		}
-		c := b.Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		for _, k := range keysWithPrefix(b, inputPrefix(input)) {
 			if sb := b.Bucket(k); sb != nil {
 				n += sb.Stats().KeyN
 			}
@@ -227,17 +222,11 @@ func deleteOutputIDsOf(tx *bolt.Tx, input string, keep string) error {
 	if root == nil {
 		return nil
 	}
-	prefix := append([]byte(input), 0)
 	kept := appendOutputsKey(nil, input, keep)
-	var names [][]byte
-	c := root.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		if keep != "" && bytes.Equal(k, kept) {
+	for _, name := range keysWithPrefix(root, inputPrefix(input)) {
+		if keep != "" && bytes.Equal(name, kept) {
 			continue
 		}
-		names = append(names, bytes.Clone(k))
-	}
-	for _, name := range names {
 		if err := root.DeleteBucket(name); err != nil {
 			return fmt.Errorf("delete output ids of input %s: %w", input, err)
 		}

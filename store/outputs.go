@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"maps"
@@ -116,14 +115,7 @@ func (db *DB) OutputPositionStreams(input string) (int, error) {
 		if b == nil {
 			return nil
 		}
-		var prefix []byte
-		if input != "" {
-			prefix = append([]byte(input), 0)
-		}
-		c := b.Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			n++
-		}
+		n = len(keysWithPrefix(b, inputPrefix(input)))
 		return nil
 	})
 	if err != nil {
@@ -194,20 +186,6 @@ func clearOutputs(tx *bolt.Tx) error {
 	}
 	if err := tx.DeleteBucket(bucketOutputs); err != nil {
 		return fmt.Errorf("clear bucket %s: %w", bucketOutputs, err)
-	}
-	return nil
-}
-
-func deletePrefix(b *bolt.Bucket, prefix []byte) error {
-	var keys [][]byte
-	c := b.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		keys = append(keys, bytes.Clone(k))
-	}
-	for _, k := range keys {
-		if err := b.Delete(k); err != nil {
-			return err
-		}
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -344,16 +343,8 @@ func (db *DB) apply(tx *bolt.Tx, batch *changes) (Meta, error) {
 
 // deleteInput removes every file record and the cursor of input.
 func deleteInput(files, cursors *bolt.Bucket, input string) error {
-	prefix := append([]byte(input), 0)
-	var keys [][]byte
-	c := files.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		keys = append(keys, bytes.Clone(k))
-	}
-	for _, k := range keys {
-		if err := files.Delete(k); err != nil {
-			return fmt.Errorf("delete files of input %s: %w", input, err)
-		}
+	if err := deletePrefix(files, inputPrefix(input)); err != nil {
+		return fmt.Errorf("delete files of input %s: %w", input, err)
 	}
 	if err := cursors.Delete([]byte(input)); err != nil {
 		return fmt.Errorf("delete cursor of input %s: %w", input, err)

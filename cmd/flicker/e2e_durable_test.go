@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,17 +99,9 @@ func TestLocalRegistryCommitsAreSynced(t *testing.T) {
 // registrySeq is the seq of the local registry at path, from `flicker registry export`.
 func registrySeq(t *testing.T, path string) int {
 	t.Helper()
-	out, err := exec.Command(binary, "registry", "export", "--registry-file", path).Output()
+	doc, err := exportRegistry(path)
 	if err != nil {
-		t.Fatalf("registry export: %v\n%s", err, out)
-	}
-	var doc struct {
-		Meta struct {
-			Seq int `json:"seq"`
-		} `json:"meta"`
-	}
-	if err := json.Unmarshal(out, &doc); err != nil {
-		t.Fatalf("export is not JSON: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	return doc.Meta.Seq
 }

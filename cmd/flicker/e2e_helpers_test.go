@@ -297,3 +297,41 @@ func writeLines(path, prefix string, from, to int) error {
 func line(prefix string, n int) string {
 	return fmt.Sprintf("%s %08d %s", prefix, n, strings.Repeat("x", 100))
 }
+
+// exportedRegistry is what `flicker registry export` says of a registry: its seq and each file's committed offset.
+type exportedRegistry struct {
+	Meta struct {
+		Seq int `json:"seq"`
+	} `json:"meta"`
+	Files []struct {
+		Path   string `json:"path"`
+		Offset int64  `json:"offset"`
+	} `json:"files"`
+}
+
+// exportRegistry runs `flicker registry export` on the local registry at path.
+func exportRegistry(path string) (exportedRegistry, error) {
+	var doc exportedRegistry
+	out, err := exec.Command(binary, "registry", "export", "--registry-file", path).Output()
+	if err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return doc, fmt.Errorf("registry export: %w: %s", err, exit.Stderr)
+		}
+		return doc, fmt.Errorf("registry export: %w", err)
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		return doc, fmt.Errorf("registry export is not JSON: %w: %s", err, out)
+	}
+	return doc, nil
+}
+
+// offset is the committed offset of the file at path, 0 without a record.
+func (r exportedRegistry) offset(path string) int64 {
+	for _, f := range r.Files {
+		if f.Path == path {
+			return f.Offset
+		}
+	}
+	return 0
+}

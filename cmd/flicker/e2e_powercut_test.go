@@ -1,11 +1,8 @@
 package main_test
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -148,42 +145,4 @@ func TestPowerCutLocalMode(t *testing.T) {
 	}
 	t.Logf("%d lines; at the kill %d shipped, durable seq %d before it; the cut kept %d output lines and %d "+
 		"committed lines; %d duplicates", total, shippedAtKill, durable.Meta.Seq, kept, committed/lineLen, dups)
-}
-
-// exportedRegistry is what `flicker registry export` says of a registry: its seq and each file's committed offset.
-type exportedRegistry struct {
-	Meta struct {
-		Seq int `json:"seq"`
-	} `json:"meta"`
-	Files []struct {
-		Path   string `json:"path"`
-		Offset int64  `json:"offset"`
-	} `json:"files"`
-}
-
-// exportRegistry runs `flicker registry export` on the local registry at path.
-func exportRegistry(path string) (exportedRegistry, error) {
-	var doc exportedRegistry
-	out, err := exec.Command(binary, "registry", "export", "--registry-file", path).Output()
-	if err != nil {
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			return doc, fmt.Errorf("registry export: %w: %s", err, exit.Stderr)
-		}
-		return doc, fmt.Errorf("registry export: %w", err)
-	}
-	if err := json.Unmarshal(out, &doc); err != nil {
-		return doc, fmt.Errorf("registry export is not JSON: %w: %s", err, out)
-	}
-	return doc, nil
-}
-
-// offset is the committed offset of the file at path, 0 without a record.
-func (r exportedRegistry) offset(path string) int64 {
-	for _, f := range r.Files {
-		if f.Path == path {
-			return f.Offset
-		}
-	}
-	return 0
 }

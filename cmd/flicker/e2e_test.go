@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -289,28 +288,19 @@ func TestCrashSafety(t *testing.T) {
 	t.Logf("%d lines, %d duplicates after 4 kills; lines committed at the kills: %v", total, dups, committed)
 }
 
-// committedOffset is the offset `flicker registry export` holds for the file at path.
+// committedOffset is the offset `flicker registry export` holds for the file at path; the test fails without one.
 func committedOffset(t *testing.T, reg, path string) int64 {
 	t.Helper()
-	out, err := exec.Command(binary, "registry", "export", "--registry-file", reg).Output()
+	doc, err := exportRegistry(reg)
 	if err != nil {
-		t.Fatalf("registry export: %v\n%s", err, out)
-	}
-	var doc struct {
-		Files []struct {
-			Path   string `json:"path"`
-			Offset int64  `json:"offset"`
-		} `json:"files"`
-	}
-	if err := json.Unmarshal(out, &doc); err != nil {
-		t.Fatalf("export is not JSON: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	for _, f := range doc.Files {
 		if f.Path == path {
 			return f.Offset
 		}
 	}
-	t.Fatalf("no registry record for %s:\n%s", path, out)
+	t.Fatalf("no registry record for %s in %+v", path, doc)
 	return 0
 }
 

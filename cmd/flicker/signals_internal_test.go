@@ -1,36 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/flickerlog/flicker/internal/syncbuf"
 )
-
-// syncBuffer is a log destination read while the signal goroutine writes to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestSignalsStopThenExitAtOnce sends signals to this test process: SIGHUP is logged and stops nothing; the first
 // SIGTERM cancels the context with its cause; then a second SIGTERM, or the budget passing, ends the process at
@@ -46,7 +28,7 @@ func TestSignalsStopThenExitAtOnce(t *testing.T) {
 		{name: "second signal", budget: time.Hour, second: true, logged: "second signal: exiting now"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs syncbuf.Buffer
 			exited := make(chan int, 2)
 			ctx, stop := watchSignals(tc.budget, zerolog.New(&logs), func(code int) { exited <- code })
 			defer stop()

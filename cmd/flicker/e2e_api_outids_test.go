@@ -161,20 +161,7 @@ func TestAPIHealthyOutputIDsSurviveKill9(t *testing.T) {
 	srv, out, _, args, down, failing := apiOutidsSetup(t, dir, 200, 0)
 	addr := freeAddr(t)
 	p := start(t, dir, append(args[:len(args):len(args)], "--http-addr", addr, "--commit-interval", "50ms")...)
-	metric := func(name, label string) float64 {
-		_, body, err := get("http://" + addr + "/metrics")
-		if err != nil {
-			return -1
-		}
-		v, ok := labeledValue(body, name, label)
-		if label == "" {
-			v, ok = metricValue(body, name)
-		}
-		if !ok {
-			return -1
-		}
-		return v
-	}
+	metric := func(name, label string) float64 { return scrapeMetric(addr, name, label) }
 	waitFor(t, time.Minute, "the healthy output to accept every event while the other fails", func() bool {
 		return metric("flicker_output_events_total", `output="healthy"`) == apiOutidsBefore && down.requests.Load() > 0
 	}, p)

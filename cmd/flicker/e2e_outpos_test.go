@@ -228,6 +228,23 @@ func TestRegistryResetForgetsOutputPositions(t *testing.T) {
 	checkReceived(t, "file", h.received(), 2, down, logs)
 }
 
+// scrapeMetric reads one sample from flicker's /metrics at addr: the one with label (name{label}), or with no
+// label when label is ""; -1 when it cannot be read.
+func scrapeMetric(addr, name, label string) float64 {
+	_, body, err := get("http://" + addr + "/metrics")
+	if err != nil {
+		return -1
+	}
+	v, ok := labeledValue(body, name, label)
+	if label == "" {
+		v, ok = metricValue(body, name)
+	}
+	if !ok {
+		return -1
+	}
+	return v
+}
+
 // labeledValue finds the sample of name{label} in a Prometheus text body.
 func labeledValue(body, name, label string) (float64, bool) {
 	return metricValue(body, name+"{"+label+"}")
@@ -244,20 +261,7 @@ func TestHealthyOutputDuplicatesAfterKillBoundedByLastCommit(t *testing.T) {
 	args, down, failing := outposSetup(t, dir, h)
 	addr := freeAddr(t)
 	p := start(t, dir, append(args[:len(args):len(args)], "--http-addr", addr, "--commit-interval", "50ms")...)
-	metric := func(name, label string) float64 {
-		_, body, err := get("http://" + addr + "/metrics")
-		if err != nil {
-			return -1
-		}
-		v, ok := labeledValue(body, name, label)
-		if label == "" {
-			v, ok = metricValue(body, name)
-		}
-		if !ok {
-			return -1
-		}
-		return v
-	}
+	metric := func(name, label string) float64 { return scrapeMetric(addr, name, label) }
 	waitFor(t, time.Minute, "the healthy output to accept every line while the other fails", func() bool {
 		return metric("flicker_output_events_total", `output="healthy"`) == outposTotal && down.requests.Load() > 0
 	}, p)

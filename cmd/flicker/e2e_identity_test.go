@@ -163,7 +163,7 @@ func TestInodeReusedWhileStopped(t *testing.T) {
 }
 
 // TestSymlinkTargetRotatedWhileStopped: the glob matches a symlink (kubelet's /var/log/containers) whose target
-// lives in another directory. flicker ships, is stopped; lines are appended, the target is renamed (rotation) and
+// lives in another directory, and the input sets follow_symlinks. flicker ships, is stopped; lines are appended, the target is renamed (rotation) and
 // a new target created behind the link. After a restart every line of the old target ships exactly once, then the
 // new target's.
 func TestSymlinkTargetRotatedWhileStopped(t *testing.T) {
@@ -181,7 +181,7 @@ func TestSymlinkTargetRotatedWhileStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.jsonl")
-	cfg := writeConfig(t, dir, filepath.Join(containers, "*.log"), out, "")
+	cfg := writeConfig(t, dir, filepath.Join(containers, "*.log"), out, "    follow_symlinks: true")
 	reg := filepath.Join(dir, "registry.db")
 	arrived := func(n int) func() bool { return func() bool { return outputLines(t, out) >= n } }
 

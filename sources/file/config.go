@@ -8,9 +8,15 @@ import (
 type Config struct {
 	// Name identifies the input; registry state is keyed by it, so renaming an input starts it afresh.
 	Name string `yaml:"name"`
-	// Paths are globs (`**` matches any number of directories). Symlinks are followed to their target, and the
-	// file is tracked (and searched for after rotation) where the target lives.
+	// Paths are globs (`**` matches any number of directories). A match that is a symlink is read only with
+	// FollowSymlinks; other matches that are not regular files (directories, named pipes, sockets, devices) are
+	// skipped, and logged once.
 	Paths []string `yaml:"paths"`
+	// FollowSymlinks reads the target of a symlink that a glob (or a literal path) matches; the file is then
+	// tracked, and searched for after rotation, where the target lives. Without it such a link is skipped and
+	// logged once: a link planted in a watched directory cannot make flicker read a file it was not asked to.
+	// Symlinked directories above the matched file are followed either way.
+	FollowSymlinks bool `yaml:"follow_symlinks"`
 	// Exclude globs are matched against both the full path and the base name.
 	Exclude []string `yaml:"exclude"`
 	// StartPosition (beginning|end) applies only to files found at startup that the registry does not know.

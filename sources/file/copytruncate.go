@@ -108,7 +108,7 @@ func (s *Source) sameTail(f *os.File, size int64, o *tracked) bool {
 	src := o.f
 	if src == nil {
 		var err error
-		if src, err = os.Open(o.path); err != nil {
+		if src, err = s.openFile(o.path); err != nil {
 			return false
 		}
 		defer func() { _ = src.Close() }()
@@ -245,7 +245,7 @@ func (s *Source) findCopy(t *tracked, truncated fileInfo) (string, *os.File, fil
 		if o != nil && !o.fromRegistry && !unread(o) {
 			return // tracked and read (an earlier rotation), or another file on another device
 		}
-		f, err := os.Open(path)
+		f, err := s.openFile(path)
 		if err != nil {
 			return
 		}
@@ -263,14 +263,15 @@ func (s *Source) findCopy(t *tracked, truncated fileInfo) (string, *os.File, fil
 		bestPath, bestFile, best = path, f, info
 	}
 	seen := make(map[string]bool)
-	if entries, err := os.ReadDir(filepath.Dir(t.path)); err == nil {
+	// Without follow_symlinks, a state outside the globs' directories is a followed link's target: not searched.
+	if entries, err := os.ReadDir(filepath.Dir(t.path)); err == nil && (s.cfg.FollowSymlinks || s.watched(t.path)) {
 		for _, e := range entries {
 			path := filepath.Join(filepath.Dir(t.path), e.Name())
 			seen[path] = true
 			if e.IsDir() || s.excluded(path) {
 				continue
 			}
-			if info, err := statPath(path); err == nil && info.regular {
+			if info, err := s.stat(path); err == nil && info.kind == kindRegular {
 				try(path, info)
 			}
 		}

@@ -27,9 +27,16 @@
 // what the copy holds (see copytruncate.go); otherwise the truncation is logged at warn level with the bytes lost.
 //
 // Event ids: see streamSeed. Caveats:
-//   - A file found through a symlink is tracked, and searched for after rotation, where its target lives (the
-//     registry's path); log.file.path is the path where it was found when its stream started (the glob match,
-//     not the target). A rename within the watched set updates the registry's path, not the events'.
+//   - A symlink that a glob matches is read only with follow_symlinks (logged once at info level otherwise), and
+//     without it every open uses O_NOFOLLOW, so a link swapped in after a check is refused too. Directories,
+//     named pipes, sockets, devices and symlink loops that a glob matches are skipped and logged once per path
+//     (directories at debug level); a named pipe is not opened (one swapped in after the check is opened without
+//     blocking and let go). Without follow_symlinks, a registry state outside the globs' base directories (a
+//     link's target recorded by a run that followed links) is not searched for.
+//   - With follow_symlinks, a file found through a symlink is tracked, and searched for after rotation, where its
+//     target lives (the registry's path); log.file.path is the path where it was found when its stream started
+//     (the glob match, not the target). A rename within the watched set updates the registry's path, not the
+//     events'.
 //   - Where the filesystem reports no birth time (logged once per input), a file deleted and recreated on the same
 //     inode with the same first 1 KiB while flicker is stopped is taken for the old one.
 //   - A closed file that the globs no longer match (renamed away) is followed where it was last found, one stat

@@ -21,14 +21,14 @@ type fileInfo struct {
 	size              int64
 	mtime             time.Time
 	birth             int64 // creation time (statx btime) in Unix ns; 0 when the filesystem does not report it
-	regular           bool
+	kind              pathKind
 }
 
 func (i fileInfo) id() fileID { return fileID{i.dev, i.inode} }
 
 // infoOf converts an os.FileInfo, which has no birth time.
 func infoOf(fi os.FileInfo) fileInfo {
-	info := fileInfo{size: fi.Size(), mtime: fi.ModTime(), nlink: 1, regular: fi.Mode().IsRegular()}
+	info := fileInfo{size: fi.Size(), mtime: fi.ModTime(), nlink: 1, kind: kindOfFileMode(fi.Mode())}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		info.inode, info.dev, info.nlink = st.Ino, uint64(st.Dev), uint64(st.Nlink)
 	}

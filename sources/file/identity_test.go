@@ -117,9 +117,9 @@ func TestUnknownFingerprintMatchesByOffset(t *testing.T) {
 	}
 }
 
-// A file found through a symlink is tracked where its target lives: rotated (renamed) while the source was
-// stopped, its unread tail is found in the target's directory, which the globs do not cover. Events keep the
-// link's path.
+// With follow_symlinks, a file found through a symlink is tracked where its target lives: rotated (renamed)
+// while the source was stopped, its unread tail is found in the target's directory, which the globs do not
+// cover. Events keep the link's path.
 func TestSymlinkTargetFoundAfterRotation(t *testing.T) {
 	root := t.TempDir()
 	watched, targets := filepath.Join(root, "containers"), filepath.Join(root, "pods")
@@ -133,8 +133,9 @@ func TestSymlinkTargetFoundAfterRotation(t *testing.T) {
 	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
 	}
+	follow := func(c *file.Config) { c.FollowSymlinks = true }
 	reg := newRegistry()
-	r := start(t, testConfig(watched, nil), reg, file.Options{})
+	r := start(t, testConfig(watched, follow), reg, file.Options{})
 	waitMessages(t, r, link, "one", "two")
 	r.pub.ackAll(r.src)
 	_, inode, _ := identityOf(t, target)
@@ -154,7 +155,7 @@ func TestSymlinkTargetFoundAfterRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, target, "new\n")
-	r = start(t, testConfig(watched, nil), reg, file.Options{})
+	r = start(t, testConfig(watched, follow), reg, file.Options{})
 	waitMessages(t, r, target+".20260101", "three")
 	waitMessages(t, r, link, "new")
 }

@@ -68,7 +68,7 @@ func (s *Source) schedule(now time.Time) {
 		if s.openCount >= s.cfg.MaxOpenFiles {
 			break
 		}
-		f, err := os.Open(t.path)
+		f, err := s.openFile(t.path)
 		if err != nil {
 			if s.opts.Once {
 				s.log.Warn().Err(err).Str("path", t.path).Msg("open; skipped in once mode")

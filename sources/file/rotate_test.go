@@ -335,6 +335,7 @@ func TestSymlinkAndExclude(t *testing.T) {
 	r := start(t, testConfig(dir, func(c *file.Config) {
 		c.Paths = []string{filepath.Join(dir, "**", "*.log")}
 		c.Exclude = []string{"skip-*", filepath.Join(dir, "sub", "**")}
+		c.FollowSymlinks = true
 	}), newRegistry(), file.Options{})
 	eventually(t, "events", func() bool { return len(r.pub.all()) >= 2 })
 	time.Sleep(30 * time.Millisecond) // a few scans: nothing else may appear

@@ -56,10 +56,13 @@ func (s *Source) excluded(path string) bool {
 	return false
 }
 
-// glob returns the regular files the globs match, symlinks resolved, one per identity.
+// glob returns the regular files the globs match, one per identity, with symlinks resolved (follow_symlinks) or
+// skipped. What else they match is logged once (see skip).
 func (s *Source) glob() []candidate {
 	var out []candidate
 	found := make(map[fileID]bool)
+	s.skips.beginPass()
+	defer s.skips.endPass()
 	for _, pattern := range s.cfg.Paths {
 		matches, err := doublestar.FilepathGlob(pattern)
 		if err != nil {
@@ -71,8 +74,12 @@ func (s *Source) glob() []candidate {
 			if s.excluded(path) {
 				continue
 			}
-			c, ok := s.resolve(path)
-			if !ok || found[c.info.id()] {
+			c, kind := s.resolve(path)
+			if kind != kindRegular {
+				s.skip(path, kind)
+				continue
+			}
+			if found[c.info.id()] {
 				continue
 			}
 			found[c.info.id()] = true
@@ -80,32 +87,6 @@ func (s *Source) glob() []candidate {
 		}
 	}
 	return out
-}
-
-// resolve stats path; a symlink is followed, and the file is tracked where its target lives, so that it is
-// searched for there after rotation. ok is false unless path is (or links to) a regular file.
-func (s *Source) resolve(path string) (candidate, bool) {
-	info, link, err := lstatPath(path)
-	if err != nil {
-		return candidate{}, false
-	}
-	c := candidate{path: path, info: info}
-	if link {
-		target, err := filepath.EvalSymlinks(path)
-		if err != nil {
-			return candidate{}, false
-		}
-		if c.info, err = statPath(target); err != nil {
-			return candidate{}, false
-		}
-		c.path, c.link = target, path
-	}
-	if c.info.birth == 0 && c.info.regular && !s.noBirth {
-		s.noBirth = true
-		s.log.Warn().Str("path", c.path).Msg("the filesystem does not report birth times: a file deleted and " +
-			"recreated on the same inode with the same first 1 KiB while flicker is stopped is taken for the old one")
-	}
-	return c, c.info.regular
 }
 
 // match connects a globbed file with what is known about its identity.
@@ -145,7 +126,7 @@ func (s *Source) loadedAt(c candidate) *tracked {
 
 // isAt reports whether the file at path is t's file.
 func (s *Source) isAt(t *tracked, path string) bool {
-	f, err := os.Open(path)
+	f, err := s.openFile(path)
 	if err != nil {
 		return false
 	}
@@ -204,9 +185,9 @@ func (s *Source) matchClosed(t *tracked, c candidate, first bool, now time.Time)
 		s.sighted(t, c, true, now)
 		return
 	}
-	f, err := os.Open(c.path)
+	f, err := s.openFile(c.path)
 	if err != nil {
-		return // gone again; the next scan decides
+		return // gone again (or a symlink now); the next scan decides
 	}
 	defer func() { _ = f.Close() }()
 	info, err := statFile(f)
@@ -272,7 +253,11 @@ func (s *Source) sighted(t *tracked, c candidate, byGlob bool, now time.Time) {
 // discover starts tracking a file never seen before. Files found by the first scan start at start_position;
 // later ones (new files, rotation) at the beginning.
 func (s *Source) discover(c candidate, first bool, gen uint32, now time.Time) {
-	f, err := os.Open(c.path)
+	f, err := s.openFile(c.path)
+	if s.openRefusedLink(c.path, err) {
+		s.skip(c.path, kindLink) // swapped for a symlink since it was checked
+		return
+	}
 	if err != nil {
 		s.log.Warn().Err(err).Str("path", c.path).Msg("open")
 		return
@@ -432,6 +417,14 @@ func (s *Source) searchLost(now time.Time) {
 		if t.seen || t.f != nil || !(t.search || max(t.offset, t.readTo) < t.size) {
 			continue
 		}
+		if !s.cfg.FollowSymlinks && !s.watched(t.path) {
+			if t.search {
+				s.log.Info().Str("path", t.path).Msg("a file of the registry lies outside the globs' directories " +
+					"(the target of a symlink followed before): not looked for without follow_symlinks: true")
+				t.search = false
+			}
+			continue
+		}
 		if !s.foundWhereItWas(t, now) {
 			lost[t.id()] = t
 		}
@@ -440,12 +433,13 @@ func (s *Source) searchLost(now time.Time) {
 		return
 	}
 	dirs := make(map[string]bool)
-	for _, p := range s.cfg.Paths {
-		base, _ := doublestar.SplitPattern(filepath.ToSlash(p))
-		dirs[filepath.FromSlash(base)] = true
+	for _, dir := range s.baseDirs {
+		dirs[dir] = true
 	}
 	for _, t := range s.files {
-		dirs[filepath.Dir(t.path)] = true // for a file found through a symlink, where its target lives
+		if s.cfg.FollowSymlinks || s.watched(t.path) {
+			dirs[filepath.Dir(t.path)] = true // for a file found through a symlink, where its target lives
+		}
 	}
 	for dir := range dirs {
 		entries, err := os.ReadDir(dir)
@@ -457,8 +451,8 @@ func (s *Source) searchLost(now time.Time) {
 			if e.IsDir() || s.excluded(path) {
 				continue
 			}
-			c, ok := s.resolve(path)
-			if !ok {
+			c, kind := s.resolve(path)
+			if kind != kindRegular {
 				continue
 			}
 			key := c.info.id()
@@ -487,9 +481,9 @@ func (s *Source) foundWhereItWas(t *tracked, now time.Time) bool {
 	if s.excluded(t.path) {
 		return false
 	}
-	c, ok := s.resolve(t.path) // a state of an older build may hold a symlink's path
+	c, kind := s.resolve(t.path) // a state of an older build may hold a symlink's path
 	info := c.info
-	if !ok || info.inode != t.inode {
+	if kind != kindRegular || info.inode != t.inode {
 		return false
 	}
 	if t.verified && c.path == t.path && info.dev == t.dev && info.size == t.size && info.mtime.Equal(t.mtime) {
@@ -504,7 +498,7 @@ func (s *Source) foundWhereItWas(t *tracked, now time.Time) bool {
 // it is another file. A device other than t's is accepted only for a state loaded from the registry and not yet
 // found (a renumbered mount: the callers pass such a file only at t's path) or one whose device is unknown.
 func (s *Source) matchFound(t *tracked, c candidate, now time.Time) {
-	f, err := os.Open(c.path)
+	f, err := s.openFile(c.path)
 	if err != nil {
 		return
 	}

@@ -55,7 +55,9 @@ type Source struct {
 	cur       *tracked // the file multi-line events are emitted for
 	onceSet   []*tracked
 	nextMLRun time.Time
-	noBirth   bool // the lack of birth times was logged
+	noBirth   bool     // the lack of birth times was logged
+	skips     skipLog  // the paths the globs match that are not read, logged once
+	baseDirs  []string // the directories above the globs' first wildcards
 
 	pool  chunkPool // the arenas' chunks, recycled once nothing can read them
 	stats counters
@@ -94,6 +96,7 @@ func New(cfg Config, reg Registry, opts Options, log zerolog.Logger) (*Source, e
 		files:   make(map[fileID]*tracked),
 		scratch: make([]byte, FingerprintSize),
 	}
+	s.baseDirs = baseDirs(paths)
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -6,12 +6,12 @@ import "os"
 
 // Without statx the birth time is unknown (0): identity is device, inode and fingerprint.
 
-func lstatPath(path string) (fileInfo, bool, error) {
+func lstatPath(path string) (fileInfo, error) {
 	fi, err := os.Lstat(path)
 	if err != nil {
-		return fileInfo{}, false, err
+		return fileInfo{}, err
 	}
-	return infoOf(fi), fi.Mode()&os.ModeSymlink != 0, nil
+	return infoOf(fi), nil
 }
 
 func statPath(path string) (fileInfo, error) {

@@ -99,3 +99,25 @@ func TestNamedPipeSwappedInAfterTheCheck(t *testing.T) {
 		t.Errorf("the named pipe is tracked")
 	}
 }
+
+// TestWatched: a path is under a glob's base directory only at a separator ("/var/logs" is not under "/var/log").
+func TestWatched(t *testing.T) {
+	for _, tt := range []struct {
+		globs []string
+		path  string
+		want  bool
+	}{
+		{[]string{"/var/log/*.log"}, "/var/log/a.log", true},
+		{[]string{"/var/log/*.log"}, "/var/log/app/a.log.1", true},
+		{[]string{"/var/log/*.log"}, "/var/logs/a.log", false},
+		{[]string{"/var/log/*.log"}, "/var/lib/a.log", false},
+		{[]string{"/var/log/app.log"}, "/var/log/app.log.1", true},
+		{[]string{"/var/log/app/**/*.log", "/srv/*.log"}, "/srv/x/y.log", true},
+		{[]string{"/**/*.log"}, "/anywhere/a.log", true},
+	} {
+		s := &Source{baseDirs: baseDirs(tt.globs)}
+		if got := s.watched(tt.path); got != tt.want {
+			t.Errorf("globs %q: watched(%s) = %v, want %v (bases %q)", tt.globs, tt.path, got, tt.want, s.baseDirs)
+		}
+	}
+}

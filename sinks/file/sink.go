@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -25,9 +26,10 @@ const maxKeptBuffer = 4 << 20
 // batch; the syncer goroutine fsyncs once for every batch written since its previous fsync and then releases them
 // in write order (group commit), so fsync latency is shared instead of paid per batch.
 type Sink struct {
-	cfg Config
-	log zerolog.Logger
-	enc eventjson.Encoder
+	cfg  Config
+	mode fs.FileMode // of the files it creates
+	log  zerolog.Logger
+	enc  eventjson.Encoder
 
 	// Used by Write only (the engine calls it one at a time).
 	buf  []byte      // encoding buffer, reused across batches
@@ -56,17 +58,20 @@ type held struct {
 }
 
 // New opens (creating it and its directories when missing) the file at cfg.Path for appending and starts the
-// syncer. Close stops it.
+// syncer. Close stops it. A new file gets cfg.Mode and new directories DirMode of it, both narrowed by the
+// process umask as usual; a symbolic link at the path is refused (ErrSymlink).
 func New(cfg Config, log zerolog.Logger) (*Sink, error) {
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
+	mode, _ := ParseMode(cfg.Mode) // checked by Validate
+	if err := os.MkdirAll(filepath.Dir(cfg.Path), DirMode(mode)); err != nil {
 		return nil, fmt.Errorf("create directory for %s: %w", cfg.Path, err)
 	}
 	s := &Sink{
 		cfg:      cfg,
+		mode:     mode,
 		log:      log.With().Str("component", "sink.file").Str("path", cfg.Path).Logger(),
 		done:     make(chan struct{}),
 		syncFile: (*os.File).Sync,

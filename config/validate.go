@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	sinkfile "github.com/flickerlog/flicker/sinks/file"
 	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/file"
 	"gopkg.in/yaml.v3"
@@ -124,10 +125,11 @@ func (d *decoder) retry(r *Retry, p string) {
 
 // deadLetter checks the form of one dead_letter and fills the defaults of the file form.
 func (d *decoder) deadLetter(dl *DeadLetter, p string) {
-	fileForm := d.present(p+".path") || d.present(p+".max_bytes") || d.present(p+".max_files")
+	fileForm := d.present(p+".path") || d.present(p+".max_bytes") || d.present(p+".max_files") ||
+		d.present(p+".mode")
 	switch {
 	case dl.Output != "" && fileForm:
-		d.problem(p, "set either output (another output's name) or path (a dead-letter file, with max_bytes and max_files), not both")
+		d.problem(p, "set either output (another output's name) or path (a dead-letter file, with max_bytes, max_files and mode), not both")
 	case dl.Output != "":
 		// Checked against the other outputs by deadLetterOutputs.
 	case dl.Path == "":
@@ -135,6 +137,9 @@ func (d *decoder) deadLetter(dl *DeadLetter, p string) {
 	default:
 		positive(d, &dl.MaxBytes, DefaultDeadLetterMaxBytes, p+".max_bytes")
 		positive(d, &dl.MaxFiles, DefaultDeadLetterMaxFiles, p+".max_files")
+		if _, err := sinkfile.ParseMode(dl.Mode); err != nil {
+			d.problem(p+".mode", "%v", err)
+		}
 	}
 }
 

@@ -14,12 +14,13 @@ import (
 )
 
 // validate applies defaults and checks c: each input and file output through its own SetDefaults and
-// Validate, and here what spans entries.
+// Validate, and here what spans entries (dead-letter chains, queue size, outputs an input would read back).
 func (d *decoder) validate(c *Config) {
 	d.validateInputs(c.LogFiles, c.APISources)
 	d.validateOutputs(c.Outputs)
 	d.validatePipeline(&c.Batch, &c.Queue)
 	d.queueHoldsObjects(c.Outputs, c.Queue)
+	d.outputsNotRead(c)
 }
 
 func (d *decoder) validateInputs(files []file.Config, apis []api.Config) {

@@ -1,10 +1,13 @@
 package main_test
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -82,4 +85,64 @@ func TestDeadLetterFilePrivate(t *testing.T) {
 			t.Fatalf("the link's target holds %q (%v), want it untouched", data, err)
 		}
 	})
+}
+
+// TestOutputReadByInputRefused: a file output inside an input's glob, reached through a directory link with
+// relative paths, and a dead letter inside it are refused by `flicker validate` and by `flicker -c` alike (exit 2),
+// each at its line, naming the output, its path, the input and its glob. The run creates no file.
+func TestOutputReadByInputRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "data", "logs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "data", "logs"), filepath.Join(dir, "var-log")); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfg, []byte(`log_files:
+  - name: app
+    paths: ["var-log/*.log"]
+outputs:
+  - type: file
+    name: archive
+    path: data/logs/archive.log
+  - type: discard
+    dead_letter: {path: var-log/dead.log}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`config.yaml:7:5: outputs[0].path: output "archive" writes data/logs/archive.log, which input "app" reads as ` +
+			filepath.Join(dir, "var-log", "archive.log") + ` (log_files[0].paths[0] "var-log/*.log")`,
+		`config.yaml:9:19: outputs[1].dead_letter.path: the dead letter of output "discard" writes var-log/dead.log, ` +
+			`which input "app" reads as ` + filepath.Join(dir, "var-log", "dead.log"),
+	}
+
+	validate := exec.Command(binary, "validate", "-c", "config.yaml")
+	validate.Dir = dir
+	out, _ := validate.CombinedOutput()
+	if code := validate.ProcessState.ExitCode(); code != 2 {
+		t.Fatalf("validate exit code %d, want 2 (a config error); output:\n%s", code, out)
+	}
+	for _, w := range want {
+		if !strings.Contains(string(out), w) {
+			t.Errorf("validate output lacks %q:\n%s", w, out)
+		}
+	}
+
+	p := start(t, dir, "-c", "config.yaml")
+	if code := p.wait(30 * time.Second); code != 2 {
+		t.Fatalf("run exit code %d, want 2 (a config error); logs:\n%s", code, p.logs())
+	}
+	for _, w := range want {
+		if !strings.Contains(p.stderr.String(), w) {
+			t.Errorf("run refused without %q:\n%s", w, p.logs())
+		}
+	}
+	for _, name := range []string{"archive.log", "dead.log"} {
+		if _, err := os.Lstat(filepath.Join(dir, "data", "logs", name)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s exists after a refused start (%v)", name, err)
+		}
+	}
 }

@@ -146,3 +146,38 @@ outputs:
 		}
 	}
 }
+
+// TestValidateTokenWithNewline: a bearer token read from a file into an environment variable keeps the file's
+// trailing newline; `flicker validate` refuses it at the field's line and never prints the token.
+func TestValidateTokenWithNewline(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfg, []byte(`log_files:
+  - name: app
+    paths: ["/var/log/app/*.log"]
+outputs:
+  - type: http
+    name: collector
+    url: https://collector.example.com/ingest
+    auth:
+      bearer_token: ${COLLECTOR_TOKEN}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const token = "tok-9f8e7d6c5b4a"
+	validate := exec.Command(binary, "validate", "-c", cfg)
+	validate.Env = append(os.Environ(), "COLLECTOR_TOKEN="+token+"\n")
+	out, _ := validate.CombinedOutput()
+	if code := validate.ProcessState.ExitCode(); code != 2 {
+		t.Fatalf("validate exit code %d, want 2 (a config error); output:\n%s", code, out)
+	}
+	want := "config.yaml:9:7: outputs[0].auth.bearer_token: ends with a line break: secrets read from files often " +
+		"do; strip it"
+	if !strings.Contains(string(out), want) {
+		t.Errorf("validate output lacks %q:\n%s", want, out)
+	}
+	if strings.Contains(string(out), "9f8e7d") {
+		t.Errorf("validate printed the token:\n%s", out)
+	}
+}

@@ -47,15 +47,16 @@ func writtenFiles(outputs []Output) []writtenFile {
 // file output resolve them), cleaned, and also with the symbolic links of the directories that exist resolved, in
 // the written path and in the literal directory a glob starts with (links under a wildcard are not followed
 // here). An input's exclude applies as the source applies it, to the path its glob would find. `flicker validate`
-// on another machine than the shipper's resolves no link and compares the paths as written.
+// run elsewhere than the shipper sees that machine's working directory and links, not the shipper's.
 func (d *decoder) outputsNotRead(c *Config) {
+	globs := inputGlobs(c.LogFiles)
 	for _, w := range writtenFiles(c.Outputs) {
 		names := []string{w.path}
 		for n := 1; n <= w.rotated; n++ {
 			names = append(names, w.path+"."+strconv.Itoa(n))
 		}
 		for _, name := range names {
-			r, ok := readBy(name, c.LogFiles)
+			g, seen, ok := readBy(name, globs)
 			if !ok {
 				continue
 			}
@@ -64,58 +65,68 @@ func (d *decoder) outputsNotRead(c *Config) {
 				what = fmt.Sprintf("%s rotates %s to %s", w.owner, w.path, name)
 			}
 			as := ""
-			if r.seen != name {
-				as = " as " + r.seen
+			if seen != name {
+				as = " as " + seen
 			}
 			d.problem(w.field, "%s, which input %q reads%s (log_files[%d].paths[%d] %q): flicker would ship its own "+
 				"events again and again until the disk is full; write it outside the input's paths, or add it to "+
-				"the input's exclude", what, c.LogFiles[r.input].Name, as, r.input, r.glob,
-				c.LogFiles[r.input].Paths[r.glob])
+				"the input's exclude", what, g.in.Name, as, g.input, g.index, g.in.Paths[g.index])
 			break
 		}
 	}
 }
 
-// reading is an input glob that matches a written file, at the path the glob would find it.
-type reading struct {
-	input, glob int
-	seen        string
+// inputGlob is one glob of a log_files input, absolute, with the literal directory it starts with, as written and
+// with its links resolved.
+type inputGlob struct {
+	in           *file.Config
+	input, index int // log_files[input].paths[index]
+	glob         string
+	base         string
+	resolvedBase string
 }
 
-// readBy returns the first input glob that would read the file at name, and the path it would find it at.
-func readBy(name string, inputs []file.Config) (reading, bool) {
+func inputGlobs(inputs []file.Config) []inputGlob {
+	var out []inputGlob
+	for i := range inputs {
+		for j, p := range inputs[i].Paths {
+			glob, err := filepath.Abs(p)
+			if err != nil {
+				continue
+			}
+			base, _ := doublestar.SplitPattern(glob)
+			out = append(out, inputGlob{in: &inputs[i], input: i, index: j, glob: glob, base: base,
+				resolvedBase: resolveDirs(base)})
+		}
+	}
+	return out
+}
+
+// readBy returns the first glob that would read the file at name, and the path the glob would find it at.
+func readBy(name string, globs []inputGlob) (inputGlob, string, bool) {
 	abs, err := filepath.Abs(name)
 	if err != nil {
-		return reading{}, false
+		return inputGlob{}, "", false
 	}
 	views := []string{abs}
 	if resolved := resolveDirs(abs); resolved != abs {
 		views = append(views, resolved)
 	}
-	for i := range inputs {
-		in := &inputs[i]
-		for j, g := range in.Paths {
-			glob, err := filepath.Abs(g)
-			if err != nil {
-				continue
+	for _, g := range globs {
+		for _, v := range views {
+			candidates := []string{v}
+			if rel, ok := under(g.resolvedBase, v); ok && g.resolvedBase != g.base {
+				// The glob reaches v through a link: it finds it under its own base.
+				candidates = append(candidates, filepath.Join(g.base, rel))
 			}
-			base, _ := doublestar.SplitPattern(glob)
-			realBase := resolveDirs(base)
-			for _, v := range views {
-				candidates := []string{v}
-				if rel, ok := under(realBase, v); ok && realBase != base {
-					// The glob reaches v through a link: it finds it under its own base.
-					candidates = append(candidates, filepath.Join(base, rel))
-				}
-				for _, c := range candidates {
-					if ok, _ := doublestar.PathMatch(glob, c); ok && !in.Excluded(c) {
-						return reading{input: i, glob: j, seen: c}, true
-					}
+			for _, c := range candidates {
+				if ok, _ := doublestar.PathMatch(g.glob, c); ok && !g.in.Excluded(c) {
+					return g, c, true
 				}
 			}
 		}
 	}
-	return reading{}, false
+	return inputGlob{}, "", false
 }
 
 // resolveDirs resolves the symbolic links of the longest part of the absolute path p that exists, and appends the

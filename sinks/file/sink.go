@@ -26,10 +26,11 @@ const maxKeptBuffer = 4 << 20
 // batch; the syncer goroutine fsyncs once for every batch written since its previous fsync and then releases them
 // in write order (group commit), so fsync latency is shared instead of paid per batch.
 type Sink struct {
-	cfg  Config
-	mode fs.FileMode // of the files it creates
-	log  zerolog.Logger
-	enc  eventjson.Encoder
+	cfg Config
+	log zerolog.Logger
+	enc eventjson.Encoder
+
+	mode fs.FileMode // of the files it creates: cfg.Mode parsed
 
 	// Used by Write only (the engine calls it one at a time).
 	buf  []byte      // encoding buffer, reused across batches
@@ -71,10 +72,10 @@ func New(cfg Config, log zerolog.Logger) (*Sink, error) {
 	}
 	s := &Sink{
 		cfg:      cfg,
-		mode:     mode,
 		log:      log.With().Str("component", "sink.file").Str("path", cfg.Path).Logger(),
 		done:     make(chan struct{}),
 		syncFile: (*os.File).Sync,
+		mode:     mode,
 	}
 	s.cond = sync.NewCond(&s.mu)
 	if err := s.open(); err != nil {

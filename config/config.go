@@ -84,11 +84,12 @@ type Retry struct {
 func (r Retry) Policy() engine.RetryPolicy { return engine.RetryPolicy{Initial: r.Initial, Max: r.Max} }
 
 // DeadLetter is where an output's permanently rejected events go: either a size-capped rotating file (Path,
-// MaxBytes, MaxFiles) or another output (Output, by name). The two forms are exclusive.
+// MaxBytes, MaxFiles, Mode) or another output (Output, by name). The two forms are exclusive.
 type DeadLetter struct {
 	Path     string `yaml:"path"`
 	MaxBytes int64  `yaml:"max_bytes"`
 	MaxFiles int    `yaml:"max_files"`
+	Mode     string `yaml:"mode"` // of the files it creates, octal: see sinks/file.ParseMode
 	Output   string `yaml:"output"`
 }
 

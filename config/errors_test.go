@@ -78,7 +78,7 @@ func TestParseErrors(t *testing.T) {
 			{7, 19, "outputs[0].dead_letter.output", "dead-letter cycle a -> b -> c -> a: a chain of dead letters must end in a file or an output without dead_letter"},
 			{16, 19, "outputs[3].dead_letter.output", "names this output itself: name another output, or use path for a dead-letter file"},
 			{19, 19, "outputs[4].dead_letter.output", `no output named "nowhere" (outputs: a, b, c, self, lost, both, neither)`},
-			{22, 5, "outputs[5].dead_letter", "set either output (another output's name) or path (a dead-letter file, with max_bytes and max_files), not both"},
+			{22, 5, "outputs[5].dead_letter", "set either output (another output's name) or path (a dead-letter file, with max_bytes, max_files and mode), not both"},
 			{25, 5, "outputs[6].dead_letter", "set path (a dead-letter file) or output (another output's name)"},
 		}},
 		{"bounds.yaml", []wantErr{

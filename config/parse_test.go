@@ -123,7 +123,7 @@ func TestParseDeadLettersAnchorsAndMerge(t *testing.T) {
 	for i, want := range []config.DeadLetter{
 		{Output: "rejects"},
 		{Path: "/data/dead.jsonl", MaxBytes: config.DefaultDeadLetterMaxBytes, MaxFiles: config.DefaultDeadLetterMaxFiles},
-		{Path: "/data/stdout-dead.jsonl", MaxBytes: 1024, MaxFiles: 7},
+		{Path: "/data/stdout-dead.jsonl", MaxBytes: 1024, MaxFiles: 7, Mode: "0640"},
 	} {
 		if dl := outs[i].DeadLetter; dl == nil || *dl != want {
 			t.Errorf("outputs[%d].dead_letter = %+v, want %+v", i, dl, want)

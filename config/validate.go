@@ -7,18 +7,20 @@ import (
 	"strings"
 	"time"
 
+	sinkfile "github.com/flickerlog/flicker/sinks/file"
 	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/file"
 	"gopkg.in/yaml.v3"
 )
 
 // validate applies defaults and checks c: each input and file output through its own SetDefaults and
-// Validate, and here what spans entries.
+// Validate, and here what spans entries (dead-letter chains, queue size, outputs an input would read back).
 func (d *decoder) validate(c *Config) {
 	d.validateInputs(c.LogFiles, c.APISources)
 	d.validateOutputs(c.Outputs)
 	d.validatePipeline(&c.Batch, &c.Queue)
 	d.queueHoldsObjects(c.Outputs, c.Queue)
+	d.outputsNotRead(c)
 }
 
 func (d *decoder) validateInputs(files []file.Config, apis []api.Config) {
@@ -124,10 +126,11 @@ func (d *decoder) retry(r *Retry, p string) {
 
 // deadLetter checks the form of one dead_letter and fills the defaults of the file form.
 func (d *decoder) deadLetter(dl *DeadLetter, p string) {
-	fileForm := d.present(p+".path") || d.present(p+".max_bytes") || d.present(p+".max_files")
+	fileForm := d.present(p+".path") || d.present(p+".max_bytes") || d.present(p+".max_files") ||
+		d.present(p+".mode")
 	switch {
 	case dl.Output != "" && fileForm:
-		d.problem(p, "set either output (another output's name) or path (a dead-letter file, with max_bytes and max_files), not both")
+		d.problem(p, "set either output (another output's name) or path (a dead-letter file, with max_bytes, max_files and mode), not both")
 	case dl.Output != "":
 		// Checked against the other outputs by deadLetterOutputs.
 	case dl.Path == "":
@@ -135,6 +138,9 @@ func (d *decoder) deadLetter(dl *DeadLetter, p string) {
 	default:
 		positive(d, &dl.MaxBytes, DefaultDeadLetterMaxBytes, p+".max_bytes")
 		positive(d, &dl.MaxFiles, DefaultDeadLetterMaxFiles, p+".max_files")
+		if _, err := sinkfile.ParseMode(dl.Mode); err != nil {
+			d.problem(p+".mode", "%v", err)
+		}
 	}
 }
 

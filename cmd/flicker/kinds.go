@@ -125,7 +125,7 @@ func buildOutputs(cfg *config.Config, log zerolog.Logger) (_ []engine.Output, er
 			if dl.Output != "" {
 				out.DeadLetterOutput = dl.Output
 			} else {
-				dlSink, err := sinkfile.New(sinkfile.Config{Path: dl.Path, RotateBytes: dl.MaxBytes, RotateFiles: dl.MaxFiles},
+				dlSink, err := sinkfile.New(sinkfile.Config{Path: dl.Path, RotateBytes: dl.MaxBytes, RotateFiles: dl.MaxFiles, Mode: dl.Mode},
 					olog.With().Str("component", "dead_letter").Logger())
 				if err != nil {
 					_ = sink.Close(context.Background())

@@ -6,9 +6,10 @@ import (
 	"github.com/flickerlog/flicker/config"
 )
 
-// ValidateCmd checks a configuration without running it.
+// ValidateCmd checks a configuration without running it, with the same load and checks as a run: among them, that
+// no input reads an output's file, which looks at the paths as they are on this machine.
 type ValidateCmd struct {
-	Config string `short:"c" name:"config" required:"" placeholder:"FILE" help:"Configuration file to check."`
+	Config string `short:"c" name:"config" required:"" placeholder:"FILE" help:"Configuration file to check. Relative paths in it are taken from the current directory, as when running."`
 }
 
 // Run prints a one-line summary of a valid configuration, or every error with its line (exit 2).

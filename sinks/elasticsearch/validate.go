@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/flickerlog/flicker/internal/credential"
 	"github.com/flickerlog/flicker/internal/fielderr"
 )
 
@@ -102,17 +103,19 @@ func shown(h string) string {
 func (c *Config) validateAuth() []error {
 	var errs []error
 	basic := c.Username != "" || c.Password != ""
-	switch {
-	case c.APIKey != "" && basic:
+	user, password := credential.Field{Path: "username", Value: c.Username},
+		credential.Field{Path: "password", Value: c.Password}
+	if c.APIKey != "" && basic {
 		errs = append(errs, fielderr.New("api_key", "set either api_key or username and password, not both"))
-	case c.Username != "" && c.Password == "":
-		errs = append(errs, fielderr.New("password", "required with username"))
-	case c.Password != "" && c.Username == "":
-		errs = append(errs, fielderr.New("username", "required with password"))
+	} else {
+		errs = append(errs, credential.Pair(user, password)...)
 	}
-	if strings.ContainsAny(c.APIKey, " \t\r\n") {
-		errs = append(errs, fielderr.New("api_key", "must not contain spaces or line breaks"))
+	apiKey := credential.Check(credential.Field{Path: "api_key", Value: c.APIKey})
+	if len(apiKey) == 0 && strings.ContainsAny(c.APIKey, " \t") {
+		apiKey = append(apiKey, fielderr.New("api_key", "must not contain spaces"))
 	}
+	errs = append(errs, apiKey...)
+	errs = append(errs, credential.Check(user, password)...)
 	for name := range c.Headers {
 		path := "headers." + name
 		canonical := http.CanonicalHeaderKey(name)

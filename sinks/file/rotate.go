@@ -7,17 +7,27 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 
 	"github.com/flickerlog/flicker/internal/durable"
 )
 
-// open opens the file at the configured path for appending, creating it (but not its directory: a directory
-// removed while running makes writes fail and retry rather than silently reappear). It makes the directory entry
-// durable, and ends a partial last line left by a crash so that the next event starts on its own line.
+// ErrSymlink is returned when a symbolic link is at the path of a file the sink writes: following it would let
+// whoever can write to the directory make flicker (often root) append to any file.
+var ErrSymlink = errors.New("is a symbolic link: flicker does not write through links; remove it, or set the path " +
+	"to the file itself")
+
+// open opens the file at the configured path for appending, creating it with the configured mode (but not its
+// directory: a directory removed while running makes writes fail and retry rather than silently reappear). A
+// symbolic link at the path is never followed (O_NOFOLLOW) but refused. It makes the directory entry durable, and
+// ends a partial last line left by a crash so that the next event starts on its own line.
 func (s *Sink) open() error {
 	path := s.cfg.Path
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW, s.mode)
 	if err != nil {
+		if info, lerr := os.Lstat(path); lerr == nil && info.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s %w", path, ErrSymlink)
+		}
 		return fmt.Errorf("open %s: %w", path, err)
 	}
 	info, err := f.Stat()
@@ -79,9 +89,10 @@ func (s *Sink) ensureOpen() error {
 	return s.open()
 }
 
-// stillAtPath reports whether the configured path still names the open file.
+// stillAtPath reports whether the configured path still names the open file itself, not a link to it or to
+// another file.
 func (s *Sink) stillAtPath() bool {
-	info, err := os.Stat(s.cfg.Path)
+	info, err := os.Lstat(s.cfg.Path)
 	return err == nil && os.SameFile(info, s.info)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -28,6 +29,8 @@ type Sink struct {
 	cfg Config
 	log zerolog.Logger
 	enc eventjson.Encoder
+
+	mode fs.FileMode // of the files it creates: cfg.Mode parsed
 
 	// Used by Write only (the engine calls it one at a time).
 	buf  []byte      // encoding buffer, reused across batches
@@ -56,13 +59,15 @@ type held struct {
 }
 
 // New opens (creating it and its directories when missing) the file at cfg.Path for appending and starts the
-// syncer. Close stops it.
+// syncer. Close stops it. A new file gets cfg.Mode and new directories DirMode of it, both narrowed by the
+// process umask as usual; a symbolic link at the path is refused (ErrSymlink).
 func New(cfg Config, log zerolog.Logger) (*Sink, error) {
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o755); err != nil {
+	mode, _ := ParseMode(cfg.Mode) // checked by Validate
+	if err := os.MkdirAll(filepath.Dir(cfg.Path), DirMode(mode)); err != nil {
 		return nil, fmt.Errorf("create directory for %s: %w", cfg.Path, err)
 	}
 	s := &Sink{
@@ -70,6 +75,7 @@ func New(cfg Config, log zerolog.Logger) (*Sink, error) {
 		log:      log.With().Str("component", "sink.file").Str("path", cfg.Path).Logger(),
 		done:     make(chan struct{}),
 		syncFile: (*os.File).Sync,
+		mode:     mode,
 	}
 	s.cond = sync.NewCond(&s.mu)
 	if err := s.open(); err != nil {

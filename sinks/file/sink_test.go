@@ -61,23 +61,6 @@ func TestWriteReadBack(t *testing.T) {
 	}
 }
 
-func TestPermissions(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "a", "b")
-	path := filepath.Join(dir, "events.ndjson")
-	closeSink(t, newSink(t, file.Config{Path: path}))
-	umask := syscall.Umask(0)
-	syscall.Umask(umask)
-	for p, want := range map[string]os.FileMode{dir: 0o755, path: 0o644} {
-		info, err := os.Stat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := info.Mode().Perm(); got != want&^os.FileMode(umask) {
-			t.Errorf("%s: mode %v, want %v", p, got, want&^os.FileMode(umask))
-		}
-	}
-}
-
 // TestAppendsToExistingFile: earlier content is kept, and a partial last line left by a crash is ended so that
 // new events start on a line of their own.
 func TestAppendsToExistingFile(t *testing.T) {

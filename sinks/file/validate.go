@@ -33,5 +33,8 @@ func (c *Config) Validate() error {
 		errs = append(errs, fielderr.New("rotate_files", "must be at least 1 (or 0 for the default %d), got %d",
 			DefaultRotateFiles, c.RotateFiles))
 	}
+	if _, err := ParseMode(c.Mode); err != nil {
+		errs = append(errs, fielderr.New("mode", "%v", err))
+	}
 	return fielderr.Join(errs...)
 }

@@ -24,8 +24,11 @@ func TestValidate(t *testing.T) {
 		{name: "dot path", cfg: file.Config{Path: "."}, paths: []string{"path"}},
 		{name: "negative rotate_bytes", cfg: file.Config{Path: "x", RotateBytes: -1}, paths: []string{"rotate_bytes"}},
 		{name: "negative rotate_files", cfg: file.Config{Path: "x", RotateFiles: -2}, paths: []string{"rotate_files"}},
-		{name: "every problem", cfg: file.Config{RotateBytes: -1, RotateFiles: -1},
-			paths: []string{"path", "rotate_bytes", "rotate_files"}},
+		{name: "valid mode", cfg: file.Config{Path: "x", Mode: "0640"}},
+		{name: "mode with execute bits", cfg: file.Config{Path: "x", Mode: "0750"}, paths: []string{"mode"}},
+		{name: "mode not octal", cfg: file.Config{Path: "x", Mode: "0x1a4"}, paths: []string{"mode"}},
+		{name: "every problem", cfg: file.Config{RotateBytes: -1, RotateFiles: -1, Mode: "7777"},
+			paths: []string{"path", "rotate_bytes", "rotate_files", "mode"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/flickerlog/flicker/internal/credential"
 	"github.com/flickerlog/flicker/internal/fielderr"
 )
 
@@ -64,12 +65,15 @@ func (c *Config) Validate() error {
 			c.MaxRetryAfter))
 	}
 	a := c.Auth
-	switch {
-	case a.BearerToken != "" && (a.Username != "" || a.Password != ""):
+	user, password := credential.Field{Path: "auth.username", Value: a.Username},
+		credential.Field{Path: "auth.password", Value: a.Password}
+	if a.BearerToken != "" && (a.Username != "" || a.Password != "") {
 		errs = append(errs, fielderr.New("auth", "set either bearer_token or username and password, not both"))
-	case a.Password != "" && a.Username == "":
-		errs = append(errs, fielderr.New("auth.username", "required with auth.password (basic authentication)"))
+	} else {
+		errs = append(errs, credential.Pair(user, password)...)
 	}
+	errs = append(errs, credential.Check(credential.Field{Path: "auth.bearer_token", Value: a.BearerToken}, user,
+		password)...)
 	errs = append(errs, c.validateHeaders()...)
 	return fielderr.Join(errs...)
 }

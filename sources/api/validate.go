@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/flickerlog/flicker/internal/credential"
 	"github.com/flickerlog/flicker/internal/eventfields"
 	"github.com/flickerlog/flicker/internal/fielderr"
 )
@@ -165,10 +166,20 @@ func (v *validator) auth(c *Config) {
 	if len(set) > 1 {
 		v.add("auth", "set one of okta_token, bearer_token, basic, oauth2, not %s", strings.Join(set, " and "))
 	}
-	if b := a.Basic; b != nil && b.User == "" {
-		v.add("auth.basic.user", "required")
+	if b := a.Basic; b != nil {
+		user, password := credential.Field{Path: "auth.basic.user", Value: b.User},
+			credential.Field{Path: "auth.basic.password", Value: b.Password}
+		if b.User == "" && b.Password == "" {
+			v.add("auth.basic.user", "required")
+		}
+		v.errs = append(v.errs, credential.Pair(user, password)...)
+		v.errs = append(v.errs, credential.Check(user, password)...)
 	}
+	v.errs = append(v.errs, credential.Check(credential.Field{Path: "auth.okta_token", Value: a.OktaToken},
+		credential.Field{Path: "auth.bearer_token", Value: a.BearerToken})...)
 	if o := a.OAuth2; o != nil {
+		v.errs = append(v.errs, credential.Check(credential.Field{Path: "auth.oauth2.client_id", Value: o.ClientID},
+			credential.Field{Path: "auth.oauth2.client_secret", Value: o.ClientSecret})...)
 		if o.TokenURL == "" {
 			v.add("auth.oauth2.token_url", "required")
 		} else if u, err := url.Parse(o.TokenURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") ||

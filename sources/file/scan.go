@@ -43,18 +43,7 @@ func (s *Source) scan(first bool) {
 	}
 }
 
-func (s *Source) excluded(path string) bool {
-	base := filepath.Base(path)
-	for _, ex := range s.cfg.Exclude {
-		if ok, _ := doublestar.PathMatch(ex, path); ok {
-			return true
-		}
-		if ok, _ := doublestar.PathMatch(ex, base); ok {
-			return true
-		}
-	}
-	return false
-}
+func (s *Source) excluded(path string) bool { return s.cfg.Excluded(path) }
 
 // glob returns the regular files the globs match, one per identity, with symlinks resolved (follow_symlinks) or
 // skipped. What else they match is logged once (see skip).

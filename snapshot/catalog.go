@@ -112,13 +112,15 @@ func classify(err error, op, bucket, key string) error {
 }
 
 // Retryable reports an error worth retrying: no answer from the store (network, timeout, a cut connection) or a
-// 5xx/SlowDown answer. A 4xx answer, a verification failure or a local problem will not change by waiting.
+// 5xx/SlowDown answer. A 4xx answer, a verification failure, missing credentials or a local problem will not
+// change by waiting.
 func Retryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
 	if errors.Is(err, ErrMissing) || errors.Is(err, ErrDenied) || errors.Is(err, ErrNotSnapshot) ||
-		errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNewerFormat) || errors.Is(err, ErrConflict) {
+		errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNewerFormat) || errors.Is(err, ErrConflict) ||
+		errors.Is(err, s3client.ErrNoCredentials) {
 		return false
 	}
 	if r := s3client.ToErrorResponse(err); r.Code != "" || r.StatusCode != 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"time"
@@ -64,7 +65,8 @@ type RestoreResult struct {
 
 // Restore installs at Path the newest good registry state (DESIGN.md section 7): the local file when it passes
 // bbolt's Check and is not older than the latest snapshot; else the latest snapshot; else, loudly, the newest
-// good history slot. Nothing stored at all is a first start (Path removed, FromNone). A 403 on the latest key is
+// good history slot. A local file another user owns, a symlink or a corrupt one is discarded first, with a
+// warning naming the path and the reason. Nothing stored at all is a first start (Path removed, FromNone). A 403 on the latest key is
 // resolved as DESIGN.md says: with no history either, Restore creates the first snapshot with If-None-Match: *
 // (success: a true first start; 412: access is really denied). A foreign object at the key is ErrForeign unless
 // Force; snapshots that all fail verification are ErrNoGoodSnapshot unless AllowEmpty. Errors from an
@@ -98,7 +100,10 @@ type restorer struct {
 func (r *restorer) run(ctx context.Context) (RestoreResult, error) {
 	keys := r.opts.Keys
 	latest, latestErr := Stat(ctx, r.client, keys.Bucket, keys.Latest, "")
-	local, localErr := localState(r.opts.Path)
+	local, localErr := localState(r.opts.Path, r.log)
+	if localErr != nil && !errors.Is(localErr, fs.ErrNotExist) && !errors.Is(localErr, errDiscarded) {
+		return RestoreResult{}, localErr // locked by another flicker, or the discard failed
+	}
 	switch {
 	case latestErr == nil && errors.Is(latest.Err, ErrNotSnapshot):
 		// With good history slots next to it, the key is a flicker registry whose latest was overwritten:
@@ -258,14 +263,6 @@ func (r *restorer) logRestored(from, key string, h Header) {
 		Time("created", h.Created).Dur("age", time.Since(h.Created).Round(time.Millisecond)).
 		Str("writer", h.WriterID).Str("writer_host", h.Hostname).Int64("bytes", h.RawSize).
 		Msg("registry restored")
-}
-
-// localState checks the registry file left in the state dir (a container restart keeps an emptyDir).
-func localState(path string) (store.Meta, error) {
-	if _, err := os.Stat(path); err != nil {
-		return store.Meta{}, err
-	}
-	return openRegistry(path)
 }
 
 func removeLocal(path string) error {

@@ -57,7 +57,7 @@ func Read(r io.Reader, dstPath string) (Header, error) {
 // install decompresses the payload that follows the header in r and installs it at dstPath.
 func install(r io.Reader, h Header, dstPath string) (err error) {
 	dir := filepath.Dir(dstPath)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("restore to %s: %w", dstPath, err)
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(dstPath)+".part-*")

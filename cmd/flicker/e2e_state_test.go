@@ -1,13 +1,21 @@
 package main_test
 
 import (
+	"bytes"
+	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/minio/minio-go/v7"
+	"github.com/rs/zerolog"
+
 	"github.com/flickerlog/flicker/internal/miniotest"
+	"github.com/flickerlog/flicker/store"
 )
 
 // These tests run the binary in S3 mode against MinIO for what a user gets wrong at startup, and for the state
@@ -109,4 +117,194 @@ func TestS3WrongCredentialsNameTheAnswer(t *testing.T) {
 			})
 		}
 	}
+}
+
+// otherUID owns what the tests plant as another local user (they run as root here and in CI).
+const otherUID = 12345
+
+// argsWithoutStateDir is f.args for an instance that uses the default state dir under its TMPDIR.
+func (f *s3Fixture) argsWithoutStateDir(extra ...string) []string {
+	args := f.args("unused", extra...)
+	for i := range args {
+		if args[i] == "--state-dir" {
+			return append(args[:i:i], args[i+2:]...)
+		}
+	}
+	f.t.Fatalf("no --state-dir in %q", args)
+	return nil
+}
+
+// TestS3DefaultStateDir: the default state dir ($TMPDIR/flicker) is created 0700; one planted by another user
+// is refused with exit 2 and an error naming the dir, its owner and mode, and --state-dir, before any lease is
+// taken.
+func TestS3DefaultStateDir(t *testing.T) {
+	t.Parallel()
+	f := newS3Fixture(t)
+	appendLines(t, f.logPath, "a", 0, 10)
+
+	tmp := t.TempDir()
+	code, logs := f.runEnvOnce(append(f.env, "TMPDIR="+tmp), f.argsWithoutStateDir()...)
+	if code != 0 {
+		t.Fatalf("exit %d with a fresh default state dir:\n%s", code, logs)
+	}
+	info, err := os.Stat(filepath.Join(tmp, "flicker"))
+	if err != nil || info.Mode().Perm() != 0o700 {
+		t.Fatalf("default state dir: %v; want mode 0700", statMode(info, err))
+	}
+	f.exactlyOnce("a", 10)
+	if err := f.client.RemoveObject(f.ctx(), s3Bucket, f.keys.Lease(), minio.RemoveObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	planted := t.TempDir()
+	dir := filepath.Join(planted, "flicker")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, otherUID, otherUID); err != nil {
+		t.Fatalf("chown to uid %d (the tests run as root): %v", otherUID, err)
+	}
+	code, logs = f.runEnvOnce(append(f.env, "TMPDIR="+planted), f.argsWithoutStateDir()...)
+	if code != 2 {
+		t.Fatalf("exit %d with a default state dir owned by uid %d, want 2:\n%s", code, otherUID, logs)
+	}
+	for _, want := range []string{"default state dir", dir, "owned by another user (uid 12345", "mode drwxr-xr-x", "--state-dir"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the error does not say %q:\n%s", want, logs)
+		}
+	}
+	if _, err := f.client.StatObject(f.ctx(), s3Bucket, f.keys.Lease(), minio.StatObjectOptions{}); err == nil {
+		t.Fatal("the refused start took the lease")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("the refused start wrote into the planted dir: %v", entries)
+	}
+}
+
+// runEnvOnce runs the binary with env added and args, waits for it and returns its exit code and logs.
+func (f *s3Fixture) runEnvOnce(env []string, args ...string) (int, string) {
+	f.t.Helper()
+	p := startEnv(f.t, f.dir, env, append(args, "--once")...)
+	code := p.wait(2 * time.Minute)
+	return code, p.logs()
+}
+
+// stateFileOf is the one registry file an instance left in its state dir.
+func stateFileOf(t *testing.T, dir string) string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.db"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("registry files in %s: %q, %v; want one", dir, files, err)
+	}
+	return files[0]
+}
+
+// TestS3CorruptLocalRegistryWarns: a corrupt registry left in the state dir is discarded with a warning naming
+// it, and the latest snapshot restored: nothing is shipped twice.
+func TestS3CorruptLocalRegistryWarns(t *testing.T) {
+	t.Parallel()
+	f := newS3Fixture(t)
+	appendLines(t, f.logPath, "a", 0, 100)
+	if code, logs := f.runOnce("pod1"); code != 0 {
+		t.Fatalf("first run: exit %d:\n%s", code, logs)
+	}
+	path := stateFileOf(t, filepath.Join(f.dir, "state-pod1"))
+	if err := os.WriteFile(path, bytes.Repeat([]byte("garbage "), 1024), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, f.logPath, "b", 0, 10)
+	code, logs := f.runOnce("pod1")
+	if code != 0 {
+		t.Fatalf("exit %d with a corrupt local registry:\n%s", code, logs)
+	}
+	warn := lineWith(logs, "discarded the local registry")
+	if !strings.Contains(warn, `"level":"warn"`) || !strings.Contains(warn, `"path":"`+path+`"`) ||
+		!strings.Contains(warn, "it is corrupt") {
+		t.Fatalf("no warning naming %s as corrupt:\n%s", path, logs)
+	}
+	if !strings.Contains(logs, `"from":"latest"`) {
+		t.Fatalf("did not restore the latest snapshot:\n%s", logs)
+	}
+	f.exactlyOnce("a", 100)
+	f.exactlyOnce("b", 10)
+}
+
+// TestS3PlantedRegistryInExplicitStateDir: in a --state-dir any user may write (an emptyDir is root-owned
+// 0777), a registry another user planted with a higher (epoch, seq) and offset 0 is not used: it is discarded
+// with a warning and the latest snapshot restored, so nothing is shipped again.
+func TestS3PlantedRegistryInExplicitStateDir(t *testing.T) {
+	t.Parallel()
+	f := newS3Fixture(t)
+	appendLines(t, f.logPath, "a", 0, 100)
+	if code, logs := f.runOnce("pod1"); code != 0 {
+		t.Fatalf("first run: exit %d:\n%s", code, logs)
+	}
+	stateDir := filepath.Join(f.dir, "state-pod1")
+	if err := os.Chmod(stateDir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	path := stateFileOf(t, stateDir)
+	plantRewound(t, path)
+	if err := os.Chown(path, otherUID, otherUID); err != nil {
+		t.Fatalf("chown to uid %d (the tests run as root): %v", otherUID, err)
+	}
+	code, logs := f.runOnce("pod1")
+	if code != 0 {
+		t.Fatalf("exit %d with a planted registry:\n%s", code, logs)
+	}
+	f.exactlyOnce("a", 100) // the planted offset 0 would ship every line again
+	warn := lineWith(logs, "discarded the local registry")
+	if !strings.Contains(warn, `"level":"warn"`) || !strings.Contains(warn, `"path":"`+path+`"`) ||
+		!strings.Contains(warn, "owned by uid 12345") {
+		t.Fatalf("no warning naming %s as another user's:\n%s", path, logs)
+	}
+	if !strings.Contains(logs, `"from":"latest"`) {
+		t.Fatalf("did not restore the latest snapshot:\n%s", logs)
+	}
+}
+
+// plantRewound makes the registry at path claim a much later state in which every file was read from offset 0.
+func plantRewound(t *testing.T, path string) {
+	t.Helper()
+	db, err := store.Open(path, store.Options{NoSync: true}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := db.AllFiles()
+	if err != nil || len(files) == 0 {
+		t.Fatalf("registry files: %v %v", files, err)
+	}
+	for _, r := range files {
+		r.Offset = 0
+		db.PutFile(r)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := db.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetEpoch(db.Meta().Epoch + 100); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// lineWith is the first line of logs containing s, or "".
+func lineWith(logs, s string) string {
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
+}
+
+// statMode describes a Stat result for a failure message.
+func statMode(info os.FileInfo, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return "mode " + info.Mode().String()
 }

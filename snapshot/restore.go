@@ -149,8 +149,8 @@ func (r *restorer) fromLatest(ctx context.Context, latest Entry, local store.Met
 		r.logRestored(FromLatest, latest.Key, got)
 		return RestoreResult{From: FromLatest, Header: got, Key: latest.Key, ETag: etag}, nil
 	}
-	if Retryable(err) {
-		return RestoreResult{}, err
+	if Retryable(err) || errors.Is(err, ErrTooLarge) {
+		return RestoreResult{}, err // too large: this disk's problem, not the snapshot's; an older one is no answer
 	}
 	return r.fallback(ctx, latest.ETag, local, localErr, err.Error())
 }
@@ -172,7 +172,7 @@ func (r *restorer) fallback(ctx context.Context, latestETag string, local store.
 			break // the local file is newer than any history slot
 		}
 		got, _, err := Fetch(ctx, r.client, r.opts.Keys.Bucket, e.Key, "", r.opts.Path, r.opts.Progress)
-		if Retryable(err) {
+		if Retryable(err) || errors.Is(err, ErrTooLarge) {
 			return RestoreResult{}, err
 		}
 		if err != nil {

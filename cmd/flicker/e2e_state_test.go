@@ -3,6 +3,12 @@ package main_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	bin "encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,10 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
 
 	"github.com/flickerlog/flicker/internal/miniotest"
+	"github.com/flickerlog/flicker/snapshot"
 	"github.com/flickerlog/flicker/store"
 )
 
@@ -307,4 +315,96 @@ func statMode(info os.FileInfo, err error) string {
 		return err.Error()
 	}
 	return "mode " + info.Mode().String()
+}
+
+// TestS3SnapshotBombRefused: a valid-looking snapshot whose registry expands to 64 MiB (zeros: a few KiB stored)
+// is refused by the startup restore and by `flicker restore --to` on a 4 MiB state dir, naming the key and both
+// sizes, without filling the disk or leaving a partial file, and without falling back to an older state.
+func TestS3SnapshotBombRefused(t *testing.T) {
+	t.Parallel()
+	const expanded = 64 << 20
+	f := newS3Fixture(t)
+	obj, h := snapshotBomb(t, expanded)
+	if _, err := f.client.PutObject(f.ctx(), s3Bucket, f.keys.Latest, bytes.NewReader(obj), int64(len(obj)),
+		minio.PutObjectOptions{UserMetadata: h.Metadata(), DisableMultipart: true}); err != nil {
+		t.Fatal(err)
+	}
+	stateDir := filepath.Join(f.dir, "state-pod1")
+	mountFS(t, "-t", "tmpfs", "-o", "size=4m", "none", stateDir)
+	says := []string{"s3://" + s3Bucket + "/" + f.keys.Latest, fmt.Sprintf("the registry in the snapshot is %d bytes", expanded),
+		"bytes free", stateDir}
+	check := func(what string, code int, logs string) {
+		t.Helper()
+		if code != 1 {
+			t.Fatalf("%s: exit %d, want 1:\n%s", what, code, logs)
+		}
+		for _, s := range says {
+			if !strings.Contains(logs, s) {
+				t.Errorf("%s: the error does not say %q:\n%s", what, s, logs)
+			}
+		}
+		if strings.Contains(logs, "FALLBACK") || strings.Contains(logs, "retrying") {
+			t.Fatalf("%s: a snapshot too large for the disk was retried or fell back:\n%s", what, logs)
+		}
+		if entries, _ := os.ReadDir(stateDir); len(entries) != 0 {
+			t.Fatalf("%s: the refused restore left %v", what, entries)
+		}
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(stateDir, &st); err != nil || (st.Blocks-st.Bfree)*uint64(st.Bsize) > 2<<20 {
+			t.Fatalf("%s: the 4 MiB state dir filled up: %d blocks of %d used, %v", what, st.Blocks-st.Bfree, st.Blocks, err)
+		}
+	}
+	code, logs := f.runOnce("pod1")
+	check("startup restore", code, logs)
+	code, out := f.flicker("restore", "--registry-file", f.registry, "--to", filepath.Join(stateDir, "restored.db"))
+	check("flicker restore --to", code, out)
+}
+
+// snapshotBomb is a snapshot object in the documented layout whose header and payload agree (sizes, sums, CRC)
+// but whose payload is size zero bytes, compressed to a few KiB.
+func snapshotBomb(t *testing.T, size int) ([]byte, snapshot.Header) {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "registry.db"), store.Options{NoSync: true}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var real bytes.Buffer
+	_, err = snapshot.Write(&real, db, snapshot.HeaderInfo{WriterID: "w", Hostname: "h"}, t.TempDir())
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := real.Bytes()
+	n := bin.BigEndian.Uint32(b[12:16])
+	var header map[string]any
+	dec := json.NewDecoder(bytes.NewReader(b[16 : 16+n]))
+	dec.UseNumber()
+	if err := dec.Decode(&header); err != nil {
+		t.Fatal(err)
+	}
+	enc, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := make([]byte, size)
+	payload := enc.EncodeAll(raw, nil)
+	rawSum, paySum := sha256.Sum256(raw), sha256.Sum256(payload)
+	header["raw_size"], header["raw_sha256"] = size, hex.EncodeToString(rawSum[:])
+	header["payload_size"], header["payload_sha256"] = len(payload), hex.EncodeToString(paySum[:])
+	js, err := json.Marshal(header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := append([]byte(nil), b[:12]...) // magic and format version
+	obj = bin.BigEndian.AppendUint32(obj, uint32(len(js)))
+	obj = append(obj, js...)
+	obj = bin.BigEndian.AppendUint32(obj, crc32.Checksum(js, crc32.MakeTable(crc32.Castagnoli)))
+	obj = append(obj, payload...)
+	h, err := snapshot.ReadHeader(bytes.NewReader(obj))
+	if err != nil {
+		t.Fatalf("the crafted object is not a valid snapshot header: %v", err)
+	}
+	return obj, h
 }

@@ -66,10 +66,11 @@ type RestoreResult struct {
 // Restore installs at Path the newest good registry state (DESIGN.md section 7): the local file when it passes
 // bbolt's Check and is not older than the latest snapshot; else the latest snapshot; else, loudly, the newest
 // good history slot. A local file another user owns, a symlink or a corrupt one is discarded first, with a
-// warning naming the path and the reason. Nothing stored at all is a first start (Path removed, FromNone). A 403 on the latest key is
-// resolved as DESIGN.md says: with no history either, Restore creates the first snapshot with If-None-Match: *
-// (success: a true first start; 412: access is really denied). A foreign object at the key is ErrForeign unless
-// Force; snapshots that all fail verification are ErrNoGoodSnapshot unless AllowEmpty. Errors from an
+// warning naming the path and the reason. Nothing stored at all is a first start (Path removed, FromNone). A 403
+// on the latest key is resolved as DESIGN.md says: with no history either, Restore creates the first snapshot
+// with If-None-Match: * (success: a true first start; 412: access is really denied). A foreign object at the key
+// is ErrForeign unless Force; snapshots that all fail verification are ErrNoGoodSnapshot unless AllowEmpty; a
+// snapshot larger than the state dir can take is ErrTooLarge, with no fallback. Errors from an
 // unreachable store are retried for Timeout.
 func Restore(ctx context.Context, client *minio.Client, opts RestoreOptions) (RestoreResult, error) {
 	if opts.HistorySlots == 0 {

@@ -2,8 +2,10 @@ package snapshot_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,10 +90,78 @@ func TestReadBoundedByFreeSpace(t *testing.T) {
 		})
 	}
 
+	t.Run("the disk fills while expanding", func(t *testing.T) {
+		// 3 MiB fits the 4 MiB disk when the restore begins; then another writer takes all but 1 MiB.
+		fits := withPayload(t, splitObject(t, body), make([]byte, 3<<20)).bytes(t)
+		filler := filepath.Join(disk, "other-writer")
+		r := &onPayload{r: bytes.NewReader(fits), at: headerLen(fits), do: func() {
+			fill(t, filler, free(t, disk)-(1<<20))
+		}}
+		dst := filepath.Join(disk, "registry.db")
+		_, err := snapshot.Read(r, dst)
+		if !r.done {
+			t.Fatal("the payload was never read")
+		}
+		if !errors.Is(err, snapshot.ErrTooLarge) || !strings.Contains(err.Error(), "the disk filled after") ||
+			!strings.Contains(err.Error(), "bytes free") {
+			t.Fatalf("got %v, want ErrTooLarge saying the disk filled", err)
+		}
+		if entries, _ := os.ReadDir(disk); len(entries) != 1 {
+			t.Fatalf("the refused restore left %v", entries)
+		}
+		if err := os.Remove(filler); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("a real snapshot fits", func(t *testing.T) {
 		dst := filepath.Join(disk, "registry.db")
 		if _, err := snapshot.Read(bytes.NewReader(body), dst); err != nil {
 			t.Fatal(err)
 		}
 	})
+}
+
+// headerLen is the length of everything in front of a snapshot object's payload.
+func headerLen(obj []byte) int { return 16 + int(binary.BigEndian.Uint32(obj[12:16])) + 4 }
+
+// onPayload reads r and calls do once, when the reader first asks for a byte at offset at or beyond.
+type onPayload struct {
+	r    io.Reader
+	at   int
+	n    int
+	do   func()
+	done bool
+}
+
+func (o *onPayload) Read(p []byte) (int, error) {
+	if !o.done && o.n+len(p) > o.at {
+		if o.n < o.at {
+			p = p[:o.at-o.n] // up to the payload first
+		} else {
+			o.done = true
+			o.do()
+		}
+	}
+	n, err := o.r.Read(p)
+	o.n += n
+	return n, err
+}
+
+// free is how many bytes dir's filesystem has available.
+func free(t *testing.T, dir string) int64 {
+	t.Helper()
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	return int64(st.Bavail) * st.Bsize
+}
+
+// fill writes a file of size bytes at path.
+func fill(t *testing.T, path string, size int64) {
+	t.Helper()
+	if err := os.WriteFile(path, make([]byte, size), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

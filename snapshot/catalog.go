@@ -112,13 +112,15 @@ func classify(err error, op, bucket, key string) error {
 }
 
 // Retryable reports an error worth retrying: no answer from the store (network, timeout, a cut connection) or a
-// 5xx/SlowDown answer. A 4xx answer, a verification failure or a local problem will not change by waiting.
+// 5xx/SlowDown answer. A 4xx answer, a verification failure, missing credentials or a local problem will not
+// change by waiting.
 func Retryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
 	if errors.Is(err, ErrMissing) || errors.Is(err, ErrDenied) || errors.Is(err, ErrNotSnapshot) ||
-		errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNewerFormat) || errors.Is(err, ErrConflict) {
+		errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNewerFormat) || errors.Is(err, ErrConflict) ||
+		errors.Is(err, ErrTooLarge) || errors.Is(err, s3client.ErrNoCredentials) {
 		return false
 	}
 	if r := s3client.ToErrorResponse(err); r.Code != "" || r.StatusCode != 0 {
@@ -213,8 +215,8 @@ type Progress func(done, total int64)
 
 // Fetch downloads a snapshot object (a version of it when versionID is set), verifies it and installs the
 // registry inside at dstPath (see Read). It returns the header and the object's ETag. ErrMissing and ErrDenied
-// come from the request; ErrNotSnapshot, ErrCorrupt and ErrNewerFormat from verification; anything else is
-// worth a retry (Retryable).
+// come from the request; ErrNotSnapshot, ErrCorrupt and ErrNewerFormat from verification; ErrTooLarge from the
+// room at dstPath; anything else is worth a retry (Retryable).
 func Fetch(ctx context.Context, client *minio.Client, bucket, key, versionID, dstPath string, progress Progress) (Header, string, error) {
 	obj, err := client.GetObject(ctx, bucket, key, minio.GetObjectOptions{VersionID: versionID})
 	if err != nil {

@@ -33,8 +33,9 @@
 //     open while the copy is written. A process killed mid-build leaves snapshot-* files there; the state dir is
 //     ephemeral, and a replicator may remove them at startup.
 //   - Memory is bounded for a 128 MiB pod: the compressor runs on one goroutine with a 1 MiB window, the
-//     decompressor refuses windows over 16 MiB and never writes more than the header's raw size (at most
-//     MaxRawSize). Nothing holds a whole registry in memory.
+//     decompressor refuses windows over 16 MiB and never writes more than the header's raw size, which must fit
+//     the free space where it is installed, less a margin, and MaxRawSize (ErrTooLarge). Nothing holds a whole
+//     registry in memory.
 //   - Read replaces dstPath by rename; it must not be a registry that is open.
 //   - bbolt files of the same content differ byte for byte between copies, so raw sha256 values identify one copy,
 //     not a logical state: compare (epoch, seq) to order snapshots.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"time"
@@ -64,10 +65,12 @@ type RestoreResult struct {
 
 // Restore installs at Path the newest good registry state (DESIGN.md section 7): the local file when it passes
 // bbolt's Check and is not older than the latest snapshot; else the latest snapshot; else, loudly, the newest
-// good history slot. Nothing stored at all is a first start (Path removed, FromNone). A 403 on the latest key is
-// resolved as DESIGN.md says: with no history either, Restore creates the first snapshot with If-None-Match: *
-// (success: a true first start; 412: access is really denied). A foreign object at the key is ErrForeign unless
-// Force; snapshots that all fail verification are ErrNoGoodSnapshot unless AllowEmpty. Errors from an
+// good history slot. A local file another user owns, a symlink or a corrupt one is discarded first, with a
+// warning naming the path and the reason. Nothing stored at all is a first start (Path removed, FromNone). A 403
+// on the latest key is resolved as DESIGN.md says: with no history either, Restore creates the first snapshot
+// with If-None-Match: * (success: a true first start; 412: access is really denied). A foreign object at the key
+// is ErrForeign unless Force; snapshots that all fail verification are ErrNoGoodSnapshot unless AllowEmpty; a
+// snapshot larger than the state dir can take is ErrTooLarge, with no fallback. Errors from an
 // unreachable store are retried for Timeout.
 func Restore(ctx context.Context, client *minio.Client, opts RestoreOptions) (RestoreResult, error) {
 	if opts.HistorySlots == 0 {
@@ -98,7 +101,10 @@ type restorer struct {
 func (r *restorer) run(ctx context.Context) (RestoreResult, error) {
 	keys := r.opts.Keys
 	latest, latestErr := Stat(ctx, r.client, keys.Bucket, keys.Latest, "")
-	local, localErr := localState(r.opts.Path)
+	local, localErr := localState(r.opts.Path, r.log)
+	if localErr != nil && !errors.Is(localErr, fs.ErrNotExist) && !errors.Is(localErr, errDiscarded) {
+		return RestoreResult{}, localErr // locked by another flicker, or the discard failed
+	}
 	switch {
 	case latestErr == nil && errors.Is(latest.Err, ErrNotSnapshot):
 		// With good history slots next to it, the key is a flicker registry whose latest was overwritten:
@@ -144,8 +150,8 @@ func (r *restorer) fromLatest(ctx context.Context, latest Entry, local store.Met
 		r.logRestored(FromLatest, latest.Key, got)
 		return RestoreResult{From: FromLatest, Header: got, Key: latest.Key, ETag: etag}, nil
 	}
-	if Retryable(err) {
-		return RestoreResult{}, err
+	if Retryable(err) || errors.Is(err, ErrTooLarge) {
+		return RestoreResult{}, err // too large: this disk's problem, not the snapshot's; an older one is no answer
 	}
 	return r.fallback(ctx, latest.ETag, local, localErr, err.Error())
 }
@@ -167,7 +173,7 @@ func (r *restorer) fallback(ctx context.Context, latestETag string, local store.
 			break // the local file is newer than any history slot
 		}
 		got, _, err := Fetch(ctx, r.client, r.opts.Keys.Bucket, e.Key, "", r.opts.Path, r.opts.Progress)
-		if Retryable(err) {
+		if Retryable(err) || errors.Is(err, ErrTooLarge) {
 			return RestoreResult{}, err
 		}
 		if err != nil {
@@ -258,14 +264,6 @@ func (r *restorer) logRestored(from, key string, h Header) {
 		Time("created", h.Created).Dur("age", time.Since(h.Created).Round(time.Millisecond)).
 		Str("writer", h.WriterID).Str("writer_host", h.Hostname).Int64("bytes", h.RawSize).
 		Msg("registry restored")
-}
-
-// localState checks the registry file left in the state dir (a container restart keeps an emptyDir).
-func localState(path string) (store.Meta, error) {
-	if _, err := os.Stat(path); err != nil {
-		return store.Meta{}, err
-	}
-	return openRegistry(path)
 }
 
 func removeLocal(path string) error {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/rs/zerolog"
@@ -31,10 +32,12 @@ const decoderWindow = 16 << 20
 // belong together.
 //
 // The registry is decompressed to a temp file next to dstPath, fsync'd, checked, then renamed over dstPath (and the
-// directory fsync'd), so on any error dstPath is untouched and no temp file is left. dstPath must not be open (a
-// running registry): Read replaces the file, not the open one. Once the header is read, an error returns the
-// header too, for messages ("snapshot epoch 3 seq 812 is corrupt: ..."). Errors that are neither of the three
-// sentinels come from r (a network error: worth a retry) or from the local disk.
+// directory fsync'd), so on any error dstPath is untouched and no temp file is left. It may expand to the free
+// space of dstPath's filesystem less a margin (at most MaxRawSize): a header claiming more is ErrTooLarge before
+// anything is written, and so is a disk that fills while expanding; beyond the header's raw size is ErrCorrupt.
+// dstPath must not be open (a running registry): Read replaces the file, not the open one. Once the header is
+// read, an error returns the header too, for messages ("snapshot epoch 3 seq 812 is corrupt: ..."). Errors that
+// are none of the four sentinels come from r (a network error: worth a retry) or from the local disk.
 func Read(r io.Reader, dstPath string) (Header, error) {
 	h, err := ReadHeader(r)
 	if err != nil {
@@ -57,8 +60,16 @@ func Read(r io.Reader, dstPath string) (Header, error) {
 // install decompresses the payload that follows the header in r and installs it at dstPath.
 func install(r io.Reader, h Header, dstPath string) (err error) {
 	dir := filepath.Dir(dstPath)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("restore to %s: %w", dstPath, err)
+	}
+	// Checked before anything is written: a header may claim up to MaxRawSize, more than a small emptyDir holds.
+	space, err := expansionLimit(dir)
+	if err != nil {
+		return fmt.Errorf("restore to %s: %w", dstPath, err)
+	}
+	if h.RawSize > space.limit {
+		return &tooLargeError{space: space, size: h.RawSize, claimed: true}
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(dstPath)+".part-*")
 	if err != nil {
@@ -71,6 +82,11 @@ func install(r io.Reader, h Header, dstPath string) (err error) {
 		}
 	}()
 	if err := decompress(r, h, tmp); err != nil {
+		var full *diskFullError
+		if errors.As(err, &full) {
+			// Someone else filled the disk meanwhile: the same answer, with what fitted.
+			return &tooLargeError{space: space, size: full.written}
+		}
 		return err
 	}
 	if err := tmp.Sync(); err != nil {
@@ -195,11 +211,24 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 	l.h.Write(p[:n])
 	l.n += int64(n)
 	l.left -= int64(n)
+	if errors.Is(err, syscall.ENOSPC) {
+		return n, &diskFullError{written: l.n, err: err}
+	}
 	if err != nil {
 		return n, fmt.Errorf("%w: %w", errWriteFile, err)
 	}
 	return n, nil
 }
+
+// diskFullError is a write of the registry file that ran out of room after written bytes.
+type diskFullError struct {
+	written int64
+	err     error
+}
+
+func (e *diskFullError) Error() string        { return fmt.Sprintf("%v after %d bytes", e.err, e.written) }
+func (e *diskFullError) Unwrap() error        { return e.err }
+func (e *diskFullError) Is(target error) bool { return target == errWriteFile }
 
 // migrateRegistry brings a registry file of an older format to the current one (Open migrates it).
 func migrateRegistry(path string) error {

@@ -25,7 +25,7 @@ type RunCmd struct {
 	Config          string        `short:"c" name:"config" required:"" placeholder:"FILE" help:"Configuration file (YAML): inputs, outputs, batch and queue settings."`
 	Track           bool          `name:"track" help:"Persist read positions so a restart resumes where it stopped. Alone it keeps the registry in ${default_track_path}."`
 	RegistryFile    string        `name:"registry-file" placeholder:"PATH" help:"Registry location; implies --track. A plain path is a local bbolt file, fsync'd; s3://bucket/key replicates it to S3 (stateless mode)."`
-	StateDir        string        `name:"state-dir" placeholder:"DIR" help:"Ephemeral directory for the live registry in S3 mode (default: the TMPDIR flicker folder)."`
+	StateDir        string        `name:"state-dir" placeholder:"DIR" help:"Ephemeral directory for the live registry in S3 mode (default: the TMPDIR flicker folder, which must be this user's alone). Created 0700; a registry file in it that another user owns is discarded."`
 	ShutdownTimeout time.Duration `name:"shutdown-timeout" default:"25s" help:"Budget on SIGTERM to stop reading, deliver what is queued, commit positions, upload the final snapshot, release the lease and exit; a second signal exits at once."`
 	Once            bool          `name:"once" help:"Ship what the inputs hold at start, wait until every event is acknowledged and committed, then exit 0."`
 	CommitInterval  time.Duration `name:"commit-interval" default:"250ms" help:"How often acknowledged positions are committed to the registry, in one transaction."`

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -85,6 +84,15 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 	if err != nil {
 		return nil, err
 	}
+	// Before S3: a state dir another user planted ends the start before this instance takes the lease.
+	path := stateFile(c.StateDir, keys)
+	if err := snapshot.PrepareStateDir(filepath.Dir(path), c.StateDir == ""); err != nil {
+		if errors.Is(err, snapshot.ErrUnsafeStateDir) {
+			return nil, usageError("default state dir: %v; another local user may have created it to plant a "+
+				"registry: remove it, or pass --state-dir with a directory this user alone can write", err)
+		}
+		return nil, fmt.Errorf("--state-dir: %w", err)
+	}
 	writerID, host := writerIdentity()
 	log = log.With().Str("registry", keys.String()).Logger()
 	s := &s3Session{keys: keys, client: client, log: log, started: time.Now()}
@@ -125,14 +133,13 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 		s.gate = &leaseGate{lease: s.lease, ttl: f.LeaseTTL, log: log.With().Str("component", "lease").Logger()}
 	}
 
-	path := stateFile(c.StateDir, keys)
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return nil, fmt.Errorf("--state-dir: %w", err)
-	}
 	res, err := snapshot.Restore(ctx, client, snapshot.RestoreOptions{Keys: keys, HistorySlots: f.HistorySlots,
 		Path: path, AllowEmpty: f.AllowEmptyStart, Force: f.Force, Timeout: f.RestoreTimeout,
 		WriterID: writerID, Hostname: host, Logger: log})
 	if err != nil {
+		if errors.Is(err, store.ErrLocked) {
+			return nil, &exitError{code: exitFenced, err: fmt.Errorf("--state-dir: %w", err)}
+		}
 		return nil, err
 	}
 	db, err := store.Open(path, store.Options{NoSync: true, CommitInterval: c.CommitInterval}, log)

@@ -45,6 +45,9 @@ type Config struct {
 	MetadataEndpoint string
 	// MetadataTimeout bounds each credentials lookup; zero means DefaultMetadataTimeout.
 	MetadataTimeout time.Duration
+	// MetadataDisabled leaves EC2 instance metadata out of the chain (AWS_EC2_METADATA_DISABLED=true); ECS
+	// container credentials still count.
+	MetadataDisabled bool
 
 	// MaxRetries is minio-go's per-request retry count; zero keeps its default (10), 1 disables retries.
 	MaxRetries int
@@ -66,6 +69,7 @@ const (
 	EnvRoleARN             = "AWS_ROLE_ARN"
 	EnvEndpointURLSTS      = "AWS_ENDPOINT_URL_STS"
 	EnvEC2MetadataEndpoint = "AWS_EC2_METADATA_SERVICE_ENDPOINT"
+	EnvEC2MetadataDisabled = "AWS_EC2_METADATA_DISABLED"
 )
 
 // FromEnv returns overrides completed from the environment read through getenv (os.Getenv in production).
@@ -159,6 +163,11 @@ func FromEnv(getenv func(string) string, overrides Config) (Config, error) {
 	if cfg.MetadataEndpoint == "" {
 		cfg.MetadataEndpoint, _ = first(EnvEC2MetadataEndpoint)
 	}
+	if !cfg.MetadataDisabled {
+		// The AWS SDKs accept only "true" (any case); anything else leaves metadata on.
+		v, _ := first(EnvEC2MetadataDisabled)
+		cfg.MetadataDisabled = strings.EqualFold(v, "true")
+	}
 	return cfg, nil
 }
 
@@ -200,9 +209,9 @@ func (c Config) String() string {
 		pathStyle = strconv.FormatBool(*c.PathStyle)
 	}
 	return fmt.Sprintf("{Endpoint:%s Region:%s PathStyle:%s AccessKey:%s SecretKey:%s SessionToken:%s Profile:%s "+
-		"SharedCredentialsFile:%s WebIdentityTokenFile:%s RoleARN:%s STSEndpoint:%s MetadataEndpoint:%s MetadataTimeout:%s MaxRetries:%d}",
+		"SharedCredentialsFile:%s WebIdentityTokenFile:%s RoleARN:%s STSEndpoint:%s MetadataEndpoint:%s MetadataTimeout:%s MetadataDisabled:%t MaxRetries:%d}",
 		c.Endpoint, c.Region, pathStyle, c.AccessKey, redact(c.SecretKey), redact(c.SessionToken), c.Profile,
-		c.SharedCredentialsFile, c.WebIdentityTokenFile, c.RoleARN, c.STSEndpoint, c.MetadataEndpoint, c.MetadataTimeout, c.MaxRetries)
+		c.SharedCredentialsFile, c.WebIdentityTokenFile, c.RoleARN, c.STSEndpoint, c.MetadataEndpoint, c.MetadataTimeout, c.MetadataDisabled, c.MaxRetries)
 }
 
 // GoString redacts like String, for %#v.

@@ -20,10 +20,12 @@ func Credentials(cfg Config) *credentials.Credentials {
 	return credentials.New(newChain(cfg))
 }
 
-// source is one named link of the chain; the name appears in ErrNoCredentials and in Source.
+// source is one named link of the chain; the name appears in ErrNoCredentials and in Source. A link nothing
+// configures has no provider, only why it was skipped, so ErrNoCredentials lists the whole chain.
 type source struct {
 	name     string
 	provider credentials.Provider
+	skipped  string
 }
 
 // chain tries its sources in order and fails loudly when none yields keys. credentials.Credentials
@@ -41,7 +43,9 @@ func newChain(cfg Config) *chain {
 	client := &http.Client{Timeout: timeout}
 
 	var sources []source
-	if cfg.AccessKey != "" && cfg.SecretKey != "" {
+	if cfg.AccessKey == "" || cfg.SecretKey == "" {
+		sources = append(sources, source{name: "static keys", skipped: fmt.Sprintf("%s and %s not set", EnvAccessKeyID, EnvSecretAccessKey)})
+	} else {
 		sources = append(sources, source{
 			name: "static keys",
 			provider: &credentials.Static{Value: credentials.Value{
@@ -92,11 +96,18 @@ func newChain(cfg Config) *chain {
 		// pods using IRSA usually cannot reach the node's instance metadata anyway.
 		return &chain{sources: sources}
 	}
+	sources = append(sources, source{name: "IRSA", skipped: fmt.Sprintf("%s and %s not set", EnvWebIdentityToken, EnvRoleARN)})
+
+	containerCreds := os.Getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") != "" || os.Getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI") != ""
+	if cfg.MetadataDisabled && !containerCreds {
+		sources = append(sources, source{name: "ECS/EC2 instance metadata", skipped: "disabled by " + EnvEC2MetadataDisabled})
+		return &chain{sources: sources}
+	}
 
 	iam := &credentials.IAM{Client: client, Region: cfg.Region}
 	// IAM.Endpoint would also replace the ECS credentials URL, so it only carries the IMDS override when
 	// no container credentials are configured.
-	if os.Getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") == "" && os.Getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI") == "" {
+	if !containerCreds {
 		iam.Endpoint = cfg.MetadataEndpoint
 	}
 	sources = append(sources, source{name: "ECS/EC2 instance metadata", provider: iam})
@@ -123,6 +134,10 @@ func (c *chain) RetrieveWithCredContext(cc *credentials.CredContext) (credential
 	reasons := make([]string, 0, len(c.sources))
 	for i := range c.sources {
 		s := &c.sources[i]
+		if s.provider == nil {
+			reasons = append(reasons, s.name+": "+s.skipped)
+			continue
+		}
 		v, err := s.provider.RetrieveWithCredContext(cc)
 		switch {
 		case err != nil:

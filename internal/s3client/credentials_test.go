@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -156,5 +157,45 @@ func TestCredentialsMetadataLookupIsBounded(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second): // a generous bound: without the timeout this would hang for good
 		t.Fatal("the metadata lookup did not give up")
+	}
+}
+
+// TestCredentialsMetadataDisabled: AWS_EC2_METADATA_DISABLED=true keeps the chain off the metadata address, and
+// an empty chain's error names every link and why it yielded nothing.
+func TestCredentialsMetadataDisabled(t *testing.T) {
+	var asked atomic.Int32
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(imds.Close)
+	cfg, err := s3client.FromEnv(env{
+		"AWS_EC2_METADATA_DISABLED": "TRUE", "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.URL,
+		"AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+	}.get, s3client.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.MetadataDisabled {
+		t.Fatalf("AWS_EC2_METADATA_DISABLED=TRUE not read: %v", cfg)
+	}
+	_, err = retrieve(t, cfg)
+	if !errors.Is(err, s3client.ErrNoCredentials) {
+		t.Fatalf("got %v, want ErrNoCredentials", err)
+	}
+	for _, want := range []string{"static keys: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY not set",
+		`profile "default" in /nonexistent`, "IRSA: AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN not set",
+		"ECS/EC2 instance metadata: disabled by AWS_EC2_METADATA_DISABLED"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %q:\n%v", want, err)
+		}
+	}
+	if n := asked.Load(); n != 0 {
+		t.Fatalf("the metadata server was asked %d times while disabled", n)
+	}
+
+	cfg, err = s3client.FromEnv(env{"AWS_EC2_METADATA_DISABLED": "false"}.get, s3client.Config{})
+	if err != nil || cfg.MetadataDisabled {
+		t.Fatalf("AWS_EC2_METADATA_DISABLED=false: disabled %v, %v", cfg.MetadataDisabled, err)
 	}
 }

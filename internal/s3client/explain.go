@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -77,6 +78,8 @@ func Explain(err error, op, bucket, key string) error {
 	e := &Error{Op: op, Bucket: bucket, Key: key, Err: err}
 	if er := ToErrorResponse(err); er.Code != "" || er.StatusCode != 0 {
 		e.Reason, e.Hint = explainResponse(er, op, bucket, key)
+		// The store's own words: what a user searches for, and proof that the store did answer.
+		e.Reason += " (S3 answered " + strings.TrimSpace(fmt.Sprintf("%s %s", statusText(er.StatusCode), er.Code)) + ")"
 	} else {
 		e.Reason, e.Hint = explainTransport(err, bucket)
 	}
@@ -126,6 +129,14 @@ func explainResponse(er minio.ErrorResponse, op, bucket, key string) (reason, hi
 		return er.Code, ""
 	}
 	return http.StatusText(er.StatusCode), ""
+}
+
+// statusText is "403" for a status code, empty for none.
+func statusText(code int) string {
+	if code == 0 {
+		return ""
+	}
+	return strconv.Itoa(code)
 }
 
 func regionHint(er minio.ErrorResponse) string {

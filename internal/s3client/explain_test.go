@@ -44,7 +44,7 @@ func TestExplain(t *testing.T) {
 			name: "HEAD 403 without a body is access denied for s3:GetObject",
 			err:  minio.ErrorResponse{StatusCode: 403},
 			op:   s3client.OpHeadObject,
-			want: []string{"access denied", "s3:GetObject on arn:aws:s3:::logs/flicker/registry.json"},
+			want: []string{"access denied (S3 answered 403)", "s3:GetObject on arn:aws:s3:::logs/flicker/registry.json"},
 		},
 		{
 			name: "listing versions needs a bucket-level permission",
@@ -56,7 +56,7 @@ func TestExplain(t *testing.T) {
 			name: "no such bucket names the bucket",
 			err:  minio.ErrorResponse{Code: "NoSuchBucket", Message: "The specified bucket does not exist", StatusCode: 404},
 			op:   s3client.OpGetObject,
-			want: []string{`bucket "logs" does not exist`, "AWS_ENDPOINT_URL"},
+			want: []string{`bucket "logs" does not exist (S3 answered 404 NoSuchBucket)`, "AWS_ENDPOINT_URL"},
 		},
 		{
 			name: "wrong region says which region",
@@ -81,13 +81,13 @@ func TestExplain(t *testing.T) {
 			name: "bad secret points at the secret variable",
 			err:  minio.ErrorResponse{Code: "SignatureDoesNotMatch", StatusCode: 403},
 			op:   s3client.OpPutObject,
-			want: []string{"signature does not match", "AWS_SECRET_ACCESS_KEY"},
+			want: []string{"signature does not match (S3 answered 403 SignatureDoesNotMatch)", "AWS_SECRET_ACCESS_KEY"},
 		},
 		{
 			name: "unknown access key",
 			err:  minio.ErrorResponse{Code: "InvalidAccessKeyId", StatusCode: 403},
 			op:   s3client.OpPutObject,
-			want: []string{"AWS_ACCESS_KEY_ID"},
+			want: []string{"AWS_ACCESS_KEY_ID", "S3 answered 403 InvalidAccessKeyId"},
 		},
 		{
 			name: "expired token",

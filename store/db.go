@@ -55,9 +55,14 @@ func Open(path string, opts Options, log zerolog.Logger) (*DB, error) {
 	opts = opts.withDefaults()
 	log = log.With().Str("component", "store").Str("path", path).Logger()
 	if opts.ReadOnly {
-		// bbolt would create a missing file even when read-only.
-		if _, err := os.Stat(path); err != nil {
+		// bbolt would create a missing file even when read-only, and fails on an empty one with "bad file
+		// descriptor" (it tries to write the first pages).
+		fi, err := os.Stat(path)
+		if err != nil {
 			return nil, fmt.Errorf("open registry: %w", err)
+		}
+		if fi.Mode().IsRegular() && fi.Size() == 0 {
+			return nil, fmt.Errorf("open registry %s: the file is empty: %w", path, ErrNotRegistry)
 		}
 	}
 	var newDirs []string // directories the registry's path needed: their entries are synced with the file's
@@ -85,6 +90,10 @@ func Open(path string, opts Options, log zerolog.Logger) (*DB, error) {
 	})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, &lockError{path: path}
+	}
+	if errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrVersionMismatch) ||
+		errors.Is(err, berrors.ErrChecksum) {
+		return nil, fmt.Errorf("open registry %s: not a bbolt file (%w): %w", path, err, ErrNotRegistry)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open registry %s: %w", path, err)

@@ -60,7 +60,7 @@ func prepare(bdb *bolt.DB, readOnly bool, log zerolog.Logger) (Meta, error) {
 	case version == FormatVersion:
 		return meta, nil
 	case readOnly && version == 0:
-		return Meta{}, fmt.Errorf("empty file, not a registry: %w", ErrFormat)
+		return Meta{}, fmt.Errorf("a bbolt file without buckets: %w", ErrNotRegistry)
 	case readOnly:
 		return Meta{}, fmt.Errorf("format version %d must be migrated: run flicker on it once (read-write): %w",
 			version, ErrFormat)
@@ -114,7 +114,7 @@ func inspect(tx *bolt.Tx) (int, Meta, error) {
 		return nil
 	})
 	if len(names) > 0 {
-		return 0, Meta{}, fmt.Errorf("not a flicker registry (buckets %q): %w", names, ErrFormat)
+		return 0, Meta{}, fmt.Errorf("a bbolt file of another program (buckets %q): %w", names, ErrNotRegistry)
 	}
 	return 0, Meta{}, nil
 }

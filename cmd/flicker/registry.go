@@ -44,16 +44,29 @@ func (l registryLocation) open(readOnly bool) (db *store.DB, cleanup func(), err
 }
 
 func (l registryLocation) openLocal(readOnly bool) (*store.DB, error) {
-	if readOnly {
-		if _, err := os.Stat(l.RegistryFile); err != nil {
-			return nil, fmt.Errorf("registry %s: %w", absPath(l.RegistryFile), err)
+	fi, err := os.Stat(l.RegistryFile)
+	if readOnly && err != nil {
+		return nil, fmt.Errorf("registry %s: %w", absPath(l.RegistryFile), err)
+	}
+	// A writable open would turn an empty file into a new registry: refuse it as show does.
+	if err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+		err = fmt.Errorf("the file is empty: %w", store.ErrNotRegistry)
+	} else {
+		var db *store.DB
+		db, err = store.Open(l.RegistryFile, store.Options{ReadOnly: readOnly, LockTimeout: l.LockTimeout},
+			zerolog.Nop())
+		if err == nil {
+			return db, nil
 		}
 	}
-	db, err := store.Open(l.RegistryFile, store.Options{ReadOnly: readOnly, LockTimeout: l.LockTimeout}, zerolog.Nop())
-	if errors.Is(err, store.ErrLocked) {
+	switch {
+	case errors.Is(err, store.ErrLocked):
 		return nil, &exitError{code: exitFenced, err: err}
+	case errors.Is(err, store.ErrNotRegistry):
+		return nil, usageError("registry %s: %v: check --registry-file (flicker run --track creates a registry; "+
+			"registry import fills one from an export)", absPath(l.RegistryFile), err)
 	}
-	return db, err
+	return nil, err
 }
 
 // RegistryShowCmd prints a registry as a table.

@@ -49,14 +49,14 @@ type recordV1 struct {
 func prepare(bdb *bolt.DB, readOnly bool, log zerolog.Logger) (meta Meta, key *paramsKey, sealed int, err error) {
 	var (
 		version int
-		clear   bool // v1 cursors to seal
+		inClear bool // v1 cursors to seal
 	)
 	err = bdb.View(func(tx *bolt.Tx) error {
 		var err error
 		if version, meta, err = inspect(tx); err != nil || version != FormatVersion {
 			return err
 		}
-		clear = hasV1Cursors(tx)
+		inClear = hasV1Cursors(tx)
 		key, err = readParamsKey(tx.Bucket(bucketMeta))
 		return err
 	})
@@ -64,7 +64,7 @@ func prepare(bdb *bolt.DB, readOnly bool, log zerolog.Logger) (meta Meta, key *p
 		return Meta{}, nil, 0, err
 	}
 	switch {
-	case version == FormatVersion && key != nil && !clear:
+	case version == FormatVersion && key != nil && !inClear:
 		return meta, key, 0, nil
 	case readOnly && version == FormatVersion:
 		if key == nil {

@@ -29,6 +29,7 @@ type DB struct {
 	log  zerolog.Logger
 	bolt *bolt.DB
 	meta atomic.Pointer[Meta] // as of the last commit
+	key  atomic.Pointer[paramsKey]
 
 	mu      sync.Mutex // guards pending; held only for map operations, never across disk I/O
 	pending *changes
@@ -55,9 +56,14 @@ func Open(path string, opts Options, log zerolog.Logger) (*DB, error) {
 	opts = opts.withDefaults()
 	log = log.With().Str("component", "store").Str("path", path).Logger()
 	if opts.ReadOnly {
-		// bbolt would create a missing file even when read-only.
-		if _, err := os.Stat(path); err != nil {
+		// bbolt would create a missing file even when read-only, and fails on an empty one with "bad file
+		// descriptor" (it tries to write the first pages).
+		fi, err := os.Stat(path)
+		if err != nil {
 			return nil, fmt.Errorf("open registry: %w", err)
+		}
+		if fi.Mode().IsRegular() && fi.Size() == 0 {
+			return nil, fmt.Errorf("open registry %s: the file is empty: %w", path, ErrNotRegistry)
 		}
 	}
 	var newDirs []string // directories the registry's path needed: their entries are synced with the file's
@@ -74,7 +80,7 @@ func Open(path string, opts Options, log zerolog.Logger) (*DB, error) {
 	}
 	_, statErr := os.Stat(path)
 	created := errors.Is(statErr, fs.ErrNotExist) && !opts.ReadOnly
-	bdb, err := bolt.Open(path, 0o600, &bolt.Options{
+	bopts := &bolt.Options{
 		Timeout:         opts.LockTimeout,
 		NoSync:          opts.NoSync,
 		NoGrowSync:      opts.NoSync,
@@ -82,17 +88,30 @@ func Open(path string, opts Options, log zerolog.Logger) (*DB, error) {
 		FreelistType:    bolt.FreelistMapType,
 		ReadOnly:        opts.ReadOnly,
 		InitialMmapSize: initialMmapSize,
-	})
+	}
+	bdb, err := bolt.Open(path, 0o600, bopts)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, &lockError{path: path}
 	}
+	if errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrVersionMismatch) ||
+		errors.Is(err, berrors.ErrChecksum) {
+		return nil, fmt.Errorf("open registry %s: not a bbolt file (%w): %w", path, err, ErrNotRegistry)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open registry %s: %w", path, err)
 	}
-	meta, err := prepare(bdb, opts.ReadOnly, log)
+	meta, key, sealed, err := prepare(bdb, opts.ReadOnly, log)
 	if err != nil {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("open registry %s: %w", path, err)
+	}
+	if sealed > 0 {
+		if bdb, err = compact(path, bdb, bopts, opts.NoSync, log); err != nil {
+			if bdb != nil {
+				_ = bdb.Close()
+			}
+			return nil, fmt.Errorf("open registry %s: %w", path, err)
+		}
 	}
 	if created && !opts.NoSync {
 		// bbolt syncs the new file's contents, not its directory entry (nor those of the directories made for
@@ -110,6 +129,7 @@ func Open(path string, opts Options, log zerolog.Logger) (*DB, error) {
 		flushc: make(chan chan error), quit: make(chan struct{}), stopped: make(chan struct{}),
 	}
 	db.meta.Store(&meta)
+	db.key.Store(key)
 	if !opts.ReadOnly {
 		go db.run()
 	}
@@ -212,7 +232,7 @@ func (db *DB) Cursor(input string) (CursorRecord, bool, error) {
 		}
 		found = true
 		var err error
-		r, err = decodeCursorValue(input, v)
+		r, err = decodeCursorValue(input, v, db.key.Load())
 		return err
 	})
 	if err != nil {
@@ -226,7 +246,7 @@ func (db *DB) AllCursors() ([]CursorRecord, error) {
 	var out []CursorRecord
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		var err error
-		out, err = allCursors(tx)
+		out, err = allCursors(tx, db.key.Load())
 		return err
 	})
 	if err != nil {
@@ -235,17 +255,11 @@ func (db *DB) AllCursors() ([]CursorRecord, error) {
 	return out, nil
 }
 
-// RedactedCursor is c as `registry show` and export print it: credentials in URLs and secret parameters
-// replaced with Redacted.
-func RedactedCursor(c CursorRecord) CursorRecord {
-	return CursorRecord(redactCursor(c))
-}
-
 // allCursors returns every cursor in tx, ordered by input.
-func allCursors(tx *bolt.Tx) ([]CursorRecord, error) {
+func allCursors(tx *bolt.Tx, key *paramsKey) ([]CursorRecord, error) {
 	var out []CursorRecord
 	err := tx.Bucket(bucketCursors).ForEach(func(k, v []byte) error {
-		r, err := decodeCursorValue(string(k), v)
+		r, err := decodeCursorValue(string(k), v, key)
 		if err != nil {
 			return fmt.Errorf("cursor of input %s: %w", k, err)
 		}

@@ -3,9 +3,11 @@
 //
 // Layout (format version 3):
 //
-//	meta     format, instance_id, epoch, seq, updated   (numbers as 8-byte big-endian)
+//	meta     format, instance_id, epoch, seq, updated   (numbers as 8-byte big-endian), params_key (params.go)
 //	files    input + 0x00 + device + inode (8 bytes BE each)  ->  version byte + compact binary FileRecord
-//	cursors  input                                            ->  version byte + JSON CursorRecord
+//	cursors  input                                            ->  version byte + JSON CursorRecord (v2: params
+//	                                                               as a keyed hash; v1, params in clear, is
+//	                                                               sealed and the file compacted on Open)
 //	outputs  input + 0x00 + stream key                        ->  version byte + positions by output (outputs.go;
 //	                                                               created by the first put, so no format change)
 //	outputids  a bucket per input + 0x00 + stream key: event id  ->  version byte + output names (outputids.go;

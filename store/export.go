@@ -16,18 +16,23 @@ import (
 
 // Export format: the JSON written by Export and read by Import. Its version changes when its fields change
 // meaning; Import reads this version and the older ones, and rejects newer versions. Version 2 added birth_time
-// and keys files by device as well as inode.
+// and keys files by device as well as inode. Version 3 replaced each cursor's params (in clear, secrets redacted)
+// with params_sum, added params_key (params.go), and stopped redacting cursors by parameter name: their secret
+// values are placeholders already, so page_token and next_token cursors survive an export and import.
 const (
 	ExportFormat  = "flicker-registry"
-	ExportVersion = 2
+	ExportVersion = 3
 )
 
 type exportDoc struct {
-	Format  string         `json:"format"`
-	Version int            `json:"version"`
-	Meta    exportMeta     `json:"meta"`
-	Files   []exportFile   `json:"files"`
-	Cursors []exportCursor `json:"cursors"`
+	Format  string     `json:"format"`
+	Version int        `json:"version"`
+	Meta    exportMeta `json:"meta"`
+	// ParamsKey is the key of the cursors' params sums (hex): an import adopts it, so that the sums still match
+	// the configuration. It is no secret of the user's; see params.go for what it exposes.
+	ParamsKey string         `json:"params_key,omitempty"`
+	Files     []exportFile   `json:"files"`
+	Cursors   []exportCursor `json:"cursors"`
 }
 
 type exportMeta struct {
@@ -53,21 +58,23 @@ type exportFile struct {
 }
 
 type exportCursor struct {
-	Input     string            `json:"input"`
-	Cursor    string            `json:"cursor"`
-	LastTime  time.Time         `json:"last_time"`
-	RecentIDs []string          `json:"recent_ids"`
-	Endpoint  string            `json:"endpoint"`
-	Params    map[string]string `json:"params"`
+	Input     string    `json:"input"`
+	Cursor    string    `json:"cursor"`
+	LastTime  time.Time `json:"last_time"`
+	RecentIDs []string  `json:"recent_ids"`
+	Endpoint  string    `json:"endpoint"`
+	ParamsSum string    `json:"params_sum,omitempty"`
+	// Params is what versions 1 and 2 had instead of ParamsSum (secret values redacted): an import seals them.
+	Params map[string]string `json:"params,omitempty"`
 }
 
 // Export writes the committed registry as indented JSON:
 //
-//	{"format":"flicker-registry","version":2,"meta":{...},"files":[...],"cursors":[...]}
+//	{"format":"flicker-registry","version":3,"meta":{...},"params_key":"...","files":[...],"cursors":[...]}
 //
 // Files are ordered by input, device, then inode, cursors by input, map keys sorted, so the same state gives the same bytes.
-// Secrets in cursors are redacted (see redact.go): an export can be shown or attached to a ticket, and importing it
-// back restores every position but not those secrets.
+// An export holds no secret (cursors hold none; credentials in URLs are redacted, see redact.go), so it can be
+// shown or attached to a ticket, and importing it back restores every position and cursor exactly.
 func (db *DB) Export(w io.Writer) error {
 	// One read transaction, so that meta, files and cursors are one committed state.
 	var (
@@ -83,7 +90,7 @@ func (db *DB) Export(w io.Writer) error {
 		if files, err = allFiles(tx); err != nil {
 			return err
 		}
-		cursors, err = allCursors(tx)
+		cursors, err = allCursors(tx, db.key.Load())
 		return err
 	})
 	if err != nil {
@@ -91,7 +98,7 @@ func (db *DB) Export(w io.Writer) error {
 	}
 	doc := exportDoc{
 		Format: ExportFormat, Version: ExportVersion,
-		Meta:  exportMeta(m),
+		Meta: exportMeta(m), ParamsKey: hex.EncodeToString(db.key.Load()[:]),
 		Files: make([]exportFile, 0, len(files)), Cursors: make([]exportCursor, 0, len(cursors)),
 	}
 	for _, f := range files {
@@ -105,7 +112,14 @@ func (db *DB) Export(w io.Writer) error {
 		return cmp.Or(cmp.Compare(a.Input, b.Input), cmp.Compare(a.Device, b.Device), cmp.Compare(a.Inode, b.Inode))
 	})
 	for _, c := range cursors {
-		doc.Cursors = append(doc.Cursors, redactCursor(c))
+		c = RedactedCursor(c)
+		if c.RecentIDs == nil {
+			c.RecentIDs = []string{}
+		}
+		doc.Cursors = append(doc.Cursors, exportCursor{
+			Input: c.Input, Cursor: c.Cursor, LastTime: c.LastTime, RecentIDs: c.RecentIDs, Endpoint: c.Endpoint,
+			ParamsSum: c.ParamsSum,
+		})
 	}
 	slices.SortFunc(doc.Cursors, func(a, b exportCursor) int { return cmp.Compare(a.Input, b.Input) })
 	enc := json.NewEncoder(w)
@@ -133,10 +147,28 @@ func (db *DB) Import(r io.Reader) error {
 		}
 		files = append(files, rec)
 	}
+	key := db.key.Load()
+	if doc.ParamsKey != "" {
+		if key, err = parseParamsKey(doc.ParamsKey); err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+	}
+	cursors := make([]CursorRecord, 0, len(doc.Cursors))
 	for i, c := range doc.Cursors {
 		if !validInput(c.Input) {
 			return fmt.Errorf("import: cursors[%d]: input name %q is empty or has a NUL byte", i, c.Input)
 		}
+		if doc.Version < 3 {
+			cursors = append(cursors, sealV1(c.Input, cursorJSONV1{Cursor: c.Cursor, LastTime: c.LastTime,
+				RecentIDs: c.RecentIDs, Endpoint: c.Endpoint, Params: c.Params}, key))
+			continue
+		}
+		if c.Params != nil {
+			return fmt.Errorf("import: cursors[%d] (input %q): params is a field of export versions 1 and 2; "+
+				"version 3 has params_sum", i, c.Input)
+		}
+		cursors = append(cursors, CursorRecord{Input: c.Input, Cursor: c.Cursor, LastTime: utc(c.LastTime),
+			RecentIDs: c.RecentIDs, Endpoint: c.Endpoint, ParamsSum: c.ParamsSum})
 	}
 	if db.opts.ReadOnly {
 		return ErrReadOnly
@@ -144,9 +176,14 @@ func (db *DB) Import(r io.Reader) error {
 	db.mu.Lock()
 	db.pending.reset()
 	db.mu.Unlock()
-	return db.writeTx(func(tx *bolt.Tx) (Meta, error) {
-		return replaceContent(tx, files, doc)
+	err = db.writeTx(func(tx *bolt.Tx) (Meta, error) {
+		return replaceContent(tx, files, cursors, key, doc.Meta)
 	}, nil)
+	if err != nil {
+		return err
+	}
+	db.key.Store(key)
+	return nil
 }
 
 func decodeExport(r io.Reader) (*exportDoc, error) {
@@ -210,7 +247,8 @@ func (f exportFile) record() (FileRecord, error) {
 	return r, nil
 }
 
-func replaceContent(tx *bolt.Tx, files []FileRecord, doc *exportDoc) (Meta, error) {
+func replaceContent(tx *bolt.Tx, files []FileRecord, cursors []CursorRecord, key *paramsKey,
+	meta exportMeta) (Meta, error) {
 	for _, name := range [][]byte{bucketFiles, bucketCursors} {
 		if err := tx.DeleteBucket(name); err != nil {
 			return Meta{}, fmt.Errorf("clear bucket %s: %w", name, err)
@@ -232,10 +270,11 @@ func replaceContent(tx *bolt.Tx, files []FileRecord, doc *exportDoc) (Meta, erro
 			return Meta{}, fmt.Errorf("put file record: %w", err)
 		}
 	}
-	for _, c := range doc.Cursors {
-		v, err := appendCursorValue(nil, &CursorRecord{
-			Cursor: c.Cursor, LastTime: c.LastTime, RecentIDs: c.RecentIDs, Endpoint: c.Endpoint, Params: c.Params,
-		})
+	if err := tx.Bucket(bucketMeta).Put(keyParams, key[:]); err != nil {
+		return Meta{}, fmt.Errorf("put meta %s: %w", keyParams, err)
+	}
+	for _, c := range cursors {
+		v, err := appendCursorValue(nil, &c)
 		if err != nil {
 			return Meta{}, fmt.Errorf("encode cursor of input %s: %w", c.Input, err)
 		}
@@ -244,8 +283,8 @@ func replaceContent(tx *bolt.Tx, files []FileRecord, doc *exportDoc) (Meta, erro
 		}
 	}
 	return bumpSeq(tx, func(m *Meta) error {
-		m.Epoch = max(m.Epoch, doc.Meta.Epoch)
-		m.Seq = max(m.Seq, doc.Meta.Seq)
+		m.Epoch = max(m.Epoch, meta.Epoch)
+		m.Seq = max(m.Seq, meta.Seq)
 		return nil
 	})
 }

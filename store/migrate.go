@@ -41,33 +41,46 @@ type recordV1 struct {
 	Inode  uint64 `json:"inode"`
 }
 
-// prepare brings the open file to the current format and returns its meta: it creates the layout in an empty file
-// and migrates formats 1 and 2. It only writes when it has to, so an unknown format leaves the file untouched.
-func prepare(bdb *bolt.DB, readOnly bool, log zerolog.Logger) (Meta, error) {
+// prepare brings the open file to the current format and returns its meta and params key: it creates the layout
+// in an empty file, migrates formats 1 and 2, adds a params key to a registry without one and seals the cursors
+// an older build stored with their params in clear (sealCursors; sealed says how many, and Open then compacts
+// the file). It only writes when it has to, so an unknown format leaves the file untouched. Read-only, a registry
+// without a params key gets one in memory only.
+func prepare(bdb *bolt.DB, readOnly bool, log zerolog.Logger) (meta Meta, key *paramsKey, sealed int, err error) {
 	var (
 		version int
-		meta    Meta
+		inClear bool // v1 cursors to seal
 	)
-	err := bdb.View(func(tx *bolt.Tx) error {
+	err = bdb.View(func(tx *bolt.Tx) error {
 		var err error
-		version, meta, err = inspect(tx)
+		if version, meta, err = inspect(tx); err != nil || version != FormatVersion {
+			return err
+		}
+		inClear = hasV1Cursors(tx)
+		key, err = readParamsKey(tx.Bucket(bucketMeta))
 		return err
 	})
 	if err != nil {
-		return Meta{}, err
+		return Meta{}, nil, 0, err
 	}
 	switch {
-	case version == FormatVersion:
-		return meta, nil
+	case version == FormatVersion && key != nil && !inClear:
+		return meta, key, 0, nil
+	case readOnly && version == FormatVersion:
+		if key == nil {
+			key = newParamsKey()
+		}
+		return meta, key, 0, nil
 	case readOnly && version == 0:
-		return Meta{}, fmt.Errorf("empty file, not a registry: %w", ErrFormat)
+		return Meta{}, nil, 0, fmt.Errorf("a bbolt file without buckets: %w", ErrNotRegistry)
 	case readOnly:
-		return Meta{}, fmt.Errorf("format version %d must be migrated: run flicker on it once (read-write): %w",
+		return Meta{}, nil, 0, fmt.Errorf("format version %d must be migrated: run flicker on it once (read-write): %w",
 			version, ErrFormat)
 	}
 	err = bdb.Update(func(tx *bolt.Tx) error {
 		var err error
 		switch version {
+		case FormatVersion:
 		case 0:
 			meta, err = createLayout(tx, 0, time.Now())
 		case 1:
@@ -75,15 +88,34 @@ func prepare(bdb *bolt.DB, readOnly bool, log zerolog.Logger) (Meta, error) {
 		default:
 			meta, err = migrateV2(tx, meta, log)
 		}
+		if err != nil {
+			return err
+		}
+		mb := tx.Bucket(bucketMeta)
+		if key, err = readParamsKey(mb); err != nil {
+			return err
+		}
+		if key == nil {
+			key = newParamsKey()
+			if err := mb.Put(keyParams, key[:]); err != nil {
+				return fmt.Errorf("put meta %s: %w", keyParams, err)
+			}
+		}
+		// Meta keeps its seq: the positions are the same state (the replicator uploads once after every start).
+		sealed, err = sealCursors(tx, key)
 		return err
 	})
 	if err != nil {
-		return Meta{}, err
+		return Meta{}, nil, 0, err
 	}
-	if version != 0 {
+	if version != 0 && version != FormatVersion {
 		log.Info().Int("from", version).Int("to", FormatVersion).Msg("registry migrated")
 	}
-	return meta, nil
+	if sealed > 0 {
+		log.Info().Int("cursors", sealed).Msg("api cursors sealed: their params are kept as a keyed hash, " +
+			"secret values in next links as placeholders")
+	}
+	return meta, key, sealed, nil
 }
 
 // inspect finds the format version of the file: 0 for an empty file.
@@ -114,7 +146,7 @@ func inspect(tx *bolt.Tx) (int, Meta, error) {
 		return nil
 	})
 	if len(names) > 0 {
-		return 0, Meta{}, fmt.Errorf("not a flicker registry (buckets %q): %w", names, ErrFormat)
+		return 0, Meta{}, fmt.Errorf("a bbolt file of another program (buckets %q): %w", names, ErrNotRegistry)
 	}
 	return 0, Meta{}, nil
 }

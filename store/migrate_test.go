@@ -165,7 +165,7 @@ func TestUnknownFormatLeavesFileUntouched(t *testing.T) {
 		}, "unknown format version 1"},
 		{"foreign bbolt file", func(t *testing.T, path string) {
 			setBolt(t, path, "users", "alice", []byte("x"))
-		}, `not a flicker registry (buckets ["users"])`},
+		}, `another program (buckets ["users"]): not a flicker registry`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

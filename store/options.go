@@ -43,11 +43,19 @@ var (
 	ErrLocked = errors.New("registry is locked by another flicker process")
 	// ErrFormat means the file is not a registry this build can read: a newer or unknown format version.
 	ErrFormat = errors.New("unsupported registry format")
+	// ErrNotRegistry means the file is not a flicker registry at all: empty, not a bbolt file, or a bbolt file
+	// of another program. errors.Is also matches it with ErrFormat.
+	ErrNotRegistry error = notRegistry{}
 	// ErrReadOnly is returned by writes on a DB opened with Options.ReadOnly.
 	ErrReadOnly = errors.New("registry is open read-only")
 	// ErrClosed is returned by Flush, SetEpoch and Import after Close.
 	ErrClosed = errors.New("registry is closed")
 )
+
+type notRegistry struct{}
+
+func (notRegistry) Error() string        { return "not a flicker registry" }
+func (notRegistry) Is(target error) bool { return target == ErrFormat }
 
 // lockError carries the path into ErrLocked's message.
 type lockError struct{ path string }

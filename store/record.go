@@ -32,14 +32,16 @@ type FileRecord struct {
 // MaxFingerprintLen is the most leading bytes a fingerprint covers (the file source's FingerprintSize).
 const MaxFingerprintLen = 1024
 
-// CursorRecord is where one API source left off.
+// CursorRecord is where one API source left off. It holds no secret: the source stores its params as a keyed
+// hash and its next link with secret values replaced by placeholders (internal/redact.StripQuery).
 type CursorRecord struct {
 	Input     string
 	Cursor    string // the API's own cursor or next-page link
 	LastTime  time.Time
 	RecentIDs []string // ids already delivered at LastTime, to skip them when a page is re-read
 	Endpoint  string
-	Params    map[string]string
+	// ParamsSum is DB.ParamsSum of the params the cursor was made with: enough to notice that they changed.
+	ParamsSum string
 }
 
 // Record encodings. The first byte of every value is its encoding version, so a later build can read old records
@@ -47,7 +49,8 @@ type CursorRecord struct {
 const (
 	fileRecordV1   byte = 1 // binary, format 2: like v2 with the device after the version byte, no birth time
 	fileRecordV2   byte = 2 // binary, see appendFileValue
-	cursorRecordV1 byte = 1 // JSON, see cursorJSON
+	cursorRecordV1 byte = 1 // JSON, see cursorJSONV1: params in clear; rewritten as v2 on Open (params.go)
+	cursorRecordV2 byte = 2 // JSON, see cursorJSON
 )
 
 var errCorrupt = errors.New("corrupt record")
@@ -211,8 +214,17 @@ func (d *decoder) bytes(n uint64) []byte {
 	return p
 }
 
-// cursorJSON is the v1 payload of a cursor value (after the version byte). Input is the key.
+// cursorJSON is the v2 payload of a cursor value (after the version byte). Input is the key.
 type cursorJSON struct {
+	Cursor    string    `json:"cursor,omitempty"`
+	LastTime  time.Time `json:"last_time"`
+	RecentIDs []string  `json:"recent_ids,omitempty"`
+	Endpoint  string    `json:"endpoint,omitempty"`
+	ParamsSum string    `json:"params_sum,omitempty"`
+}
+
+// cursorJSONV1 is the v1 payload: the params in clear, and a next link that may hold their values.
+type cursorJSONV1 struct {
 	Cursor    string            `json:"cursor,omitempty"`
 	LastTime  time.Time         `json:"last_time"`
 	RecentIDs []string          `json:"recent_ids,omitempty"`
@@ -222,30 +234,39 @@ type cursorJSON struct {
 
 func appendCursorValue(dst []byte, r *CursorRecord) ([]byte, error) {
 	p, err := json.Marshal(cursorJSON{
-		Cursor: r.Cursor, LastTime: r.LastTime, RecentIDs: r.RecentIDs, Endpoint: r.Endpoint, Params: r.Params,
+		Cursor: r.Cursor, LastTime: r.LastTime, RecentIDs: r.RecentIDs, Endpoint: r.Endpoint, ParamsSum: r.ParamsSum,
 	})
 	if err != nil {
 		return dst, err
 	}
-	dst = append(dst, cursorRecordV1)
+	dst = append(dst, cursorRecordV2)
 	return append(dst, p...), nil
 }
 
-func decodeCursorValue(input string, v []byte) (CursorRecord, error) {
+// decodeCursorValue decodes a cursor value. A v1 value is sealed as it is read (sealV1 with key), so that no
+// caller ever sees its params or the secrets in its link.
+func decodeCursorValue(input string, v []byte, key *paramsKey) (CursorRecord, error) {
 	if len(v) == 0 {
 		return CursorRecord{}, errCorrupt
 	}
-	if v[0] != cursorRecordV1 {
-		return CursorRecord{}, fmt.Errorf("cursor record encoding %d: %w", v[0], ErrFormat)
+	switch v[0] {
+	case cursorRecordV1:
+		var c cursorJSONV1
+		if err := json.Unmarshal(v[1:], &c); err != nil {
+			return CursorRecord{}, fmt.Errorf("%w: %w", errCorrupt, err)
+		}
+		return sealV1(input, c, key), nil
+	case cursorRecordV2:
+		var c cursorJSON
+		if err := json.Unmarshal(v[1:], &c); err != nil {
+			return CursorRecord{}, fmt.Errorf("%w: %w", errCorrupt, err)
+		}
+		return CursorRecord{
+			Input: input, Cursor: c.Cursor, LastTime: utc(c.LastTime), RecentIDs: c.RecentIDs,
+			Endpoint: c.Endpoint, ParamsSum: c.ParamsSum,
+		}, nil
 	}
-	var c cursorJSON
-	if err := json.Unmarshal(v[1:], &c); err != nil {
-		return CursorRecord{}, fmt.Errorf("%w: %w", errCorrupt, err)
-	}
-	return CursorRecord{
-		Input: input, Cursor: c.Cursor, LastTime: utc(c.LastTime), RecentIDs: c.RecentIDs,
-		Endpoint: c.Endpoint, Params: c.Params,
-	}, nil
+	return CursorRecord{}, fmt.Errorf("cursor record encoding %d: %w", v[0], ErrFormat)
 }
 
 // zeroUnix is time.Time{}.Unix(): times are stored as seconds since then, so the zero time is 0 and no time

@@ -77,13 +77,15 @@ func (r cursorRegistry) Load(input string) (api.Cursor, bool, error) {
 		return api.Cursor{}, false, err
 	}
 	return api.Cursor{Next: rec.Cursor, LastTime: rec.LastTime, RecentIDs: rec.RecentIDs, Endpoint: rec.Endpoint,
-		Params: rec.Params}, true, nil
+		ParamsSum: rec.ParamsSum}, true, nil
 }
 
 func (r cursorRegistry) Save(input string, c api.Cursor) {
 	r.db.PutCursor(store.CursorRecord{Input: input, Cursor: c.Next, LastTime: c.LastTime, RecentIDs: c.RecentIDs,
-		Endpoint: c.Endpoint, Params: c.Params}) // the source never modifies a Cursor it handed over
+		Endpoint: c.Endpoint, ParamsSum: c.ParamsSum}) // the source never modifies a Cursor it handed over
 }
+
+func (r cursorRegistry) ParamsSum(params map[string]string) string { return r.db.ParamsSum(params) }
 
 // noCursors keeps API cursors in memory only, like noRegistry for files: without --track a restart begins at
 // initial_lookback.
@@ -91,6 +93,7 @@ type noCursors struct{}
 
 func (noCursors) Load(string) (api.Cursor, bool, error) { return api.Cursor{}, false, nil }
 func (noCursors) Save(string, api.Cursor)               {}
+func (noCursors) ParamsSum(map[string]string) string    { return "" }
 
 // noRegistry keeps positions nowhere: without --track each start begins at start_position.
 type noRegistry struct{}

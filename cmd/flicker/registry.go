@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 
@@ -44,21 +48,41 @@ func (l registryLocation) open(readOnly bool) (db *store.DB, cleanup func(), err
 }
 
 func (l registryLocation) openLocal(readOnly bool) (*store.DB, error) {
-	if readOnly {
-		if _, err := os.Stat(l.RegistryFile); err != nil {
-			return nil, fmt.Errorf("registry %s: %w", absPath(l.RegistryFile), err)
+	fi, err := os.Stat(l.RegistryFile)
+	if readOnly && err != nil {
+		return nil, fmt.Errorf("registry %s: %w", absPath(l.RegistryFile), err)
+	}
+	// A writable open would turn an empty file into a new registry: refuse it as show does.
+	if err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+		err = fmt.Errorf("the file is empty: %w", store.ErrNotRegistry)
+	} else {
+		var db *store.DB
+		db, err = store.Open(l.RegistryFile, store.Options{ReadOnly: readOnly, LockTimeout: l.LockTimeout},
+			zerolog.Nop())
+		if err == nil {
+			return db, nil
 		}
 	}
-	db, err := store.Open(l.RegistryFile, store.Options{ReadOnly: readOnly, LockTimeout: l.LockTimeout}, zerolog.Nop())
-	if errors.Is(err, store.ErrLocked) {
+	switch {
+	case errors.Is(err, store.ErrLocked):
 		return nil, &exitError{code: exitFenced, err: err}
+	case errors.Is(err, store.ErrNotRegistry):
+		return nil, usageError("registry %s: %v: check --registry-file (flicker run --track creates a registry; "+
+			"registry import fills one from an export)", absPath(l.RegistryFile), err)
 	}
-	return db, err
+	return nil, err
 }
 
 // RegistryShowCmd prints a registry as a table.
 type RegistryShowCmd struct {
 	registryLocation
+}
+
+// Help documents how names are printed (kong shows it under the command's own --help).
+func (c *RegistryShowCmd) Help() string {
+	return "A name (input, path, endpoint, cursor) with a control character, invalid UTF-8, a space at either " +
+		"end or a leading double quote is printed double-quoted with Go escapes (\\n, \\x1b, \\xff), so that " +
+		"it can neither forge a row nor reach the terminal; other names are printed as they are."
 }
 
 // Run prints the registry's meta line and one row per tracked file.
@@ -75,12 +99,12 @@ func (c *RegistryShowCmd) Run(e *env) error {
 	}
 	m := db.Meta()
 	fmt.Fprintf(e.stdout, "registry %s: format %d, instance %s, epoch %d, seq %d, updated %s\n",
-		c.displayName(db), m.FormatVersion, m.InstanceID, m.Epoch, m.Seq, m.Updated.UTC().Format(time.RFC3339))
+		shownName(c.displayName(db)), m.FormatVersion, m.InstanceID, m.Epoch, m.Seq, m.Updated.UTC().Format(time.RFC3339))
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "INPUT\tPATH\tINODE\tGEN\tOFFSET\tSIZE\tLAG\tLAST SEEN")
 	for _, f := range files {
 		size := currentSize(f)
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", f.Input, f.Path, f.Inode, f.Generation, f.Offset, size,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", shownName(f.Input), shownName(f.Path), f.Inode, f.Generation, f.Offset, size,
 			max(size-f.Offset, 0), f.LastSeen.UTC().Format(time.RFC3339))
 	}
 	if len(files) == 0 {
@@ -110,9 +134,22 @@ func showCursors(w io.Writer, db *store.DB) error {
 		if next == "" {
 			next = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", c.Input, c.Endpoint, last, len(c.RecentIDs), next)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", shownName(c.Input), shownName(c.Endpoint), last, len(c.RecentIDs),
+			shownName(next))
 	}
 	return tw.Flush()
+}
+
+// shownName is s as registry show prints it: unchanged when it is printable UTF-8, else Go-quoted, so that a
+// file name cannot forge a row (newline, tab), reach the terminal (escape sequences, bidi controls) or pass for
+// another name (invalid UTF-8). A name that starts with a double quote or has a space at either end is quoted
+// too, so that a quoted name and a plain one never look alike.
+func shownName(s string) string {
+	if s == "" || s[0] == '"' || s[0] == ' ' || s[len(s)-1] == ' ' || !utf8.ValidString(s) ||
+		strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return strconv.Quote(s)
+	}
+	return s
 }
 
 // currentSize is the file's size on disk now when the path still holds the same inode, else the size recorded.

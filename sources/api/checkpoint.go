@@ -137,7 +137,7 @@ func (c *checkpoints) savePartial(pos int64) bool {
 		return false
 	}
 	c.reg.Save(c.input, Cursor{Next: cp.before.Next, LastTime: cp.before.LastTime, RecentIDs: ids[:int64(len(ids))-rest],
-		Endpoint: cp.cursor.Endpoint, Params: cp.cursor.Params})
+		Endpoint: cp.cursor.Endpoint, ParamsSum: cp.cursor.ParamsSum})
 	c.saved()
 	return true
 }

@@ -31,7 +31,10 @@
 // errors naming the source and retried slowly (Options.AuthRetry); a 2xx body that is not the expected JSON is
 // counted, logged with its status and start, and requested again after the interval, the cursor unchanged.
 // Secrets (auth, secret-looking headers and params) never appear in logs or errors: logs show the endpoint
-// without its query, and response bodies are logged truncated with configured secrets replaced.
+// without its query, and response bodies are logged truncated with configured secrets replaced. Nor are they
+// saved: a Cursor keeps the params as Registry.ParamsSum, and a saved next link has each configured secret value
+// replaced by a placeholder (redact.StripQuery) that the configuration's current value replaces when the link is
+// requested. Values are matched, not names: a page_token cursor is kept as it is.
 //
 // Caveats:
 //   - Only GET: APIs that page with a POST body (1Password's Events API) are not covered.

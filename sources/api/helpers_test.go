@@ -47,6 +47,16 @@ func (r *memRegistry) Save(input string, c api.Cursor) {
 	r.saves++
 }
 
+// ParamsSum stands in for the store's keyed hash: equal for equal params, different otherwise (it is no secret
+// here).
+func (r *memRegistry) ParamsSum(params map[string]string) string {
+	if len(params) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(params) // sorted keys
+	return string(b)
+}
+
 func (r *memRegistry) get(input string) (api.Cursor, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

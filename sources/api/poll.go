@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -35,6 +34,7 @@ type poller struct {
 	auth     *authorizer
 	budget   *limiter
 	redact   *redactor
+	secrets  linkSecrets
 	parser   *parser
 	pool     *bufferPool
 	stats    counters
@@ -66,15 +66,16 @@ func newPoller(s *Source, cfg Config, client *http.Client, budgets *limiters, po
 	}
 	p := &poller{
 		src: s, cfg: cfg, endpoint: u, shown: shown, interval: cfg.Interval(), client: client,
-		log:    s.log.With().Str("component", "api").Str("input", cfg.Name).Logger(),
-		input:  engine.Input{Name: cfg.Name, Type: "api", FieldsJSON: fieldsJSON},
-		extra:  append(append([]byte(`,"api":{"endpoint":`), quoted...), '}'),
-		tokens: &http.Client{Transport: client.Transport, CheckRedirect: client.CheckRedirect, Timeout: cfg.Timeout},
-		auth:   newAuthorizer(cfg.Auth),
-		budget: budgets.get(shown),
-		redact: newRedactor(&cfg),
-		parser: newParser(&cfg),
-		pool:   pool,
+		log:     s.log.With().Str("component", "api").Str("input", cfg.Name).Logger(),
+		input:   engine.Input{Name: cfg.Name, Type: "api", FieldsJSON: fieldsJSON},
+		extra:   append(append([]byte(`,"api":{"endpoint":`), quoted...), '}'),
+		tokens:  &http.Client{Transport: client.Transport, CheckRedirect: client.CheckRedirect, Timeout: cfg.Timeout},
+		auth:    newAuthorizer(cfg.Auth),
+		budget:  budgets.get(shown),
+		redact:  newRedactor(&cfg),
+		secrets: newLinkSecrets(&cfg),
+		parser:  newParser(&cfg),
+		pool:    pool,
 	}
 	if p.interval <= 0 {
 		return nil, errors.New("polling interval: must be positive (was the config defaulted?)")
@@ -93,6 +94,7 @@ func (p *poller) load() error {
 		return fmt.Errorf("load cursor of api source %q: %w", p.cfg.Name, err)
 	}
 	start := p.src.opts.Now().Add(-p.cfg.InitialLookback)
+	sum := p.src.reg.ParamsSum(p.cfg.Params)
 	if !ok {
 		p.cur = Cursor{LastTime: start}
 		p.recent = newRecentIDs(nil)
@@ -103,17 +105,18 @@ func (p *poller) load() error {
 		if p.cur.LastTime.IsZero() {
 			p.cur.LastTime = start
 		}
-		p.resume(c)
+		p.resume(c, sum)
 	}
-	p.cur.Endpoint, p.cur.Params = p.cfg.Endpoint, p.cfg.Params
+	p.cur.Endpoint, p.cur.ParamsSum = p.cfg.Endpoint, sum
 	return nil
 }
 
-// resume checks a saved cursor against the configuration: a next link embeds the endpoint and params it was
-// made with, so when they changed the walk starts again from the last item time with the new ones.
-func (p *poller) resume(c Cursor) {
+// resume checks a saved cursor against the configuration (sum is the params' sum): a next link embeds the
+// endpoint and params it was made with, so when they changed the walk starts again from the last item time with
+// the new ones.
+func (p *poller) resume(c Cursor, sum string) {
 	endpointChanged := c.Endpoint != "" && c.Endpoint != p.cfg.Endpoint
-	paramsChanged := c.Endpoint != "" && !maps.Equal(c.Params, p.cfg.Params)
+	paramsChanged := c.Endpoint != "" && c.ParamsSum != sum
 	if endpointChanged || paramsChanged {
 		ev := p.log.Info().Bool("endpoint_changed", endpointChanged).Bool("params_changed", paramsChanged).
 			Str("endpoint", p.shown).Time("since", p.cur.LastTime)
@@ -131,6 +134,12 @@ func (p *poller) resume(c Cursor) {
 		if err != nil || !httpclient.SameOrigin(next, p.endpoint) {
 			p.log.Warn().Str("endpoint", p.shown).Time("since", p.cur.LastTime).
 				Msg("saved next link is not on the endpoint's host: resuming from the last event time")
+			p.cur.Next = ""
+			return
+		}
+		if _, ok := p.secrets.fill(c.Next); !ok {
+			p.log.Warn().Str("endpoint", p.shown).Time("since", p.cur.LastTime).
+				Msg("saved next link needs a secret the configuration no longer has: resuming from the last event time")
 			p.cur.Next = ""
 			return
 		}
@@ -290,7 +299,7 @@ func (p *poller) publish(ctx context.Context, pub engine.Publisher, next string,
 			Pos: p.pos, ID: id})
 	}
 	after := Cursor{Next: next, LastTime: lastTime, RecentIDs: p.cur.RecentIDs, Endpoint: p.cfg.Endpoint,
-		Params: p.cfg.Params}
+		ParamsSum: p.cur.ParamsSum}
 	if len(p.events) == 0 {
 		p.pool.put(buf)
 		if after.Next != p.cur.Next || !after.LastTime.Equal(p.cur.LastTime) {

@@ -83,3 +83,49 @@ func (r *redactor) err(err error) string {
 	}
 	return string(r.bytes([]byte(err.Error())))
 }
+
+// linkSecrets are the configured secrets a next link may echo (an api_key param, a client secret), so that the
+// links the registry keeps hold placeholders instead (redact.StripQuery) and the requests the current values.
+// Values are matched exactly, never by parameter name: pagination cursors are often named like secrets
+// (page_token, next_token) and must survive.
+type linkSecrets struct {
+	byValue map[string]string // secret value -> its ref in the configuration
+	byRef   map[string]string // ref -> the configuration's current value
+}
+
+func newLinkSecrets(c *Config) linkSecrets {
+	s := linkSecrets{byValue: map[string]string{}, byRef: map[string]string{}}
+	add := func(ref, v string) {
+		if v != "" {
+			s.byValue[v] = ref
+			s.byRef[ref] = v
+		}
+	}
+	add("auth.okta_token", c.Auth.OktaToken)
+	add("auth.bearer_token", c.Auth.BearerToken)
+	if c.Auth.Basic != nil {
+		add("auth.basic.password", c.Auth.Basic.Password)
+	}
+	if c.Auth.OAuth2 != nil {
+		add("auth.oauth2.client_secret", c.Auth.OAuth2.ClientSecret)
+	}
+	for k, v := range c.Headers {
+		if redact.SecretName(k) {
+			add("headers."+k, v)
+		}
+	}
+	// Params last: a value that is also an auth value or header is put back from the params.
+	for k, v := range c.Params {
+		if redact.SecretName(k) {
+			add(redact.ParamRef(k), v)
+		}
+	}
+	return s
+}
+
+// strip replaces the secret values in link's query with placeholders.
+func (s linkSecrets) strip(link string) string { return redact.StripQuery(link, s.byValue) }
+
+// fill puts the configuration's current values back into a stripped link; false when it names a secret the
+// configuration no longer has.
+func (s linkSecrets) fill(link string) (string, bool) { return redact.FillQuery(link, s.byRef) }

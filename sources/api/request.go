@@ -31,7 +31,7 @@ var errBodyTooLarge = fmt.Errorf("response body over %d bytes: lower the page si
 func (p *poller) newRequest(ctx context.Context) (*http.Request, error) {
 	var target string
 	if p.cur.Next != "" && p.cfg.Pagination != PaginationBodyCursor {
-		target = p.cur.Next
+		target, _ = p.secrets.fill(p.cur.Next) // resume dropped a link it cannot fill
 	} else {
 		q := make(url.Values, len(p.cfg.Params)+1)
 		for k, v := range p.cfg.Params {
@@ -129,8 +129,8 @@ func (p *poller) poll(ctx context.Context, pub engine.Publisher) step {
 	return st
 }
 
-// nextOf finds where the walk goes after the page just parsed: the next request (a URL or a body cursor) and
-// whether more is waiting now. Without a next page, the next poll requests the same page again: re-reading one
+// nextOf finds where the walk goes after the page just parsed: the next request (a URL, its secret values
+// replaced by placeholders as the registry keeps it, or a body cursor) and whether more is waiting now. Without a next page, the next poll requests the same page again: re-reading one
 // page is bounded and deduplicated, while starting from the last item time would re-read every item of that
 // time.
 func (p *poller) nextOf(reqURL *url.URL, h http.Header) (next string, full bool, err error) {
@@ -141,12 +141,14 @@ func (p *poller) nextOf(reqURL *url.URL, h http.Header) (next string, full bool,
 			if next, err = resolveNext(reqURL, p.endpoint, ref); err != nil {
 				return "", false, err
 			}
+			next = p.secrets.strip(next)
 		}
 	case PaginationNextURL:
 		if s, ok := stringValue(p.pg.nextURL); ok && len(s) > 0 {
 			if next, err = resolveNext(reqURL, p.endpoint, string(s)); err != nil {
 				return "", false, err
 			}
+			next = p.secrets.strip(next)
 		}
 	case PaginationBodyCursor:
 		if s, ok := stringValue(p.pg.cursor); ok && len(s) > 0 {

@@ -408,8 +408,9 @@ func (nopPublisher) Publish(context.Context, []engine.Event) error { return nil 
 
 type nopRegistry struct{}
 
-func (nopRegistry) Load(string) (Cursor, bool, error) { return Cursor{}, false, nil }
-func (nopRegistry) Save(string, Cursor)               {}
+func (nopRegistry) Load(string) (Cursor, bool, error)  { return Cursor{}, false, nil }
+func (nopRegistry) Save(string, Cursor)                {}
+func (nopRegistry) ParamsSum(map[string]string) string { return "" }
 
 // BenchmarkPageToEvents parses a page of 1000 Okta events, turns them into events (dedup set, ids, times),
 // publishes them and acknowledges the page: everything but HTTP and the engine. Every iteration's items are new

@@ -24,10 +24,11 @@ type Cursor struct {
 	// RecentIDs are the ids of the most recently delivered items (at most MaxRecentIDs, oldest first): items
 	// with these ids are skipped when a page is read again.
 	RecentIDs []string
-	// Endpoint and Params are the configuration Next was built from; when they change, Next is dropped and
-	// the walk starts again from LastTime with the new ones.
-	Endpoint string
-	Params   map[string]string
+	// Endpoint and ParamsSum (Registry.ParamsSum of the params) are the configuration Next was built from; when
+	// they change, Next is dropped and the walk starts again from LastTime with the new ones. The params
+	// themselves are not kept: they may hold keys, and the registry travels further than the config.
+	Endpoint  string
+	ParamsSum string
 }
 
 // Registry is where the source keeps its cursors; cmd/flicker adapts the store package to it.
@@ -39,6 +40,10 @@ type Registry interface {
 	// the engine's output goroutines (also after Run returned, while the pipeline drains), and from Run for a
 	// position reached without events. It must not block; c is never modified afterwards.
 	Save(input string, c Cursor)
+	// ParamsSum returns a keyed hash of params that does not reveal them: equal params give equal sums in this
+	// registry. The source calls it once per input, at the start of Run, and compares the result with the
+	// saved cursor's.
+	ParamsSum(params map[string]string) string
 }
 
 // Options are run-time choices that are not part of the configuration.

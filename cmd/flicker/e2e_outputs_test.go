@@ -27,13 +27,15 @@ import (
 // HTTP/1.1 server on 127.0.0.1), and with the S3 output against the pinned MinIO.
 
 // collector is an HTTP endpoint that records the messages of every NDJSON batch it accepts. fail decides, per
-// request, to answer an error status instead (0: accept); hold blocks a request until released.
+// request, to answer an error status instead (0: accept); hold blocks a request until released; refuse, given
+// the request's messages, answers 400 with the text it returns (none: accept).
 type collector struct {
 	mu       sync.Mutex
 	counts   map[string]int
 	requests atomic.Int64
 	fail     func(n int64) int
 	hold     chan struct{}
+	refuse   func(msgs []string) string
 }
 
 func newCollector(t *testing.T) (*collector, *httptest.Server) {
@@ -88,6 +90,12 @@ func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := sc.Err(); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
+	}
+	if c.refuse != nil {
+		if why := c.refuse(msgs); why != "" {
+			http.Error(w, why, http.StatusBadRequest)
+			return
+		}
 	}
 	c.mu.Lock()
 	for _, m := range msgs {

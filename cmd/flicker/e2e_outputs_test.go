@@ -280,7 +280,9 @@ func TestS3OutputKillAndReplay(t *testing.T) {
 	waitFor(t, time.Minute, "some objects", func() bool { return len(archived(t, f, "archive")) > 2000 }, p)
 	p.kill()
 	appendLines(t, f.logPath, "s", total/2, total)
-	p2 := startEnv(t, f.dir, f.env, "-c", f.config, "--registry-file", reg, "--log-format", "json", "--once")
+	// At debug level the S3 output logs each object, so that its log lines are checked too (checkLogKeys).
+	p2 := startEnv(t, f.dir, f.env, "-c", f.config, "--registry-file", reg, "--log-format", "json", "--once",
+		"--log-level", "debug")
 	if code := p2.wait(2 * time.Minute); code != 0 {
 		t.Fatalf("exit %d after the crash:\n%s", code, p2.logs())
 	}

@@ -13,7 +13,7 @@ func TestBatchBudget(t *testing.T) {
 	b := New(zerolog.Nop())
 	b.Accepted() // keep the in-a-row bound out of the way: a 2xx between every two 400s
 	splits := 0
-	for {
+	for range BatchRequests + 1 {
 		split, whole := b.Refused(10)
 		b.Accepted()
 		if !split {

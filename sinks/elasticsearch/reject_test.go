@@ -99,8 +99,12 @@ func TestWholeRequestBadRequestEverythingRefused(t *testing.T) {
 		}
 		b, reqs := write(evs)
 		for i := range b.Len() {
-			if st, err := b.Status(i); st != engine.Rejected || !strings.Contains(err.Error(), "refused field [bad]") {
+			st, err := b.Status(i)
+			if st != engine.Rejected || !strings.Contains(err.Error(), "refused field [bad]") {
 				t.Fatalf("batch %d event %d: %v %v, want rejected with elasticsearch's reason", batch, i, st, err)
+			}
+			if batch > 0 && !strings.Contains(err.Error(), "not split: the server refused the last") {
+				t.Fatalf("batch %d event %d: reason %q does not say why it was not split", batch, i, err)
 			}
 		}
 		switch {

@@ -115,8 +115,12 @@ func TestBadRequestEverythingRefused(t *testing.T) {
 	for batch := range 3 {
 		b, reqs := write(events(testStream("/a"), batch*n, n))
 		for i := range b.Len() {
-			if st, reason := b.Status(i); st != engine.Rejected || !strings.Contains(reason.Error(), "unknown index") {
+			st, reason := b.Status(i)
+			if st != engine.Rejected || !strings.Contains(reason.Error(), "unknown index") {
 				t.Fatalf("batch %d event %d: %v %v, want rejected with the server's reason", batch, i, st, reason)
+			}
+			if batch > 0 && !strings.Contains(reason.Error(), "not split: the server refused the last") {
+				t.Fatalf("batch %d event %d: reason %q does not say why it was not split", batch, i, reason)
 			}
 		}
 		switch {
@@ -146,4 +150,50 @@ func TestBadRequestEverythingRefused(t *testing.T) {
 			t.Fatalf("after an accepted request, event %d: %v; want only event 100 rejected (%d requests)", i, st, reqs)
 		}
 	}
+}
+
+// TestBadRequestBatchBudget: a batch with more bad events than its split budget isolates what it can within
+// 1+BatchRequests requests; the ranges still refused then are rejected whole, saying so, and every event accepted
+// reached the server.
+func TestBadRequestBatchBudget(t *testing.T) {
+	c := newCollector(t, refuseMarked)
+	s := newSink(t, c.url(), httpout.Config{}, zerolog.Nop())
+	const n = 2048
+	evs := events(testStream("/a"), 0, n)
+	for i := 0; i < n; i += 32 {
+		markBad(evs, i)
+	}
+	b := engine.NewBatch(evs)
+	if err := s.Write(t.Context(), b); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	var accepted []string
+	wholesale := 0
+	for i := range b.Len() {
+		st, reason := b.Status(i)
+		switch {
+		case st == engine.Accepted && i%32 != 0:
+			accepted = append(accepted, string(evs[i].Message))
+		case st != engine.Rejected:
+			t.Fatalf("event %d: %v %v", i, st, reason)
+		case strings.Contains(reason.Error(), "not split further: the batch spent its 128 requests on halves"):
+			wholesale++
+		}
+	}
+	var got []string
+	for _, m := range c.delivered() {
+		got = append(got, string(m))
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, accepted) {
+		t.Errorf("the server took %d events, the sink reports %d accepted", len(got), len(accepted))
+	}
+	if reqs := len(c.requests()); reqs > 1+rejectsplit.BatchRequests {
+		t.Errorf("%d requests, want at most %d", reqs, 1+rejectsplit.BatchRequests)
+	}
+	if wholesale == 0 || len(accepted) == 0 {
+		t.Errorf("%d events rejected for the budget, %d accepted: the test does not exercise the budget", wholesale,
+			len(accepted))
+	}
+	t.Logf("%d requests: %d accepted, %d rejected whole for the budget", len(c.requests()), len(accepted), wholesale)
 }

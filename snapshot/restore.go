@@ -199,7 +199,7 @@ func (r *restorer) fallback(ctx context.Context, latestETag string, local store.
 		if err := removeLocal(r.opts.Path); err != nil {
 			return RestoreResult{}, err
 		}
-		r.log.Info().Str("registry", r.opts.Keys.String()).Msg("no snapshot stored yet: first start with an empty registry")
+		r.log.Info().Msg("no snapshot stored yet: first start with an empty registry")
 		return RestoreResult{From: FromNone, ETag: latestETag}, nil
 	}
 	problem := why
@@ -232,8 +232,7 @@ func (r *restorer) denied(ctx context.Context, deniedErr error, local store.Meta
 	etag, err := r.createFirst(ctx)
 	switch {
 	case err == nil:
-		r.log.Info().Str("registry", r.opts.Keys.String()).
-			Msg("no snapshot stored yet (the store answered 403 for the missing key): first start")
+		r.log.Info().Msg("no snapshot stored yet (the store answered 403 for the missing key): first start")
 		return RestoreResult{From: FromNone, ETag: etag}, nil
 	case errors.Is(err, ErrConflict):
 		return RestoreResult{}, fmt.Errorf("the latest snapshot exists but reading it is denied: %w", deniedErr)

@@ -82,6 +82,8 @@ func startCmd(t *testing.T, dir string, cmd *exec.Cmd) *proc {
 		t.Fatalf("start flicker: %v", err)
 	}
 	go func() { p.done <- cmd.Wait() }()
+	// Registered first, so it runs last: after the cleanup below has ended the process.
+	t.Cleanup(func() { checkLogKeys(t, p.stderr.String()) })
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
@@ -334,4 +336,93 @@ func (r exportedRegistry) offset(path string) int64 {
 		}
 	}
 	return 0
+}
+
+// checkLogKeys fails the test for every JSON log line in logs that holds a key twice in one object: JSON
+// consumers reject such a line or keep only one of the values (zerolog's With() appends a key, never replaces
+// it). A JSON log line is one zerolog wrote: it begins with its level. Other lines (console format, the race
+// detector's reports, a command's output mixed in) are skipped, and so is a last line without its newline,
+// cut by a kill.
+func checkLogKeys(t *testing.T, logs string) {
+	t.Helper()
+	lines := strings.SplitAfter(logs, "\n")
+	for n, l := range lines {
+		if !strings.HasPrefix(l, `{"level":`) || !strings.HasSuffix(l, "\n") {
+			continue
+		}
+		dups, err := duplicateKeys([]byte(l))
+		if err != nil {
+			t.Errorf("log line %d is not a JSON object (%v): %s", n+1, err, l)
+			continue
+		}
+		for _, k := range dups {
+			t.Errorf("log line %d has the key %q twice: %s", n+1, k, l)
+		}
+	}
+}
+
+// duplicateKeys walks the tokens of the one JSON value in b and returns every key found twice in the same
+// object, at any depth, as a dotted path ("a.b" for key b twice in the object under a).
+func duplicateKeys(b []byte) ([]string, error) {
+	// object is an open object or array: its keys so far (nil for an array), and whether a key comes next.
+	type object struct {
+		path    string
+		keys    map[string]bool
+		wantKey bool
+		lastKey string
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var stack []*object
+	var dups []string
+	values := 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return dups, err
+		}
+		var top *object
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top == nil {
+			if values++; values > 1 {
+				return dups, errors.New("more than one JSON value")
+			}
+		}
+		if top != nil && top.keys != nil && top.wantKey {
+			if tok == json.Delim('}') {
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			k := tok.(string) // the decoder returns an error for a key that is not a string
+			if top.keys[k] {
+				dups = append(dups, top.path+k)
+			}
+			top.keys[k], top.wantKey, top.lastKey = true, false, k
+			continue
+		}
+		path := ""
+		if top != nil && top.keys != nil {
+			path = top.path + top.lastKey + "."
+			top.wantKey = true
+		} else if top != nil {
+			path = top.path
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &object{path: path, keys: map[string]bool{}, wantKey: true})
+		case json.Delim('['):
+			stack = append(stack, &object{path: path})
+		case json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+	}
+	if values == 0 || len(stack) > 0 {
+		return dups, io.ErrUnexpectedEOF
+	}
+	return dups, nil
 }

@@ -27,13 +27,15 @@ import (
 // HTTP/1.1 server on 127.0.0.1), and with the S3 output against the pinned MinIO.
 
 // collector is an HTTP endpoint that records the messages of every NDJSON batch it accepts. fail decides, per
-// request, to answer an error status instead (0: accept); hold blocks a request until released.
+// request, to answer an error status instead (0: accept); hold blocks a request until released; refuse, given
+// the request's messages, answers 400 with the text it returns (none: accept).
 type collector struct {
 	mu       sync.Mutex
 	counts   map[string]int
 	requests atomic.Int64
 	fail     func(n int64) int
 	hold     chan struct{}
+	refuse   func(msgs []string) string
 }
 
 func newCollector(t *testing.T) (*collector, *httptest.Server) {
@@ -88,6 +90,12 @@ func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := sc.Err(); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
+	}
+	if c.refuse != nil {
+		if why := c.refuse(msgs); why != "" {
+			http.Error(w, why, http.StatusBadRequest)
+			return
+		}
 	}
 	c.mu.Lock()
 	for _, m := range msgs {
@@ -272,7 +280,9 @@ func TestS3OutputKillAndReplay(t *testing.T) {
 	waitFor(t, time.Minute, "some objects", func() bool { return len(archived(t, f, "archive")) > 2000 }, p)
 	p.kill()
 	appendLines(t, f.logPath, "s", total/2, total)
-	p2 := startEnv(t, f.dir, f.env, "-c", f.config, "--registry-file", reg, "--log-format", "json", "--once")
+	// At debug level the S3 output logs each object, so that its log lines are checked too (checkLogKeys).
+	p2 := startEnv(t, f.dir, f.env, "-c", f.config, "--registry-file", reg, "--log-format", "json", "--once",
+		"--log-level", "debug")
 	if code := p2.wait(2 * time.Minute); code != 0 {
 		t.Fatalf("exit %d after the crash:\n%s", code, p2.logs())
 	}

@@ -37,6 +37,7 @@ func (f *s3Fixture) flicker(args ...string) (int, string) {
 		<-done
 		f.t.Fatalf("flicker %v did not finish:\n%s", args, out.String())
 	}
+	checkLogKeys(f.t, out.String())
 	return cmd.ProcessState.ExitCode(), out.String()
 }
 

@@ -53,6 +53,7 @@ func startWithStdout(t *testing.T, dir string, stdout io.Writer, env []string, a
 		t.Fatalf("start flicker: %v", err)
 	}
 	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() { checkLogKeys(t, p.stderr.String()) }) // runs after the one below
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()

@@ -126,7 +126,7 @@ func buildOutputs(cfg *config.Config, log zerolog.Logger) (_ []engine.Output, er
 				out.DeadLetterOutput = dl.Output
 			} else {
 				dlSink, err := sinkfile.New(sinkfile.Config{Path: dl.Path, RotateBytes: dl.MaxBytes, RotateFiles: dl.MaxFiles, Mode: dl.Mode},
-					olog.With().Str("component", "dead_letter").Logger())
+					olog.With().Bool("dead_letter", true).Logger()) // the sink adds its component
 				if err != nil {
 					_ = sink.Close(context.Background())
 					return nil, fmt.Errorf("output %s: dead_letter: %w", oc.Name, err)

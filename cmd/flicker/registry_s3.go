@@ -73,7 +73,7 @@ func (l registryLocation) modifyS3(e *env, leaseTTL time.Duration, verb, done st
 	if err != nil {
 		return err
 	}
-	log := newLogger(e.stderr, e.cli.LogLevel, e.cli.LogFormat)
+	log := newLogger(e.stderr, e.cli.LogLevel, e.cli.LogFormat).With().Str("registry", keys.String()).Logger()
 	ctx, cancel := context.WithTimeout(context.Background(), s3CommandTimeout)
 	defer cancel()
 	writerID, host := writerIdentity()

@@ -68,7 +68,7 @@ func startTelemetry(ctx context.Context, addr string, live *liveParts, log zerol
 			}
 			return telemetry.SnapshotStats{}, false
 		},
-		Logger: log.With().Str("component", "telemetry").Logger(),
+		Logger: log, // telemetry.New adds its component
 	})
 	if err != nil {
 		return nil, usageError("--http-addr: %v", err)

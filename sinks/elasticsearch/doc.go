@@ -15,7 +15,10 @@
 // dead letter. When the response says "errors":false, every event is accepted without reading the items.
 //
 // A request that fails as a whole: network errors and 5xx fail over to the next host, and when every host
-// failed the events are retried; 400 rejects the request's events with the reason Elasticsearch gave; 413
+// failed the events are retried; 400 halves the request, recursively, until the events refused alone are
+// isolated: only those are rejected, with the reason Elasticsearch gave them, the others are indexed (bounded as
+// internal/rejectsplit says: a batch spends at most 128 requests on halves, and after 128 requests in a row
+// answered 400 a 400 rejects its whole request at once, until a request succeeds or a minute has passed); 413
 // halves the request until one event is refused alone (rejected); 429 retries; every other status (401, 403,
 // 404, 405, 408, 409, 415, redirects not followed, ...) retries and is logged at error level, rate-limited,
 // with a hint: those are credentials, hosts or a proxy to fix, and rejecting would drop every event until then.

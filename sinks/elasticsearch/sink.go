@@ -22,6 +22,7 @@ import (
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/internal/eventjson"
 	"github.com/flickerlog/flicker/internal/httpclient"
+	"github.com/flickerlog/flicker/internal/rejectsplit"
 )
 
 // Buffers kept between batches are capped, so that one huge batch does not pin its memory.
@@ -55,6 +56,8 @@ type Sink struct {
 	res     bulkResult
 	warns   rateLimit // item failures, failovers
 	alarms  rateLimit // credentials refused, unexpected statuses
+
+	refusals *rejectsplit.Budget // bounds the halves sent to isolate events of a request answered 400
 }
 
 // New checks cfg, reads ca_file, and returns a sink. It does not contact the cluster: an unreachable cluster
@@ -96,6 +99,7 @@ func New(cfg Config, log zerolog.Logger) (*Sink, error) {
 		gzip:      cfg.Compression == CompressionGzip,
 		actions:   newActionWriter(cfg.OpType, index),
 		parser:    newResponseParser(),
+		refusals:  rejectsplit.New(log),
 	}
 	for name, value := range cfg.Headers {
 		if http.CanonicalHeaderKey(name) == "Host" {
@@ -147,8 +151,8 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 	return conf, nil
 }
 
-// Write sends the batch as one or more _bulk requests (bulk_max_bytes each, uncompressed) and marks every event
-// as the package documentation describes. When a request fails as a whole and its events are to be retried,
+// Write sends the batch as one or more _bulk requests (bulk_max_bytes each, uncompressed), halving a request
+// answered 413 or 400 (see doc.go), and marks every event as the package documentation describes. When a request fails as a whole and its events are to be retried,
 // Write returns that error and marks the requests not sent yet Retry too: the cluster is unlikely to take them.
 func (s *Sink) Write(ctx context.Context, b *engine.Batch) error {
 	n := b.Len()
@@ -157,6 +161,7 @@ func (s *Sink) Write(ctx context.Context, b *engine.Batch) error {
 	}
 	s.encode(b)
 	defer s.trim()
+	s.refusals.StartBatch()
 	var failed error
 	for lo := 0; lo < n; {
 		hi := s.chunkEnd(lo)
@@ -265,6 +270,7 @@ func (s *Sink) send(ctx context.Context, b *engine.Batch, lo, hi int) error {
 	}
 	code := resp.StatusCode
 	if code >= 200 && code < 300 {
+		s.refusals.Accepted()
 		err := s.parser.parse(resp.Body, &s.res)
 		closeBody(resp)
 		if err != nil {
@@ -283,21 +289,26 @@ func (s *Sink) send(ctx context.Context, b *engine.Batch, lo, hi int) error {
 	closeBody(resp)
 	switch {
 	case code == http.StatusRequestEntityTooLarge && hi-lo > 1:
-		mid := lo + (hi-lo)/2
-		if err := s.send(ctx, b, lo, mid); err != nil {
-			s.retryRange(b, mid, hi, err)
-			return err
-		}
-		return s.send(ctx, b, mid, hi)
+		return s.sendHalves(ctx, b, lo, hi)
 	case code == http.StatusRequestEntityTooLarge:
 		b.Reject(lo, fmt.Errorf("event of %d bytes is larger than elasticsearch accepts in a request "+
 			"(http.max_content_length): %w", s.ends[lo]-s.start(lo), serr))
 		return nil
 	case code == http.StatusBadRequest:
-		// Elasticsearch read the request and refuses its content: sending it again would get the same answer.
+		// Elasticsearch read the request and refuses its content: sending it again would get the same answer,
+		// but the answer does not say which event it refused. Halves find the events refused alone.
+		n := s.sentIn(lo, hi)
+		split, whole := s.refusals.Refused(n)
+		if split {
+			return s.sendHalves(ctx, b, lo, hi)
+		}
+		var why error = serr
+		if whole != "" {
+			why = fmt.Errorf("refused with the %d events of its request, %s: %w", n, whole, serr)
+		}
 		for i := lo; i < hi; i++ {
 			if s.sent(i) {
-				b.Reject(i, serr)
+				b.Reject(i, why)
 			}
 		}
 		return nil
@@ -313,6 +324,27 @@ func (s *Sink) send(ctx context.Context, b *engine.Batch, lo, hi int) error {
 		s.retryRange(b, lo, hi, serr)
 		return serr
 	}
+}
+
+// sendHalves sends [lo, mid) then [mid, hi); when the first half fails, the second is marked Retry unsent.
+func (s *Sink) sendHalves(ctx context.Context, b *engine.Batch, lo, hi int) error {
+	mid := lo + (hi-lo)/2
+	if err := s.send(ctx, b, lo, mid); err != nil {
+		s.retryRange(b, mid, hi, err)
+		return err
+	}
+	return s.send(ctx, b, mid, hi)
+}
+
+// sentIn is how many events of [lo, hi) are in the request body.
+func (s *Sink) sentIn(lo, hi int) int {
+	n := 0
+	for i := lo; i < hi; i++ {
+		if s.sent(i) {
+			n++
+		}
+	}
+	return n
 }
 
 // statusHint tells the operator what a whole request answered code probably needs.
@@ -396,12 +428,7 @@ func (s *Sink) post(ctx context.Context, payload []byte) (*http.Response, *host,
 
 // markItems marks events [lo, hi) from the parsed response.
 func (s *Sink) markItems(b *engine.Batch, lo, hi int, h *host) error {
-	actions := 0
-	for i := lo; i < hi; i++ {
-		if s.sent(i) {
-			actions++
-		}
-	}
+	actions := s.sentIn(lo, hi)
 	if s.res.skipped {
 		for i := lo; i < hi; i++ {
 			if s.sent(i) {

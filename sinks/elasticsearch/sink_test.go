@@ -70,9 +70,9 @@ func TestItemStatuses(t *testing.T) {
 	}
 }
 
-// TestWholeRequestFailures: how a request that fails as a whole marks its events. Only a 400 rejects: every
-// other 4xx is something an operator fixes (credentials, hosts, a proxy), so the events are kept and the status
-// logged at error level.
+// TestWholeRequestFailures: how a request that fails as a whole marks its events. Only a 400 rejects (an event
+// refused alone: reject_test.go): every other 4xx is something an operator fixes (credentials, hosts, a proxy),
+// so the events are kept and the status logged at error level.
 func TestWholeRequestFailures(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -93,7 +93,8 @@ func TestWholeRequestFailures(t *testing.T) {
 		{"409 retries", func(es *estest.Server) { es.FailRequests(409) }, engine.Retry, true, true, "status 409"},
 		{"415 retries", func(es *estest.Server) { es.FailRequests(415) }, engine.Retry, true, true, "status 415"},
 		{"422 retries", func(es *estest.Server) { es.FailRequests(422) }, engine.Retry, true, true, "status 422"},
-		{"400 rejects", func(es *estest.Server) { es.FailRequests(400) }, engine.Rejected, false, false, "status 400: mapper_parsing_exception"},
+		// Every range of the split answered 400 too (2n-1 requests for 4 events): each event is refused alone.
+		{"400 rejects", func(es *estest.Server) { es.FailRequests(400, 400, 400, 400, 400, 400, 400) }, engine.Rejected, false, false, "status 400: mapper_parsing_exception"},
 		{"302 retries", func(es *estest.Server) { es.AnswerNext(302, "") }, engine.Retry, true, true, "status 302"},
 		{"truncated response retries", func(es *estest.Server) { es.AnswerNext(200, `{"errors":true,"items":[{"index":{"sta`) },
 			engine.Retry, true, false, "malformed _bulk response"},

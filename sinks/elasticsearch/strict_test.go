@@ -84,6 +84,9 @@ func TestEmulatorRefusesAsElasticsearchDoes(t *testing.T) {
 			`{"index":{"_index":"logs","_id":"ok"}}` + "\n{}\n" + `{"index":{"_index":"logs","_id":"` + long + `"}}` + "\n{}\n",
 			400, "action_request_validation_exception",
 			"Validation Failed: 1: id [" + long + "] is too long, must be no longer than 512 bytes but was: 513;", 0},
+		{"refused field", estest.Options{RefuseField: "bad"},
+			`{"index":{"_index":"logs","_id":"a"}}` + "\n{}\n" + `{"index":{"_index":"logs","_id":"b"}}` + "\n" + `{"x":1,"bad":true}` + "\n",
+			400, "illegal_argument_exception", "a document of the request holds the refused field [bad]", 0},
 		{"_id of 512 bytes", estest.Options{}, `{"index":{"_index":"logs","_id":"` + long[1:] + `"}}` + "\n{}\n",
 			200, "", "", 1},
 		{"_id of 513 bytes in UTF-8", estest.Options{},
@@ -253,28 +256,28 @@ func TestDataStreamOpTypes(t *testing.T) {
 	})
 }
 
-// TestWholeRequest400RejectsOnlyItsRequest: the documented policy for a whole request answered 400 (Elasticsearch
-// read the request and refuses its content) is to reject that request's events with the reason given; the other
-// requests of the batch (bulk_max_bytes) are still sent and indexed, and an event rejected before sending keeps
-// its own reason.
+// TestWholeRequest400RejectsOnlyItsRequest: a whole request answered 400 (Elasticsearch read the request and
+// refuses its content) is split until the refused event is isolated (reject_test.go); the other requests of the
+// batch (bulk_max_bytes) are still sent and indexed, and an event rejected before sending keeps its own reason.
 func TestWholeRequest400RejectsOnlyItsRequest(t *testing.T) {
-	es := estest.Start(t, estest.Options{})
-	es.FailRequests(400)
+	es := estest.Start(t, estest.Options{RefuseField: "bad"})
 	s := newSink(t, elasticsearch.Config{Hosts: []string{es.URL()}, Index: "logs", BulkMaxBytes: 1200})
-	b := engine.NewBatch(idEvents(12, map[int][]byte{1: bytes.Repeat([]byte("a"), 600)}))
+	evs := idEvents(12, map[int][]byte{1: bytes.Repeat([]byte("a"), 600)})
+	evs[2].Extra = []byte(`,"bad":true`)
+	b := engine.NewBatch(evs)
 	if err := s.Write(t.Context(), b); err != nil {
 		t.Fatal(err)
 	}
 	if st, err := b.Status(1); st != engine.Rejected || !strings.Contains(err.Error(), "elasticsearch accepts at most 512") {
 		t.Fatalf("event 1: %v %v, want rejected for its _id", st, err)
 	}
-	// The others: the first request's refused with the 400, then the later requests' accepted.
 	var outcomes strings.Builder
 	for i := range b.Len() {
 		st, err := b.Status(i)
 		switch {
 		case i == 1:
-		case st == engine.Rejected && strings.Contains(err.Error(), "status 400: mapper_parsing_exception"):
+			outcomes.WriteByte('-')
+		case st == engine.Rejected && strings.Contains(err.Error(), "status 400: illegal_argument_exception"):
 			outcomes.WriteByte('R')
 		case st == engine.Accepted:
 			outcomes.WriteByte('A')
@@ -282,12 +285,10 @@ func TestWholeRequest400RejectsOnlyItsRequest(t *testing.T) {
 			t.Fatalf("event %d: %v %v", i, st, err)
 		}
 	}
-	got := outcomes.String()
-	refused := strings.Count(got, "R")
-	if refused == 0 || refused == len(got) || got != strings.Repeat("R", refused)+strings.Repeat("A", len(got)-refused) {
-		t.Fatalf("outcomes %s, want the first request's events refused and the rest accepted", got)
+	if got, want := outcomes.String(), "A-RAAAAAAAAA"; got != want {
+		t.Fatalf("outcomes %s, want %s: only the refused event rejected", got, want)
 	}
-	if es.Requests() < 3 || es.DocCount() != len(got)-refused {
-		t.Fatalf("%d requests, %d documents; outcomes %s", es.Requests(), es.DocCount(), got)
+	if es.Requests() < 3 || es.DocCount() != 10 {
+		t.Fatalf("%d requests, %d documents; outcomes %s", es.Requests(), es.DocCount(), outcomes.String())
 	}
 }

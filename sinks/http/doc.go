@@ -8,7 +8,14 @@
 //   - 413: the batch is split in halves, recursively, and each half sent; a single event answered 413 is
 //     rejected with a reason giving its size. The smallest body answered 413 is remembered for a while, so later
 //     batches that large are split before sending instead of being refused again.
-//   - 400 and 422: rejected (to the output's dead letter) with the status and the start of the response body.
+//   - 400: the server refuses some event of the request without saying which, so the request is split in
+//     halves, recursively, like for 413, until the events it refuses alone are isolated: only those are
+//     rejected (to the output's dead letter) with the status and the start of the server's answer to them, the
+//     others are delivered. Bounds (internal/rejectsplit): a batch spends at most 128 requests on halves, and
+//     after 128 requests in a row answered 400 (an endpoint that refuses everything: a misconfiguration) a 400
+//     rejects its whole request at once, without splitting, until a request is accepted or a minute has passed.
+//     A range refused when a bound is reached is rejected whole, its reason saying which bound.
+//   - 422: rejected with the status and the start of the response body.
 //   - 429, 5xx, 408, 409, 425 and network errors, including the per-request timeout: retried by the engine.
 //   - 401, 403, 404, redirects not followed (see Caveats), and every other status: retried too, and logged at
 //     error level (rate-limited), since an operator has to fix a token, a URL or the format. Retrying loses
@@ -31,7 +38,10 @@
 //
 // Caveats:
 //   - With workers above 1, batches may arrive out of order (each stream is still checkpointed in order).
-//   - A 400 or 422 rejects the whole request: the server does not say which event it refused.
+//   - A 422 rejects the whole request: the server does not say which event it refused, and a key it saw
+//     with another body answers 422 too (see below), so splitting would not find a bad event.
+//   - Isolating k bad events among n costs about 2k*log2(n) requests; the halves carry their own
+//     Idempotency-Keys. Each worker keeps its own count of 400s in a row.
 //   - Cross-restart deduplication by Idempotency-Key is partial: batches after a restart may be cut differently
 //     (other keys), and an event's @timestamp may be its read time, so the same key may come with another body,
 //     which servers following the IETF idempotency-key draft answer with 422: those events are rejected though

@@ -222,8 +222,9 @@ func TestRetriedStatuses(t *testing.T) {
 	}
 }
 
+// TestRejected: a 422 rejects every event of its request (400 is split: reject_test.go).
 func TestRejected(t *testing.T) {
-	for _, status := range []int{http.StatusBadRequest, http.StatusUnprocessableEntity} {
+	for _, status := range []int{http.StatusUnprocessableEntity} {
 		t.Run(http.StatusText(status), func(t *testing.T) {
 			c := newCollector(t, func(int, *received) reply {
 				return reply{status: status, body: "field \"level\":\n\tnot a keyword"}

@@ -67,6 +67,7 @@ type received struct {
 	messages []string // decoded events' messages
 	ids      []string // decoded events' ids
 	reasons  []string // decoded dead_letter.reason, when present
+	bad      []string // messages of the events with the marker field "bad":true
 	status   int      // what the collector answered; 0 for stall and reset
 }
 
@@ -164,6 +165,7 @@ func decode(h http.Header, body []byte, rec *received) error {
 	type doc struct {
 		Message    string `json:"message"`
 		ID         string `json:"id"`
+		Bad        bool   `json:"bad"`
 		DeadLetter *struct {
 			Reason string `json:"reason"`
 		} `json:"dead_letter"`
@@ -190,6 +192,9 @@ func decode(h http.Header, body []byte, rec *received) error {
 	for _, d := range docs {
 		rec.messages = append(rec.messages, d.Message)
 		rec.ids = append(rec.ids, d.ID)
+		if d.Bad {
+			rec.bad = append(rec.bad, d.Message)
+		}
 		if d.DeadLetter != nil {
 			rec.reasons = append(rec.reasons, d.DeadLetter.Reason)
 		}

@@ -39,7 +39,7 @@ func TestClassify(t *testing.T) {
 	want := map[int]outcome{
 		200: accept, 201: accept, 202: accept, 204: accept,
 		413: split,
-		400: reject, 422: reject,
+		400: isolate, 422: reject,
 		429: retry, 500: retry, 502: retry, 503: retry, 504: retry, 408: retry, 409: retry, 425: retry,
 		401: retryLoud, 403: retryLoud, 404: retryLoud, 301: retryLoud, 302: retryLoud, 405: retryLoud,
 		410: retryLoud, 415: retryLoud, 100: retryLoud, 600: retryLoud,

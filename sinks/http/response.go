@@ -41,7 +41,8 @@ type outcome uint8
 const (
 	accept    outcome = iota // 2xx
 	split                    // 413: too large, send the halves
-	reject                   // 400, 422: the server read the events and will never take them
+	isolate                  // 400: some event is bad; send the halves to find it (within rejectsplit's bounds)
+	reject                   // 422: the server read the events and will never take them
 	retry                    // transient: 408, 409, 425, 429, 5xx
 	retryLoud                // retried, but an operator has to act: 401, 403, 404, 3xx, other 4xx
 )
@@ -55,7 +56,9 @@ func classify(code int) outcome {
 		return accept
 	case code == http.StatusRequestEntityTooLarge:
 		return split
-	case code == http.StatusBadRequest, code == http.StatusUnprocessableEntity:
+	case code == http.StatusBadRequest:
+		return isolate
+	case code == http.StatusUnprocessableEntity:
 		return reject
 	case code == http.StatusTooManyRequests, code == http.StatusRequestTimeout, code == http.StatusConflict,
 		code == http.StatusTooEarly, code >= 500 && code < 600:

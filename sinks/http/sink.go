@@ -20,6 +20,7 @@ import (
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/internal/eventjson"
 	"github.com/flickerlog/flicker/internal/httpclient"
+	"github.com/flickerlog/flicker/internal/rejectsplit"
 )
 
 // ErrClosed is returned by Write after Close.
@@ -64,6 +65,8 @@ type Sink struct {
 	tooLargeT time.Time     // when tooLarge was learned
 	loudLast  time.Time     // last loud error log
 	loudSkip  int           // loud logs suppressed since
+
+	refusals *rejectsplit.Budget // bounds the halves sent to isolate events answered 400
 }
 
 // New returns a sink posting to cfg.URL, one request at a time (cfg.Workers is for NewWorkers). It reads
@@ -127,7 +130,7 @@ func newSinks(cfg Config, n int, log zerolog.Logger) ([]*Sink, error) {
 			wlog = log.With().Int("worker", i).Logger()
 		}
 		s := &Sink{cfg: cfg, log: wlog, safeURL: safeURL, transport: transport, client: client, header: header,
-			host: host, keyHash: sha256.New(), notBefore: notBefore}
+			host: host, keyHash: sha256.New(), notBefore: notBefore, refusals: rejectsplit.New(wlog)}
 		if cfg.Compression == CompressionGzip {
 			s.gz, _ = gzip.NewWriterLevel(nil, gzipLevel) // the level is valid
 		}
@@ -151,8 +154,9 @@ func loadCAFile(path string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// Write POSTs the batch as one request, or, when the server answers 413, as halves split recursively. Each
-// event is accepted (2xx), rejected (400 or 422, or a single event answered 413) or marked Retry. On the first
+// Write POSTs the batch as one request, or, when the server answers 413 or 400, as halves split recursively
+// (for 400 within the bounds of internal/rejectsplit). Each event is accepted (2xx), rejected (422, a single
+// event answered 400 or 413, or a range answered 400 beyond those bounds) or marked Retry. On the first
 // retryable failure the events not sent yet are marked Retry too and Write returns the failure. A Retry-After
 // wait is not spent here: the next Write starts with it (see doc.go).
 func (s *Sink) Write(ctx context.Context, b *engine.Batch) error {
@@ -171,6 +175,7 @@ func (s *Sink) Write(ctx context.Context, b *engine.Batch) error {
 		s.raw, s.wire, s.rawShared = nil, nil, false
 	}
 	s.encode(b)
+	s.refusals.StartBatch()
 	err := s.deliver(ctx, b, 0, n)
 	if cap(s.raw) > maxKeptBuffer {
 		s.raw = nil
@@ -197,6 +202,7 @@ func (s *Sink) deliver(ctx context.Context, b *engine.Batch, lo, hi int) error {
 	}
 	switch classify(code) {
 	case accept:
+		s.refusals.Accepted()
 		for i := lo; i < hi; i++ {
 			b.Accept(i)
 		}
@@ -210,6 +216,19 @@ func (s *Sink) deliver(ctx context.Context, b *engine.Batch, lo, hi int) error {
 		}
 		b.Reject(lo, fmt.Errorf("the event is %d bytes encoded (%d in the request body), over the server's "+
 			"request size limit: %w", s.offs[hi]-s.offs[lo]-1, len(body), reason))
+		return nil
+	case isolate:
+		split, whole := s.refusals.Refused(hi - lo)
+		if split {
+			return s.deliverHalves(ctx, b, lo, hi)
+		}
+		var why error = reason
+		if whole != "" {
+			why = fmt.Errorf("refused with the %d events of its request, %s: %w", hi-lo, whole, reason)
+		}
+		for i := lo; i < hi; i++ {
+			b.Reject(i, why)
+		}
 		return nil
 	case reject:
 		for i := lo; i < hi; i++ {

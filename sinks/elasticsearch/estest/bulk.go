@@ -52,6 +52,10 @@ func (e *Server) bulk(lines [][]byte) (items []item, status int, typ, reason str
 		a.source = lines[n+1]
 		actions = append(actions, a)
 	}
+	if f := e.opts.RefuseField; f != "" && slices.ContainsFunc(actions, func(a action) bool { return hasField(a.source, f) }) {
+		return nil, http.StatusBadRequest, "illegal_argument_exception",
+			fmt.Sprintf("a document of the request holds the refused field [%s]", f)
+	}
 	if msg := validate(actions); msg != "" {
 		return nil, http.StatusBadRequest, "action_request_validation_exception", msg
 	}
@@ -59,6 +63,16 @@ func (e *Server) bulk(lines [][]byte) (items []item, status int, typ, reason str
 		items = append(items, e.apply(a))
 	}
 	return items, 0, "", ""
+}
+
+// hasField reports whether the JSON object doc has the top-level member field.
+func hasField(doc []byte, field string) bool {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(doc, &members) != nil {
+		return false
+	}
+	_, ok := members[field]
+	return ok
 }
 
 // parseAction reads the action line at line (1-based, counting document lines too, as Elasticsearch does).

@@ -37,6 +37,10 @@ type Options struct {
 	// LongFields are top-level document fields mapped as long: a document whose field holds anything but a
 	// number or a string of an integer is refused per item with 400 mapper_parsing_exception.
 	LongFields []string
+	// RefuseField, when set, is a top-level document field that makes the whole request answer 400 before any
+	// action runs, as a gateway in front of the cluster that validates documents does: the answer does not say
+	// which action it refused.
+	RefuseField string
 }
 
 // Server is an httptest server emulating Elasticsearch's _bulk API as documented for Elasticsearch 7 and 8 and
@@ -47,7 +51,8 @@ type Options struct {
 // error format. Like Elasticsearch 8 it parses and validates the whole request before applying any action: an
 // unknown parameter in an action line or an _id longer than 512 bytes answers the whole request 400 (see bulk.go).
 // Data streams (Options.DataStreams) take create actions only; fields mapped as long (Options.LongFields) refuse
-// other values per item, as a mapping error does. It can be told to answer chosen _ids with item errors, to fail whole requests, and to index a
+// other values per item, as a mapping error does; a document with Options.RefuseField fails the whole request
+// with 400. It can be told to answer chosen _ids with item errors, to fail whole requests, and to index a
 // request and then never answer (a lost response).
 type Server struct {
 	t    testing.TB

@@ -7,34 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/flickerlog/flicker/internal/mounttest"
 	"github.com/flickerlog/flicker/snapshot"
 )
-
-// smallDisk mounts a tmpfs of size at a temp dir, for restores that must not fill it. The tests run as root in
-// CI, where a failed mount fails the test; elsewhere it skips.
-func smallDisk(t *testing.T, size string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "none", dir).CombinedOutput(); err != nil {
-		msg := fmt.Sprintf("mount a %s tmpfs: %v: %s", size, err, out)
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s (CI runs as root and must be able to mount)", msg)
-		}
-		t.Skipf("cannot mount here (needs root): %s", msg)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
 
 // used is how many bytes of dir's filesystem are in use.
 func used(t *testing.T, dir string) int64 {
@@ -52,7 +32,7 @@ func used(t *testing.T, dir string) int64 {
 // is never filled and no partial file is left. A real snapshot still fits.
 func TestReadBoundedByFreeSpace(t *testing.T) {
 	const expanded = 64 << 20
-	disk := smallDisk(t, "4m")
+	disk := mounttest.TmpFS(t, "4m")
 	body, _ := writeT(t, newRegistry(t, 5))
 	bomb := withPayload(t, splitObject(t, body), make([]byte, expanded))
 	liar := bomb.clone()

@@ -12,30 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flickerlog/flicker/internal/mounttest"
 	bolt "go.etcd.io/bbolt"
 )
-
-// mountFS runs mount(8) with args (the last one the mount point) and unmounts at cleanup. Without the privilege to
-// mount the test is skipped, except under CI=true, where it fails: CI runs as root and must run these tests.
-func mountFS(t *testing.T, args ...string) {
-	t.Helper()
-	dir := args[len(args)-1]
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", args...).CombinedOutput(); err != nil {
-		msg := fmt.Sprintf("mount %s: %v: %s", strings.Join(args, " "), err, out)
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s (CI runs as root and must be able to mount)", msg)
-		}
-		t.Skipf("cannot mount here (needs root): %s", msg)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-}
 
 // mountExt4 mounts a fresh small ext4 filesystem (a loop device over an image file) at dir. ext4 hands a freed
 // inode number to the next file created in the same directory.
@@ -54,7 +33,7 @@ func mountExt4(t *testing.T, dir string) {
 		}
 		t.Skipf("mkfs.ext4: %v: %s", err, out)
 	}
-	mountFS(t, "-o", "loop", img, dir)
+	mounttest.Mount(t, "-o", "loop", img, dir)
 }
 
 func inodeOf(t *testing.T, path string) uint64 {
@@ -83,7 +62,7 @@ func TestSameInodeOnTwoFilesystems(t *testing.T) {
 	var paths []string
 	for _, m := range []string{"m1", "m2"} {
 		mnt := filepath.Join(dir, m)
-		mountFS(t, "-t", "tmpfs", "none", mnt)
+		mounttest.Mount(t, "-t", "tmpfs", "none", mnt)
 		app := filepath.Join(mnt, "app.log")
 		appendLines(t, app, "same", 0, 500)
 		paths = append(paths, app)
@@ -334,7 +313,7 @@ func TestNoBirthTimeLoggedOnce(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	mnt := filepath.Join(dir, "ram")
-	mountFS(t, "-t", "ramfs", "none", mnt)
+	mounttest.Mount(t, "-t", "ramfs", "none", mnt)
 	for _, name := range []string{"a.log", "b.log", "c.log"} {
 		appendLines(t, filepath.Join(mnt, name), name, 0, 10)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/flickerlog/flicker/internal/miniotest"
+	"github.com/flickerlog/flicker/internal/mounttest"
 	"github.com/flickerlog/flicker/snapshot"
 	"github.com/flickerlog/flicker/store"
 )
@@ -330,7 +331,7 @@ func TestS3SnapshotBombRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	stateDir := filepath.Join(f.dir, "state-pod1")
-	mountFS(t, "-t", "tmpfs", "-o", "size=4m", "none", stateDir)
+	mounttest.Mount(t, "-t", "tmpfs", "-o", "size=4m", "none", stateDir)
 	says := []string{"s3://" + s3Bucket + "/" + f.keys.Latest, fmt.Sprintf("the registry in the snapshot is %d bytes", expanded),
 		"bytes free", stateDir}
 	check := func(what string, code int, logs string) {

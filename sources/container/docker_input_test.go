@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -355,5 +356,40 @@ func TestDockerPositionNeverSplitsAFinishedMessage(t *testing.T) {
 		if e.Message != long {
 			t.Errorf("after the restart a %s message of %d bytes, want the whole %d", e.Extra, len(e.Message), len(long))
 		}
+	}
+}
+
+// dockerd checks max-size before every record, so a long message can be cut by a rotation: its first records
+// end the rotated file, the others begin the new one. Nothing is lost: the new file's part ships as a message of
+// its own, the rotated file's part once file.JoinTimeout passed without its next record.
+func TestDockerMessageCutByRotation(t *testing.T) {
+	t.Parallel()
+	d := newDockerd(t, 20<<10, 3)
+	c := create(t, d, "web-1", nil)
+	msg := strings.Repeat("h", 32<<10) + strings.Repeat("t", 8<<10)
+	if err := c.Write("stdout", msg); err != nil { // 16 KiB, 16 KiB, rotation, 8 KiB
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(c.LogPath() + ".1"); err != nil {
+		t.Fatalf("no rotation: %v", err)
+	}
+	var skew atomic.Int64 // the source's clock runs ahead by this much
+	now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	cfg := container.Config{Name: "docker", Path: d.Root, ScanInterval: 20 * time.Millisecond}
+	cfg.SetDefaults()
+	src, err := container.NewDocker(cfg, newRegistry(), file.Options{Now: now}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &recSink{}
+	run(t, src, sink)
+	waitFor(t, "the new file's part", func() bool { return len(sink.all()) == 1 })
+	if m := sink.all()[0].Message; m != msg[32<<10:] {
+		t.Fatalf("first event of %d bytes, want the new file's %d", len(m), 8<<10)
+	}
+	skew.Store(int64(file.JoinTimeout + time.Second))
+	waitFor(t, "the rotated file's part", func() bool { return len(sink.all()) == 2 })
+	if m := sink.all()[1].Message; m != msg[:32<<10] {
+		t.Errorf("second event of %d bytes, want the rotated file's %d", len(m), 32<<10)
 	}
 }

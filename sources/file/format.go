@@ -37,6 +37,12 @@ const (
 	FormatCRI    = "cri"    // the CRI format of containerd and CRI-O (not decoded yet)
 )
 
+// JoinTimeout is how long a message whose last record has not come is held before it is shipped as it is:
+// dockerd writes the records of one message at once, so only a message cut by a rotation (its first records in
+// the rotated file, the others in the new one) or by a container that died mid-message waits that long. Its
+// records after the timeout make another message.
+const JoinTimeout = 5 * time.Second
+
 // malformedLogEvery rate-limits the warning about malformed lines, per file.
 const malformedLogEvery = time.Minute
 
@@ -60,13 +66,15 @@ type formatted struct {
 
 // joinStream is one stream's message being joined from partial records, and its multi-line joiner.
 type joinStream struct {
-	name   string
-	extra  []byte // `,"stream":"stdout"` and the file's meta: every event of the stream carries it
-	buf    []byte
-	start  int64 // raw offset of the message's first record
-	time   time.Time
-	active bool
-	ml     *multiline
+	name    string
+	extra   []byte // `,"stream":"stdout"` and the file's meta: every event of the stream carries it
+	buf     []byte
+	start   int64 // raw offset of the message's first record
+	end     int64 // raw offset after its last record so far
+	time    time.Time
+	lastAdd time.Time // when its last record was read
+	active  bool
+	ml      *multiline
 }
 
 // pendingEvent is an event emitted while a record is processed, whose position is set once the record is done.
@@ -160,7 +168,7 @@ func (s *Source) record(t *tracked, raw []byte, c *chunk, start, end int64, read
 	if err := f.format.Decode(raw, &p); err != nil {
 		s.malformed(t, raw, c, start, end, readAt, err)
 	} else if len(s.opts.Streams) == 0 || contains(s.opts.Streams, p.Stream) {
-		s.piece(t, f, &p, start, end)
+		s.piece(t, f, &p, start, end, readAt)
 	}
 	f.lastEnd = end
 	s.settle(t)
@@ -168,7 +176,7 @@ func (s *Source) record(t *tracked, raw []byte, c *chunk, start, end int64, read
 }
 
 // piece joins p into its stream's message and emits what it completes.
-func (s *Source) piece(t *tracked, f *formatted, p *Piece, start, end int64) {
+func (s *Source) piece(t *tracked, f *formatted, p *Piece, start, end int64, readAt time.Time) {
 	js := f.stream(p.Stream)
 	if js.active && len(js.buf)+len(p.Content) > s.cfg.MaxLineBytes {
 		// Too long: what was joined so far is shipped as it is and the message goes on as a new one, as a line
@@ -186,6 +194,7 @@ func (s *Source) piece(t *tracked, f *formatted, p *Piece, start, end int64) {
 	}
 	js.buf = append(js.buf, p.Content...)
 	if p.Partial {
+		js.end, js.lastAdd = end, readAt
 		return
 	}
 	js.active = false
@@ -305,7 +314,7 @@ func (s *Source) flushJoined(t *tracked, final bool) {
 	for _, js := range f.streams {
 		if final && js.active {
 			js.active = false
-			s.joinedMessage(t, js, js.buf, js.start, f.lastEnd, js.time)
+			s.joinedMessage(t, js, js.buf, js.start, js.end, js.time)
 		}
 		if js.ml != nil {
 			s.curJoin = js

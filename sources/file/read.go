@@ -343,16 +343,21 @@ func (s *Source) emitTo(st *engine.Stream, sc *streamChunks, msg []byte, c *chun
 	e.Time, e.Message, e.Stream, e.Offset, e.Pos = readAt, msg, st, start, end
 }
 
-// expireMultiline ships multi-line events pending longer than the timeout.
+// expireMultiline ships multi-line events pending longer than the timeout, and container messages whose next
+// record has not come for JoinTimeout.
 func (s *Source) expireMultiline() {
-	if s.cfg.Multiline == nil {
+	if s.cfg.Multiline == nil && s.cfg.Format == FormatPlain {
 		return
 	}
 	now := s.now()
 	if now.Before(s.nextMLRun) {
 		return
 	}
-	s.nextMLRun = now.Add(min(s.cfg.Multiline.Timeout/4, s.cfg.ScanInterval))
+	every := JoinTimeout
+	if s.cfg.Multiline != nil {
+		every = min(every, s.cfg.Multiline.Timeout)
+	}
+	s.nextMLRun = now.Add(min(every/4, s.cfg.ScanInterval))
 	for _, t := range s.files {
 		if t.ml != nil && t.ml.expired(now) {
 			s.cur = t
@@ -363,6 +368,11 @@ func (s *Source) expireMultiline() {
 		}
 		expired := false
 		for _, js := range t.format.streams {
+			if js.active && now.Sub(js.lastAdd) >= JoinTimeout {
+				s.cur, expired = t, true
+				js.active = false
+				s.joinedMessage(t, js, js.buf, js.start, js.end, js.time)
+			}
 			if js.ml != nil && js.ml.expired(now) {
 				s.cur, s.curJoin, expired = t, js, true
 				js.ml.flush(s.emitMLFn, false)

@@ -22,7 +22,8 @@ const DockerBufSize = 16 << 10
 type Dockerd struct {
 	Root string
 	// MaxSize rotates a log once it has reached this size (0: never); MaxFile is how many files a container
-	// keeps, the current one included (at least 1: then the log is unlinked and recreated).
+	// keeps, the current one included (at least 1: then the log is unlinked and recreated). A test may change
+	// MaxSize between writes.
 	MaxSize int64
 	MaxFile int
 

@@ -3,6 +3,7 @@ package main_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -256,5 +257,43 @@ func waitArrived(t *testing.T, what string, m *dockerMessages, events func() []d
 			t.Fatalf("timed out waiting for %s: %s; logs:\n%s", what, missing(), p.logs())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// format: docker on log_files decodes a json-file log found anywhere (a sidecar's mount): joined messages with
+// their stream and time, a malformed line raw with error.message. format: cri is refused until it is supported.
+func TestE2ELogFilesFormatDocker(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	logPath, out := filepath.Join(dir, "app-json.log"), filepath.Join(dir, "out.jsonl")
+	when := time.Date(2024, 5, 1, 10, 0, 1, 0, time.UTC)
+	var b []byte
+	long := strings.Repeat("z", 20<<10)
+	for _, r := range append(containertest.Records("stdout", long, when), []byte("not a record\n")) {
+		b = append(b, r...)
+	}
+	if err := os.WriteFile(logPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, dir, filepath.Join(dir, "*.log"), out, "    format: docker")
+	p := start(t, dir, "-c", cfg, "--log-format", "json")
+	waitFor(t, 20*time.Second, "two events", func() bool { return len(readEvents[dockerShipped](t, out)) == 2 }, p)
+	p.stop()
+	evs := readEvents[dockerShipped](t, out)
+	if evs[0].Message != long || evs[0].Stream != "stdout" || evs[0].Timestamp != "2024-05-01T10:00:01.000000000Z" {
+		t.Errorf("joined message of %d bytes, stream %q, @timestamp %s", len(evs[0].Message), evs[0].Stream, evs[0].Timestamp)
+	}
+	if evs[1].Message != "not a record" || evs[1].Error == nil || evs[1].Error.Message != "not a JSON object" {
+		t.Errorf("malformed line shipped as %+v", evs[1])
+	}
+	if !strings.Contains(p.stderr.String(), "malformed line shipped as it is") {
+		t.Errorf("the malformed line was not logged; logs:\n%s", p.logs())
+	}
+
+	cri := writeConfig(t, t.TempDir(), filepath.Join(dir, "*.log"), out, "    format: cri")
+	cmd := exec.Command(binary, "validate", "-c", cri)
+	outb, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(outb), "log_files[0].format: cri is not supported yet") {
+		t.Errorf("validate of format: cri exited %d:\n%s", code, outb)
 	}
 }

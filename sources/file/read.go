@@ -341,6 +341,9 @@ func (s *Source) emitTo(st *engine.Stream, sc *streamChunks, msg []byte, c *chun
 	}
 	e := &s.events[n]
 	e.Time, e.Message, e.Stream, e.Offset, e.Pos = readAt, msg, st, start, end
+	if s.cfg.Format != FormatPlain {
+		e.Extra = nil // the slot may hold a container event's (format: auto reads plain files too)
+	}
 }
 
 // expireMultiline ships multi-line events pending longer than the timeout, and container messages whose next

@@ -246,6 +246,12 @@ batch:
 	if len(m.want) <= fresh {
 		t.Fatal("no messages after the clean stop")
 	}
+
+	// registry show names the container of each log next to its path.
+	show, err := exec.Command(binary, "registry", "show", "--registry-file", reg).CombinedOutput()
+	if err != nil || !strings.Contains(string(show), web1.LogPath()+" (web-1)") {
+		t.Errorf("registry show (%v) does not name web-1 next to its log:\n%s", err, show)
+	}
 }
 
 // waitArrived polls until every message written arrived, for at most 20 seconds.

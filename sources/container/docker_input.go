@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -143,4 +144,23 @@ func trimSlash(name string) string {
 		return name[1:]
 	}
 	return name
+}
+
+// DockerName returns the name of the container whose json-file log (or a rotation of it) is at p, read from the
+// config.v2.json next to it; empty when p is not such a log or the container is gone. For `registry show`.
+func DockerName(p string) string {
+	dir := filepath.Dir(p)
+	id := filepath.Base(dir)
+	if len(id) != 64 || !strings.HasPrefix(filepath.Base(p), id+"-json.log") {
+		return ""
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "config.v2.json"))
+	if err != nil {
+		return ""
+	}
+	var c configV2
+	if json.Unmarshal(b, &c) != nil {
+		return ""
+	}
+	return trimSlash(c.Name)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,6 +89,10 @@ func New(cfg Config, reg Registry, opts Options, log zerolog.Logger) (*Source, e
 		paths[i] = abs
 	}
 	cfg.Paths = paths
+	if cfg.Format != FormatPlain && cfg.Format != FormatAuto && !slices.ContainsFunc(opts.Formats,
+		func(f Format) bool { return f.Name() == cfg.Format }) {
+		return nil, fmt.Errorf("file input %q: format %s: no decoder for it in this build", cfg.Name, cfg.Format)
+	}
 	fieldsJSON, err := eventfields.Render(cfg.Fields, cfg.FieldsUnderRoot)
 	if err != nil {
 		return nil, fmt.Errorf("file input %q: %w", cfg.Name, err)

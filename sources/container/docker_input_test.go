@@ -195,11 +195,22 @@ func TestDockerMalformedLine(t *testing.T) {
 	appendRecords(t, c, containertest.Records("stdout", "one", when)...)
 	appendRecords(t, c, []byte("garbage written by someone else\n"), []byte(`{"log":"cut`+"\n"))
 	appendRecords(t, c, containertest.Records("stdout", "two", when)...)
+	other := create(t, d, "web-2", nil)
+	appendRecords(t, other, []byte("garbage of web-2\n"))
 	sink := &recSink{}
 	src := newDockerSource(t, d.Root, newRegistry(), nil)
 	run(t, src, sink)
-	waitFor(t, "four events", func() bool { return len(sink.all()) == 4 })
-	evs := sink.all()
+	waitFor(t, "five events", func() bool { return len(sink.all()) == 5 })
+	var evs []got
+	for _, e := range sink.all() {
+		if e.Path == other.LogPath() {
+			if !strings.Contains(e.Extra, `"error":{"message":"not a JSON object"},"container":{"id":"`+other.ID) {
+				t.Errorf("web-2's malformed line shipped with %s", e.Extra)
+			}
+			continue
+		}
+		evs = append(evs, e)
+	}
 	if evs[0].Message != "one" || evs[3].Message != "two" {
 		t.Errorf("messages %q ... %q", evs[0].Message, evs[3].Message)
 	}
@@ -210,8 +221,8 @@ func TestDockerMalformedLine(t *testing.T) {
 	if !strings.Contains(evs[2].Extra, `"error":{"message":"invalid JSON"}`) {
 		t.Errorf("cut record shipped with %s", evs[2].Extra)
 	}
-	if n := src.Stats().Malformed; n != 2 {
-		t.Errorf("malformed counted %d times, want 2", n)
+	if n := src.Stats().Malformed; n != 3 {
+		t.Errorf("malformed counted %d times, want 3", n)
 	}
 }
 

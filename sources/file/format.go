@@ -62,6 +62,8 @@ type formatted struct {
 	reach   int64  // the largest end of an emitted message
 	lastEnd int64  // the end of the last record
 	warned  time.Time
+	// errExtra holds the members of malformed lines' events (error.message and meta), by error text.
+	errExtra map[string][]byte
 }
 
 // joinStream is one stream's message being joined from partial records, and its multi-line joiner.
@@ -77,10 +79,10 @@ type joinStream struct {
 	ml      *multiline
 }
 
-// pendingEvent is an event emitted while a record is processed, whose position is set once the record is done.
+// pendingEvent is an event emitted while a record is processed, whose position is set once the record is done;
+// its message lies in chunk c.
 type pendingEvent struct {
-	c   *chunk
-	end int64
+	c *chunk
 }
 
 func (s *Source) newFormatted(t *tracked) *formatted {
@@ -113,7 +115,7 @@ func (s *Source) refreshMeta(t *tracked) {
 	if string(meta) == string(f.meta) {
 		return
 	}
-	f.meta = meta
+	f.meta, f.errExtra = meta, nil
 	for _, js := range f.streams {
 		js.extra = streamExtra(js.name, meta)
 	}
@@ -240,14 +242,14 @@ func (s *Source) malformed(t *tracked, raw []byte, c *chunk, start, end int64, r
 		s.log.Warn().Err(err).Str("path", t.path).Int64("offset", start).Str("format", f.format.Name()).
 			Msg("malformed line shipped as it is with error.message (logged once a minute per file)")
 	}
-	extra, ok := s.errExtra[err.Error()]
+	extra, ok := f.errExtra[err.Error()]
 	if !ok {
 		q, _ := json.Marshal(err.Error())
 		extra = append(append(append([]byte(`,"error":{"message":`), q...), '}'), f.meta...)
-		if s.errExtra == nil {
-			s.errExtra = make(map[string][]byte)
+		if f.errExtra == nil {
+			f.errExtra = make(map[string][]byte)
 		}
-		s.errExtra[err.Error()] = extra
+		f.errExtra[err.Error()] = extra
 	}
 	s.emitHeld(t, raw, c, start, end, readAt, extra)
 }
@@ -267,7 +269,7 @@ func (s *Source) emitHeld(t *tracked, msg []byte, c *chunk, start, end int64, tm
 	}
 	e := &s.events[n]
 	e.Time, e.Message, e.Stream, e.Offset, e.Extra = tm, msg, st, start, extra
-	s.heldEvents = append(s.heldEvents, pendingEvent{c: c, end: end})
+	s.heldEvents = append(s.heldEvents, pendingEvent{c: c})
 	t.format.reach = max(t.format.reach, end)
 }
 

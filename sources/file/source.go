@@ -55,9 +55,8 @@ type Source struct {
 	emitFn     func(joined)
 	cur        *tracked // the file multi-line events are emitted for
 	emitMLFn   func(joined)
-	curJoin    *joinStream       // the container stream multi-line events are emitted for
-	heldEvents []pendingEvent    // events of the record being processed, waiting for their position
-	errExtra   map[string][]byte // error.message members, by error text
+	curJoin    *joinStream    // the container stream multi-line events are emitted for
+	heldEvents []pendingEvent // events of the record being processed, waiting for their position
 	onceSet    []*tracked
 	nextMLRun  time.Time
 	noBirth    bool     // the lack of birth times was logged

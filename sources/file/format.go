@@ -62,6 +62,7 @@ type formatted struct {
 	reach   int64  // the largest end of an emitted message
 	lastEnd int64  // the end of the last record
 	warned  time.Time
+	piece   Piece // the record being decoded
 	// errExtra holds the members of malformed lines' events (error.message and meta), by error text.
 	errExtra map[string][]byte
 }
@@ -166,11 +167,11 @@ func (s *Source) record(t *tracked, raw []byte, c *chunk, start, end int64, read
 		return false
 	}
 	s.cur = t
-	var p Piece
-	if err := f.format.Decode(raw, &p); err != nil {
+	p := &f.piece // not a local: one handed to the interface method would be allocated per line
+	if err := f.format.Decode(raw, p); err != nil {
 		s.malformed(t, raw, c, start, end, readAt, err)
 	} else if len(s.opts.Streams) == 0 || contains(s.opts.Streams, p.Stream) {
-		s.piece(t, f, &p, start, end, readAt)
+		s.piece(t, f, p, start, end, readAt)
 	}
 	f.lastEnd = end
 	s.settle(t)

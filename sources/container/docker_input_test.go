@@ -405,3 +405,37 @@ func TestDockerMessageCutByRotation(t *testing.T) {
 		t.Errorf("second event of %d bytes, want the rotated file's %d", len(m), 32<<10)
 	}
 }
+
+// config.v2.json is read again when it changes (docker rename): the lines read after that carry the new name.
+func TestDockerRenameRefreshesMetadata(t *testing.T) {
+	t.Parallel()
+	d := newDockerd(t, 0, 1)
+	c := create(t, d, "before", nil)
+	if err := c.Write("stdout", "first"); err != nil {
+		t.Fatal(err)
+	}
+	sink := &recSink{}
+	run(t, newDockerSource(t, d.Root, newRegistry(), nil), sink)
+	waitFor(t, "the first message", func() bool { return len(sink.with(`"name":"before"`)) == 1 })
+	if err := c.Rename("after"); err != nil {
+		t.Fatal(err)
+	}
+	// The new name applies from the next scan on: write until a message carries it, then every later one must.
+	for i := 0; len(sink.with(`"name":"after"`)) == 0; i++ {
+		if i == 200 {
+			t.Fatal("no message carries the new name")
+		}
+		if err := c.Write("stdout", fmt.Sprintf("message %d", i)); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the message", func() bool { return len(sink.all()) == i+2 })
+	}
+	if err := c.Write("stdout", "last"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the last message", func() bool { return len(sink.with(`"name":"after"`, `"stream":"stdout"`)) >= 2 })
+	evs := sink.all()
+	if last := evs[len(evs)-1]; last.Message != "last" || !strings.Contains(last.Extra, `"name":"after"`) {
+		t.Errorf("last event %q with %s", last.Message, last.Extra)
+	}
+}

@@ -69,7 +69,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad_regexp.yaml", []wantErr{{5, 7, "log_files[0].multiline.pattern", ""}}},
 		{"reserved_field.yaml", []wantErr{{7, 7, "log_files[0].fields.message", ""}}},
 		{"duplicates.yaml", []wantErr{
-			{6, 5, "log_files[2].name", `duplicate input name "app" (also log_files[0]): input names must be unique across log_files and api_sources`},
+			{6, 5, "log_files[2].name", `duplicate input name "app" (also log_files[0]): input names must be unique across inputs`},
 			{8, 5, "log_files[2].paths", `duplicate key "paths" (first at line 7)`},
 			{11, 5, "outputs[1].name", `duplicate output name "stdout" (also outputs[0]; an output's name defaults to its type): give each output its own name`},
 			{15, 5, "outputs[3].name", `duplicate output name "sink" (also outputs[2]): give each output its own name`},
@@ -88,14 +88,14 @@ func TestParseErrors(t *testing.T) {
 			{12, 3, "batch.max_wait", "must be positive, got -1s"},
 			{14, 3, "queue.max_bytes", "must be at least batch.max_bytes (8388608): a full batch has to fit in the queue"},
 		}},
-		{"unsupported.yaml", []wantErr{{4, 1, "docker_containers", "not supported by this version of flicker"}}},
+		{"unsupported.yaml", []wantErr{{4, 1, "kubernetes", "not supported by this version of flicker"}}},
 		{"syntax.yaml", []wantErr{{2, 0, "", "invalid YAML: did not find expected ',' or ']'"}}},
 		{"empty.yaml", []wantErr{
-			{0, 0, "log_files", "no inputs: add at least one entry under log_files or api_sources"},
+			{0, 0, "log_files", "no inputs: add at least one entry under log_files, docker_containers or api_sources"},
 			{0, 0, "outputs", "no outputs: add at least one entry under outputs (type: stdout, file, http, elasticsearch, s3, discard)"},
 		}},
 		{"two_documents.yaml", []wantErr{{6, 1, "", `a second YAML document: a config file holds one (remove the "---" separator)`}}},
-		{"not_a_mapping.yaml", []wantErr{{1, 1, "", "expected a mapping of top-level keys (log_files, outputs, batch, queue), got a list"}}},
+		{"not_a_mapping.yaml", []wantErr{{1, 1, "", "expected a mapping of top-level keys (log_files, docker_containers, api_sources, outputs, batch, queue), got a list"}}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.TrimSuffix(tt.file, ".yaml"), func(t *testing.T) {

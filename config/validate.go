@@ -9,6 +9,7 @@ import (
 
 	sinkfile "github.com/flickerlog/flicker/sinks/file"
 	"github.com/flickerlog/flicker/sources/api"
+	"github.com/flickerlog/flicker/sources/container"
 	"github.com/flickerlog/flicker/sources/file"
 	"gopkg.in/yaml.v3"
 )
@@ -16,21 +17,21 @@ import (
 // validate applies defaults and checks c: each input and file output through its own SetDefaults and
 // Validate, and here what spans entries (dead-letter chains, queue size, outputs an input would read back).
 func (d *decoder) validate(c *Config) {
-	d.validateInputs(c.LogFiles, c.APISources)
+	d.validateInputs(c.LogFiles, c.DockerContainers, c.APISources)
 	d.validateOutputs(c.Outputs)
 	d.validatePipeline(&c.Batch, &c.Queue)
 	d.queueHoldsObjects(c.Outputs, c.Queue)
 	d.outputsNotRead(c)
 }
 
-func (d *decoder) validateInputs(files []file.Config, apis []api.Config) {
-	if len(files) == 0 && len(apis) == 0 {
-		d.problem("log_files", "no inputs: add at least one entry under log_files or api_sources")
+func (d *decoder) validateInputs(files []file.Config, dockers []container.Config, apis []api.Config) {
+	if len(files) == 0 && len(dockers) == 0 && len(apis) == 0 {
+		d.problem("log_files", "no inputs: add at least one entry under log_files, docker_containers or api_sources")
 	}
 	seen := make(map[string]string) // input name -> the path of its first entry
 	name := func(p, n string) {
 		if first, dup := seen[n]; dup {
-			d.problem(p+".name", "duplicate input name %q (also %s): input names must be unique across log_files and api_sources", n, first)
+			d.problem(p+".name", "duplicate input name %q (also %s): input names must be unique across inputs", n, first)
 		} else if n == "" {
 			d.problem(p+".name", "required: every input needs a name, unique across inputs (read positions are stored under it)")
 		} else {
@@ -40,6 +41,13 @@ func (d *decoder) validateInputs(files []file.Config, apis []api.Config) {
 	for i := range files {
 		in := &files[i]
 		p := fmt.Sprintf("log_files[%d]", i)
+		name(p, in.Name)
+		in.SetDefaults()
+		d.fromValidator(p, in.Validate())
+	}
+	for i := range dockers {
+		in := &dockers[i]
+		p := fmt.Sprintf("docker_containers[%d]", i)
 		name(p, in.Name)
 		in.SetDefaults()
 		d.fromValidator(p, in.Validate())

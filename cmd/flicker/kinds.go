@@ -17,6 +17,9 @@ import (
 	httpout "github.com/flickerlog/flicker/sinks/http"
 	s3out "github.com/flickerlog/flicker/sinks/s3"
 	"github.com/flickerlog/flicker/sinks/stdout"
+	"github.com/flickerlog/flicker/sources/api"
+	"github.com/flickerlog/flicker/sources/container"
+	"github.com/flickerlog/flicker/sources/file"
 )
 
 // newSinkFunc builds the sink of one configured output.
@@ -53,6 +56,65 @@ var outputKinds = map[string]newSinkFunc{
 		}
 		return s3out.New(*out.S3, client, log)
 	},
+}
+
+// inputs are the sources built from the configured inputs.
+type inputs struct {
+	sources []engine.Source
+	files   []*file.Source // every source on the file source (log_files, docker_containers), for the metrics
+	api     *api.Source    // all api_sources in one source; nil without any
+}
+
+// inputKind builds the sources of one top-level input key of the configuration into in.
+type inputKind struct {
+	key   string
+	build func(cfg *config.Config, reg positions, once bool, log zerolog.Logger, in *inputs) error
+}
+
+// inputKinds is the one table of input kinds this binary knows, in the order their sources are built.
+var inputKinds = []inputKind{
+	{"log_files", func(cfg *config.Config, reg positions, once bool, log zerolog.Logger, in *inputs) error {
+		for _, c := range cfg.LogFiles {
+			src, err := file.New(c, reg.files, file.Options{Once: once, Formats: container.Formats()}, log)
+			if err != nil {
+				return fmt.Errorf("log_files %s: %w", c.Name, err)
+			}
+			in.sources, in.files = append(in.sources, src), append(in.files, src)
+		}
+		return nil
+	}},
+	{"docker_containers", func(cfg *config.Config, reg positions, once bool, log zerolog.Logger, in *inputs) error {
+		for _, c := range cfg.DockerContainers {
+			src, err := container.NewDocker(c, reg.files, file.Options{Once: once}, log)
+			if err != nil {
+				return fmt.Errorf("docker_containers %s: %w", c.Name, err)
+			}
+			in.sources, in.files = append(in.sources, src), append(in.files, src)
+		}
+		return nil
+	}},
+	{"api_sources", func(cfg *config.Config, reg positions, once bool, log zerolog.Logger, in *inputs) error {
+		if len(cfg.APISources) == 0 {
+			return nil
+		}
+		src, err := api.New(cfg.APISources, reg.cursors, api.Options{Once: once}, log)
+		if err != nil {
+			return fmt.Errorf("api_sources: %w", err)
+		}
+		in.sources, in.api = append(in.sources, src), src
+		return nil
+	}},
+}
+
+// buildInputs builds the sources of every configured input through inputKinds.
+func buildInputs(cfg *config.Config, reg positions, once bool, log zerolog.Logger) (inputs, error) {
+	var in inputs
+	for _, k := range inputKinds {
+		if err := k.build(cfg, reg, once, log, &in); err != nil {
+			return inputs{}, err
+		}
+	}
+	return in, nil
 }
 
 // pool builds workers sinks with newSink and spreads the output's batches over them, so that that many requests

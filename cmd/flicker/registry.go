@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/flickerlog/flicker/sources/container"
 	"github.com/flickerlog/flicker/store"
 )
 
@@ -104,7 +105,11 @@ func (c *RegistryShowCmd) Run(e *env) error {
 	fmt.Fprintln(tw, "INPUT\tPATH\tINODE\tGEN\tOFFSET\tSIZE\tLAG\tLAST SEEN")
 	for _, f := range files {
 		size := currentSize(f)
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", shownName(f.Input), shownName(f.Path), f.Inode, f.Generation, f.Offset, size,
+		path := shownName(f.Path)
+		if name := container.DockerName(f.Path); name != "" {
+			path += " (" + shownName(name) + ")" // a docker_containers log: its container's name
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", shownName(f.Input), path, f.Inode, f.Generation, f.Offset, size,
 			max(size-f.Offset, 0), f.LastSeen.UTC().Format(time.RFC3339))
 	}
 	if len(files) == 0 {

@@ -168,27 +168,12 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg positions, li
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	var sources []engine.Source
-	var fileSources []*file.Source
-	for _, in := range cfg.LogFiles {
-		src, err := file.New(in, reg.files, file.Options{Once: c.Once}, log)
-		if err != nil {
-			closeOutputs(outputs)
-			return &exitError{code: exitUsage, err: fmt.Errorf("log_files %s: %w", in.Name, err)}
-		}
-		sources = append(sources, src)
-		fileSources = append(fileSources, src)
+	ins, err := buildInputs(cfg, reg, c.Once, log)
+	if err != nil {
+		closeOutputs(outputs)
+		return &exitError{code: exitUsage, err: err}
 	}
-	var apiSource *api.Source
-	if len(cfg.APISources) > 0 {
-		var err error
-		apiSource, err = api.New(cfg.APISources, reg.cursors, api.Options{Once: c.Once}, log)
-		if err != nil {
-			closeOutputs(outputs)
-			return &exitError{code: exitUsage, err: fmt.Errorf("api_sources: %w", err)}
-		}
-		sources = append(sources, apiSource)
-	}
+	sources, fileSources, apiSource := ins.sources, ins.files, ins.api
 	pipe, err := engine.New(engine.Options{
 		Queue:        engine.QueueLimits{MaxEvents: cfg.Queue.MaxEvents, MaxBytes: int64(cfg.Queue.MaxBytes)},
 		Batch:        engine.BatchLimits{MaxEvents: cfg.Batch.MaxEvents, MaxBytes: int64(cfg.Batch.MaxBytes), MaxWait: cfg.Batch.MaxWait},

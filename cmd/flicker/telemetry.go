@@ -49,7 +49,7 @@ func startTelemetry(ctx context.Context, addr string, live *liveParts, log zerol
 				st, in := src.Stats(), src.Input()
 				out = append(out, telemetry.InputStats{Name: in.Name, Type: in.Type, Events: st.Events, Bytes: st.Bytes,
 					LongLinePieces: st.LongLinePieces, InvalidEncoding: st.InvalidEncoding, Truncations: st.Truncations,
-					TruncatedBytesLost: st.TruncatedBytesLost, PartialBytesDropped: st.PartialBytesDropped,
+					TruncatedBytesLost: st.TruncatedBytesLost, PartialBytesDropped: st.PartialBytesDropped, Malformed: st.Malformed,
 					FilesOpen: st.FilesOpen, FilesTracked: st.FilesTracked})
 			}
 			return out

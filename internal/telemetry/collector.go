@@ -23,6 +23,7 @@ type InputStats struct {
 	Truncations         uint64
 	TruncatedBytesLost  uint64
 	PartialBytesDropped uint64
+	Malformed           uint64 // container log lines shipped raw with error.message
 
 	FilesOpen, FilesTracked int64
 
@@ -74,6 +75,9 @@ var fileInputMetrics = []metric[InputStats]{
 	counter("flicker_input_partial_bytes_dropped_total",
 		"Bytes of unterminated last lines dropped when a file was released.", inputLabels,
 		func(s InputStats) float64 { return float64(s.PartialBytesDropped) }),
+	counter("flicker_input_malformed_total",
+		"Container log lines that could not be decoded, shipped as they are with error.message.", inputLabels,
+		func(s InputStats) float64 { return float64(s.Malformed) }),
 	gauge("flicker_input_files_open", "Files the input holds open now.", inputLabels,
 		func(s InputStats) float64 { return float64(s.FilesOpen) }),
 	gauge("flicker_input_files_tracked", "Files the input knows now, open or not.", inputLabels,

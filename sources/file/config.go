@@ -29,6 +29,12 @@ type Config struct {
 	// Timezone is for parsers of times without a zone.
 	Timezone  string           `yaml:"timezone"`
 	Multiline *MultilineConfig `yaml:"multiline"`
+	// Format decodes container log lines: docker (Docker's json-file driver), auto (each file's first line
+	// read tells docker from plain lines), or empty for plain lines. Partial records are joined per stream into
+	// one message (capped at MaxLineBytes like a line), @timestamp is the record's time and stream a field;
+	// Multiline then applies to the joined messages of one stream. A line the format cannot decode is shipped
+	// raw with error.message.
+	Format string `yaml:"format"`
 	// Fields are added to every event, under "fields" or, with FieldsUnderRoot, at the top level.
 	Fields          map[string]string `yaml:"fields"`
 	FieldsUnderRoot bool              `yaml:"fields_under_root"`

@@ -170,7 +170,7 @@ func (s *Source) followCopy(t *tracked, truncated fileInfo) bool {
 	s.mu.Unlock()
 	c := &tracked{inode: info.inode, dev: info.dev, birth: info.birth, path: path, fp: fp, fpLen: fpLen, gen: t.gen, acked: acked,
 		size: info.size, lastSeen: now, mtime: info.mtime, offset: t.offset, readTo: t.offset, seen: true,
-		verified: true, limit: -1, ml: t.ml}
+		verified: true, limit: -1, ml: t.ml, format: t.format}
 	if t.stream != nil && t.streamGen == t.gen {
 		// The copy continues t's stream: the events already published and the ones read from the copy are
 		// acknowledged in one order, and their ids do not change.
@@ -186,7 +186,7 @@ func (s *Source) followCopy(t *tracked, truncated fileInfo) bool {
 		c.limit = info.size
 		s.onceSet = append(s.onceSet, c)
 	}
-	t.ml = nil
+	t.ml, t.format = nil, nil
 	delete(s.held, info.id())
 	s.mu.Lock()
 	t.copy, t.copyGen = c, t.gen

@@ -1,5 +1,6 @@
 // Package file is the log-file source: glob discovery, tailing, rotation and truncation handling, identity by
-// device, inode, birth time and fingerprint, line splitting, multi-line joining and decoding.
+// device, inode, birth time and fingerprint, line splitting, multi-line joining and decoding, and the format
+// layer the container sources read through.
 //
 // One goroutine per input (Source.Run) evaluates the globs every scan_interval and reads the open files in
 // round-robin turns of at most 256 KiB each, so that many busy files progress fairly without a goroutine per
@@ -25,6 +26,10 @@
 // read position, or different first bytes) restarts the file at 0 in a new generation. When the truncated file
 // was copied first (copytruncate), the copy is read on from the file's position instead of losing or repeating
 // what the copy holds (see copytruncate.go); otherwise the truncation is logged at warn level with the bytes lost.
+//
+// Container logs (Config.Format, see format.go): each line is decoded by an Options.Formats decoder, partial
+// records are joined per stream, and an event's position is the latest one that no message straddles, so that a
+// restart never reads half of a message; such streams keep no per-output positions.
 //
 // Event ids: see streamSeed. Caveats:
 //   - A symlink that a glob matches is read only with follow_symlinks (logged once at info level otherwise), and

@@ -177,13 +177,10 @@ func (s *Source) replacedWhileIdle(t *tracked) bool {
 
 // finishOnce ends a file in once mode: its size at start is read.
 func (s *Source) finishOnce(t *tracked) {
-	if t.ml != nil {
-		s.cur = t
-		t.ml.flush(s.emitFn, false)
-	}
 	if len(t.partial) > 0 && s.cfg.FlushPartialOnClose {
 		s.flushPartial(t)
 	}
+	s.flushJoined(t, true)
 	t.done = true
 	s.closeFile(t)
 }
@@ -220,7 +217,7 @@ func (s *Source) fill(t *tracked, want int) ([]byte, int, error) {
 // raw arena's current chunk, into events and keeps the rest as t's partial line.
 func (s *Source) splitLines(t *tracked, data []byte, readAt time.Time) {
 	pos, lines, pieces := 0, 0, 0
-	fast := s.enc == encUTF8 && s.cfg.Multiline == nil && t.stream != nil && t.streamGen == t.gen
+	fast := s.enc == encUTF8 && s.cfg.Multiline == nil && s.cfg.Format == FormatPlain && t.stream != nil && t.streamGen == t.gen
 	st, sc, c := t.stream, t.chunks, s.raw.cur
 	for {
 		ll, consumed := s.split.next(data[pos:])
@@ -284,6 +281,14 @@ func (s *Source) line(t *tracked, raw []byte, c *chunk, start, end int64, comple
 	if complete && len(msg) > 0 && msg[len(msg)-1] == '\r' {
 		msg = msg[:len(msg)-1]
 	}
+	if s.cfg.Format != FormatPlain {
+		if t.format == nil {
+			t.format = s.newFormatted(t)
+		}
+		if s.record(t, msg, c, start, end, readAt) {
+			return
+		}
+	}
 	if t.ml != nil || s.cfg.Multiline != nil {
 		if t.ml == nil {
 			t.ml = newMultiline(s.cfg.Multiline)
@@ -336,22 +341,48 @@ func (s *Source) emitTo(st *engine.Stream, sc *streamChunks, msg []byte, c *chun
 	}
 	e := &s.events[n]
 	e.Time, e.Message, e.Stream, e.Offset, e.Pos = readAt, msg, st, start, end
+	if s.cfg.Format != FormatPlain {
+		e.Extra = nil // the slot may hold a container event's (format: auto reads plain files too)
+	}
 }
 
-// expireMultiline ships multi-line events pending longer than the timeout.
+// expireMultiline ships multi-line events pending longer than the timeout, and container messages whose next
+// record has not come for JoinTimeout.
 func (s *Source) expireMultiline() {
-	if s.cfg.Multiline == nil {
+	if s.cfg.Multiline == nil && s.cfg.Format == FormatPlain {
 		return
 	}
 	now := s.now()
 	if now.Before(s.nextMLRun) {
 		return
 	}
-	s.nextMLRun = now.Add(min(s.cfg.Multiline.Timeout/4, s.cfg.ScanInterval))
+	every := JoinTimeout
+	if s.cfg.Multiline != nil {
+		every = min(every, s.cfg.Multiline.Timeout)
+	}
+	s.nextMLRun = now.Add(min(every/4, s.cfg.ScanInterval))
 	for _, t := range s.files {
 		if t.ml != nil && t.ml.expired(now) {
 			s.cur = t
 			t.ml.flush(s.emitFn, false)
+		}
+		if t.format == nil {
+			continue
+		}
+		expired := false
+		for _, js := range t.format.streams {
+			if js.active && now.Sub(js.lastAdd) >= JoinTimeout {
+				s.cur, expired = t, true
+				js.active = false
+				s.joinedMessage(t, js, js.buf, js.start, js.end, js.time)
+			}
+			if js.ml != nil && js.ml.expired(now) {
+				s.cur, s.curJoin, expired = t, js, true
+				js.ml.flush(s.emitMLFn, false)
+			}
+		}
+		if expired {
+			s.settle(t)
 		}
 	}
 }

@@ -52,6 +52,20 @@ type Options struct {
 	// Now is the clock for event times and ages (close_inactive, clean_removed_after, multiline timeout); nil
 	// means time.Now.
 	Now func() time.Time
+	// InputType is the input's type in events ("container" for docker_containers); "file" when empty.
+	InputType string
+	// Formats are the container log formats Config.Format may name (format: auto tries each in order).
+	Formats []Format
+	// Streams, when not empty, keeps only the records of these container streams (stdout, stderr); the others
+	// are read and skipped.
+	Streams []string
+	// Admit, when set, is asked whether a file the globs match is read at all (container filters); a file it
+	// refuses is skipped like an excluded one. Called from the reader goroutine at every scan.
+	Admit func(path string) bool
+	// Meta, when set, returns JSON members (starting with a comma) that every event of a container log file
+	// carries, such as `,"container":{"id":"..."}`. Called when the file's first record is read and again at
+	// every scan while it is open: a changed answer applies to the events read after it.
+	Meta func(path string) []byte
 }
 
 // Stats are the source's counters since New.
@@ -69,8 +83,10 @@ type Stats struct {
 	// PartialBytesDropped counts unterminated last lines dropped when a file was released without
 	// flush_partial_on_close (or truncated under it).
 	PartialBytesDropped uint64
-	FilesOpen           int64 // open handles now
-	FilesTracked        int64 // files known now (open or not)
+	// Malformed counts lines a container log format could not decode: they are shipped raw with error.message.
+	Malformed    uint64
+	FilesOpen    int64 // open handles now
+	FilesTracked int64 // files known now (open or not)
 	// ChunksAllocated counts the 1 MiB arena chunks (and oversized buffers) allocated for read data and
 	// messages; ChunksReused those taken again from the chunks freed by acknowledgements instead.
 	ChunksAllocated, ChunksReused uint64

@@ -43,7 +43,9 @@ func (s *Source) scan(first bool) {
 	}
 }
 
-func (s *Source) excluded(path string) bool { return s.cfg.Excluded(path) }
+func (s *Source) excluded(path string) bool {
+	return s.cfg.Excluded(path) || s.opts.Admit != nil && !s.opts.Admit(path)
+}
 
 // glob returns the regular files the globs match, one per identity, with symlinks resolved (follow_symlinks) or
 // skipped. What else they match is logged once (see skip).
@@ -308,10 +310,7 @@ func (s *Source) growFingerprint(t *tracked, f *os.File, size int64) {
 func (s *Source) truncated(t *tracked, f *os.File, info fileInfo) {
 	s.stats.truncations.Add(1)
 	if !s.followCopy(t, info) {
-		if t.ml != nil {
-			s.cur = t
-			t.ml.flush(s.emitFn, false)
-		}
+		s.flushJoined(t, true)
 		lost := max(0, t.size-t.readPos())
 		if len(t.partial) > 0 && s.cfg.FlushPartialOnClose && t.f != nil {
 			s.flushPartial(t)
@@ -322,7 +321,7 @@ func (s *Source) truncated(t *tracked, f *os.File, info fileInfo) {
 		s.log.Warn().Str("path", t.path).Int64("offset", t.readPos()).Int64("size", info.size).
 			Int64("lost_bytes", lost).Msg("file truncated and no copy of it found: reading it from the beginning")
 	}
-	t.offset, t.atEOF, t.stream, t.chunks, t.readTo = 0, false, nil, nil, 0
+	t.offset, t.atEOF, t.stream, t.chunks, t.readTo, t.format = 0, false, nil, nil, 0, nil
 	s.setPartial(t, nil, nil)
 	fp, fpLen, _ := fingerprintOf(f, s.scratch)
 	s.mu.Lock()
@@ -366,6 +365,7 @@ func (s *Source) checkOpen(now time.Time) {
 		t.size, t.lastSeen = info.size, now
 		s.mu.Unlock()
 		s.growFingerprint(t, t.f, info.size)
+		s.refreshMeta(t)
 		readAll := info.size <= t.readPos()
 		switch {
 		case t.deleted && readAll:
@@ -391,9 +391,8 @@ func (s *Source) release(t *tracked, gone bool) {
 			s.stats.partialDropped.Add(uint64(len(t.partial)))
 		}
 	}
-	if gone && t.ml != nil {
-		s.cur = t
-		t.ml.flush(s.emitFn, false)
+	if gone {
+		s.flushJoined(t, true)
 	}
 	s.closeFile(t)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,29 +44,32 @@ type Source struct {
 	fingerprints map[fingerprintKey]*tracked // index of the tracked files for holdCopy, built once per scan
 
 	// Owned by the Run goroutine.
-	open      []*tracked // round-robin order
-	openCount int
-	turn      []*tracked
-	raw       arena // read data; complete UTF-8 lines are published straight from it
-	out       arena // decoded and joined messages
-	events    []engine.Event
-	uses      []pendingUse // the chunks the events' messages lie in, per stream
-	scratch   []byte
-	emitFn    func(joined)
-	cur       *tracked // the file multi-line events are emitted for
-	onceSet   []*tracked
-	nextMLRun time.Time
-	noBirth   bool     // the lack of birth times was logged
-	skips     skipLog  // the paths the globs match that are not read, logged once
-	baseDirs  []string // the directories above the globs' first wildcards
+	open       []*tracked // round-robin order
+	openCount  int
+	turn       []*tracked
+	raw        arena // read data; complete UTF-8 lines are published straight from it
+	out        arena // decoded and joined messages
+	events     []engine.Event
+	uses       []pendingUse // the chunks the events' messages lie in, per stream
+	scratch    []byte
+	emitFn     func(joined)
+	cur        *tracked // the file multi-line events are emitted for
+	emitMLFn   func(joined)
+	curJoin    *joinStream    // the container stream multi-line events are emitted for
+	heldEvents []pendingEvent // events of the record being processed, waiting for their position
+	onceSet    []*tracked
+	nextMLRun  time.Time
+	noBirth    bool     // the lack of birth times was logged
+	skips      skipLog  // the paths the globs match that are not read, logged once
+	baseDirs   []string // the directories above the globs' first wildcards
 
 	pool  chunkPool // the arenas' chunks, recycled once nothing can read them
 	stats counters
 }
 
 type counters struct {
-	events, lines, bytes, longPieces, mlSplits, invalid, truncations, truncLost, partialDropped atomic.Uint64
-	filesOpen, filesTracked                                                                     atomic.Int64
+	events, lines, bytes, longPieces, mlSplits, invalid, truncations, truncLost, partialDropped, malformed atomic.Uint64
+	filesOpen, filesTracked                                                                                atomic.Int64
 }
 
 // New returns the source of cfg, which must have been defaulted and validated.
@@ -84,6 +88,10 @@ func New(cfg Config, reg Registry, opts Options, log zerolog.Logger) (*Source, e
 		paths[i] = abs
 	}
 	cfg.Paths = paths
+	if cfg.Format != FormatPlain && cfg.Format != FormatAuto && !slices.ContainsFunc(opts.Formats,
+		func(f Format) bool { return f.Name() == cfg.Format }) {
+		return nil, fmt.Errorf("file input %q: format %s: no decoder for it in this build", cfg.Name, cfg.Format)
+	}
 	fieldsJSON, err := eventfields.Render(cfg.Fields, cfg.FieldsUnderRoot)
 	if err != nil {
 		return nil, fmt.Errorf("file input %q: %w", cfg.Name, err)
@@ -96,13 +104,16 @@ func New(cfg Config, reg Registry, opts Options, log zerolog.Logger) (*Source, e
 		files:   make(map[fileID]*tracked),
 		scratch: make([]byte, FingerprintSize),
 	}
+	if opts.InputType != "" {
+		s.input.Type = opts.InputType
+	}
 	s.baseDirs = baseDirs(paths)
 	if s.now == nil {
 		s.now = time.Now
 	}
 	s.split = newSplitter(s.enc, cfg.MaxLineBytes)
 	s.raw.pool, s.out.pool = &s.pool, &s.pool
-	s.emitFn = s.emitJoined
+	s.emitFn, s.emitMLFn = s.emitJoined, s.emitML
 	return s, nil
 }
 
@@ -115,7 +126,7 @@ func (s *Source) Stats() Stats {
 	return Stats{Events: c.events.Load(), Lines: c.lines.Load(), Bytes: c.bytes.Load(),
 		LongLinePieces: c.longPieces.Load(), MultilineSplits: c.mlSplits.Load(), InvalidEncoding: c.invalid.Load(),
 		Truncations: c.truncations.Load(), TruncatedBytesLost: c.truncLost.Load(),
-		PartialBytesDropped: c.partialDropped.Load(), FilesOpen: c.filesOpen.Load(),
+		PartialBytesDropped: c.partialDropped.Load(), Malformed: c.malformed.Load(), FilesOpen: c.filesOpen.Load(),
 		FilesTracked: c.filesTracked.Load(), ChunksAllocated: s.pool.allocated.Load(),
 		ChunksReused: s.pool.reused.Load()}
 }

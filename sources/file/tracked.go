@@ -39,18 +39,19 @@ type tracked struct {
 	streamGen    uint32
 	chunks       *streamChunks // the chunk uses of stream's events
 	ml           *multiline
-	seen         bool      // found in the current scan (by glob or identity search)
-	present      bool      // found in the current scan by glob
-	deleted      bool      // no link left: read to EOF, then release
-	outOfSet     int       // consecutive scans in which an open file was not found by the globs
-	search       bool      // not found where it was: look for it by identity in the watched directories
-	atEOF        bool      // the last read found nothing new
-	lastActive   time.Time // when a read last returned data (or the file was opened)
-	waitSince    time.Time // when it began waiting for an open slot
-	limit        int64     // once mode: read up to here; -1 without a limit
-	done         bool      // once mode: read to its limit
-	verified     bool      // identity confirmed against the file on disk in this run
-	turns        int       // reads since it was opened: a file is evicted only after it had a turn
+	format       *formatted // container log state; nil for plain lines
+	seen         bool       // found in the current scan (by glob or identity search)
+	present      bool       // found in the current scan by glob
+	deleted      bool       // no link left: read to EOF, then release
+	outOfSet     int        // consecutive scans in which an open file was not found by the globs
+	search       bool       // not found where it was: look for it by identity in the watched directories
+	atEOF        bool       // the last read found nothing new
+	lastActive   time.Time  // when a read last returned data (or the file was opened)
+	waitSince    time.Time  // when it began waiting for an open slot
+	limit        int64      // once mode: read up to here; -1 without a limit
+	done         bool       // once mode: read to its limit
+	verified     bool       // identity confirmed against the file on disk in this run
+	turns        int        // reads since it was opened: a file is evicted only after it had a turn
 
 	fromRegistry bool // loaded at start; a file with the same inode is this one only if its fingerprint matches
 }
@@ -106,7 +107,12 @@ func (s *Source) streamFor(t *tracked) (*engine.Stream, error) {
 		s.onAck(t, gen, pos)
 	}
 	st := engine.NewStream(&s.input, ack)
-	st.Path, st.IDSeed, st.Key = t.path, seed, streamKey(t.id(), seed)
+	st.Path, st.IDSeed = t.path, seed
+	if s.cfg.Format == FormatPlain {
+		// Container log events share positions (see formatted), which per-output positions cannot tell apart:
+		// their streams have no Key, so a restart sends every output what was not committed.
+		st.Key = streamKey(t.id(), seed)
+	}
 	if t.linkPath != "" {
 		st.Path = t.linkPath
 	}

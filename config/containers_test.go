@@ -1,0 +1,69 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flickerlog/flicker/config"
+	"github.com/flickerlog/flicker/sources/container"
+)
+
+func TestDockerContainersDefaults(t *testing.T) {
+	c, err := config.Parse([]byte(`
+docker_containers:
+  - name: docker
+    include_names: ["web-*"]
+    include_labels: {app: shop}
+outputs:
+  - type: stdout
+`), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.DockerContainers[0]
+	if got.Path != container.DefaultPath || strings.Join(got.Streams, ",") != "stdout,stderr" ||
+		got.ScanInterval != time.Second || got.MaxLineBytes != 1<<20 || got.IncludeLabels["app"] != "shop" {
+		t.Errorf("docker_containers[0] = %+v", got)
+	}
+	if s := c.Summary(); !strings.Contains(s, "1 input (docker_containers: docker)") {
+		t.Errorf("summary %q", s)
+	}
+}
+
+func TestContainerConfigErrors(t *testing.T) {
+	tests := []struct{ name, yaml, want string }{
+		{"stream", "docker_containers:\n  - name: d\n    streams: [stdin]\n",
+			`c.yaml:3:15: docker_containers[0].streams[0]: must be stdout or stderr, not "stdin"`},
+		{"relative path", "docker_containers:\n  - name: d\n    path: containers\n",
+			`c.yaml:3:5: docker_containers[0].path: must be an absolute directory`},
+		{"bad glob", "docker_containers:\n  - name: d\n    include_names: [\"web-[\"]\n",
+			`c.yaml:3:21: docker_containers[0].include_names[0]: invalid glob "web-["`},
+		{"cri not yet", "log_files:\n  - name: a\n    paths: [/x/*.log]\n    format: cri\n",
+			`c.yaml:4:5: log_files[0].format: cri is not supported yet`},
+		{"unknown format", "log_files:\n  - name: a\n    paths: [/x/*.log]\n    format: json\n",
+			`c.yaml:4:5: log_files[0].format: must be auto, docker or cri`},
+		{"format needs utf-8", "log_files:\n  - name: a\n    paths: [/x/*.log]\n    format: docker\n    encoding: latin1\n",
+			`c.yaml:5:5: log_files[0].encoding: must be utf-8 with format docker`},
+		{"duplicate name", "log_files:\n  - name: a\n    paths: [/x/*.log]\ndocker_containers:\n  - name: a\n",
+			`docker_containers[0].name: duplicate input name "a" (also log_files[0])`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Parse([]byte(tt.yaml+"outputs:\n  - type: stdout\n"), "c.yaml")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v\nwant it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLogFilesFormatDocker(t *testing.T) {
+	c, err := config.Parse([]byte("log_files:\n  - name: a\n    paths: [/x/*.log]\n    format: Docker\noutputs:\n  - type: stdout\n"), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := c.LogFiles[0].Format; f != "docker" {
+		t.Errorf("format %q", f)
+	}
+}

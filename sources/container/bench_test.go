@@ -1,0 +1,124 @@
+package container_test
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/sources/container"
+	"github.com/flickerlog/flicker/sources/container/containertest"
+	"github.com/flickerlog/flicker/sources/file"
+)
+
+type discardPublisher struct{ events int }
+
+func (p *discardPublisher) Publish(_ context.Context, events []engine.Event) error {
+	p.events += len(events)
+	return nil
+}
+
+// BenchmarkDockerReader reads a 64 MiB json-file log of 120-200-byte messages (every 50th one 40 KiB, in partial
+// records) in once mode into a discarding publisher: the format layer's cost next to sources/file's
+// BenchmarkReader.
+func BenchmarkDockerReader(b *testing.B) {
+	dir := b.TempDir()
+	path := filepath.Join(dir, "app-json.log")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	var size, messages int
+	pad := strings.Repeat("abcdefghij", 20)
+	when := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	for size < 64<<20 {
+		msg := "INFO " + pad[:115+messages%80]
+		if messages%50 == 49 {
+			msg = strings.Repeat(pad, 200)
+		}
+		for _, r := range containertest.Records("stdout", msg, when.Add(time.Duration(messages))) {
+			n, _ := w.Write(r)
+			size += n
+		}
+		messages++
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	_ = f.Close()
+	cfg := file.Config{Name: "bench", Paths: []string{filepath.Join(dir, "*.log")}, Format: file.FormatDocker}
+	cfg.SetDefaults()
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := 0; i < b.N; i++ {
+		src, err := file.New(cfg, newRegistry(), file.Options{Once: true, Formats: container.Formats()}, zerolog.Nop())
+		if err != nil {
+			b.Fatal(err)
+		}
+		pub := &discardPublisher{}
+		if err := src.Run(context.Background(), pub); err != nil {
+			b.Fatal(err)
+		}
+		if pub.events != messages {
+			b.Fatalf("%d events, want %d", pub.events, messages)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(messages)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(messages*b.N), "allocs/message")
+}
+
+// The format layer allocates nothing per message: decoding, joining and emitting use the source's arenas and
+// buffers. Not parallel, so that the allocation count is this test's alone.
+func TestDockerReaderAllocations(t *testing.T) {
+	dir := t.TempDir()
+	f, err := os.Create(filepath.Join(dir, "app-json.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	const messages = 20000
+	when := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	for i := range messages {
+		stream := []string{"stdout", "stderr"}[i%2]
+		for _, r := range containertest.Records(stream, strings.Repeat("m", 150+i%50), when) {
+			if _, err := w.Write(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.Close()
+	cfg := file.Config{Name: "allocs", Paths: []string{filepath.Join(dir, "*.log")}, Format: file.FormatDocker}
+	cfg.SetDefaults()
+	src, err := file.New(cfg, newRegistry(), file.Options{Once: true, Formats: container.Formats()}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := &discardPublisher{}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if err := src.Run(context.Background(), pub); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if pub.events != messages {
+		t.Fatalf("%d events, want %d", pub.events, messages)
+	}
+	if per := float64(after.Mallocs-before.Mallocs) / messages; per > 0.05 {
+		t.Errorf("%.3f allocations per message, want none beyond the arenas' chunks", per)
+	}
+}

@@ -1,0 +1,102 @@
+package container
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/flickerlog/flicker/internal/fielderr"
+	"github.com/flickerlog/flicker/sources/file"
+)
+
+// Config is one entry of docker_containers: the json-file logs of the containers under Path.
+type Config struct {
+	// Name identifies the input; registry state is keyed by it.
+	Name string `yaml:"name"`
+	// Path is dockerd's containers directory: <Path>/<id>/<id>-json.log and its rotations .1, .2 (not .gz).
+	Path string `yaml:"path"`
+	// IncludeNames and ExcludeNames are globs on the container name without its leading slash. A container is
+	// read when it matches an include glob (or there are none) and no exclude glob.
+	IncludeNames []string `yaml:"include_names"`
+	ExcludeNames []string `yaml:"exclude_names"`
+	// IncludeLabels keeps the containers that carry every one of these labels with exactly these values.
+	IncludeLabels map[string]string `yaml:"include_labels"`
+	// Streams keeps the records of these streams: stdout, stderr (default both).
+	Streams []string `yaml:"streams"`
+	// Multiline applies to the joined messages of one stream, as for log_files.
+	Multiline *file.MultilineConfig `yaml:"multiline"`
+
+	// As for log_files.
+	StartPosition     string            `yaml:"start_position"`
+	MaxLineBytes      int               `yaml:"max_line_bytes"` // caps a joined message, as a line of log_files
+	Fields            map[string]string `yaml:"fields"`
+	FieldsUnderRoot   bool              `yaml:"fields_under_root"`
+	ScanInterval      time.Duration     `yaml:"scan_interval"` // new containers are found within it
+	CloseInactive     time.Duration     `yaml:"close_inactive"`
+	CleanRemovedAfter time.Duration     `yaml:"clean_removed_after"` // read positions of removed containers are kept this long
+	MaxOpenFiles      int               `yaml:"max_open_files"`
+}
+
+// DefaultPath is where dockerd keeps its containers.
+const DefaultPath = "/var/lib/docker/containers"
+
+var streamsAll = []string{"stdout", "stderr"}
+
+// SetDefaults fills unset fields with their defaults.
+func (c *Config) SetDefaults() {
+	if c.Path == "" {
+		c.Path = DefaultPath
+	}
+	if len(c.Streams) == 0 {
+		c.Streams = append([]string(nil), streamsAll...)
+	}
+	for i, s := range c.Streams {
+		c.Streams[i] = strings.ToLower(s)
+	}
+	fc := c.FileConfig()
+	fc.SetDefaults()
+	c.StartPosition, c.MaxLineBytes, c.ScanInterval = fc.StartPosition, fc.MaxLineBytes, fc.ScanInterval
+	c.CloseInactive, c.CleanRemovedAfter, c.MaxOpenFiles, c.Multiline = fc.CloseInactive, fc.CleanRemovedAfter,
+		fc.MaxOpenFiles, fc.Multiline
+}
+
+// Validate checks the configuration (after SetDefaults); errors name the field relative to the entry.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(p, format string, args ...any) { errs = append(errs, fielderr.New(p, format, args...)) }
+	if !strings.HasPrefix(c.Path, "/") {
+		add("path", "must be an absolute directory (dockerd's is %s), not %q", DefaultPath, c.Path)
+	}
+	for field, globs := range map[string][]string{"include_names": c.IncludeNames, "exclude_names": c.ExcludeNames} {
+		for i, g := range globs {
+			if _, err := path.Match(g, ""); err != nil || g == "" {
+				add(fmt.Sprintf("%s[%d]", field, i), "invalid glob %q: a container name pattern such as web-*", g)
+			}
+		}
+	}
+	for i, s := range c.Streams {
+		if s != "stdout" && s != "stderr" {
+			add(fmt.Sprintf("streams[%d]", i), "must be stdout or stderr, not %q", s)
+		}
+	}
+	// The shared keys are checked by log_files' rules; paths and format are this input's own.
+	fc := c.FileConfig()
+	errs = append(errs, fc.Validate())
+	return fielderr.Join(errs...)
+}
+
+// FileConfig is the log_files entry the input reads through.
+func (c *Config) FileConfig() file.Config {
+	root := strings.TrimRight(c.Path, "/")
+	return file.Config{
+		Name:  c.Name,
+		Paths: []string{root + "/*/*-json.log", root + "/*/*-json.log.*"},
+		// Compressed and half-written rotations are not read.
+		Exclude: []string{"*.gz", "*.tmp"}, Format: file.FormatDocker, Encoding: file.DefaultEncoding,
+		Timezone: file.DefaultTimezone, StartPosition: c.StartPosition,
+		MaxLineBytes: c.MaxLineBytes, Multiline: c.Multiline, Fields: c.Fields, FieldsUnderRoot: c.FieldsUnderRoot,
+		ScanInterval: c.ScanInterval, CloseInactive: c.CloseInactive, CleanRemovedAfter: c.CleanRemovedAfter,
+		MaxOpenFiles: c.MaxOpenFiles,
+	}
+}

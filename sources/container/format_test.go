@@ -1,0 +1,60 @@
+package container_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/flickerlog/flicker/sources/container"
+	"github.com/flickerlog/flicker/sources/container/containertest"
+	"github.com/flickerlog/flicker/sources/file"
+)
+
+// format: auto on log_files tells each file's format from its first line: a json-file log is decoded and
+// joined, a plain log is read as lines.
+func TestLogFilesFormatAuto(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	when := time.Date(2024, 5, 1, 10, 0, 1, 0, time.UTC)
+	var docker []byte
+	for _, r := range containertest.Records("stderr", strings.Repeat("j", 20<<10), when) {
+		docker = append(docker, r...)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "docker.log"), docker, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "plain.log"), []byte("{not docker}\nplain two\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := file.Config{Name: "app", Paths: []string{filepath.Join(dir, "*.log")}, Format: "auto", ScanInterval: 20 * time.Millisecond}
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	src, err := file.New(cfg, newRegistry(), file.Options{Formats: container.Formats()}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &recSink{}
+	run(t, src, sink)
+	waitFor(t, "three events", func() bool { return len(sink.all()) == 3 })
+	for _, e := range sink.all() {
+		switch filepath.Base(e.Path) {
+		case "docker.log":
+			if e.Message != strings.Repeat("j", 20<<10) || e.Extra != `,"stream":"stderr"` || !e.Time.Equal(when) {
+				t.Errorf("docker.log event of %d bytes, %s, %v", len(e.Message), e.Extra, e.Time)
+			}
+		case "plain.log":
+			if e.Extra != "" || (e.Message != "{not docker}" && e.Message != "plain two") {
+				t.Errorf("plain.log event %q with %q", e.Message, e.Extra)
+			}
+		}
+	}
+	if n := src.Stats().Malformed; n != 0 {
+		t.Errorf("%d lines counted malformed", n)
+	}
+}

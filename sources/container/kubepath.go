@@ -19,12 +19,12 @@ var ErrNotPodLog = errors.New("not a kubelet container log")
 // pod names DNS-1123 subdomains ([a-z0-9.-]), and a pod uid is a UUID or, for a static pod, a hash. The parser
 // checks the names against those rules, so a directory that breaks them is reported instead of split wrong.
 type PodLog struct {
-	Namespace string
-	Pod       string
-	PodUID    string
-	Container string
-	Restart   int    // the container's restart count: the kubelet starts <n+1>.log when it restarts
-	RotatedAt string // a rotated file's suffix (20060102-150405, the node's local time); "" for the live log
+	Namespace    string
+	Pod          string
+	PodUID       string
+	Container    string
+	RestartCount int    // the container's restart count: the kubelet starts <n+1>.log when it restarts
+	RotatedAt    string // a rotated file's suffix (20060102-150405, the node's local time); "" for the live log
 }
 
 // rotationStamp is the kubelet's layout of a rotated file's suffix (Go's 20060102-150405).
@@ -47,7 +47,7 @@ func ParsePodLogPath(path string) (PodLog, error) {
 	if err != nil {
 		return PodLog{}, notPodLog(path, "file %q: %v", file, err)
 	}
-	log.Restart = n
+	log.RestartCount = n
 	switch {
 	case rest == "":
 	case len(rest) == 1+len(rotationStamp) && rest[0] == '.' && isRotationStamp(rest[1:]):

@@ -18,10 +18,10 @@ func TestParsePodLogPath(t *testing.T) {
 				PodUID: "0f4c6a2e-1b3d-4e5f-8a9b-c0d1e2f3a4b5", Container: "nginx"}},
 		{"/var/log/pods/kube-system_kube-proxy-9zq7m_5a1b2c3d-4e5f-6789-abcd-ef0123456789/kube-proxy/12.log",
 			container.PodLog{Namespace: "kube-system", Pod: "kube-proxy-9zq7m",
-				PodUID: "5a1b2c3d-4e5f-6789-abcd-ef0123456789", Container: "kube-proxy", Restart: 12}},
+				PodUID: "5a1b2c3d-4e5f-6789-abcd-ef0123456789", Container: "kube-proxy", RestartCount: 12}},
 		{"/var/log/pods/shop_checkout-0_8c9d0e1f-2a3b-4c5d-6e7f-8091a2b3c4d5/app/3.log.20240501-101500",
 			container.PodLog{Namespace: "shop", Pod: "checkout-0", PodUID: "8c9d0e1f-2a3b-4c5d-6e7f-8091a2b3c4d5",
-				Container: "app", Restart: 3, RotatedAt: "20240501-101500"}},
+				Container: "app", RestartCount: 3, RotatedAt: "20240501-101500"}},
 		// A static pod: its name carries the node's, dots and all, and its uid is the manifest's hash.
 		{"/var/log/pods/kube-system_kube-apiserver-ip-10-0-1-23.ec2.internal_3f2c1b0a9e8d7c6b5a4f3e2d1c0b9a88/kube-apiserver/0.log",
 			container.PodLog{Namespace: "kube-system", Pod: "kube-apiserver-ip-10-0-1-23.ec2.internal",
@@ -29,7 +29,7 @@ func TestParsePodLogPath(t *testing.T) {
 		// Only the last three elements count: a relative path, another pods directory.
 		{"ns_p_u/c/0.log", container.PodLog{Namespace: "ns", Pod: "p", PodUID: "u", Container: "c"}},
 		{"/host/var/log/pods/a_b_c/d/7.log", container.PodLog{Namespace: "a", Pod: "b", PodUID: "c", Container: "d",
-			Restart: 7}},
+			RestartCount: 7}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

@@ -125,6 +125,7 @@ type Container struct {
 	link         string
 	f            *os.File
 	lastRotation string
+	open         [3]int // per stream, 1 + the index in Kubelet.messages of an Unterminated message; 0: none
 }
 
 // Line is a line a container prints.
@@ -133,8 +134,10 @@ type Line struct {
 	// Text is the line without its newline, as the runtime writes it (containerd strips a "\r\n" before this
 	// point: give the text without it). It must not hold '\n'.
 	Text string
-	// Unterminated is a line the container printed without a newline before it exited: every record of it is
-	// P, as the runtime writes it at EOF. Its Text must not be empty.
+	// Unterminated is text the container printed without a newline (yet): every record of it is P, as CRI-O
+	// writes what it read at once and containerd writes what is left at EOF. The stream's next line continues
+	// the same message (after a rotation too: a join across files); after a restart it never ends. Its Text
+	// must not be empty.
 	Unterminated bool
 }
 
@@ -144,15 +147,16 @@ func Stdout(text string) Line { return Line{Stream: container.StreamStdout, Text
 // Stderr is a complete line printed on stderr.
 func Stderr(text string) Line { return Line{Stream: container.StreamStderr, Text: text} }
 
-// Message is one line the emulator wrote, with whose it is.
+// Message is one line the emulator wrote, with whose it is: the lines of one stream from an Unterminated one
+// to the next complete one are one message, as a reader joins them.
 type Message struct {
 	Log     container.PodLog // namespace, pod, uid, container and restart count (RotatedAt empty)
-	Path    string           // the file its first record went to: the live log when it was written
+	Path    string           // the live log when its first record was written
 	Stream  container.Stream
 	Time    time.Time // the time of its first record, in the node's zone
 	Text    string
-	Records int  // how many CRI records it took: P records then an F (only P when Unterminated)
-	Partial bool // Unterminated: it never got its F
+	Records int  // how many CRI records it took so far: P records, then an F unless Partial
+	Partial bool // still waiting for the rest of its line: it has no F yet
 }
 
 // NewKubelet creates the pods directory dir (for example filepath.Join(t.TempDir(), "pods")) and returns a
@@ -190,7 +194,7 @@ func NewKubelet(dir string, cfg KubeletConfig) (*Kubelet, error) {
 // Dir is the pods directory.
 func (k *Kubelet) Dir() string { return k.dir }
 
-// Messages returns every message written so far, in the order they were given to Write and Rotate.
+// Messages returns every message written so far, in the order their first lines were given to Write and Rotate.
 func (k *Kubelet) Messages() []Message {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -284,9 +288,10 @@ func (c *Container) Log() container.PodLog {
 		RestartCount: c.RestartCount}
 }
 
-// Write has the container print lines. The records of lines on different streams interleave one by one (stdout
-// P, stderr P, stdout F...), as a runtime's two stream copiers append to one file; lines of one stream stay in
-// order. Each record is one write(2), as the runtimes do.
+// Write has the container print lines and returns the messages they wrote to (a continued one in full). The
+// records of lines on different streams interleave one by one (stdout P, stderr P, stdout F...), as a runtime's
+// two stream copiers append to one file; lines of one stream stay in order. Each record is one write(2), as the
+// runtimes do.
 func (c *Container) Write(lines ...Line) ([]Message, error) {
 	k := c.pod.k
 	k.mu.Lock()
@@ -310,20 +315,36 @@ func (c *Container) write(lines []Line) ([]Message, error) {
 			return nil, fmt.Errorf("kubelet: write to %s: stream %s", c.path, l.Stream)
 		}
 	}
-	msgs := make([]Message, len(lines))
 	type cursor struct {
-		line int // index in lines and msgs
+		line int // index in lines
+		msg  int // index in k.messages
 		off  int // bytes of its text written
 	}
-	// One queue per stream, taken in turn.
+	// One queue per stream, taken in turn. A line continuing an Unterminated one adds to its message.
 	var queues [2][]cursor
 	for i, l := range lines {
 		q := 0
 		if l.Stream == container.StreamStderr {
 			q = 1
 		}
-		queues[q] = append(queues[q], cursor{line: i})
-		msgs[i] = Message{Log: c.Log(), Path: c.path, Stream: l.Stream, Text: l.Text, Partial: l.Unterminated}
+		msg := c.open[l.Stream] - 1
+		if msg < 0 {
+			msg = len(k.messages)
+			k.messages = append(k.messages, Message{Log: c.Log(), Path: c.path, Stream: l.Stream})
+		}
+		k.messages[msg].Text += l.Text
+		k.messages[msg].Partial = l.Unterminated
+		c.open[l.Stream] = 0
+		if l.Unterminated {
+			c.open[l.Stream] = msg + 1
+		}
+		queues[q] = append(queues[q], cursor{line: i, msg: msg})
+	}
+	written := make([]int, 0, len(lines))
+	for _, q := range queues {
+		for _, cur := range q {
+			written = append(written, cur.msg)
+		}
 	}
 	for len(queues[0])+len(queues[1]) > 0 {
 		for q := range queues {
@@ -342,7 +363,7 @@ func (c *Container) write(lines []Line) ([]Message, error) {
 			if _, err := c.f.Write(k.buf); err != nil {
 				return nil, fmt.Errorf("kubelet: write to %s: %w", c.path, err)
 			}
-			m := &msgs[cur.line]
+			m := &k.messages[cur.msg]
 			if m.Records == 0 {
 				m.Time = t
 			}
@@ -353,7 +374,13 @@ func (c *Container) write(lines []Line) ([]Message, error) {
 			}
 		}
 	}
-	k.messages = append(k.messages, msgs...)
+	sort.Ints(written)
+	msgs := make([]Message, 0, len(written))
+	for i, m := range written {
+		if i == 0 || m != written[i-1] {
+			msgs = append(msgs, k.messages[m])
+		}
+	}
 	return msgs, nil
 }
 

@@ -206,9 +206,13 @@ func TestKubeletWritesWhatItReports(t *testing.T) {
 			write(app, containertest.Stdout(long), containertest.Stderr(long[:20000]), containertest.Stdout(""),
 				containertest.Stdout("after the long one"), containertest.Stderr(" \t spaces kept \r"))
 			write(side, containertest.Stdout("sidecar line"))
+			// A message joined across the rotation: its first records in the renamed file, the rest in the new.
+			write(side, containertest.Line{Stream: container.StreamStderr, Text: long[:30000], Unterminated: true})
 			mustDo[[]containertest.Message](t)(app.Rotate(containertest.Stdout("into the renamed file"),
 				containertest.Stderr(long[:17000])))
+			mustDo[[]containertest.Message](t)(side.Rotate())
 			write(app, containertest.Stdout("into the new file"))
+			write(side, containertest.Stderr(long[:100]))
 			for i := 0; i < 3; i++ {
 				write(app, containertest.Stdout(fmt.Sprintf("line %d", i)))
 				mustDo[[]containertest.Message](t)(app.Rotate())
@@ -221,8 +225,8 @@ func TestKubeletWritesWhatItReports(t *testing.T) {
 			write(mustDo[*containertest.Container](t)(db.StartContainer("postgres")), containertest.Stderr("ready"))
 
 			checkTree(t, k)
-			if n := len(k.Messages()); n != 19 {
-				t.Errorf("%d messages reported, want 19", n)
+			if n := len(k.Messages()); n != 20 {
+				t.Errorf("%d messages reported, want 20", n)
 			}
 		})
 	}
@@ -237,6 +241,11 @@ func TestKubeletSplitsAndInterleaves(t *testing.T) {
 	msgs := mustDo[[]containertest.Message](t)(c.Write(
 		containertest.Stdout("aaaabbbbc"), containertest.Stdout("dddd"), containertest.Stderr("eeeeff"),
 		containertest.Stderr(""), containertest.Line{Stream: container.StreamStdout, Text: "gggghhhh", Unterminated: true},
+	))
+	// The unterminated line goes on, in the same Write and in the next.
+	more := mustDo[[]containertest.Message](t)(c.Write(
+		containertest.Line{Stream: container.StreamStderr, Text: "ii", Unterminated: true}, containertest.Stderr("jj"),
+		containertest.Stdout("kk"),
 	))
 	var got []string
 	for _, line := range readLines(t, c.Path()) {
@@ -257,6 +266,9 @@ func TestKubeletSplitsAndInterleaves(t *testing.T) {
 		"stdout F dddd", // exactly MaxRecord bytes: one record
 		"stdout P gggg",
 		"stdout P hhhh", // unterminated: no F
+		"stdout F kk",   // ...until now
+		"stderr P ii",
+		"stderr F jj",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("records:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -268,6 +280,14 @@ func TestKubeletSplitsAndInterleaves(t *testing.T) {
 	if fmt.Sprint(records) != "[3 1 2 1 2]" || !msgs[4].Partial || msgs[0].Partial {
 		t.Errorf("records per message %v, partial %t %t", records, msgs[0].Partial, msgs[4].Partial)
 	}
+	if len(more) != 2 || more[0].Text != "gggghhhhkk" || more[0].Records != 3 || more[0].Partial ||
+		!more[0].Time.Equal(msgs[4].Time) || more[1].Text != "iijj" || more[1].Records != 2 || more[1].Partial {
+		t.Errorf("continued messages %+v", more)
+	}
+	if all := k.Messages(); len(all) != 6 || all[4].Text != "gggghhhhkk" || all[5].Text != "iijj" {
+		t.Errorf("all messages %+v", all)
+	}
+	checkTree(t, k)
 	for _, bad := range []containertest.Line{
 		containertest.Stdout("two\nlines"),
 		{Stream: container.StreamStdout, Unterminated: true},

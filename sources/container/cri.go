@@ -35,7 +35,8 @@ func criError(part string, offset int, format string, args ...any) error {
 // copied) and is everything after the single space that follows the tag. A "\r" before the newline is content:
 // containerd already strips the "\r\n" a container writes, while CRI-O's conmon keeps it, and the kubelet's
 // reader keeps it too; trimming it is the caller's choice, made on the joined message. Time is in UTC, the line's
-// offset applied. A malformed line returns a *CRIError.
+// offset applied. A malformed line returns a *CRIError; that includes a tag whose first field is neither P nor
+// F, which the kubelet would read as F: no runtime writes one, so the line is not what it seems.
 func ParseCRI(line []byte) (Record, error) {
 	if n := len(line); n > 0 && line[n-1] == '\n' {
 		line = line[:n-1]

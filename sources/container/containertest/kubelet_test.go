@@ -476,3 +476,37 @@ func TestKubeletRestartAndRemove(t *testing.T) {
 		t.Error("a pod was added twice")
 	}
 }
+
+// Each runtime's default record size, and containerd's max_container_log_line_size -1: no splitting.
+func TestKubeletRecordSizes(t *testing.T) {
+	tests := []struct {
+		runtime   containertest.Runtime
+		maxRecord int
+		want      []int // content length of each record of a 40000-byte line
+	}{
+		{containertest.Containerd, 0, []int{16384, 16384, 7232}},
+		{containertest.CRIO, 0, []int{8192, 8192, 8192, 8192, 7232}},
+		{containertest.Containerd, -1, []int{40000}},
+	}
+	for _, tt := range tests {
+		k := mustDo[*containertest.Kubelet](t)(containertest.NewKubelet(filepath.Join(t.TempDir(), "pods"),
+			containertest.KubeletConfig{Runtime: tt.runtime, MaxRecord: tt.maxRecord}))
+		c := mustDo[*containertest.Container](t)(mustDo[*containertest.Pod](t)(k.AddPod("default", "web", "")).
+			StartContainer("app"))
+		mustDo[[]containertest.Message](t)(c.Write(containertest.Stdout(strings.Repeat("z", 40000))))
+		if err := k.Close(); err != nil {
+			t.Fatal(err)
+		}
+		var got []int
+		for _, line := range readLines(t, c.Path()) {
+			rec, err := container.ParseCRI(line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, len(rec.Content))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("%s with max record %d: records of %v bytes, want %v", tt.runtime, tt.maxRecord, got, tt.want)
+		}
+	}
+}

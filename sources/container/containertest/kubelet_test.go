@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -509,4 +510,49 @@ func TestKubeletRecordSizes(t *testing.T) {
 			t.Errorf("%s with max record %d: records of %v bytes, want %v", tt.runtime, tt.maxRecord, got, tt.want)
 		}
 	}
+}
+
+// The emulator may be driven from several goroutines (writers per container, a rotating one, a reader of
+// Messages): run under -race.
+func TestKubeletConcurrentUse(t *testing.T) {
+	k := mustDo[*containertest.Kubelet](t)(containertest.NewKubelet(filepath.Join(t.TempDir(), "pods"),
+		containertest.KubeletConfig{MaxRecord: 64, MaxFiles: 100}))
+	defer k.Close()
+	p := mustDo[*containertest.Pod](t)(k.AddPod("default", "web", ""))
+	a := mustDo[*containertest.Container](t)(p.StartContainer("a"))
+	b := mustDo[*containertest.Container](t)(p.StartContainer("b"))
+	errs := make(chan error, 3)
+	var wg sync.WaitGroup
+	for _, c := range []*containertest.Container{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				if _, err := c.Write(containertest.Stdout(strings.Repeat("o", i)), containertest.Stderr(strings.Repeat("e", i))); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 20; i++ {
+			if _, err := a.Rotate(); err != nil {
+				errs <- err
+				return
+			}
+			_ = k.Messages()
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if n := len(k.Messages()); n != 800 {
+		t.Errorf("%d messages, want 800", n)
+	}
+	checkTree(t, k)
 }

@@ -110,12 +110,12 @@ type Pod struct {
 
 	k          *Kubelet
 	dir        string
-	containers []*Container
+	containers []*PodContainer
 	removed    bool
 }
 
-// Container is one run of a container: its log is <restart count>.log. Restart starts the next run.
-type Container struct {
+// PodContainer is one run of a container: its log is <restart count>.log. Restart starts the next run.
+type PodContainer struct {
 	Name         string
 	RestartCount int    // the N of N.log
 	ID           string // the runtime's container id (64 hex digits)
@@ -228,7 +228,7 @@ func (k *Kubelet) AddPod(namespace, name, uid string) (*Pod, error) {
 func (p *Pod) Dir() string { return p.dir }
 
 // StartContainer starts a container's first run: <container>/0.log.
-func (p *Pod) StartContainer(name string) (*Container, error) {
+func (p *Pod) StartContainer(name string) (*PodContainer, error) {
 	p.k.mu.Lock()
 	defer p.k.mu.Unlock()
 	if p.removed {
@@ -242,7 +242,7 @@ func (p *Pod) StartContainer(name string) (*Container, error) {
 	if err := os.Mkdir(filepath.Join(p.dir, name), 0o755); err != nil {
 		return nil, fmt.Errorf("kubelet: start %s: %w", name, err)
 	}
-	c := &Container{Name: name, pod: p}
+	c := &PodContainer{Name: name, pod: p}
 	if err := c.start(0); err != nil {
 		return nil, err
 	}
@@ -250,7 +250,7 @@ func (p *Pod) StartContainer(name string) (*Container, error) {
 	return c, nil
 }
 
-func (c *Container) start(restart int) error {
+func (c *PodContainer) start(restart int) error {
 	k := c.pod.k
 	c.RestartCount = restart
 	sum := sha256.Sum256(fmt.Appendf(nil, "%s/%s/%d", c.pod.UID, c.Name, restart))
@@ -277,13 +277,13 @@ func (c *Container) start(restart int) error {
 }
 
 // Path is the container's live log.
-func (c *Container) Path() string { return c.path }
+func (c *PodContainer) Path() string { return c.path }
 
 // Link is the container's legacy symlink, "" without KubeletConfig.ContainersDir.
-func (c *Container) Link() string { return c.link }
+func (c *PodContainer) Link() string { return c.link }
 
 // Log is the container's metadata as its log path says it.
-func (c *Container) Log() container.PodLog {
+func (c *PodContainer) Log() container.PodLog {
 	return container.PodLog{Namespace: c.pod.Namespace, Pod: c.pod.Name, PodUID: c.pod.UID, Container: c.Name,
 		RestartCount: c.RestartCount}
 }
@@ -292,14 +292,14 @@ func (c *Container) Log() container.PodLog {
 // records of lines on different streams interleave one by one (stdout P, stderr P, stdout F...), as a runtime's
 // two stream copiers append to one file; lines of one stream stay in order. Each record is one write(2), as the
 // runtimes do.
-func (c *Container) Write(lines ...Line) ([]Message, error) {
+func (c *PodContainer) Write(lines ...Line) ([]Message, error) {
 	k := c.pod.k
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return c.write(lines)
 }
 
-func (c *Container) write(lines []Line) ([]Message, error) {
+func (c *PodContainer) write(lines []Line) ([]Message, error) {
 	k := c.pod.k
 	if c.f == nil {
 		return nil, fmt.Errorf("kubelet: write to %s: the container is not running", c.path)
@@ -390,7 +390,7 @@ func (c *Container) write(lines []Line) ([]Message, error) {
 // file. beforeReopen are written between the rename and the reopen, so they land in the rotated file, as lines
 // a runtime writes in that window do. The stamp is the clock's second in the node's zone, moved a second on if
 // this log was already rotated in that second (the kubelet checks every 10 seconds, never twice a second).
-func (c *Container) Rotate(beforeReopen ...Line) ([]Message, error) {
+func (c *PodContainer) Rotate(beforeReopen ...Line) ([]Message, error) {
 	k := c.pod.k
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -424,7 +424,7 @@ func (c *Container) Rotate(beforeReopen ...Line) ([]Message, error) {
 }
 
 // cleanRotated is the kubelet's work on the rotated files before it renames the live one.
-func (c *Container) cleanRotated() error {
+func (c *PodContainer) cleanRotated() error {
 	k := c.pod.k
 	entries, err := os.ReadDir(filepath.Dir(c.path))
 	if err != nil {
@@ -503,9 +503,9 @@ func gzipFile(name string) (err error) {
 }
 
 // Restart ends this run of the container (its log stays, as the kubelet keeps it for `kubectl logs --previous`)
-// and starts the next: <restart+1>.log. The returned Container is the new run; the kubelet garbage-collects the
+// and starts the next: <restart+1>.log. The returned PodContainer is the new run; the kubelet garbage-collects the
 // old run's legacy symlink, here at once.
-func (c *Container) Restart() (*Container, error) {
+func (c *PodContainer) Restart() (*PodContainer, error) {
 	k := c.pod.k
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -520,7 +520,7 @@ func (c *Container) Restart() (*Container, error) {
 			return nil, fmt.Errorf("kubelet: restart %s: %w", c.Name, err)
 		}
 	}
-	next := &Container{Name: c.Name, pod: c.pod}
+	next := &PodContainer{Name: c.Name, pod: c.pod}
 	if err := next.start(c.RestartCount + 1); err != nil {
 		return nil, err
 	}
@@ -533,13 +533,13 @@ func (c *Container) Restart() (*Container, error) {
 }
 
 // Stop ends the container's run: its log is closed, later writes fail.
-func (c *Container) Stop() error {
+func (c *PodContainer) Stop() error {
 	c.pod.k.mu.Lock()
 	defer c.pod.k.mu.Unlock()
 	return c.stop()
 }
 
-func (c *Container) stop() error {
+func (c *PodContainer) stop() error {
 	if c.f == nil {
 		return nil
 	}

@@ -196,10 +196,10 @@ func TestKubeletWritesWhatItReports(t *testing.T) {
 					Clock: ticker(time.Date(2024, 5, 1, 23, 59, 58, 123456789, time.UTC), 7*time.Millisecond+1)}))
 			defer k.Close()
 			web := mustDo[*containertest.Pod](t)(k.AddPod("shop", "web-7d4b9c8f5-x2k9p", ""))
-			app := mustDo[*containertest.Container](t)(web.StartContainer("app"))
-			side := mustDo[*containertest.Container](t)(web.StartContainer("log-sidecar"))
+			app := mustDo[*containertest.PodContainer](t)(web.StartContainer("app"))
+			side := mustDo[*containertest.PodContainer](t)(web.StartContainer("log-sidecar"))
 			long := strings.Repeat("0123456789abcdef", 3000) // 48000 bytes: several records at either default
-			write := func(c *containertest.Container, lines ...containertest.Line) {
+			write := func(c *containertest.PodContainer, lines ...containertest.Line) {
 				t.Helper()
 				mustDo[[]containertest.Message](t)(c.Write(lines...))
 			}
@@ -220,10 +220,10 @@ func TestKubeletWritesWhatItReports(t *testing.T) {
 			}
 			write(app, containertest.Stdout("crashing"), containertest.Line{Stream: container.StreamStderr,
 				Text: long[:20000], Unterminated: true})
-			app = mustDo[*containertest.Container](t)(app.Restart())
+			app = mustDo[*containertest.PodContainer](t)(app.Restart())
 			write(app, containertest.Stdout("second run"), containertest.Stdout(strings.Repeat("x", 1<<20)))
 			db := mustDo[*containertest.Pod](t)(k.AddPod("shop", "db-0", ""))
-			write(mustDo[*containertest.Container](t)(db.StartContainer("postgres")), containertest.Stderr("ready"))
+			write(mustDo[*containertest.PodContainer](t)(db.StartContainer("postgres")), containertest.Stderr("ready"))
 
 			checkTree(t, k)
 			if n := len(k.Messages()); n != 20 {
@@ -238,7 +238,7 @@ func TestKubeletSplitsAndInterleaves(t *testing.T) {
 		containertest.KubeletConfig{MaxRecord: 4}))
 	defer k.Close()
 	p := mustDo[*containertest.Pod](t)(k.AddPod("default", "web", "uid"))
-	c := mustDo[*containertest.Container](t)(p.StartContainer("app"))
+	c := mustDo[*containertest.PodContainer](t)(p.StartContainer("app"))
 	msgs := mustDo[[]containertest.Message](t)(c.Write(
 		containertest.Stdout("aaaabbbbc"), containertest.Stdout("dddd"), containertest.Stderr("eeeeff"),
 		containertest.Stderr(""), containertest.Line{Stream: container.StreamStdout, Text: "gggghhhh", Unterminated: true},
@@ -319,7 +319,7 @@ func TestKubeletTimeFormats(t *testing.T) {
 		k := mustDo[*containertest.Kubelet](t)(containertest.NewKubelet(filepath.Join(t.TempDir(), "pods"),
 			containertest.KubeletConfig{Runtime: tt.runtime, Zone: tt.zone, Clock: func() time.Time { return tt.at }}))
 		p := mustDo[*containertest.Pod](t)(k.AddPod("default", "web", "uid"))
-		c := mustDo[*containertest.Container](t)(p.StartContainer("app"))
+		c := mustDo[*containertest.PodContainer](t)(p.StartContainer("app"))
 		mustDo[[]containertest.Message](t)(c.Write(containertest.Stdout("x")))
 		if err := k.Close(); err != nil {
 			t.Fatal(err)
@@ -366,7 +366,7 @@ func TestKubeletRotation(t *testing.T) {
 			Clock: ticker(time.Date(2024, 5, 1, 10, 15, 0, 0, time.UTC), time.Millisecond)}))
 	defer k.Close()
 	p := mustDo[*containertest.Pod](t)(k.AddPod("default", "web", "uid"))
-	c := mustDo[*containertest.Container](t)(p.StartContainer("app"))
+	c := mustDo[*containertest.PodContainer](t)(p.StartContainer("app"))
 	for i := 0; i < 4; i++ {
 		mustDo[[]containertest.Message](t)(c.Write(containertest.Stdout(fmt.Sprintf("before rotation %d", i))))
 		before := inode(t, c.Path())
@@ -392,7 +392,7 @@ func TestKubeletRotation(t *testing.T) {
 	plain := mustDo[*containertest.Kubelet](t)(containertest.NewKubelet(filepath.Join(t.TempDir(), "pods"),
 		containertest.KubeletConfig{MaxFiles: 3, Clock: ticker(time.Date(2024, 5, 1, 10, 15, 0, 0, time.UTC), 0)}))
 	defer plain.Close()
-	c = mustDo[*containertest.Container](t)(mustDo[*containertest.Pod](t)(plain.AddPod("default", "web", "uid")).
+	c = mustDo[*containertest.PodContainer](t)(mustDo[*containertest.Pod](t)(plain.AddPod("default", "web", "uid")).
 		StartContainer("app"))
 	for i := 0; i < 3; i++ {
 		mustDo[[]containertest.Message](t)(c.Rotate())
@@ -422,7 +422,7 @@ func TestKubeletRestartAndRemove(t *testing.T) {
 	defer k.Close()
 	long := strings.Repeat("p", 200)
 	p := mustDo[*containertest.Pod](t)(k.AddPod("shop", long, ""))
-	c := mustDo[*containertest.Container](t)(p.StartContainer("app"))
+	c := mustDo[*containertest.PodContainer](t)(p.StartContainer("app"))
 	mustDo[[]containertest.Message](t)(c.Write(containertest.Stdout("first run")))
 
 	link, err := container.ParseContainerLink(c.Link())
@@ -440,7 +440,7 @@ func TestKubeletRestartAndRemove(t *testing.T) {
 		t.Errorf("path %s parses to %+v (%v), want %+v", c.Path(), meta, err, c.Log())
 	}
 
-	next := mustDo[*containertest.Container](t)(c.Restart())
+	next := mustDo[*containertest.PodContainer](t)(c.Restart())
 	if _, err := c.Write(containertest.Stdout("to a stopped run")); err == nil {
 		t.Error("a write to the stopped run succeeded")
 	}
@@ -457,7 +457,7 @@ func TestKubeletRestartAndRemove(t *testing.T) {
 	checkTree(t, k)
 
 	other := mustDo[*containertest.Pod](t)(k.AddPod("shop", "db-0", ""))
-	mustDo[*containertest.Container](t)(other.StartContainer("postgres"))
+	mustDo[*containertest.PodContainer](t)(other.StartContainer("postgres"))
 	if err := k.RemovePod(p); err != nil {
 		t.Fatal(err)
 	}
@@ -492,7 +492,7 @@ func TestKubeletRecordSizes(t *testing.T) {
 	for _, tt := range tests {
 		k := mustDo[*containertest.Kubelet](t)(containertest.NewKubelet(filepath.Join(t.TempDir(), "pods"),
 			containertest.KubeletConfig{Runtime: tt.runtime, MaxRecord: tt.maxRecord}))
-		c := mustDo[*containertest.Container](t)(mustDo[*containertest.Pod](t)(k.AddPod("default", "web", "")).
+		c := mustDo[*containertest.PodContainer](t)(mustDo[*containertest.Pod](t)(k.AddPod("default", "web", "")).
 			StartContainer("app"))
 		mustDo[[]containertest.Message](t)(c.Write(containertest.Stdout(strings.Repeat("z", 40000))))
 		if err := k.Close(); err != nil {
@@ -519,11 +519,11 @@ func TestKubeletConcurrentUse(t *testing.T) {
 		containertest.KubeletConfig{MaxRecord: 64, MaxFiles: 100}))
 	defer k.Close()
 	p := mustDo[*containertest.Pod](t)(k.AddPod("default", "web", ""))
-	a := mustDo[*containertest.Container](t)(p.StartContainer("a"))
-	b := mustDo[*containertest.Container](t)(p.StartContainer("b"))
+	a := mustDo[*containertest.PodContainer](t)(p.StartContainer("a"))
+	b := mustDo[*containertest.PodContainer](t)(p.StartContainer("b"))
 	errs := make(chan error, 3)
 	var wg sync.WaitGroup
-	for _, c := range []*containertest.Container{a, b} {
+	for _, c := range []*containertest.PodContainer{a, b} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

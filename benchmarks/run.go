@@ -6,8 +6,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -95,19 +93,7 @@ func RunFlickerEnv(binary, dir string, env []string, logs io.Writer, args ...str
 }
 
 // vmHWM reads the peak resident set size of process pid from /proc, in bytes.
-func vmHWM(pid int) (int64, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, false
-	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10, err == nil
-		}
-	}
-	return 0, false
-}
+func vmHWM(pid int) (int64, bool) { return procStatus(pid, "VmHWM:") }
 
 // WriteConfig writes a flicker config that ships logPath to the given outputs YAML (an "outputs:" block).
 func WriteConfig(path, logPath, outputs string) error {

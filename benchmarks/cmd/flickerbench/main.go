@@ -2,13 +2,25 @@
 // -size bytes (kept in -dir and reused), runs the flicker binary over it with --once to a discard output and to
 // an fsync'd file output, and prints MB/s, lines/s, CPU seconds per GiB and peak RSS next to the machine's
 // ceilings.
+//
+// -workloads adds the container inputs over the same lines: docker_containers over a Docker json-file log of
+// about -size bytes, and a log_files input with `format: cri` over a containerd log of that size; each run is
+// printed next to the plain file's run of the same round. -containers N (0: none) then measures memory with N
+// containers' logs open: flicker follows them (no --once) and its RSS is read once every event is acknowledged,
+// with every log open (checked in /proc/PID/fd), for docker_containers and for the kubernetes input. A workload
+// whose config this binary refuses (`flicker validate` exits 2) is skipped with the reason.
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/flickerlog/flicker/benchmarks"
@@ -16,74 +28,273 @@ import (
 
 func main() {
 	binary := flag.String("binary", "bin/flicker", "flicker binary to measure")
-	dir := flag.String("dir", "benchmarks/data", "work directory for the generated log and outputs")
-	size := flag.Int64("size", 1<<30, "size of the generated log in bytes")
+	dir := flag.String("dir", "benchmarks/data", "work directory for the generated logs and outputs")
+	size := flag.Int64("size", 1<<30, "size of each generated log in bytes")
+	workloads := flag.String("workloads", "file", "inputs to measure, comma-separated: file, docker, cri")
+	count := flag.Int("count", 1, "rounds: each round runs every workload once per output, alternating")
+	containers := flag.Int("containers", 0, "also measure memory with this many containers' logs open (0: skip)")
+	containersSize := flag.Int64("containers-size", 4<<20, "bytes of logs across all of -containers")
 	flag.Parse()
-	if err := run(*binary, *dir, *size); err != nil {
+	o := options{binary: *binary, dir: *dir, size: *size, workloads: strings.Split(*workloads, ","), count: *count,
+		containers: *containers, containersSize: *containersSize}
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "flickerbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(binary, dir string, size int64) error {
-	binary, err := filepath.Abs(binary)
+type options struct {
+	binary, dir    string
+	size           int64
+	workloads      []string
+	count          int
+	containers     int
+	containersSize int64
+}
+
+func run(o options) error {
+	binary, err := filepath.Abs(o.binary)
 	if err != nil {
 		return err
 	}
-	if dir, err = filepath.Abs(dir); err != nil {
+	dir, err := filepath.Abs(o.dir)
+	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	plain, err := ceilings(dir, o.size)
+	if err != nil {
+		return err
+	}
+	loads := []benchmarks.Workload{plain}
+	for _, name := range o.workloads {
+		var w benchmarks.Workload
+		switch strings.TrimSpace(name) {
+		case "file":
+			continue
+		case "docker":
+			logs, err := generated(filepath.Join(dir, fmt.Sprintf("docker-%d", o.size)), 1, o.size, benchmarks.GenerateDocker)
+			if err != nil {
+				return err
+			}
+			w = benchmarks.DockerWorkload(logs)
+		case "cri":
+			logs, err := generated(filepath.Join(dir, fmt.Sprintf("cri-%d", o.size)), 1, o.size, benchmarks.GenerateCRI)
+			if err != nil {
+				return err
+			}
+			w = benchmarks.CRIWorkload(logs)
+		default:
+			return fmt.Errorf("-workloads: unknown workload %q: use file, docker or cri", name)
+		}
+		if ok, err := supported(binary, dir, w); err != nil {
+			return err
+		} else if ok {
+			loads = append(loads, w)
+		}
+	}
+	for _, w := range loads[1:] {
+		fmt.Printf("input %s: %d bytes, %d messages (the first %d lines of the plain log)\n", w.Name, w.Bytes, w.Events, w.Events)
+	}
+
+	outputs := []struct{ name, yaml string }{
+		{"discard", "outputs:\n  - type: discard\n"},
+		{"file", fmt.Sprintf("outputs:\n  - type: file\n    path: %q\n", filepath.Join(dir, "out.jsonl"))},
+	}
+	fmt.Printf("\n%-5s %-7s %-22s %9s %12s %10s %9s %16s\n", "round", "output", "input", "MB/s", "events/s",
+		"CPU-s/GiB", "RSS MiB", "% of file (ev/s)")
+	for round := 1; round <= o.count; round++ {
+		for _, out := range outputs {
+			var base benchmarks.Run
+			for i, w := range loads {
+				res, err := measure(binary, dir, w, out.yaml)
+				if err != nil {
+					return fmt.Errorf("%s -> %s: %w", w.Name, out.name, err)
+				}
+				share := "-"
+				if i == 0 {
+					base = res
+				} else {
+					share = fmt.Sprintf("%.0f%% (MB/s %.0f%%)", 100*res.LinesPerSec()/base.LinesPerSec(),
+						100*res.MBps()/base.MBps())
+				}
+				fmt.Printf("%-5d %-7s %-22s %9.0f %12.0f %10.2f %9.1f %16s\n", round, out.name, w.Name, res.MBps(),
+					res.LinesPerSec(), res.CPUPerGiB(), float64(res.PeakRSS)/(1<<20), share)
+			}
+		}
+	}
+	if o.containers > 0 {
+		if err := openFiles(binary, dir, o); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("\nmeasured %s\n", time.Now().UTC().Format(time.RFC3339))
+	return nil
+}
+
+// ceilings generates the plain log if it is missing, prints the machine's ceilings on it, and returns its
+// workload.
+func ceilings(dir string, size int64) (benchmarks.Workload, error) {
 	logPath := filepath.Join(dir, fmt.Sprintf("input-%d.log", size))
 	if _, err := os.Stat(logPath); err != nil {
 		fmt.Printf("generating %s (%d bytes)\n", logPath, size)
 		if _, err := benchmarks.GenerateLog(logPath, size); err != nil {
-			return err
+			return benchmarks.Workload{}, err
 		}
 	}
 	fi, err := os.Stat(logPath)
 	if err != nil {
-		return err
+		return benchmarks.Workload{}, err
 	}
 	lines, splitTime, err := benchmarks.SplitCeiling(logPath)
 	if err != nil {
-		return err
+		return benchmarks.Workload{}, err
 	}
 	fmt.Printf("input: %s, %d bytes, %d lines\n\n", logPath, fi.Size(), lines)
-	fmt.Printf("%-34s %9s %12s %10s %9s\n", "run", "MB/s", "lines/s", "CPU-s/GiB", "RSS MiB")
-	fmt.Printf("%-34s %9.0f %12.0f %10s %9s\n", "ceiling: read+split (Go loop)",
-		float64(fi.Size())/1e6/splitTime.Seconds(), float64(lines)/splitTime.Seconds(), "-", "-")
+	fmt.Printf("%-34s %9s %12s\n", "ceiling", "MB/s", "lines/s")
+	fmt.Printf("%-34s %9.0f %12.0f\n", "read+split (Go loop)", float64(fi.Size())/1e6/splitTime.Seconds(),
+		float64(lines)/splitTime.Seconds())
 	fsyncTime, err := benchmarks.FsyncCeiling(logPath, filepath.Join(dir, "fsync-ceiling.out"), 4<<20)
+	if err != nil {
+		return benchmarks.Workload{}, err
+	}
+	fmt.Printf("%-34s %9.0f %12s\n\n", "write+fsync 4 MiB chunks", float64(fi.Size())/1e6/fsyncTime.Seconds(), "-")
+	return benchmarks.PlainWorkload(logPath, fi.Size(), lines), nil
+}
+
+// generated returns the container logs under root, generating them first unless a previous run left them
+// complete (its summary is written last).
+func generated(root string, containers int, size int64,
+	generate func(string, int, int64) (benchmarks.ContainerLogs, error)) (benchmarks.ContainerLogs, error) {
+	summary := root + ".json"
+	var logs benchmarks.ContainerLogs
+	if b, err := os.ReadFile(summary); err == nil && json.Unmarshal(b, &logs) == nil {
+		return logs, nil
+	}
+	fmt.Printf("generating %s (%d containers, %d bytes)\n", root, containers, size)
+	if err := os.RemoveAll(root); err != nil {
+		return logs, err
+	}
+	logs, err := generate(root, containers, size)
+	if err != nil {
+		return logs, err
+	}
+	b, err := json.Marshal(logs)
+	if err != nil {
+		return logs, err
+	}
+	return logs, os.WriteFile(summary, b, 0o644)
+}
+
+// supported reports whether binary accepts w's config, and says why not when it refuses it.
+func supported(binary, dir string, w benchmarks.Workload) (bool, error) {
+	cfg := filepath.Join(dir, "validate.yaml")
+	if err := os.WriteFile(cfg, []byte(w.Config("outputs:\n  - type: discard\n")), 0o644); err != nil {
+		return false, err
+	}
+	defer os.Remove(cfg)
+	err := benchmarks.Validate(binary, cfg)
+	if errors.Is(err, benchmarks.ErrRefused) {
+		fmt.Printf("skipping %s: this binary refuses its config: %s\n", w.Name,
+			strings.ReplaceAll(strings.TrimPrefix(err.Error(), benchmarks.ErrRefused.Error()+": "), "\n", " "))
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// measure runs binary with --once over w to outputs and, for the file output, checks that every event arrived.
+func measure(binary, dir string, w benchmarks.Workload, outputs string) (benchmarks.Run, error) {
+	work, err := os.MkdirTemp(dir, "run-")
+	if err != nil {
+		return benchmarks.Run{}, err
+	}
+	defer os.RemoveAll(work)
+	out := filepath.Join(dir, "out.jsonl")
+	defer os.Remove(out)
+	cfg := filepath.Join(work, "config.yaml")
+	if err := os.WriteFile(cfg, []byte(w.Config(outputs)), 0o644); err != nil {
+		return benchmarks.Run{}, err
+	}
+	elapsed, cpu, rss, err := benchmarks.RunFlicker(binary, work, "-c", cfg, "--once", "--log-level", "warn")
+	if err != nil {
+		return benchmarks.Run{}, err
+	}
+	if strings.Contains(outputs, out) {
+		n, err := countLines(out)
+		if err != nil {
+			return benchmarks.Run{}, err
+		}
+		if n != w.Events {
+			return benchmarks.Run{}, fmt.Errorf("%d events in %s, want %d", n, out, w.Events)
+		}
+	}
+	return benchmarks.Run{Name: w.Name, Bytes: w.Bytes, Lines: w.Events, Elapsed: elapsed, CPU: cpu, PeakRSS: rss}, nil
+}
+
+func countLines(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var n int64
+	buf := make([]byte, 1<<20)
+	for {
+		k, err := f.Read(buf)
+		n += int64(bytes.Count(buf[:k], []byte{'\n'}))
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// openFiles measures flicker following o.containers containers' logs, docker_containers and kubernetes in turn,
+// o.count times.
+func openFiles(binary, dir string, o options) error {
+	docker, err := generated(filepath.Join(dir, fmt.Sprintf("docker-%dx%d", o.containers, o.containersSize)),
+		o.containers, o.containersSize, benchmarks.GenerateDocker)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%-34s %9.0f %12s %10s %9s\n", "ceiling: write+fsync 4 MiB chunks", float64(fi.Size())/1e6/fsyncTime.Seconds(), "-", "-", "-")
-
-	runs := []struct{ name, outputs string }{
-		{"flicker --once file -> discard", "outputs:\n  - type: discard\n"},
-		{"flicker --once file -> file", fmt.Sprintf("outputs:\n  - type: file\n    path: %q\n", filepath.Join(dir, "out.jsonl"))},
+	pods, err := generated(filepath.Join(dir, fmt.Sprintf("pods-%dx%d", o.containers, o.containersSize)),
+		o.containers, o.containersSize, benchmarks.GenerateCRI)
+	if err != nil {
+		return err
 	}
-	for _, r := range runs {
-		work, err := os.MkdirTemp(dir, "run-")
-		if err != nil {
+	var loads []benchmarks.Workload
+	for _, w := range []benchmarks.Workload{benchmarks.DockerWorkload(docker), benchmarks.KubernetesWorkload(pods)} {
+		if ok, err := supported(binary, dir, w); err != nil {
 			return err
+		} else if ok {
+			loads = append(loads, w)
 		}
-		cfg := filepath.Join(work, "config.yaml")
-		if err := benchmarks.WriteConfig(cfg, logPath, r.outputs); err != nil {
-			return err
-		}
-		elapsed, cpu, rss, err := benchmarks.RunFlicker(binary, work, "-c", cfg, "--once", "--log-level", "warn")
-		os.RemoveAll(work)
-		os.Remove(filepath.Join(dir, "out.jsonl"))
-		if err != nil {
-			return err
-		}
-		res := benchmarks.Run{Name: r.name, Bytes: fi.Size(), Lines: lines, Elapsed: elapsed, CPU: cpu, PeakRSS: rss}
-		fmt.Printf("%-34s %9.0f %12.0f %10.2f %9.1f\n", res.Name, res.MBps(), res.LinesPerSec(), res.CPUPerGiB(),
-			float64(res.PeakRSS)/(1<<20))
 	}
-	fmt.Printf("\nmeasured %s\n", time.Now().UTC().Format(time.RFC3339))
+	fmt.Printf("\n%d containers, %d bytes of logs, following (no --once), discard output\n", o.containers, o.containersSize)
+	fmt.Printf("%-5s %-18s %9s %11s %9s %9s %10s\n", "round", "input", "open fds", "files_open", "RSS MiB",
+		"peak MiB", "seconds")
+	for round := 1; round <= o.count; round++ {
+		for _, w := range loads {
+			work, err := os.MkdirTemp(dir, "run-")
+			if err != nil {
+				return err
+			}
+			cfg := filepath.Join(work, "config.yaml")
+			if err := os.WriteFile(cfg, []byte(w.Config("outputs:\n  - type: discard\n")), 0o644); err != nil {
+				return err
+			}
+			res, err := benchmarks.RunOpenFiles(binary, work, cfg, w.Dir, o.containers, w.Events, 2*time.Minute)
+			os.RemoveAll(work)
+			if err != nil {
+				return fmt.Errorf("%s, %d containers: %w", w.Name, o.containers, err)
+			}
+			fmt.Printf("%-5d %-18s %9d %11d %9.1f %9.1f %10.2f\n", round, w.Name, res.OpenFDs, res.FilesOpen,
+				float64(res.RSS)/(1<<20), float64(res.PeakRSS)/(1<<20), res.Elapsed.Seconds())
+		}
+	}
 	return nil
 }

@@ -1,0 +1,68 @@
+package benchmarks
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Workload is one kind of input the harness measures over its own generated data.
+type Workload struct {
+	Name   string
+	Inputs string // the config's input section (YAML); Config adds the outputs
+	Dir    string // the directory the input's files are under
+	Bytes  int64  // raw input bytes
+	Events int64  // events the input yields: lines, or container messages
+}
+
+// Config is the whole flicker config of w shipping to outputs (an "outputs:" block).
+func (w Workload) Config(outputs string) string { return w.Inputs + outputs }
+
+// PlainWorkload reads path with a log_files input, as `make bench` always has.
+func PlainWorkload(path string, bytes, lines int64) Workload {
+	return Workload{Name: "file", Inputs: fmt.Sprintf("log_files:\n  - name: bench\n    paths: [%q]\n", path),
+		Dir: filepath.Dir(path), Bytes: bytes, Events: lines}
+}
+
+// DockerWorkload reads the containers of GenerateDocker with a docker_containers input.
+func DockerWorkload(logs ContainerLogs) Workload {
+	return Workload{Name: "docker_containers", Inputs: fmt.Sprintf("docker_containers:\n  - name: bench\n    path: %q\n",
+		logs.Root), Dir: logs.Root, Bytes: logs.Bytes, Events: logs.Messages}
+}
+
+// CRIWorkload reads the pods of GenerateCRI with a log_files input decoding CRI lines.
+func CRIWorkload(logs ContainerLogs) Workload {
+	return Workload{Name: "log_files format: cri", Inputs: fmt.Sprintf(
+		"log_files:\n  - name: bench\n    paths: [%q]\n    format: cri\n", logs.Root+"/*/*/*.log"),
+		Dir: logs.Root, Bytes: logs.Bytes, Events: logs.Messages}
+}
+
+// KubernetesWorkload reads the pods of GenerateCRI with a kubernetes input (metadata from the paths).
+func KubernetesWorkload(logs ContainerLogs) Workload {
+	return Workload{Name: "kubernetes", Inputs: fmt.Sprintf("kubernetes:\n  - name: bench\n    path: %q\n", logs.Root),
+		Dir: logs.Root, Bytes: logs.Bytes, Events: logs.Messages}
+}
+
+// ErrRefused is returned by Validate when the binary refuses a config: a workload this build does not support.
+var ErrRefused = errors.New("config refused")
+
+// Validate runs `binary validate -c config`. A refused config (exit code 2) returns an error wrapping ErrRefused
+// with the binary's explanation; any other failure is returned as it is.
+func Validate(binary, config string) error {
+	cmd := exec.Command(binary, "validate", "-c", config)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &exit) && exit.ExitCode() == 2:
+		return fmt.Errorf("%w: %s", ErrRefused, strings.TrimSpace(out.String()))
+	default:
+		return fmt.Errorf("%s validate -c %s: %w\n%s", binary, config, err, out.String())
+	}
+}

@@ -29,7 +29,8 @@ type OpenFilesRun struct {
 
 // RunOpenFiles starts binary with config and no --once (so that it follows the logs and keeps them open), and
 // waits until at least files descriptors under root are open and events events are acknowledged, then reads its
-// memory and stops it with SIGTERM. --once would not do: it closes each file once read to its end.
+// memory and stops it with SIGTERM. Not --once: that exits once everything is acknowledged, so there is no
+// steady moment with every log open to measure.
 func RunOpenFiles(binary, dir, config, root string, files int, events int64, timeout time.Duration) (OpenFilesRun, error) {
 	addr, err := freeAddr()
 	if err != nil {

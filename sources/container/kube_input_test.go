@@ -120,7 +120,9 @@ func checkDelivered(t *testing.T, k *containertest.Kubelet, events []got, atLeas
 	}
 }
 
-func runtimes() []containertest.Runtime { return []containertest.Runtime{containertest.Containerd, containertest.CRIO} }
+func runtimes() []containertest.Runtime {
+	return []containertest.Runtime{containertest.Containerd, containertest.CRIO}
+}
 
 // Both streams print lines longer than a record at once: the runtime's P records interleave in one file, and
 // each stream's message is joined whole, with its stream, its time and the pod's metadata.
@@ -143,17 +145,18 @@ func TestKubernetesJoinsInterleavedPartialRecords(t *testing.T) {
 }
 
 // A line holding "\r\n" ships without its "\r" whether the runtime stripped it (containerd) or kept it (CRI-O):
-// the decoder drops one final "\r" of a message; a "\r" inside it stays.
+// the decoder drops one final "\r" of a message; a "\r" inside it stays, also where a record ends (the line
+// layer trims a plain line's "\r", not a container record's).
 func TestKubernetesDropsFinalCarriageReturn(t *testing.T) {
 	t.Parallel()
 	k := newKubelet(t, containertest.KubeletConfig{Runtime: containertest.CRIO, MaxRecord: 8})
 	c := startContainer(t, k, "shop", "web", "app")
-	write(t, c, containertest.Stdout("windows line\r"), containertest.Stdout("a\rb"))
+	write(t, c, containertest.Stdout("windows line\r"), containertest.Stdout("a\rb"), containertest.Stdout("1234567\rabc"))
 	sink := &recSink{}
 	run(t, newKubeSource(t, k.Dir(), newRegistry(), nil), sink)
-	waitFor(t, "two messages", func() bool { return len(sink.all()) == 2 })
-	if evs := sink.all(); evs[0].Message != "windows line" || evs[1].Message != "a\rb" {
-		t.Errorf("messages %q, %q", evs[0].Message, evs[1].Message)
+	waitFor(t, "three messages", func() bool { return len(sink.all()) == 3 })
+	if evs := sink.all(); evs[0].Message != "windows line" || evs[1].Message != "a\rb" || evs[2].Message != "1234567\rabc" {
+		t.Errorf("messages %q, %q, %q", evs[0].Message, evs[1].Message, evs[2].Message)
 	}
 }
 

@@ -241,6 +241,9 @@ func (s *Source) emitML(j joined) {
 // malformed ships a line the format cannot decode as it is, with the reason, and warns once a minute per file.
 func (s *Source) malformed(t *tracked, raw []byte, c *chunk, start, end int64, readAt time.Time, err error) {
 	s.stats.malformed.Add(1)
+	if n := len(raw); n > 0 && raw[n-1] == '\r' {
+		raw = raw[:n-1] // as a plain line loses it
+	}
 	f := t.format
 	if now := s.now(); now.Sub(f.warned) >= malformedLogEvery {
 		f.warned = now

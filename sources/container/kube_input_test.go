@@ -321,3 +321,38 @@ func TestLogFilesFormatCRIAndAuto(t *testing.T) {
 		})
 	}
 }
+
+// A message being joined holds the position back: the other stream's events that complete meanwhile never carry
+// a position past the start of its first P record, so a restart from any committed position reads it whole.
+func TestKubernetesPositionNeverPassesAnUnfinishedJoin(t *testing.T) {
+	t.Parallel()
+	k := newKubelet(t, containertest.KubeletConfig{Runtime: containertest.CRIO})
+	c := startContainer(t, k, "shop", "web", "app")
+	write(t, c, containertest.Stdout("before"))
+	fi, err := os.Stat(c.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	joinStart := fi.Size()
+	write(t, c, containertest.Line{Stream: container.StreamStdout, Text: strings.Repeat("x", 20<<10), Unterminated: true})
+	write(t, c, containertest.Stderr("during-1"), containertest.Stderr("during-2"))
+	sink := &recSink{}
+	stop := run(t, newKubeSource(t, k.Dir(), newRegistry(), nil), sink)
+	waitFor(t, "three events", func() bool { return len(sink.all()) == 3 })
+	write(t, c, containertest.Stdout("the end"))
+	waitFor(t, "the joined message", func() bool { return len(sink.all()) == 4 })
+	stop()
+	fi, err = os.Stat(c.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := sink.all()
+	for _, e := range evs[1:3] {
+		if e.Pos > joinStart {
+			t.Errorf("%s carries position %d, past the unfinished message's start %d", e.Message, e.Pos, joinStart)
+		}
+	}
+	if last := evs[3]; last.Message != strings.Repeat("x", 20<<10)+"the end" || last.Pos != fi.Size() {
+		t.Errorf("joined message of %d bytes at position %d, want the file's end %d", len(last.Message), last.Pos, fi.Size())
+	}
+}

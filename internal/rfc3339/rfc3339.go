@@ -45,9 +45,14 @@ func parse(b []byte) (time.Time, int, string) {
 			return time.Time{}, i, wants[want]
 		}
 		c := b[i]
-		switch {
-		case want == 'd' && c >= '0' && c <= '9', want == c, want == 'T' && (c == 't' || c == ' '):
-		default:
+		ok := c == want
+		switch want {
+		case 'd':
+			ok = c >= '0' && c <= '9'
+		case 'T':
+			ok = c == 'T' || c == 't' || c == ' '
+		}
+		if !ok {
 			return time.Time{}, i, wants[want]
 		}
 	}

@@ -47,6 +47,7 @@ func TestParseErrorOffset(t *testing.T) {
 		reason string
 	}{
 		{"hello", 0, "want a digit"},
+		{"0d00-01-10T00:00:00Z", 1, "want a digit"}, // the layout's own letter (FuzzParseCRI found it)
 		{"2024-01-02", 10, "want 'T'"},
 		{"2024-01-02T03-04:05Z", 13, "want ':'"},
 		{"2024-13-02T03:04:05Z", 5, "month out of range"},

@@ -88,8 +88,10 @@ func FuzzParseCRI(f *testing.F) {
 				t.Fatalf("%s in %s: %+v written as %q parses to %+v", rt, zone, rec, out, back)
 			}
 		}
-		again(containertest.Containerd, time.UTC)
-		again(containertest.CRIO, time.UTC)
+		if y := rec.Time.Year(); y >= 0 && y <= 9999 { // a time of year 0 with an offset can be in year -1 in UTC
+			again(containertest.Containerd, time.UTC)
+			again(containertest.CRIO, time.UTC)
+		}
 		if y := rec.Time.Year(); y > 0 && y < 9999 { // four-digit years in any zone
 			again(containertest.Containerd, east)
 			again(containertest.CRIO, east)

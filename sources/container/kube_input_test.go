@@ -356,3 +356,27 @@ func TestKubernetesPositionNeverPassesAnUnfinishedJoin(t *testing.T) {
 		t.Errorf("joined message of %d bytes at position %d, want the file's end %d", len(last.Message), last.Pos, fi.Size())
 	}
 }
+
+// A log the kubelet rotated while flicker was down is finished after the restart, found by its identity under
+// its rotated name, and the new live log is read from its start: every message once.
+func TestKubernetesFinishesRotatedFileAfterRestart(t *testing.T) {
+	t.Parallel()
+	k := newKubelet(t, containertest.KubeletConfig{Runtime: containertest.CRIO})
+	c := startContainer(t, k, "shop", "web", "app")
+	write(t, c, containertest.Stdout("first"))
+	reg := newRegistry()
+	sink := &recSink{}
+	stop := run(t, newKubeSource(t, k.Dir(), reg, nil), sink)
+	waitFor(t, "the first message", func() bool { return len(sink.all()) == 1 })
+	ino := inodeOf(t, c.Path())
+	waitFor(t, "its position", func() bool { st, ok := reg.get(ino); return ok && st.Offset > 0 })
+	stop()
+	write(t, c, containertest.Stdout("before the rotation"), containertest.Stderr(strings.Repeat("l", 20<<10)))
+	if _, err := c.Rotate(containertest.Stdout("in the window")); err != nil {
+		t.Fatal(err)
+	}
+	write(t, c, containertest.Stdout("after the rotation"))
+	run(t, newKubeSource(t, k.Dir(), reg, nil), sink)
+	waitFor(t, "five messages", func() bool { return len(sink.all()) >= 5 })
+	checkDelivered(t, k, sink.all(), false)
+}

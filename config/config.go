@@ -17,12 +17,13 @@ import (
 
 // Config is a loaded, defaulted and validated configuration.
 type Config struct {
-	LogFiles         []file.Config      `yaml:"log_files"`
-	DockerContainers []container.Config `yaml:"docker_containers"`
-	APISources       []api.Config       `yaml:"api_sources"`
-	Outputs          []Output           `yaml:"outputs"`
-	Batch            Batch              `yaml:"batch"`
-	Queue            Queue              `yaml:"queue"`
+	LogFiles         []file.Config          `yaml:"log_files"`
+	DockerContainers []container.Config     `yaml:"docker_containers"`
+	Kubernetes       []container.KubeConfig `yaml:"kubernetes"`
+	APISources       []api.Config           `yaml:"api_sources"`
+	Outputs          []Output               `yaml:"outputs"`
+	Batch            Batch                  `yaml:"batch"`
+	Queue            Queue                  `yaml:"queue"`
 
 	file string // the name given to Parse, for Summary
 }
@@ -139,7 +140,7 @@ var outputTypes = []string{OutputStdout, OutputFile, OutputHTTP, OutputElasticse
 // "config.yaml: 2 inputs (log_files: app, audit), 3 outputs (stdout, file archive, discard)".
 func (c *Config) Summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s", c.file, plural(len(c.LogFiles)+len(c.DockerContainers)+len(c.APISources), "input"))
+	fmt.Fprintf(&b, "%s: %s", c.file, plural(len(c.LogFiles)+len(c.DockerContainers)+len(c.Kubernetes)+len(c.APISources), "input"))
 	var kinds []string
 	if len(c.LogFiles) > 0 {
 		names := make([]string, len(c.LogFiles))
@@ -154,6 +155,13 @@ func (c *Config) Summary() string {
 			names[i] = in.Name
 		}
 		kinds = append(kinds, "docker_containers: "+strings.Join(names, ", "))
+	}
+	if len(c.Kubernetes) > 0 {
+		names := make([]string, len(c.Kubernetes))
+		for i, in := range c.Kubernetes {
+			names[i] = in.Name
+		}
+		kinds = append(kinds, "kubernetes: "+strings.Join(names, ", "))
 	}
 	if len(c.APISources) > 0 {
 		names := make([]string, len(c.APISources))

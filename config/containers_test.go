@@ -39,8 +39,16 @@ func TestContainerConfigErrors(t *testing.T) {
 			`c.yaml:3:5: docker_containers[0].path: must be an absolute directory`},
 		{"bad glob", "docker_containers:\n  - name: d\n    include_names: [\"web-[\"]\n",
 			`c.yaml:3:21: docker_containers[0].include_names[0]: invalid glob "web-["`},
-		{"cri not yet", "log_files:\n  - name: a\n    paths: [/x/*.log]\n    format: cri\n",
-			`c.yaml:4:5: log_files[0].format: cri is not supported yet`},
+		{"kubernetes relative path", "kubernetes:\n  - name: k\n    path: pods\n",
+			`c.yaml:3:5: kubernetes[0].path: must be an absolute directory (the kubelet's is /var/log/pods)`},
+		{"kubernetes metadata api not yet", "kubernetes:\n  - name: k\n    metadata: api\n",
+			`c.yaml:3:5: kubernetes[0].metadata: api is not yet supported in this build: use path`},
+		{"kubernetes unknown metadata", "kubernetes:\n  - name: k\n    metadata: labels\n",
+			`c.yaml:3:5: kubernetes[0].metadata: must be path or api, not "labels"`},
+		{"kubernetes bad namespace glob", "kubernetes:\n  - name: k\n    exclude_namespaces: [\"kube-[\"]\n",
+			`c.yaml:3:26: kubernetes[0].exclude_namespaces[0]: invalid glob "kube-["`},
+		{"kubernetes stream", "kubernetes:\n  - name: k\n    streams: [stdin]\n",
+			`c.yaml:3:15: kubernetes[0].streams[0]: must be stdout or stderr, not "stdin"`},
 		{"unknown format", "log_files:\n  - name: a\n    paths: [/x/*.log]\n    format: json\n",
 			`c.yaml:4:5: log_files[0].format: must be auto, docker or cri`},
 		{"format needs utf-8", "log_files:\n  - name: a\n    paths: [/x/*.log]\n    format: docker\n    encoding: latin1\n",
@@ -65,5 +73,33 @@ func TestLogFilesFormatDocker(t *testing.T) {
 	}
 	if f := c.LogFiles[0].Format; f != "docker" {
 		t.Errorf("format %q", f)
+	}
+}
+
+func TestKubernetesDefaults(t *testing.T) {
+	c, err := config.Parse([]byte(`
+kubernetes:
+  - name: pods
+    exclude_namespaces: [kube-system]
+log_files:
+  - name: sidecar
+    paths: [/x/*.log]
+    format: CRI
+outputs:
+  - type: stdout
+`), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Kubernetes[0]
+	if got.Path != container.DefaultPodsPath || got.Metadata != "path" || strings.Join(got.Streams, ",") != "stdout,stderr" ||
+		got.ScanInterval != time.Second || got.CleanRemovedAfter != 24*time.Hour || got.ExcludeNamespaces[0] != "kube-system" {
+		t.Errorf("kubernetes[0] = %+v", got)
+	}
+	if f := c.LogFiles[0].Format; f != "cri" {
+		t.Errorf("log_files format %q", f)
+	}
+	if s := c.Summary(); !strings.Contains(s, "2 inputs (log_files: sidecar; kubernetes: pods)") {
+		t.Errorf("summary %q", s)
 	}
 }

@@ -17,7 +17,7 @@ const maxAliasWork = 100000
 
 // unsupportedInputs are input kinds of flicker's configuration that this version does not have yet. They are
 // known keys, so a config written for a later version fails with a clear message instead of "unknown key".
-var unsupportedInputs = []string{"kubernetes"}
+var unsupportedInputs []string
 
 var (
 	durationType = reflect.TypeOf(time.Duration(0))
@@ -64,7 +64,7 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 	if n == nil || isNull(n) {
 		return
 	}
-	if !d.expectKind(n, n, yaml.MappingNode, "", "a mapping of top-level keys (log_files, docker_containers, api_sources, outputs, batch, queue)") {
+	if !d.expectKind(n, n, yaml.MappingNode, "", "a mapping of top-level keys (log_files, docker_containers, kubernetes, api_sources, outputs, batch, queue)") {
 		return
 	}
 	v := reflect.ValueOf(c).Elem()

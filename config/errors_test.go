@@ -88,14 +88,14 @@ func TestParseErrors(t *testing.T) {
 			{12, 3, "batch.max_wait", "must be positive, got -1s"},
 			{14, 3, "queue.max_bytes", "must be at least batch.max_bytes (8388608): a full batch has to fit in the queue"},
 		}},
-		{"unsupported.yaml", []wantErr{{4, 1, "kubernetes", "not supported by this version of flicker"}}},
+		{"unsupported.yaml", []wantErr{{6, 5, "kubernetes[0].metadata", "api is not yet supported in this build: use path (namespace, pod, uid, container and restart count from the log's path)"}}},
 		{"syntax.yaml", []wantErr{{2, 0, "", "invalid YAML: did not find expected ',' or ']'"}}},
 		{"empty.yaml", []wantErr{
-			{0, 0, "log_files", "no inputs: add at least one entry under log_files, docker_containers or api_sources"},
+			{0, 0, "log_files", "no inputs: add at least one entry under log_files, docker_containers, kubernetes or api_sources"},
 			{0, 0, "outputs", "no outputs: add at least one entry under outputs (type: stdout, file, http, elasticsearch, s3, discard)"},
 		}},
 		{"two_documents.yaml", []wantErr{{6, 1, "", `a second YAML document: a config file holds one (remove the "---" separator)`}}},
-		{"not_a_mapping.yaml", []wantErr{{1, 1, "", "expected a mapping of top-level keys (log_files, docker_containers, api_sources, outputs, batch, queue), got a list"}}},
+		{"not_a_mapping.yaml", []wantErr{{1, 1, "", "expected a mapping of top-level keys (log_files, docker_containers, kubernetes, api_sources, outputs, batch, queue), got a list"}}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.TrimSuffix(tt.file, ".yaml"), func(t *testing.T) {

@@ -17,16 +17,16 @@ import (
 // validate applies defaults and checks c: each input and file output through its own SetDefaults and
 // Validate, and here what spans entries (dead-letter chains, queue size, outputs an input would read back).
 func (d *decoder) validate(c *Config) {
-	d.validateInputs(c.LogFiles, c.DockerContainers, c.APISources)
+	d.validateInputs(c.LogFiles, c.DockerContainers, c.Kubernetes, c.APISources)
 	d.validateOutputs(c.Outputs)
 	d.validatePipeline(&c.Batch, &c.Queue)
 	d.queueHoldsObjects(c.Outputs, c.Queue)
 	d.outputsNotRead(c)
 }
 
-func (d *decoder) validateInputs(files []file.Config, dockers []container.Config, apis []api.Config) {
-	if len(files) == 0 && len(dockers) == 0 && len(apis) == 0 {
-		d.problem("log_files", "no inputs: add at least one entry under log_files, docker_containers or api_sources")
+func (d *decoder) validateInputs(files []file.Config, dockers []container.Config, kubes []container.KubeConfig, apis []api.Config) {
+	if len(files) == 0 && len(dockers) == 0 && len(kubes) == 0 && len(apis) == 0 {
+		d.problem("log_files", "no inputs: add at least one entry under log_files, docker_containers, kubernetes or api_sources")
 	}
 	seen := make(map[string]string) // input name -> the path of its first entry
 	name := func(p, n string) {
@@ -48,6 +48,13 @@ func (d *decoder) validateInputs(files []file.Config, dockers []container.Config
 	for i := range dockers {
 		in := &dockers[i]
 		p := fmt.Sprintf("docker_containers[%d]", i)
+		name(p, in.Name)
+		in.SetDefaults()
+		d.fromValidator(p, in.Validate())
+	}
+	for i := range kubes {
+		in := &kubes[i]
+		p := fmt.Sprintf("kubernetes[%d]", i)
 		name(p, in.Name)
 		in.SetDefaults()
 		d.fromValidator(p, in.Validate())

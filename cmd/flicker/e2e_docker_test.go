@@ -267,7 +267,7 @@ func waitArrived(t *testing.T, what string, m *dockerMessages, events func() []d
 }
 
 // format: docker on log_files decodes a json-file log found anywhere (a sidecar's mount): joined messages with
-// their stream and time, a malformed line raw with error.message. format: cri is refused until it is supported.
+// their stream and time, a malformed line raw with error.message.
 func TestE2ELogFilesFormatDocker(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -294,12 +294,5 @@ func TestE2ELogFilesFormatDocker(t *testing.T) {
 	}
 	if !strings.Contains(p.stderr.String(), "malformed line shipped as it is") {
 		t.Errorf("the malformed line was not logged; logs:\n%s", p.logs())
-	}
-
-	cri := writeConfig(t, t.TempDir(), filepath.Join(dir, "*.log"), out, "    format: cri")
-	cmd := exec.Command(binary, "validate", "-c", cri)
-	outb, _ := cmd.CombinedOutput()
-	if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(outb), "log_files[0].format: cri is not supported yet") {
-		t.Errorf("validate of format: cri exited %d:\n%s", code, outb)
 	}
 }

@@ -61,7 +61,7 @@ var outputKinds = map[string]newSinkFunc{
 // inputs are the sources built from the configured inputs.
 type inputs struct {
 	sources []engine.Source
-	files   []*file.Source // every source on the file source (log_files, docker_containers), for the metrics
+	files   []*file.Source // every source on the file source (log_files, docker_containers, kubernetes), for the metrics
 	api     *api.Source    // all api_sources in one source; nil without any
 }
 
@@ -88,6 +88,16 @@ var inputKinds = []inputKind{
 			src, err := container.NewDocker(c, reg.files, file.Options{Once: once}, log)
 			if err != nil {
 				return fmt.Errorf("docker_containers %s: %w", c.Name, err)
+			}
+			in.sources, in.files = append(in.sources, src), append(in.files, src)
+		}
+		return nil
+	}},
+	{"kubernetes", func(cfg *config.Config, reg positions, once bool, log zerolog.Logger, in *inputs) error {
+		for _, c := range cfg.Kubernetes {
+			src, err := container.NewKubernetes(c, reg.files, file.Options{Once: once}, log)
+			if err != nil {
+				return fmt.Errorf("kubernetes %s: %w", c.Name, err)
 			}
 			in.sources, in.files = append(in.sources, src), append(in.files, src)
 		}

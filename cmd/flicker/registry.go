@@ -108,6 +108,8 @@ func (c *RegistryShowCmd) Run(e *env) error {
 		path := shownName(f.Path)
 		if name := container.DockerName(f.Path); name != "" {
 			path += " (" + shownName(name) + ")" // a docker_containers log: its container's name
+		} else if name := container.PodName(f.Path); name != "" {
+			path += " (" + shownName(name) + ")" // a kubernetes log: namespace/pod/container, from its path
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", shownName(f.Input), path, f.Inode, f.Generation, f.Offset, size,
 			max(size-f.Offset, 0), f.LastSeen.UTC().Format(time.RFC3339))

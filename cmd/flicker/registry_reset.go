@@ -13,7 +13,7 @@ import (
 // arguments and reset the input at every restart.
 type RegistryResetCmd struct {
 	registryLocation
-	Input    string        `arg:"" name:"input" help:"The name of the input (log_files, docker_containers or api_sources) to start over."`
+	Input    string        `arg:"" name:"input" help:"The name of the input (log_files, docker_containers, kubernetes or api_sources) to start over."`
 	LeaseTTL time.Duration `name:"lease-ttl" default:"15s" help:"S3 registries: the lease TTL the instances use; a lease still renewed refuses the reset (stop flicker first)."`
 }
 

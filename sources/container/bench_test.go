@@ -25,12 +25,34 @@ func (p *discardPublisher) Publish(_ context.Context, events []engine.Event) err
 	return nil
 }
 
+// records are the lines of one message of the given stream as a runtime writes them.
+type records func(stream, msg string, when time.Time) [][]byte
+
+// criRecords writes msg as containerd does on a UTC node: P records of 16 KiB, then the F record.
+func criRecords(stream, msg string, when time.Time) [][]byte {
+	s := container.StreamStdout
+	if stream == "stderr" {
+		s = container.StreamStderr
+	}
+	var out [][]byte
+	for len(msg) > containertest.DefaultContainerdMaxRecord {
+		out = append(out, containertest.Containerd.AppendRecord(nil, when, s, true, []byte(msg[:containertest.DefaultContainerdMaxRecord])))
+		msg = msg[containertest.DefaultContainerdMaxRecord:]
+	}
+	return append(out, containertest.Containerd.AppendRecord(nil, when, s, false, []byte(msg)))
+}
+
 // BenchmarkDockerReader reads a 64 MiB json-file log of 120-200-byte messages (every 50th one 40 KiB, in partial
 // records) in once mode into a discarding publisher: the format layer's cost next to sources/file's
 // BenchmarkReader.
-func BenchmarkDockerReader(b *testing.B) {
+func BenchmarkDockerReader(b *testing.B) { benchReader(b, file.FormatDocker, containertest.Records) }
+
+// BenchmarkCRIReader is BenchmarkDockerReader for a containerd CRI log.
+func BenchmarkCRIReader(b *testing.B) { benchReader(b, file.FormatCRI, criRecords) }
+
+func benchReader(b *testing.B, format string, recs records) {
 	dir := b.TempDir()
-	path := filepath.Join(dir, "app-json.log")
+	path := filepath.Join(dir, "app.log")
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
@@ -44,7 +66,7 @@ func BenchmarkDockerReader(b *testing.B) {
 		if messages%50 == 49 {
 			msg = strings.Repeat(pad, 200)
 		}
-		for _, r := range containertest.Records("stdout", msg, when.Add(time.Duration(messages))) {
+		for _, r := range recs("stdout", msg, when.Add(time.Duration(messages))) {
 			n, _ := w.Write(r)
 			size += n
 		}
@@ -54,7 +76,7 @@ func BenchmarkDockerReader(b *testing.B) {
 		b.Fatal(err)
 	}
 	_ = f.Close()
-	cfg := file.Config{Name: "bench", Paths: []string{filepath.Join(dir, "*.log")}, Format: file.FormatDocker}
+	cfg := file.Config{Name: "bench", Paths: []string{filepath.Join(dir, "*.log")}, Format: format}
 	cfg.SetDefaults()
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
@@ -80,45 +102,52 @@ func BenchmarkDockerReader(b *testing.B) {
 }
 
 // The format layer allocates nothing per message: decoding, joining and emitting use the source's arenas and
-// buffers. Not parallel, so that the allocation count is this test's alone.
-func TestDockerReaderAllocations(t *testing.T) {
-	dir := t.TempDir()
-	f, err := os.Create(filepath.Join(dir, "app-json.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	const messages = 20000
-	when := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
-	for i := range messages {
-		stream := []string{"stdout", "stderr"}[i%2]
-		for _, r := range containertest.Records(stream, strings.Repeat("m", 150+i%50), when) {
-			if _, err := w.Write(r); err != nil {
+// buffers, for either format. Not parallel, so that the allocation count is this test's alone.
+func TestReaderAllocations(t *testing.T) {
+	for _, tt := range []struct {
+		format string
+		recs   records
+	}{{file.FormatDocker, containertest.Records}, {file.FormatCRI, criRecords}} {
+		t.Run(tt.format, func(t *testing.T) {
+			dir := t.TempDir()
+			f, err := os.Create(filepath.Join(dir, "app.log"))
+			if err != nil {
 				t.Fatal(err)
 			}
-		}
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	_ = f.Close()
-	cfg := file.Config{Name: "allocs", Paths: []string{filepath.Join(dir, "*.log")}, Format: file.FormatDocker}
-	cfg.SetDefaults()
-	src, err := file.New(cfg, newRegistry(), file.Options{Once: true, Formats: container.Formats()}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub := &discardPublisher{}
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	if err := src.Run(context.Background(), pub); err != nil {
-		t.Fatal(err)
-	}
-	runtime.ReadMemStats(&after)
-	if pub.events != messages {
-		t.Fatalf("%d events, want %d", pub.events, messages)
-	}
-	if per := float64(after.Mallocs-before.Mallocs) / messages; per > 0.05 {
-		t.Errorf("%.3f allocations per message, want none beyond the arenas' chunks", per)
+			w := bufio.NewWriterSize(f, 1<<20)
+			const messages = 20000
+			when := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+			for i := range messages {
+				stream := []string{"stdout", "stderr"}[i%2]
+				for _, r := range tt.recs(stream, strings.Repeat("m", 150+i%50), when) {
+					if _, err := w.Write(r); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if err := w.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			_ = f.Close()
+			cfg := file.Config{Name: "allocs", Paths: []string{filepath.Join(dir, "*.log")}, Format: tt.format}
+			cfg.SetDefaults()
+			src, err := file.New(cfg, newRegistry(), file.Options{Once: true, Formats: container.Formats()}, zerolog.Nop())
+			if err != nil {
+				t.Fatal(err)
+			}
+			pub := &discardPublisher{}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			if err := src.Run(context.Background(), pub); err != nil {
+				t.Fatal(err)
+			}
+			runtime.ReadMemStats(&after)
+			if pub.events != messages {
+				t.Fatalf("%d events, want %d", pub.events, messages)
+			}
+			if per := float64(after.Mallocs-before.Mallocs) / messages; per > 0.05 {
+				t.Errorf("%.3f allocations per message, want none beyond the arenas' chunks", per)
+			}
+		})
 	}
 }

@@ -48,12 +48,7 @@ func (c *Config) SetDefaults() {
 	if c.Path == "" {
 		c.Path = DefaultPath
 	}
-	if len(c.Streams) == 0 {
-		c.Streams = append([]string(nil), streamsAll...)
-	}
-	for i, s := range c.Streams {
-		c.Streams[i] = strings.ToLower(s)
-	}
+	c.Streams = defaultStreams(c.Streams)
 	fc := c.FileConfig()
 	fc.SetDefaults()
 	c.StartPosition, c.MaxLineBytes, c.ScanInterval = fc.StartPosition, fc.MaxLineBytes, fc.ScanInterval
@@ -75,11 +70,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	for i, s := range c.Streams {
-		if s != "stdout" && s != "stderr" {
-			add(fmt.Sprintf("streams[%d]", i), "must be stdout or stderr, not %q", s)
-		}
-	}
+	errs = append(errs, validateStreams(c.Streams)...)
 	// The shared keys are checked by log_files' rules; paths and format are this input's own.
 	fc := c.FileConfig()
 	errs = append(errs, fc.Validate())
@@ -99,4 +90,25 @@ func (c *Config) FileConfig() file.Config {
 		ScanInterval: c.ScanInterval, CloseInactive: c.CloseInactive, CleanRemovedAfter: c.CleanRemovedAfter,
 		MaxOpenFiles: c.MaxOpenFiles,
 	}
+}
+
+// defaultStreams is streams in lower case, or both streams when it is empty.
+func defaultStreams(streams []string) []string {
+	if len(streams) == 0 {
+		return append([]string(nil), streamsAll...)
+	}
+	for i, s := range streams {
+		streams[i] = strings.ToLower(s)
+	}
+	return streams
+}
+
+func validateStreams(streams []string) []error {
+	var errs []error
+	for i, s := range streams {
+		if s != "stdout" && s != "stderr" {
+			errs = append(errs, fielderr.New(fmt.Sprintf("streams[%d]", i), "must be stdout or stderr, not %q", s))
+		}
+	}
+	return errs
 }

@@ -68,7 +68,9 @@ func FuzzParseCRI(f *testing.F) {
 		if rec.Stream != container.StreamStdout && rec.Stream != container.StreamStderr {
 			t.Fatalf("stream %s", rec.Stream)
 		}
-		field := line[:bytes.IndexByte(line, ' ')]
+		// RFC 3339's lower-case t and z, which ParseCRI reads, are upper case for time.Parse (the only letters a
+		// time ParseCRI reads can hold).
+		field := bytes.ToUpper(line[:bytes.IndexByte(line, ' ')])
 		if want, err := time.Parse(time.RFC3339Nano, string(field)); err != nil || !want.Equal(rec.Time) {
 			t.Fatalf("time %q: ParseCRI %s, time.Parse %s (%v)", field, rec.Time.Format(time.RFC3339Nano),
 				want.Format(time.RFC3339Nano), err)
@@ -86,8 +88,10 @@ func FuzzParseCRI(f *testing.F) {
 				t.Fatalf("%s in %s: %+v written as %q parses to %+v", rt, zone, rec, out, back)
 			}
 		}
-		again(containertest.Containerd, time.UTC)
-		again(containertest.CRIO, time.UTC)
+		if y := rec.Time.Year(); y >= 0 && y <= 9999 { // a time of year 0 with an offset can be in year -1 in UTC
+			again(containertest.Containerd, time.UTC)
+			again(containertest.CRIO, time.UTC)
+		}
 		if y := rec.Time.Year(); y > 0 && y < 9999 { // four-digit years in any zone
 			again(containertest.Containerd, east)
 			again(containertest.CRIO, east)

@@ -5,7 +5,7 @@ import "github.com/flickerlog/flicker/sources/file"
 // Formats returns the container log formats the file source decodes (log_files format, docker_containers), each
 // for the use of one source.
 func Formats() []file.Format {
-	return []file.Format{&dockerFormat{}}
+	return []file.Format{&dockerFormat{}, criFormat{}}
 }
 
 // dockerFormat is Docker for the file source.
@@ -25,3 +25,23 @@ func (f *dockerFormat) Decode(line []byte, p *file.Piece) error {
 }
 
 var streamNames = [...]string{StreamUnknown: "", StreamStdout: "stdout", StreamStderr: "stderr"}
+
+// criFormat is the CRI format of containerd and CRI-O for the file source.
+type criFormat struct{}
+
+func (criFormat) Name() string { return file.FormatCRI }
+
+// Decode decodes one CRI line. The "\r" of a "\r\n" the container wrote is dropped from the end of a message
+// (its F record), so that a message reads the same on a CRI-O node, whose conmon keeps it, as on a containerd
+// node, which strips it; a "\r" that ends a P record is content (the message goes on), as is any other.
+func (criFormat) Decode(line []byte, p *file.Piece) error {
+	r, err := ParseCRI(line)
+	if err != nil {
+		return err
+	}
+	if n := len(r.Content); !r.Partial && n > 0 && r.Content[n-1] == '\r' {
+		r.Content = r.Content[:n-1]
+	}
+	p.Time, p.Stream, p.Partial, p.Content = r.Time, streamNames[r.Stream], r.Partial, r.Content
+	return nil
+}

@@ -29,8 +29,9 @@ type Config struct {
 	// Timezone is for parsers of times without a zone.
 	Timezone  string           `yaml:"timezone"`
 	Multiline *MultilineConfig `yaml:"multiline"`
-	// Format decodes container log lines: docker (Docker's json-file driver), auto (each file's first line
-	// read tells docker from plain lines), or empty for plain lines. Partial records are joined per stream into
+	// Format decodes container log lines: docker (Docker's json-file driver), cri (containerd's and CRI-O's
+	// CRI format), auto (each file's first line read tells docker, cri and plain lines apart), or empty for
+	// plain lines. Partial records are joined per stream into
 	// one message (capped at MaxLineBytes like a line), @timestamp is the record's time and stream a field;
 	// Multiline then applies to the joined messages of one stream. A line the format cannot decode is shipped
 	// raw with error.message.

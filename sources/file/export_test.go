@@ -45,3 +45,16 @@ func SplitAll(enc string, maxLine int, data []byte) (lines [][]byte, consumed []
 
 // Decode decodes raw with the named encoding and returns UTF-8 and the number of invalid units.
 func Decode(enc string, raw []byte) ([]byte, int) { return parseEncoding(enc).appendDecoded(nil, raw) }
+
+// ErrMembersCached is the number of malformed lines' error members cached over the source's files.
+func (s *Source) ErrMembersCached() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, t := range s.files {
+		if t.format != nil {
+			n += len(t.format.errExtra)
+		}
+	}
+	return n
+}

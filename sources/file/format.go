@@ -34,7 +34,7 @@ const (
 	FormatPlain  = ""       // plain lines
 	FormatAuto   = "auto"   // each file's first line read picks the format that decodes it; none: plain lines
 	FormatDocker = "docker" // Docker's json-file driver
-	FormatCRI    = "cri"    // the CRI format of containerd and CRI-O (not decoded yet)
+	FormatCRI    = "cri"    // the CRI format of containerd and CRI-O
 )
 
 // JoinTimeout is how long a message whose last record has not come is held before it is shipped as it is:
@@ -45,6 +45,10 @@ const JoinTimeout = 5 * time.Second
 
 // malformedLogEvery rate-limits the warning about malformed lines, per file.
 const malformedLogEvery = time.Minute
+
+// maxErrExtra bounds the error members cached per file: an error's text may quote the line (CRI), so a file of
+// garbage would otherwise grow the cache by a member per line.
+const maxErrExtra = 64
 
 // formatted is the container-log state of one file: its format and the messages being joined, per stream (the
 // two streams' records interleave in one file). Owned by the reader goroutine.
@@ -237,6 +241,9 @@ func (s *Source) emitML(j joined) {
 // malformed ships a line the format cannot decode as it is, with the reason, and warns once a minute per file.
 func (s *Source) malformed(t *tracked, raw []byte, c *chunk, start, end int64, readAt time.Time, err error) {
 	s.stats.malformed.Add(1)
+	if n := len(raw); n > 0 && raw[n-1] == '\r' {
+		raw = raw[:n-1] // as a plain line loses it
+	}
 	f := t.format
 	if now := s.now(); now.Sub(f.warned) >= malformedLogEvery {
 		f.warned = now
@@ -247,7 +254,7 @@ func (s *Source) malformed(t *tracked, raw []byte, c *chunk, start, end int64, r
 	if !ok {
 		q, _ := json.Marshal(err.Error())
 		extra = append(append(append([]byte(`,"error":{"message":`), q...), '}'), f.meta...)
-		if f.errExtra == nil {
+		if f.errExtra == nil || len(f.errExtra) >= maxErrExtra {
 			f.errExtra = make(map[string][]byte)
 		}
 		f.errExtra[err.Error()] = extra

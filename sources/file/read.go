@@ -278,16 +278,18 @@ func (s *Source) line(t *tracked, raw []byte, c *chunk, start, end int64, comple
 			s.stats.invalid.Add(uint64(invalid))
 		}
 	}
-	if complete && len(msg) > 0 && msg[len(msg)-1] == '\r' {
-		msg = msg[:len(msg)-1]
-	}
 	if s.cfg.Format != FormatPlain {
 		if t.format == nil {
 			t.format = s.newFormatted(t)
 		}
+		// A container format gets the line with its '\r': the end of a CRI record that a message continues
+		// after is content, and the format drops what ends a message.
 		if s.record(t, msg, c, start, end, readAt) {
 			return
 		}
+	}
+	if complete && len(msg) > 0 && msg[len(msg)-1] == '\r' {
+		msg = msg[:len(msg)-1]
 	}
 	if t.ml != nil || s.cfg.Multiline != nil {
 		if t.ml == nil {

@@ -97,12 +97,10 @@ func (c *Config) Validate() error {
 		add("encoding", "must be one of utf-8, utf-16le, utf-16be, latin1, not %q", c.Encoding)
 	}
 	switch c.Format {
-	case FormatPlain, FormatAuto, FormatDocker:
+	case FormatPlain, FormatAuto, FormatDocker, FormatCRI:
 		if c.Format != FormatPlain && encodings[c.Encoding] != "utf-8" {
 			add("encoding", "must be utf-8 with format %s (container logs are UTF-8), not %q", c.Format, c.Encoding)
 		}
-	case FormatCRI:
-		add("format", "cri is not supported yet: use docker or auto, or read the lines as plain text (no format)")
 	default:
 		add("format", "must be auto, docker or cri, or left out for plain lines, not %q", c.Format)
 	}

@@ -87,6 +87,7 @@ func TestParseErrors(t *testing.T) {
 			{10, 3, "batch.max_events", "must be positive, got 0"},
 			{12, 3, "batch.max_wait", "must be positive, got -1s"},
 			{14, 3, "queue.max_bytes", "must be at least batch.max_bytes (8388608): a full batch has to fit in the queue"},
+			{17, 5, "docker_containers[0].join_timeout", "must be positive, not -1s"},
 		}},
 		{"unsupported.yaml", []wantErr{{6, 5, "kubernetes[0].metadata", "api is not yet supported in this build: use path (namespace, pod, uid, container and restart count from the log's path)"}}},
 		{"syntax.yaml", []wantErr{{2, 0, "", "invalid YAML: did not find expected ',' or ']'"}}},

@@ -118,6 +118,7 @@ func TestE2EDockerContainers(t *testing.T) {
     scan_interval: 50ms
     close_inactive: 2s
     clean_removed_after: 1s
+    join_timeout: 10m   # the kill -9 comes mid-join: a slow machine must not ship the half first
 outputs:
   - type: file
     name: out
@@ -164,7 +165,7 @@ batch:
 		m.write(web2, "stderr", 200)
 	}
 	// dockerd rotates between the records of one message too: such a message is shipped in two parts (see
-	// file.JoinTimeout and TestDockerMessageCutByRotation). The long messages here are written without rotation.
+	// join_timeout and TestDockerMessageCutByRotation). The long messages here are written without rotation.
 	d.MaxSize = 0
 	m.interleave(web1, 40<<10)
 	m.interleave(web2, 20<<10)

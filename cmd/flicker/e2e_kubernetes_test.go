@@ -99,6 +99,7 @@ func TestE2EKubernetes(t *testing.T) {
     scan_interval: 50ms
     close_inactive: 2s
     clean_removed_after: 1s
+    join_timeout: 10m   # the kill -9 comes mid-join: a slow machine must not ship the half first
 outputs:
   - type: file
     name: out

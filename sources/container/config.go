@@ -36,6 +36,9 @@ type Config struct {
 	CloseInactive     time.Duration     `yaml:"close_inactive"`
 	CleanRemovedAfter time.Duration     `yaml:"clean_removed_after"` // read positions of removed containers are kept this long
 	MaxOpenFiles      int               `yaml:"max_open_files"`
+	// JoinTimeout ships a message whose next record has not come for this long as it is (a rotation or a
+	// container that died mid-message cut it).
+	JoinTimeout time.Duration `yaml:"join_timeout"`
 }
 
 // DefaultPath is where dockerd keeps its containers.
@@ -54,6 +57,7 @@ func (c *Config) SetDefaults() {
 	c.StartPosition, c.MaxLineBytes, c.ScanInterval = fc.StartPosition, fc.MaxLineBytes, fc.ScanInterval
 	c.CloseInactive, c.CleanRemovedAfter, c.MaxOpenFiles, c.Multiline = fc.CloseInactive, fc.CleanRemovedAfter,
 		fc.MaxOpenFiles, fc.Multiline
+	c.JoinTimeout = fc.JoinTimeout
 }
 
 // Validate checks the configuration (after SetDefaults); errors name the field relative to the entry.
@@ -88,7 +92,7 @@ func (c *Config) FileConfig() file.Config {
 		Timezone: file.DefaultTimezone, StartPosition: c.StartPosition,
 		MaxLineBytes: c.MaxLineBytes, Multiline: c.Multiline, Fields: c.Fields, FieldsUnderRoot: c.FieldsUnderRoot,
 		ScanInterval: c.ScanInterval, CloseInactive: c.CloseInactive, CleanRemovedAfter: c.CleanRemovedAfter,
-		MaxOpenFiles: c.MaxOpenFiles,
+		MaxOpenFiles: c.MaxOpenFiles, JoinTimeout: c.JoinTimeout,
 	}
 }
 

@@ -373,7 +373,7 @@ func TestDockerPositionNeverSplitsAFinishedMessage(t *testing.T) {
 
 // dockerd checks max-size before every record, so a long message can be cut by a rotation: its first records
 // end the rotated file, the others begin the new one. Nothing is lost: the new file's part ships as a message of
-// its own, the rotated file's part once file.JoinTimeout passed without its next record.
+// its own, the rotated file's part once join_timeout (file.DefaultJoinTimeout) passed without its next record.
 func TestDockerMessageCutByRotation(t *testing.T) {
 	t.Parallel()
 	d := newDockerd(t, 20<<10, 3)
@@ -399,7 +399,7 @@ func TestDockerMessageCutByRotation(t *testing.T) {
 	if m := sink.all()[0].Message; m != msg[32<<10:] {
 		t.Fatalf("first event of %d bytes, want the new file's %d", len(m), 8<<10)
 	}
-	skew.Store(int64(file.JoinTimeout + time.Second))
+	skew.Store(int64(file.DefaultJoinTimeout + time.Second))
 	waitFor(t, "the rotated file's part", func() bool { return len(sink.all()) == 2 })
 	if m := sink.all()[1].Message; m != msg[:32<<10] {
 		t.Errorf("second event of %d bytes, want the rotated file's %d", len(m), 32<<10)

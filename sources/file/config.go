@@ -36,6 +36,10 @@ type Config struct {
 	// Multiline then applies to the joined messages of one stream. A line the format cannot decode is shipped
 	// raw with error.message.
 	Format string `yaml:"format"`
+	// JoinTimeout (with Format) ships a message whose next record has not come for this long as it is: a runtime
+	// writes the records of one message at once, so only a message cut by a rotation or by a container that died
+	// mid-message waits that long. Its records after the timeout make another message.
+	JoinTimeout time.Duration `yaml:"join_timeout"`
 	// Fields are added to every event, under "fields" or, with FieldsUnderRoot, at the top level.
 	Fields          map[string]string `yaml:"fields"`
 	FieldsUnderRoot bool              `yaml:"fields_under_root"`
@@ -81,4 +85,5 @@ const (
 	DefaultMultilineMaxLines = 500
 	DefaultMultilineMaxBytes = 4 << 20
 	DefaultMultilineTimeout  = 5 * time.Second
+	DefaultJoinTimeout       = 5 * time.Second
 )

@@ -37,12 +37,6 @@ const (
 	FormatCRI    = "cri"    // the CRI format of containerd and CRI-O
 )
 
-// JoinTimeout is how long a message whose last record has not come is held before it is shipped as it is:
-// dockerd writes the records of one message at once, so only a message cut by a rotation (its first records in
-// the rotated file, the others in the new one) or by a container that died mid-message waits that long. Its
-// records after the timeout make another message.
-const JoinTimeout = 5 * time.Second
-
 // malformedLogEvery rate-limits the warning about malformed lines, per file.
 const malformedLogEvery = time.Minute
 

@@ -349,7 +349,7 @@ func (s *Source) emitTo(st *engine.Stream, sc *streamChunks, msg []byte, c *chun
 }
 
 // expireMultiline ships multi-line events pending longer than the timeout, and container messages whose next
-// record has not come for JoinTimeout.
+// record has not come for join_timeout.
 func (s *Source) expireMultiline() {
 	if s.cfg.Multiline == nil && s.cfg.Format == FormatPlain {
 		return
@@ -358,7 +358,7 @@ func (s *Source) expireMultiline() {
 	if now.Before(s.nextMLRun) {
 		return
 	}
-	every := JoinTimeout
+	every := s.cfg.JoinTimeout
 	if s.cfg.Multiline != nil {
 		every = min(every, s.cfg.Multiline.Timeout)
 	}
@@ -373,7 +373,7 @@ func (s *Source) expireMultiline() {
 		}
 		expired := false
 		for _, js := range t.format.streams {
-			if js.active && now.Sub(js.lastAdd) >= JoinTimeout {
+			if js.active && now.Sub(js.lastAdd) >= s.cfg.JoinTimeout {
 				s.cur, expired = t, true
 				js.active = false
 				s.joinedMessage(t, js, js.buf, js.start, js.end, js.time)

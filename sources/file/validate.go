@@ -37,6 +37,9 @@ func (c *Config) SetDefaults() {
 	if c.Timezone == "" {
 		c.Timezone = DefaultTimezone
 	}
+	if c.JoinTimeout == 0 {
+		c.JoinTimeout = DefaultJoinTimeout
+	}
 	if c.ScanInterval == 0 {
 		c.ScanInterval = DefaultScanInterval
 	}
@@ -115,7 +118,7 @@ func (c *Config) Validate() error {
 		path string
 		v    time.Duration
 	}{{"scan_interval", c.ScanInterval}, {"close_inactive", c.CloseInactive},
-		{"clean_removed_after", c.CleanRemovedAfter}} {
+		{"clean_removed_after", c.CleanRemovedAfter}, {"join_timeout", c.JoinTimeout}} {
 		if d.v <= 0 {
 			add(d.path, "must be positive, not %v", d.v)
 		}

@@ -5,6 +5,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // Pod is what the cache keeps of a pod. Its maps are shared with the cache: read them, never change them.
@@ -65,38 +67,66 @@ func allDigits(s string) bool {
 	return true
 }
 
-// strip returns the parts of a pod the cache keeps, in a new object, so the decoded original (managedFields,
-// spec, status: tens of KiB) can be collected. It is the informer's transform, run before anything is stored.
-func strip(pod *corev1.Pod, annotations map[string]struct{}) *corev1.Pod {
-	out := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
-		Name:            pod.Name,
-		Namespace:       pod.Namespace,
-		UID:             pod.UID,
-		ResourceVersion: pod.ResourceVersion,
-		Labels:          pod.Labels,
-	}}
-	out.Spec.NodeName = pod.Spec.NodeName
-	for key, value := range pod.Annotations {
-		if _, ok := annotations[key]; ok {
+// cachedPod is what the informer stores of a pod: the stripped metadata and the node name, a fifth of the size
+// of a corev1.Pod even when that is stripped empty.
+type cachedPod struct {
+	metav1.ObjectMeta
+	NodeName string
+}
+
+func (*cachedPod) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
+
+func (p *cachedPod) DeepCopyObject() runtime.Object {
+	return &cachedPod{ObjectMeta: *p.ObjectMeta.DeepCopy(), NodeName: p.NodeName}
+}
+
+// transform returns what is kept of a pod, in new objects, so the decoded original (managedFields, spec, status:
+// kilobytes) can be collected. It is the informer's transform, run before anything is stored, and it returns
+// an object that is already a cachedPod as it is.
+func transform(obj any, keep map[string]struct{}) any {
+	switch pod := obj.(type) {
+	case *corev1.Pod:
+		return &cachedPod{ObjectMeta: stripMeta(&pod.ObjectMeta, keep), NodeName: pod.Spec.NodeName}
+	}
+	return obj // a cachedPod, or a tombstone whose pod was transformed when it was stored
+}
+
+// strip returns a pod with only what the cache keeps, for a list being decoded.
+func strip(pod *corev1.Pod, keep map[string]struct{}) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: stripMeta(&pod.ObjectMeta, keep), Spec: corev1.PodSpec{NodeName: pod.Spec.NodeName}}
+}
+
+// stripMeta keeps the name, namespace, UID, resource version, labels, the annotations of keep and the
+// controller reference (its kind and name).
+func stripMeta(m *metav1.ObjectMeta, keep map[string]struct{}) metav1.ObjectMeta {
+	out := metav1.ObjectMeta{
+		Name:            m.Name,
+		Namespace:       m.Namespace,
+		UID:             m.UID,
+		ResourceVersion: m.ResourceVersion,
+		Labels:          m.Labels,
+	}
+	for key, value := range m.Annotations {
+		if _, ok := keep[key]; ok {
 			if out.Annotations == nil {
-				out.Annotations = make(map[string]string, len(annotations))
+				out.Annotations = make(map[string]string, len(keep))
 			}
 			out.Annotations[key] = value
 		}
 	}
-	if ref := metav1.GetControllerOfNoCopy(pod); ref != nil {
+	if ref := metav1.GetControllerOfNoCopy(m); ref != nil {
 		out.OwnerReferences = []metav1.OwnerReference{{Kind: ref.Kind, Name: ref.Name, Controller: ref.Controller}}
 	}
 	return out
 }
 
-// podOf turns a stripped pod into the cache's Pod.
-func podOf(pod *corev1.Pod) Pod {
+// podOf turns a cached pod into the cache's Pod.
+func podOf(pod *cachedPod) Pod {
 	return Pod{
 		UID:         string(pod.UID),
 		Namespace:   pod.Namespace,
 		Name:        pod.Name,
-		NodeName:    pod.Spec.NodeName,
+		NodeName:    pod.NodeName,
 		Labels:      pod.Labels,
 		Annotations: pod.Annotations,
 		Owner:       ownerOf(metav1.GetControllerOfNoCopy(pod), pod.Labels),

@@ -52,17 +52,22 @@ func TestStripKeepsOnlyWhatIsNeeded(t *testing.T) {
 		Spec:   corev1.PodSpec{NodeName: "node-a", Containers: []corev1.Container{{Name: "c", Image: "i"}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.1"},
 	}
-	want := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: "web-1", Namespace: "prod", UID: "u1", ResourceVersion: "7",
-			Labels:          map[string]string{"app": "web"},
-			Annotations:     map[string]string{"keep": "1"},
-			OwnerReferences: []metav1.OwnerReference{{Kind: "StatefulSet", Name: "web", Controller: &yes}},
-		},
-		Spec: corev1.PodSpec{NodeName: "node-a"},
+	meta := metav1.ObjectMeta{
+		Name: "web-1", Namespace: "prod", UID: "u1", ResourceVersion: "7",
+		Labels:          map[string]string{"app": "web"},
+		Annotations:     map[string]string{"keep": "1"},
+		OwnerReferences: []metav1.OwnerReference{{Kind: "StatefulSet", Name: "web", Controller: &yes}},
 	}
-	if got := strip(in, map[string]struct{}{"keep": {}}); !reflect.DeepEqual(got, want) {
+	keep := map[string]struct{}{"keep": {}}
+	if got, want := strip(in, keep), (&corev1.Pod{ObjectMeta: meta, Spec: corev1.PodSpec{NodeName: "node-a"}}); !reflect.DeepEqual(got, want) {
 		t.Errorf("strip =\n%+v\nwant\n%+v", got, want)
+	}
+	cached := transform(in, keep)
+	if want := (&cachedPod{ObjectMeta: meta, NodeName: "node-a"}); !reflect.DeepEqual(cached, want) {
+		t.Errorf("transform =\n%+v\nwant\n%+v", cached, want)
+	}
+	if again := transform(cached, keep); again != cached {
+		t.Errorf("transform of a cached pod = %+v, want it as it is", again)
 	}
 	if got := strip(in, nil); got.Annotations != nil {
 		t.Errorf("strip with no allowed annotation kept %v", got.Annotations)

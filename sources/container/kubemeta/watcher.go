@@ -13,7 +13,6 @@ import (
 	"github.com/rs/zerolog"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -115,18 +114,17 @@ func New(cfg Config, log zerolog.Logger) (*Watcher, error) {
 		return nil, fmt.Errorf("kubemeta client for %s: %w", cfg.Host, err)
 	}
 
-	lw := &listWatch{ListWatch: cache.NewListWatchFromClient(client, "pods", corev1.NamespaceAll, fields.OneTermEqualSelector("spec.nodeName", cfg.Node)), w: w}
-	w.informer = cache.NewSharedIndexInformerWithOptions(lw, &corev1.Pod{}, cache.SharedIndexInformerOptions{})
 	keep := make(map[string]struct{}, len(cfg.Annotations))
 	for _, key := range cfg.Annotations {
 		keep[key] = struct{}{}
 	}
-	if err := w.informer.SetTransform(func(obj any) (any, error) {
-		if pod, ok := obj.(*corev1.Pod); ok {
-			return strip(pod, keep), nil
-		}
-		return obj, nil // a tombstone: its pod was stripped when it was stored
-	}); err != nil {
+	selector := fields.OneTermEqualSelector("spec.nodeName", cfg.Node)
+	lw := &listWatch{
+		ListWatch: cache.NewListWatchFromClient(client, "pods", corev1.NamespaceAll, selector),
+		client:    client, selector: selector.String(), keep: keep, w: w,
+	}
+	w.informer = cache.NewSharedIndexInformerWithOptions(lw, &corev1.Pod{}, cache.SharedIndexInformerOptions{})
+	if err := w.informer.SetTransform(func(obj any) (any, error) { return transform(obj, keep), nil }); err != nil {
 		return nil, fmt.Errorf("kubemeta informer: %w", err)
 	}
 	if err := w.informer.SetWatchErrorHandlerWithContext(w.watchError); err != nil {
@@ -136,25 +134,6 @@ func New(cfg Config, log zerolog.Logger) (*Watcher, error) {
 		return nil, fmt.Errorf("kubemeta informer: %w", err)
 	}
 	return w, nil
-}
-
-// listWatch is the pods' list and watch. It declares that it does not do the streaming list
-// (sendInitialEvents), so the reflector lists and then watches, which every API server answers, and it logs
-// the relists, which the reflector does on its own (after a 410 Gone in a watch's ERROR event it calls no
-// error handler).
-type listWatch struct {
-	*cache.ListWatch
-	w     *Watcher
-	lists atomic.Uint64
-}
-
-func (*listWatch) IsWatchListSemanticsUnSupported() bool { return true }
-
-func (lw *listWatch) ListWithContext(ctx context.Context, options metav1.ListOptions) (runtime.Object, error) {
-	if n := lw.lists.Add(1); n > 1 {
-		lw.w.log.Info().Uint64("lists", n).Msg("listing this node's pods again")
-	}
-	return lw.ListWatch.ListWithContext(ctx, options)
 }
 
 // Run lists and watches this node's pods until ctx ends, retrying failures with backoff, and returns nil then,
@@ -272,7 +251,7 @@ func (w *Watcher) store(obj any, deleted bool) {
 	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = tomb.Obj
 	}
-	pod, ok := obj.(*corev1.Pod)
+	pod, ok := obj.(*cachedPod)
 	if !ok || pod.UID == "" {
 		return
 	}

@@ -171,9 +171,9 @@ func benchPod(i int) *corev1.Pod {
 				Name: fmt.Sprintf("shop-%d-7d9f8b6c5d", i%40), UID: "rs-uid", Controller: &yes, BlockOwnerDeletion: &yes}},
 			ManagedFields: []metav1.ManagedFieldsEntry{
 				{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "v1",
-					FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: fields.Bytes()}},
+					FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(fields.String())},
 				{Manager: "kubelet", Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "v1",
-					FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:status":{"f:conditions":{},"f:containerStatuses":{},"f:podIP":{}}}`)}, Subresource: "status"},
+					FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(`{"f:status":{"f:conditions":{},"f:containerStatuses":{},"f:podIP":{}}}`), Subresource: "status"},
 			},
 		},
 		Spec: corev1.PodSpec{

@@ -14,8 +14,12 @@ const (
 	DefaultWaitTimeout = 2 * time.Second
 	DefaultDeleteGrace = time.Minute
 	DefaultMissRetry   = time.Minute
-	DefaultTokenFile   = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-	DefaultCAFile      = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+	// The first retry of a failed list or watch waits DefaultRetryBackoff, each next one twice as long, up
+	// to DefaultRetryBackoffMax (plus up to 25% jitter), as client-go's reflector.
+	DefaultRetryBackoff    = 800 * time.Millisecond
+	DefaultRetryBackoffMax = 30 * time.Second
+	DefaultTokenFile       = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+	DefaultCAFile          = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
 )
 
 // Config says which node's pods to watch, where the API server is and how long to wait for metadata. Field
@@ -40,6 +44,9 @@ type Config struct {
 	MissRetry time.Duration `yaml:"miss_retry"`
 	// DeleteGrace is how long a deleted pod stays cached. 0: DefaultDeleteGrace.
 	DeleteGrace time.Duration `yaml:"delete_grace"`
+	// RetryBackoff and RetryBackoffMax bound the wait before retrying a failed list or watch. 0: the defaults.
+	RetryBackoff    time.Duration `yaml:"retry_backoff"`
+	RetryBackoffMax time.Duration `yaml:"retry_backoff_max"`
 }
 
 // Validate checks the fields that need no environment; New also resolves the in-cluster defaults.
@@ -56,7 +63,8 @@ func (c *Config) Validate() error {
 	for _, f := range []struct {
 		name string
 		d    time.Duration
-	}{{"wait_timeout", c.WaitTimeout}, {"miss_retry", c.MissRetry}, {"delete_grace", c.DeleteGrace}} {
+	}{{"wait_timeout", c.WaitTimeout}, {"miss_retry", c.MissRetry}, {"delete_grace", c.DeleteGrace},
+		{"retry_backoff", c.RetryBackoff}, {"retry_backoff_max", c.RetryBackoffMax}} {
 		if f.d < 0 {
 			errs = append(errs, fielderr.New(f.name, "is negative (%s): give a duration such as 2s, or leave it out for the default", f.d))
 		}
@@ -75,6 +83,13 @@ func (c Config) withDefaults() (Config, error) {
 	if c.DeleteGrace == 0 {
 		c.DeleteGrace = DefaultDeleteGrace
 	}
+	if c.RetryBackoff == 0 {
+		c.RetryBackoff = DefaultRetryBackoff
+	}
+	if c.RetryBackoffMax == 0 {
+		c.RetryBackoffMax = DefaultRetryBackoffMax
+	}
+	c.RetryBackoffMax = max(c.RetryBackoffMax, c.RetryBackoff)
 	if c.TokenFile == "" {
 		c.TokenFile = DefaultTokenFile
 	}

@@ -1,7 +1,17 @@
 // Package kubemeta keeps the Kubernetes metadata of the pods on this node (labels, allow-listed annotations, node
-// name, controller owner), for the kubernetes input's `metadata: api`. It runs one client-go informer: a list and
-// a watch of GET /api/v1/pods?fieldSelector=spec.nodeName=<node>, with the node's name from the config (a pod
-// learns it from the downward API, spec.nodeName, as $(NODE_NAME)).
+// name, controller owner), for the kubernetes input's `metadata: api`. It lists, then watches, GET
+// /api/v1/pods?fieldSelector=spec.nodeName=<node>, with the node's name from the config (a pod learns it from
+// the downward API, spec.nodeName, as $(NODE_NAME)).
+//
+// It does this itself, in about 300 lines over net/http and encoding/json, rather than with k8s.io/client-go's
+// informer: linking client-go (and k8s.io/api's types) made the flicker binary 12.7 MB larger and every flicker,
+// Kubernetes or not, 5 MiB larger in RSS at start, against a 48 MiB budget at 500 containers; the hand-written
+// list and watch cost nothing at start and hold 500 pods in 0.65 MiB of heap (benchmarks/RESULTS.md, "Kubernetes
+// pod metadata"). What it does of client-go's reflector: a list (from the API server's watch cache first,
+// resourceVersion=0), a watch from the list's resourceVersion with bookmarks and a 5-10 minute timeout, a new
+// watch from the last resourceVersion when one ends, a consistent list (paged, 500 a page) after a 410 Gone,
+// pods missing from a relist marked deleted, and a capped exponential backoff with jitter on failures. What it
+// leaves out: the streaming list (sendInitialEvents) and protobuf; a node's pods are a small list.
 //
 // Use:
 //
@@ -19,19 +29,18 @@
 // Credentials: in a pod, the service account's token and CA (/var/run/secrets/kubernetes.io/serviceaccount) and
 // KUBERNETES_SERVICE_HOST/PORT, as client-go's rest.InClusterConfig; Host, TokenFile and CAFile override them
 // (tests, out-of-cluster use). The token file is re-read every minute, as client-go's BearerTokenFile does, and
-// also at once after a 401, so a rotated token mends a refused one on the next retry. RBAC: get, list and watch on pods; nothing else, since the owner is derived
-// from names (see Owner) without reading ReplicaSets or Jobs.
+// also at once after a 401, so a rotated token mends a refused one on the next retry. HTTPS_PROXY and NO_PROXY
+// apply. RBAC: list and watch on pods; nothing else, since the owner is derived from names (see Owner) without
+// reading ReplicaSets or Jobs.
 //
 // Caveats:
-//   - Memory: each pod is stripped to its name, namespace, UID, labels, allow-listed annotations, node name and
-//     controller reference before it is cached (managedFields, the spec and the status are dropped as they
-//     arrive); benchmarks/RESULTS.md has the cost at 500 pods.
-//   - Failures: a list or watch error (401, 403, 5xx, an unreachable server) is logged and retried with
-//     client-go's backoff (0.8 s doubling to 30 s) for as long as Run runs; Run never gives up on its own, since
-//     a rotated token or an RBAC fix mends it without a restart. A 410 Gone (the watch fell out of the server's
-//     history) relists. Stats.WatchErrors counts the failures.
+//   - Memory: each pod is decoded one at a time, from the list's stream as from the watch's, into only its name,
+//     namespace, UID, labels, annotations, node name and owner references (managedFields, the spec and the
+//     status are skipped by the decoder), and only the allow-listed annotations are kept.
+//   - Failures: a list or watch error (401, 403, 5xx, an unreachable server) is logged and retried with backoff
+//     (Config.RetryBackoff, 0.8 s doubling to 30 s, as client-go) for as long as Run runs; Run never gives up on
+//     its own, since a rotated token or an RBAC fix mends it without a restart. A 410 Gone (the watch fell out
+//     of the server's history) relists. Stats.WatchErrors counts the failures, Stats.Lists the lists.
 //   - A deleted pod stays cached for Config.DeleteGrace, since its last lines are read after its deletion.
-//   - client-go's own log lines go to the logger given to New (at debug and trace level but its errors); the
-//     package does not touch klog's global logger.
-//   - The streaming list (WatchList, sendInitialEvents) is not used: a node's pods are a small list.
+//   - Until the first list has answered, every pod is unknown: Pod waits for it as for a new pod.
 package kubemeta

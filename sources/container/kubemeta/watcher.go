@@ -3,23 +3,13 @@ package kubemeta
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
+	"math/rand/v2"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
-	utilnet "k8s.io/apimachinery/pkg/util/net"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/cache"
-	"k8s.io/klog/v2"
 )
 
 // ErrReused is returned by a second call of Run.
@@ -33,19 +23,23 @@ const maxWaits = 1024
 type Stats struct {
 	// Missing counts the Pod calls that answered false: the event went out without API metadata.
 	Missing uint64
-	// WatchErrors counts the list and watch failures (each one is retried after a backoff).
+	// WatchErrors counts the list and watch failures (each one is retried after a backoff). A watch that the
+	// server ends, or that fell out of its history (410), is routine and not counted.
 	WatchErrors uint64
+	// Lists counts the lists made: 1 after the first, one more for each relist.
+	Lists uint64
 	// Pods is the number of pods cached, deleted ones in their grace period included.
 	Pods int
 }
 
 // Watcher keeps the metadata of this node's pods. Build it with New, run it with Run, read it with Pod.
 type Watcher struct {
-	cfg        Config
-	log        zerolog.Logger
-	informer   cache.SharedIndexInformer
-	httpClient *http.Client
-	started    atomic.Bool
+	cfg     Config
+	log     zerolog.Logger
+	api     *apiClient
+	keep    map[string]struct{} // Config.Annotations
+	started atomic.Bool
+	synced  atomic.Bool
 
 	mu    sync.Mutex
 	pods  map[string]*entry  // by UID
@@ -53,6 +47,7 @@ type Watcher struct {
 
 	missing     atomic.Uint64
 	watchErrors atomic.Uint64
+	lists       atomic.Uint64
 }
 
 type entry struct {
@@ -67,8 +62,7 @@ type waiter struct {
 	deadline time.Time
 }
 
-// New checks cfg, resolves the in-cluster defaults and builds the client and the informer. It sends no request:
-// Run does.
+// New checks cfg, resolves the in-cluster defaults and reads the CA. It sends no request: Run does.
 func New(cfg Config, log zerolog.Logger) (*Watcher, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -77,91 +71,130 @@ func New(cfg Config, log zerolog.Logger) (*Watcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &Watcher{
-		cfg:   cfg,
-		log:   log.With().Str("component", "kubemeta").Str("node", cfg.Node).Logger(),
-		pods:  make(map[string]*entry),
-		waits: make(map[string]*waiter),
-	}
-
-	scheme := runtime.NewScheme()
-	if err := corev1.AddToScheme(scheme); err != nil {
-		return nil, fmt.Errorf("kubemeta scheme: %w", err)
-	}
-	restCfg := &rest.Config{
-		Host:            cfg.Host,
-		APIPath:         "/api",
-		TLSClientConfig: rest.TLSClientConfig{CAFile: cfg.CAFile},
-		UserAgent:       "flicker",
-		ContentConfig: rest.ContentConfig{
-			GroupVersion:         &corev1.SchemeGroupVersion,
-			ContentType:          runtime.ContentTypeJSON,
-			NegotiatedSerializer: serializer.NewCodecFactory(scheme).WithoutConversion(),
-		},
-		// A Proxy of our own keeps client-go from sharing the transport through its global cache, so Run can
-		// close the connections it opened. It is client-go's default proxy rule.
-		Proxy: utilnet.NewProxierWithNoProxyCIDR(http.ProxyFromEnvironment),
-		WrapTransport: func(rt http.RoundTripper) http.RoundTripper {
-			return &tokenTransport{file: cfg.TokenFile, base: rt}
-		},
-	}
-	w.httpClient, err = rest.HTTPClientFor(restCfg)
+	api, err := newAPIClient(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("kubemeta client for %s: %w", cfg.Host, err)
+		return nil, err
 	}
-	client, err := rest.RESTClientForConfigAndClient(restCfg, w.httpClient)
-	if err != nil {
-		return nil, fmt.Errorf("kubemeta client for %s: %w", cfg.Host, err)
-	}
-
 	keep := make(map[string]struct{}, len(cfg.Annotations))
 	for _, key := range cfg.Annotations {
 		keep[key] = struct{}{}
 	}
-	selector := fields.OneTermEqualSelector("spec.nodeName", cfg.Node)
-	lw := &listWatch{
-		ListWatch: cache.NewListWatchFromClient(client, "pods", corev1.NamespaceAll, selector),
-		client:    client, selector: selector.String(), keep: keep, w: w,
-	}
-	w.informer = cache.NewSharedIndexInformerWithOptions(lw, &corev1.Pod{}, cache.SharedIndexInformerOptions{})
-	if err := w.informer.SetTransform(func(obj any) (any, error) { return transform(obj, keep), nil }); err != nil {
-		return nil, fmt.Errorf("kubemeta informer: %w", err)
-	}
-	if err := w.informer.SetWatchErrorHandlerWithContext(w.watchError); err != nil {
-		return nil, fmt.Errorf("kubemeta informer: %w", err)
-	}
-	if _, err := w.informer.AddEventHandler(handler{w}); err != nil {
-		return nil, fmt.Errorf("kubemeta informer: %w", err)
-	}
-	return w, nil
+	return &Watcher{
+		cfg:   cfg,
+		log:   log.With().Str("component", "kubemeta").Str("node", cfg.Node).Logger(),
+		api:   api,
+		keep:  keep,
+		pods:  make(map[string]*entry),
+		waits: make(map[string]*waiter),
+	}, nil
 }
 
-// Run lists and watches this node's pods until ctx ends, retrying failures with backoff, and returns nil then,
-// after every goroutine it started has ended and its connections are closed. It is called once, by the owner
-// of the Watcher, in a goroutine of its own; a second call returns ErrReused.
+// Run lists this node's pods, then watches them, until ctx ends, and returns nil then, after every goroutine
+// it started has ended and its connections are closed. Failures are logged, counted and retried with backoff;
+// a watch that fell out of the server's history (410 Gone) lists again. It is called once, by the owner of the
+// Watcher, in a goroutine of its own; a second call returns ErrReused.
 func (w *Watcher) Run(ctx context.Context) error {
 	if !w.started.CompareAndSwap(false, true) {
 		return ErrReused
 	}
-	ctx = klog.NewContext(ctx, newLogr(w.log))
+	defer w.api.transport.CloseIdleConnections()
 	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // before wg.Wait: ends sweep
 	wg.Go(func() { w.sweep(ctx) })
+
 	w.log.Info().Str("host", w.cfg.Host).Msg("watching this node's pods")
-	w.informer.RunWithContext(ctx)
-	wg.Wait()
-	utilnet.CloseIdleConnectionsFor(w.httpClient.Transport)
+	b := backoff{initial: w.cfg.RetryBackoff, max: w.cfg.RetryBackoffMax}
+	rv, listRV := "", "0" // the first list from the API server's cache; after a 410 a consistent one
+	for ctx.Err() == nil {
+		if rv == "" {
+			var err error
+			if rv, err = w.list(ctx, listRV); err != nil {
+				if ctx.Err() == nil {
+					w.failed(err, "listing")
+					b.wait(ctx)
+				}
+				continue
+			}
+			b.reset()
+		}
+		began := time.Now()
+		next, got, err := w.api.watch(ctx, rv, w.apply)
+		rv = next
+		switch {
+		case ctx.Err() != nil:
+		case isGone(err):
+			w.log.Info().Str("resource_version", rv).Msg("watch fell out of the server's history (410 Gone); listing again")
+			rv, listRV = "", ""
+		case err != nil:
+			w.failed(err, "watching")
+			b.wait(ctx)
+		case !got && time.Since(began) < time.Second:
+			// Ended at once with nothing: wait rather than hammer a server that closes every watch.
+			w.log.Debug().Msg("watch ended at once; watching again after a backoff")
+			b.wait(ctx)
+		default:
+			b.reset() // an ordinary end (the watch's timeout): watch again from rv
+		}
+	}
 	return nil
 }
 
+// list lists the pods and makes the cache match: pods not in the list are deleted (kept for the grace period).
+func (w *Watcher) list(ctx context.Context, rv string) (string, error) {
+	if n := w.lists.Add(1); n > 1 {
+		w.log.Info().Uint64("lists", n).Msg("listing this node's pods again")
+	}
+	seen := make(map[string]struct{}, 64)
+	listRV, err := w.api.list(ctx, rv, func(obj *podObject) {
+		w.store(podOf(obj, w.keep), false)
+		seen[obj.Metadata.UID] = struct{}{}
+	})
+	if err != nil {
+		return "", err
+	}
+	now := time.Now()
+	w.mu.Lock()
+	for uid, e := range w.pods {
+		if _, ok := seen[uid]; !ok && e.deleted.IsZero() {
+			e.deleted = now
+		}
+	}
+	n := len(w.pods)
+	w.mu.Unlock()
+	w.synced.Store(true)
+	w.log.Debug().Int("pods", n).Str("resource_version", listRV).Msg("listed this node's pods")
+	return listRV, nil
+}
+
+// apply applies one watch event.
+func (w *Watcher) apply(typ string, obj *podObject) {
+	w.store(podOf(obj, w.keep), typ == "DELETED")
+}
+
+// failed logs and counts a failed list or watch.
+func (w *Watcher) failed(err error, doing string) {
+	w.watchErrors.Add(1)
+	switch statusCode(err) {
+	case http.StatusUnauthorized:
+		w.log.Error().Err(err).Str("token_file", w.cfg.TokenFile).Msg("the API server refused the token (401): check the service account token; retrying with backoff")
+	case http.StatusForbidden:
+		w.log.Error().Err(err).Msg("the API server forbade listing pods (403): grant the service account get, list and watch on pods; retrying with backoff")
+	default:
+		w.log.Warn().Err(err).Str("doing", doing).Msg("listing or watching pods failed; retrying with backoff")
+	}
+}
+
 // Synced reports whether the first list has been cached.
-func (w *Watcher) Synced() bool { return w.informer.HasSynced() }
+func (w *Watcher) Synced() bool { return w.synced.Load() }
 
 // Stats returns the counters.
 func (w *Watcher) Stats() Stats {
 	w.mu.Lock()
 	n := len(w.pods)
 	w.mu.Unlock()
-	return Stats{Missing: w.missing.Load(), WatchErrors: w.watchErrors.Load(), Pods: n}
+	return Stats{Missing: w.missing.Load(), WatchErrors: w.watchErrors.Load(), Lists: w.lists.Load(), Pods: n}
 }
 
 // Pod returns the pod with the UID. A cached pod is returned at once. An unknown one is waited for until it
@@ -247,20 +280,18 @@ func (w *Watcher) sweep(ctx context.Context) {
 }
 
 // store caches a pod, or marks it deleted, and wakes the Pod calls waiting for it.
-func (w *Watcher) store(obj any, deleted bool) {
-	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = tomb.Obj
-	}
-	pod, ok := obj.(*cachedPod)
-	if !ok || pod.UID == "" {
+func (w *Watcher) store(p Pod, deleted bool) {
+	if p.UID == "" {
 		return
 	}
-	p := podOf(pod)
 	e := &entry{pod: p}
 	if deleted {
 		e.deleted = time.Now()
 	}
 	w.mu.Lock()
+	if old := w.pods[p.UID]; deleted && old != nil && !old.deleted.IsZero() {
+		e.deleted = old.deleted // a repeated deletion does not extend the grace period
+	}
 	w.pods[p.UID] = e
 	if wt := w.waits[p.UID]; wt != nil {
 		close(wt.ready)
@@ -272,30 +303,25 @@ func (w *Watcher) store(obj any, deleted bool) {
 	}
 }
 
-// watchError logs a failed list or watch; the reflector retries it after a backoff.
-func (w *Watcher) watchError(_ context.Context, _ *cache.Reflector, err error) {
-	switch {
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		w.log.Debug().Err(err).Msg("watch closed by the server; watching again")
-		return
-	case apierrors.IsResourceExpired(err), apierrors.IsGone(err):
-		w.log.Info().Err(err).Msg("watch fell out of the server's history (410 Gone); listing again")
-		return
-	}
-	w.watchErrors.Add(1)
-	switch {
-	case apierrors.IsUnauthorized(err):
-		w.log.Error().Err(err).Str("token_file", w.cfg.TokenFile).Msg("the API server refused the token (401): check the service account token; retrying with backoff")
-	case apierrors.IsForbidden(err):
-		w.log.Error().Err(err).Msg("the API server forbade listing pods (403): grant the service account get, list and watch on pods; retrying with backoff")
-	default:
-		w.log.Warn().Err(err).Msg("listing or watching pods failed; retrying with backoff")
-	}
+// backoff is a capped exponential delay with jitter between retries.
+type backoff struct {
+	initial, max time.Duration
+	next         time.Duration
 }
 
-// handler receives the informer's notifications, on the informer's goroutine.
-type handler struct{ w *Watcher }
+func (b *backoff) reset() { b.next = 0 }
 
-func (h handler) OnAdd(obj any, _ bool) { h.w.store(obj, false) }
-func (h handler) OnUpdate(_, obj any)   { h.w.store(obj, false) }
-func (h handler) OnDelete(obj any)      { h.w.store(obj, true) }
+// wait sleeps the next delay (or until ctx ends) and doubles it.
+func (b *backoff) wait(ctx context.Context) {
+	if b.next == 0 {
+		b.next = b.initial
+	}
+	d := b.next + time.Duration(rand.Int64N(int64(b.next)/4+1)) // up to 25% more, so nodes spread out
+	b.next = min(2*b.next, b.max)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}

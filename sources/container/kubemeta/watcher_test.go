@@ -3,7 +3,9 @@ package kubemeta_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
+	"net/http"
 	"os"
 	"reflect"
 	"strings"
@@ -103,6 +105,7 @@ func TestLabelChangeIsSeen(t *testing.T) {
 	h := start(t, srv, kubemeta.Config{}, token)
 	eventually(t, "synced", h.w.Synced)
 
+	srv.Bookmark() // a BOOKMARK on the way changes nothing
 	p.Labels = map[string]string{"version": "2", "canary": "true"}
 	srv.AddPod(p)
 	eventually(t, "labels version=2, canary=true", func() bool {
@@ -295,5 +298,60 @@ func TestNewConfigErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRelistDropsPodsDeletedUnseen: while the server is unreachable a pod is deleted and the history compacted;
+// the watch resumed from the old resourceVersion gets 410, and the relist (a consistent one, paged) marks the
+// pod that is no longer listed deleted, and only that one.
+func TestRelistDropsPodsDeletedUnseen(t *testing.T) {
+	t.Parallel()
+	srv := apiservertest.Start(t, token)
+	const pods = 1200 // more than two pages of the relist
+	for i := range pods {
+		srv.AddPod(pod("prod", fmt.Sprintf("p%04d", i), node, nil, ""))
+	}
+	h := start(t, srv, kubemeta.Config{RetryBackoff: 10 * time.Millisecond}, token)
+	eventually(t, "synced and watching", func() bool { _, w := srv.Counts(); return h.w.Synced() && w > 0 })
+
+	srv.Pause()
+	srv.CloseWatches()
+	eventually(t, "the next watch request waiting", func() bool { _, w := srv.Counts(); return w > 1 })
+	srv.DeletePod("prod", "p0007")
+	srv.Compact()
+	srv.Resume()
+
+	eventually(t, "p0007 marked deleted by the relist", func() bool { return h.w.Deleted("uid-p0007") })
+	if s := h.w.Stats(); s.Lists != 2 || s.Pods != pods {
+		t.Errorf("Stats = %+v, want 2 lists and %d pods (one of them deleted, in its grace period)", s, pods)
+	}
+	for _, uid := range []string{"uid-p0000", "uid-p0600", "uid-p1199"} {
+		if h.w.Deleted(uid) {
+			t.Errorf("%s marked deleted", uid)
+		}
+	}
+	continued := 0
+	for _, r := range srv.Requests() {
+		if strings.Contains(r, "continue=") {
+			continued++
+		}
+	}
+	if continued != 2 {
+		t.Errorf("%d list requests with a continue token, want 2 (3 pages of 500)", continued)
+	}
+}
+
+func TestServerErrorsAreRetried(t *testing.T) {
+	t.Parallel()
+	srv := apiservertest.Start(t, token)
+	srv.AddPod(pod("prod", "p", node, nil, ""))
+	srv.FailNext(3, http.StatusServiceUnavailable)
+	h := start(t, srv, kubemeta.Config{RetryBackoff: 10 * time.Millisecond}, token)
+	eventually(t, "synced after the failures", h.w.Synced)
+	if s := h.w.Stats(); s.WatchErrors != 3 {
+		t.Errorf("WatchErrors = %d, want 3", s.WatchErrors)
+	}
+	if line := lineWith(h.logs.String(), "listing or watching pods failed"); !strings.Contains(line, `"level":"warn"`) || !strings.Contains(line, "503") {
+		t.Errorf("no warning naming the 503: %q", line)
 	}
 }

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,6 +39,9 @@ type Server struct {
 	mu        sync.Mutex
 	token     string
 	delay     time.Duration
+	paused    chan struct{} // non-nil while paused; closed by Resume
+	failNext  int
+	failCode  int
 	rv        int64
 	oldest    int64                  // the oldest resourceVersion a watch may start from; older ones answer 410
 	pods      map[string]*corev1.Pod // by namespace/name
@@ -112,6 +117,33 @@ func (s *Server) SetDelay(d time.Duration) {
 	s.mu.Lock()
 	s.delay = d
 	s.mu.Unlock()
+}
+
+// Pause makes the following requests wait until Resume (or the client goes), as an unreachable server, while
+// the test changes the pods unseen.
+func (s *Server) Pause() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.paused == nil {
+		s.paused = make(chan struct{})
+	}
+}
+
+// Resume lets the paused requests go on.
+func (s *Server) Resume() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.paused != nil {
+		close(s.paused)
+		s.paused = nil
+	}
+}
+
+// FailNext makes the next n requests answer code (a 5xx, 429...) with a Status body.
+func (s *Server) FailNext(n, code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext, s.failCode = n, code
 }
 
 // AddPod adds a pod, or replaces the one with its namespace and name (MODIFIED), giving it the next
@@ -252,8 +284,27 @@ func (s *Server) serve(rw http.ResponseWriter, r *http.Request) {
 	} else {
 		s.lists++
 	}
-	token, delay := s.token, s.delay
+	token, delay, paused := s.token, s.delay, s.paused
+	fail := 0
+	if s.failNext > 0 {
+		s.failNext--
+		fail = s.failCode
+	}
 	s.mu.Unlock()
+
+	if paused != nil {
+		select {
+		case <-paused:
+		case <-r.Context().Done():
+			return
+		case <-s.closing:
+			return
+		}
+	}
+	if fail != 0 {
+		writeStatus(rw, fail, metav1.StatusReasonInternalError, "injected failure")
+		return
+	}
 
 	if delay > 0 {
 		timer := time.NewTimer(delay)
@@ -282,7 +333,7 @@ func (s *Server) serve(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !watching {
-		s.list(rw, node)
+		s.list(rw, node, q)
 		return
 	}
 	if q.Get("sendInitialEvents") != "" {
@@ -294,10 +345,28 @@ func (s *Server) serve(rw http.ResponseWriter, r *http.Request) {
 }
 
 // list writes the PodList item by item, as the API server streams a large list, so that the server's own memory
-// does not blur a measurement of the client's.
-func (s *Server) list(rw http.ResponseWriter, node string) {
+// does not blur a measurement of the client's. A list with a limit and a resourceVersion other than "0" is
+// paged, with a continue token, as one read from etcd; resourceVersion=0 (the watch cache) comes whole.
+func (s *Server) list(rw http.ResponseWriter, node string, q url.Values) {
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	offset, listRV := 0, int64(0)
+	if cont := q.Get("continue"); cont != "" {
+		rvText, offText, ok := strings.Cut(cont, "/")
+		var err1, err2 error
+		listRV, err1 = strconv.ParseInt(rvText, 10, 64)
+		offset, err2 = strconv.Atoi(offText)
+		if !ok || err1 != nil || err2 != nil {
+			writeStatus(rw, http.StatusBadRequest, metav1.StatusReasonBadRequest, "invalid continue token")
+			return
+		}
+	}
+	if q.Get("resourceVersion") == "0" && q.Get("continue") == "" {
+		limit = 0
+	}
 	s.mu.Lock()
-	rv := s.rv
+	if listRV == 0 {
+		listRV = s.rv
+	}
 	var pods []*corev1.Pod // stored pods are never changed, only replaced: safe to encode after unlocking
 	for _, pod := range s.pods {
 		if pod.Spec.NodeName == node {
@@ -305,9 +374,18 @@ func (s *Server) list(rw http.ResponseWriter, node string) {
 		}
 	}
 	s.mu.Unlock()
+	slices.SortFunc(pods, func(a, b *corev1.Pod) int {
+		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+	})
+	pods = pods[min(offset, len(pods)):]
+	cont := ""
+	if limit > 0 && len(pods) > limit {
+		pods = pods[:limit]
+		cont = fmt.Sprintf("%d/%d", listRV, offset+limit)
+	}
 	rw.Header().Set("Content-Type", "application/json")
 	bw := bufio.NewWriterSize(rw, 32<<10)
-	fmt.Fprintf(bw, `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"%d"},"items":[`, rv)
+	fmt.Fprintf(bw, `{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"%d","continue":%q},"items":[`, listRV, cont)
 	enc := json.NewEncoder(bw)
 	for i, pod := range pods {
 		if i > 0 {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.uber.org/goleak"
 
 	"github.com/flickerlog/flicker/sources/container/kubemeta"
 	"github.com/flickerlog/flicker/sources/container/kubemeta/apiservertest"
@@ -354,4 +355,34 @@ func TestServerErrorsAreRetried(t *testing.T) {
 	if line := lineWith(h.logs.String(), "listing or watching pods failed"); !strings.Contains(line, `"level":"warn"`) || !strings.Contains(line, "503") {
 		t.Errorf("no warning naming the 503: %q", line)
 	}
+}
+
+// TestRunLeavesNoGoroutine checks, with the server still up, that nothing Run started outlives it: no
+// connection kept idle, no sweeper. Not parallel: it compares the goroutines before and after.
+func TestRunLeavesNoGoroutine(t *testing.T) {
+	srv := apiservertest.Start(t, token)
+	srv.AddPod(pod("prod", "p", node, nil, ""))
+	tokenFile := t.TempDir() + "/token"
+	if err := os.WriteFile(tokenFile, []byte(token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := goleak.IgnoreCurrent()
+	w, err := kubemeta.New(kubemeta.Config{Node: node, Host: srv.URL, CAFile: srv.CAFile, TokenFile: tokenFile}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	eventually(t, "synced and watching", func() bool { _, watches := srv.Counts(); return w.Synced() && watches > 0 })
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return within 10s of its context's end")
+	}
+	goleak.VerifyNone(t, before)
 }

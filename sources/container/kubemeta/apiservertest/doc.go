@@ -18,5 +18,6 @@
 // while the pods change unseen), FailNext (5xx answers), Compact and Expire (410), CloseWatches (watch
 // timeouts). Counts and Requests say what the client asked.
 //
-// The CA that signed the server's certificate is in CAFile, for the client's CA setting.
+// It speaks HTTP/2 and HTTP/1.1, as the API server. The CA that signed its certificate is in CAFile, for the
+// client's CA setting.
 package apiservertest

@@ -79,6 +79,7 @@ func Start(t testing.TB, token string) *Server {
 		closing: make(chan struct{}),
 	}
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.srv.EnableHTTP2 = true // as the API server: a cancelled watch resets its stream, the connection stays
 	s.srv.StartTLS()
 	s.URL = s.srv.URL
 	s.CAFile = filepath.Join(t.TempDir(), "ca.crt")

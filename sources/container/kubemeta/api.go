@@ -101,6 +101,9 @@ func newAPIClient(cfg Config) (*apiClient, error) {
 		IdleConnTimeout:       90 * time.Second,
 		MaxIdleConnsPerHost:   2,
 		ForceAttemptHTTP2:     true,
+		// A watch reads nothing for minutes when nothing changes: pings find a dead connection (a node that
+		// lost its route, a restarted load balancer) in under a minute, as client-go's health check does.
+		HTTP2: &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 15 * time.Second},
 		ExpectContinueTimeout: time.Second,
 	}
 	base, err := url.Parse(cfg.Host)

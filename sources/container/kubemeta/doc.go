@@ -3,7 +3,7 @@
 // /api/v1/pods?fieldSelector=spec.nodeName=<node>, with the node's name from the config (a pod learns it from
 // the downward API, spec.nodeName, as $(NODE_NAME)).
 //
-// It does this itself, in about 300 lines over net/http and encoding/json, rather than with k8s.io/client-go's
+// It does this itself, in a few hundred lines over net/http and encoding/json, rather than with k8s.io/client-go's
 // informer: linking client-go (and k8s.io/api's types) made the flicker binary 12.7 MB larger and every flicker,
 // Kubernetes or not, 5 MiB larger in RSS at start, against a 48 MiB budget at 500 containers; the hand-written
 // list and watch cost nothing at start and hold 500 pods in 0.65 MiB of heap (benchmarks/RESULTS.md, "Kubernetes

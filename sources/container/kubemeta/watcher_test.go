@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -344,16 +345,29 @@ func TestRelistDropsPodsDeletedUnseen(t *testing.T) {
 
 func TestServerErrorsAreRetried(t *testing.T) {
 	t.Parallel()
-	srv := apiservertest.Start(t, token)
-	srv.AddPod(pod("prod", "p", node, nil, ""))
-	srv.FailNext(3, http.StatusServiceUnavailable)
-	h := start(t, srv, kubemeta.Config{RetryBackoff: 10 * time.Millisecond}, token)
-	eventually(t, "synced after the failures", h.w.Synced)
-	if s := h.w.Stats(); s.WatchErrors != 3 {
-		t.Errorf("WatchErrors = %d, want 3", s.WatchErrors)
-	}
-	if line := lineWith(h.logs.String(), "listing or watching pods failed"); !strings.Contains(line, `"level":"warn"`) || !strings.Contains(line, "503") {
-		t.Errorf("no warning naming the 503: %q", line)
+	for _, tc := range []struct {
+		code    int
+		level   string
+		message string
+	}{
+		{http.StatusServiceUnavailable, "warn", "listing or watching pods failed"},
+		{http.StatusForbidden, "error", "grant the service account get, list and watch on pods"},
+	} {
+		t.Run(strconv.Itoa(tc.code), func(t *testing.T) {
+			t.Parallel()
+			srv := apiservertest.Start(t, token)
+			srv.AddPod(pod("prod", "p", node, nil, ""))
+			srv.FailNext(3, tc.code)
+			h := start(t, srv, kubemeta.Config{RetryBackoff: 10 * time.Millisecond}, token)
+			eventually(t, "synced after the failures", h.w.Synced)
+			if s := h.w.Stats(); s.WatchErrors != 3 {
+				t.Errorf("WatchErrors = %d, want 3", s.WatchErrors)
+			}
+			line := lineWith(h.logs.String(), tc.message)
+			if !strings.Contains(line, `"level":"`+tc.level+`"`) || !strings.Contains(line, strconv.Itoa(tc.code)) {
+				t.Errorf("no %s line naming the %d and saying %q: %q", tc.level, tc.code, tc.message, line)
+			}
+		})
 	}
 }
 

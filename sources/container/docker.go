@@ -30,9 +30,9 @@ const maxNesting = 32
 // as absent.
 //
 // It decodes without encoding/json, and the record as dockerd writes it (keys log, stream, attrs, time in that
-// order, no spaces) without the general scanner. The value of "log" is used in place when its only escape is the
-// final \n that ends every complete message, else unescaped into the Docker's scratch buffer. Not safe for
-// concurrent use.
+// order, no spaces) without the general scanner. The value of "log" is used in place when it holds no escape
+// but the final \n that ends every complete message, else unescaped into the Docker's scratch buffer (as are
+// escaped keys, streams and times). Not safe for concurrent use.
 type Docker struct {
 	scratch []byte
 }
@@ -40,10 +40,14 @@ type Docker struct {
 // Decode decodes line (without its newline) into r. r.Content aliases line or the scratch buffer until the next
 // call. On an error r is unspecified.
 func (d *Docker) Decode(line []byte, r *Record) error {
-	if d.decodeDockerd(line, r) {
-		return nil
+	var err error
+	if !d.decodeDockerd(line, r) {
+		err = d.decodeAny(line, r)
 	}
-	return d.decodeAny(line, r)
+	if cap(d.scratch) > 1<<20 {
+		d.scratch = nil // do not keep a huge line's buffer
+	}
+	return err
 }
 
 // The members of a record as dockerd writes it (moby's jsonlog.JSONLogs.MarshalJSONBuf): log and stream are
@@ -61,7 +65,7 @@ const (
 // decodeAny then reads (or refuses). It relies on nothing in dockerd's escaping: any escape in "log" other than
 // its final \n is unescaped. Where it decodes a line, decodeAny would decode it to the same record.
 func (d *Docker) decodeDockerd(b []byte, r *Record) bool {
-	if !hasPrefix(b, dockerdLog) || len(b) == len(dockerdLog) || b[len(dockerdLog)] != '"' {
+	if !hasPrefix(b, dockerdLog+`"`) {
 		return false
 	}
 	log, esc, i, err := stringAt(b, len(dockerdLog))
@@ -218,9 +222,6 @@ func (d *Docker) setContent(r *Record, log []byte, esc int) error {
 			return err
 		}
 		log = d.scratch
-		if cap(d.scratch) > 1<<20 {
-			d.scratch = nil // do not keep a huge line's buffer
-		}
 	}
 	r.Partial = len(log) == 0 || log[len(log)-1] != '\n'
 	if !r.Partial {

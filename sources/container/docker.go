@@ -1,8 +1,8 @@
 package container
 
 import (
-	"bytes"
 	"errors"
+	"time"
 
 	"github.com/flickerlog/flicker/internal/rfc3339"
 )
@@ -25,9 +25,14 @@ const maxNesting = 32
 //
 // Keys may come in any order and unknown keys are skipped. A "log" without a final newline is a partial record:
 // dockerd cut the message at its 16 KiB buffer and it continues in the stream's next record. A missing "log" is
-// an empty partial record (dockerd omits an empty one). It decodes without encoding/json: the value of "log" is
-// used in place when it holds no escapes, else unescaped into the Docker's scratch buffer. Not safe for
-// concurrent use.
+// an empty partial record (dockerd omits an empty one). As encoding/json reads an object into a map, the last of
+// duplicate keys wins and keys and values may be escaped; a "log", "stream" or "time" that is not a string counts
+// as absent.
+//
+// It decodes without encoding/json, and the record as dockerd writes it (keys log, stream, attrs, time in that
+// order, no spaces) without the general scanner. The value of "log" is used in place when it holds no escape
+// but the final \n that ends every complete message, else unescaped into the Docker's scratch buffer (as are
+// escaped keys, streams and times). Not safe for concurrent use.
 type Docker struct {
 	scratch []byte
 }
@@ -35,14 +40,98 @@ type Docker struct {
 // Decode decodes line (without its newline) into r. r.Content aliases line or the scratch buffer until the next
 // call. On an error r is unspecified.
 func (d *Docker) Decode(line []byte, r *Record) error {
-	b := line
+	var err error
+	if !d.decodeDockerd(line, r) {
+		err = d.decodeAny(line, r)
+	}
+	if cap(d.scratch) > 1<<20 {
+		d.scratch = nil // do not keep a huge line's buffer
+	}
+	return err
+}
+
+// The members of a record as dockerd writes it (moby's jsonlog.JSONLogs.MarshalJSONBuf): log and stream are
+// omitted when empty, attrs is there only with log options that add attributes, time is always last.
+const (
+	dockerdLog    = `{"log":`
+	dockerdStdout = `,"stream":"stdout"`
+	dockerdStderr = `,"stream":"stderr"`
+	dockerdAttrs  = `,"attrs":`
+	dockerdTime   = `,"time":"`
+	dockerdEnd    = `"}`
+)
+
+// decodeDockerd decodes a record laid out as dockerd writes it, and reports false for any other line, which
+// decodeAny then reads (or refuses). It relies on nothing in dockerd's escaping: any escape in "log" other than
+// its final \n is unescaped. Where it decodes a line, decodeAny would decode it to the same record.
+func (d *Docker) decodeDockerd(b []byte, r *Record) bool {
+	if !hasPrefix(b, dockerdLog+`"`) {
+		return false
+	}
+	log, esc, i, err := stringAt(b, len(dockerdLog))
+	if err != nil {
+		return false
+	}
+	var stream Stream
+	switch {
+	case hasPrefix(b[i:], dockerdStdout):
+		stream, i = StreamStdout, i+len(dockerdStdout)
+	case hasPrefix(b[i:], dockerdStderr):
+		stream, i = StreamStderr, i+len(dockerdStderr)
+	default:
+		return false
+	}
+	if hasPrefix(b[i:], dockerdAttrs) {
+		if i, err = skipValue(b, i+len(dockerdAttrs), 0); err != nil {
+			return false
+		}
+	}
+	// The time is all that is left but the closing quote and brace: a quote or backslash in it fails Parse.
+	rest := b[i:]
+	if len(rest) < len(dockerdTime)+len(dockerdEnd) || !hasPrefix(rest, dockerdTime) ||
+		string(rest[len(rest)-len(dockerdEnd):]) != dockerdEnd {
+		return false
+	}
+	t, ok := rfc3339.Parse(rest[len(dockerdTime) : len(rest)-len(dockerdEnd)])
+	if !ok || d.setContent(r, log, esc) != nil {
+		return false
+	}
+	r.Time, r.Stream = t, stream
+	return true
+}
+
+// The members of a record Decode reads.
+const (
+	memberOther = iota
+	memberLog
+	memberStream
+	memberTime
+)
+
+func memberOf(key []byte) int {
+	switch string(key) {
+	case "log":
+		return memberLog
+	case "stream":
+		return memberStream
+	case "time":
+		return memberTime
+	}
+	return memberOther
+}
+
+// decodeAny decodes a line of any layout: a JSON object whose members may come in any order, with spaces.
+func (d *Docker) decodeAny(b []byte, r *Record) error {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return ErrNotObject
 	}
 	i = skipSpace(b, i+1)
-	var log, stream, tm []byte
-	var logEscaped, haveTime bool
+	var log []byte
+	logEsc := -1
+	var stream Stream
+	var streamBad, timeOK bool
+	var t time.Time
 	if i < len(b) && b[i] == '}' {
 		return ErrBadTime
 	}
@@ -50,30 +139,44 @@ func (d *Docker) Decode(line []byte, r *Record) error {
 		if i >= len(b) || b[i] != '"' {
 			return ErrBadJSON
 		}
-		kend, kesc, err := scanString(b, i)
+		key, kesc, kend, err := stringAt(b, i)
 		if err != nil {
 			return ErrBadJSON
 		}
-		key := b[i+1 : kend-1]
+		if kesc >= 0 {
+			if d.scratch, err = appendUnescaped(d.scratch[:0], key); err != nil {
+				return ErrBadJSON
+			}
+			key = d.scratch
+		}
+		member := memberOf(key)
 		i = skipSpace(b, kend)
 		if i >= len(b) || b[i] != ':' {
 			return ErrBadJSON
 		}
 		i = skipSpace(b, i+1)
-		vstart := i
-		if i, err = skipValue(b, i, 0); err != nil {
+		var v []byte // the contents of a string value; nil for any other value, which counts as absent
+		esc := -1
+		if i < len(b) && b[i] == '"' {
+			if v, esc, i, err = stringAt(b, i); err != nil {
+				return ErrBadJSON
+			}
+		} else if i, err = skipValue(b, i, 0); err != nil {
 			return err
 		}
-		if !kesc && i-vstart >= 2 && b[vstart] == '"' {
-			v, esc := b[vstart+1:i-1], bytes.IndexByte(b[vstart+1:i-1], '\\') >= 0
-			switch string(key) {
-			case "log":
-				log, logEscaped = v, esc
-			case "stream":
-				stream = v
-			case "time":
-				tm, haveTime = v, !esc
+		switch member {
+		case memberLog:
+			log, logEsc = v, esc
+		case memberStream:
+			if v, err = d.unescaped(v, esc); err != nil {
+				return ErrBadJSON
 			}
+			stream, streamBad = streamOf(v)
+		case memberTime:
+			if v, err = d.unescaped(v, esc); err != nil {
+				return ErrBadJSON
+			}
+			t, timeOK = rfc3339.Parse(v)
 		}
 		i = skipSpace(b, i)
 		if i >= len(b) {
@@ -91,30 +194,34 @@ func (d *Docker) Decode(line []byte, r *Record) error {
 	if skipSpace(b, i) != len(b) {
 		return ErrBadJSON
 	}
-	t, ok := rfc3339.Parse(tm)
-	if !haveTime || !ok {
+	if !timeOK {
 		return ErrBadTime
 	}
-	r.Time = t
-	switch string(stream) {
-	case "stdout":
-		r.Stream = StreamStdout
-	case "stderr":
-		r.Stream = StreamStderr
-	case "":
-		r.Stream = StreamUnknown
-	default:
+	if streamBad {
 		return ErrBadStream
 	}
-	if logEscaped {
+	if err := d.setContent(r, log, logEsc); err != nil {
+		return ErrBadJSON
+	}
+	r.Time, r.Stream = t, stream
+	return nil
+}
+
+// setContent sets r.Content and r.Partial from the contents of a "log" string (without its quotes; esc is the
+// index in log of its first backslash, -1 when none).
+func (d *Docker) setContent(r *Record, log []byte, esc int) error {
+	switch {
+	case esc < 0:
+	case esc == len(log)-2 && log[esc+1] == 'n':
+		// Only the final \n that ends every complete message: no copy.
+		r.Content, r.Partial = log[:esc], false
+		return nil
+	default:
 		var err error
-		if d.scratch, err = appendUnescaped(d.scratch[:0], log); err != nil {
-			return ErrBadJSON
+		if d.scratch, err = appendUnescaped(append(d.scratch[:0], log[:esc]...), log[esc:]); err != nil {
+			return err
 		}
 		log = d.scratch
-		if cap(d.scratch) > 1<<20 {
-			d.scratch = nil // do not keep a huge line's buffer
-		}
 	}
 	r.Partial = len(log) == 0 || log[len(log)-1] != '\n'
 	if !r.Partial {
@@ -122,6 +229,34 @@ func (d *Docker) Decode(line []byte, r *Record) error {
 	}
 	r.Content = log
 	return nil
+}
+
+// unescaped returns the contents of a string (esc as for setContent), unescaped into the scratch buffer when
+// they hold escapes.
+func (d *Docker) unescaped(v []byte, esc int) ([]byte, error) {
+	if esc < 0 {
+		return v, nil
+	}
+	var err error
+	d.scratch, err = appendUnescaped(d.scratch[:0], v)
+	return d.scratch, err
+}
+
+// streamOf returns the stream a "stream" value names (absent or empty: unknown), and whether it names none.
+func streamOf(v []byte) (Stream, bool) {
+	switch string(v) {
+	case "stdout":
+		return StreamStdout, false
+	case "stderr":
+		return StreamStderr, false
+	case "":
+		return StreamUnknown, false
+	}
+	return StreamUnknown, true
+}
+
+func hasPrefix(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && string(b[:len(prefix)]) == prefix
 }
 
 func skipSpace(b []byte, i int) int {
@@ -139,7 +274,7 @@ func skipValue(b []byte, i, depth int) (int, error) {
 	}
 	switch c := b[i]; {
 	case c == '"':
-		end, _, err := scanString(b, i)
+		_, _, end, err := stringAt(b, i)
 		if err != nil {
 			return 0, ErrBadJSON
 		}
@@ -158,8 +293,11 @@ func skipValue(b []byte, i, depth int) (int, error) {
 		}
 		for {
 			if c == '{' {
-				end, _, err := scanString(b, i)
-				if i >= len(b) || b[i] != '"' || err != nil {
+				if i >= len(b) || b[i] != '"' {
+					return 0, ErrBadJSON
+				}
+				_, _, end, err := stringAt(b, i)
+				if err != nil {
 					return 0, ErrBadJSON
 				}
 				i = skipSpace(b, end)

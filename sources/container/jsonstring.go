@@ -1,6 +1,7 @@
 package container
 
 import (
+	"bytes"
 	"errors"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -11,20 +12,36 @@ var (
 	errBadEscape = errors.New("invalid escape in a JSON string")
 )
 
-// scanString returns the end of the JSON string whose opening quote is at b[i] (the index after the closing
-// quote) and whether it holds escapes. Control bytes are accepted: dockerd escapes them, but refusing a line for
-// one would lose it.
-func scanString(b []byte, i int) (end int, escaped bool, err error) {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '"':
-			return j + 1, escaped, nil
-		case '\\':
-			escaped = true
-			j++
-		}
+// stringAt reads the JSON string whose opening quote is at b[i]: its contents (without the quotes, still
+// escaped), the index in them of its first backslash (-1 when it holds no escapes), and the index after its
+// closing quote. It looks for the quote and the backslash with bytes.IndexByte rather than byte by byte; only a
+// string with escapes is looked at again, from the quote found. Control bytes are accepted: dockerd escapes
+// them, but refusing a line for one would lose it. Escapes are checked by appendUnescaped, for the strings that
+// are used.
+func stringAt(b []byte, i int) (s []byte, firstEsc, end int, err error) {
+	s = b[i+1:]
+	q := bytes.IndexByte(s, '"')
+	if q < 0 {
+		return nil, -1, 0, errBadString
 	}
-	return 0, false, errBadString
+	firstEsc = bytes.IndexByte(s[:q], '\\')
+	for firstEsc >= 0 {
+		// A quote ends the string when an even number of backslashes precede it: in a run of backslashes each
+		// pair is one escaped backslash, and an odd one left escapes the quote.
+		n := 0
+		for n < q && s[q-1-n] == '\\' {
+			n++
+		}
+		if n%2 == 0 {
+			break
+		}
+		next := bytes.IndexByte(s[q+1:], '"')
+		if next < 0 {
+			return nil, -1, 0, errBadString
+		}
+		q += 1 + next
+	}
+	return s[:q], firstEsc, i + 1 + q + 1, nil
 }
 
 // appendUnescaped appends the decoded contents of a JSON string (without its quotes) to dst. Lone surrogates
@@ -33,12 +50,12 @@ func appendUnescaped(dst, s []byte) ([]byte, error) {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c != '\\' {
-			j := i + 1
-			for j < len(s) && s[j] != '\\' {
-				j++
+			j := bytes.IndexByte(s[i:], '\\')
+			if j < 0 {
+				return append(dst, s[i:]...), nil
 			}
-			dst = append(dst, s[i:j]...)
-			i = j
+			dst = append(dst, s[i:i+j]...)
+			i += j
 			continue
 		}
 		if i+1 >= len(s) {

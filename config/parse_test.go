@@ -36,6 +36,7 @@ func TestLoadFullExample(t *testing.T) {
 		CloseInactive:       5 * time.Minute,
 		FlushPartialOnClose: false,
 		CleanRemovedAfter:   24 * time.Hour,
+		JoinTimeout:         5 * time.Second,
 		MaxOpenFiles:        1024,
 	}
 	if len(c.LogFiles) != 1 || !reflect.DeepEqual(c.LogFiles[0], wantInput) {

@@ -182,3 +182,18 @@ func writeUntil(t *testing.T, c *containertest.PodContainer, sink *recSink, what
 		return false
 	})
 }
+
+// A pod read at start that the first list does not hold (the logs of a deleted pod) holds reading back only
+// until the list comes, not for the rest of metadata_wait (a minute here).
+func TestKubernetesAPIUnknownPodWaitsOnlyForTheFirstList(t *testing.T) {
+	t.Parallel()
+	srv, tokenFile := startAPI(t)
+	srv.SetDelay(300 * time.Millisecond) // the list comes after the reader has asked for the pod
+	k := newKubelet(t, containertest.KubeletConfig{})
+	c := startContainer(t, k, "shop", "deleted", "app")
+	write(t, c, containertest.Stdout("left behind"))
+	sink := &recSink{}
+	run(t, newKubeSource(t, k.Dir(), newRegistry(), withAPI(srv, tokenFile, time.Minute)), sink)
+	waitFor(t, "the deleted pod's line", func() bool { return len(sink.all()) == 1 })
+	checkDelivered(t, k, sink.all(), false)
+}

@@ -90,7 +90,8 @@ type kubeMeta struct {
 	noWait    context.Context // already done: a lookup answers from the cache at once
 }
 
-// start opens the wait window, from now to now+metadata_wait; the returned func releases its context.
+// start opens the wait window, from now until the watcher's first list or now+metadata_wait, whichever comes
+// first; the returned func closes it and returns once the goroutine that watches for the list has ended.
 func (m *kubeMeta) start(ctx context.Context, now time.Time) (stop func()) {
 	m.waitUntil = now.Add(m.wait)
 	var cancel context.CancelFunc
@@ -98,7 +99,20 @@ func (m *kubeMeta) start(ctx context.Context, now time.Time) (stop func()) {
 	noWait, cancelNoWait := context.WithCancel(ctx)
 	cancelNoWait()
 	m.noWait = noWait
-	return cancel
+	// A lookup of a pod that the first list did not hold (the logs of a deleted pod) waits only until the list.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-m.pods.Listed():
+			cancel()
+		case <-m.waitCtx.Done():
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // lookupCtx bounds a lookup. The hook runs on the file source's single reader goroutine, so a wait per unknown

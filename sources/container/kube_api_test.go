@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -15,6 +16,7 @@ import (
 	"github.com/flickerlog/flicker/sources/container"
 	"github.com/flickerlog/flicker/sources/container/containertest"
 	"github.com/flickerlog/flicker/sources/container/kubemeta/apiservertest"
+	"github.com/flickerlog/flicker/sources/file"
 )
 
 const (
@@ -130,11 +132,9 @@ func TestKubernetesAPIUnreachableDoesNotHoldEventsBack(t *testing.T) {
 	srv.Pause()
 	t.Cleanup(srv.Resume)
 	k := newKubelet(t, containertest.KubeletConfig{})
-	var logs []container.PodLog
 	for i := range 50 {
 		c := startContainer(t, k, "shop", fmt.Sprintf("web-%d", i), "app")
 		write(t, c, containertest.Stdout(fmt.Sprintf("line of web-%d", i)))
-		logs = append(logs, c.Log())
 	}
 	sink := &recSink{}
 	src := newKubeSource(t, k.Dir(), newRegistry(), withAPI(srv, tokenFile, time.Second))
@@ -196,4 +196,19 @@ func TestKubernetesAPIUnknownPodWaitsOnlyForTheFirstList(t *testing.T) {
 	run(t, newKubeSource(t, k.Dir(), newRegistry(), withAPI(srv, tokenFile, time.Minute)), sink)
 	waitFor(t, "the deleted pod's line", func() bool { return len(sink.all()) == 1 })
 	checkDelivered(t, k, sink.all(), false)
+}
+
+// Outside a pod, metadata: api without api.host is refused when the input is built, naming the field as the
+// entry spells it.
+func TestKubernetesAPIOutsideAPodNeedsHost(t *testing.T) {
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	cfg := container.KubeConfig{Name: "pods", Path: t.TempDir(), Metadata: container.MetadataAPI, Node: apiNode}
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := container.NewKubernetes(cfg, newRegistry(), file.Options{}, zerolog.Nop())
+	if err == nil || !strings.HasPrefix(err.Error(), "api.host: is empty and KUBERNETES_SERVICE_HOST/PORT are not set") {
+		t.Errorf("NewKubernetes: %v, want an error naming api.host", err)
+	}
 }

@@ -30,7 +30,7 @@ func NewKubernetes(cfg KubeConfig, reg file.Registry, opts file.Options, log zer
 	if cfg.Metadata == MetadataAPI {
 		w, err := kubemeta.New(cfg.WatcherConfig(), log.With().Str("input", cfg.Name).Logger())
 		if err != nil {
-			return nil, fmt.Errorf("kubernetes input %q: %w", cfg.Name, renameWatcherFields(err))
+			return nil, renameWatcherFields(err) // cmd/flicker names the input
 		}
 		m.pods, m.wait = w, cfg.MetadataWait
 	}

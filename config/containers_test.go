@@ -32,6 +32,7 @@ outputs:
 }
 
 func TestContainerConfigErrors(t *testing.T) {
+	t.Setenv("NODE_NAME", "") // node's default
 	tests := []struct{ name, yaml, want string }{
 		{"stream", "docker_containers:\n  - name: d\n    streams: [stdin]\n",
 			`c.yaml:3:15: docker_containers[0].streams[0]: must be stdout or stderr, not "stdin"`},
@@ -41,8 +42,14 @@ func TestContainerConfigErrors(t *testing.T) {
 			`c.yaml:3:21: docker_containers[0].include_names[0]: invalid glob "web-["`},
 		{"kubernetes relative path", "kubernetes:\n  - name: k\n    path: pods\n",
 			`c.yaml:3:5: kubernetes[0].path: must be an absolute directory (the kubelet's is /var/log/pods)`},
-		{"kubernetes metadata api not yet", "kubernetes:\n  - name: k\n    metadata: api\n",
-			`c.yaml:3:5: kubernetes[0].metadata: api is not yet supported in this build: use path`},
+		{"kubernetes metadata api without node", "kubernetes:\n  - name: k\n    metadata: api\n",
+			`c.yaml:2:5: kubernetes[0].node: is empty and NODE_NAME is not set: give this node's name; in a pod set env NODE_NAME from the downward API`},
+		{"kubernetes api host", "kubernetes:\n  - name: k\n    metadata: api\n    node: n1\n    api:\n      host: api.local:6443\n",
+			`c.yaml:6:7: kubernetes[0].api.host: "api.local:6443" is not an http(s) URL: give the API server as https://host:port`},
+		{"kubernetes metadata_wait", "kubernetes:\n  - name: k\n    metadata: api\n    node: n1\n    metadata_wait: 5m\n",
+			`c.yaml:5:5: kubernetes[0].metadata_wait: 5m0s is longer than 1m0s`},
+		{"kubernetes annotations without api", "kubernetes:\n  - name: k\n    annotations: [team]\n",
+			`c.yaml:3:5: kubernetes[0].annotations: is read only with metadata: api: set metadata: api, or remove annotations`},
 		{"kubernetes unknown metadata", "kubernetes:\n  - name: k\n    metadata: labels\n",
 			`c.yaml:3:5: kubernetes[0].metadata: must be path or api, not "labels"`},
 		{"kubernetes bad namespace glob", "kubernetes:\n  - name: k\n    exclude_namespaces: [\"kube-[\"]\n",
@@ -73,6 +80,30 @@ func TestLogFilesFormatDocker(t *testing.T) {
 	}
 	if f := c.LogFiles[0].Format; f != "docker" {
 		t.Errorf("format %q", f)
+	}
+}
+
+// metadata: api takes node from NODE_NAME when the entry has none, and metadata_wait defaults to the watcher's
+// wait.
+func TestKubernetesMetadataAPIDefaults(t *testing.T) {
+	t.Setenv("NODE_NAME", "node-7")
+	c, err := config.Parse([]byte(`
+kubernetes:
+  - name: pods
+    metadata: API
+    annotations: [team.example.com/owner]
+    api: {host: "https://127.0.0.1:6443", token_file: /t, ca_file: /ca}
+outputs:
+  - type: stdout
+`), "c.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Kubernetes[0]
+	if got.Metadata != container.MetadataAPI || got.Node != "node-7" || got.MetadataWait != 2*time.Second ||
+		got.API.Host != "https://127.0.0.1:6443" || got.API.TokenFile != "/t" || got.API.CAFile != "/ca" ||
+		len(got.Annotations) != 1 {
+		t.Errorf("kubernetes[0] = %+v", got)
 	}
 }
 

@@ -19,7 +19,7 @@ type wantErr struct {
 
 func TestParseErrors(t *testing.T) {
 	// Variables the env cases need unset, whatever the environment running the tests holds.
-	for _, name := range []string{"FLICKER_TEST_UNSET", "FLICKER_TEST_UNSET2"} {
+	for _, name := range []string{"FLICKER_TEST_UNSET", "FLICKER_TEST_UNSET2", "NODE_NAME"} {
 		t.Setenv(name, "")
 		os.Unsetenv(name)
 	}
@@ -89,7 +89,13 @@ func TestParseErrors(t *testing.T) {
 			{14, 3, "queue.max_bytes", "must be at least batch.max_bytes (8388608): a full batch has to fit in the queue"},
 			{17, 5, "docker_containers[0].join_timeout", "must be positive, not -1s"},
 		}},
-		{"unsupported.yaml", []wantErr{{6, 5, "kubernetes[0].metadata", "api is not yet supported in this build: use path (namespace, pod, uid, container and restart count from the log's path)"}}},
+		// metadata: api's settings, checked by the pod watcher's Validate under this entry's names.
+		{"kubernetes_api.yaml", []wantErr{
+			{5, 5, "kubernetes[0].node", "is empty and NODE_NAME is not set: give this node's name; in a pod set env NODE_NAME from the downward API (fieldRef spec.nodeName), or node: ${NODE_NAME}"},
+			{7, 19, "kubernetes[0].annotations[0]", "is empty: give an annotation key such as app.kubernetes.io/version"},
+			{8, 5, "kubernetes[0].metadata_wait", "is negative (-1s): give a duration such as 2s, or leave it out for the default"},
+			{10, 7, "kubernetes[0].api.host", `"ftp://api" is not an http(s) URL: give the API server as https://host:port`},
+		}},
 		{"syntax.yaml", []wantErr{{2, 0, "", "invalid YAML: did not find expected ',' or ']'"}}},
 		{"empty.yaml", []wantErr{
 			{0, 0, "log_files", "no inputs: add at least one entry under log_files, docker_containers, kubernetes or api_sources"},

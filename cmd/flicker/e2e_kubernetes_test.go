@@ -249,7 +249,7 @@ batch:
 
 // format: cri on log_files decodes a CRI log found anywhere (a sidecar's mount): joined messages with their
 // stream and time, a malformed line raw with error.message; `flicker validate` refuses metadata: api on a
-// kubernetes input, naming the field.
+// kubernetes input without a node, naming the field.
 func TestE2ELogFilesFormatCRI(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -298,9 +298,10 @@ func TestE2ELogFilesFormatCRI(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(binary, "validate", "-c", api)
+	cmd.Env = append(os.Environ(), "NODE_NAME=")
 	outb, _ := cmd.CombinedOutput()
 	if code := cmd.ProcessState.ExitCode(); code != 2 ||
-		!strings.Contains(string(outb), "api.yaml:3:5: kubernetes[0].metadata: api is not yet supported in this build") {
+		!strings.Contains(string(outb), "api.yaml:2:5: kubernetes[0].node: is empty and NODE_NAME is not set") {
 		t.Errorf("validate of metadata: api exited %d:\n%s", code, outb)
 	}
 }

@@ -63,6 +63,8 @@ type inputs struct {
 	sources []engine.Source
 	files   []*file.Source // every source on the file source (log_files, docker_containers, kubernetes), for the metrics
 	api     *api.Source    // all api_sources in one source; nil without any
+
+	kubes []*container.Kubernetes // the kubernetes inputs, for their pod metadata metric
 }
 
 // inputKind builds the sources of one top-level input key of the configuration into in.
@@ -95,11 +97,12 @@ var inputKinds = []inputKind{
 	}},
 	{"kubernetes", func(cfg *config.Config, reg positions, once bool, log zerolog.Logger, in *inputs) error {
 		for _, c := range cfg.Kubernetes {
+			// With metadata: api, src.Run owns the pod watcher: it starts it, and stops it with the input.
 			src, err := container.NewKubernetes(c, reg.files, file.Options{Once: once}, log)
 			if err != nil {
 				return fmt.Errorf("kubernetes %s: %w", c.Name, err)
 			}
-			in.sources, in.files = append(in.sources, src), append(in.files, src)
+			in.sources, in.files, in.kubes = append(in.sources, src), append(in.files, src.Source), append(in.kubes, src)
 		}
 		return nil
 	}},

@@ -10,6 +10,7 @@ import (
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/internal/telemetry"
 	"github.com/flickerlog/flicker/sources/api"
+	"github.com/flickerlog/flicker/sources/container"
 	"github.com/flickerlog/flicker/sources/file"
 	"github.com/flickerlog/flicker/store"
 )
@@ -21,6 +22,7 @@ type liveParts struct {
 	session atomic.Pointer[s3Session]
 	pipe    atomic.Pointer[engine.Pipeline]
 	sources atomic.Pointer[[]*file.Source]
+	kubes   atomic.Pointer[[]*container.Kubernetes]
 	apis    atomic.Pointer[api.Source]
 }
 
@@ -52,6 +54,9 @@ func startTelemetry(ctx context.Context, addr string, live *liveParts, log zerol
 					TruncatedBytesLost: st.TruncatedBytesLost, PartialBytesDropped: st.PartialBytesDropped, Malformed: st.Malformed,
 					FilesOpen: st.FilesOpen, FilesTracked: st.FilesTracked})
 			}
+			if kubes := live.kubes.Load(); kubes != nil {
+				kubeMetadataStats(out, *kubes)
+			}
 			return out
 		},
 		Registry: func() (uint64, time.Time, bool) {
@@ -79,6 +84,21 @@ func startTelemetry(ctx context.Context, addr string, live *liveParts, log zerol
 	context.AfterFunc(ctx, func() { srv.SetReady(false) })
 	log.Info().Str("addr", srv.Addr()).Msg("serving /metrics, /healthz and /readyz")
 	return srv, nil
+}
+
+// kubeMetadataStats adds the pod metadata counter of the kubernetes inputs with metadata: api to their stats.
+func kubeMetadataStats(out []telemetry.InputStats, kubes []*container.Kubernetes) {
+	for _, k := range kubes {
+		missing, ok := k.MetadataMissing()
+		if !ok {
+			continue
+		}
+		for i := range out {
+			if out[i].Name == k.Input().Name {
+				out[i].MetadataAPI, out[i].MetadataMissing = true, missing
+			}
+		}
+	}
 }
 
 // apiInputStats are the metrics of every API source.

@@ -27,6 +27,10 @@ type InputStats struct {
 
 	FilesOpen, FilesTracked int64
 
+	// Kubernetes inputs with metadata: api.
+	MetadataAPI     bool
+	MetadataMissing uint64 // lookups of a pod's API metadata that found nothing
+
 	// API sources.
 	Requests, Pages, EmptyPages, Duplicates uint64
 	RateLimitWaits, RateLimitSlowdowns      uint64
@@ -83,6 +87,13 @@ var fileInputMetrics = []metric[InputStats]{
 	gauge("flicker_input_files_tracked", "Files the input knows now, open or not.", inputLabels,
 		func(s InputStats) float64 { return float64(s.FilesTracked) }),
 }
+
+// kubeMetadataMissing is the metric of kubernetes inputs with metadata: api.
+var kubeMetadataMissing = counter("flicker_kubernetes_metadata_missing_total",
+	"Lookups of a pod's metadata in the API server's watch that found nothing (the pod unknown, the API server not "+
+		"listed yet or unreachable): the events went out with what the log's path says. A log of an unknown pod "+
+		"counts at its first line and again at every scan while it is open.", []string{"input"},
+	func(s InputStats) float64 { return float64(s.MetadataMissing) })
 
 // apiInputMetrics are the metrics of API sources (type "api").
 var apiInputMetrics = []metric[InputStats]{
@@ -186,6 +197,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, m := range outputMetrics {
 		ch <- m.desc
 	}
+	ch <- kubeMetadataMissing.desc
 	ch <- registrySeq
 	ch <- registryAge
 	describeAll(ch, snapshotMetrics)
@@ -199,6 +211,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 				emit(ch, apiInputMetrics, in, in.Name, in.Type)
 			} else {
 				emit(ch, fileInputMetrics, in, in.Name, in.Type)
+			}
+			if in.MetadataAPI {
+				emit(ch, []metric[InputStats]{kubeMetadataMissing}, in, in.Name)
 			}
 		}
 	}

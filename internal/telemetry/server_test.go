@@ -369,3 +369,20 @@ func TestSnapshotMetricsReadOnEachScrape(t *testing.T) {
 		t.Error("the second scrape did not read the new state")
 	}
 }
+
+// flicker_kubernetes_metadata_missing_total is served for the kubernetes inputs with metadata: api only.
+func TestKubernetesMetadataMissing(t *testing.T) {
+	s := start(t, telemetry.Options{
+		Inputs: func() []telemetry.InputStats {
+			return []telemetry.InputStats{{Name: "pods", Type: "kubernetes", MetadataAPI: true, MetadataMissing: 7},
+				{Name: "paths", Type: "kubernetes"}}
+		},
+	})
+	fams := scrape(t, s)
+	if got := value(t, fams, "flicker_kubernetes_metadata_missing_total", "input", "pods"); got != 7 {
+		t.Errorf("flicker_kubernetes_metadata_missing_total{input=pods} = %v, want 7", got)
+	}
+	if n := len(fams["flicker_kubernetes_metadata_missing_total"].GetMetric()); n != 1 {
+		t.Errorf("%d series of flicker_kubernetes_metadata_missing_total, want only the metadata: api input's", n)
+	}
+}

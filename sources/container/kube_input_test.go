@@ -14,7 +14,7 @@ import (
 	"github.com/flickerlog/flicker/sources/file"
 )
 
-func newKubeSource(t *testing.T, root string, reg file.Registry, edit func(*container.KubeConfig)) *file.Source {
+func newKubeSource(t *testing.T, root string, reg file.Registry, edit func(*container.KubeConfig)) *container.Kubernetes {
 	t.Helper()
 	cfg := container.KubeConfig{Name: "pods", Path: root, ScanInterval: 20 * time.Millisecond}
 	if edit != nil {

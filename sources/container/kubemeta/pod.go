@@ -11,6 +11,9 @@ type Pod struct {
 	Labels      map[string]string
 	Annotations map[string]string // only the keys of Config.Annotations
 	Owner       Owner             // zero when no controller owns the pod
+	// Controller is the pod's controller reference as it stands (a ReplicaSet, a Job), zero when none: events
+	// name it next to Owner, as Filebeat's replicaset.name and job.name.
+	Controller Owner
 }
 
 // Owner is the workload that controls a pod, as a person names it: a Deployment rather than its ReplicaSet, a
@@ -71,7 +74,7 @@ func podOf(obj *podObject, keep map[string]struct{}) Pod {
 	}
 	for i := range m.OwnerReferences {
 		if ref := &m.OwnerReferences[i]; ref.Controller != nil && *ref.Controller {
-			p.Owner = ownerOf(ref.Kind, ref.Name, m.Labels)
+			p.Owner, p.Controller = ownerOf(ref.Kind, ref.Name, m.Labels), Owner{Kind: ref.Kind, Name: ref.Name}
 			break
 		}
 	}

@@ -48,7 +48,7 @@ func TestPodOfKeepsOnlyWhatIsNeeded(t *testing.T) {
 	}
 	want := Pod{UID: "u1", Namespace: "prod", Name: "web-1", NodeName: "node-a",
 		Labels: map[string]string{"app": "web"}, Annotations: map[string]string{"keep": "1"},
-		Owner: Owner{"StatefulSet", "web"}}
+		Owner: Owner{"StatefulSet", "web"}, Controller: Owner{"StatefulSet", "web"}}
 	if got := podOf(&obj, map[string]struct{}{"keep": {}}); !reflect.DeepEqual(got, want) {
 		t.Errorf("podOf =\n%+v\nwant\n%+v", got, want)
 	}

@@ -40,6 +40,7 @@ type Watcher struct {
 	keep    map[string]struct{} // Config.Annotations
 	started atomic.Bool
 	synced  atomic.Bool
+	listed  chan struct{} // closed when synced turns true
 
 	mu    sync.Mutex
 	pods  map[string]*entry  // by UID
@@ -86,6 +87,8 @@ func New(cfg Config, log zerolog.Logger) (*Watcher, error) {
 		keep:  keep,
 		pods:  make(map[string]*entry),
 		waits: make(map[string]*waiter),
+
+		listed: make(chan struct{}),
 	}, nil
 }
 
@@ -163,7 +166,9 @@ func (w *Watcher) list(ctx context.Context, rv string) (string, error) {
 	}
 	n := len(w.pods)
 	w.mu.Unlock()
-	w.synced.Store(true)
+	if w.synced.CompareAndSwap(false, true) {
+		close(w.listed)
+	}
 	w.log.Debug().Int("pods", n).Str("resource_version", listRV).Msg("listed this node's pods")
 	return listRV, nil
 }
@@ -188,6 +193,9 @@ func (w *Watcher) failed(err error, doing string) {
 
 // Synced reports whether the first list has been cached.
 func (w *Watcher) Synced() bool { return w.synced.Load() }
+
+// Listed is closed once the first list has been cached, so that a caller waiting for it stops waiting then.
+func (w *Watcher) Listed() <-chan struct{} { return w.listed }
 
 // Stats returns the counters.
 func (w *Watcher) Stats() Stats {

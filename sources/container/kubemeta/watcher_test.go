@@ -42,6 +42,7 @@ func TestPodPresentAtStart(t *testing.T) {
 		Labels:      map[string]string{"app": "shop", "pod-template-hash": "5d9f8b7c6"},
 		Annotations: map[string]string{"team.example.com/owner": "payments"},
 		Owner:       kubemeta.Owner{Kind: "Deployment", Name: "shop"},
+		Controller:  kubemeta.Owner{Kind: "ReplicaSet", Name: "shop-5d9f8b7c6"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Pod = %+v\nwant %+v", got, want)

@@ -151,3 +151,44 @@ func TestReaderAllocations(t *testing.T) {
 		})
 	}
 }
+
+// A whole message in one CRI record is shipped from the bytes read, as a plain line is, not copied into a buffer
+// of its own: reading a CRI log takes no more arena chunks than reading the same file as plain lines. Events are
+// never acknowledged here, so every chunk either read holds stays allocated.
+func TestCRIWholeMessagesNotCopied(t *testing.T) {
+	dir := t.TempDir()
+	f, err := os.Create(filepath.Join(dir, "app.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	when := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	size := 0
+	for i := 0; size < 3<<20; i++ {
+		for _, r := range criRecords([]string{"stdout", "stderr"}[i%2], strings.Repeat("m", 120+i%80), when) {
+			n, _ := w.Write(r)
+			size += n
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.Close()
+	chunks := func(format string) uint64 {
+		cfg := file.Config{Name: "chunks", Paths: []string{filepath.Join(dir, "*.log")}, Format: format}
+		cfg.SetDefaults()
+		src, err := file.New(cfg, newRegistry(), file.Options{Once: true, Formats: container.Formats()}, zerolog.Nop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := src.Run(context.Background(), &discardPublisher{}); err != nil {
+			t.Fatal(err)
+		}
+		return src.Stats().ChunksAllocated
+	}
+	plain, cri := chunks(file.FormatPlain), chunks(file.FormatCRI)
+	if cri > plain {
+		t.Errorf("format cri allocated %d arena chunks, the same file read as plain lines %d: messages copied", cri,
+			plain)
+	}
+}

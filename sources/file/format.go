@@ -14,8 +14,9 @@ type Piece struct {
 	Time    time.Time
 	Stream  string // "stdout" or "stderr"; empty when the record names none
 	Partial bool
-	// Content is the message text without its final newline. It may alias the line or the decoder's own buffer
-	// and is only read until the next Decode.
+	// Content is the message text without its final newline. It may alias the line or the decoder's own buffer.
+	// Content that is part of the line (a whole message in one record) is shipped where it lies, as a plain
+	// line is; any other is copied before the next Decode.
 	Content []byte
 }
 

@@ -61,7 +61,7 @@ func (f *criFormat) Decode(line []byte, p *file.Piece) error {
 type secondCache struct {
 	prefix [len(secondLayout)]byte // the remembered time up to its fraction
 	zone   []byte                  // and after it
-	second time.Time               // the remembered time without its fraction, in UTC
+	unix   int64                   // the remembered time's second, in Unix time
 	ok     bool
 }
 
@@ -82,7 +82,7 @@ func (c *secondCache) parse(b []byte) (time.Time, error) {
 			for ; digits < 9; digits++ {
 				nsec *= 10
 			}
-			return c.second.Add(time.Duration(nsec)), nil
+			return time.Unix(c.unix, int64(nsec)).UTC(), nil // as internal/rfc3339 makes it
 		}
 	}
 	t, err := rfc3339.ParseError(b)
@@ -97,6 +97,6 @@ func (c *secondCache) parse(b []byte) (time.Time, error) {
 	}
 	copy(c.prefix[:], b[:n])
 	c.zone = append(c.zone[:0], b[i:]...)
-	c.second, c.ok = t.Add(-time.Duration(t.Nanosecond())), true
+	c.unix, c.ok = t.Unix(), true
 	return t, nil
 }

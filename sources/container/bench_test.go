@@ -45,12 +45,24 @@ func criRecords(stream, msg string, when time.Time) [][]byte {
 // BenchmarkDockerReader reads a 64 MiB json-file log of 120-200-byte messages (every 50th one 40 KiB, in partial
 // records) in once mode into a discarding publisher: the format layer's cost next to sources/file's
 // BenchmarkReader.
-func BenchmarkDockerReader(b *testing.B) { benchReader(b, file.FormatDocker, containertest.Records) }
+func BenchmarkDockerReader(b *testing.B) {
+	benchReader(b, file.FormatDocker, containertest.Records, 50)
+}
 
 // BenchmarkCRIReader is BenchmarkDockerReader for a containerd CRI log.
-func BenchmarkCRIReader(b *testing.B) { benchReader(b, file.FormatCRI, criRecords) }
+func BenchmarkCRIReader(b *testing.B) { benchReader(b, file.FormatCRI, criRecords, 50) }
 
-func benchReader(b *testing.B, format string, recs records) {
+// BenchmarkDockerReaderWhole is BenchmarkDockerReader with 120-200-byte messages only, as the throughput goal's:
+// every message is one record.
+func BenchmarkDockerReaderWhole(b *testing.B) {
+	benchReader(b, file.FormatDocker, containertest.Records, 0)
+}
+
+// BenchmarkCRIReaderWhole is BenchmarkCRIReader with 120-200-byte messages only.
+func BenchmarkCRIReaderWhole(b *testing.B) { benchReader(b, file.FormatCRI, criRecords, 0) }
+
+// benchReader benchmarks format over a log whose every bigEvery-th message is 40 KiB (none when 0).
+func benchReader(b *testing.B, format string, recs records, bigEvery int) {
 	dir := b.TempDir()
 	path := filepath.Join(dir, "app.log")
 	f, err := os.Create(path)
@@ -63,7 +75,7 @@ func benchReader(b *testing.B, format string, recs records) {
 	when := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 	for size < 64<<20 {
 		msg := "INFO " + pad[:115+messages%80]
-		if messages%50 == 49 {
+		if bigEvery > 0 && messages%bigEvery == bigEvery-1 {
 			msg = strings.Repeat(pad, 200)
 		}
 		for _, r := range recs("stdout", msg, when.Add(time.Duration(messages))) {
@@ -149,5 +161,46 @@ func TestReaderAllocations(t *testing.T) {
 				t.Errorf("%.3f allocations per message, want none beyond the arenas' chunks", per)
 			}
 		})
+	}
+}
+
+// A whole message in one CRI record is shipped from the bytes read, as a plain line is, not copied into a buffer
+// of its own: reading a CRI log takes no more arena chunks than reading the same file as plain lines. Events are
+// never acknowledged here, so every chunk either read holds stays allocated.
+func TestCRIWholeMessagesNotCopied(t *testing.T) {
+	dir := t.TempDir()
+	f, err := os.Create(filepath.Join(dir, "app.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	when := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	size := 0
+	for i := 0; size < 3<<20; i++ {
+		for _, r := range criRecords([]string{"stdout", "stderr"}[i%2], strings.Repeat("m", 120+i%80), when) {
+			n, _ := w.Write(r)
+			size += n
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.Close()
+	chunks := func(format string) uint64 {
+		cfg := file.Config{Name: "chunks", Paths: []string{filepath.Join(dir, "*.log")}, Format: format}
+		cfg.SetDefaults()
+		src, err := file.New(cfg, newRegistry(), file.Options{Once: true, Formats: container.Formats()}, zerolog.Nop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := src.Run(context.Background(), &discardPublisher{}); err != nil {
+			t.Fatal(err)
+		}
+		return src.Stats().ChunksAllocated
+	}
+	plain, cri := chunks(file.FormatPlain), chunks(file.FormatCRI)
+	if cri > plain {
+		t.Errorf("format cri allocated %d arena chunks, the same file read as plain lines %d: messages copied", cri,
+			plain)
 	}
 }

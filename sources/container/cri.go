@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/flickerlog/flicker/internal/rfc3339"
 )
@@ -40,11 +41,21 @@ func criError(part string, offset int, format string, args ...any) error {
 // offset applied. A malformed line returns a *CRIError; that includes a tag whose first field is neither P nor
 // F, which the kubelet would read as F: no runtime writes one, so the line is not what it seems.
 func ParseCRI(line []byte) (Record, error) {
+	var rec Record
+	if err := parseCRI(line, nil, &rec); err != nil {
+		return Record{}, err
+	}
+	return rec, nil
+}
+
+// parseCRI is ParseCRI decoding into rec (left in any state on an error), reading the time through seconds when
+// it is not nil.
+func parseCRI(line []byte, seconds *secondCache, rec *Record) error {
 	if n := len(line); n > 0 && line[n-1] == '\n' {
 		line = line[:n-1]
 	}
 	if len(line) == 0 {
-		return Record{}, criError("line", 0, "empty line")
+		return criError("line", 0, "empty line")
 	}
 	// The time is the line up to its first space, RFC 3339 as internal/rfc3339 reads it (which allocates
 	// nothing, unlike time.Parse with a numeric offset).
@@ -53,18 +64,23 @@ func ParseCRI(line []byte) (Record, error) {
 	if sp >= 0 {
 		field = line[:sp]
 	}
-	t, err := rfc3339.ParseError(field)
+	var t time.Time
+	var err error
+	if seconds != nil {
+		t, err = seconds.parse(field)
+	} else {
+		t, err = rfc3339.ParseError(field)
+	}
 	if err != nil {
 		var terr *rfc3339.Error
 		errors.As(err, &terr)
-		return Record{}, criError("time", terr.Offset, "want an RFC 3339 time: %s in %q", terr.Reason, clip(field))
+		return criError("time", terr.Offset, "want an RFC 3339 time: %s in %q", terr.Reason, clip(field))
 	}
 	if sp < 0 {
-		return Record{}, criError("time", len(line), "want a space after the time in %q", clip(field))
+		return criError("time", len(line), "want a space after the time in %q", clip(field))
 	}
 	p := sp + 1
-	var rec Record
-	rec.Time = t
+	rec.Time, rec.Partial = t, false
 	const streamLen = len("stdout") // == len("stderr")
 	switch {
 	case len(line)-p >= streamLen && string(line[p:p+streamLen]) == "stdout":
@@ -72,11 +88,11 @@ func ParseCRI(line []byte) (Record, error) {
 	case len(line)-p >= streamLen && string(line[p:p+streamLen]) == "stderr":
 		rec.Stream = StreamStderr
 	default:
-		return Record{}, criError("stream", p, "want stdout or stderr, found %q", firstField(line[p:]))
+		return criError("stream", p, "want stdout or stderr, found %q", firstField(line[p:]))
 	}
 	p += streamLen
 	if p == len(line) || line[p] != ' ' {
-		return Record{}, criError("stream", p, "want a space after the stream, found %q", firstField(line[p-streamLen:]))
+		return criError("stream", p, "want a space after the stream, found %q", firstField(line[p-streamLen:]))
 	}
 	p++
 	tagEnd := bytes.IndexByte(line[p:], ' ')
@@ -93,15 +109,15 @@ func ParseCRI(line []byte) (Record, error) {
 		rec.Partial = true
 	case len(first) == 1 && first[0] == 'F':
 	case len(tag) == 0:
-		return Record{}, criError("tag", p, "empty tag, want P or F")
+		return criError("tag", p, "empty tag, want P or F")
 	default:
-		return Record{}, criError("tag", p, "want P or F, found %q", clip(tag))
+		return criError("tag", p, "want P or F, found %q", clip(tag))
 	}
 	if tagEnd < 0 {
-		return Record{}, criError("content", len(line), "want a space after the tag, found the end of the line")
+		return criError("content", len(line), "want a space after the tag, found the end of the line")
 	}
 	rec.Content = line[p+tagEnd+1:]
-	return rec, nil
+	return nil
 }
 
 // firstField is b up to its first space, for error messages.

@@ -123,11 +123,17 @@ func (a *arena) commit(b []byte) []byte {
 	return a.buf[start : start+len(b) : start+len(b)]
 }
 
-// chunkUse is a reference to chunk c for the events of one stream in c up to position last.
+// chunkUse is a reference to chunk c for the events of one stream in c up to position last. With after set, the
+// last of them shares its position with an earlier event of the stream: the engine acknowledges a position once,
+// when the first event at it is done, so only an acknowledgement beyond last covers it.
 type chunkUse struct {
-	c    *chunk
-	last int64
+	c     *chunk
+	last  int64
+	after bool
 }
+
+// coveredBy reports whether an acknowledgement of pos covers every event of the use.
+func (u *chunkUse) coveredBy(pos int64) bool { return u.last < pos || (u.last == pos && !u.after) }
 
 // streamChunks is the FIFO of a stream's chunk uses, in position order. The reader goroutine pushes a batch's
 // uses before publishing it; the stream's acknowledgement pops the uses it covers.
@@ -138,12 +144,13 @@ type streamChunks struct {
 	head int
 }
 
-// push adds a use of c up to last, taking over the caller's reference. A use of the same chunk at the tail is
+// push adds use u, taking over the caller's reference to its chunk. A use of the same chunk at the tail is
 // extended instead: its reference then covers the new events too, and the caller's is dropped.
-func (sc *streamChunks) push(c *chunk, last int64) {
+func (sc *streamChunks) push(u chunkUse) {
+	c := u.c
 	sc.mu.Lock()
 	if n := len(sc.q); n > sc.head && sc.q[n-1].c == c {
-		sc.q[n-1].last = last
+		sc.q[n-1].last, sc.q[n-1].after = u.last, u.after
 		sc.mu.Unlock()
 		sc.pool.release(c) // the tail's reference remains: the count cannot reach zero here
 		return
@@ -153,7 +160,7 @@ func (sc *streamChunks) push(c *chunk, last int64) {
 		clear(sc.q[n:])
 		sc.q, sc.head = sc.q[:n], 0
 	}
-	sc.q = append(sc.q, chunkUse{c: c, last: last})
+	sc.q = append(sc.q, u)
 	sc.pool.uses.Add(1)
 	sc.mu.Unlock()
 }
@@ -162,7 +169,7 @@ func (sc *streamChunks) push(c *chunk, last int64) {
 // output is done with every event of the stream up to it. Called under the engine's stream lock.
 func (sc *streamChunks) ack(pos int64) {
 	sc.mu.Lock()
-	for sc.head < len(sc.q) && sc.q[sc.head].last <= pos {
+	for sc.head < len(sc.q) && sc.q[sc.head].coveredBy(pos) {
 		c := sc.q[sc.head].c
 		sc.q[sc.head] = chunkUse{}
 		sc.head++
@@ -181,15 +188,16 @@ type pendingUse struct {
 	chunkUse
 }
 
-// use records that an event of stream sc ending at pos has its message in c. It takes a reference for a new
-// (stream, chunk) run of the batch; publish hands the batch's uses to their streams.
-func (s *Source) use(sc *streamChunks, c *chunk, pos int64) {
+// use records that an event of stream sc at position pos (after: not the stream's first event at pos) has its
+// message in c. It takes a reference for a new (stream, chunk) run of the batch; publish hands the batch's uses
+// to their streams.
+func (s *Source) use(sc *streamChunks, c *chunk, pos int64, after bool) {
 	if n := len(s.uses); n > 0 && s.uses[n-1].sc == sc && s.uses[n-1].c == c {
-		s.uses[n-1].last = pos
+		s.uses[n-1].last, s.uses[n-1].after = pos, after
 		return
 	}
 	c.refs.Add(1)
-	s.uses = append(s.uses, pendingUse{sc: sc, chunkUse: chunkUse{c: c, last: pos}})
+	s.uses = append(s.uses, pendingUse{sc: sc, chunkUse: chunkUse{c: c, last: pos, after: after}})
 }
 
 // pushUses hands the collected batch's chunk uses to their streams. It runs before Publish, since
@@ -197,7 +205,7 @@ func (s *Source) use(sc *streamChunks, c *chunk, pos int64) {
 func (s *Source) pushUses() {
 	for i := range s.uses {
 		u := &s.uses[i]
-		u.sc.push(u.c, u.last)
+		u.sc.push(u.chunkUse)
 	}
 	clear(s.uses)
 	s.uses = s.uses[:0]

@@ -4,8 +4,9 @@
 //
 // One goroutine per input (Source.Run) evaluates the globs every scan_interval and reads the open files in
 // round-robin turns of at most 256 KiB each, so that many busy files progress fairly without a goroutine per
-// file. Read data goes into append-only 1 MiB arena chunks: complete UTF-8 lines are published as slices of
-// them (no copy, no allocation per line), decoded and joined messages are appended to a second arena. A chunk is
+// file. Read data goes into append-only 1 MiB arena chunks: complete UTF-8 lines, and container messages whole in
+// one record whose content the format takes from the line, are published as slices of them (no copy, no
+// allocation per line); decoded and joined messages are appended to a second arena. A chunk is
 // reused (up to 8 spare ones are kept) only once nothing can read it: every event with bytes in it acknowledged
 // through its stream (also a stale one), no partial line in it, and not an arena's current chunk (see chunk).
 // Chunks of events that are never acknowledged are left to the garbage collector.

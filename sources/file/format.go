@@ -14,8 +14,9 @@ type Piece struct {
 	Time    time.Time
 	Stream  string // "stdout" or "stderr"; empty when the record names none
 	Partial bool
-	// Content is the message text without its final newline. It may alias the line or the decoder's own buffer
-	// and is only read until the next Decode.
+	// Content is the message text without its final newline. It may alias the line or the decoder's own buffer.
+	// Content that is part of the line (a whole message in one record) is shipped where it lies, as a plain
+	// line is; any other is copied before the next Decode.
 	Content []byte
 }
 
@@ -61,6 +62,9 @@ type formatted struct {
 	lastEnd int64  // the end of the last record
 	warned  time.Time
 	piece   Piece // the record being decoded
+	// lastPos is the position settle last gave events of the engine stream whose chunk uses are lastPosOf.
+	lastPos   int64
+	lastPosOf *streamChunks
 	// errExtra holds the members of malformed lines' events (error.message and meta), by error text.
 	errExtra map[string][]byte
 }
@@ -169,26 +173,34 @@ func (s *Source) record(t *tracked, raw []byte, c *chunk, start, end int64, read
 	if err := f.format.Decode(raw, p); err != nil {
 		s.malformed(t, raw, c, start, end, readAt, err)
 	} else if len(s.opts.Streams) == 0 || contains(s.opts.Streams, p.Stream) {
-		s.piece(t, f, p, start, end, readAt)
+		s.piece(t, f, p, raw, c, start, end, readAt)
 	}
 	f.lastEnd = end
 	s.settle(t)
 	return true
 }
 
-// piece joins p into its stream's message and emits what it completes.
-func (s *Source) piece(t *tracked, f *formatted, p *Piece, start, end int64, readAt time.Time) {
+// piece joins p, decoded from line (which lies in chunk c), into its stream's message and emits what it
+// completes.
+func (s *Source) piece(t *tracked, f *formatted, p *Piece, line []byte, c *chunk, start, end int64,
+	readAt time.Time) {
 	js := f.stream(p.Stream)
 	if js.active && len(js.buf)+len(p.Content) > s.cfg.MaxLineBytes {
 		// Too long: what was joined so far is shipped as it is and the message goes on as a new one, as a line
 		// longer than max_line_bytes is cut.
 		s.stats.longPieces.Add(1)
-		s.joinedMessage(t, js, js.buf, js.start, start, js.time)
+		s.joinedMessage(t, js, js.buf, nil, js.start, start, js.time)
 		js.active = false
 	}
 	if !js.active {
 		if !p.Partial {
-			s.joinedMessage(t, js, p.Content, start, end, p.Time)
+			// A whole message in one record, the common case: when its content is part of the line (not the
+			// decoder's buffer), the event takes it where it lies, as a plain line's does.
+			var in *chunk
+			if inLine(p.Content, line) {
+				in = c
+			}
+			s.joinedMessage(t, js, p.Content, in, start, end, p.Time)
 			return
 		}
 		js.active, js.start, js.time, js.buf = true, start, p.Time, js.buf[:0]
@@ -199,7 +211,7 @@ func (s *Source) piece(t *tracked, f *formatted, p *Piece, start, end int64, rea
 		return
 	}
 	js.active = false
-	s.joinedMessage(t, js, js.buf, js.start, end, js.time)
+	s.joinedMessage(t, js, js.buf, nil, js.start, end, js.time)
 	js.buf = js.buf[:0]
 	if cap(js.buf) > 4*arenaChunk {
 		js.buf = nil // do not keep a huge message's buffer per stream
@@ -207,8 +219,8 @@ func (s *Source) piece(t *tracked, f *formatted, p *Piece, start, end int64, rea
 }
 
 // joinedMessage hands a whole message of stream js at [start, end) to the stream's multi-line joiner or emits
-// it.
-func (s *Source) joinedMessage(t *tracked, js *joinStream, msg []byte, start, end int64, tm time.Time) {
+// it. A message that lies in chunk in is emitted where it lies; with in nil, it is copied into the output arena.
+func (s *Source) joinedMessage(t *tracked, js *joinStream, msg []byte, in *chunk, start, end int64, tm time.Time) {
 	if s.cfg.Multiline != nil {
 		if js.ml == nil {
 			js.ml = newMultiline(s.cfg.Multiline)
@@ -217,9 +229,23 @@ func (s *Source) joinedMessage(t *tracked, js *joinStream, msg []byte, start, en
 		js.ml.add(msg, start, end, tm, s.emitMLFn)
 		return
 	}
+	if in != nil {
+		s.emitHeld(t, msg[:len(msg):len(msg)], in, start, end, tm, js.extra)
+		return
+	}
 	s.out.ensure(len(msg))
 	out := s.out.commit(append(s.out.tail(), msg...))
 	s.emitHeld(t, out, s.out.cur, start, end, tm, js.extra)
+}
+
+// inLine reports whether content, which a Format decoded from line, is part of line rather than of a buffer of
+// the decoder's: a slice of line ends its capacity where line's ends. An empty content is not (it is copied, which
+// costs nothing, and so stays a non-nil message as before).
+func inLine(content, line []byte) bool {
+	if len(content) == 0 || cap(line) == 0 {
+		return false
+	}
+	return &content[:cap(content)][cap(content)-1] == &line[:cap(line)][cap(line)-1]
 }
 
 // emitML emits a multi-line event of stream s.curJoin of file s.cur.
@@ -295,10 +321,14 @@ func (s *Source) settle(t *tracked) {
 		return
 	}
 	first := len(s.events) - len(s.heldEvents)
+	// Events held behind a join share a position; the engine acknowledges it when the first of them is done,
+	// so the chunks of the others wait for an acknowledgement beyond it.
+	again := f.lastPosOf == t.chunks && f.lastPos == f.safe
 	for i, h := range s.heldEvents {
 		s.events[first+i].Pos = f.safe
-		s.use(t.chunks, h.c, f.safe)
+		s.use(t.chunks, h.c, f.safe, again || i > 0)
 	}
+	f.lastPos, f.lastPosOf = f.safe, t.chunks
 	clear(s.heldEvents)
 	s.heldEvents = s.heldEvents[:0]
 }
@@ -318,7 +348,7 @@ func (s *Source) flushJoined(t *tracked, final bool) {
 	for _, js := range f.streams {
 		if final && js.active {
 			js.active = false
-			s.joinedMessage(t, js, js.buf, js.start, js.end, js.time)
+			s.joinedMessage(t, js, js.buf, nil, js.start, js.end, js.time)
 		}
 		if js.ml != nil {
 			s.curJoin = js

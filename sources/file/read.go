@@ -333,7 +333,7 @@ func (s *Source) emit(t *tracked, msg []byte, c *chunk, start, end int64, readAt
 // of an event lies in an arena chunk, so that the chunk is referenced until the event is acknowledged.
 func (s *Source) emitTo(st *engine.Stream, sc *streamChunks, msg []byte, c *chunk, start, end int64,
 	readAt time.Time) {
-	s.use(sc, c, end)
+	s.use(sc, c, end, false)
 	// Filled in place: building an Event and appending it copies 128 bytes with write barriers.
 	n := len(s.events)
 	if n < cap(s.events) {
@@ -376,7 +376,7 @@ func (s *Source) expireMultiline() {
 			if js.active && now.Sub(js.lastAdd) >= s.cfg.JoinTimeout {
 				s.cur, expired = t, true
 				js.active = false
-				s.joinedMessage(t, js, js.buf, js.start, js.end, js.time)
+				s.joinedMessage(t, js, js.buf, nil, js.start, js.end, js.time)
 			}
 			if js.ml != nil && js.ml.expired(now) {
 				s.cur, s.curJoin, expired = t, js, true

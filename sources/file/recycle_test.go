@@ -259,6 +259,7 @@ type recycleCase struct {
 	record func(rng *rand.Rand, tag string, seq int) (text string, msgs []string) // text is written plus "\n"
 	encode func(string) []byte
 	valid  func(msg []byte) bool
+	opts   file.Options
 }
 
 func recycleCases() []recycleCase {
@@ -317,6 +318,12 @@ func recycleCases() []recycleCase {
 			}
 			return true
 		}},
+		{name: "container format", mod: func(c *file.Config) { c.Format = file.FormatCRI },
+			opts: file.Options{Formats: []file.Format{tagFormat{}}},
+			record: func(rng *rand.Rand, tag string, seq int) (string, []string) {
+				return taggedRecords(rng, checkedLine(tag, seq, rng.Intn(200), "0123456789"),
+					checkedLine(tag, seq, rng.Intn(100), "abc"))
+			}, valid: validLines},
 	}
 }
 
@@ -335,7 +342,7 @@ func TestChunksRecycledSafely(t *testing.T) {
 				}
 			})
 			reg := newRegistry()
-			src, err := file.New(cfg, reg, file.Options{}, zerolog.Nop())
+			src, err := file.New(cfg, reg, tc.opts, zerolog.Nop())
 			if err != nil {
 				t.Fatal(err)
 			}

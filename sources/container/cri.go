@@ -50,7 +50,7 @@ func ParseCRI(line []byte) (Record, error) {
 
 // parseCRI is ParseCRI decoding into rec (left in any state on an error), reading the time through seconds when
 // it is not nil.
-func parseCRI(line []byte, seconds *secondCache, rec *Record) error {
+func parseCRI(line []byte, seconds *rfc3339.Cache, rec *Record) error {
 	if n := len(line); n > 0 && line[n-1] == '\n' {
 		line = line[:n-1]
 	}
@@ -67,7 +67,7 @@ func parseCRI(line []byte, seconds *secondCache, rec *Record) error {
 	var t time.Time
 	var err error
 	if seconds != nil {
-		t, err = seconds.parse(field)
+		t, err = seconds.Parse(field)
 	} else {
 		t, err = rfc3339.ParseError(field)
 	}

@@ -35,6 +35,7 @@ const maxNesting = 32
 // escaped keys, streams and times). Not safe for concurrent use.
 type Docker struct {
 	scratch []byte
+	seconds rfc3339.Cache // consecutive records mostly share their second
 }
 
 // Decode decodes line (without its newline) into r. r.Content aliases line or the scratch buffer until the next
@@ -92,8 +93,8 @@ func (d *Docker) decodeDockerd(b []byte, r *Record) bool {
 		string(rest[len(rest)-len(dockerdEnd):]) != dockerdEnd {
 		return false
 	}
-	t, ok := rfc3339.Parse(rest[len(dockerdTime) : len(rest)-len(dockerdEnd)])
-	if !ok || d.setContent(r, log, esc) != nil {
+	t, err := d.seconds.Parse(rest[len(dockerdTime) : len(rest)-len(dockerdEnd)])
+	if err != nil || d.setContent(r, log, esc) != nil {
 		return false
 	}
 	r.Time, r.Stream = t, stream

@@ -1,9 +1,6 @@
 package container
 
 import (
-	"bytes"
-	"time"
-
 	"github.com/flickerlog/flicker/internal/rfc3339"
 	"github.com/flickerlog/flicker/sources/file"
 )
@@ -34,7 +31,7 @@ var streamNames = [...]string{StreamUnknown: "", StreamStdout: "stdout", StreamS
 
 // criFormat is the CRI format of containerd and CRI-O for the file source.
 type criFormat struct {
-	seconds secondCache
+	seconds rfc3339.Cache
 	r       Record
 }
 
@@ -53,50 +50,4 @@ func (f *criFormat) Decode(line []byte, p *file.Piece) error {
 	}
 	p.Time, p.Stream, p.Partial, p.Content = r.Time, streamNames[r.Stream], r.Partial, r.Content
 	return nil
-}
-
-// secondCache remembers the second of the last time it parsed: a log's consecutive records mostly share their
-// second, and only the fraction of such a time needs reading. A time whose date, clock and zone are not those of
-// the remembered one, byte for byte, is parsed whole by internal/rfc3339, which also says what is wrong with it.
-type secondCache struct {
-	prefix [len(secondLayout)]byte // the remembered time up to its fraction
-	zone   []byte                  // and after it
-	unix   int64                   // the remembered time's second, in Unix time
-	ok     bool
-}
-
-const secondLayout = "2006-01-02T15:04:05"
-
-// parse is rfc3339.ParseError.
-func (c *secondCache) parse(b []byte) (time.Time, error) {
-	const n = len(secondLayout)
-	if c.ok && len(b) > n && b[n] == '.' && string(b[:n]) == string(c.prefix[:]) {
-		i, nsec, digits := n+1, 0, 0
-		for ; i < len(b) && digit(b[i]); i++ {
-			if digits < 9 {
-				nsec = nsec*10 + int(b[i]-'0')
-			}
-			digits++
-		}
-		if digits > 0 && bytes.Equal(b[i:], c.zone) {
-			for ; digits < 9; digits++ {
-				nsec *= 10
-			}
-			return time.Unix(c.unix, int64(nsec)).UTC(), nil // as internal/rfc3339 makes it
-		}
-	}
-	t, err := rfc3339.ParseError(b)
-	if err != nil {
-		return t, err
-	}
-	// b is valid, so its first n bytes are the date and clock; its zone follows the fraction digits, if any.
-	i := n
-	if b[i] == '.' {
-		for i++; i < len(b) && digit(b[i]); i++ {
-		}
-	}
-	copy(c.prefix[:], b[:n])
-	c.zone = append(c.zone[:0], b[i:]...)
-	c.unix, c.ok = t.Unix(), true
-	return t, nil
 }

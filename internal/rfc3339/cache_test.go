@@ -1,4 +1,4 @@
-package container
+package rfc3339_test
 
 import (
 	"testing"
@@ -6,9 +6,9 @@ import (
 	"github.com/flickerlog/flicker/internal/rfc3339"
 )
 
-// The CRI format's second cache reads every time as internal/rfc3339 does, whatever came before it: the same
+// Cache reads every time as internal/rfc3339 does, whatever came before it: the same
 // second with other fractions, no fraction, another zone, more than nine digits, a broken fraction.
-func TestSecondCacheReadsAsRFC3339(t *testing.T) {
+func TestCacheReadsAsParseError(t *testing.T) {
 	times := []string{
 		"2024-03-12T14:01:58.392741Z",
 		"2024-03-12T14:01:58.5Z",
@@ -31,9 +31,9 @@ func TestSecondCacheReadsAsRFC3339(t *testing.T) {
 		"2024-03-12T14:01:59.",
 		"2024-03-12T14:01:59.4",
 	}
-	var c secondCache
+	var c rfc3339.Cache
 	for _, s := range times {
-		got, gotErr := c.parse([]byte(s))
+		got, gotErr := c.Parse([]byte(s))
 		want, wantErr := rfc3339.ParseError([]byte(s))
 		if (gotErr == nil) != (wantErr == nil) || got != want || (gotErr != nil && gotErr.Error() != wantErr.Error()) {
 			t.Errorf("%q: %v, %v; rfc3339: %v, %v", s, got, gotErr, want, wantErr)
@@ -41,15 +41,15 @@ func TestSecondCacheReadsAsRFC3339(t *testing.T) {
 	}
 }
 
-// FuzzSecondCache: after any time, any other is read as internal/rfc3339 reads it.
-func FuzzSecondCache(f *testing.F) {
+// FuzzCache: after any time, any other is read as internal/rfc3339 reads it.
+func FuzzCache(f *testing.F) {
 	f.Add("2024-03-12T14:01:58.392741Z", "2024-03-12T14:01:58.5Z")
 	f.Add("2024-03-12T14:01:58.392741+05:45", "2024-03-12T14:01:58.1234567891+05:45")
 	f.Add("2024-03-12T14:01:58Z", "2024-03-12T14:01:58.9Z")
 	f.Fuzz(func(t *testing.T, first, second string) {
-		var c secondCache
-		_, _ = c.parse([]byte(first))
-		got, gotErr := c.parse([]byte(second))
+		var c rfc3339.Cache
+		_, _ = c.Parse([]byte(first))
+		got, gotErr := c.Parse([]byte(second))
 		want, wantErr := rfc3339.ParseError([]byte(second))
 		if (gotErr == nil) != (wantErr == nil) || got != want {
 			t.Fatalf("%q after %q: %v, %v; rfc3339: %v, %v", second, first, got, gotErr, want, wantErr)

@@ -47,7 +47,8 @@ lint: tools
 test: lint
 	$(GO) test -race -timeout 20m ./...
 
-# The performance harness: see benchmarks/README.md. Writes a 1 GiB sample under benchmarks/data.
+# The performance harness: see benchmarks/doc.go and benchmarks/RESULTS.md. Writes a 1 GiB sample under
+# benchmarks/data (-workloads file,docker,cri and -containers 500 for the container inputs).
 bench: build
 	$(GO) run ./benchmarks/cmd/flickerbench -binary bin/flicker
 

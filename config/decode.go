@@ -185,7 +185,7 @@ func (d *decoder) fields(pairs []pair, v reflect.Value, path string) (rest []pai
 		}
 		fp := joinPath(path, p.key.Value)
 		d.at[fp] = p
-		d.decode(p.value, v.Field(i), fp)
+		d.decode(p.value, v.FieldByIndex(i), fp)
 	}
 	return rest
 }
@@ -303,27 +303,42 @@ func (d *decoder) expectKind(n, pos *yaml.Node, kind yaml.Kind, path, want strin
 	return false
 }
 
-// fieldIndex maps the yaml tag names of t's fields to their indexes; fields without a tag or tagged "-" are
-// not decoded.
-func fieldIndex(t reflect.Type) map[string]int {
-	index := make(map[string]int, t.NumField())
+// fieldIndex maps the yaml tag names of t's fields to their index paths (reflect.Value.FieldByIndex); fields
+// without a tag or tagged "-" are not decoded, and the fields of an embedded struct tagged `yaml:",inline"` are
+// t's own.
+func fieldIndex(t reflect.Type) map[string][]int {
+	index := make(map[string][]int, t.NumField())
 	for i := range t.NumField() {
-		if name := yamlName(t.Field(i)); name != "" {
-			index[name] = i
+		f := t.Field(i)
+		if inline(f) {
+			for name, sub := range fieldIndex(f.Type) {
+				index[name] = append([]int{i}, sub...)
+			}
+		} else if name := yamlName(f); name != "" {
+			index[name] = []int{i}
 		}
 	}
 	return index
 }
 
-// keysOf lists the yaml keys of struct t in declaration order.
+// keysOf lists the yaml keys of struct t in declaration order, an inline struct's where it is embedded.
 func keysOf(t reflect.Type) []string {
 	var keys []string
 	for i := range t.NumField() {
-		if name := yamlName(t.Field(i)); name != "" {
+		f := t.Field(i)
+		if inline(f) {
+			keys = append(keys, keysOf(f.Type)...)
+		} else if name := yamlName(f); name != "" {
 			keys = append(keys, name)
 		}
 	}
 	return keys
+}
+
+// inline reports an embedded struct whose fields are decoded as the enclosing struct's (`yaml:",inline"`).
+func inline(f reflect.StructField) bool {
+	_, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	return f.Anonymous && f.Type.Kind() == reflect.Struct && opts == "inline"
 }
 
 func yamlName(f reflect.StructField) string {

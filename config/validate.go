@@ -125,7 +125,7 @@ func (d *decoder) explicitZeros(tc typeConfig, p string, keys []string) {
 	index := fieldIndex(v.Type())
 	for _, k := range keys {
 		i, ok := index[k]
-		if ok && d.present(p+"."+k) && v.Field(i).IsZero() {
+		if ok && d.present(p+"."+k) && v.FieldByIndex(i).IsZero() {
 			d.problem(p+"."+k, "must be positive (leave it out for the default)")
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path"
 	"strings"
-	"time"
 
 	"github.com/flickerlog/flicker/internal/fielderr"
 	"github.com/flickerlog/flicker/sources/file"
@@ -22,23 +21,7 @@ type Config struct {
 	ExcludeNames []string `yaml:"exclude_names"`
 	// IncludeLabels keeps the containers that carry every one of these labels with exactly these values.
 	IncludeLabels map[string]string `yaml:"include_labels"`
-	// Streams keeps the records of these streams: stdout, stderr (default both).
-	Streams []string `yaml:"streams"`
-	// Multiline applies to the joined messages of one stream, as for log_files.
-	Multiline *file.MultilineConfig `yaml:"multiline"`
-
-	// As for log_files.
-	StartPosition     string            `yaml:"start_position"`
-	MaxLineBytes      int               `yaml:"max_line_bytes"` // caps a joined message, as a line of log_files
-	Fields            map[string]string `yaml:"fields"`
-	FieldsUnderRoot   bool              `yaml:"fields_under_root"`
-	ScanInterval      time.Duration     `yaml:"scan_interval"` // new containers are found within it
-	CloseInactive     time.Duration     `yaml:"close_inactive"`
-	CleanRemovedAfter time.Duration     `yaml:"clean_removed_after"` // read positions of removed containers are kept this long
-	MaxOpenFiles      int               `yaml:"max_open_files"`
-	// JoinTimeout ships a message whose next record has not come for this long as it is (a rotation or a
-	// container that died mid-message cut it).
-	JoinTimeout time.Duration `yaml:"join_timeout"`
+	Tailing       `yaml:",inline"`
 }
 
 // DefaultPath is where dockerd keeps its containers.
@@ -51,13 +34,7 @@ func (c *Config) SetDefaults() {
 	if c.Path == "" {
 		c.Path = DefaultPath
 	}
-	c.Streams = defaultStreams(c.Streams)
-	fc := c.FileConfig()
-	fc.SetDefaults()
-	c.StartPosition, c.MaxLineBytes, c.ScanInterval = fc.StartPosition, fc.MaxLineBytes, fc.ScanInterval
-	c.CloseInactive, c.CleanRemovedAfter, c.MaxOpenFiles, c.Multiline = fc.CloseInactive, fc.CleanRemovedAfter,
-		fc.MaxOpenFiles, fc.Multiline
-	c.JoinTimeout = fc.JoinTimeout
+	c.setDefaults()
 }
 
 // Validate checks the configuration (after SetDefaults); errors name the field relative to the entry.
@@ -84,27 +61,7 @@ func (c *Config) Validate() error {
 // FileConfig is the log_files entry the input reads through.
 func (c *Config) FileConfig() file.Config {
 	root := strings.TrimRight(c.Path, "/")
-	return file.Config{
-		Name:  c.Name,
-		Paths: []string{root + "/*/*-json.log", root + "/*/*-json.log.*"},
-		// Compressed and half-written rotations are not read.
-		Exclude: []string{"*.gz", "*.tmp"}, Format: file.FormatDocker, Encoding: file.DefaultEncoding,
-		Timezone: file.DefaultTimezone, StartPosition: c.StartPosition,
-		MaxLineBytes: c.MaxLineBytes, Multiline: c.Multiline, Fields: c.Fields, FieldsUnderRoot: c.FieldsUnderRoot,
-		ScanInterval: c.ScanInterval, CloseInactive: c.CloseInactive, CleanRemovedAfter: c.CleanRemovedAfter,
-		MaxOpenFiles: c.MaxOpenFiles, JoinTimeout: c.JoinTimeout,
-	}
-}
-
-// defaultStreams is streams in lower case, or both streams when it is empty.
-func defaultStreams(streams []string) []string {
-	if len(streams) == 0 {
-		return append([]string(nil), streamsAll...)
-	}
-	for i, s := range streams {
-		streams[i] = strings.ToLower(s)
-	}
-	return streams
+	return c.fileConfig(c.Name, []string{root + "/*/*-json.log", root + "/*/*-json.log.*"}, file.FormatDocker)
 }
 
 func validateStreams(streams []string) []error {

@@ -18,7 +18,7 @@ import (
 
 func newDockerSource(t *testing.T, root string, reg file.Registry, edit func(*container.Config)) *file.Source {
 	t.Helper()
-	cfg := container.Config{Name: "docker", Path: root, ScanInterval: 20 * time.Millisecond}
+	cfg := container.Config{Name: "docker", Path: root, Tailing: container.Tailing{ScanInterval: 20 * time.Millisecond}}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -387,7 +387,7 @@ func TestDockerMessageCutByRotation(t *testing.T) {
 	}
 	var skew atomic.Int64 // the source's clock runs ahead by this much
 	now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
-	cfg := container.Config{Name: "docker", Path: d.Root, ScanInterval: 20 * time.Millisecond}
+	cfg := container.Config{Name: "docker", Path: d.Root, Tailing: container.Tailing{ScanInterval: 20 * time.Millisecond}}
 	cfg.SetDefaults()
 	src, err := container.NewDocker(cfg, newRegistry(), file.Options{Now: now}, zerolog.Nop())
 	if err != nil {

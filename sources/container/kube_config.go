@@ -38,23 +38,7 @@ type KubeConfig struct {
 	API KubeAPI `yaml:"api"`
 	// MetadataWait bounds how long reading waits at start for the watch's first list (default 2s).
 	MetadataWait time.Duration `yaml:"metadata_wait"`
-	// Streams keeps the records of these streams: stdout, stderr (default both).
-	Streams []string `yaml:"streams"`
-	// Multiline applies to the joined messages of one stream, as for log_files.
-	Multiline *file.MultilineConfig `yaml:"multiline"`
-
-	// As for log_files.
-	StartPosition     string            `yaml:"start_position"`
-	MaxLineBytes      int               `yaml:"max_line_bytes"` // caps a joined message, as a line of log_files
-	Fields            map[string]string `yaml:"fields"`
-	FieldsUnderRoot   bool              `yaml:"fields_under_root"`
-	ScanInterval      time.Duration     `yaml:"scan_interval"` // new pods and containers are found within it
-	CloseInactive     time.Duration     `yaml:"close_inactive"`
-	CleanRemovedAfter time.Duration     `yaml:"clean_removed_after"` // read positions of removed pods are kept this long
-	MaxOpenFiles      int               `yaml:"max_open_files"`
-	// JoinTimeout ships a message whose next record has not come for this long as it is (a rotation or a
-	// container that died mid-message cut it).
-	JoinTimeout time.Duration `yaml:"join_timeout"`
+	Tailing      `yaml:",inline"`
 }
 
 // KubeAPI says where the API server is and how to authenticate, for use outside the cluster and in tests.
@@ -96,13 +80,7 @@ func (c *KubeConfig) SetDefaults() {
 			c.MetadataWait = DefaultMetadataWait
 		}
 	}
-	c.Streams = defaultStreams(c.Streams)
-	fc := c.FileConfig()
-	fc.SetDefaults()
-	c.StartPosition, c.MaxLineBytes, c.ScanInterval = fc.StartPosition, fc.MaxLineBytes, fc.ScanInterval
-	c.CloseInactive, c.CleanRemovedAfter, c.MaxOpenFiles, c.Multiline = fc.CloseInactive, fc.CleanRemovedAfter,
-		fc.MaxOpenFiles, fc.Multiline
-	c.JoinTimeout = fc.JoinTimeout
+	c.setDefaults()
 }
 
 // Validate checks the configuration (after SetDefaults); errors name the field relative to the entry.
@@ -201,14 +179,5 @@ func renameWatcherFields(err error) error {
 // FileConfig is the log_files entry the input reads through.
 func (c *KubeConfig) FileConfig() file.Config {
 	root := strings.TrimRight(c.Path, "/")
-	return file.Config{
-		Name:  c.Name,
-		Paths: []string{root + "/*/*/*.log", root + "/*/*/*.log.*"},
-		// Compressed and half-compressed rotations are not read.
-		Exclude: []string{"*.gz", "*.tmp"}, Format: file.FormatCRI, Encoding: file.DefaultEncoding,
-		Timezone: file.DefaultTimezone, StartPosition: c.StartPosition,
-		MaxLineBytes: c.MaxLineBytes, Multiline: c.Multiline, Fields: c.Fields, FieldsUnderRoot: c.FieldsUnderRoot,
-		ScanInterval: c.ScanInterval, CloseInactive: c.CloseInactive, CleanRemovedAfter: c.CleanRemovedAfter,
-		MaxOpenFiles: c.MaxOpenFiles, JoinTimeout: c.JoinTimeout,
-	}
+	return c.fileConfig(c.Name, []string{root + "/*/*/*.log", root + "/*/*/*.log.*"}, file.FormatCRI)
 }

@@ -16,7 +16,7 @@ import (
 
 func newKubeSource(t *testing.T, root string, reg file.Registry, edit func(*container.KubeConfig)) *container.Kubernetes {
 	t.Helper()
-	cfg := container.KubeConfig{Name: "pods", Path: root, ScanInterval: 20 * time.Millisecond}
+	cfg := container.KubeConfig{Name: "pods", Path: root, Tailing: container.Tailing{ScanInterval: 20 * time.Millisecond}}
 	if edit != nil {
 		edit(&cfg)
 	}

@@ -165,13 +165,7 @@ func TestAPIHealthyOutputIDsSurviveKill9(t *testing.T) {
 	waitFor(t, time.Minute, "the healthy output to accept every event while the other fails", func() bool {
 		return metric("flicker_output_events_total", `output="healthy"`) == apiOutidsBefore && down.requests.Load() > 0
 	}, p)
-	seq, since := metric("flicker_registry_seq", ""), time.Now()
-	waitFor(t, 30*time.Second, "the registry to stay unchanged for a second", func() bool {
-		if now := metric("flicker_registry_seq", ""); now != seq {
-			seq, since = now, time.Now()
-		}
-		return time.Since(since) >= time.Second
-	}, p)
+	waitRegistrySettled(t, addr, time.Second, p)
 	p.kill()
 	if got := len(readAPIOutput(t, out)); got != apiOutidsBefore {
 		t.Fatalf("the healthy output holds %d events before the restart, want %d", got, apiOutidsBefore)

@@ -193,13 +193,7 @@ batch:
 	waitFor(t, 20*time.Second, "every event to be acknowledged", func() bool {
 		return metric("flicker_pipeline_events_acknowledged_total") == metric("flicker_pipeline_events_total")
 	}, p)
-	seq, since := metric("flicker_registry_seq"), time.Now()
-	waitFor(t, 20*time.Second, "the registry to stay unchanged", func() bool {
-		if now := metric("flicker_registry_seq"); now != seq {
-			seq, since = now, time.Now()
-		}
-		return time.Since(since) >= 300*time.Millisecond
-	}, p)
+	waitRegistrySettled(t, addr, 300*time.Millisecond, p)
 	p.kill()
 	write(web1, containertest.Stdout(text(5<<10)))
 	write(web3, containertest.Stdout(text(100)))

@@ -245,6 +245,19 @@ func scrapeMetric(addr, name, label string) float64 {
 	return v
 }
 
+// waitRegistrySettled waits until flicker_registry_seq on addr has not changed for quiet: every commit that was
+// coming has been written, so a kill -9 now loses nothing that was committed.
+func waitRegistrySettled(t *testing.T, addr string, quiet time.Duration, p *proc) {
+	t.Helper()
+	seq, since := scrapeMetric(addr, "flicker_registry_seq", ""), time.Now()
+	waitFor(t, 30*time.Second, "the registry to stay unchanged for "+quiet.String(), func() bool {
+		if now := scrapeMetric(addr, "flicker_registry_seq", ""); now != seq {
+			seq, since = now, time.Now()
+		}
+		return time.Since(since) >= quiet
+	}, p)
+}
+
 // labeledValue finds the sample of name{label} in a Prometheus text body.
 func labeledValue(body, name, label string) (float64, bool) {
 	return metricValue(body, name+"{"+label+"}")

@@ -188,20 +188,7 @@ func TestS3LeaseCutOffHolderPauses(t *testing.T) {
 	}
 
 	proxy.Resume()
-	if code := a.wait(time.Minute); code != 3 {
-		t.Fatalf("a exit %d after S3 answered again, want 3 (taken over):\n%s", code, a.logs())
-	}
-	if late := w.after(w.numbers(t, f.outPath), lapsed); len(late) > 0 {
-		t.Fatalf("a shipped %d lines written after its lease lapsed once S3 answered (first: %d):\n%s",
-			len(late), late[0], a.logs())
-	}
-	written := w.halt(t)
-	waitFor(t, time.Minute, "b to ship every line", func() bool {
-		ns := w.numbers(t, outB)
-		return len(ns) > 0 && slices.Max(ns) == written-1
-	}, b)
-	b.stop()
-	noneLost(t, w, written, f.outPath, outB)
+	finishTakeover(t, f, w, a, b, outB, lapsed, "after its lease lapsed, once S3 answered again")
 }
 
 // TestS3LeaseStoppedHolderShipsNothingAfterSIGCONT: a holder stopped (SIGSTOP) past the TTL is taken over; when it
@@ -243,12 +230,19 @@ func TestS3LeaseStoppedHolderShipsNothingAfterSIGCONT(t *testing.T) {
 			len(late), late[0], a.logs())
 	}
 	proxy.Resume()
+	finishTakeover(t, f, w, a, b, outB, stopped, "while it was stopped, after SIGCONT")
+}
+
+// finishTakeover checks the end of a takeover of holder a by b, once a can reach S3 again: a exits 3 (taken
+// over) without having shipped any line written since (what: when that was), then, the writer halted, b ships
+// every line and none is lost across both outputs.
+func finishTakeover(t *testing.T, f *s3Fixture, w *lineWriter, a, b *proc, outB string, since time.Time, what string) {
+	t.Helper()
 	if code := a.wait(time.Minute); code != 3 {
-		t.Fatalf("a exit %d after SIGCONT, want 3 (taken over):\n%s", code, a.logs())
+		t.Fatalf("a exit %d %s, want 3 (taken over):\n%s", code, what, a.logs())
 	}
-	if late := w.after(w.numbers(t, f.outPath), stopped); len(late) > 0 {
-		t.Fatalf("a shipped %d lines written while it was stopped (first: %d) before it exited:\n%s",
-			len(late), late[0], a.logs())
+	if late := w.after(w.numbers(t, f.outPath), since); len(late) > 0 {
+		t.Fatalf("a shipped %d lines written %s (first: %d):\n%s", len(late), what, late[0], a.logs())
 	}
 	written := w.halt(t)
 	waitFor(t, time.Minute, "b to ship every line", func() bool {

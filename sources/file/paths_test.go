@@ -224,6 +224,9 @@ func TestSpecialFilesLoggedOnce(t *testing.T) {
 			symlink(t, "loop.log", at("loop.log"))
 			device := syscall.Mknod(at("null.log"), syscall.S_IFCHR|0o600, 1<<8|3) == nil // /dev/null's numbers
 			if !device {
+				if os.Getenv("CI") == "true" {
+					t.Fatal("mknod refused: CI runs as root and must cover the device case")
+				}
 				t.Log("mknod refused: the device case is not covered")
 			}
 

@@ -63,7 +63,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { exited = code }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
-		kong.Vars{"default_track_path": defaultTrackPath, "memory_headroom_mib": strconv.Itoa(memoryHeadroom >> 20)},
+		kong.Vars{"default_track_path": defaultTrackPath, "memory_headroom_mib": strconv.Itoa(memoryHeadroom >> 20),
+			"config_inline_help": configInlineHelp},
 	)
 	if err != nil {
 		fmt.Fprintf(stderr, "flicker: %v\n", err)

@@ -22,7 +22,8 @@ const defaultTrackPath = "./data/registry.db"
 
 // RunCmd ships logs: the default command.
 type RunCmd struct {
-	Config          string        `short:"c" name:"config" required:"" placeholder:"FILE" help:"Configuration file (YAML): inputs, outputs, batch and queue settings."`
+	Config          string        `short:"c" name:"config" required:"" xor:"config" placeholder:"FILE" help:"Configuration file (YAML): inputs, outputs, batch and queue settings."`
+	ConfigInline    string        `name:"config-inline" env:"FLICKER_CONFIG" required:"" xor:"config" placeholder:"YAML" help:"${config_inline_help}"`
 	Track           bool          `name:"track" help:"Persist read positions so a restart resumes where it stopped. Alone it keeps the registry in ${default_track_path}."`
 	RegistryFile    string        `name:"registry-file" placeholder:"PATH" help:"Registry location; implies --track. A plain path is a local bbolt file, fsync'd; s3://bucket/key replicates it to S3 (stateless mode)."`
 	StateDir        string        `name:"state-dir" placeholder:"DIR" help:"Ephemeral directory for the live registry in S3 mode (default: the TMPDIR flicker folder, which must be this user's alone). Created 0700; a registry file in it that another user owns is discarded."`
@@ -30,6 +31,7 @@ type RunCmd struct {
 	Once            bool          `name:"once" help:"Ship what the inputs hold at start, wait until every event is acknowledged and committed, then exit 0."`
 	CommitInterval  time.Duration `name:"commit-interval" default:"250ms" help:"How often acknowledged positions are committed to the registry, in one transaction."`
 	HTTPAddr        string        `name:"http-addr" placeholder:"HOST:PORT" help:"Serve /metrics (Prometheus), /healthz and /readyz on this address, e.g. :9090. Off when empty."`
+	StallTimeout    time.Duration `name:"stall-timeout" default:"5m" help:"With --http-addr, /healthz answers 503 when events are queued and nothing moves for this long plus the largest retry.max of the outputs: nothing published, written, failed, retried or acknowledged (a goroutine stuck, not an output that is down: each failed attempt counts as progress, and a sink holding a batch owns it). 0 turns the check off."`
 	MemoryLimit     string        `name:"memory-limit" default:"auto" placeholder:"SIZE" help:"Soft limit for the Go heap: auto (queue.max_bytes plus ${memory_headroom_mib} MiB, unless GOMEMLIMIT is set), off, or a size such as 64MiB."`
 
 	statelessFlags `embed:""`
@@ -57,7 +59,7 @@ func (c *RunCmd) registryMode() (registryMode, error) {
 // until everything is delivered.
 func (c *RunCmd) Run(e *env) error {
 	log := newLogger(e.stderr, e.cli.LogLevel, e.cli.LogFormat)
-	cfg, err := config.Load(c.Config)
+	cfg, err := loadConfig(c.Config, c.ConfigInline)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
@@ -71,6 +73,13 @@ func (c *RunCmd) Run(e *env) error {
 	if c.ShutdownTimeout <= 0 {
 		return usageError("--shutdown-timeout must be positive, got %s", c.ShutdownTimeout)
 	}
+	if c.StallTimeout < 0 {
+		return usageError("--stall-timeout must be positive or 0 (off), got %s", c.StallTimeout)
+	}
+	stall := time.Duration(0)
+	if c.StallTimeout > 0 {
+		stall = stallBound(c.StallTimeout, cfg)
+	}
 
 	ctx, stop := signalContext(c.ShutdownTimeout, log)
 	defer stop()
@@ -78,7 +87,7 @@ func (c *RunCmd) Run(e *env) error {
 	var live liveParts
 	var srv *telemetry.Server
 	if c.HTTPAddr != "" {
-		if srv, err = startTelemetry(ctx, c.HTTPAddr, &live, log); err != nil {
+		if srv, err = startTelemetry(ctx, c.HTTPAddr, stall, &live, log); err != nil {
 			return err
 		}
 		defer srv.Shutdown(context.Background())

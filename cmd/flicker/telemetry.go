@@ -28,8 +28,8 @@ type liveParts struct {
 
 // startTelemetry serves /metrics, /healthz and /readyz on addr. /readyz answers 503 until the caller calls
 // SetReady(true) (shipping), and again as soon as ctx ends (stopping); metrics are served during the drain until
-// the caller shuts the server down.
-func startTelemetry(ctx context.Context, addr string, live *liveParts, log zerolog.Logger) (*telemetry.Server, error) {
+// the caller shuts the server down. /healthz answers 503 once the pipeline is wedged for stall (0: never).
+func startTelemetry(ctx context.Context, addr string, stall time.Duration, live *liveParts, log zerolog.Logger) (*telemetry.Server, error) {
 	srv, err := telemetry.New(telemetry.Options{
 		Addr: addr,
 		Pipeline: func() engine.Stats {
@@ -73,6 +73,7 @@ func startTelemetry(ctx context.Context, addr string, live *liveParts, log zerol
 			}
 			return telemetry.SnapshotStats{}, false
 		},
+		Stall:  stall,
 		Logger: log, // telemetry.New adds its component
 	})
 	if err != nil {

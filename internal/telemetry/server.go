@@ -1,5 +1,5 @@
 // Package telemetry serves flicker's optional HTTP listener: /metrics in the Prometheus text format, /healthz
-// (the process is alive) and /readyz (the pipeline runs). Metrics are read from the components' counters at
+// (the process is not wedged: see liveness) and /readyz (the pipeline runs). Metrics are read from the components' counters at
 // scrape time; nothing is added to the event path.
 package telemetry
 
@@ -41,7 +41,10 @@ type Options struct {
 	Registry func() (seq uint64, updated time.Time, ok bool)
 	// Snapshot returns the S3 replication state; ok false (or a nil func) omits the snapshot metrics.
 	Snapshot func() (stats SnapshotStats, ok bool)
-	Logger   zerolog.Logger
+	// Stall is how long the pipeline may hold events without any progress before /healthz answers 503 (see
+	// liveness); 0 keeps /healthz at 200 while the process answers.
+	Stall  time.Duration
+	Logger zerolog.Logger
 }
 
 // Server is the HTTP listener. Its zero value is not usable; call New.
@@ -80,7 +83,13 @@ func New(opts Options) (*Server, error) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog: errLog, ErrorHandling: promhttp.ContinueOnError,
 	}))
+	live := &liveness{stats: opts.Pipeline, bound: opts.Stall, now: time.Now}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if d, wedged := live.stalled(); wedged {
+			http.Error(w, fmt.Sprintf("wedged: events queued and no progress for %s", d.Round(time.Millisecond)),
+				http.StatusServiceUnavailable)
+			return
+		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {

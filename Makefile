@@ -6,10 +6,13 @@ STATICCHECK := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)
 # The S3 tests start a real MinIO server (internal/miniotest finds it here by this version).
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO       := $(TOOLS_DIR)/minio-$(MINIO_VERSION)
+# The chart tests in deploy/ run helm lint and helm template (deploy/deploytest finds it here by this version).
+HELM_VERSION := v4.3.2
+HELM        := $(TOOLS_DIR)/helm-$(HELM_VERSION)
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test lint tools strace bench clean
+.PHONY: all build run test lint tools strace bench clean manifests
 
 all: build
 
@@ -21,7 +24,7 @@ build:
 run:
 	$(GO) run ./cmd/flicker -c examples/quickstart.yaml --track --registry-file ./data/registry.db --once
 
-tools: $(STATICCHECK) $(MINIO) strace
+tools: $(STATICCHECK) $(MINIO) $(HELM) strace
 
 # The durability test counts the registry's fsyncs under strace (Debian's package; CI runs as root).
 strace:
@@ -37,6 +40,15 @@ $(MINIO):
 	mkdir -p $(TOOLS_DIR)
 	GOBIN=$(TOOLS_DIR)/tmp-minio $(GO) install github.com/minio/minio@$(MINIO_VERSION)
 	mv $(TOOLS_DIR)/tmp-minio/minio $(MINIO)
+
+$(HELM):
+	mkdir -p $(TOOLS_DIR)
+	GOBIN=$(TOOLS_DIR)/tmp-helm $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+	mv $(TOOLS_DIR)/tmp-helm/helm $(HELM)
+
+# Renders deploy/kubernetes from the chart again; TestPlainManifests fails until the files match the chart.
+manifests: $(HELM)
+	FLICKER_HELM=$(HELM) $(GO) test ./deploy/ -run TestPlainManifests -count=1 -update
 
 lint: tools
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

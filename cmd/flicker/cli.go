@@ -56,16 +56,7 @@ type env struct {
 func Main(args []string, stdout, stderr io.Writer) int {
 	var cli CLI
 	exited := -1
-	parser, err := kong.New(&cli,
-		kong.Name("flicker"),
-		kong.Description("Flicker tails log files and ships their lines to outputs, remembering where it left off "+
-			"in a registry (a local bbolt file, or one replicated to S3 for pods without a persistent volume)."),
-		kong.Writers(stdout, stderr),
-		kong.Exit(func(code int) { exited = code }),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
-		kong.Vars{"default_track_path": defaultTrackPath, "memory_headroom_mib": strconv.Itoa(memoryHeadroom >> 20),
-			"config_inline_help": configInlineHelp},
-	)
+	parser, err := newParser(&cli, stdout, stderr, func(code int) { exited = code })
 	if err != nil {
 		fmt.Fprintf(stderr, "flicker: %v\n", err)
 		return exitRuntime
@@ -93,6 +84,21 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	printError(stderr, err)
 	return code
+}
+
+// newParser builds the parser of the CLI grammar, filling cli; kong calls exit where it would exit the process
+// (after --help).
+func newParser(cli *CLI, stdout, stderr io.Writer, exit func(int)) (*kong.Kong, error) {
+	return kong.New(cli,
+		kong.Name("flicker"),
+		kong.Description("Flicker tails log files and ships their lines to outputs, remembering where it left off "+
+			"in a registry (a local bbolt file, or one replicated to S3 for pods without a persistent volume)."),
+		kong.Writers(stdout, stderr),
+		kong.Exit(exit),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Vars{"default_track_path": defaultTrackPath, "memory_headroom_mib": strconv.Itoa(memoryHeadroom >> 20),
+			"config_inline_help": configInlineHelp},
+	)
 }
 
 // printError writes err for a person: one line, or a count and one indented line per problem when it joins

@@ -107,7 +107,7 @@ func only[T any](t *testing.T, r rendered, kind string) T {
 
 // TestChartLint: helm lint --strict passes for every mode, with its defaults and with its full values file.
 func TestChartLint(t *testing.T) {
-	for _, c := range deploytest.Cases() {
+	for _, c := range append(deploytest.Cases(), deploytest.ReadmeCases(t)...) {
 		t.Run(c.Name, func(t *testing.T) {
 			if out, err := deploytest.HelmCmd(t, append([]string{"lint", "--strict", deploytest.Chart()}, c.Args...)...); err != nil {
 				t.Fatalf("%v\n%s", err, out)
@@ -120,14 +120,20 @@ func TestChartLint(t *testing.T) {
 // what each mode promises: no PersistentVolumeClaim, update strategies that cannot deadlock on the lease, a grace
 // period above --shutdown-timeout, probes, GOMEMLIMIT from the memory limit, read-only node mounts.
 func TestChartRendersStrictly(t *testing.T) {
-	for _, c := range deploytest.Cases() {
+	for _, c := range append(deploytest.Cases(), deploytest.ReadmeCases(t)...) {
 		t.Run(c.Name, func(t *testing.T) {
 			r := decodeAll(t, c.Name, deploytest.Template(t, c.Args...))
 			if len(r.objs["PersistentVolumeClaim"]) != 0 {
 				t.Fatal("a PersistentVolumeClaim is rendered")
 			}
 			var pod corev1.PodSpec
-			mode, _, _ := strings.Cut(c.Name, "-")
+			mode := "deployment"
+			switch {
+			case len(r.objs["DaemonSet"]) > 0:
+				mode = "daemonset"
+			case len(r.objs["HorizontalPodAutoscaler"]) > 0:
+				mode = "aggregator"
+			}
 			switch mode {
 			case "daemonset":
 				ds := only[*appsv1.DaemonSet](t, r, "DaemonSet")

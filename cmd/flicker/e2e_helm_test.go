@@ -24,6 +24,13 @@ func TestConfigInline(t *testing.T) {
 		t.Fatalf("validate with a bad FLICKER_CONFIG: exit %d (%v), want 2 and the key's line:\n%s", code, err, out)
 	}
 
+	for _, sub := range []string{"run", "validate"} {
+		help, _ := exec.Command(binary, sub, "--help").CombinedOutput()
+		if !strings.Contains(string(help), "--config-inline=YAML") || !strings.Contains(string(help), "$FLICKER_CONFIG") {
+			t.Fatalf("flicker %s --help does not explain --config-inline and FLICKER_CONFIG:\n%s", sub, help)
+		}
+	}
+
 	shipped := filepath.Join(dir, "out.jsonl")
 	appendLines(t, filepath.Join(dir, "app.log"), "inline", 0, 20)
 	cfg := fmt.Sprintf("log_files:\n  - name: app\n    paths: [%q]\noutputs:\n  - type: file\n    name: out\n    path: %q\n",

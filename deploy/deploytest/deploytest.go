@@ -91,6 +91,32 @@ func Cases() []Case {
 	return cs
 }
 
+// ReadmeCases are the worked examples of the chart's README: each ```yaml block written to a values file.
+func ReadmeCases(t testing.TB) []Case {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(Chart(), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cs []Case
+	dir := t.TempDir()
+	for i, block := range strings.Split(string(data), "```yaml\n")[1:] {
+		body, _, ok := strings.Cut(block, "```")
+		if !ok {
+			t.Fatalf("chart README: yaml block %d is not closed", i+1)
+		}
+		path := filepath.Join(dir, fmt.Sprintf("readme-%d.yaml", i+1))
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, Case{Name: fmt.Sprintf("readme-example-%d", i+1), Args: []string{"-f", path}})
+	}
+	if len(cs) != len(Modes) {
+		t.Fatalf("chart README: %d yaml examples, want one per mode (%d)", len(cs), len(Modes))
+	}
+	return cs
+}
+
 // Manifest is one plain manifest of deploy/kubernetes and the render it holds.
 type Manifest struct {
 	File string // in deploy/kubernetes
@@ -208,11 +234,12 @@ type Run struct {
 // SampleEnv are the downward-API variables with sample values.
 var SampleEnv = map[string]string{"NODE_NAME": "node-a", "POD_NAME": "pod-a", "POD_NAMESPACE": Namespace}
 
-// ChartRuns renders every case and every plain manifest's arguments and returns their flicker containers.
+// ChartRuns renders every case (the README's examples too) and reads every plain manifest, and returns their
+// flicker containers.
 func ChartRuns(t testing.TB) []Run {
 	t.Helper()
 	var runs []Run
-	for _, c := range Cases() {
+	for _, c := range append(Cases(), ReadmeCases(t)...) {
 		runs = append(runs, objectRuns(t, "chart "+c.Name, Template(t, c.Args...))...)
 	}
 	for _, m := range Manifests() {

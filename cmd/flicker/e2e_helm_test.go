@@ -120,6 +120,10 @@ batch:
 	if !strings.Contains(body, "wedged") {
 		t.Fatalf("/healthz 503 body %q does not say why", body)
 	}
+	_, _, _ = get("http://" + addr + "/healthz") // one more 503, not logged again
+	if strings.Count(p.logs(), "pipeline wedged") != 1 {
+		t.Fatalf("the wedge is not logged exactly once; logs:\n%s", p.logs())
+	}
 	go func() { _, _ = io.Copy(io.Discard, r) }()
 	waitFor(t, 30*time.Second, "/healthz 200 once stdout drains", func() bool {
 		code, _, err := get("http://" + addr + "/healthz")

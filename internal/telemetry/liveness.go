@@ -23,9 +23,10 @@ type liveness struct {
 	bound time.Duration       // 0: always alive
 	now   func() time.Time
 
-	mu    sync.Mutex
-	last  progress
-	since time.Time // when last was first seen
+	mu     sync.Mutex
+	last   progress
+	since  time.Time // when last was first seen
+	wedged bool      // the last answer, so a wedge is logged once
 }
 
 // progress is what moves when the pipeline does anything.
@@ -45,10 +46,11 @@ func sample(st engine.Stats) (p progress, work bool) {
 	return p, st.QueueEvents > 0 && !held
 }
 
-// stalled reports how long the pipeline has been wedged, and whether it is (longer than the bound).
-func (l *liveness) stalled() (time.Duration, bool) {
+// stalled reports how long the pipeline has held work without progress, whether that is a wedge (longer than the
+// bound), and whether this is the first answer that says so since the last one that did not.
+func (l *liveness) stalled() (d time.Duration, wedged, first bool) {
 	if l.stats == nil || l.bound <= 0 {
-		return 0, false
+		return 0, false, false
 	}
 	p, work := sample(l.stats())
 	now := l.now()
@@ -56,8 +58,10 @@ func (l *liveness) stalled() (time.Duration, bool) {
 	defer l.mu.Unlock()
 	if p != l.last || !work || l.since.IsZero() {
 		l.last, l.since = p, now
-		return 0, false
 	}
-	d := now.Sub(l.since)
-	return d, d > l.bound
+	d = now.Sub(l.since)
+	wedged = d > l.bound
+	first = wedged && !l.wedged
+	l.wedged = wedged
+	return d, wedged, first
 }

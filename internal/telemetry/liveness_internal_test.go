@@ -60,7 +60,7 @@ func TestLivenessRule(t *testing.T) {
 			for i, s := range tt.steps {
 				now = now.Add(s.after)
 				current = s.stats
-				if _, wedged := l.stalled(); wedged != s.wedged {
+				if _, wedged, _ := l.stalled(); wedged != s.wedged {
 					t.Fatalf("step %d: wedged = %v, want %v", i, wedged, s.wedged)
 				}
 			}
@@ -75,9 +75,32 @@ func TestLivenessOff(t *testing.T) {
 	clock := func() time.Time { now = now.Add(time.Hour); return now }
 	for _, l := range []*liveness{{stats: frozen, now: clock}, {bound: time.Second, now: clock}} {
 		for range 3 {
-			if _, wedged := l.stalled(); wedged {
+			if _, wedged, _ := l.stalled(); wedged {
 				t.Fatal("wedged with the rule off")
 			}
+		}
+	}
+}
+
+// TestLivenessReportsOnce: a wedge is reported first once, and again only after the pipeline moved in between.
+func TestLivenessReportsOnce(t *testing.T) {
+	now := time.Unix(0, 0)
+	current := engine.Stats{EventsIn: 1, QueueEvents: 1}
+	l := &liveness{stats: func() engine.Stats { return current }, bound: time.Second, now: func() time.Time { return now }}
+	var firsts []bool
+	for _, moved := range []bool{false, false, false, false, true, false, false} {
+		if moved {
+			current.EventsIn++
+		}
+		now = now.Add(2 * time.Second)
+		_, _, first := l.stalled()
+		firsts = append(firsts, first)
+	}
+	// 0: the first sample; 1: wedged, reported; 2, 3: still wedged; 4: moved; 5: wedged again, reported; 6: still.
+	want := []bool{false, true, false, false, false, true, false}
+	for i := range want {
+		if firsts[i] != want[i] {
+			t.Fatalf("first = %v, want %v", firsts, want)
 		}
 	}
 }

@@ -1,6 +1,6 @@
 // Package telemetry serves flicker's optional HTTP listener: /metrics in the Prometheus text format, /healthz
-// (the process is not wedged: see liveness) and /readyz (the pipeline runs). Metrics are read from the components' counters at
-// scrape time; nothing is added to the event path.
+// (the pipeline is not wedged: see liveness) and /readyz (the pipeline runs). Metrics are read from the
+// components' counters at scrape time; nothing is added to the event path.
 package telemetry
 
 import (
@@ -85,7 +85,11 @@ func New(opts Options) (*Server, error) {
 	}))
 	live := &liveness{stats: opts.Pipeline, bound: opts.Stall, now: time.Now}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if d, wedged := live.stalled(); wedged {
+		if d, wedged, first := live.stalled(); wedged {
+			if first {
+				s.log.Error().Dur("stalled", d).Dur("bound", opts.Stall).
+					Msg("pipeline wedged: events queued and nothing moving; /healthz answers 503")
+			}
 			http.Error(w, fmt.Sprintf("wedged: events queued and no progress for %s", d.Round(time.Millisecond)),
 				http.StatusServiceUnavailable)
 			return

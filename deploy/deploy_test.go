@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -503,5 +504,44 @@ func TestHelmVersionPinned(t *testing.T) {
 	}
 	if want := "HELM_VERSION := " + deploytest.HelmVersion + "\n"; !strings.Contains(string(mk), want) {
 		t.Fatalf("the Makefile does not pin %q (deploytest.HelmVersion): keep them equal", strings.TrimSpace(want))
+	}
+}
+
+// TestNamedMetricsExist: every flicker_* metric the deployment files tell users to watch (NOTES.txt, the chart's
+// README, the sidecar example) is one internal/telemetry exports.
+func TestNamedMetricsExist(t *testing.T) {
+	root := filepath.Dir(deploytest.Dir())
+	sources, err := filepath.Glob(filepath.Join(root, "internal", "telemetry", "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported := map[string]bool{}
+	name := regexp.MustCompile(`flicker_[a-z_]*[a-z]`)
+	for _, path := range sources {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`"(flicker_[a-z_]+)"`).FindAllSubmatch(data, -1) {
+			exported[string(m[1])] = true
+		}
+	}
+	for _, doc := range []string{
+		filepath.Join(deploytest.Chart(), "templates", "NOTES.txt"),
+		filepath.Join(deploytest.Chart(), "README.md"),
+		deploytest.SidecarFile,
+	} {
+		data, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range name.FindAll(data, -1) {
+			if !exported[string(m)] {
+				t.Errorf("%s names %s, which flicker does not export", filepath.Base(doc), m)
+			}
+		}
 	}
 }

@@ -197,6 +197,7 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg positions, li
 	live.pipe.Store(pipe)
 	live.sources.Store(&fileSources)
 	live.kubes.Store(&ins.kubes)
+	live.syslogs.Store(&ins.syslogs)
 	if apiSource != nil {
 		live.apis.Store(apiSource)
 	}

@@ -23,7 +23,7 @@ type Config struct {
 	// Format is rfc5424, rfc3164 or auto (RFC 5424 when the message starts with <PRI>VERSION, else RFC 3164).
 	Format string `yaml:"format"`
 	// MaxMessageBytes bounds one message: a longer TCP frame is cut there (log.flags: truncated), a longer UDP
-	// datagram is dropped and counted.
+	// datagram is dropped and counted (no datagram is longer than 65535 bytes: a larger bound changes nothing).
 	MaxMessageBytes int `yaml:"max_message_bytes"`
 	// Timezone is for RFC 3164 times, which carry no zone: an IANA name or Local. Default UTC.
 	Timezone string `yaml:"timezone"`
@@ -104,20 +104,14 @@ func (c *Config) Validate() error {
 	default:
 		add("format", "must be auto, rfc5424 or rfc3164, not %q", c.Format)
 	}
-	switch {
-	case c.MaxMessageBytes < minMaxMessageBytes || c.MaxMessageBytes > maxMaxMessageBytes:
+	if c.MaxMessageBytes < minMaxMessageBytes || c.MaxMessageBytes > maxMaxMessageBytes {
 		add("max_message_bytes", "must be between %d and %d, not %d", minMaxMessageBytes, maxMaxMessageBytes, c.MaxMessageBytes)
-	case c.Protocol == ProtocolUDP && c.MaxMessageBytes > maxDatagram:
-		add("max_message_bytes", "at most %d with protocol: udp (the largest UDP datagram), not %d", maxDatagram, c.MaxMessageBytes)
 	}
 	if _, err := time.LoadLocation(c.Timezone); err != nil {
 		add("timezone", "unknown time zone %q: use an IANA name such as Europe/Paris, or Local", c.Timezone)
 	}
 	return fielderr.Join(errs...)
 }
-
-// maxDatagram is the largest UDP payload over IPv4.
-const maxDatagram = 65507
 
 // checkAddress accepts host:port with a numeric port; the host may be empty (every interface).
 func checkAddress(addr string) error {

@@ -10,6 +10,9 @@ import (
 	"github.com/flickerlog/flicker/engine"
 )
 
+// maxDatagram is the largest UDP payload.
+const maxDatagram = 65535
+
 // maxPendingDatagrams bounds the datagrams a UDP source holds while the pipeline's queue is full; beyond it
 // they are dropped and counted (UDP has no way to slow the sender: holding more would only grow memory).
 const maxPendingDatagrams = 4096
@@ -47,7 +50,7 @@ func (s *Source) serveUDP(ctx context.Context, conn *net.UDPConn, pub engine.Pub
 	})
 	defer wg.Wait()
 
-	buf := make([]byte, s.cfg.MaxMessageBytes+1)
+	buf := make([]byte, min(s.cfg.MaxMessageBytes, maxDatagram)+1)
 	for {
 		n, peer, err := conn.ReadFromUDPAddrPort(buf)
 		if err != nil {

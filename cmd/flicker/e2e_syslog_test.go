@@ -282,3 +282,53 @@ func sumLens(line func(int) string, n int) int {
 	}
 	return total
 }
+
+// TestSyslogExampleValidates: the example aggregator config is valid.
+func TestSyslogExampleValidates(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command(binary, "validate", "-c", filepath.Join("..", "..", "examples", "aggregator-syslog.yaml")).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "syslog_sources: syslog-tcp, syslog-udp") {
+		t.Fatalf("validate: %v\n%s", err, out)
+	}
+}
+
+// TestSyslogConfigErrors: validate names the field and its line for a bad address and missing TLS files, and
+// --once is refused.
+func TestSyslogConfigErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	body := `syslog_sources:
+  - name: a
+    address: "localhost"
+  - name: b
+    address: ":6514"
+    protocol: tls
+    tls:
+      cert_file: /nonexistent/tls.crt
+      key_file: /nonexistent/tls.key
+outputs:
+  - type: stdout
+`
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "validate", "-c", cfg)
+	out, _ := cmd.CombinedOutput()
+	for _, want := range []string{"config.yaml:3:", "syslog_sources[0].address", "config.yaml:8:", "syslog_sources[1].tls.cert_file"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("validate output lacks %q:\n%s", want, out)
+		}
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 2 {
+		t.Errorf("validate exited %d, want 2", code)
+	}
+	body = "syslog_sources:\n  - name: a\n    address: 127.0.0.1:0\noutputs:\n  - type: stdout\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, dir, "-c", cfg, "--once")
+	if code := p.wait(30 * time.Second); code != 2 || !strings.Contains(p.logs(), "--once") {
+		t.Errorf("--once with a syslog input exited %d:\n%s", code, p.logs())
+	}
+}

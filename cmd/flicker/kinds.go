@@ -119,7 +119,10 @@ var inputKinds = []inputKind{
 		in.sources, in.api = append(in.sources, src), src
 		return nil
 	}},
-	{"syslog_sources", func(cfg *config.Config, _ positions, _ bool, log zerolog.Logger, in *inputs) error {
+	{"syslog_sources", func(cfg *config.Config, _ positions, once bool, log zerolog.Logger, in *inputs) error {
+		if once && len(cfg.SyslogSources) > 0 {
+			return fmt.Errorf("syslog_sources: --once cannot finish a listener (it never has read everything): run without --once")
+		}
 		for _, c := range cfg.SyslogSources {
 			src, err := syslog.New(c, log)
 			if err != nil {

@@ -70,6 +70,7 @@ func (b *builder) add(frame []byte, now time.Time, peer netip.AddrPort, withPeer
 		}
 	} else {
 		b.src.stats.malformed.Add(1)
+		b.src.warnMalformed(peer, now, err)
 		b.arena = append(b.arena, frame...)
 	}
 	ev.Message = b.arena[start:len(b.arena):len(b.arena)]

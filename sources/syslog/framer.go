@@ -22,10 +22,12 @@ const maxLenDigits = 10
 var ErrFraming = errors.New("broken octet counting")
 
 // framer cuts a TCP connection's bytes into frames. The framing is chosen by the connection's first byte: a
-// digit starts octet counting (as rsyslog's imtcp decides), anything else newline framing.
+// digit starts octet counting (as rsyslog's imtcp decides), anything else newline framing. A connection whose
+// first "length" is not one (a line starting with a date, from a sender without PRI) is read as lines instead.
 type framer struct {
-	mode framing
-	max  int // max_message_bytes
+	mode   framing
+	max    int // max_message_bytes
+	frames int // frames found so far
 	// skip is what remains of a frame longer than max, to be discarded: bytes (octet counting), or up to the next
 	// newline (skipLine).
 	skip     int
@@ -47,7 +49,15 @@ func (f *framer) next(buf []byte, eof bool) (n int, frame []byte, cut bool, err 
 		}
 	}
 	if f.mode == framingOctet {
-		return f.nextOctet(buf)
+		n, frame, cut, err := f.nextOctet(buf)
+		if err != nil && f.frames == 0 {
+			f.mode = framingNewline
+			return f.nextLine(buf, eof)
+		}
+		if frame != nil {
+			f.frames++
+		}
+		return n, frame, cut, err
 	}
 	return f.nextLine(buf, eof)
 }

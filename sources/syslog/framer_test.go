@@ -24,9 +24,11 @@ func TestFraming(t *testing.T) {
 		{"newline frame over max is cut, the rest skipped", "<13>0123456789\n<13>\n", 6, []string{"<13>01", "<13>"}, []bool{true, false}, ""},
 		{"line exactly max", "<13>ab\nx\n", 6, []string{"<13>ab", "x"}, []bool{false, false}, ""},
 		{"garbage after a frame", "3 abcXYZ", 100, []string{"abc"}, []bool{false}, "want a length"},
-		{"no space after the length", "3abc", 100, nil, nil, "want a space"},
-		{"length 0", "0 ", 100, nil, nil, "length of 0"},
-		{"endless length", "12345678901 x", 100, nil, nil, "more than 10 digits"},
+		{"no space after a length", "3 abc3abc", 100, []string{"abc"}, []bool{false}, "want a space"},
+		{"length 0", "3 abc0 ", 100, []string{"abc"}, []bool{false}, "length of 0"},
+		{"endless length", "3 abc12345678901 x", 100, []string{"abc"}, []bool{false}, "more than 10 digits"},
+		{"lines starting with a date, no PRI", "2026-12-07 first\nsecond\n", 100, []string{"2026-12-07 first", "second"}, []bool{false, false}, ""},
+		{"a first length that is none", "3abc\n", 100, []string{"3abc"}, []bool{false}, ""},
 		{"unfinished frame at the end", "5 hel", 100, nil, nil, ""},
 	}
 	for _, tt := range tests {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,8 @@ type Source struct {
 	stats counters
 	now   func() time.Time
 	conns atomic.Uint64 // connections accepted, for stream seeds
+	// warned is when the last malformed frame was logged (Unix nanoseconds): once a minute per source.
+	warned atomic.Int64
 
 	mu   sync.Mutex
 	addr net.Addr // the bound address once Run listens
@@ -88,6 +91,19 @@ func (s *Source) Stats() Stats {
 		Truncated: c.truncated.Load(), DroppedTooLarge: c.droppedTooLarge.Load(),
 		DroppedQueue: c.droppedQueue.Load(), DroppedPartial: c.droppedPart.Load(),
 		Connections: c.connections.Load()}
+}
+
+// malformedLogEvery rate-limits the warning about frames that do not parse.
+const malformedLogEvery = time.Minute
+
+// warnMalformed logs a frame that did not parse, at most once per malformedLogEvery.
+func (s *Source) warnMalformed(peer netip.AddrPort, now time.Time, err error) {
+	last := s.warned.Load()
+	if now.UnixNano()-last < int64(malformedLogEvery) || !s.warned.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	s.log.Warn().Err(err).Str("peer", peer.String()).
+		Msg("malformed frame shipped as it is with error.message (logged once a minute per input)")
 }
 
 // Run listens and publishes what arrives until ctx ends. Failing to listen is its only error. It returns after

@@ -26,6 +26,8 @@ func (s *Source) serveConn(ctx context.Context, conn net.Conn, pub engine.Publis
 	}()
 	peer := addrPort(conn.RemoteAddr())
 	log := s.log.With().Str("peer", peer.String()).Logger()
+	log.Debug().Msg("connection opened")
+	defer log.Debug().Msg("connection closed")
 	b := s.newBuilder(s.newStream(peer, true))
 	f := framer{max: s.cfg.MaxMessageBytes}
 	limit := maxFrameBuffer(s.cfg.MaxMessageBytes)

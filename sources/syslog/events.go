@@ -10,10 +10,14 @@ import (
 	"github.com/flickerlog/flicker/engine"
 )
 
-// arenaSize is the size of the buffers the events' bytes are written into: one allocation per this many bytes
-// of messages, not one per message. An arena is never written again where an event points into it, so it is
-// freed once the last of its events is acknowledged.
-const arenaSize = 64 << 10
+// Arenas are the buffers the events' bytes are written into: one allocation per arena, not one per message. An
+// arena is never written again where an event points into it, so it is freed once the last of its events is
+// acknowledged. A stream's first arena is small and each next one twice the last, up to maxArena: a connection
+// that sends a message a minute holds 4 KiB, a busy one allocates once per 64 KiB of messages.
+const (
+	firstArena = 4 << 10
+	maxArena   = 64 << 10
+)
 
 // builder turns frames into events for one stream (a connection, or a UDP listener): it parses each frame and
 // writes the event's message, members and id into its arena. Owned by one goroutine.
@@ -25,11 +29,12 @@ type builder struct {
 	msg    Message
 	events []engine.Event
 	arena  []byte
+	next   int   // the size of the next arena
 	pos    int64 // the stream position of the last event
 }
 
 func (s *Source) newBuilder(st *engine.Stream) *builder {
-	return &builder{src: s, stream: st, parser: NewParser(s.cfg.Format, s.loc)}
+	return &builder{src: s, stream: st, parser: NewParser(s.cfg.Format, s.loc), next: firstArena}
 }
 
 // newStream returns a stream for one connection (or UDP listener) from peer: no positions to keep (TCP
@@ -58,7 +63,8 @@ func (b *builder) add(frame []byte, now time.Time, peer netip.AddrPort, withPeer
 		return
 	}
 	if need := 2*len(frame) + 512; cap(b.arena)-len(b.arena) < need {
-		b.arena = make([]byte, 0, max(arenaSize, need))
+		b.arena = make([]byte, 0, max(b.next, need))
+		b.next = min(2*b.next, maxArena)
 	}
 	ev := engine.Event{Time: now, Stream: b.stream, Offset: -1}
 	err := b.parser.Parse(frame, now, &b.msg)

@@ -10,8 +10,12 @@ import (
 	"github.com/flickerlog/flicker/engine"
 )
 
-// initialBuffer is a connection's first read buffer; it grows to hold a whole frame of max_message_bytes.
-const initialBuffer = 16 << 10
+// A connection's read buffer starts at firstBuffer and doubles when a frame does not fit (up to a whole frame of
+// max_message_bytes) or a read fills it (up to busyBuffer: fewer reads for a busy sender).
+const (
+	firstBuffer = 4 << 10
+	busyBuffer  = 64 << 10
+)
 
 // serveConn reads one connection until its sender closes it, its framing breaks or ctx ends. Each read's whole
 // frames are published together; while Publish blocks (the queue is full) the connection is not read, so the
@@ -31,10 +35,11 @@ func (s *Source) serveConn(ctx context.Context, conn net.Conn, pub engine.Publis
 	b := s.newBuilder(s.newStream(peer, true))
 	f := framer{max: s.cfg.MaxMessageBytes}
 	limit := maxFrameBuffer(s.cfg.MaxMessageBytes)
-	buf := make([]byte, min(initialBuffer, limit))
+	buf := make([]byte, min(firstBuffer, limit))
 	r, w := 0, 0
 	for {
 		n, rerr := conn.Read(buf[w:])
+		full := w+n == len(buf)
 		w += n
 		eof := rerr != nil
 		now := s.now()
@@ -70,8 +75,8 @@ func (s *Source) serveConn(ctx context.Context, conn net.Conn, pub engine.Publis
 		// Keep the unfinished frame at the start of the buffer, growing it when the frame does not fit yet.
 		w = copy(buf, buf[r:w])
 		r = 0
-		if w == len(buf) {
-			grown := make([]byte, min(2*len(buf), limit))
+		if size := len(buf); w == size && size < limit || full && size < max(limit, busyBuffer) {
+			grown := make([]byte, min(2*size, max(limit, busyBuffer)))
 			copy(grown, buf[:w])
 			buf = grown
 		}

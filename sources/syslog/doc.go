@@ -26,7 +26,9 @@
 //   - UDP is lossy by design: datagrams the kernel drops are not seen; those flicker drops are counted
 //     (oversized, or the queue full for longer than maxPendingDatagrams takes to fill).
 //   - While the pipeline's queue is full a TCP connection is not read (backpressure reaches the sender as
-//     stalled writes), and its memory stays one read buffer (up to max_message_bytes plus a length prefix).
+//     stalled writes). A connection holds a read buffer (4 KiB, growing to hold a whole frame of
+//     max_message_bytes, or to 64 KiB for a busy sender) and the arena its events are written into (4 KiB,
+//     doubling to 64 KiB), plus the arenas of its events not yet acknowledged.
 //   - Event ids are per connection (a seed of the input, the peer and the accept time, and the message's
 //     number in the connection): unique, but a message sent again on a new connection gets a new id.
 //   - In RFC 3164 the word after the time is taken as the host name unless it ends with ':' or holds bytes no

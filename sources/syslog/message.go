@@ -49,8 +49,14 @@ func (m *Message) Severity() int {
 	return m.Priority & 7
 }
 
+// maxKeptSD bounds the structured-data entries a Message keeps room for between messages.
+const maxKeptSD = 256
+
 func (m *Message) reset() {
 	sd := m.sd[:0]
+	if cap(sd) > maxKeptSD {
+		sd = nil // a message with thousands of parameters does not pin their room for the connection's life
+	}
 	*m = Message{Priority: -1, sd: sd}
 }
 

@@ -143,6 +143,8 @@ func TestRFC3164(t *testing.T) {
 		{"text only", "<13>just some text", want{pri: 13, msg: "just some text"}},
 		{"no priority, no time", "plain line: with a colon", want{pri: -1, msg: "plain line: with a colon"}},
 		{"a word that is no host name", "<13>Dec  7 11:00:00 user=bob action=login", want{pri: 13, time: "2026-12-07T11:00:00Z", msg: "user=bob action=login"}},
+		{"a URL is no tag", "<13>Dec  7 11:00:00 h http://example.com is down", want{pri: 13, time: "2026-12-07T11:00:00Z", host: "h", msg: "http://example.com is down"}},
+		{"a tag ending the frame", "<13>Dec  7 11:00:00 h app:", want{pri: 13, time: "2026-12-07T11:00:00Z", host: "h", app: "app"}},
 		{"empty tag pid", "<13>Dec  7 11:00:00 h app[]: x", want{pri: 13, time: "2026-12-07T11:00:00Z", host: "h", app: "app", msg: "x"}},
 		{"priority too high", "<999>Oct 11 22:14:15 host app: x", want{errContains: "0 to 191"}},
 		{"priority of four digits", "<1234>x", want{errContains: "'>'"}},

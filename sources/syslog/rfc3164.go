@@ -109,7 +109,7 @@ func isHostname(w []byte) bool {
 // maxTag bounds the TAG; longer words are taken as the start of the message.
 const maxTag = 128
 
-// tag reads "TAG: " or "TAG[PID]: " at b[i:] into m and returns the index of the message; i when there is none.
+// tag reads "TAG: " or "TAG[PID]: " (or either ending the frame) at b[i:] into m and returns the index of the message; i when there is none.
 func (m *Message) tag(b []byte, i int) int {
 	j := i
 	for j < len(b) && j-i <= maxTag {
@@ -134,13 +134,11 @@ func (m *Message) tag(b []byte, i int) int {
 		}
 		pid, j = b[j+1:k], k+1
 	}
-	if j >= len(b) || b[j] != ':' {
+	// The ':' ends the frame or is followed by a space: "http://..." and "10:00" are not tags.
+	if j >= len(b) || b[j] != ':' || j+1 < len(b) && b[j+1] != ' ' {
 		return i
 	}
-	j++
-	if j < len(b) && b[j] == ' ' {
-		j++
-	}
+	j = min(j+2, len(b))
 	m.AppName, m.ProcID = name, pid
 	if len(pid) == 0 {
 		m.ProcID = nil

@@ -14,14 +14,15 @@ import (
 	"github.com/flickerlog/flicker/internal/servertls/servertlstest"
 )
 
-// TestSyslogFromRsyslog: Debian's rsyslogd reads lines from a file (imfile) and forwards each to four syslog
+// TestSyslogFromRsyslog: Debian's rsyslogd reads lines from a file (imfile) and forwards each to five syslog
 // inputs of flicker with omfwd over TCP: octet-counted and newline framing, each with the RFC 5424 and the
-// traditional RFC 3164 template. Every line arrives at every input, parsed.
+// traditional RFC 3164 template, and newline framing with RSYSLOG_ForwardFormat (RFC 3164 with an RFC 3339
+// time). Every line arrives at every input, parsed.
 func TestSyslogFromRsyslog(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.jsonl")
-	inputs := syslogInputs{"octet5424": "", "octet3164": "", "line5424": "", "line3164": "format: rfc3164"}
+	inputs := syslogInputs{"octet5424": "", "octet3164": "", "line5424": "", "line3164": "format: rfc3164", "lineForward": ""}
 	p, addrs := startSyslog(t, dir, inputs, out, "", "")
 
 	work := filepath.Join(dir, "rsyslog")
@@ -34,10 +35,11 @@ func TestSyslogFromRsyslog(t *testing.T) {
 	}
 	var actions strings.Builder
 	for name, how := range map[string][2]string{
-		"octet5424": {"octet-counted", "RSYSLOG_SyslogProtocol23Format"},
-		"octet3164": {"octet-counted", "RSYSLOG_TraditionalForwardFormat"},
-		"line5424":  {"traditional", "RSYSLOG_SyslogProtocol23Format"},
-		"line3164":  {"traditional", "RSYSLOG_TraditionalForwardFormat"},
+		"octet5424":   {"octet-counted", "RSYSLOG_SyslogProtocol23Format"},
+		"octet3164":   {"octet-counted", "RSYSLOG_TraditionalForwardFormat"},
+		"line5424":    {"traditional", "RSYSLOG_SyslogProtocol23Format"},
+		"line3164":    {"traditional", "RSYSLOG_TraditionalForwardFormat"},
+		"lineForward": {"traditional", "RSYSLOG_ForwardFormat"},
 	} {
 		host, port, _ := net.SplitHostPort(addrs[name])
 		fmt.Fprintf(&actions, "  action(type=\"omfwd\" target=%q port=%q protocol=\"tcp\" TCP_Framing=%q template=%q)\n",
@@ -58,7 +60,7 @@ ruleset(name="fwd") {
 	if err := os.WriteFile(in, []byte(lines.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	got := waitSyslog(t, out, map[string]int{"octet5424": n, "octet3164": n, "line5424": n, "line3164": n}, p)
+	got := waitSyslog(t, out, map[string]int{"octet5424": n, "octet3164": n, "line5424": n, "line3164": n, "lineForward": n}, p)
 	hostname, _ := os.Hostname()
 	for name := range inputs {
 		seen := map[string]int{}

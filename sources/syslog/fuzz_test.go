@@ -178,3 +178,45 @@ func replaceInvalid(s string) string {
 	}
 	return b.String()
 }
+
+// FuzzRFC3164RoundTrip writes a BSD syslog line from fields, as Linux syslog daemons do, and parses it back.
+func FuzzRFC3164RoundTrip(f *testing.F) {
+	f.Add(uint8(34), int64(1760220855), "mymachine", "su", uint32(1234), "'su root' failed for lonvick")
+	f.Add(uint8(0), int64(1709208000), "10.0.0.1", "kernel", uint32(0), "")
+	f.Fuzz(func(t *testing.T, pri uint8, unix int64, host, tag string, pid uint32, msg string) {
+		pri %= 192
+		keep := func(s, allowed string, n int) string {
+			s = strings.Map(func(r rune) rune {
+				if strings.ContainsRune(allowed, r) || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+					return r
+				}
+				return -1
+			}, s)
+			return s[:min(len(s), n)]
+		}
+		host, tag = keep(host, ".-_", 64), keep(tag, "-_/.", 32)
+		if host == "" || tag == "" {
+			return
+		}
+		tm := time.Unix(unix%(1<<32), 0).UTC()
+		line := fmt.Sprintf("<%d>%s %s %s", pri, tm.Format(time.Stamp), host, tag)
+		if pid > 0 {
+			line += fmt.Sprintf("[%d]", pid)
+		}
+		line += ": " + msg
+		var m syslog.Message
+		if err := syslog.NewParser(syslog.FormatRFC3164, time.UTC).Parse([]byte(line), tm, &m); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		checkParsed(t, []byte(line), &m)
+		wantPID := ""
+		if pid > 0 {
+			wantPID = strconv.FormatUint(uint64(pid), 10)
+		}
+		if m.Priority != int(pri) || !m.Time.Equal(tm) || string(m.Hostname) != host || string(m.AppName) != tag ||
+			string(m.ProcID) != wantPID || string(m.Msg) != msg {
+			t.Fatalf("%q parsed as priority %d time %s host %q app %q pid %q msg %q", line, m.Priority, m.Time,
+				m.Hostname, m.AppName, m.ProcID, m.Msg)
+		}
+	})
+}

@@ -334,3 +334,23 @@ outputs:
 		t.Errorf("--once with a syslog input exited %d:\n%s", code, p.logs())
 	}
 }
+
+// TestSyslogPortInUse: a syslog input that cannot listen stops flicker with exit code 1 and says where.
+func TestSyslogPortInUse(t *testing.T) {
+	t.Parallel()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	body := fmt.Sprintf("syslog_sources:\n  - name: a\n    address: %q\noutputs:\n  - type: stdout\n", busy.Addr().String())
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, dir, "-c", cfg)
+	if code := p.wait(30 * time.Second); code != 1 || !strings.Contains(p.logs(), "listen on "+busy.Addr().String()) {
+		t.Fatalf("exit %d:\n%s", code, p.logs())
+	}
+}

@@ -216,6 +216,16 @@ func TestSyslogThroughTheBinary(t *testing.T) {
 		}
 	}
 	p.stop()
+	checkLogKeys(t, p.logs())
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		if dups, err := duplicateKeys([]byte(l)); err != nil || len(dups) > 0 {
+			t.Errorf("event with keys %v twice (%v): %s", dups, err, l)
+		}
+	}
 	if _, err := os.Stat(filepath.Join(dir, "data")); !os.IsNotExist(err) {
 		t.Errorf("a registry directory appeared without --track: %v", err)
 	}

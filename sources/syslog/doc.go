@@ -23,8 +23,9 @@
 //   - TCP syslog has no acknowledgement: a sender counts a message delivered once its socket took it. A crash
 //     (kill -9, OOM, node loss) of flicker loses what it held and the sender had let go of: bytes in the
 //     kernel's socket buffers, frames read but not yet published, and events in the queue that no output has
-//     accepted yet (there are no positions to resume from). A clean stop drains the queue. Use the HTTP source
-//     where delivery must be guaranteed: it answers only once every output has the events.
+//     accepted yet (there are no positions to resume from). A clean stop closes the connections (what they had
+//     not read yet is lost too) and drains the queue. Use the HTTP source where delivery must be guaranteed: it
+//     answers only once every output has the events.
 //   - UDP is lossy by design: datagrams the kernel drops are not seen; those flicker drops are counted
 //     (oversized, or the queue full for longer than maxPendingDatagrams takes to fill).
 //   - While the pipeline's queue is full a TCP connection is not read (backpressure reaches the sender as

@@ -138,6 +138,12 @@ const (
 
 var outputTypes = []string{OutputStdout, OutputFile, OutputHTTP, OutputElasticsearch, OutputS3, OutputDiscard}
 
+// HasPullInputs reports whether c has inputs that keep read positions (files, containers, API sources), as
+// opposed to listening ones (syslog_sources), which have none: without --track the former lose theirs.
+func (c *Config) HasPullInputs() bool {
+	return len(c.LogFiles)+len(c.DockerContainers)+len(c.Kubernetes)+len(c.APISources) > 0
+}
+
 // Summary describes c in one line, for `flicker validate`:
 // "config.yaml: 2 inputs (log_files: app, audit), 3 outputs (stdout, file archive, discard)".
 func (c *Config) Summary() string {

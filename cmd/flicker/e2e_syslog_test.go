@@ -217,6 +217,9 @@ func TestSyslogThroughTheBinary(t *testing.T) {
 	}
 	p.stop()
 	checkLogKeys(t, p.logs())
+	if strings.Contains(p.logs(), "positions are kept in memory only") {
+		t.Errorf("a pure aggregator without --track is warned that it loses positions it does not have:\n%s", p.logs())
+	}
 	raw, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)

@@ -27,7 +27,7 @@
 //     not read yet is lost too) and drains the queue. Use the HTTP source where delivery must be guaranteed: it
 //     answers only once every output has the events.
 //   - UDP is lossy by design: datagrams the kernel drops are not seen; those flicker drops are counted
-//     (oversized, or the queue full for longer than maxPendingDatagrams takes to fill).
+//     (oversized, or the queue full for longer than 4096 datagrams or 4 MiB take to arrive).
 //   - While the pipeline's queue is full a TCP connection is not read (backpressure reaches the sender as
 //     stalled writes). A connection holds a read buffer (4 KiB, growing to hold a whole frame of
 //     max_message_bytes, or to 64 KiB for a busy sender) and the arena its events are written into (4 KiB,

@@ -344,38 +344,50 @@ func TestShutdownClosesConnections(t *testing.T) {
 	}
 }
 
-// While Publish blocks, a UDP source holds a bounded number of datagrams and counts the ones it drops, instead
-// of letting the kernel drop them unseen or its memory grow; once Publish returns, what it held arrives.
+// While Publish blocks, a UDP source holds a bounded number of datagrams (4096, or 4 MiB) and counts the ones
+// it drops, instead of letting the kernel drop them unseen or its memory grow; once Publish returns, what it held
+// arrives.
 func TestUDPDropsCountedWhileTheQueueIsFull(t *testing.T) {
-	t.Parallel()
-	gate := make(chan struct{})
-	rec := &recorder{gate: gate}
-	src, addr := runSource(t, syslog.Config{Protocol: syslog.ProtocolUDP}, rec)
-	c, err := net.Dial("udp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	sent := 0
-	deadline := time.Now().Add(20 * time.Second)
-	for src.Stats().DroppedQueue == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no drop counted after %d datagrams while Publish blocked: %+v", sent, src.Stats())
-		}
-		for range 100 {
-			fmt.Fprintf(c, "<13>app: datagram %d", sent)
-			sent++
-		}
-		time.Sleep(time.Millisecond) // leave the reader time: a drop by the kernel is not what this counts
-	}
-	rec.mu.Lock()
-	rec.gate = nil
-	rec.mu.Unlock()
-	close(gate)
-	// What the blocked Publish holds, then up to 4096 held by the source.
-	evs := rec.waitEvents(t, 4096)
-	st := src.Stats()
-	if uint64(len(evs))+st.DroppedQueue > uint64(sent) {
-		t.Fatalf("%d events and %d dropped of %d sent", len(evs), st.DroppedQueue, sent)
+	for _, tt := range []struct {
+		name      string
+		size      int
+		min, most int // events that arrive once Publish returns
+	}{
+		{"small datagrams: 4096 held", 40, 4096, 1 << 30},
+		{"large datagrams: 4 MiB held", 8000, 4 << 20 / 8000, 4 << 20 / 8000 * 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			gate := make(chan struct{})
+			rec := &recorder{gate: gate}
+			src, addr := runSource(t, syslog.Config{Protocol: syslog.ProtocolUDP}, rec)
+			c, err := net.Dial("udp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			pad := strings.Repeat("d", tt.size)
+			sent := 0
+			deadline := time.Now().Add(20 * time.Second)
+			for src.Stats().DroppedQueue == 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("no drop counted after %d datagrams while Publish blocked: %+v", sent, src.Stats())
+				}
+				for range 10 {
+					fmt.Fprintf(c, "<13>app: datagram %d %s", sent, pad)
+					sent++
+				}
+				time.Sleep(time.Millisecond) // leave the reader time: a drop by the kernel is not what this counts
+			}
+			rec.mu.Lock()
+			rec.gate = nil
+			rec.mu.Unlock()
+			close(gate)
+			evs := rec.waitEvents(t, tt.min)
+			st := src.Stats()
+			if uint64(len(evs))+st.DroppedQueue > uint64(sent) || len(evs) > tt.most {
+				t.Fatalf("%d events and %d dropped of %d sent", len(evs), st.DroppedQueue, sent)
+			}
+		})
 	}
 }

@@ -12,7 +12,7 @@ HELM        := $(TOOLS_DIR)/helm-$(HELM_VERSION)
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test lint tools strace bench clean manifests
+.PHONY: all build run test lint tools strace rsyslog bench clean manifests
 
 all: build
 
@@ -24,11 +24,18 @@ build:
 run:
 	$(GO) run ./cmd/flicker -c examples/quickstart.yaml --track --registry-file ./data/registry.db --once
 
-tools: $(STATICCHECK) $(MINIO) $(HELM) strace
+tools: $(STATICCHECK) $(MINIO) $(HELM) strace rsyslog
 
 # The durability test counts the registry's fsyncs under strace (Debian's package; CI runs as root).
 strace:
 	@command -v strace >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq strace; }
+
+# The syslog tests forward through a real rsyslogd (Debian's package, pinned); each test runs its own with its own
+# config, so the package's service is not needed.
+RSYSLOG_VERSION := 8.2302.0-1+deb12u1
+rsyslog:
+	@[ "$$(dpkg-query -W -f='$${Version}' rsyslog 2>/dev/null)" = "$(RSYSLOG_VERSION)" ] || \
+	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends rsyslog=$(RSYSLOG_VERSION); }
 
 $(STATICCHECK):
 	mkdir -p $(TOOLS_DIR)

@@ -13,6 +13,7 @@ import (
 	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/container"
 	"github.com/flickerlog/flicker/sources/file"
+	"github.com/flickerlog/flicker/sources/syslog"
 )
 
 // Config is a loaded, defaulted and validated configuration.
@@ -21,6 +22,7 @@ type Config struct {
 	DockerContainers []container.Config     `yaml:"docker_containers"`
 	Kubernetes       []container.KubeConfig `yaml:"kubernetes"`
 	APISources       []api.Config           `yaml:"api_sources"`
+	SyslogSources    []syslog.Config        `yaml:"syslog_sources"`
 	Outputs          []Output               `yaml:"outputs"`
 	Batch            Batch                  `yaml:"batch"`
 	Queue            Queue                  `yaml:"queue"`
@@ -136,11 +138,17 @@ const (
 
 var outputTypes = []string{OutputStdout, OutputFile, OutputHTTP, OutputElasticsearch, OutputS3, OutputDiscard}
 
+// HasPullInputs reports whether c has inputs that keep read positions (files, containers, API sources), as
+// opposed to listening ones (syslog_sources), which have none: without --track the former lose theirs.
+func (c *Config) HasPullInputs() bool {
+	return len(c.LogFiles)+len(c.DockerContainers)+len(c.Kubernetes)+len(c.APISources) > 0
+}
+
 // Summary describes c in one line, for `flicker validate`:
 // "config.yaml: 2 inputs (log_files: app, audit), 3 outputs (stdout, file archive, discard)".
 func (c *Config) Summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s", c.file, plural(len(c.LogFiles)+len(c.DockerContainers)+len(c.Kubernetes)+len(c.APISources), "input"))
+	fmt.Fprintf(&b, "%s: %s", c.file, plural(len(c.LogFiles)+len(c.DockerContainers)+len(c.Kubernetes)+len(c.APISources)+len(c.SyslogSources), "input"))
 	var kinds []string
 	if len(c.LogFiles) > 0 {
 		names := make([]string, len(c.LogFiles))
@@ -169,6 +177,13 @@ func (c *Config) Summary() string {
 			names[i] = in.Name
 		}
 		kinds = append(kinds, "api_sources: "+strings.Join(names, ", "))
+	}
+	if len(c.SyslogSources) > 0 {
+		names := make([]string, len(c.SyslogSources))
+		for i, in := range c.SyslogSources {
+			names[i] = in.Name
+		}
+		kinds = append(kinds, "syslog_sources: "+strings.Join(names, ", "))
 	}
 	if len(kinds) > 0 {
 		fmt.Fprintf(&b, " (%s)", strings.Join(kinds, "; "))

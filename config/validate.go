@@ -11,22 +11,24 @@ import (
 	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/container"
 	"github.com/flickerlog/flicker/sources/file"
+	"github.com/flickerlog/flicker/sources/syslog"
 	"gopkg.in/yaml.v3"
 )
 
 // validate applies defaults and checks c: each input and file output through its own SetDefaults and
 // Validate, and here what spans entries (dead-letter chains, queue size, outputs an input would read back).
 func (d *decoder) validate(c *Config) {
-	d.validateInputs(c.LogFiles, c.DockerContainers, c.Kubernetes, c.APISources)
+	d.validateInputs(c.LogFiles, c.DockerContainers, c.Kubernetes, c.APISources, c.SyslogSources)
 	d.validateOutputs(c.Outputs)
 	d.validatePipeline(&c.Batch, &c.Queue)
 	d.queueHoldsObjects(c.Outputs, c.Queue)
 	d.outputsNotRead(c)
 }
 
-func (d *decoder) validateInputs(files []file.Config, dockers []container.Config, kubes []container.KubeConfig, apis []api.Config) {
-	if len(files) == 0 && len(dockers) == 0 && len(kubes) == 0 && len(apis) == 0 {
-		d.problem("log_files", "no inputs: add at least one entry under log_files, docker_containers, kubernetes or api_sources")
+func (d *decoder) validateInputs(files []file.Config, dockers []container.Config, kubes []container.KubeConfig, apis []api.Config,
+	syslogs []syslog.Config) {
+	if len(files) == 0 && len(dockers) == 0 && len(kubes) == 0 && len(apis) == 0 && len(syslogs) == 0 {
+		d.problem("log_files", "no inputs: add at least one entry under log_files, docker_containers, kubernetes, api_sources or syslog_sources")
 	}
 	seen := make(map[string]string) // input name -> the path of its first entry
 	name := func(p, n string) {
@@ -64,6 +66,14 @@ func (d *decoder) validateInputs(files []file.Config, dockers []container.Config
 		p := fmt.Sprintf("api_sources[%d]", i)
 		name(p, in.Name)
 		d.explicitZeros(in, p, apiPositiveKeys)
+		in.SetDefaults()
+		d.fromValidator(p, in.Validate())
+	}
+	for i := range syslogs {
+		in := &syslogs[i]
+		p := fmt.Sprintf("syslog_sources[%d]", i)
+		name(p, in.Name)
+		d.explicitZeros(in, p, []string{"max_message_bytes"})
 		in.SetDefaults()
 		d.fromValidator(p, in.Validate())
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/container"
 	"github.com/flickerlog/flicker/sources/file"
+	"github.com/flickerlog/flicker/sources/syslog"
 )
 
 // newSinkFunc builds the sink of one configured output.
@@ -63,6 +64,7 @@ type inputs struct {
 	sources []engine.Source
 	files   []*file.Source // every source on the file source (log_files, docker_containers, kubernetes), for the metrics
 	api     *api.Source    // all api_sources in one source; nil without any
+	syslogs []*syslog.Source
 
 	kubes []*container.Kubernetes // the kubernetes inputs, for their pod metadata metric
 }
@@ -115,6 +117,19 @@ var inputKinds = []inputKind{
 			return fmt.Errorf("api_sources: %w", err)
 		}
 		in.sources, in.api = append(in.sources, src), src
+		return nil
+	}},
+	{"syslog_sources", func(cfg *config.Config, _ positions, once bool, log zerolog.Logger, in *inputs) error {
+		if once && len(cfg.SyslogSources) > 0 {
+			return fmt.Errorf("syslog_sources: --once cannot finish a listener (it never has read everything): run without --once")
+		}
+		for _, c := range cfg.SyslogSources {
+			src, err := syslog.New(c, log)
+			if err != nil {
+				return fmt.Errorf("syslog_sources %s: %w", c.Name, err)
+			}
+			in.sources, in.syslogs = append(in.sources, src), append(in.syslogs, src)
+		}
 		return nil
 	}},
 }

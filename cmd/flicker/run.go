@@ -93,7 +93,7 @@ func (c *RunCmd) Run(e *env) error {
 		defer srv.Shutdown(context.Background())
 	}
 
-	reg, db, session, err := c.openRegistry(ctx, mode, log)
+	reg, db, session, err := c.openRegistry(ctx, mode, cfg.HasPullInputs(), log)
 	if err != nil {
 		if ctx.Err() != nil {
 			log.Info().Err(err).Msg("stopped by a signal before shipping began")
@@ -144,8 +144,9 @@ func storePositions(db *store.DB) positions {
 		ids: outputIDs{db: db}}
 }
 
-// openRegistry opens where positions live: an S3 session (lease, restore), a local file, or nothing.
-func (c *RunCmd) openRegistry(ctx context.Context, mode registryMode, log zerolog.Logger) (positions, *store.DB, *s3Session, error) {
+// openRegistry opens where positions live: an S3 session (lease, restore), a local file, or nothing (with a
+// warning when some input has positions to lose: pull says so).
+func (c *RunCmd) openRegistry(ctx context.Context, mode registryMode, pull bool, log zerolog.Logger) (positions, *store.DB, *s3Session, error) {
 	switch {
 	case mode.s3 != "":
 		session, err := c.openS3(ctx, mode.s3, log)
@@ -164,8 +165,10 @@ func (c *RunCmd) openRegistry(ctx context.Context, mode registryMode, log zerolo
 		log.Info().Str("registry", db.Path()).Uint64("seq", db.Meta().Seq).Msg("registry opened")
 		return storePositions(db), db, nil, nil
 	}
-	log.Warn().Msg("positions are kept in memory only: a restart begins at start_position and initial_lookback " +
-		"(use --track to persist them)")
+	if pull {
+		log.Warn().Msg("positions are kept in memory only: a restart begins at start_position and initial_lookback " +
+			"(use --track to persist them)")
+	}
 	return positions{files: noRegistry{}, cursors: noCursors{}}, nil, nil, nil
 }
 
@@ -206,6 +209,7 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg positions, li
 	live.pipe.Store(pipe)
 	live.sources.Store(&fileSources)
 	live.kubes.Store(&ins.kubes)
+	live.syslogs.Store(&ins.syslogs)
 	if apiSource != nil {
 		live.apis.Store(apiSource)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/container"
 	"github.com/flickerlog/flicker/sources/file"
+	"github.com/flickerlog/flicker/sources/syslog"
 	"github.com/flickerlog/flicker/store"
 )
 
@@ -24,6 +25,7 @@ type liveParts struct {
 	sources atomic.Pointer[[]*file.Source]
 	kubes   atomic.Pointer[[]*container.Kubernetes]
 	apis    atomic.Pointer[api.Source]
+	syslogs atomic.Pointer[[]*syslog.Source]
 }
 
 // startTelemetry serves /metrics, /healthz and /readyz on addr. /readyz answers 503 until the caller calls
@@ -42,6 +44,9 @@ func startTelemetry(ctx context.Context, addr string, stall time.Duration, live 
 			var out []telemetry.InputStats
 			if apis := live.apis.Load(); apis != nil {
 				out = apiInputStats(apis)
+			}
+			if syslogs := live.syslogs.Load(); syslogs != nil {
+				out = append(out, syslogInputStats(*syslogs)...)
 			}
 			sources := live.sources.Load()
 			if sources == nil {
@@ -112,6 +117,18 @@ func apiInputStats(src *api.Source) []telemetry.InputStats {
 			RateLimitWaits: st.RateLimitWaits, RateLimitSlowdowns: st.RateLimitSlowdowns,
 			ServerErrors: st.ServerErrors, NetworkErrors: st.NetworkErrors, AuthErrors: st.AuthErrors,
 			ClientErrors: st.ClientErrors, MalformedBodies: st.MalformedBodies})
+	}
+	return out
+}
+
+// syslogInputStats are the metrics of the syslog sources.
+func syslogInputStats(srcs []*syslog.Source) []telemetry.InputStats {
+	out := make([]telemetry.InputStats, 0, len(srcs))
+	for _, src := range srcs {
+		st, in := src.Stats(), src.Input()
+		out = append(out, telemetry.InputStats{Name: in.Name, Type: in.Type, Events: st.Events, Bytes: st.Bytes,
+			Malformed: st.Malformed, ConnectionsOpen: st.Connections, Truncated: st.Truncated,
+			DroppedTooLarge: st.DroppedTooLarge, DroppedQueueFull: st.DroppedQueue, DroppedPartial: st.DroppedPartial})
 	}
 	return out
 }

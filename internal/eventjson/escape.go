@@ -111,3 +111,11 @@ func appendEscape(dst []byte, c byte) []byte {
 		return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 	}
 }
+
+// AppendString appends s as a quoted JSON string the way events are encoded: '"', '\\' and control characters
+// escaped, each byte of invalid UTF-8 replaced with U+FFFD. Sources use it to render the JSON members they put
+// in Stream.Extra and Event.Extra.
+func AppendString(dst, s []byte) []byte {
+	dst, _ = appendBytes(dst, s)
+	return dst
+}

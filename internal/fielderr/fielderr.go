@@ -25,3 +25,23 @@ func New(path string, format string, args ...any) error {
 
 // Join combines the errors of several fields into one, keeping each one's path; nil errors are dropped.
 func Join(errs ...error) error { return errors.Join(errs...) }
+
+// Prefix puts the errors of a nested block under path: a field error's path becomes path.field, any other error
+// is about path itself. Joined errors are kept apart; nil stays nil.
+func Prefix(path string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range joined.Unwrap() {
+			out = append(out, Prefix(path, e))
+		}
+		return Join(out...)
+	}
+	var fe *Error
+	if errors.As(err, &fe) {
+		return &Error{Path: path + "." + fe.Path, Err: fe.Err}
+	}
+	return &Error{Path: path, Err: err}
+}

@@ -36,6 +36,11 @@ type InputStats struct {
 	RateLimitWaits, RateLimitSlowdowns      uint64
 	ServerErrors, NetworkErrors, AuthErrors uint64
 	ClientErrors, MalformedBodies           uint64
+
+	// Syslog sources (Malformed counts their frames that did not parse).
+	ConnectionsOpen                                   int64
+	Truncated                                         uint64
+	DroppedTooLarge, DroppedQueueFull, DroppedPartial uint64
 }
 
 // metric is one metric read from a stats value T at scrape time.
@@ -79,13 +84,39 @@ var fileInputMetrics = []metric[InputStats]{
 	counter("flicker_input_partial_bytes_dropped_total",
 		"Bytes of unterminated last lines dropped when a file was released.", inputLabels,
 		func(s InputStats) float64 { return float64(s.PartialBytesDropped) }),
-	counter("flicker_input_malformed_total",
-		"Container log lines that could not be decoded, shipped as they are with error.message.", inputLabels,
-		func(s InputStats) float64 { return float64(s.Malformed) }),
+	inputMalformed,
 	gauge("flicker_input_files_open", "Files the input holds open now.", inputLabels,
 		func(s InputStats) float64 { return float64(s.FilesOpen) }),
 	gauge("flicker_input_files_tracked", "Files the input knows now, open or not.", inputLabels,
 		func(s InputStats) float64 { return float64(s.FilesTracked) }),
+}
+
+// inputMalformed is shared by file and syslog inputs.
+var inputMalformed = counter("flicker_input_malformed_total",
+	"Container log lines or syslog frames that could not be decoded, shipped as they are with error.message.",
+	inputLabels, func(s InputStats) float64 { return float64(s.Malformed) })
+
+// syslogInputMetrics are the metrics of syslog sources (type "syslog").
+var syslogInputMetrics = []metric[InputStats]{
+	inputMalformed,
+	gauge("flicker_input_connections_open", "TCP and TLS connections the input holds open now.", inputLabels,
+		func(s InputStats) float64 { return float64(s.ConnectionsOpen) }),
+	counter("flicker_input_truncated_total", "Messages cut at max_message_bytes (the rest of the frame discarded).",
+		inputLabels, func(s InputStats) float64 { return float64(s.Truncated) }),
+	inputDropped("too_large", func(s InputStats) uint64 { return s.DroppedTooLarge }),
+	inputDropped("queue_full", func(s InputStats) uint64 { return s.DroppedQueueFull }),
+	inputDropped("partial", func(s InputStats) uint64 { return s.DroppedPartial }),
+}
+
+// inputDropped is flicker_input_dropped_total for one reason.
+func inputDropped(reason string, v func(InputStats) uint64) metric[InputStats] {
+	return metric[InputStats]{
+		prometheus.NewDesc("flicker_input_dropped_total", "Messages received and not shipped, by reason: "+
+			"too_large (a UDP datagram over max_message_bytes), queue_full (UDP datagrams while the queue stayed "+
+			"full), partial (an unfinished frame when its connection closed or its framing broke).", inputLabels,
+			prometheus.Labels{"reason": reason}),
+		prometheus.CounterValue, func(s InputStats) float64 { return float64(v(s)) },
+	}
 }
 
 // kubeMetadataMissing is the metric of kubernetes inputs with metadata: api.
@@ -186,7 +217,8 @@ type collector struct {
 }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, ms := range [][]metric[InputStats]{inputMetrics, fileInputMetrics, apiInputMetrics} {
+	// syslogInputMetrics[0] is inputMalformed, described with fileInputMetrics already.
+	for _, ms := range [][]metric[InputStats]{inputMetrics, fileInputMetrics, apiInputMetrics, syslogInputMetrics[1:]} {
 		for _, m := range ms {
 			ch <- m.desc
 		}
@@ -207,9 +239,12 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	if c.inputs != nil {
 		for _, in := range c.inputs() {
 			emit(ch, inputMetrics, in, in.Name, in.Type)
-			if in.Type == "api" {
+			switch in.Type {
+			case "api":
 				emit(ch, apiInputMetrics, in, in.Name, in.Type)
-			} else {
+			case "syslog":
+				emit(ch, syslogInputMetrics, in, in.Name, in.Type)
+			default:
 				emit(ch, fileInputMetrics, in, in.Name, in.Type)
 			}
 			if in.MetadataAPI {

@@ -6,7 +6,6 @@ package jsonscan
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -33,9 +32,13 @@ func (e *syntaxError) Error() string { return fmt.Sprintf("invalid JSON at byte 
 
 // Scanner walks the JSON text B from the offset I. Its methods scan one construct at I and leave I after it.
 type Scanner struct {
-	B     []byte
-	I     int
-	depth int
+	B []byte
+	I int
+	// Strict makes the scanner refuse what encoding/json refuses inside strings and numbers too: control
+	// characters, unknown escapes, numbers outside the grammar. A source that copies scanned values into its
+	// events verbatim sets it, so that what it ships is valid JSON.
+	Strict bool
+	depth  int
 }
 
 // Fail returns a syntax error at the scan position.
@@ -65,6 +68,9 @@ func (s *Scanner) Peek() byte {
 // Str scans the string at s.I (which is '"') and returns the bounds of its contents and whether they hold
 // escapes.
 func (s *Scanner) Str() (start, end int, escaped bool, err error) {
+	if s.Strict {
+		return s.strictStr()
+	}
 	start = s.I + 1
 	// Most strings of audit events are short: a byte loop beats two IndexByte calls there.
 	b, i := s.B, start
@@ -148,6 +154,9 @@ func (s *Scanner) literal(lit string) error {
 }
 
 func (s *Scanner) number() error {
+	if s.Strict {
+		return s.strictNumber()
+	}
 	start := s.I
 	digits := false
 	for s.I < len(s.B) {
@@ -336,13 +345,7 @@ func StringValue(v []byte) (out []byte, ok bool) {
 
 // unescape decodes the contents of a JSON string that holds escapes.
 func unescape(inner []byte) ([]byte, bool) {
-	quoted := make([]byte, 0, len(inner)+2)
-	quoted = append(append(append(quoted, '"'), inner...), '"')
-	var out string
-	if json.Unmarshal(quoted, &out) != nil {
-		return nil, false
-	}
-	return []byte(out), true
+	return AppendUnescaped(make([]byte, 0, len(inner)), inner)
 }
 
 // EnterArray starts scanning the array at I (which must be '['), leaving I at its first element or at its ']'

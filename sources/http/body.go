@@ -1,0 +1,125 @@
+package http
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+var (
+	errTooLarge       = errors.New("the body is larger than max_body_bytes")
+	gzipReaders       sync.Pool
+	zstdDecoders      sync.Pool
+	errBadEncoding    = errors.New("unsupported Content-Encoding: send identity, gzip or zstd")
+	errBodyUnreadable = errors.New("the body could not be read")
+)
+
+// readBody reads the whole request body into buf (reusing its room), decompressing gzip and zstd. Both the body
+// as sent and the decompressed one are capped at max_body_bytes: above either the status is 413.
+func (l *listener) readBody(w http.ResponseWriter, r *http.Request, buf []byte) ([]byte, int, error) {
+	limit := l.cfg.MaxBodyBytes
+	if r.ContentLength > limit {
+		return buf, http.StatusRequestEntityTooLarge, errTooLarge
+	}
+	body := http.MaxBytesReader(w, r.Body, limit)
+	var src io.Reader = body
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+		if r.ContentLength > 0 && int64(cap(buf)) <= r.ContentLength {
+			buf = make([]byte, 0, r.ContentLength+1)
+		}
+	case "gzip", "x-gzip":
+		zr, _ := gzipReaders.Get().(*gzip.Reader)
+		var err error
+		if zr == nil {
+			zr, err = gzip.NewReader(body)
+		} else {
+			err = zr.Reset(body)
+		}
+		if err != nil {
+			return buf, readStatus(err), fmt.Errorf("gzip body: %w", err)
+		}
+		defer gzipReaders.Put(zr)
+		src = zr
+	case "zstd":
+		zd, _ := zstdDecoders.Get().(*zstd.Decoder)
+		if zd == nil {
+			var err error
+			// One goroutine per decoder: requests decode in parallel already. The window cap bounds its memory.
+			zd, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxZstdWindow),
+				zstd.WithDecoderMaxMemory(uint64(limit)+1))
+			if err != nil {
+				return buf, http.StatusInternalServerError, fmt.Errorf("zstd decoder: %w", err)
+			}
+		}
+		if err := zd.Reset(body); err != nil {
+			return buf, readStatus(err), fmt.Errorf("zstd body: %w", err)
+		}
+		defer func() {
+			_ = zd.Reset(nil)
+			zstdDecoders.Put(zd)
+		}()
+		src = zd
+	default:
+		return buf, http.StatusUnsupportedMediaType, errBadEncoding
+	}
+	buf, err := readLimited(src, buf, limit)
+	if err != nil {
+		if errors.Is(err, errTooLarge) {
+			return buf, http.StatusRequestEntityTooLarge, err
+		}
+		return buf, readStatus(err), fmt.Errorf("%w: %v", errBodyUnreadable, err)
+	}
+	return buf, 0, nil
+}
+
+// maxZstdWindow bounds the window a zstd body may ask for.
+const maxZstdWindow = 8 << 20
+
+// readStatus is the status of a failed read: 413 when the body as sent passed the limit, else 400.
+func readStatus(err error) int {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
+}
+
+// readLimited appends all of r to buf, failing with errTooLarge past limit bytes.
+func readLimited(r io.Reader, buf []byte, limit int64) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > limit {
+				return buf, errTooLarge
+			}
+			grow := min(max(2*cap(buf), 64<<10), int(limit)+1)
+			if grow <= cap(buf) {
+				grow = cap(buf) + 1
+			}
+			nb := make([]byte, len(buf), grow)
+			copy(nb, buf)
+			buf = nb
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return buf, errTooLarge
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return buf, errTooLarge
+			}
+			return buf, err
+		}
+	}
+}

@@ -52,8 +52,7 @@ func (l *listener) readBody(w http.ResponseWriter, r *http.Request, buf []byte) 
 		if zd == nil {
 			var err error
 			// One goroutine per decoder: requests decode in parallel already. The window cap bounds its memory.
-			zd, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxZstdWindow),
-				zstd.WithDecoderMaxMemory(uint64(limit)+1))
+			zd, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxZstdWindow))
 			if err != nil {
 				return buf, http.StatusInternalServerError, fmt.Errorf("zstd decoder: %w", err)
 			}

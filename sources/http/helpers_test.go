@@ -88,7 +88,8 @@ type server struct {
 	sink *jsonSink
 	pipe *engine.Pipeline
 	src  *httpsrc.Source
-	stop func() error // cancels the pipeline's context and returns Run's error
+	stop   func() error // unblocks the sink, cancels the pipeline's context and returns Run's error
+	cancel func()       // cancels the pipeline's context only
 }
 
 func startServer(t *testing.T, cfg httpsrc.Config, queue engine.QueueLimits) *server {
@@ -137,35 +138,42 @@ func startServer(t *testing.T, cfg httpsrc.Config, queue engine.QueueLimits) *se
 		return runErr
 	}
 	t.Cleanup(func() { _ = stop() })
-	return &server{url: "http://" + ln.Addr().String(), sink: sink, pipe: pipe, src: src, stop: stop}
+	return &server{url: "http://" + ln.Addr().String(), sink: sink, pipe: pipe, src: src, stop: stop, cancel: cancel}
 }
 
 type response struct {
 	status int
 	header http.Header
 	body   []byte
+	err    error
 }
 
-// send posts body to path with the headers (pairs of name, value) and returns the answer.
+// send sends body to url with the headers (pairs of name, value) and returns the answer.
 func send(t *testing.T, method, url string, body []byte, headers ...string) response {
 	t.Helper()
+	r := sendAsync(method, url, body, headers...)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	return r
+}
+
+// sendAsync is send for another goroutine than the test's: a failure is in the answer's err.
+func sendAsync(method, url string, body []byte, headers ...string) response {
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		return response{err: err}
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return response{err: err}
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
+	return response{status: resp.StatusCode, header: resp.Header, body: b, err: err}
 }
 
 func decode(t *testing.T, b []byte) map[string]any {

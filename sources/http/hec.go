@@ -18,18 +18,16 @@ func (e *hecError) Error() string { return e.text }
 
 // Splunk's HEC answers (docs.splunk.com, "Troubleshoot HTTP Event Collector": status codes and their texts).
 var (
-	hecSuccess         = hecError{code: 0, text: "Success", status: 200, index: -1}
-	hecTokenRequired   = hecError{code: 2, text: "Token is required", status: 401, index: -1}
-	hecInvalidAuth     = hecError{code: 3, text: "Invalid authorization", status: 401, index: -1}
-	hecInvalidToken    = hecError{code: 4, text: "Invalid token", status: 401, index: -1}
-	hecNoData          = hecError{code: 5, text: "No data", status: 400, index: -1}
-	hecInvalidFormat   = hecError{code: 6, text: "Invalid data format", status: 400, index: -1}
-	hecBusy            = hecError{code: 9, text: "Server is busy", status: 503, index: -1}
-	hecEventRequired   = hecError{code: 12, text: "Event field is required", status: 400, index: -1}
-	hecEventBlank      = hecError{code: 13, text: "Event field cannot be blank", status: 400, index: -1}
-	hecHealthy         = hecError{code: 17, text: "HEC is healthy", status: 200, index: -1}
-	hecTooLarge        = hecError{code: 6, text: "Invalid data format", status: 413, index: -1}
-	hecUnsupportedType = hecError{code: 6, text: "Invalid data format", status: 415, index: -1}
+	hecSuccess       = hecError{code: 0, text: "Success", status: 200, index: -1}
+	hecTokenRequired = hecError{code: 2, text: "Token is required", status: 401, index: -1}
+	hecInvalidAuth   = hecError{code: 3, text: "Invalid authorization", status: 401, index: -1}
+	hecInvalidToken  = hecError{code: 4, text: "Invalid token", status: 401, index: -1}
+	hecNoData        = hecError{code: 5, text: "No data", status: 400, index: -1}
+	hecInvalidFormat = hecError{code: 6, text: "Invalid data format", status: 400, index: -1}
+	hecBusy          = hecError{code: 9, text: "Server is busy", status: 503, index: -1}
+	hecEventRequired = hecError{code: 12, text: "Event field is required", status: 400, index: -1}
+	hecEventBlank    = hecError{code: 13, text: "Event field cannot be blank", status: 400, index: -1}
+	hecHealthy       = hecError{code: 17, text: "HEC is healthy", status: 200, index: -1}
 )
 
 // hecPaths are the members of an HEC event object the source looks at.

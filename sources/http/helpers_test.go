@@ -84,10 +84,10 @@ func (s *jsonSink) Writes() int {
 
 // server is a source on a loopback listener feeding a pipeline into a jsonSink.
 type server struct {
-	url  string
-	sink *jsonSink
-	pipe *engine.Pipeline
-	src  *httpsrc.Source
+	url    string
+	sink   *jsonSink
+	pipe   *engine.Pipeline
+	src    *httpsrc.Source
 	stop   func() error // unblocks the sink, cancels the pipeline's context and returns Run's error
 	cancel func()       // cancels the pipeline's context only
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/container"
 	"github.com/flickerlog/flicker/sources/file"
+	httpsrc "github.com/flickerlog/flicker/sources/http"
 )
 
 // Config is a loaded, defaulted and validated configuration.
@@ -21,6 +22,7 @@ type Config struct {
 	DockerContainers []container.Config     `yaml:"docker_containers"`
 	Kubernetes       []container.KubeConfig `yaml:"kubernetes"`
 	APISources       []api.Config           `yaml:"api_sources"`
+	HTTPSources      []httpsrc.Config       `yaml:"http_sources"`
 	Outputs          []Output               `yaml:"outputs"`
 	Batch            Batch                  `yaml:"batch"`
 	Queue            Queue                  `yaml:"queue"`
@@ -140,7 +142,7 @@ var outputTypes = []string{OutputStdout, OutputFile, OutputHTTP, OutputElasticse
 // "config.yaml: 2 inputs (log_files: app, audit), 3 outputs (stdout, file archive, discard)".
 func (c *Config) Summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s", c.file, plural(len(c.LogFiles)+len(c.DockerContainers)+len(c.Kubernetes)+len(c.APISources), "input"))
+	fmt.Fprintf(&b, "%s: %s", c.file, plural(len(c.LogFiles)+len(c.DockerContainers)+len(c.Kubernetes)+len(c.APISources)+len(c.HTTPSources), "input"))
 	var kinds []string
 	if len(c.LogFiles) > 0 {
 		names := make([]string, len(c.LogFiles))
@@ -169,6 +171,13 @@ func (c *Config) Summary() string {
 			names[i] = in.Name
 		}
 		kinds = append(kinds, "api_sources: "+strings.Join(names, ", "))
+	}
+	if len(c.HTTPSources) > 0 {
+		names := make([]string, len(c.HTTPSources))
+		for i, in := range c.HTTPSources {
+			names[i] = in.Name
+		}
+		kinds = append(kinds, "http_sources: "+strings.Join(names, ", "))
 	}
 	if len(kinds) > 0 {
 		fmt.Fprintf(&b, " (%s)", strings.Join(kinds, "; "))

@@ -11,22 +11,23 @@ import (
 	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/container"
 	"github.com/flickerlog/flicker/sources/file"
+	httpsrc "github.com/flickerlog/flicker/sources/http"
 	"gopkg.in/yaml.v3"
 )
 
 // validate applies defaults and checks c: each input and file output through its own SetDefaults and
 // Validate, and here what spans entries (dead-letter chains, queue size, outputs an input would read back).
 func (d *decoder) validate(c *Config) {
-	d.validateInputs(c.LogFiles, c.DockerContainers, c.Kubernetes, c.APISources)
+	d.validateInputs(c.LogFiles, c.DockerContainers, c.Kubernetes, c.APISources, c.HTTPSources)
 	d.validateOutputs(c.Outputs)
 	d.validatePipeline(&c.Batch, &c.Queue)
 	d.queueHoldsObjects(c.Outputs, c.Queue)
 	d.outputsNotRead(c)
 }
 
-func (d *decoder) validateInputs(files []file.Config, dockers []container.Config, kubes []container.KubeConfig, apis []api.Config) {
-	if len(files) == 0 && len(dockers) == 0 && len(kubes) == 0 && len(apis) == 0 {
-		d.problem("log_files", "no inputs: add at least one entry under log_files, docker_containers, kubernetes or api_sources")
+func (d *decoder) validateInputs(files []file.Config, dockers []container.Config, kubes []container.KubeConfig, apis []api.Config, https []httpsrc.Config) {
+	if len(files) == 0 && len(dockers) == 0 && len(kubes) == 0 && len(apis) == 0 && len(https) == 0 {
+		d.problem("log_files", "no inputs: add at least one entry under log_files, docker_containers, kubernetes, api_sources or http_sources")
 	}
 	seen := make(map[string]string) // input name -> the path of its first entry
 	name := func(p, n string) {
@@ -67,7 +68,24 @@ func (d *decoder) validateInputs(files []file.Config, dockers []container.Config
 		in.SetDefaults()
 		d.fromValidator(p, in.Validate())
 	}
+	addresses := make(map[string]string) // listening address -> the path of its first entry
+	for i := range https {
+		in := &https[i]
+		p := fmt.Sprintf("http_sources[%d]", i)
+		name(p, in.Name)
+		d.explicitZeros(in, p, httpPositiveKeys)
+		in.SetDefaults()
+		d.fromValidator(p, in.Validate())
+		if first, dup := addresses[in.Address]; dup && in.Address != "" {
+			d.problem(p+".address", "address %s is also %s's: each source listens on its own", in.Address, first)
+		} else {
+			addresses[in.Address] = p
+		}
+	}
 }
+
+// httpPositiveKeys are the http_sources keys whose zero value means the default: an explicit 0 is an error.
+var httpPositiveKeys = []string{"max_body_bytes", "ack_timeout"}
 
 // apiPositiveKeys are the api_sources keys whose zero value means the default: an explicit 0 is an error.
 var apiPositiveKeys = []string{"polling_frequency_ms", "polling_frequency", "initial_lookback", "timeout", "max_pages_per_poll"}

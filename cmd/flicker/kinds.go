@@ -20,6 +20,7 @@ import (
 	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/container"
 	"github.com/flickerlog/flicker/sources/file"
+	httpsrc "github.com/flickerlog/flicker/sources/http"
 )
 
 // newSinkFunc builds the sink of one configured output.
@@ -61,8 +62,9 @@ var outputKinds = map[string]newSinkFunc{
 // inputs are the sources built from the configured inputs.
 type inputs struct {
 	sources []engine.Source
-	files   []*file.Source // every source on the file source (log_files, docker_containers, kubernetes), for the metrics
-	api     *api.Source    // all api_sources in one source; nil without any
+	files   []*file.Source  // every source on the file source (log_files, docker_containers, kubernetes), for the metrics
+	api     *api.Source     // all api_sources in one source; nil without any
+	http    *httpsrc.Source // all http_sources in one source; nil without any
 
 	kubes []*container.Kubernetes // the kubernetes inputs, for their pod metadata metric
 }
@@ -115,6 +117,17 @@ var inputKinds = []inputKind{
 			return fmt.Errorf("api_sources: %w", err)
 		}
 		in.sources, in.api = append(in.sources, src), src
+		return nil
+	}},
+	{"http_sources", func(cfg *config.Config, _ positions, _ bool, log zerolog.Logger, in *inputs) error {
+		if len(cfg.HTTPSources) == 0 {
+			return nil // listening sources keep no positions and ignore --once: they have no end
+		}
+		src, err := httpsrc.New(cfg.HTTPSources, httpsrc.Options{}, log)
+		if err != nil {
+			return fmt.Errorf("http_sources: %w", err)
+		}
+		in.sources, in.http = append(in.sources, src), src
 		return nil
 	}},
 }

@@ -98,7 +98,7 @@ func TestParseErrors(t *testing.T) {
 		}},
 		{"syntax.yaml", []wantErr{{2, 0, "", "invalid YAML: did not find expected ',' or ']'"}}},
 		{"empty.yaml", []wantErr{
-			{0, 0, "log_files", "no inputs: add at least one entry under log_files, docker_containers, kubernetes or api_sources"},
+			{0, 0, "log_files", "no inputs: add at least one entry under log_files, docker_containers, kubernetes, api_sources or http_sources"},
 			{0, 0, "outputs", "no outputs: add at least one entry under outputs (type: stdout, file, http, elasticsearch, s3, discard)"},
 		}},
 		{"two_documents.yaml", []wantErr{{6, 1, "", `a second YAML document: a config file holds one (remove the "---" separator)`}}},

@@ -27,7 +27,8 @@ func TestHTTPSourceEveryFormat(t *testing.T) {
 	out := filepath.Join(dir, "out.ndjson")
 	addr := freeAddr(t)
 	cfg := writeHTTPSourceConfig(t, dir, addr, "    auth_token: tok3n\n    max_body_bytes: 4096\n", fileOutput(out))
-	p := start(t, dir, "-c", cfg)
+	metricsAddr := freeAddr(t)
+	p := start(t, dir, "-c", cfg, "--http-addr", metricsAddr)
 	waitListening(t, addr, p)
 	url := "http://" + addr
 	bearer := []string{"Authorization", "Bearer tok3n"}
@@ -68,6 +69,23 @@ func TestHTTPSourceEveryFormat(t *testing.T) {
 	}
 	if a := mustPost(t, "GET", url+"/", nil, bearer...); a.header.Get("X-Elastic-Product") != "Elasticsearch" {
 		t.Errorf("GET / without the X-Elastic-Product header: %v", a.header)
+	}
+	_, metrics, err := get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`flicker_input_requests_total{input="ingest",type="http"} 13`,
+		`flicker_input_events_total{input="ingest",type="http"} 13`,
+		`flicker_input_rejected_total{input="ingest",reason="auth",type="http"} 2`,
+		`flicker_input_rejected_total{input="ingest",reason="malformed",type="http"} 1`,
+		`flicker_input_rejected_total{input="ingest",reason="too_large",type="http"} 1`,
+		`flicker_input_too_many_requests_total{input="ingest",type="http"} 0`,
+		`flicker_input_open_connections{input="ingest",type="http"}`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 	p.stop()
 

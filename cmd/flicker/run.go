@@ -200,6 +200,9 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg positions, li
 	if apiSource != nil {
 		live.apis.Store(apiSource)
 	}
+	if ins.http != nil {
+		live.https.Store(ins.http)
+	}
 	stopWatch := context.AfterFunc(ctx, func() {
 		select {
 		case <-fenced:

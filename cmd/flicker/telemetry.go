@@ -12,6 +12,7 @@ import (
 	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/container"
 	"github.com/flickerlog/flicker/sources/file"
+	httpsrc "github.com/flickerlog/flicker/sources/http"
 	"github.com/flickerlog/flicker/store"
 )
 
@@ -24,6 +25,7 @@ type liveParts struct {
 	sources atomic.Pointer[[]*file.Source]
 	kubes   atomic.Pointer[[]*container.Kubernetes]
 	apis    atomic.Pointer[api.Source]
+	https   atomic.Pointer[httpsrc.Source]
 }
 
 // startTelemetry serves /metrics, /healthz and /readyz on addr. /readyz answers 503 until the caller calls
@@ -42,6 +44,9 @@ func startTelemetry(ctx context.Context, addr string, live *liveParts, log zerol
 			var out []telemetry.InputStats
 			if apis := live.apis.Load(); apis != nil {
 				out = apiInputStats(apis)
+			}
+			if https := live.https.Load(); https != nil {
+				out = append(out, httpInputStats(https)...)
 			}
 			sources := live.sources.Load()
 			if sources == nil {
@@ -111,6 +116,18 @@ func apiInputStats(src *api.Source) []telemetry.InputStats {
 			RateLimitWaits: st.RateLimitWaits, RateLimitSlowdowns: st.RateLimitSlowdowns,
 			ServerErrors: st.ServerErrors, NetworkErrors: st.NetworkErrors, AuthErrors: st.AuthErrors,
 			ClientErrors: st.ClientErrors, MalformedBodies: st.MalformedBodies})
+	}
+	return out
+}
+
+// httpInputStats are the metrics of every http_sources entry.
+func httpInputStats(src *httpsrc.Source) []telemetry.InputStats {
+	var out []telemetry.InputStats
+	for _, in := range src.Inputs() {
+		st, _ := src.Stats(in.Name)
+		out = append(out, telemetry.InputStats{Name: in.Name, Type: in.Type, Events: st.Events, Bytes: st.Bytes,
+			Net: &telemetry.NetStats{Requests: st.Requests, Rejected: st.Rejected,
+				TooManyRequests: st.TooManyRequests, OpenConnections: st.OpenConnections}})
 	}
 	return out
 }

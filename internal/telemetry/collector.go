@@ -36,6 +36,9 @@ type InputStats struct {
 	RateLimitWaits, RateLimitSlowdowns      uint64
 	ServerErrors, NetworkErrors, AuthErrors uint64
 	ClientErrors, MalformedBodies           uint64
+
+	// Listening inputs (http_sources); nil for the others.
+	Net *NetStats
 }
 
 // metric is one metric read from a stats value T at scrape time.
@@ -186,7 +189,8 @@ type collector struct {
 }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, ms := range [][]metric[InputStats]{inputMetrics, fileInputMetrics, apiInputMetrics} {
+	ch <- inputRejected
+	for _, ms := range [][]metric[InputStats]{inputMetrics, fileInputMetrics, apiInputMetrics, netInputMetrics} {
 		for _, m := range ms {
 			ch <- m.desc
 		}
@@ -209,6 +213,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			emit(ch, inputMetrics, in, in.Name, in.Type)
 			if in.Type == "api" {
 				emit(ch, apiInputMetrics, in, in.Name, in.Type)
+			} else if in.Net != nil {
+				emitNet(ch, in)
 			} else {
 				emit(ch, fileInputMetrics, in, in.Name, in.Type)
 			}

@@ -6,6 +6,10 @@ STATICCHECK := $(TOOLS_DIR)/staticcheck-$(STATICCHECK_VERSION)
 # The S3 tests start a real MinIO server (internal/miniotest finds it here by this version).
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO       := $(TOOLS_DIR)/minio-$(MINIO_VERSION)
+# The HTTP source's end-to-end test drives the official Elasticsearch JavaScript client against it
+# (cmd/flicker/e2e_httpsrc_esclient_test.go finds it here by this version).
+ESJS_VERSION := 8.19.1
+ESJS        := $(TOOLS_DIR)/esjs-$(ESJS_VERSION)/node_modules/@elastic/elasticsearch/package.json
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -s -w -X main.version=$(VERSION)
 
@@ -21,11 +25,17 @@ build:
 run:
 	$(GO) run ./cmd/flicker -c examples/quickstart.yaml --track --registry-file ./data/registry.db --once
 
-tools: $(STATICCHECK) $(MINIO) strace
+tools: $(STATICCHECK) $(MINIO) strace $(ESJS)
 
 # The durability test counts the registry's fsyncs under strace (Debian's package; CI runs as root).
 strace:
 	@command -v strace >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq strace; }
+
+# Node and npm from Debian when missing; the client pinned, installed with npm into the tools cache.
+$(ESJS):
+	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	mkdir -p $(TOOLS_DIR)/esjs-$(ESJS_VERSION)
+	npm install --prefix $(TOOLS_DIR)/esjs-$(ESJS_VERSION) --no-audit --no-fund --no-save @elastic/elasticsearch@$(ESJS_VERSION)
 
 $(STATICCHECK):
 	mkdir -p $(TOOLS_DIR)

@@ -8,7 +8,9 @@ type TryPublisher interface {
 	// has no room for all of them now, so that a refused request leaves nothing behind to be shipped twice. A
 	// request larger than the queue's bounds is admitted alone into an empty queue, like a single oversized event
 	// by Publish. It never blocks on the queue, and returns ErrStopped once the pipeline stopped taking events.
-	// The events' Message, ID and Extra bytes must stay unmodified until the events are acknowledged.
+	// The batch is cut after the events, whatever its size and age: their sender is waiting for them, and no
+	// later event of theirs will fill it. The events' Message, ID and Extra bytes must stay unmodified until the
+	// events are acknowledged.
 	TryPublish(events []Event) (bool, error)
 }
 
@@ -36,6 +38,7 @@ func (pub *publisher) TryPublish(events []Event) (bool, error) {
 		p.q.release(len(events), size)
 		return false, ErrStopped
 	}
+	p.batch.flush()
 	p.q.release(invalid, invalidBytes)
 	if invalid > 0 {
 		p.stats.invalid.Add(uint64(invalid))

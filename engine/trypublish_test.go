@@ -110,3 +110,22 @@ func TestOutputsRunWhileAStoppedSourceWaitsForItsCallbacks(t *testing.T) {
 		t.Fatalf("output got %d events, want 3", n)
 	}
 }
+
+// A request's sender waits for its events: TryPublish hands them to the outputs at once instead of letting the
+// batch wait for more events or its age.
+func TestTryPublishCutsTheBatch(t *testing.T) {
+	sink := enginetest.NewMemorySink()
+	p := newPipeline(t, engine.Options{Batch: engine.BatchLimits{MaxWait: time.Hour}, Outputs: []engine.Output{output("o", sink)}})
+	src := sourceFunc(func(ctx context.Context, pub engine.Publisher) error {
+		if _, err := pub.(engine.TryPublisher).TryPublish(request(engine.NewStream(testInput, func(int64) {}), 3)); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		return nil
+	})
+	stop := start(t, p, src)
+	enginetest.Eventually(t, time.Minute, func() bool { return sink.Len() == 3 }, "the request's events waited for the batch's age")
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}

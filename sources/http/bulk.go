@@ -115,32 +115,40 @@ func (b *batch) action(s *jsonscan.Scanner, end int, defaultIndex ref) (it bulkI
 	if s.WS(); s.I != end {
 		return it, false, s.Fail("data after the action")
 	}
-	for k, dst := range []*ref{&it.index, &it.docID} {
-		if raw := found[k]; raw != nil {
-			if len(raw) < 2 || raw[0] != '"' {
-				return it, false, s.Fail(actionPaths[k] + " must be a string")
-			}
-			off := offsetIn(b.body, raw)
-			*dst = bodyRef(off+1, off+len(raw)-1)
+	for k, raw := range found {
+		if raw == nil {
+			continue
+		}
+		if len(raw) < 2 || raw[0] != '"' {
+			return it, false, s.Fail(actionPaths[k] + " must be a string")
+		}
+		off := offsetIn(b.body, raw)
+		if k == 0 {
+			it.index = bodyRef(off+1, off+len(raw)-1)
+		} else {
+			it.docID = bodyRef(off+1, off+len(raw)-1)
 		}
 	}
-	switch name := string(b.body[ks:ke]); name {
+	switch string(b.body[ks:ke]) {
 	case "index", "create":
-		it.action = name
+		it.action = "index"
+		if b.body[ks] == 'c' {
+			it.action = "create"
+		}
 		if it.index.end < 0 {
 			it.status, it.errType, it.reason = 400, "action_request_validation_exception", "Validation Failed: 1: index is missing;"
 		}
 		return it, true, nil
 	case "update":
-		it.action = name
+		it.action = "update"
 		it.status, it.errType, it.reason = 400, "illegal_argument_exception", "flicker receives events: only index and create actions are taken"
 		return it, true, nil
 	case "delete":
-		it.action = name
+		it.action = "delete"
 		it.status, it.errType, it.reason = 400, "illegal_argument_exception", "flicker receives events: only index and create actions are taken"
 		return it, false, nil
 	default:
-		return it, false, s.Fail("malformed action line: unknown action " + strconv.Quote(name))
+		return it, false, s.Fail("malformed action line: unknown action " + strconv.Quote(string(b.body[ks:ke])))
 	}
 }
 

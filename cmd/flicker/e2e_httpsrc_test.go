@@ -311,3 +311,13 @@ func TestHTTPSourceKill9Concurrent(t *testing.T) {
 		t.Fatalf("%d of %d events lost across the kill -9", missing, senders*requests*perRequest)
 	}
 }
+
+// TestHTTPSourceRefusesOnce: --once would wait forever for a listening source to end; flicker says so instead.
+func TestHTTPSourceRefusesOnce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := start(t, dir, "-c", writeHTTPSourceConfig(t, dir, freeAddr(t), "", fileOutput(filepath.Join(dir, "out"))), "--once")
+	if code := p.wait(30 * time.Second); code != 2 || !strings.Contains(p.logs(), "run without --once") {
+		t.Fatalf("exit %d, want 2 with a message; logs:\n%s", code, p.logs())
+	}
+}

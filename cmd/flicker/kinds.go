@@ -119,9 +119,12 @@ var inputKinds = []inputKind{
 		in.sources, in.api = append(in.sources, src), src
 		return nil
 	}},
-	{"http_sources", func(cfg *config.Config, _ positions, _ bool, log zerolog.Logger, in *inputs) error {
+	{"http_sources", func(cfg *config.Config, _ positions, once bool, log zerolog.Logger, in *inputs) error {
 		if len(cfg.HTTPSources) == 0 {
-			return nil // listening sources keep no positions and ignore --once: they have no end
+			return nil // listening sources keep no positions
+		}
+		if once {
+			return fmt.Errorf("http_sources: --once ships what inputs hold and exits; a listening source has no end: run without --once")
 		}
 		src, err := httpsrc.New(cfg.HTTPSources, httpsrc.Options{}, log)
 		if err != nil {

@@ -72,7 +72,7 @@ func TestHTTPSourceOfficialElasticsearchClient(t *testing.T) {
 		t.Fatalf("the client failed: %v\n%s\nflicker logs:\n%s", err, output, p.logs())
 	}
 	var seen struct {
-		Version                                string
+		Version                            string
 		Total, Successful, Failed, Dropped int
 	}
 	lines := strings.Split(strings.TrimSpace(string(output)), "\n")

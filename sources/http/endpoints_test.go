@@ -151,7 +151,7 @@ func TestHECEndpoints(t *testing.T) {
 	if evs[1]["message"] != "second" || evs[1]["@timestamp"] != "2025-11-27T10:00:01.000000000Z" {
 		t.Errorf("event 1: %v", evs[1])
 	}
-	if evs[2]["message"] != "raw one" || evs[3]["message"] != "raw two" {
+	if evs[2]["message"] != "raw one" || evs[3]["message"] != "raw two" || field(evs[2], "fields", "sourcetype") != "x" {
 		t.Errorf("raw events: %v %v", evs[2], evs[3])
 	}
 	for _, c := range []struct {

@@ -80,6 +80,13 @@ func TestJSONArray(t *testing.T) {
 	if r := send(t, "POST", s.url+"/", []byte(`[]`)); r.status != 200 || field(decode(t, r.body), "events") != 0.0 {
 		t.Errorf("empty array: %d %s", r.status, r.body)
 	}
+	if r := send(t, "POST", s.url+"/services/collector/raw?host=h1&source=s&index=i", []byte("raw")); r.status != 200 {
+		t.Fatalf("raw: %d %s", r.status, r.body)
+	}
+	raw := s.sink.Events()[3]
+	if raw["host"] != "h1" || raw["index"] != "i" || field(raw, "source", "address") != "127.0.0.1" {
+		t.Errorf("fields_under_root: raw event %v, want host and index at the top and source from the request", raw)
+	}
 }
 
 func TestMalformedBodiesShipNothing(t *testing.T) {

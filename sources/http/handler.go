@@ -191,6 +191,9 @@ func (l *listener) ingest(w http.ResponseWriter, r *http.Request, fam family, k 
 		p.release()
 	})
 	st.Extra = sourceExtra(r.RemoteAddr)
+	if k == kindRaw {
+		st.Extra = l.rawFields(st.Extra, r)
+	}
 	st.IDSeed = engine.SeedID([]byte(l.input.Name), body)
 	b.finish(st)
 	ok, err := l.publish(r.Context(), b.events)
@@ -413,6 +416,33 @@ func writeESError(w http.ResponseWriter, status int, typ, reason string) {
 	}{[]cause{{typ, reason}}, cause{typ, reason}}, Status: status})
 	_, _ = w.Write(out)
 }
+
+// rawFields appends the host, source, sourcetype and index query parameters of an HEC raw request, which carry
+// what the event endpoint takes in each event's document, as the events' fields (at the top with
+// fields_under_root, where source is left out: it is the sender's address there).
+func (l *listener) rawFields(extra []byte, r *http.Request) []byte {
+	q := r.URL.Query()
+	n := 0
+	for _, k := range hecRawParams {
+		if q.Has(k) && !(l.cfg.FieldsUnderRoot && k == "source") {
+			if n == 0 && !l.cfg.FieldsUnderRoot {
+				extra = append(extra, `,"fields":{`...)
+			} else if n > 0 || l.cfg.FieldsUnderRoot {
+				extra = append(extra, ',')
+			}
+			key, _ := json.Marshal(k)
+			val, _ := json.Marshal(q.Get(k))
+			extra = append(append(append(extra, key...), ':'), val...)
+			n++
+		}
+	}
+	if n > 0 && !l.cfg.FieldsUnderRoot {
+		extra = append(extra, '}')
+	}
+	return extra
+}
+
+var hecRawParams = []string{"host", "source", "sourcetype", "index"}
 
 // sourceExtra renders the sender's address as the stream's `source` member.
 func sourceExtra(remote string) []byte {

@@ -138,7 +138,11 @@ func startServer(t *testing.T, cfg httpsrc.Config, queue engine.QueueLimits) *se
 		return runErr
 	}
 	t.Cleanup(func() { _ = stop() })
-	return &server{url: "http://" + ln.Addr().String(), sink: sink, pipe: pipe, src: src, stop: stop, cancel: cancel}
+	scheme := "http://"
+	if cfg.TLS != nil {
+		scheme = "https://"
+	}
+	return &server{url: scheme + ln.Addr().String(), sink: sink, pipe: pipe, src: src, stop: stop, cancel: cancel}
 }
 
 type response struct {

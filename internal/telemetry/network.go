@@ -27,7 +27,7 @@ var netInputMetrics = []metric[InputStats]{
 
 var inputRejected = prometheus.NewDesc("flicker_input_rejected_total",
 	"Requests a listening input answered with an error, by reason (auth, malformed, too_large, unsupported, "+
-		"queue_full, ack_timeout, stopping, client_gone, read_error).", append(inputLabels, "reason"), nil)
+		"queue_full, ack_timeout, stopping, client_gone).", append(inputLabels, "reason"), nil)
 
 // emitNet sends the metrics of a listening input.
 func emitNet(ch chan<- prometheus.Metric, in InputStats) {

@@ -224,11 +224,11 @@ const (
 )
 
 var rejectReasons = []string{RejectAuth, RejectMalformed, RejectTooLarge, RejectUnsupported, RejectQueueFull,
-	RejectAckTimeout, RejectStopping, RejectClientGone, RejectReadError}
+	RejectAckTimeout, RejectStopping, RejectClientGone}
 
 type counters struct {
 	requests, events, bytes, tooMany atomic.Uint64
-	rejected                         [9]atomic.Uint64 // by rejectReasons index
+	rejected                         [8]atomic.Uint64 // by rejectReasons index
 	open                             atomic.Int64
 }
 

@@ -138,6 +138,12 @@ const (
 
 var outputTypes = []string{OutputStdout, OutputFile, OutputHTTP, OutputElasticsearch, OutputS3, OutputDiscard}
 
+// HasPositions reports whether any input keeps read positions (files, containers, API cursors); listening
+// sources (http_sources) have none, so an aggregator needs no registry.
+func (c *Config) HasPositions() bool {
+	return len(c.LogFiles)+len(c.DockerContainers)+len(c.Kubernetes)+len(c.APISources) > 0
+}
+
 // Summary describes c in one line, for `flicker validate`:
 // "config.yaml: 2 inputs (log_files: app, audit), 3 outputs (stdout, file archive, discard)".
 func (c *Config) Summary() string {

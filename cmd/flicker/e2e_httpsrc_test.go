@@ -115,6 +115,9 @@ func TestHTTPSourceEveryFormat(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "data")); !os.IsNotExist(err) {
 		t.Errorf("flicker without --track made a registry: %v", err)
 	}
+	if strings.Contains(p.logs(), "positions are kept in memory only") {
+		t.Errorf("a pure aggregator warned about positions it does not have:\n%s", p.logs())
+	}
 }
 
 // blockingReceiver is an HTTP endpoint for flicker's http output that holds every request until released.

@@ -84,7 +84,7 @@ func (c *RunCmd) Run(e *env) error {
 		defer srv.Shutdown(context.Background())
 	}
 
-	reg, db, session, err := c.openRegistry(ctx, mode, log)
+	reg, db, session, err := c.openRegistry(ctx, mode, cfg.HasPositions(), log)
 	if err != nil {
 		if ctx.Err() != nil {
 			log.Info().Err(err).Msg("stopped by a signal before shipping began")
@@ -136,7 +136,7 @@ func storePositions(db *store.DB) positions {
 }
 
 // openRegistry opens where positions live: an S3 session (lease, restore), a local file, or nothing.
-func (c *RunCmd) openRegistry(ctx context.Context, mode registryMode, log zerolog.Logger) (positions, *store.DB, *s3Session, error) {
+func (c *RunCmd) openRegistry(ctx context.Context, mode registryMode, hasPositions bool, log zerolog.Logger) (positions, *store.DB, *s3Session, error) {
 	switch {
 	case mode.s3 != "":
 		session, err := c.openS3(ctx, mode.s3, log)
@@ -155,8 +155,10 @@ func (c *RunCmd) openRegistry(ctx context.Context, mode registryMode, log zerolo
 		log.Info().Str("registry", db.Path()).Uint64("seq", db.Meta().Seq).Msg("registry opened")
 		return storePositions(db), db, nil, nil
 	}
-	log.Warn().Msg("positions are kept in memory only: a restart begins at start_position and initial_lookback " +
-		"(use --track to persist them)")
+	if hasPositions { // a pure aggregator (listening sources only) has none to keep
+		log.Warn().Msg("positions are kept in memory only: a restart begins at start_position and initial_lookback " +
+			"(use --track to persist them)")
+	}
 	return positions{files: noRegistry{}, cursors: noCursors{}}, nil, nil, nil
 }
 

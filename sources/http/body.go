@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -18,14 +19,29 @@ var (
 	zstdDecoders      sync.Pool
 	errBadEncoding    = errors.New("unsupported Content-Encoding: send identity, gzip or zstd")
 	errBodyUnreadable = errors.New("the body could not be read")
+	errBusy           = errors.New("too many request bodies in flight: retry after Retry-After")
 )
 
 // readBody reads the whole request body into buf (reusing its room), decompressing gzip and zstd. Both the body
-// as sent and the decompressed one are capped at max_body_bytes: above either the status is 413.
-func (l *listener) readBody(w http.ResponseWriter, r *http.Request, buf []byte) ([]byte, int, error) {
+// as sent and the decompressed one are capped at max_body_bytes: above either the status is 413. The buffer's
+// room is reserved in the source's inflight budget as it grows (*reserved says how much, for the caller to
+// release); when the budget is spent the status is 429.
+func (l *listener) readBody(w http.ResponseWriter, r *http.Request, buf []byte, reserved *int64) ([]byte, int, error) {
 	limit := l.cfg.MaxBodyBytes
 	if r.ContentLength > limit {
 		return buf, http.StatusRequestEntityTooLarge, errTooLarge
+	}
+	grow := func(room int) bool {
+		if n := int64(room) - *reserved; n > 0 {
+			if !l.inflight.reserve(n) {
+				return false
+			}
+			*reserved += n
+		}
+		return true
+	}
+	if !grow(max(cap(buf), int(r.ContentLength)+1)) {
+		return buf, http.StatusTooManyRequests, errBusy
 	}
 	body := http.MaxBytesReader(w, r.Body, limit)
 	var src io.Reader = body
@@ -68,10 +84,13 @@ func (l *listener) readBody(w http.ResponseWriter, r *http.Request, buf []byte) 
 	default:
 		return buf, http.StatusUnsupportedMediaType, errBadEncoding
 	}
-	buf, err := readLimited(src, buf, limit)
+	buf, err := readLimited(src, buf, limit, grow)
 	if err != nil {
-		if errors.Is(err, errTooLarge) {
+		switch {
+		case errors.Is(err, errTooLarge):
 			return buf, http.StatusRequestEntityTooLarge, err
+		case errors.Is(err, errBusy):
+			return buf, http.StatusTooManyRequests, err
 		}
 		return buf, readStatus(err), fmt.Errorf("%w: %v", errBodyUnreadable, err)
 	}
@@ -90,18 +109,22 @@ func readStatus(err error) int {
 	return http.StatusBadRequest
 }
 
-// readLimited appends all of r to buf, failing with errTooLarge past limit bytes.
-func readLimited(r io.Reader, buf []byte, limit int64) ([]byte, error) {
+// readLimited appends all of r to buf, failing with errTooLarge past limit bytes, and with errBusy when grow
+// refuses the room buf needs.
+func readLimited(r io.Reader, buf []byte, limit int64, grow func(room int) bool) ([]byte, error) {
 	for {
 		if len(buf) == cap(buf) {
 			if int64(len(buf)) > limit {
 				return buf, errTooLarge
 			}
-			grow := min(max(2*cap(buf), 64<<10), int(limit)+1)
-			if grow <= cap(buf) {
-				grow = cap(buf) + 1
+			room := min(max(2*cap(buf), 64<<10), int(limit)+1)
+			if room <= cap(buf) {
+				room = cap(buf) + 1
 			}
-			nb := make([]byte, len(buf), grow)
+			if !grow(room) {
+				return buf, errBusy
+			}
+			nb := make([]byte, len(buf), room)
 			copy(nb, buf)
 			buf = nb
 		}
@@ -122,3 +145,29 @@ func readLimited(r io.Reader, buf []byte, limit int64) ([]byte, error) {
 		}
 	}
 }
+
+// inflightBodies is how many bodies of max_body_bytes a source reads and parses at once at most: the bound on
+// their memory (requests beyond it are answered 429 before their body is read whole).
+const inflightBodies = 4
+
+// inflight is a source's budget for the memory of the bodies it is reading and parsing.
+type inflight struct {
+	used atomic.Int64
+	max  int64
+}
+
+// reserve takes n bytes of the budget; false when they do not fit beside what is in use. A source with nothing
+// in use takes any request, so a body of max_body_bytes always gets in eventually.
+func (f *inflight) reserve(n int64) bool {
+	for {
+		u := f.used.Load()
+		if u > 0 && u+n > f.max {
+			return false
+		}
+		if f.used.CompareAndSwap(u, u+n) {
+			return true
+		}
+	}
+}
+
+func (f *inflight) release(n int64) { f.used.Add(-n) }

@@ -3,6 +3,7 @@ package http_test
 import (
 	"bytes"
 	"encoding/base64"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -374,5 +375,58 @@ func TestStopFinishesRequestsInFlight(t *testing.T) {
 	}
 	if n := len(s.sink.Events()); n != 1 {
 		t.Fatalf("the output has %d events, want 1", n)
+	}
+}
+
+// Bodies being read are bounded in memory: past 4 × max_body_bytes reserved, a request gets 429 before its body
+// is read, and gets in once the others are done.
+func TestBodiesInFlightAreBounded(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, httpsrc.Config{MaxBodyBytes: 1000}, engine.QueueLimits{})
+	line := []byte("\"" + strings.Repeat("x", 97) + "\"\n") // 100 bytes
+	var writers []*io.PipeWriter
+	answered := make(chan response, 4)
+	for range 4 {
+		pr, pw := io.Pipe()
+		writers = append(writers, pw)
+		req, _ := http.NewRequest("POST", s.url+"/", pr)
+		req.ContentLength = 900
+		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				answered <- response{err: err}
+				return
+			}
+			resp.Body.Close()
+			answered <- response{status: resp.StatusCode}
+		}()
+		if _, err := pw.Write(line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, func() bool {
+		st, _ := s.src.Stats("ingest")
+		return st.BodyBytesInFlight == 4*901
+	}, "four bodies are not being read")
+	r := send(t, "POST", s.url+"/", bytes.Repeat(line, 9))
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Fatalf("a fifth body: %d %s, want 429 with Retry-After", r.status, r.body)
+	}
+	for _, pw := range writers {
+		if _, err := pw.Write(bytes.Repeat(line, 8)); err != nil {
+			t.Fatal(err)
+		}
+		pw.Close()
+	}
+	for range 4 {
+		if r := <-answered; r.status != 200 {
+			t.Fatalf("a body read slowly: %d %v", r.status, r.err)
+		}
+	}
+	if r := send(t, "POST", s.url+"/", bytes.Repeat(line, 9)); r.status != 200 {
+		t.Fatalf("the retry: %d %s", r.status, r.body)
+	}
+	if st, _ := s.src.Stats("ingest"); st.BodyBytesInFlight != 0 {
+		t.Fatalf("%d bytes still reserved after every request ended", st.BodyBytesInFlight)
 	}
 }

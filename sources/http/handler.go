@@ -166,10 +166,16 @@ func (p *pending) release() {
 func (l *listener) ingest(w http.ResponseWriter, r *http.Request, fam family, k kind, index string) {
 	started := time.Now()
 	b := batches.Get().(*batch)
-	body, status, err := l.readBody(w, r, b.body[:0])
+	var reserved int64
+	defer func() { l.inflight.release(reserved) }()
+	body, status, err := l.readBody(w, r, b.body[:0], &reserved)
 	b.reset(body, l.cfg.FieldsUnderRoot, started)
 	if err != nil {
 		batches.Put(b)
+		if status == http.StatusTooManyRequests {
+			l.stats.reject(RejectQueueFull)
+			w.Header().Set("Retry-After", "1")
+		}
 		l.refuse(w, fam, status, err)
 		return
 	}

@@ -41,6 +41,7 @@ func New(cfgs []Config, opts Options, log zerolog.Logger) (*Source, error) {
 			formats: formatSet(c.Formats),
 			log:     s.log.With().Str("input", c.Name).Logger(),
 		}
+		l.inflight.max = inflightBodies * c.MaxBodyBytes
 		if c.AuthToken != "" {
 			l.token = []byte(c.AuthToken)
 		}
@@ -74,7 +75,9 @@ func (s *Source) Inputs() []*engine.Input {
 func (s *Source) Stats(input string) (Stats, bool) {
 	for _, l := range s.listeners {
 		if l.input.Name == input {
-			return l.stats.snapshot(), true
+			st := l.stats.snapshot()
+			st.BodyBytesInFlight = l.inflight.used.Load()
+			return st, true
 		}
 	}
 	return Stats{}, false
@@ -155,6 +158,8 @@ type listener struct {
 	ln      net.Listener
 	log     zerolog.Logger
 	stats   counters
+	// inflight bounds the memory of the bodies being read and parsed.
+	inflight inflight
 
 	pub engine.Publisher
 	try engine.TryPublisher // nil when a decorator hides it: Publish with a short wait instead
@@ -208,6 +213,9 @@ type Stats struct {
 	// TooManyRequests counts 429 answers (the queue was full); they are in Rejected under RejectQueueFull too.
 	TooManyRequests uint64
 	OpenConnections int64 // connections open now
+	// BodyBytesInFlight is the memory reserved now for bodies being read and parsed (at most 4 max_body_bytes,
+	// or one body).
+	BodyBytesInFlight int64
 }
 
 // Reasons of Stats.Rejected.

@@ -23,16 +23,16 @@ var (
 )
 
 // readBody reads the whole request body into buf (reusing its room), decompressing gzip and zstd. Both the body
-// as sent and the decompressed one are capped at max_body_bytes: above either the status is 413. The buffer's
-// room is reserved in the source's inflight budget as it grows (*reserved says how much, for the caller to
-// release); when the budget is spent the status is 429.
+// as sent and the decompressed one are capped at max_body_bytes: above either the status is 413. The body's bytes
+// are reserved in the source's inflight budget (its Content-Length at once, then what is read beyond it;
+// *reserved says how much, for the caller to release); when the budget is spent the status is 429.
 func (l *listener) readBody(w http.ResponseWriter, r *http.Request, buf []byte, reserved *int64) ([]byte, int, error) {
 	limit := l.cfg.MaxBodyBytes
 	if r.ContentLength > limit {
 		return buf, http.StatusRequestEntityTooLarge, errTooLarge
 	}
-	grow := func(room int) bool {
-		if n := int64(room) - *reserved; n > 0 {
+	grow := func(total int) bool {
+		if n := int64(total) - *reserved; n > 0 {
 			if !l.inflight.reserve(n) {
 				return false
 			}
@@ -40,7 +40,7 @@ func (l *listener) readBody(w http.ResponseWriter, r *http.Request, buf []byte, 
 		}
 		return true
 	}
-	if !grow(max(cap(buf), int(r.ContentLength)+1)) {
+	if !grow(int(r.ContentLength) + 1) {
 		return buf, http.StatusTooManyRequests, errBusy
 	}
 	body := http.MaxBytesReader(w, r.Body, limit)
@@ -109,9 +109,9 @@ func readStatus(err error) int {
 	return http.StatusBadRequest
 }
 
-// readLimited appends all of r to buf, failing with errTooLarge past limit bytes, and with errBusy when grow
-// refuses the room buf needs.
-func readLimited(r io.Reader, buf []byte, limit int64, grow func(room int) bool) ([]byte, error) {
+// readLimited appends all of r to buf, failing with errTooLarge past limit bytes, and with errBusy when reserve
+// refuses the bytes read so far.
+func readLimited(r io.Reader, buf []byte, limit int64, reserve func(total int) bool) ([]byte, error) {
 	for {
 		if len(buf) == cap(buf) {
 			if int64(len(buf)) > limit {
@@ -121,9 +121,6 @@ func readLimited(r io.Reader, buf []byte, limit int64, grow func(room int) bool)
 			if room <= cap(buf) {
 				room = cap(buf) + 1
 			}
-			if !grow(room) {
-				return buf, errBusy
-			}
 			nb := make([]byte, len(buf), room)
 			copy(nb, buf)
 			buf = nb
@@ -132,6 +129,9 @@ func readLimited(r io.Reader, buf []byte, limit int64, grow func(room int) bool)
 		buf = buf[:len(buf)+n]
 		if int64(len(buf)) > limit {
 			return buf, errTooLarge
+		}
+		if !reserve(len(buf)) {
+			return buf, errBusy
 		}
 		if err == io.EOF {
 			return buf, nil

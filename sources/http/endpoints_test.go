@@ -269,7 +269,7 @@ func TestBodySizeAndCompression(t *testing.T) {
 	// A body without Content-Length (chunked) is cut at the limit too.
 	req, _ := http.NewRequest("POST", s.url+"/", struct{ *bytes.Reader }{bytes.NewReader(large)})
 	req.ContentLength = -1
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +358,10 @@ func TestStopFinishesRequestsInFlight(t *testing.T) {
 	eventually(t, func() bool { return s.sink.Writes() > 0 }, "the output never got the batch")
 	s.cancel() // the stop, with the output still blocked
 	eventually(t, func() bool {
-		_, err := http.Get(s.url + "/")
+		resp, err := testClient.Get(s.url + "/")
+		if err == nil {
+			resp.Body.Close()
+		}
 		return err != nil
 	}, "the source still accepts connections after the stop")
 	select {
@@ -392,7 +395,7 @@ func TestBodiesInFlightAreBounded(t *testing.T) {
 		req, _ := http.NewRequest("POST", s.url+"/", pr)
 		req.ContentLength = 900
 		go func() {
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := testClient.Do(req)
 			if err != nil {
 				answered <- response{err: err}
 				return

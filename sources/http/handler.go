@@ -203,6 +203,9 @@ func (l *listener) ingest(w http.ResponseWriter, r *http.Request, fam family, k 
 	st.IDSeed = engine.SeedID([]byte(l.input.Name), body)
 	b.finish(st)
 	ok, err := l.publish(r.Context(), b.events)
+	// Queued, the events count against the queue's bounds: the body no longer needs a place in the budget.
+	l.inflight.release(reserved)
+	reserved = 0
 	if !ok {
 		if l.try != nil {
 			batches.Put(b) // nothing queued, and the callback never runs

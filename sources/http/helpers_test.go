@@ -152,6 +152,10 @@ type response struct {
 	err    error
 }
 
+// testClient opens a connection per request: a kept-alive one could outlive its server, and a later server on
+// the same port would see it fail.
+var testClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+
 // send sends body to url with the headers (pairs of name, value) and returns the answer.
 func send(t *testing.T, method, url string, body []byte, headers ...string) response {
 	t.Helper()
@@ -171,7 +175,7 @@ func sendAsync(method, url string, body []byte, headers ...string) response {
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := testClient.Do(req)
 	if err != nil {
 		return response{err: err}
 	}

@@ -19,8 +19,9 @@
 // Caveats:
 //   - With fields_under_root, members named like the event's own keys (@timestamp, message, id, input, log,
 //     source) are left out at the top: keep fields_under_root off to ship the document whole.
-//   - Bodies are read whole before anything is published: memory in use grows with max_body_bytes times the
-//     requests in flight.
+//   - Bodies are read whole before anything is published. What the bodies being read take is bounded per source
+//     (4 × max_body_bytes; a request beyond it gets 429 before its body is read whole); once queued, the events
+//     count against the queue's bounds.
 //   - A _bulk body's delete and update actions are answered with an error in their item (status 400); the
 //     request's other items are delivered.
 //   - Bodies must be valid UTF-8 (JSON formats) and valid JSON by encoding/json's rules: what is copied into

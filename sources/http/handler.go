@@ -224,13 +224,13 @@ func (l *listener) ingest(w http.ResponseWriter, r *http.Request, fam family, k 
 		}
 		return
 	}
+	l.stats.events.Add(uint64(n))
+	l.stats.bytes.Add(uint64(len(body)))
 	defer p.release()
 	timer := time.NewTimer(l.cfg.AckTimeout)
 	defer timer.Stop()
 	select {
 	case <-p.done:
-		l.stats.events.Add(uint64(n))
-		l.stats.bytes.Add(uint64(len(body)))
 		l.answer(w, b, fam, k, started)
 	case <-timer.C:
 		l.stats.reject(RejectAckTimeout)

@@ -206,7 +206,7 @@ func (f formats) has(k formats) bool { return f&k != 0 }
 // Stats are one entry's counters since New.
 type Stats struct {
 	Requests uint64 // requests received, every endpoint
-	Events   uint64 // events accepted by every output (answered 200)
+	Events   uint64 // events published (queued whole; most answered 200, some 503 after ack_timeout)
 	Bytes    uint64 // bytes of the bodies of those requests, decompressed
 	// Rejected counts requests answered with an error, by reason: RejectAuth, RejectMalformed, ...
 	Rejected map[string]uint64

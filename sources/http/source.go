@@ -107,9 +107,9 @@ func (s *Source) Run(ctx context.Context, pub engine.Publisher) error {
 		srv := &http.Server{
 			Handler:           l,
 			ReadHeaderTimeout: readHeaderTimeout,
+			ReadTimeout:       readTimeout,
 			IdleTimeout:       idleTimeout,
 			ConnState:         l.connState,
-			ErrorLog:          nil,
 		}
 		servers = append(servers, srv)
 		l.log.Info().Str("address", ln.Addr().String()).Bool("tls", l.tls != nil).Msg("listening")
@@ -143,7 +143,10 @@ func (s *Source) shutdown(servers []*http.Server) {
 
 const (
 	readHeaderTimeout = 10 * time.Second
-	idleTimeout       = 2 * time.Minute
+	// readTimeout bounds the reading of a whole request, so a sender that stalls mid-body frees its place in
+	// the inflight budget.
+	readTimeout = 2 * time.Minute
+	idleTimeout = 2 * time.Minute
 	// bodyReadGrace is what a stop adds to ack_timeout for requests still sending their body.
 	bodyReadGrace = 5 * time.Second
 )

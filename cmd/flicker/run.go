@@ -14,6 +14,7 @@ import (
 	"github.com/flickerlog/flicker/internal/telemetry"
 	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/file"
+	httpsrc "github.com/flickerlog/flicker/sources/http"
 	"github.com/flickerlog/flicker/store"
 )
 
@@ -30,7 +31,7 @@ type RunCmd struct {
 	Once            bool          `name:"once" help:"Ship what the inputs hold at start, wait until every event is acknowledged and committed, then exit 0."`
 	CommitInterval  time.Duration `name:"commit-interval" default:"250ms" help:"How often acknowledged positions are committed to the registry, in one transaction."`
 	HTTPAddr        string        `name:"http-addr" placeholder:"HOST:PORT" help:"Serve /metrics (Prometheus), /healthz and /readyz on this address, e.g. :9090. Off when empty."`
-	MemoryLimit     string        `name:"memory-limit" default:"auto" placeholder:"SIZE" help:"Soft limit for the Go heap: auto (queue.max_bytes plus ${memory_headroom_mib} MiB, unless GOMEMLIMIT is set), off, or a size such as 64MiB."`
+	MemoryLimit     string        `name:"memory-limit" default:"auto" placeholder:"SIZE" help:"Soft limit for the Go heap: auto (queue.max_bytes plus ${memory_headroom_mib} MiB, and what http_sources hold besides, unless GOMEMLIMIT is set), off, or a size such as 64MiB."`
 
 	statelessFlags `embed:""`
 }
@@ -61,7 +62,8 @@ func (c *RunCmd) Run(e *env) error {
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	if err := c.applyMemoryLimit(int64(cfg.Queue.MaxBytes), log); err != nil {
+	queueBytes := int64(cfg.Queue.MaxBytes)
+	if err := c.applyMemoryLimit(queueBytes+httpsrc.MemoryBeyondQueue(cfg.HTTPSources, queueBytes), log); err != nil {
 		return err
 	}
 	mode, err := c.registryMode()

@@ -153,3 +153,18 @@ func unjoin(err error) []error {
 type addressError struct{ addr, why string }
 
 func (e addressError) Error() string { return strconv.Quote(e.addr) + ": " + e.why }
+
+// MemoryBeyondQueue is what the entries may hold in memory besides the bytes the queue counts (queueBytes at
+// most): the bodies behind queued events, whose bytes the events slice without counting them all (about as many
+// as the queue holds), and the bodies being read (inflightBodies × max_body_bytes per entry). cmd/flicker adds
+// it to the memory limit. Zero without entries.
+func MemoryBeyondQueue(cfgs []Config, queueBytes int64) int64 {
+	if len(cfgs) == 0 {
+		return 0
+	}
+	n := queueBytes
+	for _, c := range cfgs {
+		n += inflightBodies * c.MaxBodyBytes
+	}
+	return n
+}

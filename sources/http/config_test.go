@@ -49,3 +49,13 @@ func TestConfigValidateNamesTheField(t *testing.T) {
 		})
 	}
 }
+
+func TestMemoryBeyondQueue(t *testing.T) {
+	if n := httpsrc.MemoryBeyondQueue(nil, 32<<20); n != 0 {
+		t.Fatalf("without entries: %d, want 0", n)
+	}
+	cfgs := []httpsrc.Config{{MaxBodyBytes: 10 << 20}, {MaxBodyBytes: 1 << 20}}
+	if n := httpsrc.MemoryBeyondQueue(cfgs, 32<<20); n != 32<<20+4*(11<<20) {
+		t.Fatalf("MemoryBeyondQueue = %d, want the queue's bytes again plus 4 bodies per entry", n)
+	}
+}

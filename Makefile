@@ -9,6 +9,10 @@ MINIO       := $(TOOLS_DIR)/minio-$(MINIO_VERSION)
 # The chart tests in deploy/ run helm lint and helm template (deploy/deploytest finds it here by this version).
 HELM_VERSION := v4.3.2
 HELM        := $(TOOLS_DIR)/helm-$(HELM_VERSION)
+# The HTTP source's end-to-end test drives the official Elasticsearch JavaScript client against it
+# (cmd/flicker/e2e_httpsrc_esclient_test.go finds it here by this version).
+ESJS_VERSION := 8.19.1
+ESJS        := $(TOOLS_DIR)/esjs-$(ESJS_VERSION)/node_modules/@elastic/elasticsearch/package.json
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -s -w -X main.version=$(VERSION)
 
@@ -24,7 +28,7 @@ build:
 run:
 	$(GO) run ./cmd/flicker -c examples/quickstart.yaml --track --registry-file ./data/registry.db --once
 
-tools: $(STATICCHECK) $(MINIO) $(HELM) strace rsyslog
+tools: $(STATICCHECK) $(MINIO) $(HELM) $(ESJS) strace rsyslog
 
 # The durability test counts the registry's fsyncs under strace (Debian's package; CI runs as root).
 strace:
@@ -36,6 +40,12 @@ RSYSLOG_VERSION := 8.2302.0-1+deb12u1
 rsyslog:
 	@[ "$$(dpkg-query -W -f='$${Version}' rsyslog 2>/dev/null)" = "$(RSYSLOG_VERSION)" ] || \
 	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends rsyslog=$(RSYSLOG_VERSION); }
+
+# Node and npm from Debian when missing; the client pinned, installed with npm into the tools cache.
+$(ESJS):
+	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	mkdir -p $(TOOLS_DIR)/esjs-$(ESJS_VERSION)
+	npm install --prefix $(TOOLS_DIR)/esjs-$(ESJS_VERSION) --no-audit --no-fund --no-save @elastic/elasticsearch@$(ESJS_VERSION)
 
 $(STATICCHECK):
 	mkdir -p $(TOOLS_DIR)

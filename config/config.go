@@ -13,6 +13,7 @@ import (
 	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/container"
 	"github.com/flickerlog/flicker/sources/file"
+	httpsrc "github.com/flickerlog/flicker/sources/http"
 	"github.com/flickerlog/flicker/sources/syslog"
 )
 
@@ -23,6 +24,7 @@ type Config struct {
 	Kubernetes       []container.KubeConfig `yaml:"kubernetes"`
 	APISources       []api.Config           `yaml:"api_sources"`
 	SyslogSources    []syslog.Config        `yaml:"syslog_sources"`
+	HTTPSources      []httpsrc.Config       `yaml:"http_sources"`
 	Outputs          []Output               `yaml:"outputs"`
 	Batch            Batch                  `yaml:"batch"`
 	Queue            Queue                  `yaml:"queue"`
@@ -138,9 +140,9 @@ const (
 
 var outputTypes = []string{OutputStdout, OutputFile, OutputHTTP, OutputElasticsearch, OutputS3, OutputDiscard}
 
-// HasPullInputs reports whether c has inputs that keep read positions (files, containers, API sources), as
-// opposed to listening ones (syslog_sources), which have none: without --track the former lose theirs.
-func (c *Config) HasPullInputs() bool {
+// HasPositions reports whether any input keeps read positions (files, containers, API cursors); listening
+// sources (syslog_sources, http_sources) have none, so an aggregator needs no registry.
+func (c *Config) HasPositions() bool {
 	return len(c.LogFiles)+len(c.DockerContainers)+len(c.Kubernetes)+len(c.APISources) > 0
 }
 
@@ -148,43 +150,14 @@ func (c *Config) HasPullInputs() bool {
 // "config.yaml: 2 inputs (log_files: app, audit), 3 outputs (stdout, file archive, discard)".
 func (c *Config) Summary() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s", c.file, plural(len(c.LogFiles)+len(c.DockerContainers)+len(c.Kubernetes)+len(c.APISources)+len(c.SyslogSources), "input"))
+	fmt.Fprintf(&b, "%s: %s", c.file, plural(len(c.LogFiles)+len(c.DockerContainers)+len(c.Kubernetes)+len(c.APISources)+len(c.SyslogSources)+len(c.HTTPSources), "input"))
 	var kinds []string
-	if len(c.LogFiles) > 0 {
-		names := make([]string, len(c.LogFiles))
-		for i, in := range c.LogFiles {
-			names[i] = in.Name
-		}
-		kinds = append(kinds, "log_files: "+strings.Join(names, ", "))
-	}
-	if len(c.DockerContainers) > 0 {
-		names := make([]string, len(c.DockerContainers))
-		for i, in := range c.DockerContainers {
-			names[i] = in.Name
-		}
-		kinds = append(kinds, "docker_containers: "+strings.Join(names, ", "))
-	}
-	if len(c.Kubernetes) > 0 {
-		names := make([]string, len(c.Kubernetes))
-		for i, in := range c.Kubernetes {
-			names[i] = in.Name
-		}
-		kinds = append(kinds, "kubernetes: "+strings.Join(names, ", "))
-	}
-	if len(c.APISources) > 0 {
-		names := make([]string, len(c.APISources))
-		for i, in := range c.APISources {
-			names[i] = in.Name
-		}
-		kinds = append(kinds, "api_sources: "+strings.Join(names, ", "))
-	}
-	if len(c.SyslogSources) > 0 {
-		names := make([]string, len(c.SyslogSources))
-		for i, in := range c.SyslogSources {
-			names[i] = in.Name
-		}
-		kinds = append(kinds, "syslog_sources: "+strings.Join(names, ", "))
-	}
+	kinds = appendNames(kinds, "log_files", c.LogFiles, func(in file.Config) string { return in.Name })
+	kinds = appendNames(kinds, "docker_containers", c.DockerContainers, func(in container.Config) string { return in.Name })
+	kinds = appendNames(kinds, "kubernetes", c.Kubernetes, func(in container.KubeConfig) string { return in.Name })
+	kinds = appendNames(kinds, "api_sources", c.APISources, func(in api.Config) string { return in.Name })
+	kinds = appendNames(kinds, "syslog_sources", c.SyslogSources, func(in syslog.Config) string { return in.Name })
+	kinds = appendNames(kinds, "http_sources", c.HTTPSources, func(in httpsrc.Config) string { return in.Name })
 	if len(kinds) > 0 {
 		fmt.Fprintf(&b, " (%s)", strings.Join(kinds, "; "))
 	}
@@ -200,6 +173,18 @@ func (c *Config) Summary() string {
 		fmt.Fprintf(&b, " (%s)", strings.Join(descs, ", "))
 	}
 	return b.String()
+}
+
+// appendNames appends "key: name1, name2" to kinds when list has entries.
+func appendNames[T any](kinds []string, key string, list []T, name func(T) string) []string {
+	if len(list) == 0 {
+		return kinds
+	}
+	names := make([]string, len(list))
+	for i, in := range list {
+		names[i] = name(in)
+	}
+	return append(kinds, key+": "+strings.Join(names, ", "))
 }
 
 func plural(n int, noun string) string {

@@ -64,7 +64,7 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 	if n == nil || isNull(n) {
 		return
 	}
-	if !d.expectKind(n, n, yaml.MappingNode, "", "a mapping of top-level keys (log_files, docker_containers, kubernetes, api_sources, outputs, batch, queue)") {
+	if !d.expectKind(n, n, yaml.MappingNode, "", "a mapping of top-level keys (log_files, docker_containers, kubernetes, api_sources, syslog_sources, http_sources, outputs, batch, queue)") {
 		return
 	}
 	v := reflect.ValueOf(c).Elem()

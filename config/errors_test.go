@@ -98,11 +98,11 @@ func TestParseErrors(t *testing.T) {
 		}},
 		{"syntax.yaml", []wantErr{{2, 0, "", "invalid YAML: did not find expected ',' or ']'"}}},
 		{"empty.yaml", []wantErr{
-			{0, 0, "log_files", "no inputs: add at least one entry under log_files, docker_containers, kubernetes, api_sources or syslog_sources"},
+			{0, 0, "log_files", "no inputs: add at least one entry under log_files, docker_containers, kubernetes, api_sources, syslog_sources or http_sources"},
 			{0, 0, "outputs", "no outputs: add at least one entry under outputs (type: stdout, file, http, elasticsearch, s3, discard)"},
 		}},
 		{"two_documents.yaml", []wantErr{{6, 1, "", `a second YAML document: a config file holds one (remove the "---" separator)`}}},
-		{"not_a_mapping.yaml", []wantErr{{1, 1, "", "expected a mapping of top-level keys (log_files, docker_containers, kubernetes, api_sources, outputs, batch, queue), got a list"}}},
+		{"not_a_mapping.yaml", []wantErr{{1, 1, "", "expected a mapping of top-level keys (log_files, docker_containers, kubernetes, api_sources, syslog_sources, http_sources, outputs, batch, queue), got a list"}}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.TrimSuffix(tt.file, ".yaml"), func(t *testing.T) {

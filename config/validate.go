@@ -8,27 +8,23 @@ import (
 	"time"
 
 	sinkfile "github.com/flickerlog/flicker/sinks/file"
-	"github.com/flickerlog/flicker/sources/api"
-	"github.com/flickerlog/flicker/sources/container"
-	"github.com/flickerlog/flicker/sources/file"
-	"github.com/flickerlog/flicker/sources/syslog"
 	"gopkg.in/yaml.v3"
 )
 
 // validate applies defaults and checks c: each input and file output through its own SetDefaults and
 // Validate, and here what spans entries (dead-letter chains, queue size, outputs an input would read back).
 func (d *decoder) validate(c *Config) {
-	d.validateInputs(c.LogFiles, c.DockerContainers, c.Kubernetes, c.APISources, c.SyslogSources)
+	d.validateInputs(c)
 	d.validateOutputs(c.Outputs)
 	d.validatePipeline(&c.Batch, &c.Queue)
 	d.queueHoldsObjects(c.Outputs, c.Queue)
 	d.outputsNotRead(c)
 }
 
-func (d *decoder) validateInputs(files []file.Config, dockers []container.Config, kubes []container.KubeConfig, apis []api.Config,
-	syslogs []syslog.Config) {
-	if len(files) == 0 && len(dockers) == 0 && len(kubes) == 0 && len(apis) == 0 && len(syslogs) == 0 {
-		d.problem("log_files", "no inputs: add at least one entry under log_files, docker_containers, kubernetes, api_sources or syslog_sources")
+func (d *decoder) validateInputs(c *Config) {
+	files, dockers, kubes, apis, syslogs, https := c.LogFiles, c.DockerContainers, c.Kubernetes, c.APISources, c.SyslogSources, c.HTTPSources
+	if len(files)+len(dockers)+len(kubes)+len(apis)+len(syslogs)+len(https) == 0 {
+		d.problem("log_files", "no inputs: add at least one entry under log_files, docker_containers, kubernetes, api_sources, syslog_sources or http_sources")
 	}
 	seen := make(map[string]string) // input name -> the path of its first entry
 	name := func(p, n string) {
@@ -69,6 +65,19 @@ func (d *decoder) validateInputs(files []file.Config, dockers []container.Config
 		in.SetDefaults()
 		d.fromValidator(p, in.Validate())
 	}
+	// Listening sources: one per transport and address (an http source and a tcp syslog source cannot share one).
+	listening := make(map[string]string) // "tcp :8088" -> the path of its first entry
+	listen := func(p, transport, address string) {
+		if address == "" {
+			return
+		}
+		key := transport + " " + address
+		if first, dup := listening[key]; dup {
+			d.problem(p+".address", "address %s (%s) is also %s's: each source listens on its own", address, transport, first)
+		} else {
+			listening[key] = p
+		}
+	}
 	for i := range syslogs {
 		in := &syslogs[i]
 		p := fmt.Sprintf("syslog_sources[%d]", i)
@@ -76,8 +85,25 @@ func (d *decoder) validateInputs(files []file.Config, dockers []container.Config
 		d.explicitZeros(in, p, []string{"max_message_bytes"})
 		in.SetDefaults()
 		d.fromValidator(p, in.Validate())
+		transport := "tcp"
+		if in.Protocol == "udp" {
+			transport = "udp"
+		}
+		listen(p, transport, in.Address)
+	}
+	for i := range https {
+		in := &https[i]
+		p := fmt.Sprintf("http_sources[%d]", i)
+		name(p, in.Name)
+		d.explicitZeros(in, p, httpPositiveKeys)
+		in.SetDefaults()
+		d.fromValidator(p, in.Validate())
+		listen(p, "tcp", in.Address)
 	}
 }
+
+// httpPositiveKeys are the http_sources keys whose zero value means the default: an explicit 0 is an error.
+var httpPositiveKeys = []string{"max_body_bytes", "ack_timeout"}
 
 // apiPositiveKeys are the api_sources keys whose zero value means the default: an explicit 0 is an error.
 var apiPositiveKeys = []string{"polling_frequency_ms", "polling_frequency", "initial_lookback", "timeout", "max_pages_per_poll"}

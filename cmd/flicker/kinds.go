@@ -20,6 +20,7 @@ import (
 	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/container"
 	"github.com/flickerlog/flicker/sources/file"
+	httpsrc "github.com/flickerlog/flicker/sources/http"
 	"github.com/flickerlog/flicker/sources/syslog"
 )
 
@@ -62,9 +63,10 @@ var outputKinds = map[string]newSinkFunc{
 // inputs are the sources built from the configured inputs.
 type inputs struct {
 	sources []engine.Source
-	files   []*file.Source // every source on the file source (log_files, docker_containers, kubernetes), for the metrics
-	api     *api.Source    // all api_sources in one source; nil without any
-	syslogs []*syslog.Source
+	files   []*file.Source   // every source on the file source (log_files, docker_containers, kubernetes), for the metrics
+	api     *api.Source      // all api_sources in one source; nil without any
+	syslogs []*syslog.Source // one per syslog_sources entry
+	http    *httpsrc.Source  // all http_sources in one source; nil without any
 
 	kubes []*container.Kubernetes // the kubernetes inputs, for their pod metadata metric
 }
@@ -130,6 +132,20 @@ var inputKinds = []inputKind{
 			}
 			in.sources, in.syslogs = append(in.sources, src), append(in.syslogs, src)
 		}
+		return nil
+	}},
+	{"http_sources", func(cfg *config.Config, _ positions, once bool, log zerolog.Logger, in *inputs) error {
+		if len(cfg.HTTPSources) == 0 {
+			return nil // listening sources keep no positions
+		}
+		if once {
+			return fmt.Errorf("http_sources: --once ships what inputs hold and exits; a listening source has no end: run without --once")
+		}
+		src, err := httpsrc.New(cfg.HTTPSources, httpsrc.Options{}, log)
+		if err != nil {
+			return fmt.Errorf("http_sources: %w", err)
+		}
+		in.sources, in.http = append(in.sources, src), src
 		return nil
 	}},
 }

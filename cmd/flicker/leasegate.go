@@ -69,7 +69,11 @@ type gatedSource struct {
 }
 
 func (s gatedSource) Run(ctx context.Context, pub engine.Publisher) error {
-	return s.src.Run(ctx, gatedPublisher{pub: pub, gate: s.gate})
+	gated := gatedPublisher{pub: pub, gate: s.gate}
+	if try, ok := pub.(engine.TryPublisher); ok {
+		return s.src.Run(ctx, tryGatedPublisher{gatedPublisher: gated, try: try})
+	}
+	return s.src.Run(ctx, gated)
 }
 
 // String names the wrapped source in the engine's errors.
@@ -90,4 +94,18 @@ func (p gatedPublisher) Publish(ctx context.Context, events []engine.Event) erro
 		return err
 	}
 	return p.pub.Publish(ctx, events)
+}
+
+// tryGatedPublisher keeps the pipeline's TryPublish behind the gate for push sources: while the lease is not
+// confirmed it refuses at once (the HTTP receiver answers 429) instead of holding the sender.
+type tryGatedPublisher struct {
+	gatedPublisher
+	try engine.TryPublisher
+}
+
+func (p tryGatedPublisher) TryPublish(events []engine.Event) (bool, error) {
+	if !p.gate.lease.Confirmed() {
+		return false, nil
+	}
+	return p.try.TryPublish(events)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/flickerlog/flicker/internal/telemetry"
 	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/file"
+	httpsrc "github.com/flickerlog/flicker/sources/http"
 	"github.com/flickerlog/flicker/store"
 )
 
@@ -63,7 +64,8 @@ func (c *RunCmd) Run(e *env) error {
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	if err := c.applyMemoryLimit(int64(cfg.Queue.MaxBytes), log); err != nil {
+	queueBytes := int64(cfg.Queue.MaxBytes)
+	if err := c.applyMemoryLimit(queueBytes+httpsrc.MemoryBeyondQueue(cfg.HTTPSources, queueBytes), log); err != nil {
 		return err
 	}
 	mode, err := c.registryMode()
@@ -93,7 +95,7 @@ func (c *RunCmd) Run(e *env) error {
 		defer srv.Shutdown(context.Background())
 	}
 
-	reg, db, session, err := c.openRegistry(ctx, mode, cfg.HasPullInputs(), log)
+	reg, db, session, err := c.openRegistry(ctx, mode, cfg.HasPositions(), log)
 	if err != nil {
 		if ctx.Err() != nil {
 			log.Info().Err(err).Msg("stopped by a signal before shipping began")
@@ -145,8 +147,8 @@ func storePositions(db *store.DB) positions {
 }
 
 // openRegistry opens where positions live: an S3 session (lease, restore), a local file, or nothing (with a
-// warning when some input has positions to lose: pull says so).
-func (c *RunCmd) openRegistry(ctx context.Context, mode registryMode, pull bool, log zerolog.Logger) (positions, *store.DB, *s3Session, error) {
+// warning when some input has positions to lose; a pure aggregator, listening sources only, has none).
+func (c *RunCmd) openRegistry(ctx context.Context, mode registryMode, hasPositions bool, log zerolog.Logger) (positions, *store.DB, *s3Session, error) {
 	switch {
 	case mode.s3 != "":
 		session, err := c.openS3(ctx, mode.s3, log)
@@ -165,7 +167,7 @@ func (c *RunCmd) openRegistry(ctx context.Context, mode registryMode, pull bool,
 		log.Info().Str("registry", db.Path()).Uint64("seq", db.Meta().Seq).Msg("registry opened")
 		return storePositions(db), db, nil, nil
 	}
-	if pull {
+	if hasPositions { // a pure aggregator (listening sources only) has none to keep
 		log.Warn().Msg("positions are kept in memory only: a restart begins at start_position and initial_lookback " +
 			"(use --track to persist them)")
 	}
@@ -212,6 +214,9 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg positions, li
 	live.syslogs.Store(&ins.syslogs)
 	if apiSource != nil {
 		live.apis.Store(apiSource)
+	}
+	if ins.http != nil {
+		live.https.Store(ins.http)
 	}
 	stopWatch := context.AfterFunc(ctx, func() {
 		select {

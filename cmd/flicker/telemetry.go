@@ -12,6 +12,7 @@ import (
 	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/container"
 	"github.com/flickerlog/flicker/sources/file"
+	httpsrc "github.com/flickerlog/flicker/sources/http"
 	"github.com/flickerlog/flicker/sources/syslog"
 	"github.com/flickerlog/flicker/store"
 )
@@ -26,6 +27,7 @@ type liveParts struct {
 	kubes   atomic.Pointer[[]*container.Kubernetes]
 	apis    atomic.Pointer[api.Source]
 	syslogs atomic.Pointer[[]*syslog.Source]
+	https   atomic.Pointer[httpsrc.Source]
 }
 
 // startTelemetry serves /metrics, /healthz and /readyz on addr. /readyz answers 503 until the caller calls
@@ -47,6 +49,9 @@ func startTelemetry(ctx context.Context, addr string, stall time.Duration, live 
 			}
 			if syslogs := live.syslogs.Load(); syslogs != nil {
 				out = append(out, syslogInputStats(*syslogs)...)
+			}
+			if https := live.https.Load(); https != nil {
+				out = append(out, httpInputStats(https)...)
 			}
 			sources := live.sources.Load()
 			if sources == nil {
@@ -129,6 +134,18 @@ func syslogInputStats(srcs []*syslog.Source) []telemetry.InputStats {
 		out = append(out, telemetry.InputStats{Name: in.Name, Type: in.Type, Events: st.Events, Bytes: st.Bytes,
 			Malformed: st.Malformed, ConnectionsOpen: st.Connections, Truncated: st.Truncated,
 			DroppedTooLarge: st.DroppedTooLarge, DroppedQueueFull: st.DroppedQueue, DroppedPartial: st.DroppedPartial})
+	}
+	return out
+}
+
+// httpInputStats are the metrics of every http_sources entry.
+func httpInputStats(src *httpsrc.Source) []telemetry.InputStats {
+	var out []telemetry.InputStats
+	for _, in := range src.Inputs() {
+		st, _ := src.Stats(in.Name)
+		out = append(out, telemetry.InputStats{Name: in.Name, Type: in.Type, Events: st.Events, Bytes: st.Bytes,
+			Net: &telemetry.NetStats{Requests: st.Requests, Rejected: st.Rejected,
+				TooManyRequests: st.TooManyRequests}, ConnectionsOpen: st.OpenConnections})
 	}
 	return out
 }

@@ -38,9 +38,13 @@ type InputStats struct {
 	ClientErrors, MalformedBodies           uint64
 
 	// Syslog sources (Malformed counts their frames that did not parse).
-	ConnectionsOpen                                   int64
 	Truncated                                         uint64
 	DroppedTooLarge, DroppedQueueFull, DroppedPartial uint64
+
+	// Listening inputs (syslog_sources, http_sources): connections open now.
+	ConnectionsOpen int64
+	// HTTP sources (http_sources); nil for the others.
+	Net *NetStats
 }
 
 // metric is one metric read from a stats value T at scrape time.
@@ -99,14 +103,17 @@ var inputMalformed = counter("flicker_input_malformed_total",
 // syslogInputMetrics are the metrics of syslog sources (type "syslog").
 var syslogInputMetrics = []metric[InputStats]{
 	inputMalformed,
-	gauge("flicker_input_connections_open", "TCP and TLS connections the input holds open now.", inputLabels,
-		func(s InputStats) float64 { return float64(s.ConnectionsOpen) }),
+	inputConnectionsOpen,
 	counter("flicker_input_truncated_total", "Messages cut at max_message_bytes (the rest of the frame discarded).",
 		inputLabels, func(s InputStats) float64 { return float64(s.Truncated) }),
 	inputDropped("too_large", func(s InputStats) uint64 { return s.DroppedTooLarge }),
 	inputDropped("queue_full", func(s InputStats) uint64 { return s.DroppedQueueFull }),
 	inputDropped("partial", func(s InputStats) uint64 { return s.DroppedPartial }),
 }
+
+// inputConnectionsOpen is shared by the listening inputs (syslog and http sources).
+var inputConnectionsOpen = gauge("flicker_input_connections_open", "Connections a listening input holds open now.",
+	inputLabels, func(s InputStats) float64 { return float64(s.ConnectionsOpen) })
 
 // inputDropped is flicker_input_dropped_total for one reason.
 func inputDropped(reason string, v func(InputStats) uint64) metric[InputStats] {
@@ -217,8 +224,9 @@ type collector struct {
 }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- inputRejected
 	// syslogInputMetrics[0] is inputMalformed, described with fileInputMetrics already.
-	for _, ms := range [][]metric[InputStats]{inputMetrics, fileInputMetrics, apiInputMetrics, syslogInputMetrics[1:]} {
+	for _, ms := range [][]metric[InputStats]{inputMetrics, fileInputMetrics, apiInputMetrics, syslogInputMetrics[1:], netInputMetrics} {
 		for _, m := range ms {
 			ch <- m.desc
 		}
@@ -244,6 +252,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 				emit(ch, apiInputMetrics, in, in.Name, in.Type)
 			case "syslog":
 				emit(ch, syslogInputMetrics, in, in.Name, in.Type)
+			case "http":
+				emitNet(ch, in)
 			default:
 				emit(ch, fileInputMetrics, in, in.Name, in.Type)
 			}

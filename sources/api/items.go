@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/internal/jsonscan"
 )
 
 // item is one event of a page: slices of the response body, never copies.
@@ -73,8 +74,8 @@ func (p *parser) parse(body []byte, pg *page) error {
 	if p.itemsPath == "" {
 		return p.split(body, pg)
 	}
-	var found [maxPaths][]byte
-	if err := lookup(body, p.bodyPaths, found[:len(p.bodyPaths)]); err != nil {
+	var found [jsonscan.MaxPaths][]byte
+	if err := jsonscan.Lookup(body, p.bodyPaths, found[:len(p.bodyPaths)]); err != nil {
 		return err
 	}
 	if p.cursorIdx >= 0 {
@@ -98,55 +99,41 @@ func (p *parser) parse(body []byte, pg *page) error {
 
 // split appends the elements of the JSON array b (white space around it allowed) to pg.items.
 func (p *parser) split(b []byte, pg *page) error {
-	s := scanner{b: b}
-	s.ws()
-	if s.peek() != '[' {
+	s := jsonscan.Scanner{B: b}
+	s.WS()
+	if s.Peek() != '[' {
 		return errNotArray
 	}
-	s.i++
-	s.depth = 1
-	s.ws()
-	if s.peek() == ']' {
-		s.i++
-	} else {
-		for {
-			s.ws()
-			if err := p.element(&s, pg); err != nil {
-				return err
-			}
-			s.ws()
-			c := s.peek()
-			s.i++
-			if c == ']' {
-				break
-			}
-			if c != ',' {
-				s.i--
-				return s.fail("expected ',' or ']'")
-			}
+	more, err := s.EnterArray()
+	for err == nil && more {
+		if err = p.element(&s, pg); err == nil {
+			more, err = s.NextElement()
 		}
 	}
-	s.ws()
-	if s.i != len(s.b) {
-		return s.fail("data after the array")
+	if err != nil {
+		return err
+	}
+	s.WS()
+	if s.I != len(s.B) {
+		return s.Fail("data after the array")
 	}
 	return nil
 }
 
 // element scans one array element, picking the id and time of an object.
-func (p *parser) element(s *scanner, pg *page) error {
-	start := s.i
+func (p *parser) element(s *jsonscan.Scanner, pg *page) error {
+	start := s.I
 	var found [2][]byte
-	if s.peek() == '{' {
-		if err := s.object(p.itemPaths, found[:len(p.itemPaths)]); err != nil {
+	if s.Peek() == '{' {
+		if err := s.Object(p.itemPaths, found[:len(p.itemPaths)]); err != nil {
 			return err
 		}
-	} else if err := s.skip(); err != nil {
+	} else if err := s.Skip(); err != nil {
 		return err
 	}
-	it := item{raw: s.b[start:s.i]}
+	it := item{raw: s.B[start:s.I]}
 	if found[0] != nil {
-		if id, ok := stringValue(found[0]); ok && len(id) > 0 {
+		if id, ok := jsonscan.StringValue(found[0]); ok && len(id) > 0 {
 			it.id = id
 		}
 	}

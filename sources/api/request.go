@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/internal/jsonscan"
 )
 
 // MaxBodyBytes bounds one response body. A larger page is refused (counted as malformed): lower the page size
@@ -144,14 +145,14 @@ func (p *poller) nextOf(reqURL *url.URL, h http.Header) (next string, full bool,
 			next = p.secrets.strip(next)
 		}
 	case PaginationNextURL:
-		if s, ok := stringValue(p.pg.nextURL); ok && len(s) > 0 {
+		if s, ok := jsonscan.StringValue(p.pg.nextURL); ok && len(s) > 0 {
 			if next, err = resolveNext(reqURL, p.endpoint, string(s)); err != nil {
 				return "", false, err
 			}
 			next = p.secrets.strip(next)
 		}
 	case PaginationBodyCursor:
-		if s, ok := stringValue(p.pg.cursor); ok && len(s) > 0 {
+		if s, ok := jsonscan.StringValue(p.pg.cursor); ok && len(s) > 0 {
 			next = string(s)
 		}
 	}

@@ -55,3 +55,35 @@ outputs:
 		}
 	}
 }
+
+// An http source and a tcp syslog source cannot listen on one address; a udp syslog source can share its port,
+// and port 0 (a free port each time) is never a clash.
+func TestListeningAddressesAcrossKinds(t *testing.T) {
+	_, err := config.Parse([]byte(`syslog_sources:
+  - name: tcp
+    address: ":5514"
+  - name: udp
+    address: ":5514"
+    protocol: udp
+  - name: any1
+    address: "127.0.0.1:0"
+http_sources:
+  - name: ingest
+    address: ":5514"
+  - name: any2
+    address: "127.0.0.1:0"
+outputs:
+  - type: discard
+`), "agg.yaml")
+	if err == nil {
+		t.Fatal("an http source on a tcp syslog source's address passed")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, `agg.yaml:11:`) || !strings.Contains(msg, `http_sources[0].address`) ||
+		!strings.Contains(msg, `also syslog_sources[0]'s`) {
+		t.Errorf("error %q does not name http_sources[0].address at line 11 and syslog_sources[0]", msg)
+	}
+	if strings.Contains(msg, "syslog_sources[1]") || strings.Contains(msg, "any") || strings.Count(msg, "listens on its own") != 1 {
+		t.Errorf("error %q: only http_sources[0] clashes", msg)
+	}
+}

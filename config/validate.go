@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"reflect"
 	"slices"
 	"strings"
@@ -68,8 +69,8 @@ func (d *decoder) validateInputs(c *Config) {
 	// Listening sources: one per transport and address (an http source and a tcp syslog source cannot share one).
 	listening := make(map[string]string) // "tcp :8088" -> the path of its first entry
 	listen := func(p, transport, address string) {
-		if address == "" {
-			return
+		if _, port, err := net.SplitHostPort(address); err != nil || port == "0" {
+			return // a bad address is the source's own error; port 0 picks a free port each time
 		}
 		key := transport + " " + address
 		if first, dup := listening[key]; dup {

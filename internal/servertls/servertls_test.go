@@ -1,58 +1,17 @@
 package servertls
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-// writePair writes a certificate for 127.0.0.1 signed by parent (self-signed when parent is nil) and its key.
-func writePair(t *testing.T, dir, name, cn string, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey, string, string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		IsCA:                  parent == nil,
-		BasicConstraintsValid: true,
-	}
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	keyDER, _ := x509.MarshalECPrivateKey(key)
-	certPath, keyPath := filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
-	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return cert, key, certPath, keyPath
-}
+	"github.com/flickerlog/flicker/internal/servertls/servertlstest"
+)
 
 // handshake serves one TLS connection with cfg on 127.0.0.1 and dials it with client; it returns the server
 // certificate's common name the client saw, or the client's handshake error.
@@ -90,9 +49,9 @@ func handshake(t *testing.T, cfg *tls.Config, client *tls.Config) (string, error
 
 func TestServesCertificate(t *testing.T) {
 	dir := t.TempDir()
-	ca, caKey, _, _ := writePair(t, dir, "ca", "ca", nil, nil)
-	_, _, certPath, keyPath := writePair(t, dir, "server", "first", ca, caKey)
-	c := Config{CertFile: certPath, KeyFile: keyPath}
+	ca := servertlstest.WritePair(t, dir, "ca", "ca", nil)
+	server := servertlstest.WritePair(t, dir, "server", "first", &ca)
+	c := Config{CertFile: server.CertFile, KeyFile: server.KeyFile}
 	if err := c.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
@@ -100,9 +59,7 @@ func TestServesCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	roots := x509.NewCertPool()
-	roots.AddCert(ca)
-	client := &tls.Config{RootCAs: roots}
+	client := &tls.Config{RootCAs: servertlstest.Roots(ca)}
 	if cn, err := handshake(t, cfg, client); err != nil || cn != "first" {
 		t.Fatalf("handshake: cn %q, err %v; want first", cn, err)
 	}
@@ -111,13 +68,14 @@ func TestServesCertificate(t *testing.T) {
 
 func TestReloadKeepsCertificateWhenRenewalIsBroken(t *testing.T) {
 	dir := t.TempDir()
-	ca, caKey, _, _ := writePair(t, dir, "ca", "ca", nil, nil)
-	_, _, certPath, keyPath := writePair(t, dir, "server", "first", ca, caKey)
+	ca := servertlstest.WritePair(t, dir, "ca", "ca", nil)
+	first := servertlstest.WritePair(t, dir, "server", "first", &ca)
+	certPath, keyPath := first.CertFile, first.KeyFile
 	r := &reloadingCert{certFile: certPath, keyFile: keyPath, recheck: 0}
 	if err := r.load(); err != nil {
 		t.Fatal(err)
 	}
-	_, _, _, _ = writePair(t, dir, "server", "second", ca, caKey)
+	servertlstest.WritePair(t, dir, "server", "second", &ca)
 	got, err := r.get(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -143,20 +101,19 @@ func TestReloadKeepsCertificateWhenRenewalIsBroken(t *testing.T) {
 
 func TestMutualTLSRequiresClientCertificate(t *testing.T) {
 	dir := t.TempDir()
-	ca, caKey, caPath, _ := writePair(t, dir, "ca", "ca", nil, nil)
-	_, _, certPath, keyPath := writePair(t, dir, "server", "server", ca, caKey)
-	_, _, clientCert, clientKey := writePair(t, dir, "client", "client", ca, caKey)
-	c := Config{CertFile: certPath, KeyFile: keyPath, ClientCAFile: caPath}
+	ca := servertlstest.WritePair(t, dir, "ca", "ca", nil)
+	server := servertlstest.WritePair(t, dir, "server", "server", &ca)
+	client := servertlstest.WritePair(t, dir, "client", "client", &ca)
+	c := Config{CertFile: server.CertFile, KeyFile: server.KeyFile, ClientCAFile: ca.CertFile}
 	cfg, err := c.ServerConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	roots := x509.NewCertPool()
-	roots.AddCert(ca)
+	roots := servertlstest.Roots(ca)
 	if _, err := handshake(t, cfg, &tls.Config{RootCAs: roots}); err == nil {
 		t.Fatal("a client without a certificate was accepted")
 	}
-	pair, err := tls.LoadX509KeyPair(clientCert, clientKey)
+	pair, err := tls.LoadX509KeyPair(client.CertFile, client.KeyFile)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,9 +16,16 @@ import (
 	"time"
 )
 
-// WriteSelfSigned writes a self-signed certificate for 127.0.0.1 and its key into dir, valid for an hour. It
-// returns their paths and a pool holding the certificate, for a client's RootCAs.
-func WriteSelfSigned(t testing.TB, dir string) (certFile, keyFile string, roots *x509.CertPool) {
+// Pair is a certificate written by WritePair: the parsed certificate, its key and the paths of both PEM files.
+type Pair struct {
+	Cert              *x509.Certificate
+	Key               *ecdsa.PrivateKey
+	CertFile, KeyFile string
+}
+
+// WritePair writes <name>.crt and <name>.key into dir: a certificate for 127.0.0.1 with common name cn, valid
+// for an hour for server and client authentication, signed by parent, or self-signed (a CA) when parent is nil.
+func WritePair(t testing.TB, dir, name, cn string, parent *Pair) Pair {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -26,16 +33,20 @@ func WriteSelfSigned(t testing.TB, dir string) (certFile, keyFile string, roots 
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "127.0.0.1"},
+		Subject:               pkix.Name{CommonName: cn},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(time.Hour),
 		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IsCA:                  true,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		IsCA:                  parent == nil,
 		BasicConstraintsValid: true,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	signer, signerKey := tmpl, key
+	if parent != nil {
+		signer, signerKey = parent.Cert, parent.Key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, signer, &key.PublicKey, signerKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,14 +58,29 @@ func WriteSelfSigned(t testing.TB, dir string) (certFile, keyFile string, roots 
 	if err != nil {
 		t.Fatal(err)
 	}
-	certFile, keyFile = filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+	p := Pair{Cert: cert, Key: key, CertFile: filepath.Join(dir, name+".crt"), KeyFile: filepath.Join(dir, name+".key")}
+	if err := os.WriteFile(p.CertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+	if err := os.WriteFile(p.KeyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	roots = x509.NewCertPool()
-	roots.AddCert(cert)
-	return certFile, keyFile, roots
+	return p
+}
+
+// Roots is a pool holding the pairs' certificates, for a client's RootCAs.
+func Roots(pairs ...Pair) *x509.CertPool {
+	roots := x509.NewCertPool()
+	for _, p := range pairs {
+		roots.AddCert(p.Cert)
+	}
+	return roots
+}
+
+// WriteSelfSigned writes a self-signed certificate for 127.0.0.1 and its key into dir (server.crt, server.key).
+// It returns their paths and a pool holding the certificate, for a client's RootCAs.
+func WriteSelfSigned(t testing.TB, dir string) (certFile, keyFile string, roots *x509.CertPool) {
+	t.Helper()
+	p := WritePair(t, dir, "server", "127.0.0.1", nil)
+	return p.CertFile, p.KeyFile, Roots(p)
 }

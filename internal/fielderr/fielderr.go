@@ -27,7 +27,8 @@ func New(path string, format string, args ...any) error {
 func Join(errs ...error) error { return errors.Join(errs...) }
 
 // Prefix puts the errors of a nested block under path: a field error's path becomes path.field, any other error
-// is about path itself. Joined errors are kept apart; nil stays nil.
+// (a field error wrapped with more context included: the context is part of its message) is about path itself.
+// Joined errors are kept apart; an error that unwraps to no errors is still one; nil stays nil.
 func Prefix(path string, err error) error {
 	if err == nil {
 		return nil
@@ -35,12 +36,16 @@ func Prefix(path string, err error) error {
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {
 		var out []error
 		for _, e := range joined.Unwrap() {
-			out = append(out, Prefix(path, e))
+			if e != nil {
+				out = append(out, Prefix(path, e))
+			}
 		}
-		return Join(out...)
+		if len(out) > 0 {
+			return Join(out...)
+		}
+		return &Error{Path: path, Err: err}
 	}
-	var fe *Error
-	if errors.As(err, &fe) {
+	if fe, ok := err.(*Error); ok {
 		return &Error{Path: path + "." + fe.Path, Err: fe.Err}
 	}
 	return &Error{Path: path, Err: err}

@@ -1,8 +1,6 @@
 package http
 
 import (
-	"errors"
-	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,6 +8,7 @@ import (
 
 	"github.com/flickerlog/flicker/internal/credential"
 	"github.com/flickerlog/flicker/internal/fielderr"
+	"github.com/flickerlog/flicker/internal/listenaddr"
 	"github.com/flickerlog/flicker/internal/servertls"
 )
 
@@ -79,7 +78,7 @@ func (c *Config) Validate() error {
 	if strings.TrimSpace(c.Name) == "" {
 		errs = append(errs, fielderr.New("name", "required: it names the input in events and metrics"))
 	}
-	if err := checkAddress(c.Address); err != nil {
+	if err := listenaddr.Check(c.Address, ":8088"); err != nil {
 		errs = append(errs, fielderr.New("address", "%v", err))
 	}
 	seen := map[string]bool{}
@@ -102,57 +101,13 @@ func (c *Config) Validate() error {
 	errs = append(errs, credential.Check(credential.Field{Path: "auth_token", Value: c.AuthToken})...)
 	if c.TLS != nil {
 		if err := c.TLS.Validate(); err != nil {
-			errs = append(errs, prefixed("tls", err))
+			errs = append(errs, fielderr.Prefix("tls", err))
 		}
 	}
 	return fielderr.Join(errs...)
 }
 
 func isFormat(f string) bool { return slices.Contains(allFormats, f) }
-
-// checkAddress refuses what net.Listen would: a missing or out-of-range port, a host that is not an address
-// or a name.
-func checkAddress(addr string) error {
-	if strings.TrimSpace(addr) == "" {
-		return errors.New(`required: where to listen, like ":8088"`)
-	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addressError{addr, "must be host:port, like \":8088\" or \"127.0.0.1:8088\""}
-	}
-	n, err := strconv.Atoi(port)
-	if err != nil || n < 0 || n > 65535 {
-		return addressError{addr, "the port must be a number from 0 to 65535"}
-	}
-	if strings.ContainsAny(host, " /") {
-		return addressError{addr, "the host must be an IP address or a name"}
-	}
-	return nil
-}
-
-// prefixed puts the fielderr paths of err under p ("tls.cert_file").
-func prefixed(p string, err error) error {
-	var out []error
-	for _, e := range unjoin(err) {
-		if fe, ok := e.(*fielderr.Error); ok {
-			out = append(out, &fielderr.Error{Path: p + "." + fe.Path, Err: fe.Err})
-		} else {
-			out = append(out, fielderr.New(p, "%v", e))
-		}
-	}
-	return fielderr.Join(out...)
-}
-
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
-}
-
-type addressError struct{ addr, why string }
-
-func (e addressError) Error() string { return strconv.Quote(e.addr) + ": " + e.why }
 
 // MemoryBeyondQueue is what the entries may hold in memory besides the bytes the queue counts (queueBytes at
 // most): the bodies behind queued events, whose bytes the events slice without counting them all (about as many

@@ -1,13 +1,11 @@
 package syslog
 
 import (
-	"fmt"
-	"net"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/flickerlog/flicker/internal/fielderr"
+	"github.com/flickerlog/flicker/internal/listenaddr"
 	"github.com/flickerlog/flicker/internal/servertls"
 )
 
@@ -82,7 +80,7 @@ func (c *Config) Validate() error {
 	if strings.TrimSpace(c.Name) == "" {
 		add("name", "required: it names the input in events and metrics")
 	}
-	if err := checkAddress(c.Address); err != nil {
+	if err := listenaddr.Check(c.Address, ":5514"); err != nil {
 		add("address", "%v", err)
 	}
 	switch c.Protocol {
@@ -111,22 +109,4 @@ func (c *Config) Validate() error {
 		add("timezone", "unknown time zone %q: use an IANA name such as Europe/Paris, or Local", c.Timezone)
 	}
 	return fielderr.Join(errs...)
-}
-
-// checkAddress accepts host:port with a numeric port; the host may be empty (every interface).
-func checkAddress(addr string) error {
-	if addr == "" {
-		return fmt.Errorf(`required: where to listen, such as ":5514" or "127.0.0.1:5514"`)
-	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("%q is not host:port (%v): write it as \":5514\" or \"10.0.0.1:5514\"", addr, err)
-	}
-	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-		return fmt.Errorf("%q: port %q must be a number from 0 to 65535", addr, port)
-	}
-	if strings.ContainsAny(host, " /") {
-		return fmt.Errorf("%q: host %q is not a host name or IP address", addr, host)
-	}
-	return nil
 }

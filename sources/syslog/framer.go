@@ -23,7 +23,10 @@ var ErrFraming = errors.New("broken octet counting")
 
 // framer cuts a TCP connection's bytes into frames. The framing is chosen by the connection's first byte: a
 // digit starts octet counting (as rsyslog's imtcp decides), anything else newline framing. A connection whose
-// first "length" is not one (a line starting with a date, from a sender without PRI) is read as lines instead.
+// first "length" is not one is read as lines instead: a line starting with a date or a number, from a sender
+// without PRI ("10 users logged in"). The first frame is taken as octet counted only when it starts with '<'
+// (a PRI, as every syslog message sent with octet counting does), or else when a digit (the next length) or the
+// end of the connection follows it.
 type framer struct {
 	mode   framing
 	max    int // max_message_bytes
@@ -32,6 +35,7 @@ type framer struct {
 	// newline (skipLine).
 	skip     int
 	skipLine bool
+	octet    bool // the first frame was taken as octet counted
 }
 
 // next finds the next frame at the start of buf. It returns the bytes consumed (0: it needs more input), the
@@ -49,7 +53,7 @@ func (f *framer) next(buf []byte, eof bool) (n int, frame []byte, cut bool, err 
 		}
 	}
 	if f.mode == framingOctet {
-		n, frame, cut, err := f.nextOctet(buf)
+		n, frame, cut, err := f.nextOctet(buf, eof)
 		if err != nil && f.frames == 0 {
 			f.mode = framingNewline
 			return f.nextLine(buf, eof)
@@ -62,7 +66,10 @@ func (f *framer) next(buf []byte, eof bool) (n int, frame []byte, cut bool, err 
 	return f.nextLine(buf, eof)
 }
 
-func (f *framer) nextOctet(buf []byte) (int, []byte, bool, error) {
+// errNotOctet is a first frame that is more likely a line than an octet-counted frame.
+var errNotOctet = fmt.Errorf("%w: the first frame is a line", ErrFraming)
+
+func (f *framer) nextOctet(buf []byte, eof bool) (int, []byte, bool, error) {
 	if f.skip > 0 {
 		n := min(f.skip, len(buf))
 		f.skip -= n
@@ -86,6 +93,22 @@ func (f *framer) nextOctet(buf []byte) (int, []byte, bool, error) {
 		return 0, nil, false, fmt.Errorf("%w: a length of 0", ErrFraming)
 	}
 	i++ // the space
+	if f.frames == 0 && !f.octet {
+		switch end := i + size; {
+		case i == len(buf):
+			return 0, nil, false, nil
+		case buf[i] == '<':
+		case size > f.max:
+			return 0, nil, false, errNotOctet
+		case end < len(buf):
+			if !isDigit(buf[end]) {
+				return 0, nil, false, errNotOctet
+			}
+		case end > len(buf) || !eof:
+			return 0, nil, false, nil // the frame, or the byte after it, comes in the next read
+		}
+		f.octet = true
+	}
 	if size > f.max {
 		if len(buf)-i < f.max {
 			return 0, nil, false, nil

@@ -25,6 +25,10 @@ type Message struct {
 
 	// sd is RFC 5424 structured data, one entry per parameter (or per element without parameters), in order.
 	sd []sdParam
+	// sdRaw is the structured data's text instead, when it has more than maxSDParams entries (sd is then
+	// empty); sdOver is set while parsing once that bound is passed.
+	sdRaw  []byte
+	sdOver bool
 }
 
 // sdParam is one PARAM of an SD-ELEMENT: value is still escaped (\" \\ \]) when esc is set. An element without
@@ -49,15 +53,8 @@ func (m *Message) Severity() int {
 	return m.Priority & 7
 }
 
-// maxKeptSD bounds the structured-data entries a Message keeps room for between messages.
-const maxKeptSD = 256
-
 func (m *Message) reset() {
-	sd := m.sd[:0]
-	if cap(sd) > maxKeptSD {
-		sd = nil // a message with thousands of parameters does not pin their room for the connection's life
-	}
-	*m = Message{Priority: -1, sd: sd}
+	*m = Message{Priority: -1, sd: m.sd[:0]} // at most maxSDParams entries: their room is kept
 }
 
 // Parser parses syslog frames of one format. One Parser per goroutine: it caches the last time it parsed.
@@ -73,9 +70,10 @@ func NewParser(format string, loc *time.Location) *Parser {
 	return &Parser{format: format, loc: loc}
 }
 
-// Parse parses frame (one message, without its framing) into m. now resolves RFC 3164's year-less times: the
-// year that puts the time nearest to now. An error says why the frame is not a message of the parser's format;
-// m is then incomplete.
+// Parse parses frame (one message, without its framing) into m. now resolves RFC 3164's year-less times: this
+// year, or last year when this year's would be more than a month ahead of now. In auto mode a frame that looks
+// like RFC 5424 (<PRI>VERSION SP) and does not parse as it is read as RFC 3164 ("<13>42 items processed"). An
+// error says why the frame is not a message of the parser's format; m is then incomplete.
 func (p *Parser) Parse(frame []byte, now time.Time, m *Message) error {
 	m.reset()
 	switch p.format {
@@ -85,7 +83,10 @@ func (p *Parser) Parse(frame []byte, now time.Time, m *Message) error {
 		return p.parse3164(frame, now, m)
 	}
 	if looks5424(frame) {
-		return p.parse5424(frame, m)
+		if p.parse5424(frame, m) == nil {
+			return nil
+		}
+		m.reset()
 	}
 	return p.parse3164(frame, now, m)
 }

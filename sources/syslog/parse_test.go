@@ -59,9 +59,9 @@ func (w want) check(t *testing.T, m *syslog.Message, err error) {
 	}
 }
 
-// now is the read time of the tests: RFC 3164 years resolve around it, to the year that puts a time nearest to
-// it (TestYearlessTimes): every month of 2026 is within half a year of July 1st.
-var now = time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+// now is the read time of the tests: RFC 3164 years resolve around it (TestYearlessTimes): every time of 2026
+// up to Jan 7 2027 is in 2026.
+var now = time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 
 func TestRFC5424(t *testing.T) {
 	tests := []struct {
@@ -168,9 +168,19 @@ func TestAutoPicksTheFormat(t *testing.T) {
 	if err := p.Parse([]byte("<34>Oct 11 22:14:15 host su: hi"), now, &m); err != nil || string(m.AppName) != "su" || m.MsgID != nil {
 		t.Fatalf("RFC 3164 message: appname %q msgid %q, err %v", m.AppName, m.MsgID, err)
 	}
-	// Looks like RFC 5424 (<PRI>VERSION SP) and is broken: its error, not a 3164 reading of it.
-	if err := p.Parse([]byte("<34>1 2003-10-11T22:14:15.003Z host"), now, &m); err == nil || !strings.Contains(err.Error(), "RFC 5424") {
-		t.Fatalf("broken RFC 5424 message: err %v", err)
+	// Looks like RFC 5424 (<PRI>VERSION SP) and is not: read as RFC 3164, not shipped as malformed.
+	for in, msg := range map[string]string{
+		"<13>42 items processed":              "42 items processed",
+		"<13>1 hello world":                   "1 hello world",
+		"<34>1 2003-10-11T22:14:15.003Z host": "1 2003-10-11T22:14:15.003Z host",
+	} {
+		if err := p.Parse([]byte(in), now, &m); err != nil || string(m.Msg) != msg || m.Priority != 13 && m.Priority != 34 {
+			t.Errorf("%q in auto mode: msg %q priority %d, err %v; want RFC 3164 with msg %q", in, m.Msg, m.Priority, err, msg)
+		}
+	}
+	// With format rfc5424, it is an error.
+	if err := syslog.NewParser(syslog.FormatRFC5424, time.UTC).Parse([]byte("<13>42 items processed"), now, &m); err == nil || !strings.Contains(err.Error(), "RFC 5424") {
+		t.Fatalf("not RFC 5424 with format rfc5424: err %v", err)
 	}
 }
 
@@ -182,11 +192,14 @@ func TestYearlessTimes(t *testing.T) {
 		want string // "" : no time
 	}{
 		{"Dec 31 read on Jan 1 is last year", time.Date(2027, 1, 1, 0, 0, 10, 0, time.UTC), "<13>Dec 31 23:59:59 h a: x", "2026-12-31T23:59:59Z"},
-		{"Jan 1 read on Dec 31 is next year", time.Date(2026, 12, 31, 23, 59, 0, 0, time.UTC), "<13>Jan  1 00:00:30 h a: x", "2027-01-01T00:00:30Z"},
+		{"Jan 1 read on Dec 31 is this year's", time.Date(2026, 12, 31, 23, 59, 0, 0, time.UTC), "<13>Jan  1 00:00:30 h a: x", "2026-01-01T00:00:30Z"},
 		{"mid-year stays in the year", time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC), "<13>Jan  1 00:00:00 h a: x", "2026-01-01T00:00:00Z"},
+		{"six months old is this year", time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC), "<13>Jun  5 10:00:00 h a: x", "2026-06-05T10:00:00Z"},
+		{"a sender's clock a few days ahead is this year", time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC), "<13>Dec 20 10:00:00 h a: x", "2026-12-20T10:00:00Z"},
+		{"more than a month ahead is last year", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), "<13>Jun  5 10:00:00 h a: x", "2025-06-05T10:00:00Z"},
 		{"Feb 29 in a leap year", time.Date(2028, 3, 1, 0, 0, 0, 0, time.UTC), "<13>Feb 29 12:00:00 h a: x", "2028-02-29T12:00:00Z"},
 		{"Feb 29 read the year after", time.Date(2029, 1, 10, 0, 0, 0, 0, time.UTC), "<13>Feb 29 12:00:00 h a: x", "2028-02-29T12:00:00Z"},
-		{"Feb 29 far from a leap year is no time", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), "<13>Feb 29 12:00:00 h a: x", ""},
+		{"Feb 29 when neither this nor last year is a leap year is no time", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), "<13>Feb 29 12:00:00 h a: x", ""},
 		{"Feb 30 is no time", now, "<13>Feb 30 12:00:00 h a: x", ""},
 	}
 	for _, tt := range tests {
@@ -225,5 +238,36 @@ func TestTimezoneOfZonelessTimes(t *testing.T) {
 		if got := m.Time.UTC().Format(time.RFC3339Nano); got != want {
 			t.Errorf("%s: time %s, want %s", in, got, want)
 		}
+	}
+}
+
+// Structured data of thousands of tiny elements costs no more than its bytes: parsing keeps at most maxSDParams
+// entries (no allocation once a Message and its renderer are reused), and the text goes to
+// syslog.structured_data_raw, never to syslog.structured_data (which stays an object).
+func TestStructuredDataBeyondTheCap(t *testing.T) {
+	sd := strings.Repeat("[a]", 20000)
+	frame := []byte("<1>1 - - - - - " + sd + " msg")
+	p := syslog.NewParser(syslog.FormatAuto, time.UTC)
+	var m syslog.Message
+	var out []byte
+	run := func() {
+		if err := p.Parse(frame, now, &m); err != nil {
+			t.Fatal(err)
+		}
+		out = syslog.AppendMembers(out[:0], &m)
+	}
+	run()
+	if want := `,"syslog":{"priority":1,"facility":0,"facility_label":"kern","severity":1,"severity_label":"alert","structured_data_raw":"` + sd + `"}`; string(out) != want {
+		t.Fatalf("members %.200s..., want structured_data_raw with the text", out)
+	}
+	if allocs := testing.AllocsPerRun(5, run); allocs > 1 {
+		t.Fatalf("%v allocations per message of 20000 SD elements, want none beyond the members' buffer", allocs)
+	}
+	var few syslog.Message
+	if err := p.Parse([]byte(`<1>1 - - - - - [a x="1"][b] msg`), now, &few); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(syslog.AppendMembers(nil, &few)); !strings.Contains(got, `"structured_data":{"a":{"x":"1"},"b":{}}`) || strings.Contains(got, "raw") {
+		t.Fatalf("members %s, want structured_data as an object", got)
 	}
 }

@@ -17,8 +17,9 @@ var (
 	severities = [8]string{"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"}
 )
 
-// maxSDParams bounds the parameters rendered as a JSON object (duplicates are merged, in quadratic time);
-// structured data with more is rendered as its text.
+// maxSDParams bounds the parameters parsed and rendered as a JSON object (duplicates are merged, in quadratic
+// time); structured data with more is rendered as its text, under its own key (syslog.structured_data_raw) so
+// that syslog.structured_data is always an object (one mapping in Elasticsearch).
 const maxSDParams = 128
 
 // renderer appends the JSON members of parsed messages; its scratch buffer is reused.
@@ -70,7 +71,12 @@ func (r *renderer) appendMessage(dst []byte, m *Message) []byte {
 		}
 		dst = append(dst, seq...)
 	}
-	if len(m.sd) > 0 {
+	switch {
+	case m.sdRaw != nil:
+		dst = sep(dst)
+		dst = append(dst, `"structured_data_raw":`...)
+		dst = eventjson.AppendString(dst, m.sdRaw)
+	case len(m.sd) > 0:
 		dst = sep(dst)
 		dst = append(dst, `"structured_data":`...)
 		dst = r.appendSD(dst, m.sd)
@@ -93,13 +99,6 @@ func (r *renderer) appendMessage(dst []byte, m *Message) []byte {
 // repeated PARAM-NAME (RFC 5424 allows it) becomes an array of its values, so that the object has no duplicate
 // keys.
 func (r *renderer) appendSD(dst []byte, sd []sdParam) []byte {
-	if len(sd) > maxSDParams {
-		r.scratch = r.scratch[:0]
-		for i := range sd {
-			r.scratch = appendSDText(r.scratch, sd, i)
-		}
-		return eventjson.AppendString(dst, r.scratch)
-	}
 	dst = append(dst, '{')
 	firstID := true
 	for i := range sd {
@@ -167,21 +166,6 @@ func (r *renderer) appendValue(dst []byte, p *sdParam) []byte {
 	}
 	r.scratch = unescapeSD(r.scratch[:0], p.value)
 	return eventjson.AppendString(dst, r.scratch)
-}
-
-// appendSDText appends sd[i] as RFC 5424 text, opening and closing its element as its neighbours require.
-func appendSDText(dst []byte, sd []sdParam, i int) []byte {
-	p := &sd[i]
-	if i == 0 || !bytes.Equal(sd[i-1].id, p.id) {
-		dst = append(append(dst, '['), p.id...)
-	}
-	if p.name != nil {
-		dst = append(append(append(append(append(dst, ' '), p.name...), `="`...), p.value...), '"')
-	}
-	if i == len(sd)-1 || !bytes.Equal(sd[i+1].id, p.id) {
-		dst = append(dst, ']')
-	}
-	return dst
 }
 
 // appendSource appends `,"source":{"address":"10.0.0.1","port":514}`.

@@ -223,7 +223,7 @@ func (p *Parser) stamp3164(b []byte, i int, now time.Time) (time.Time, int, bool
 		}
 	}
 	if year < 0 {
-		t, ok := nearest(now, time.Month(month), day, hour, minute, sec, nsec, loc)
+		t, ok := resolveYear(now, time.Month(month), day, hour, minute, sec, nsec, loc)
 		return t, j, ok
 	}
 	if day > daysIn(time.Month(month), year) {
@@ -287,32 +287,23 @@ func colonDigits(b []byte, i int) (int, int, bool) {
 	return digits(b, i+1, 2, 2)
 }
 
-// halfYear is how far from now a year-less time may be in the current year before the next or the previous
-// year is considered.
-const halfYear = 183 * 24 * time.Hour
+// maxAhead is how far ahead of now a year-less time may be in the current year; beyond, it is from last year.
+// Senders' clocks run a little ahead at most, while old messages (a relay's backlog, a replayed file) are common:
+// rsyslog and syslog-ng prefer the past too.
+const maxAhead = 31 * 24 * time.Hour
 
-// nearest resolves a year-less time to the year that puts it nearest to now: a Dec 31 message read on Jan 1 is
-// from last year, a Jan 1 message read on Dec 31 (a sender's clock ahead) from next year. Feb 29 takes the
-// nearest leap year among those three.
-func nearest(now time.Time, month time.Month, day, hour, minute, sec, nsec int, loc *time.Location) (time.Time, bool) {
+// resolveYear gives a year-less time this year, unless that puts it more than maxAhead after now: then last
+// year (a Dec 31 message read on Jan 1, a Jun 5 message read on Dec 7 is six months old). Feb 29 outside a leap
+// year is no time.
+func resolveYear(now time.Time, month time.Month, day, hour, minute, sec, nsec int, loc *time.Location) (time.Time, bool) {
 	y := now.In(loc).Year()
-	var best time.Time
-	var bestDist time.Duration = -1
-	for _, cand := range [3]int{y, y - 1, y + 1} {
-		if day > daysIn(month, cand) {
-			continue
-		}
-		t := time.Date(cand, month, day, hour, minute, sec, nsec, loc)
-		d := t.Sub(now)
-		if d < 0 {
-			d = -d
-		}
-		if cand == y && d <= halfYear {
+	if day <= daysIn(month, y) {
+		if t := time.Date(y, month, day, hour, minute, sec, nsec, loc); t.Sub(now) <= maxAhead {
 			return t, true
 		}
-		if bestDist < 0 || d < bestDist {
-			best, bestDist = t, d
-		}
 	}
-	return best, bestDist >= 0
+	if day <= daysIn(month, y-1) {
+		return time.Date(y-1, month, day, hour, minute, sec, nsec, loc), true
+	}
+	return time.Time{}, false
 }

@@ -103,10 +103,19 @@ func orNil(tok []byte) []byte {
 }
 
 // parseSD reads the SD-ELEMENTs starting at b[i] ('['), appending their parameters to m.sd, and returns the
-// index after the last ']'.
+// index after the last ']'. Beyond maxSDParams entries it only checks the syntax and keeps the whole text in
+// m.sdRaw: thousands of tiny elements ("[a][a]...") cost no more than their bytes.
 //
 //	SD-ELEMENT = "[" SD-ID *(SP PARAM-NAME "=" %d34 PARAM-VALUE %d34) "]"
 func (m *Message) parseSD(b []byte, i int) (int, error) {
+	sdStart := i
+	add := func(p sdParam) {
+		if len(m.sd) < maxSDParams {
+			m.sd = append(m.sd, p)
+		} else {
+			m.sdOver = true
+		}
+	}
 	for i < len(b) && b[i] == '[' {
 		i++
 		id, j := sdName(b, i)
@@ -136,7 +145,7 @@ func (m *Message) parseSD(b []byte, i int) (int, error) {
 			if i >= len(b) {
 				return i, &parseError{name5424, start, "want the '\"' closing the PARAM-VALUE"}
 			}
-			m.sd = append(m.sd, sdParam{id: id, name: name, value: b[start:i], esc: esc})
+			add(sdParam{id: id, name: name, value: b[start:i], esc: esc})
 			params++
 			i++
 		}
@@ -144,9 +153,12 @@ func (m *Message) parseSD(b []byte, i int) (int, error) {
 			return i, &parseError{name5424, i, "want ']' closing the SD-ELEMENT"}
 		}
 		if params == 0 {
-			m.sd = append(m.sd, sdParam{id: id})
+			add(sdParam{id: id})
 		}
 		i++
+	}
+	if m.sdOver {
+		m.sd, m.sdRaw = m.sd[:0], b[sdStart:i]
 	}
 	return i, nil
 }

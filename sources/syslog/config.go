@@ -25,6 +25,13 @@ type Config struct {
 	MaxMessageBytes int `yaml:"max_message_bytes"`
 	// Timezone is for RFC 3164 times, which carry no zone: an IANA name or Local. Default UTC.
 	Timezone string `yaml:"timezone"`
+	// MaxConnections bounds the TCP/TLS connections open at once; beyond it a new one is closed at once and
+	// counted (flicker_input_rejected_total{reason="too_many_connections"}). Ignored with udp. Default 1024.
+	MaxConnections int `yaml:"max_connections"`
+	// IdleTimeout closes a TCP/TLS connection that sent nothing for this long; 0 (the default) never does:
+	// senders such as rsyslog keep one connection open and may be quiet for hours, and the first message written
+	// into a connection the receiver closed is lost (TCP syslog has no acknowledgement).
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// TLS is the server certificate (and client CAs for mutual TLS); required with protocol tls, refused
 	// otherwise.
 	TLS *servertls.Config `yaml:"tls"`
@@ -47,6 +54,7 @@ const (
 	DefaultFormat          = FormatAuto
 	DefaultMaxMessageBytes = 64 << 10
 	DefaultTimezone        = "UTC"
+	DefaultMaxConnections  = 1024
 	// maxMaxMessageBytes is the largest max_message_bytes: a UDP datagram holds at most 65507 bytes, and TCP
 	// frames beyond 16 MiB are a sender's bug rather than a log message.
 	maxMaxMessageBytes = 16 << 20
@@ -69,6 +77,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.Timezone == "" {
 		c.Timezone = DefaultTimezone
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = DefaultMaxConnections
 	}
 }
 
@@ -104,6 +115,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxMessageBytes < minMaxMessageBytes || c.MaxMessageBytes > maxMaxMessageBytes {
 		add("max_message_bytes", "must be between %d and %d, not %d", minMaxMessageBytes, maxMaxMessageBytes, c.MaxMessageBytes)
+	}
+	if c.MaxConnections < 0 {
+		add("max_connections", "must be positive, not %d", c.MaxConnections)
+	}
+	if c.IdleTimeout < 0 {
+		add("idle_timeout", "must be positive (or 0: never), not %s", c.IdleTimeout)
 	}
 	if _, err := time.LoadLocation(c.Timezone); err != nil {
 		add("timezone", "unknown time zone %q: use an IANA name such as Europe/Paris, or Local", c.Timezone)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flickerlog/flicker/internal/fielderr"
 	"github.com/flickerlog/flicker/internal/servertls"
@@ -13,7 +14,7 @@ import (
 func TestDefaults(t *testing.T) {
 	c := syslog.Config{Name: "s", Address: ":5514"}
 	c.SetDefaults()
-	if c.Protocol != "tcp" || c.Format != "auto" || c.MaxMessageBytes != 65536 || c.Timezone != "UTC" {
+	if c.Protocol != "tcp" || c.Format != "auto" || c.MaxMessageBytes != 65536 || c.Timezone != "UTC" || c.MaxConnections != 1024 || c.IdleTimeout != 0 {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if err := c.Validate(); err != nil {
@@ -39,6 +40,8 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"tls key missing", syslog.Config{Name: "s", Address: ":5514", Protocol: "tls", TLS: &servertls.Config{CertFile: "/x.crt"}}, "tls.key_file", "required"},
 		{"message bound too small", syslog.Config{Name: "s", Address: ":5514", MaxMessageBytes: 100}, "max_message_bytes", "between"},
 		{"message bound too large", syslog.Config{Name: "s", Address: ":5514", MaxMessageBytes: 64 << 20}, "max_message_bytes", "between"},
+		{"negative max_connections", syslog.Config{Name: "s", Address: ":5514", MaxConnections: -1}, "max_connections", "positive"},
+		{"negative idle_timeout", syslog.Config{Name: "s", Address: ":5514", IdleTimeout: -time.Second}, "idle_timeout", "positive"},
 		{"unknown zone", syslog.Config{Name: "s", Address: ":5514", Timezone: "Mars/Olympus"}, "timezone", "IANA"},
 	}
 	for _, tt := range tests {

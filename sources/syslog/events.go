@@ -12,12 +12,21 @@ import (
 
 // Arenas are the buffers the events' bytes are written into: one allocation per arena, not one per message. An
 // arena is never written again where an event points into it, so it is freed once the last of its events is
-// acknowledged. A stream's first arena is small and each next one twice the last, up to maxArena: a connection
-// that sends a message a minute holds 4 KiB, a busy one allocates once per 64 KiB of messages.
+// acknowledged. A stream's first arena is small and each next one twice the last, up to maxArena (or one frame's
+// need, when larger): a connection that sends a message a minute holds 4 KiB, a busy one allocates once per
+// 64 KiB of messages; a quiet one lets a larger arena go.
 const (
 	firstArena = 4 << 10
 	maxArena   = 64 << 10
 )
+
+// publishBatch bounds the events built before they are published: a read of 64 KiB of two-byte lines is
+// published in runs of publishBatch rather than as 32,768 events at once, and no stream keeps room for more.
+const publishBatch = 1024
+
+// arenaNeed is the arena room reserved for an event of a frame of n bytes: the message (at most the frame), the
+// members (the header fields, JSON-escaped, and their keys) and the id.
+func arenaNeed(n int) int { return n + n/4 + 512 }
 
 // builder turns frames into events for one stream (a connection, or a UDP listener): it parses each frame and
 // writes the event's message, members and id into its arena. Owned by one goroutine.
@@ -31,6 +40,7 @@ type builder struct {
 	arena  []byte
 	next   int   // the size of the next arena
 	pos    int64 // the stream position of the last event
+	bytes  int   // frame bytes of events, counted once published
 }
 
 func (s *Source) newBuilder(st *engine.Stream) *builder {
@@ -42,7 +52,7 @@ func (s *Source) newBuilder(st *engine.Stream) *builder {
 func (s *Source) newStream(peer netip.AddrPort, withSource bool) *engine.Stream {
 	st := engine.NewStream(s.input, func(int64) {})
 	var seed [24]byte
-	binary.BigEndian.PutUint64(seed[:], uint64(time.Now().UnixNano()))
+	binary.BigEndian.PutUint64(seed[:], uint64(s.now().UnixNano()))
 	binary.BigEndian.PutUint64(seed[8:], s.conns.Add(1))
 	port := peer.Port()
 	binary.BigEndian.PutUint16(seed[16:], port)
@@ -58,11 +68,11 @@ func (s *Source) newStream(peer netip.AddrPort, withSource bool) *engine.Stream 
 // carry it). cut says the frame was cut at max_message_bytes.
 func (b *builder) add(frame []byte, now time.Time, peer netip.AddrPort, withPeer, cut bool) {
 	frame = trimEnd(frame)
-	b.src.stats.bytes.Add(uint64(len(frame)))
 	if len(frame) == 0 {
 		return
 	}
-	if need := 2*len(frame) + 512; cap(b.arena)-len(b.arena) < need {
+	if need := arenaNeed(len(frame)); cap(b.arena)-len(b.arena) < need {
+		// Appending past the room is still right (the events keep the old array), only a copy more.
 		b.arena = make([]byte, 0, max(b.next, need))
 		b.next = min(2*b.next, maxArena)
 	}
@@ -76,10 +86,14 @@ func (b *builder) add(frame []byte, now time.Time, peer netip.AddrPort, withPeer
 		}
 	} else {
 		b.src.stats.malformed.Add(1)
-		b.src.warnMalformed(peer, now, err)
+		if b.src.warnMalformed.allow(now) {
+			b.src.log.Warn().Err(err).Str("peer", peer.String()).
+				Msg("malformed frame shipped as it is with error.message (logged once a minute per input)")
+		}
 		b.arena = append(b.arena, frame...)
 	}
 	ev.Message = b.arena[start:len(b.arena):len(b.arena)]
+	b.render.invalid += invalidUTF8(ev.Message)
 	start = len(b.arena)
 	if withPeer {
 		b.arena = appendSource(b.arena, peer)
@@ -100,9 +114,15 @@ func (b *builder) add(frame []byte, now time.Time, peer netip.AddrPort, withPeer
 	ev.ID = b.arena[start:len(b.arena):len(b.arena)]
 	ev.Pos = b.pos
 	b.events = append(b.events, ev)
+	b.bytes += len(frame)
+	if b.render.invalid > 0 {
+		b.src.stats.invalid.Add(uint64(b.render.invalid))
+		b.render.invalid = 0
+	}
 }
 
-// publish hands the events built so far to the pipeline, blocking while its queue is full.
+// publish hands the events built so far to the pipeline, blocking while its queue is full. When it fails (ctx
+// ended: the grace after a stop is spent, or the pipeline stopped) the events are counted as dropped at shutdown.
 func (b *builder) publish(ctx context.Context, pub engine.Publisher) error {
 	if len(b.events) == 0 {
 		return nil
@@ -110,11 +130,30 @@ func (b *builder) publish(ctx context.Context, pub engine.Publisher) error {
 	err := pub.Publish(ctx, b.events)
 	if err == nil {
 		b.src.stats.events.Add(uint64(len(b.events)))
+		b.src.stats.bytes.Add(uint64(b.bytes))
+	} else {
+		b.src.stats.droppedShutdown.Add(uint64(len(b.events)))
 	}
 	clear(b.events)
-	b.events = b.events[:0]
+	b.events, b.bytes = b.events[:0], 0
+	if cap(b.events) > publishBatch {
+		b.events = nil
+	}
 	return err
 }
+
+// idle lets go of the room a quiet stream does not need: events beyond a few, an arena beyond the first size.
+func (b *builder) idle() {
+	if len(b.events) == 0 && cap(b.events) > idleEvents {
+		b.events = nil
+	}
+	if cap(b.arena) > firstArena {
+		b.arena, b.next = nil, firstArena
+	}
+}
+
+// idleEvents is the room for events a quiet stream keeps.
+const idleEvents = 16
 
 // trimEnd drops the line end and the NULs some senders end a frame with.
 func trimEnd(b []byte) []byte {

@@ -1,5 +1,7 @@
 package syslog
 
+import "time"
+
 // AppendMembers appends the JSON members an event of m carries.
 func AppendMembers(dst []byte, m *Message) []byte {
 	var r renderer
@@ -36,3 +38,11 @@ func Frames(data []byte, chunk, max int) (frames [][]byte, cut []bool, err error
 	}
 	return frames, cut, nil
 }
+
+// SetTimeouts shortens the TLS handshake bound and the grace after a stop, for tests.
+func (s *Source) SetTimeouts(handshake, grace time.Duration) {
+	s.handshakeTimeout, s.shutdownGrace = handshake, grace
+}
+
+// PublishBatch is the most events one Publish call carries.
+const PublishBatch = publishBatch

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/flickerlog/flicker/internal/eventjson"
 )
@@ -25,6 +26,29 @@ const maxSDParams = 128
 // renderer appends the JSON members of parsed messages; its scratch buffer is reused.
 type renderer struct {
 	scratch []byte
+	invalid int // bytes of invalid UTF-8 in the strings rendered (each becomes U+FFFD), for the caller to count
+}
+
+// appendString appends s as a JSON string, counting its invalid UTF-8.
+func (r *renderer) appendString(dst, s []byte) []byte {
+	r.invalid += invalidUTF8(s)
+	return eventjson.AppendString(dst, s)
+}
+
+// invalidUTF8 counts the bytes of s that are not valid UTF-8, as eventjson replaces them: one U+FFFD each.
+func invalidUTF8(s []byte) int {
+	if utf8.Valid(s) {
+		return 0
+	}
+	n := 0
+	for len(s) > 0 {
+		r, size := utf8.DecodeRune(s)
+		if r == utf8.RuneError && size == 1 {
+			n++
+		}
+		s = s[size:]
+	}
+	return n
 }
 
 // appendMessage appends the members of m: `,"syslog":{...}` (when it has any) and `,"host":{"hostname":...}`.
@@ -59,7 +83,7 @@ func (r *renderer) appendMessage(dst []byte, m *Message) []byte {
 		if f.v != nil {
 			dst = sep(dst)
 			dst = append(dst, f.key...)
-			dst = eventjson.AppendString(dst, f.v)
+			dst = r.appendString(dst, f.v)
 		}
 	}
 	if m.Sequence != nil {
@@ -75,7 +99,7 @@ func (r *renderer) appendMessage(dst []byte, m *Message) []byte {
 	case m.sdRaw != nil:
 		dst = sep(dst)
 		dst = append(dst, `"structured_data_raw":`...)
-		dst = eventjson.AppendString(dst, m.sdRaw)
+		dst = r.appendString(dst, m.sdRaw)
 	case len(m.sd) > 0:
 		dst = sep(dst)
 		dst = append(dst, `"structured_data":`...)
@@ -88,7 +112,7 @@ func (r *renderer) appendMessage(dst []byte, m *Message) []byte {
 	}
 	if m.Hostname != nil {
 		dst = append(dst, `,"host":{"hostname":`...)
-		dst = eventjson.AppendString(dst, m.Hostname)
+		dst = r.appendString(dst, m.Hostname)
 		dst = append(dst, '}')
 	}
 	return dst
@@ -109,7 +133,7 @@ func (r *renderer) appendSD(dst []byte, sd []sdParam) []byte {
 			dst = append(dst, ',')
 		}
 		firstID = false
-		dst = eventjson.AppendString(dst, sd[i].id)
+		dst = r.appendString(dst, sd[i].id)
 		dst = append(dst, ":{"...)
 		firstName := true
 		for j := i; j < len(sd); j++ {
@@ -122,7 +146,7 @@ func (r *renderer) appendSD(dst []byte, sd []sdParam) []byte {
 				dst = append(dst, ',')
 			}
 			firstName = false
-			dst = eventjson.AppendString(dst, p.name)
+			dst = r.appendString(dst, p.name)
 			dst = append(dst, ':')
 			n := 0
 			for k := j; k < len(sd); k++ {
@@ -162,10 +186,10 @@ func seenBefore(sd []sdParam, i int, same func(a, b *sdParam) bool) bool {
 
 func (r *renderer) appendValue(dst []byte, p *sdParam) []byte {
 	if !p.esc {
-		return eventjson.AppendString(dst, p.value)
+		return r.appendString(dst, p.value)
 	}
 	r.scratch = unescapeSD(r.scratch[:0], p.value)
-	return eventjson.AppendString(dst, r.scratch)
+	return r.appendString(dst, r.scratch)
 }
 
 // appendSource appends `,"source":{"address":"10.0.0.1","port":514}`.

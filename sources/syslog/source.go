@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,8 +28,11 @@ type Source struct {
 	stats counters
 	now   func() time.Time
 	conns atomic.Uint64 // connections accepted, for stream seeds
-	// warned is when the last malformed frame was logged (Unix nanoseconds): once a minute per source.
-	warned atomic.Int64
+	// handshakeTimeout bounds a TLS handshake; shutdownGrace is how long what was read keeps being published
+	// after the context ended (the pipeline takes events until every source returned).
+	handshakeTimeout, shutdownGrace time.Duration
+	// The warnings a sender can cause are logged at most once per warnEvery each.
+	warnMalformed, warnFraming, warnPartial, warnTooMany, warnTLS, warnUDP rateLimit
 
 	mu   sync.Mutex
 	addr net.Addr // the bound address once Run listens
@@ -41,17 +43,28 @@ type Stats struct {
 	Events, Bytes   uint64 // messages published and their frame bytes
 	Malformed       uint64 // frames that did not parse, shipped raw with error.message
 	Truncated       uint64 // frames cut at max_message_bytes (TCP)
+	InvalidEncoding uint64 // bytes of invalid UTF-8 in messages and members, replaced with U+FFFD
 	DroppedTooLarge uint64 // UDP datagrams over max_message_bytes
 	DroppedQueue    uint64 // UDP datagrams dropped while the queue was full
 	DroppedPartial  uint64 // unfinished frames at the end of a connection (closed, or framing broken)
+	DroppedShutdown uint64 // messages read and not queued when the pipeline stopped taking them at a stop
+	RejectedTooMany uint64 // connections closed at accept: max_connections were open
+	RejectedTLS     uint64 // TLS handshakes that failed or timed out (mutual TLS refusals included)
 	Connections     int64  // TCP/TLS connections open now
 }
 
 type counters struct {
-	events, bytes, malformed, truncated        atomic.Uint64
-	droppedTooLarge, droppedQueue, droppedPart atomic.Uint64
-	connections                                atomic.Int64
+	events, bytes, malformed, truncated, invalid                  atomic.Uint64
+	droppedTooLarge, droppedQueue, droppedPart, droppedShutdown   atomic.Uint64
+	rejectedTooMany, rejectedTLS                                  atomic.Uint64
+	connections                                                   atomic.Int64
 }
+
+// Bounds of a connection's life.
+const (
+	tlsHandshakeTimeout = 10 * time.Second
+	shutdownGrace       = 2 * time.Second
+)
 
 // New builds the source of cfg (defaulted and validated). It does not listen yet: Run does.
 func New(cfg Config, log zerolog.Logger) (*Source, error) {
@@ -60,11 +73,13 @@ func New(cfg Config, log zerolog.Logger) (*Source, error) {
 		return nil, fmt.Errorf("timezone: %w", err)
 	}
 	s := &Source{
-		cfg:   cfg,
-		log:   log.With().Str("component", "syslog").Str("input", cfg.Name).Logger(),
-		input: &engine.Input{Name: cfg.Name, Type: InputType},
-		loc:   loc,
-		now:   time.Now,
+		cfg:              cfg,
+		log:              log.With().Str("component", "syslog").Str("input", cfg.Name).Logger(),
+		input:            &engine.Input{Name: cfg.Name, Type: InputType},
+		loc:              loc,
+		now:              time.Now,
+		handshakeTimeout: tlsHandshakeTimeout,
+		shutdownGrace:    shutdownGrace,
 	}
 	if cfg.Protocol == ProtocolTLS {
 		if s.tls, err = cfg.TLS.ServerConfig(); err != nil {
@@ -73,6 +88,9 @@ func New(cfg Config, log zerolog.Logger) (*Source, error) {
 	}
 	return s, nil
 }
+
+// String names the source in errors: "syslog_sources NAME".
+func (s *Source) String() string { return "syslog_sources " + s.cfg.Name }
 
 // Input describes the source's input.
 func (s *Source) Input() *engine.Input { return s.input }
@@ -88,22 +106,22 @@ func (s *Source) Addr() net.Addr {
 func (s *Source) Stats() Stats {
 	c := &s.stats
 	return Stats{Events: c.events.Load(), Bytes: c.bytes.Load(), Malformed: c.malformed.Load(),
-		Truncated: c.truncated.Load(), DroppedTooLarge: c.droppedTooLarge.Load(),
+		Truncated: c.truncated.Load(), InvalidEncoding: c.invalid.Load(), DroppedTooLarge: c.droppedTooLarge.Load(),
 		DroppedQueue: c.droppedQueue.Load(), DroppedPartial: c.droppedPart.Load(),
-		Connections: c.connections.Load()}
+		DroppedShutdown: c.droppedShutdown.Load(), RejectedTooMany: c.rejectedTooMany.Load(),
+		RejectedTLS: c.rejectedTLS.Load(), Connections: c.connections.Load()}
 }
 
-// malformedLogEvery rate-limits the warning about frames that do not parse.
-const malformedLogEvery = time.Minute
+// warnEvery rate-limits each warning a sender can cause: a flood of bad frames or connections is one line a
+// minute, not one each.
+const warnEvery = time.Minute
 
-// warnMalformed logs a frame that did not parse, at most once per malformedLogEvery.
-func (s *Source) warnMalformed(peer netip.AddrPort, now time.Time, err error) {
-	last := s.warned.Load()
-	if now.UnixNano()-last < int64(malformedLogEvery) || !s.warned.CompareAndSwap(last, now.UnixNano()) {
-		return
-	}
-	s.log.Warn().Err(err).Str("peer", peer.String()).
-		Msg("malformed frame shipped as it is with error.message (logged once a minute per input)")
+// rateLimit lets one warning through per warnEvery.
+type rateLimit struct{ last atomic.Int64 } // Unix nanoseconds of the last one let through
+
+func (r *rateLimit) allow(now time.Time) bool {
+	last := r.last.Load()
+	return now.UnixNano()-last >= int64(warnEvery) && r.last.CompareAndSwap(last, now.UnixNano())
 }
 
 // Run listens and publishes what arrives until ctx ends. Failing to listen is its only error. It returns after
@@ -117,14 +135,14 @@ func (s *Source) Run(ctx context.Context, pub engine.Publisher) error {
 	if network == "udp" {
 		pc, err := lc.ListenPacket(ctx, network, s.cfg.Address)
 		if err != nil {
-			return fmt.Errorf("syslog %s: listen on %s: %w", s.cfg.Name, s.cfg.Address, err)
+			return fmt.Errorf("listen on %s: %w", s.cfg.Address, err)
 		}
 		s.listening(pc.LocalAddr())
 		return s.serveUDP(ctx, pc.(*net.UDPConn), pub)
 	}
 	ln, err := lc.Listen(ctx, network, s.cfg.Address)
 	if err != nil {
-		return fmt.Errorf("syslog %s: listen on %s: %w", s.cfg.Name, s.cfg.Address, err)
+		return fmt.Errorf("listen on %s: %w", s.cfg.Address, err)
 	}
 	s.listening(ln.Addr())
 	return s.serveTCP(ctx, ln, pub)
@@ -138,8 +156,8 @@ func (s *Source) listening(addr net.Addr) {
 		Msg("listening for syslog")
 }
 
-// serveTCP accepts connections until ctx ends, each read by its own goroutine; then it closes them all and
-// waits for their goroutines.
+// serveTCP accepts connections until ctx ends, each read by its own goroutine (max_connections at once: more
+// are closed at accept); then it closes them all and waits for their goroutines.
 func (s *Source) serveTCP(ctx context.Context, ln net.Listener, pub engine.Publisher) error {
 	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
 	defer stop()
@@ -167,9 +185,34 @@ func (s *Source) serveTCP(ctx context.Context, ln net.Listener, pub engine.Publi
 			}
 			continue
 		}
-		if s.tls != nil {
-			conn = tls.Server(conn, s.tls)
+		// Only this goroutine adds connections: the count cannot pass the bound between the check and the add.
+		if s.stats.connections.Load() >= int64(s.cfg.MaxConnections) {
+			_ = conn.Close()
+			s.stats.rejectedTooMany.Add(1)
+			if s.warnTooMany.allow(time.Now()) {
+				s.log.Warn().Str("peer", conn.RemoteAddr().String()).Int("max_connections", s.cfg.MaxConnections).
+					Msg("connection refused: max_connections are open (logged once a minute per input)")
+			}
+			continue
 		}
-		wg.Go(func() { s.serveConn(ctx, conn, pub) })
+		s.stats.connections.Add(1)
+		wg.Go(func() {
+			defer s.stats.connections.Add(-1)
+			s.serveConn(ctx, conn, pub)
+		})
+	}
+}
+
+// publishContext is the context Publish calls use: it ends shutdownGrace after ctx, so that what a source read
+// before the stop is still queued (the pipeline takes events until every source returned).
+func (s *Source) publishContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(s.shutdownGrace, cancel)
+		context.AfterFunc(pctx, func() { t.Stop() })
+	})
+	return pctx, func() {
+		stop()
+		cancel()
 	}
 }

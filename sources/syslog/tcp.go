@@ -2,27 +2,29 @@ package syslog
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/flickerlog/flicker/engine"
 )
 
 // A connection's read buffer starts at firstBuffer and doubles when a frame does not fit (up to a whole frame of
-// max_message_bytes) or a read fills it (up to busyBuffer: fewer reads for a busy sender).
+// max_message_bytes) or a read fills it (up to busyBuffer: fewer reads for a busy sender). Once a read leaves it
+// empty without filling it (the sender went quiet), it shrinks back to firstBuffer.
 const (
 	firstBuffer = 4 << 10
 	busyBuffer  = 64 << 10
 )
 
-// serveConn reads one connection until its sender closes it, its framing breaks or ctx ends. Each read's whole
-// frames are published together; while Publish blocks (the queue is full) the connection is not read, so the
-// kernel's buffers fill and the sender's writes stall: that is TCP's backpressure.
+// serveConn reads one connection until its sender closes it, its framing breaks, it stays idle for idle_timeout
+// or ctx ends. The frames of a read are published in runs of at most publishBatch; while Publish blocks (the
+// queue is full) the connection is not read, so the kernel's buffers fill and the sender's writes stall: that is
+// TCP's backpressure.
 func (s *Source) serveConn(ctx context.Context, conn net.Conn, pub engine.Publisher) {
-	s.stats.connections.Add(1)
-	defer s.stats.connections.Add(-1)
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer func() {
 		stop()
@@ -30,14 +32,35 @@ func (s *Source) serveConn(ctx context.Context, conn net.Conn, pub engine.Publis
 	}()
 	peer := addrPort(conn.RemoteAddr())
 	log := s.log.With().Str("peer", peer.String()).Logger()
+	if s.tls != nil {
+		tc := tls.Server(conn, s.tls)
+		hctx, cancel := context.WithTimeout(ctx, s.handshakeTimeout)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil {
+				s.stats.rejectedTLS.Add(1)
+				if s.warnTLS.allow(time.Now()) {
+					log.Warn().Err(err).Msg("TLS handshake failed: connection closed (logged once a minute per input)")
+				}
+			}
+			return
+		}
+		conn = tc
+	}
 	log.Debug().Msg("connection opened")
 	defer log.Debug().Msg("connection closed")
+	pctx, cancel := s.publishContext(ctx)
+	defer cancel()
 	b := s.newBuilder(s.newStream(peer, true))
 	f := framer{max: s.cfg.MaxMessageBytes}
 	limit := maxFrameBuffer(s.cfg.MaxMessageBytes)
 	buf := make([]byte, min(firstBuffer, limit))
 	r, w := 0, 0
 	for {
+		if s.cfg.IdleTimeout > 0 {
+			_ = conn.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
+		}
 		n, rerr := conn.Read(buf[w:])
 		full := w+n == len(buf)
 		w += n
@@ -46,9 +69,12 @@ func (s *Source) serveConn(ctx context.Context, conn net.Conn, pub engine.Publis
 		for {
 			k, frame, cut, err := f.next(buf[r:w], eof)
 			if err != nil {
-				log.Warn().Err(err).Int("partial_bytes", w-r).Msg("closing the connection: its framing is broken")
 				s.stats.droppedPart.Add(1)
-				_ = b.publish(ctx, pub)
+				if s.warnFraming.allow(now) {
+					log.Warn().Err(err).Int("partial_bytes", w-r).
+						Msg("closing the connection: its framing is broken (logged once a minute per input)")
+				}
+				_ = b.publish(pctx, pub)
 				return
 			}
 			if k == 0 {
@@ -57,17 +83,29 @@ func (s *Source) serveConn(ctx context.Context, conn net.Conn, pub engine.Publis
 			r += k
 			if frame != nil {
 				b.add(frame, now, peer, false, cut)
+				if len(b.events) >= publishBatch {
+					if err := b.publish(pctx, pub); err != nil {
+						return
+					}
+				}
 			}
 		}
-		if err := b.publish(ctx, pub); err != nil {
-			return // ctx ended or the pipeline stopped
+		if err := b.publish(pctx, pub); err != nil {
+			return // the pipeline stopped
 		}
 		if eof {
 			if r < w {
 				s.stats.droppedPart.Add(1)
-				log.Warn().Int("partial_bytes", w-r).Msg("connection closed in the middle of a frame: its start is dropped")
+				if s.warnPartial.allow(now) {
+					log.Warn().Int("partial_bytes", w-r).
+						Msg("connection closed in the middle of a frame: its start is dropped (logged once a minute per input)")
+				}
 			}
-			if !errors.Is(rerr, io.EOF) && ctx.Err() == nil && !errors.Is(rerr, net.ErrClosed) {
+			var ne net.Error
+			switch {
+			case errors.As(rerr, &ne) && ne.Timeout():
+				log.Debug().Dur("idle_timeout", s.cfg.IdleTimeout).Msg("closing an idle connection")
+			case !errors.Is(rerr, io.EOF) && ctx.Err() == nil && !errors.Is(rerr, net.ErrClosed):
 				log.Debug().Err(rerr).Msg("connection read")
 			}
 			return
@@ -75,10 +113,17 @@ func (s *Source) serveConn(ctx context.Context, conn net.Conn, pub engine.Publis
 		// Keep the unfinished frame at the start of the buffer, growing it when the frame does not fit yet.
 		w = copy(buf, buf[r:w])
 		r = 0
-		if size := len(buf); w == size && size < limit || full && size < max(limit, busyBuffer) {
+		switch size := len(buf); {
+		case w == size && size < limit || full && size < max(limit, busyBuffer):
 			grown := make([]byte, min(2*size, max(limit, busyBuffer)))
 			copy(grown, buf[:w])
 			buf = grown
+		case w == 0 && !full:
+			// The sender is quiet: an idle connection holds no more than a new one.
+			if size > firstBuffer {
+				buf = make([]byte, min(firstBuffer, limit))
+			}
+			b.idle()
 		}
 	}
 }

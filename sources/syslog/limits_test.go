@@ -324,8 +324,9 @@ func TestStopPublishesWhatWasRead(t *testing.T) {
 				if unblock && (got != 3 || st.DroppedShutdown != 0) {
 					t.Errorf("Publish unblocked during the stop: %d events and %d dropped, want all read published", got, st.DroppedShutdown)
 				}
-				if !unblock && (got != 0 || st.DroppedShutdown != 3) {
-					t.Errorf("Publish blocked past the grace: %d events and %d dropped at shutdown, want 0 and every one read", got, st.DroppedShutdown)
+				if !unblock && (got != 0 || st.DroppedShutdown != 3 || st.Bytes != 0 || st.Events != 0) {
+					t.Errorf("Publish blocked past the grace: %d events and %d dropped at shutdown (stats %+v), want 0 and every one read, no bytes or events counted",
+						got, st.DroppedShutdown, st)
 				}
 			}
 		})
@@ -338,10 +339,13 @@ func TestInvalidEncodingCounted(t *testing.T) {
 	rec := &recorder{}
 	s := start(t, syslog.Config{}, rec, nil)
 	c := dial(t, s.addr)
-	fmt.Fprint(c, "<13>1 - h\xff\xfe app - - [x@1 k=\"v\xc3\"] msg \xe2\x82\n<13>1 - h app - - - fine\n")
-	rec.waitEvents(t, 2)
-	if n := s.src.Stats().InvalidEncoding; n != 5 {
-		t.Fatalf("%d invalid bytes counted, want 5 (2 in the host name, 1 in an SD value, 2 in the message)", n)
+	fmt.Fprint(c, "<13>1 - h app - - [x@1 k=\"v\xc3\"] msg \xe2\x82\n<13>1 - h app - - - fine\n")
+	evs := rec.waitEvents(t, 2)
+	if field(evs[0], "syslog.structured_data.x@1.k") != "v\ufffd" {
+		t.Fatalf("event %v", evs[0])
+	}
+	if n := s.src.Stats().InvalidEncoding; n != 3 {
+		t.Fatalf("%d invalid bytes counted, want 3 (1 in an SD value, 2 in the message)", n)
 	}
 }
 

@@ -123,7 +123,7 @@ var inputKinds = []inputKind{
 	}},
 	{"syslog_sources", func(cfg *config.Config, _ positions, once bool, log zerolog.Logger, in *inputs) error {
 		if once && len(cfg.SyslogSources) > 0 {
-			return fmt.Errorf("syslog_sources: --once cannot finish a listener (it never has read everything): run without --once")
+			return fmt.Errorf("syslog_sources: --once ships what inputs hold and exits; a listening source has no end: run without --once")
 		}
 		for _, c := range cfg.SyslogSources {
 			src, err := syslog.New(c, log)

@@ -15,6 +15,7 @@ import (
 	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/file"
 	httpsrc "github.com/flickerlog/flicker/sources/http"
+	"github.com/flickerlog/flicker/sources/syslog"
 	"github.com/flickerlog/flicker/store"
 )
 
@@ -65,7 +66,8 @@ func (c *RunCmd) Run(e *env) error {
 		return &exitError{code: exitUsage, err: err}
 	}
 	queueBytes := int64(cfg.Queue.MaxBytes)
-	if err := c.applyMemoryLimit(queueBytes+httpsrc.MemoryBeyondQueue(cfg.HTTPSources, queueBytes), log); err != nil {
+	if err := c.applyMemoryLimit(queueBytes+httpsrc.MemoryBeyondQueue(cfg.HTTPSources, queueBytes)+
+		syslog.MemoryBeyondQueue(cfg.SyslogSources), log); err != nil {
 		return err
 	}
 	mode, err := c.registryMode()

@@ -133,7 +133,10 @@ func syslogInputStats(srcs []*syslog.Source) []telemetry.InputStats {
 		st, in := src.Stats(), src.Input()
 		out = append(out, telemetry.InputStats{Name: in.Name, Type: in.Type, Events: st.Events, Bytes: st.Bytes,
 			Malformed: st.Malformed, ConnectionsOpen: st.Connections, Truncated: st.Truncated,
-			DroppedTooLarge: st.DroppedTooLarge, DroppedQueueFull: st.DroppedQueue, DroppedPartial: st.DroppedPartial})
+			DroppedTooLarge: st.DroppedTooLarge, DroppedQueueFull: st.DroppedQueue, DroppedPartial: st.DroppedPartial,
+			DroppedShutdown: st.DroppedShutdown, InvalidEncoding: st.InvalidEncoding,
+			Net: &telemetry.NetStats{Rejected: map[string]uint64{
+				"too_many_connections": st.RejectedTooMany, "tls_handshake": st.RejectedTLS}}})
 	}
 	return out
 }

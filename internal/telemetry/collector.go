@@ -40,6 +40,7 @@ type InputStats struct {
 	// Syslog sources (Malformed counts their frames that did not parse).
 	Truncated                                         uint64
 	DroppedTooLarge, DroppedQueueFull, DroppedPartial uint64
+	DroppedShutdown                                   uint64
 
 	// Listening inputs (syslog_sources, http_sources): connections open now.
 	ConnectionsOpen int64
@@ -78,8 +79,7 @@ var inputMetrics = []metric[InputStats]{
 var fileInputMetrics = []metric[InputStats]{
 	counter("flicker_input_long_line_pieces_total", "Events cut at max_line_bytes.", inputLabels,
 		func(s InputStats) float64 { return float64(s.LongLinePieces) }),
-	counter("flicker_input_invalid_encoding_total", "Invalid code units replaced with U+FFFD.", inputLabels,
-		func(s InputStats) float64 { return float64(s.InvalidEncoding) }),
+	inputInvalidEncoding,
 	counter("flicker_input_truncations_total", "Truncations and content replacements seen on known files.",
 		inputLabels, func(s InputStats) float64 { return float64(s.Truncations) }),
 	counter("flicker_input_truncated_bytes_lost_total",
@@ -95,6 +95,11 @@ var fileInputMetrics = []metric[InputStats]{
 		func(s InputStats) float64 { return float64(s.FilesTracked) }),
 }
 
+// inputInvalidEncoding is shared by file and syslog inputs.
+var inputInvalidEncoding = counter("flicker_input_invalid_encoding_total",
+	"Invalid code units (UTF-16 in files, bytes of UTF-8 in syslog messages) replaced with U+FFFD.", inputLabels,
+	func(s InputStats) float64 { return float64(s.InvalidEncoding) })
+
 // inputMalformed is shared by file and syslog inputs.
 var inputMalformed = counter("flicker_input_malformed_total",
 	"Container log lines or syslog frames that could not be decoded, shipped as they are with error.message.",
@@ -109,6 +114,7 @@ var syslogInputMetrics = []metric[InputStats]{
 	inputDropped("too_large", func(s InputStats) uint64 { return s.DroppedTooLarge }),
 	inputDropped("queue_full", func(s InputStats) uint64 { return s.DroppedQueueFull }),
 	inputDropped("partial", func(s InputStats) uint64 { return s.DroppedPartial }),
+	inputDropped("shutdown", func(s InputStats) uint64 { return s.DroppedShutdown }),
 }
 
 // inputConnectionsOpen is shared by the listening inputs (syslog and http sources).
@@ -120,7 +126,8 @@ func inputDropped(reason string, v func(InputStats) uint64) metric[InputStats] {
 	return metric[InputStats]{
 		prometheus.NewDesc("flicker_input_dropped_total", "Messages received and not shipped, by reason: "+
 			"too_large (a UDP datagram over max_message_bytes), queue_full (UDP datagrams while the queue stayed "+
-			"full), partial (an unfinished frame when its connection closed or its framing broke).", inputLabels,
+			"full), partial (an unfinished frame when its connection closed or its framing broke), shutdown (read and "+
+			"not queued before the pipeline stopped taking events at a stop).", inputLabels,
 			prometheus.Labels{"reason": reason}),
 		prometheus.CounterValue, func(s InputStats) float64 { return float64(v(s)) },
 	}
@@ -252,6 +259,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 				emit(ch, apiInputMetrics, in, in.Name, in.Type)
 			case "syslog":
 				emit(ch, syslogInputMetrics, in, in.Name, in.Type)
+				emit(ch, []metric[InputStats]{inputInvalidEncoding}, in, in.Name, in.Type)
+				emitRejected(ch, in)
 			case "http":
 				emitNet(ch, in)
 			default:

@@ -25,11 +25,20 @@ var netInputMetrics = []metric[InputStats]{
 
 var inputRejected = prometheus.NewDesc("flicker_input_rejected_total",
 	"Requests a listening input answered with an error, by reason (auth, malformed, too_large, unsupported, "+
-		"queue_full, ack_timeout, stopping, client_gone).", append(inputLabels, "reason"), nil)
+		"queue_full, ack_timeout, stopping, client_gone), and connections it refused (too_many_connections, "+
+		"tls_handshake).", append(inputLabels, "reason"), nil)
 
 // emitNet sends the metrics of a listening input.
 func emitNet(ch chan<- prometheus.Metric, in InputStats) {
 	emit(ch, netInputMetrics, in, in.Name, in.Type)
+	emitRejected(ch, in)
+}
+
+// emitRejected sends flicker_input_rejected_total of each reason in in.Net.Rejected.
+func emitRejected(ch chan<- prometheus.Metric, in InputStats) {
+	if in.Net == nil {
+		return
+	}
 	reasons := make([]string, 0, len(in.Net.Rejected))
 	for r := range in.Net.Rejected {
 		reasons = append(reasons, r)

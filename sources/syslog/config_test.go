@@ -55,3 +55,25 @@ func TestValidateNamesTheField(t *testing.T) {
 		})
 	}
 }
+
+func TestMemoryBeyondQueue(t *testing.T) {
+	if n := syslog.MemoryBeyondQueue(nil); n != 0 {
+		t.Fatalf("without entries: %d, want 0", n)
+	}
+	tcp := syslog.Config{Name: "t", Address: ":1"}
+	tcp.SetDefaults()
+	one := syslog.MemoryBeyondQueue([]syslog.Config{tcp})
+	// A connection: a read buffer of a frame, an arena of a frame, 1024 events (over 100 bytes each).
+	if perConn := one / 1024; perConn < 2*65536+1024*100 || perConn > 2*65536+1024*300+32<<10 {
+		t.Fatalf("%d bytes per connection", perConn)
+	}
+	tcp.MaxConnections = 2048
+	if two := syslog.MemoryBeyondQueue([]syslog.Config{tcp}); two != 2*one {
+		t.Fatalf("twice the connections: %d, want %d", two, 2*one)
+	}
+	udp := syslog.Config{Name: "u", Address: ":1", Protocol: "udp"}
+	udp.SetDefaults()
+	if n := syslog.MemoryBeyondQueue([]syslog.Config{udp}); n < 4<<20 || n > 8<<20 {
+		t.Fatalf("a UDP listener: %d", n)
+	}
+}

@@ -4,8 +4,9 @@
 //
 // An event's message is the MSG part; its members are syslog.{priority,facility,facility_label,severity,
 // severity_label,appname,procid,msgid,sequence,structured_data}, host.hostname and source.{address,port} (the
-// peer), each only when the message has it. @timestamp is the message's own time (RFC 3164's year-less times
-// take the year that puts them nearest to the read time), else the read time. A frame that does not parse is
+// peer), each only when the message has it (structured data of more than 128 parameters as its text in
+// syslog.structured_data_raw). @timestamp is the message's own time (RFC 3164's year-less times are this year
+// unless more than 31 days ahead of the read time, then last year), else the read time. A frame that does not parse is
 // shipped whole with error.message; a TCP frame longer than max_message_bytes is cut there and flagged
 // (log.flags: ["truncated"]), the rest of it discarded.
 //
@@ -24,14 +25,16 @@
 //     (kill -9, OOM, node loss) of flicker loses what it held and the sender had let go of: bytes in the
 //     kernel's socket buffers, frames read but not yet published, and events in the queue that no output has
 //     accepted yet (there are no positions to resume from). A clean stop closes the connections (what they had
-//     not read yet is lost too) and drains the queue. Use the HTTP source where delivery must be guaranteed: it
+//     not read yet is lost too), queues what was read for up to 2 seconds (the rest counted as dropped at
+//     shutdown) and drains the queue. Use the HTTP source where delivery must be guaranteed: it
 //     answers only once every output has the events.
 //   - UDP is lossy by design: datagrams the kernel drops are not seen; those flicker drops are counted
 //     (oversized, or the queue full for longer than 4096 datagrams or 4 MiB take to arrive).
 //   - While the pipeline's queue is full a TCP connection is not read (backpressure reaches the sender as
 //     stalled writes). A connection holds a read buffer (4 KiB, growing to hold a whole frame of
-//     max_message_bytes, or to 64 KiB for a busy sender) and the arena its events are written into (4 KiB,
-//     doubling to 64 KiB), plus the arenas of its events not yet acknowledged.
+//     max_message_bytes, or to 64 KiB for a busy sender), the arena its events are written into (4 KiB,
+//     doubling to 64 KiB) and up to 1024 events being built, plus the arenas of its events not yet
+//     acknowledged; once quiet it lets the larger buffer and arena go. max_connections bounds how many.
 //   - Event ids are per connection (a seed of the input, the peer and the accept time, and the message's
 //     number in the connection): unique, but a message sent again on a new connection gets a new id.
 //   - In RFC 3164 the word after the time is taken as the host name unless it ends with ':' or holds bytes no

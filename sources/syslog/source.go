@@ -54,10 +54,10 @@ type Stats struct {
 }
 
 type counters struct {
-	events, bytes, malformed, truncated, invalid                  atomic.Uint64
-	droppedTooLarge, droppedQueue, droppedPart, droppedShutdown   atomic.Uint64
-	rejectedTooMany, rejectedTLS                                  atomic.Uint64
-	connections                                                   atomic.Int64
+	events, bytes, malformed, truncated, invalid                atomic.Uint64
+	droppedTooLarge, droppedQueue, droppedPart, droppedShutdown atomic.Uint64
+	rejectedTooMany, rejectedTLS                                atomic.Uint64
+	connections                                                 atomic.Int64
 }
 
 // Bounds of a connection's life.

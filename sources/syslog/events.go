@@ -142,8 +142,10 @@ func (b *builder) publish(ctx context.Context, pub engine.Publisher) error {
 	return err
 }
 
-// idle lets go of the room a quiet stream does not need: events beyond a few, an arena beyond the first size.
+// idle lets go of the room a quiet stream does not need: events beyond a few, an arena beyond the first size,
+// and the last message parsed (its fields alias the frame, in a read buffer that may have been replaced).
 func (b *builder) idle() {
+	b.msg = Message{}
 	if len(b.events) == 0 && cap(b.events) > idleEvents {
 		b.events = nil
 	}

@@ -157,7 +157,7 @@ func TestIdleConnectionsHoldLittle(t *testing.T) {
 	waitFor(t, "every line published", func() bool { return pub.n.Load() == conns*lines })
 	held := int64(heapInUse()) - int64(before)
 	t.Logf("%d idle connections hold %d KiB", conns, held>>10)
-	if limit := int64(conns * 64 << 10); held > limit {
+	if limit := int64(conns * 32 << 10); held > limit {
 		t.Errorf("%d idle connections hold %d KiB after their bursts were published, want under %d KiB", conns, held>>10, limit>>10)
 	}
 	if l := pub.largest.Load(); l > syslog.PublishBatch {

@@ -13,8 +13,8 @@ import (
 )
 
 // A connection's read buffer starts at firstBuffer and doubles when a frame does not fit (up to a whole frame of
-// max_message_bytes) or a read fills it (up to busyBuffer: fewer reads for a busy sender). Once a read leaves it
-// empty without filling it (the sender went quiet), it shrinks back to firstBuffer.
+// max_message_bytes) or a read fills it (up to busyBuffer: fewer reads for a busy sender). Once a read does not
+// fill it (the sender paused) and little of a frame is left, it shrinks back to firstBuffer.
 const (
 	firstBuffer = 4 << 10
 	busyBuffer  = 64 << 10
@@ -118,10 +118,13 @@ func (s *Source) serveConn(ctx context.Context, conn net.Conn, pub engine.Publis
 			grown := make([]byte, min(2*size, max(limit, busyBuffer)))
 			copy(grown, buf[:w])
 			buf = grown
-		case w == 0 && !full:
-			// The sender is quiet: an idle connection holds no more than a new one.
-			if size > firstBuffer {
-				buf = make([]byte, min(firstBuffer, limit))
+		case !full:
+			// The sender paused (the read did not fill the buffer): a quiet connection holds no more than a new
+			// one, the start of a frame it keeps included.
+			if size > firstBuffer && w <= firstBuffer/2 {
+				small := make([]byte, min(firstBuffer, limit))
+				copy(small, buf[:w])
+				buf = small
 			}
 			b.idle()
 		}

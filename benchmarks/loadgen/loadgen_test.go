@@ -213,9 +213,9 @@ func TestRunNeedsABudgetOrADuration(t *testing.T) {
 	}
 }
 
-// syslogListener accepts connections on 127.0.0.1 and reads framing's frames from each until it closes, checking
-// each with parseRFC5424.
-func syslogListener(t *testing.T, framing loadgen.Framing, got *received) (addr string, wait func() error) {
+// syslogListener accepts conns connections on 127.0.0.1 and reads framing's frames from each until it closes,
+// checking each with parseRFC5424; wait returns once all of them are read.
+func syslogListener(t *testing.T, framing loadgen.Framing, conns int, got *received) (addr string, wait func() error) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -225,9 +225,10 @@ func syslogListener(t *testing.T, framing loadgen.Framing, got *received) (addr 
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	wg.Go(func() {
-		for {
+		for range conns {
 			conn, err := l.Accept()
 			if err != nil {
+				errs <- err
 				return
 			}
 			wg.Go(func() {
@@ -239,7 +240,6 @@ func syslogListener(t *testing.T, framing loadgen.Framing, got *received) (addr 
 		}
 	})
 	return l.Addr().String(), func() error {
-		l.Close()
 		wg.Wait()
 		close(errs)
 		return errors.Join(func() (all []error) {
@@ -301,7 +301,7 @@ func TestSendTCPWritesRFC5424Frames(t *testing.T) {
 			t.Parallel()
 			payload := loadgen.Syslog(benchmarks.NewLines().Next, framing, 8<<10, 40<<10)
 			var got received
-			addr, wait := syslogListener(t, framing, &got)
+			addr, wait := syslogListener(t, framing, 3, &got)
 			res, err := loadgen.SendTCP(context.Background(), addr, payload,
 				loadgen.Options{Senders: 3, Bytes: 2 * payload.Bytes()})
 			if err != nil {

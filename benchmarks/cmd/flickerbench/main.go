@@ -9,6 +9,14 @@
 // containers' logs open: flicker follows them (no --once) and its RSS is read once every event is acknowledged,
 // with every log open (checked in /proc/PID/fd), for docker_containers and for the kubernetes input. A workload
 // whose config this binary refuses (`flicker validate` exits 2) is skipped with the reason.
+//
+// -workloads http,syslog adds the listening sources of issue 13, fed over loopback by benchmarks/loadgen with
+// each of -senders concurrent senders: NDJSON bodies of about -body-bytes POSTed to an http_sources input, RFC
+// 5424 octet-counted frames (syslog-newline: newline-framed) written to a syslog_sources input over TCP, one
+// connection per sender, until -size bytes are sent or -net-duration has passed. The events are the plain log's
+// lines. flicker runs without --once; a run lasts until every event sent is acknowledged
+// (flicker_pipeline_events_acknowledged_total), and its CPU is flicker's over that span. The last column says
+// how much CPU the load generator (this process) used.
 package main
 
 import (
@@ -20,6 +28,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,13 +39,26 @@ func main() {
 	binary := flag.String("binary", "bin/flicker", "flicker binary to measure")
 	dir := flag.String("dir", "benchmarks/data", "work directory for the generated logs and outputs")
 	size := flag.Int64("size", 1<<30, "size of each generated log in bytes")
-	workloads := flag.String("workloads", "file", "inputs to measure, comma-separated: file, docker, cri")
+	workloads := flag.String("workloads", "file", "inputs to measure, comma-separated: file, docker, cri, http, syslog, syslog-newline")
 	count := flag.Int("count", 1, "rounds: each round runs every workload once per output, alternating")
 	containers := flag.Int("containers", 0, "also measure memory with this many containers' logs open (0: skip)")
 	containersSize := flag.Int64("containers-size", 4<<20, "bytes of logs across all of -containers")
+	senders := flag.String("senders", "10", "http and syslog: concurrent senders, comma-separated counts (one run each)")
+	bodyBytes := flag.Int("body-bytes", 1<<20, "http: bytes per request body")
+	netDuration := flag.Duration("net-duration", time.Minute, "http and syslog: stop sending after this long if -size is not sent yet")
+	netPayload := flag.Int64("net-payload", 64<<20, "http and syslog: bytes of distinct payload generated, sent over and over")
 	flag.Parse()
 	o := options{binary: *binary, dir: *dir, size: *size, workloads: strings.Split(*workloads, ","), count: *count,
-		containers: *containers, containersSize: *containersSize}
+		containers: *containers, containersSize: *containersSize, bodyBytes: *bodyBytes, netDuration: *netDuration,
+		netPayload: *netPayload}
+	for _, s := range strings.Split(*senders, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "flickerbench: -senders: %q is not a count of senders\n", s)
+			os.Exit(2)
+		}
+		o.senders = append(o.senders, n)
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "flickerbench:", err)
 		os.Exit(1)
@@ -50,6 +72,10 @@ type options struct {
 	count          int
 	containers     int
 	containersSize int64
+	senders        []int
+	bodyBytes      int
+	netDuration    time.Duration
+	netPayload     int64
 }
 
 func run(o options) error {
@@ -69,10 +95,18 @@ func run(o options) error {
 		return err
 	}
 	loads := []benchmarks.Workload{plain}
+	var nets []netWorkload
 	for _, name := range o.workloads {
 		var w benchmarks.Workload
 		switch strings.TrimSpace(name) {
 		case "file":
+			continue
+		case "http", "syslog", "syslog-newline":
+			ws, err := netWorkloads(binary, dir, strings.TrimSpace(name), o)
+			if err != nil {
+				return err
+			}
+			nets = append(nets, ws...)
 			continue
 		case "docker":
 			logs, err := generated(filepath.Join(dir, fmt.Sprintf("docker-%d", o.size)), 1, o.size, benchmarks.GenerateDocker)
@@ -87,7 +121,7 @@ func run(o options) error {
 			}
 			w = benchmarks.CRIWorkload(logs)
 		default:
-			return fmt.Errorf("-workloads: unknown workload %q: use file, docker or cri", name)
+			return fmt.Errorf("-workloads: unknown workload %q: use file, docker, cri, http, syslog or syslog-newline", name)
 		}
 		if ok, err := supported(binary, dir, w); err != nil {
 			return err
@@ -103,8 +137,8 @@ func run(o options) error {
 		{"discard", "outputs:\n  - type: discard\n"},
 		{"file", fmt.Sprintf("outputs:\n  - type: file\n    path: %q\n", filepath.Join(dir, "out.jsonl"))},
 	}
-	fmt.Printf("\n%-5s %-7s %-22s %9s %12s %10s %9s %16s\n", "round", "output", "input", "MB/s", "events/s",
-		"CPU-s/GiB", "RSS MiB", "% of file (ev/s)")
+	fmt.Printf("\n%-5s %-7s %-22s %9s %12s %10s %9s %16s %s\n", "round", "output", "input", "MB/s", "events/s",
+		"CPU-s/GiB", "RSS MiB", "% of file (ev/s)", "loadgen CPU-s/GiB (cores)")
 	for round := 1; round <= o.count; round++ {
 		for _, out := range outputs {
 			var base benchmarks.Run
@@ -122,6 +156,13 @@ func run(o options) error {
 				}
 				fmt.Printf("%-5d %-7s %-22s %9.0f %12.0f %10.2f %9.1f %16s\n", round, out.name, w.Name, res.MBps(),
 					res.LinesPerSec(), res.CPUPerGiB(), float64(res.PeakRSS)/(1<<20), share)
+			}
+			for _, w := range nets {
+				res, sent, err := measureNet(binary, dir, w, out.yaml, o)
+				if err != nil {
+					return fmt.Errorf("%s -> %s: %w", w.name(), out.name, err)
+				}
+				printNetRow(round, out.name, w.name(), res, base, sent)
 			}
 		}
 	}

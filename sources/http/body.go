@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -31,24 +32,26 @@ func (l *listener) readBody(w http.ResponseWriter, r *http.Request, buf []byte, 
 	if r.ContentLength > limit {
 		return buf, http.StatusRequestEntityTooLarge, errTooLarge
 	}
+	var bodyReserved int64 // the part of *reserved for the body's bytes
 	grow := func(total int) bool {
-		if n := int64(total) - *reserved; n > 0 {
+		if n := int64(total) - bodyReserved; n > 0 {
 			if !l.inflight.reserve(n) {
 				return false
 			}
 			*reserved += n
+			bodyReserved += n
 		}
 		return true
 	}
-	if !grow(int(r.ContentLength) + 1) {
+	if !grow(int(r.ContentLength)) {
 		return buf, http.StatusTooManyRequests, errBusy
 	}
 	body := http.MaxBytesReader(w, r.Body, limit)
 	var src io.Reader = body
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
-		if r.ContentLength > 0 && int64(cap(buf)) <= r.ContentLength {
-			buf = make([]byte, 0, r.ContentLength+1)
+		if r.ContentLength > 0 && int64(cap(buf)) < r.ContentLength {
+			buf = make([]byte, 0, r.ContentLength)
 		}
 	case "gzip", "x-gzip":
 		zr, _ := gzipReaders.Get().(*gzip.Reader)
@@ -61,14 +64,25 @@ func (l *listener) readBody(w http.ResponseWriter, r *http.Request, buf []byte, 
 		if err != nil {
 			return buf, readStatus(err), fmt.Errorf("gzip body: %w", err)
 		}
-		defer gzipReaders.Put(zr)
+		defer func() {
+			_ = zr.Reset(bytes.NewReader(nil)) // let go of the request's body
+			gzipReaders.Put(zr)
+		}()
 		src = zr
 	case "zstd":
+		// A decoder allocates up to about twice the window its frame declares, before much of the body arrived:
+		// that memory is reserved in the budget first, so stalled senders of tiny frames cannot pile it up.
+		window := min(maxZstdWindow, max(l.cfg.MaxBodyBytes, 1<<10))
+		if !l.inflight.reserve(2 * window) {
+			return buf, http.StatusTooManyRequests, errBusy
+		}
+		*reserved += 2 * window
 		zd, _ := zstdDecoders.Get().(*zstd.Decoder)
 		if zd == nil {
 			var err error
 			// One goroutine per decoder: requests decode in parallel already. The window cap bounds its memory.
-			zd, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxZstdWindow))
+			zd, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxZstdWindow),
+				zstd.WithDecoderLowmem(true))
 			if err != nil {
 				return buf, http.StatusInternalServerError, fmt.Errorf("zstd decoder: %w", err)
 			}
@@ -84,7 +98,7 @@ func (l *listener) readBody(w http.ResponseWriter, r *http.Request, buf []byte, 
 	default:
 		return buf, http.StatusUnsupportedMediaType, errBadEncoding
 	}
-	buf, err := readLimited(src, buf, limit, grow)
+	buf, err := readLimited(src, buf, limit, r.ContentLength, grow)
 	if err != nil {
 		switch {
 		case errors.Is(err, errTooLarge):
@@ -111,8 +125,27 @@ func readStatus(err error) int {
 
 // readLimited appends all of r to buf, failing with errTooLarge past limit bytes, and with errBusy when reserve
 // refuses the bytes read so far.
-func readLimited(r io.Reader, buf []byte, limit int64, reserve func(total int) bool) ([]byte, error) {
+func readLimited(r io.Reader, buf []byte, limit, expected int64, reserve func(total int) bool) ([]byte, error) {
 	for {
+		if len(buf) == cap(buf) && int64(len(buf)) == expected {
+			// Exactly the announced length: look for the end before growing (a body of max_body_bytes fits).
+			var probe [1]byte
+			n, err := r.Read(probe[:])
+			if n == 0 && err == io.EOF {
+				return buf, nil
+			}
+			if n == 0 && err != nil {
+				return buf, err
+			}
+			buf = append(buf, probe[:n]...)
+			if int64(len(buf)) > limit {
+				return buf, errTooLarge
+			}
+			if !reserve(len(buf)) {
+				return buf, errBusy
+			}
+			continue
+		}
 		if len(buf) == cap(buf) {
 			if int64(len(buf)) > limit {
 				return buf, errTooLarge
@@ -149,6 +182,20 @@ func readLimited(r io.Reader, buf []byte, limit int64, reserve func(total int) b
 // inflightBodies is how many bodies of max_body_bytes a source reads and parses at once at most: the bound on
 // their memory (requests beyond it are answered 429 before their body is read whole).
 const inflightBodies = 4
+
+// inflightBudget is a source's budget for the bodies being read (and the zstd windows decoding them).
+func inflightBudget(maxBody int64) int64 { return inflightBodies * maxBody }
+
+// parsingBudget is a source's budget for the events of the bodies being parsed (eventCost each: those of a body in
+// lines of 100 bytes take four times its size): twice the bodies' budget, and with small bodies up to
+// minParsingBudget, but never more than the bodies in flight can make (one event per 2 bytes). A request whose
+// events alone need more is answered 413 (split it); one that does not fit beside the others, 429.
+func parsingBudget(maxBody int64) int64 {
+	most := inflightBudget(maxBody) / 2 * eventCost
+	return max(2*inflightBudget(maxBody), min(minParsingBudget, most))
+}
+
+const minParsingBudget = 64 << 20
 
 // inflight is a source's budget for the memory of the bodies it is reading and parsing.
 type inflight struct {

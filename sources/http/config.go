@@ -156,7 +156,7 @@ func (e addressError) Error() string { return strconv.Quote(e.addr) + ": " + e.w
 
 // MemoryBeyondQueue is what the entries may hold in memory besides the bytes the queue counts (queueBytes at
 // most): the bodies behind queued events, whose bytes the events slice without counting them all (about as many
-// as the queue holds), and the bodies being read (inflightBodies × max_body_bytes per entry). cmd/flicker adds
+// as the queue holds), and the requests being read and parsed (inflightBudget and parsingBudget per entry). cmd/flicker adds
 // it to the memory limit. Zero without entries.
 func MemoryBeyondQueue(cfgs []Config, queueBytes int64) int64 {
 	if len(cfgs) == 0 {
@@ -164,7 +164,7 @@ func MemoryBeyondQueue(cfgs []Config, queueBytes int64) int64 {
 	}
 	n := queueBytes
 	for _, c := range cfgs {
-		n += inflightBodies * c.MaxBodyBytes
+		n += inflightBudget(c.MaxBodyBytes) + parsingBudget(c.MaxBodyBytes)
 	}
 	return n
 }

@@ -393,7 +393,7 @@ func TestBodiesInFlightAreBounded(t *testing.T) {
 		pr, pw := io.Pipe()
 		writers = append(writers, pw)
 		req, _ := http.NewRequest("POST", s.url+"/", pr)
-		req.ContentLength = 900
+		req.ContentLength = 1000 // exactly max_body_bytes: four of them fit
 		go func() {
 			resp, err := testClient.Do(req)
 			if err != nil {
@@ -409,14 +409,14 @@ func TestBodiesInFlightAreBounded(t *testing.T) {
 	}
 	eventually(t, func() bool {
 		st, _ := s.src.Stats("ingest")
-		return st.BodyBytesInFlight == 4*901
+		return st.BodyBytesInFlight == 4*1000
 	}, "four bodies are not being read")
 	r := send(t, "POST", s.url+"/", bytes.Repeat(line, 9))
 	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
 		t.Fatalf("a fifth body: %d %s, want 429 with Retry-After", r.status, r.body)
 	}
 	for _, pw := range writers {
-		if _, err := pw.Write(bytes.Repeat(line, 8)); err != nil {
+		if _, err := pw.Write(bytes.Repeat(line, 9)); err != nil {
 			t.Fatal(err)
 		}
 		pw.Close()

@@ -1,11 +1,14 @@
 package http
 
 import (
-	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -38,6 +41,8 @@ const (
 )
 
 func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.handlers.Add(1)
+	defer l.handlers.Done()
 	l.stats.requests.Add(1)
 	path := r.URL.Path
 	switch {
@@ -140,11 +145,25 @@ func (l *listener) authorized(w http.ResponseWriter, r *http.Request, fam family
 	return false
 }
 
+// tokenIs compares digests: equal lengths, so the comparison's time says nothing about the token's length.
 func (l *listener) tokenIs(cred string) bool {
-	return subtle.ConstantTimeCompare([]byte(cred), l.token) == 1
+	sum := sha256.Sum256([]byte(cred))
+	return subtle.ConstantTimeCompare(sum[:], l.token) == 1
 }
 
 var batches = sync.Pool{New: func() any { return new(batch) }}
+
+// maxPooled is the largest buffer a pooled batch keeps: one large request must not pin its memory for good.
+const maxPooled = 1 << 20
+
+// putBatch returns b to the pool unless one of its buffers grew past maxPooled.
+func putBatch(b *batch) {
+	if cap(b.body) > maxPooled || cap(b.arena) > maxPooled || cap(b.events)*eventCost > maxPooled {
+		return
+	}
+	b.budget = nil
+	batches.Put(b)
+}
 
 // pending is a published request: the handler and the completion callback both hold its batch; the last one
 // done with it returns it to the pool (a handler that gave up leaves it to the callback).
@@ -152,11 +171,28 @@ type pending struct {
 	b      *batch
 	done   chan struct{}
 	owners atomic.Int32
+
+	mu       sync.Mutex
+	dropped  []error // by event index: the reason an output rejected it without a dead letter; nil: none was
+	ndropped int
 }
 
 func (p *pending) release() {
 	if p.owners.Add(-1) == 0 {
-		batches.Put(p.b)
+		putBatch(p.b)
+	}
+}
+
+// drop records an event an output rejected without a dead letter (engine.Stream.Dropped).
+func (p *pending) drop(pos int64, reason error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.dropped == nil {
+		p.dropped = make([]error, len(p.b.events))
+	}
+	if i := pos - 1; i >= 0 && int(i) < len(p.dropped) && p.dropped[i] == nil {
+		p.dropped[i] = reason
+		p.ndropped++
 	}
 }
 
@@ -171,23 +207,33 @@ func (l *listener) ingest(w http.ResponseWriter, r *http.Request, fam family, k 
 	body, status, err := l.readBody(w, r, b.body[:0], &reserved)
 	b.reset(body, l.cfg.FieldsUnderRoot, started)
 	if err != nil {
-		batches.Put(b)
-		if status == http.StatusTooManyRequests {
-			l.stats.reject(RejectQueueFull)
-			w.Header().Set("Retry-After", "1")
-		}
-		l.refuse(w, fam, status, err)
+		putBatch(b)
+		l.refuseRead(w, r, fam, status, err)
 		return
 	}
-	if err := l.parse(b, fam, k, index); err != nil {
-		batches.Put(b)
+	b.budget, b.chunk = &l.parsing, eventChunk(l.parsing.max)
+	err = l.parse(b, fam, k, index)
+	parsed := b.reserved
+	defer func() { l.parsing.release(parsed) }()
+	b.budget, b.reserved = nil, 0
+	if err != nil {
+		putBatch(b)
+		if errors.Is(err, errEventBudget) {
+			if parsed+int64(eventChunk(l.parsing.max))*eventCost > l.parsing.max { // alone, it would not fit
+				l.refuse(w, fam, http.StatusRequestEntityTooLarge, err)
+				return
+			}
+			l.tooMany(w, fam, errBusy)
+			return
+		}
+		l.stats.reject(RejectMalformed)
 		l.refuse(w, fam, http.StatusBadRequest, err)
 		return
 	}
 	n := len(b.events)
 	if n == 0 { // a bulk body of refused actions only, or an empty array
-		l.answer(w, b, fam, k, started)
-		batches.Put(b)
+		l.answer(w, b, nil, fam, k, started)
+		putBatch(b)
 		return
 	}
 	p := &pending{b: b, done: make(chan struct{})}
@@ -196,34 +242,24 @@ func (l *listener) ingest(w http.ResponseWriter, r *http.Request, fam family, k 
 		close(p.done)
 		p.release()
 	})
+	st.Dropped = p.drop
 	st.Extra = sourceExtra(r.RemoteAddr)
 	if k == kindRaw {
 		st.Extra = l.rawFields(st.Extra, r)
 	}
-	st.IDSeed = engine.SeedID([]byte(l.input.Name), body)
+	st.IDSeed = l.requestSeed(r, body)
 	b.finish(st)
-	ok, err := l.publish(r.Context(), b.events)
-	// Queued, the events count against the queue's bounds: the body no longer needs a place in the budget.
+	ok, err := l.try.TryPublishWait(r.Context(), b.events, queueWait)
+	// Queued, the events count against the queue's bounds: the body no longer needs a place in the budgets.
 	l.inflight.release(reserved)
-	reserved = 0
+	l.parsing.release(parsed)
+	reserved, parsed = 0, 0
 	if !ok {
-		if l.try != nil {
-			batches.Put(b) // nothing queued, and the callback never runs
-		} // else Publish may have queued a part: the engine may still read the batch
-		switch {
-		case errors.Is(err, engine.ErrStopped):
-			l.stats.reject(RejectStopping)
-			w.Header().Set("Retry-After", "1")
-			l.refuse(w, fam, http.StatusServiceUnavailable, errStopping)
-		case r.Context().Err() != nil:
-			l.stats.reject(RejectClientGone)
-		default:
-			l.stats.reject(RejectQueueFull)
-			w.Header().Set("Retry-After", "1")
-			l.refuse(w, fam, http.StatusTooManyRequests, errQueueFull)
-		}
+		putBatch(b) // nothing queued, and the callback never runs
+		l.refusePublish(w, r, fam, err)
 		return
 	}
+	l.paused.Store(false)
 	l.stats.events.Add(uint64(n))
 	l.stats.bytes.Add(uint64(len(body)))
 	defer p.release()
@@ -231,41 +267,109 @@ func (l *listener) ingest(w http.ResponseWriter, r *http.Request, fam family, k 
 	defer timer.Stop()
 	select {
 	case <-p.done:
-		l.answer(w, b, fam, k, started)
+		p.mu.Lock() // the drops happened before done; the lock makes that visible to the race detector too
+		defer p.mu.Unlock()
+		if p.ndropped > 0 {
+			l.stats.reject(RejectOutput)
+		}
+		l.answer(w, b, p, fam, k, started)
 	case <-timer.C:
 		l.stats.reject(RejectAckTimeout)
 		w.Header().Set("Retry-After", strconv.Itoa(ackRetryAfter))
 		l.refuse(w, fam, http.StatusServiceUnavailable, errAckTimeout)
+	case <-l.abort:
+		l.stats.reject(RejectStopping)
+		w.Header().Set("Retry-After", "1")
+		l.refuse(w, fam, http.StatusServiceUnavailable, errStopping)
 	case <-r.Context().Done():
 		l.stats.reject(RejectClientGone) // the events stay queued and are delivered
+	}
+}
+
+// requestSeed is the seed of a request's event ids. A sender that names its request (Idempotency-Key or
+// X-Request-Id, the same on its retries) gets ids from that name and the body: a retry repeats them, and the
+// Elasticsearch output overwrites. Without one, the seed is new for every request: identical bodies from two
+// senders (or two lines logged twice) must not collapse into one document, so a retry duplicates instead.
+func (l *listener) requestSeed(r *http.Request, body []byte) [16]byte {
+	key := r.Header.Get("Idempotency-Key")
+	if key == "" {
+		key = r.Header.Get("X-Request-Id")
+	}
+	if key != "" {
+		return engine.SeedID([]byte(l.input.Name), []byte(key), body)
+	}
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], requestCount.Add(1))
+	return engine.SeedID([]byte(l.input.Name), processNonce[:], n[:])
+}
+
+var (
+	// processNonce makes the seeds of requests without a key differ from one run of flicker to the next.
+	processNonce = func() (n [16]byte) {
+		_, _ = rand.Read(n[:])
+		return n
+	}()
+	requestCount atomic.Uint64
+)
+
+// refusePublish answers a request whose events the pipeline did not take.
+func (l *listener) refusePublish(w http.ResponseWriter, r *http.Request, fam family, err error) {
+	switch {
+	case errors.Is(err, engine.ErrExceedsQueue):
+		l.refuse(w, fam, http.StatusRequestEntityTooLarge, errExceedsQueue)
+	case errors.Is(err, engine.ErrPaused):
+		if l.paused.CompareAndSwap(false, true) {
+			l.log.Warn().Msg("refusing requests with 503: this instance's lease is unconfirmed (see the lease's log)")
+		}
+		l.stats.reject(RejectPaused)
+		w.Header().Set("Retry-After", "5")
+		l.refuse(w, fam, http.StatusServiceUnavailable, errPaused)
+	case errors.Is(err, engine.ErrStopped):
+		l.stats.reject(RejectStopping)
+		w.Header().Set("Retry-After", "1")
+		l.refuse(w, fam, http.StatusServiceUnavailable, errStopping)
+	case r.Context().Err() != nil:
+		l.stats.reject(RejectClientGone)
+	default:
+		l.tooMany(w, fam, errQueueFull)
+	}
+}
+
+// tooMany answers 429 with Retry-After.
+func (l *listener) tooMany(w http.ResponseWriter, fam family, err error) {
+	l.stats.reject(RejectQueueFull)
+	w.Header().Set("Retry-After", "1")
+	l.refuse(w, fam, http.StatusTooManyRequests, err)
+}
+
+// refuseRead answers a request whose body could not be read whole.
+func (l *listener) refuseRead(w http.ResponseWriter, r *http.Request, fam family, status int, err error) {
+	switch {
+	case status == http.StatusTooManyRequests:
+		l.tooMany(w, fam, err)
+	case r.Context().Err() != nil:
+		l.stats.reject(RejectClientGone)
+	case status == http.StatusBadRequest: // a cut body, corrupt compression
+		l.stats.reject(RejectReadError)
+		l.refuse(w, fam, status, err)
+	default:
+		l.refuse(w, fam, status, err)
 	}
 }
 
 // ackRetryAfter is the Retry-After of a 503 after ack_timeout, in seconds: the outputs are slow or down.
 const ackRetryAfter = 5
 
-var (
-	errQueueFull  = errors.New("the queue is full: retry after Retry-After")
-	errAckTimeout = errors.New("the outputs did not take the events within ack_timeout: they stay queued; retry after Retry-After")
-	errStopping   = errors.New("flicker is stopping: retry after Retry-After")
-)
-
-// publish queues events whole (TryPublish), or, when the pipeline's Publisher is hidden behind a decorator,
-// with Publish waiting at most queueWait for room.
-func (l *listener) publish(ctx context.Context, events []engine.Event) (bool, error) {
-	if l.try != nil {
-		return l.try.TryPublish(events)
-	}
-	ctx, cancel := context.WithTimeout(ctx, queueWait)
-	defer cancel()
-	if err := l.pub.Publish(ctx, events); err != nil {
-		return false, err
-	}
-	return true, nil
-}
-
-// queueWait bounds a Publish without TryPublish: a part of the request may then be queued when it times out.
+// queueWait is how long a request whose events do not fit in the queue waits in line for room before its 429.
 const queueWait = time.Second
+
+var (
+	errQueueFull    = errors.New("the queue is full: retry after Retry-After")
+	errAckTimeout   = errors.New("the outputs did not take the events within ack_timeout: they stay queued; retry after Retry-After")
+	errStopping     = errors.New("flicker is stopping: retry after Retry-After")
+	errPaused       = errors.New("lease unconfirmed: this instance takes no events until its lease is confirmed; retry after Retry-After")
+	errExceedsQueue = errors.New("the request has more events or bytes than the whole queue holds (queue.max_events, queue.max_bytes): split the request")
+)
 
 func (l *listener) parse(b *batch, fam family, k kind, index string) error {
 	if k != kindRaw && !utf8.Valid(b.body) {
@@ -301,13 +405,30 @@ func (l *listener) parse(b *batch, fam family, k kind, index string) error {
 	return b.parseNDJSON()
 }
 
-// answer writes the 200 of a request whose events every output took.
-func (l *listener) answer(w http.ResponseWriter, b *batch, fam family, k kind, started time.Time) {
+// answer writes the answer of a request whose events every output is done with: 200 when each took them; when
+// an output rejected some without a dead letter to take them (p.ndropped; p.mu held), a _bulk request gets the
+// error in those events' items, the other endpoints 400 with the first reason (the other events were delivered).
+func (l *listener) answer(w http.ResponseWriter, b *batch, p *pending, fam family, k kind, started time.Time) {
+	var dropped error
+	if p != nil && p.ndropped > 0 {
+		for _, err := range p.dropped {
+			if err != nil {
+				dropped = fmt.Errorf("%d of the request's %d events were rejected by an output without a dead letter "+
+					"(the others were delivered): %w", p.ndropped, len(b.events), err)
+				break
+			}
+		}
+	}
 	switch {
 	case k == kindBulk:
+		if dropped != nil {
+			b.markRejected(p.dropped)
+		}
 		setESHeaders(w)
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(b.appendBulkResponse(nil, time.Since(started).Milliseconds()))
+	case dropped != nil:
+		l.refuse(w, fam, http.StatusBadRequest, dropped)
 	case fam == famHEC:
 		writeHEC(w, &hecSuccess)
 	default:
@@ -318,17 +439,17 @@ func (l *listener) answer(w http.ResponseWriter, b *batch, fam family, k kind, s
 	}
 }
 
-// refuse writes an error answer in the family's form and counts it (429 and 503 are counted by the caller).
+// refuse writes an error answer in the family's form and counts 413 and 415 (the callers count the others).
 func (l *listener) refuse(w http.ResponseWriter, fam family, status int, err error) {
 	switch status {
-	case http.StatusBadRequest:
-		l.stats.reject(RejectMalformed)
 	case http.StatusRequestEntityTooLarge:
 		l.stats.reject(RejectTooLarge)
 	case http.StatusUnsupportedMediaType:
 		l.stats.reject(RejectUnsupported)
 	}
-	l.log.Debug().Int("status", status).Err(err).Msg("request refused")
+	if l.refusalLog.Allow() {
+		l.log.Debug().Int("status", status).Err(err).Msg("request refused")
+	}
 	switch fam {
 	case famHEC:
 		var he *hecError

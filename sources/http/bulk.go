@@ -2,10 +2,10 @@ package http
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"strconv"
 
+	"github.com/flickerlog/flicker/internal/eventjson"
 	"github.com/flickerlog/flicker/internal/jsonscan"
 )
 
@@ -171,7 +171,7 @@ func (b *batch) markRejected(dropped []error) {
 		if it.event < 0 || it.event >= len(dropped) || dropped[it.event] == nil {
 			continue
 		}
-		q, _ := json.Marshal(dropped[it.event].Error())
+		q := eventjson.AppendString(nil, []byte(dropped[it.event].Error()))
 		it.status, it.errType, it.reason = http.StatusBadRequest, "document_rejected_exception", string(q[1:len(q)-1])
 	}
 }

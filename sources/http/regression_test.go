@@ -459,3 +459,49 @@ func TestAckTimeoutMustBeBelowTheStopBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Run returns only after every handler returned, even those the end of the stop cut (here, one reading a body
+// that stalled). Regression: Run returned once the servers were closed, with handlers still running.
+func TestRunWaitsForItsHandlers(t *testing.T) {
+	t.Parallel()
+	atReturn := make(chan httpsrc.Stats, 1)
+	var src *httpsrc.Source
+	c := startCustom(t, httpsrc.Config{}, httpsrc.Options{StopTimeout: 200 * time.Millisecond},
+		engine.Options{Outputs: []engine.Output{{Name: "o", Sink: slowSink{}}}},
+		func(s engine.Source) engine.Source {
+			src = s.(*httpsrc.Source)
+			return sourceRun(func(ctx context.Context, pub engine.Publisher) error {
+				err := src.Run(ctx, pub)
+				st, _ := src.Stats("ingest")
+				atReturn <- st
+				return err
+			})
+		})
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	req, _ := http.NewRequest("POST", c.url+"/", pr)
+	req.ContentLength = 1000
+	go func() {
+		if resp, err := testClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	if _, err := pw.Write([]byte(`"a"` + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { st, _ := c.src.Stats("ingest"); return st.BodyBytesInFlight > 0 }, "the body is not being read")
+	c.cancel()
+	var st httpsrc.Stats
+	select {
+	case st = <-atReturn:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if st.BodyBytesInFlight != 0 || st.Rejected[httpsrc.RejectClientGone]+st.Rejected[httpsrc.RejectReadError] != 1 {
+		t.Fatalf("when Run returned: %d bytes reserved, rejected %v: the handler was still running", st.BodyBytesInFlight, st.Rejected)
+	}
+}
+
+type sourceRun func(context.Context, engine.Publisher) error
+
+func (f sourceRun) Run(ctx context.Context, pub engine.Publisher) error { return f(ctx, pub) }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -46,7 +47,7 @@ func (l *listener) readBody(w http.ResponseWriter, r *http.Request, buf []byte, 
 	if !grow(int(r.ContentLength)) {
 		return buf, http.StatusTooManyRequests, errBusy
 	}
-	body := http.MaxBytesReader(w, r.Body, limit)
+	body := http.MaxBytesReader(w, idleReader{r.Body, http.NewResponseController(w)}, limit)
 	var src io.Reader = body
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
@@ -110,6 +111,23 @@ func (l *listener) readBody(w http.ResponseWriter, r *http.Request, buf []byte, 
 	}
 	return buf, 0, nil
 }
+
+// idleReader reads a request body giving each read bodyIdleTimeout to bring something: a sender that stalls
+// mid-body loses its connection (and its place in the budget) then, however long the whole body may take.
+type idleReader struct {
+	r  io.ReadCloser
+	rc *http.ResponseController
+}
+
+func (ir idleReader) Close() error { return ir.r.Close() }
+
+func (ir idleReader) Read(p []byte) (int, error) {
+	_ = ir.rc.SetReadDeadline(time.Now().Add(bodyIdleTimeout))
+	return ir.r.Read(p)
+}
+
+// bodyIdleTimeout is how long a body may bring no byte.
+const bodyIdleTimeout = 10 * time.Second
 
 // maxZstdWindow bounds the window a zstd body may ask for.
 const maxZstdWindow = 8 << 20

@@ -505,3 +505,26 @@ func TestRunWaitsForItsHandlers(t *testing.T) {
 type sourceRun func(context.Context, engine.Publisher) error
 
 func (f sourceRun) Run(ctx context.Context, pub engine.Publisher) error { return f(ctx, pub) }
+
+// A sender that stalls mid-body loses its place in the budget within the body's idle timeout (10 s), so a few
+// stalled senders cannot keep everyone else at 429 for long. Regression: it held the place for the whole read
+// timeout of 2 minutes.
+func TestStalledBodyFreesTheBudget(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, httpsrc.Config{MaxBodyBytes: 1000}, engine.QueueLimits{})
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	req, _ := http.NewRequest("POST", s.url+"/", pr)
+	req.ContentLength = 1000
+	go func() {
+		if resp, err := testClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	if _, err := pw.Write([]byte(`"a"` + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { st, _ := s.src.Stats("ingest"); return st.BodyBytesInFlight == 1000 }, "the body is not being read")
+	eventually(t, func() bool { st, _ := s.src.Stats("ingest"); return st.BodyBytesInFlight == 0 },
+		"a stalled body kept its place in the budget for 30 s")
+}

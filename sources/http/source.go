@@ -189,8 +189,8 @@ func (s *Source) shutdown(servers []*http.Server) {
 
 const (
 	readHeaderTimeout = 10 * time.Second
-	// readTimeout bounds the reading of a whole request, so a sender that stalls mid-body frees its place in
-	// the inflight budget.
+	// readTimeout bounds the reading of a request's headers and the start of its body; then each read of the body
+	// gets bodyIdleTimeout, so a sender that stalls frees its place in the budget within seconds.
 	readTimeout = 30 * time.Second
 	idleTimeout = 2 * time.Minute
 	// bodyReadGrace is what a stop adds to ack_timeout for requests still sending their body.

@@ -25,9 +25,10 @@ var (
 )
 
 // readBody reads the whole request body into buf (reusing its room), decompressing gzip and zstd. Both the body
-// as sent and the decompressed one are capped at max_body_bytes: above either the status is 413. The body's bytes
-// are reserved in the source's inflight budget (its Content-Length at once, then what is read beyond it;
-// *reserved says how much, for the caller to release); when the budget is spent the status is 429.
+// as sent and the decompressed one are capped at max_body_bytes: above either the status is 413. The buffer's
+// room is reserved in the source's inflight budget as it grows with the bytes that arrive (up to the
+// Content-Length, never beyond max_body_bytes; *reserved says how much, for the caller to release), so a sender
+// that announces a large body and stalls holds little; when the budget is spent the status is 429.
 func (l *listener) readBody(w http.ResponseWriter, r *http.Request, buf []byte, reserved *int64) ([]byte, int, error) {
 	limit := l.cfg.MaxBodyBytes
 	if r.ContentLength > limit {
@@ -44,16 +45,12 @@ func (l *listener) readBody(w http.ResponseWriter, r *http.Request, buf []byte, 
 		}
 		return true
 	}
-	if !grow(int(r.ContentLength)) {
-		return buf, http.StatusTooManyRequests, errBusy
-	}
+	expected := int64(-1) // the length of the decompressed body, when known
 	body := http.MaxBytesReader(w, idleReader{r.Body, http.NewResponseController(w)}, limit)
 	var src io.Reader = body
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
-		if r.ContentLength > 0 && int64(cap(buf)) < r.ContentLength {
-			buf = make([]byte, 0, r.ContentLength)
-		}
+		expected = r.ContentLength
 	case "gzip", "x-gzip":
 		zr, _ := gzipReaders.Get().(*gzip.Reader)
 		var err error
@@ -99,7 +96,7 @@ func (l *listener) readBody(w http.ResponseWriter, r *http.Request, buf []byte, 
 	default:
 		return buf, http.StatusUnsupportedMediaType, errBadEncoding
 	}
-	buf, err := readLimited(src, buf, limit, r.ContentLength, grow)
+	buf, err := readLimited(src, buf, limit, expected, grow)
 	if err != nil {
 		switch {
 		case errors.Is(err, errTooLarge):
@@ -143,7 +140,12 @@ func readStatus(err error) int {
 
 // readLimited appends all of r to buf, failing with errTooLarge past limit bytes, and with errBusy when reserve
 // refuses the bytes read so far.
+// The room of buf is reserved before it is read into (at most limit): it grows from 64 KiB by doubling, to
+// expected exactly when that is known (and then a body of exactly limit bytes fits).
 func readLimited(r io.Reader, buf []byte, limit, expected int64, reserve func(total int) bool) ([]byte, error) {
+	if !reserve(int(min(int64(cap(buf)), limit))) {
+		return buf, errBusy
+	}
 	for {
 		if len(buf) == cap(buf) && int64(len(buf)) == expected {
 			// Exactly the announced length: look for the end before growing (a body of max_body_bytes fits).
@@ -169,8 +171,14 @@ func readLimited(r io.Reader, buf []byte, limit, expected int64, reserve func(to
 				return buf, errTooLarge
 			}
 			room := min(max(2*cap(buf), 64<<10), int(limit)+1)
+			if expected > int64(len(buf)) {
+				room = min(room, int(expected))
+			}
 			if room <= cap(buf) {
 				room = cap(buf) + 1
+			}
+			if !reserve(int(min(int64(room), limit))) {
+				return buf, errBusy
 			}
 			nb := make([]byte, len(buf), room)
 			copy(nb, buf)

@@ -28,7 +28,8 @@ type Config struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// AckTimeout is how long a request waits for every output to be done with its events before the answer is
 	// 503 with Retry-After (the events stay queued and are delivered; the sender's retry sends them again).
-	// Keep it below --shutdown-timeout: requests in flight at a stop wait at most this long.
+	// It must be below the stop's budget (Source.SetStopTimeout: --shutdown-timeout less the time to close the
+	// outputs); at a stop, requests still waiting at three quarters of that budget are answered 503.
 	AckTimeout time.Duration `yaml:"ack_timeout"`
 	// FieldsUnderRoot puts the members of the sender's JSON document at the top of the event instead of under
 	// "fields"; members named like the event's own keys are then left out (see doc.go).

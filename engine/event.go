@@ -34,6 +34,11 @@ type Stream struct {
 	// stream counts from 0 in every run) but its events' IDs do: per-output progress is then kept as the ids
 	// each output accepted beyond the committed position (Options.OutputIDs), never as positions. Needs Key.
 	ByID bool
+	// Dropped, when set, is told of each event of the stream that an output rejected without a dead letter to
+	// take it (the event is done, and lost): its position and the output's reason. It is called before the
+	// event's ack, from the output's goroutine, possibly from several outputs at once; it must be quick. A push
+	// source uses it to tell its sender that part of a request was not delivered.
+	Dropped func(pos int64, reason error)
 
 	ack func(pos int64)
 	// track is the acknowledgement-tracking state: sequence numbers and the ring of pending events.

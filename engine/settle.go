@@ -138,11 +138,18 @@ func (o *output) dropRejected(w *work) {
 			continue
 		}
 		o.stats.dropped.Add(1)
+		ev := &w.b.Events[i]
+		if f := ev.Stream.Dropped; f != nil {
+			reason := w.b.errs[i]
+			if reason == nil {
+				reason = errNoReason
+			}
+			f(ev.Pos, fmt.Errorf("output %s: %w", o.name, reason))
+		}
 		ok, suppressed := o.dropLog.allow()
 		if !ok {
 			continue
 		}
-		ev := &w.b.Events[i]
 		input := ""
 		if ev.Stream.Input != nil {
 			input = ev.Stream.Input.Name

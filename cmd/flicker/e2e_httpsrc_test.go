@@ -87,9 +87,10 @@ func TestHTTPSourceEveryFormat(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
-	// The memory limit leaves room for the bodies behind queued events and those being read, besides the queue.
-	if got, ok := metricValue(metrics, "go_gc_gomemlimit_bytes"); !ok || got != 32<<20+8<<20+32<<20+4*4096 {
-		t.Errorf("go_gc_gomemlimit_bytes = %.0f, want queue.max_bytes twice + 8 MiB + 4 bodies of max_body_bytes", got)
+	// The memory limit leaves room for the bodies behind queued events and those being read and their events
+	// (400 bytes per event of 2 bytes at most), besides the queue.
+	if got, ok := metricValue(metrics, "go_gc_gomemlimit_bytes"); !ok || got != 32<<20+8<<20+32<<20+4*4096+4*4096/2*400 {
+		t.Errorf("go_gc_gomemlimit_bytes = %.0f, want queue.max_bytes twice + 8 MiB + 4 bodies of max_body_bytes and their events", got)
 	}
 	p.stop()
 

@@ -97,7 +97,8 @@ func (p gatedPublisher) Publish(ctx context.Context, events []engine.Event) erro
 }
 
 // tryGatedPublisher keeps the pipeline's TryPublish behind the gate for push sources: while the lease is not
-// confirmed it refuses at once (the HTTP receiver answers 429) instead of holding the sender.
+// confirmed it refuses at once with engine.ErrPaused (the HTTP receiver answers 503 "lease unconfirmed", not the
+// 429 of a full queue) instead of holding the sender.
 type tryGatedPublisher struct {
 	gatedPublisher
 	try engine.TryPublisher
@@ -105,7 +106,14 @@ type tryGatedPublisher struct {
 
 func (p tryGatedPublisher) TryPublish(events []engine.Event) (bool, error) {
 	if !p.gate.lease.Confirmed() {
-		return false, nil
+		return false, engine.ErrPaused
 	}
 	return p.try.TryPublish(events)
+}
+
+func (p tryGatedPublisher) TryPublishWait(ctx context.Context, events []engine.Event, wait time.Duration) (bool, error) {
+	if !p.gate.lease.Confirmed() {
+		return false, engine.ErrPaused
+	}
+	return p.try.TryPublishWait(ctx, events, wait)
 }

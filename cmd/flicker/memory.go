@@ -14,8 +14,9 @@ import (
 // stays near it; without a limit the garbage collector lets the heap grow to twice the live size.
 const memoryHeadroom = 8 << 20
 
-// applyMemoryLimit sets the Go runtime's soft memory limit from --memory-limit.
-func (c *RunCmd) applyMemoryLimit(queueBytes int64, log zerolog.Logger) error {
+// applyMemoryLimit sets the Go runtime's soft memory limit from --memory-limit; budget is what auto adds the
+// headroom to: the queue's bytes and what the inputs hold beside them.
+func (c *RunCmd) applyMemoryLimit(budget int64, log zerolog.Logger) error {
 	switch c.MemoryLimit {
 	case "off":
 		return nil
@@ -23,7 +24,7 @@ func (c *RunCmd) applyMemoryLimit(queueBytes int64, log zerolog.Logger) error {
 		if os.Getenv("GOMEMLIMIT") != "" {
 			return nil // the runtime already applied it
 		}
-		debug.SetMemoryLimit(queueBytes + memoryHeadroom)
+		debug.SetMemoryLimit(budget + memoryHeadroom)
 		return nil
 	}
 	n, err := parseSize(c.MemoryLimit)

@@ -189,6 +189,12 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg positions, li
 		closeOutputs(outputs)
 		return &exitError{code: exitUsage, err: err}
 	}
+	if ins.http != nil {
+		if err := ins.http.SetStopTimeout(c.ShutdownTimeout - c.closeBudget()); err != nil {
+			closeOutputs(outputs)
+			return &exitError{code: exitUsage, err: err}
+		}
+	}
 	sources, fileSources, apiSource := ins.sources, ins.files, ins.api
 	pipe, err := engine.New(engine.Options{
 		Queue:        engine.QueueLimits{MaxEvents: cfg.Queue.MaxEvents, MaxBytes: int64(cfg.Queue.MaxBytes)},

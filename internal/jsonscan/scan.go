@@ -210,10 +210,19 @@ func (s *Scanner) Object(paths []string, found [][]byte) error {
 		s.I++
 		s.WS()
 		vs := s.I
-		if len(paths) == 0 || kesc {
+		key := s.B[ks:ke]
+		if kesc && len(paths) > 0 {
+			// An escaped key names the same member as written plainly: "mess\u0061ge" is message.
+			if u, ok := unescape(key); ok {
+				key = u
+			} else {
+				key = nil
+			}
+		}
+		if len(paths) == 0 || key == nil {
 			err = s.Skip()
 		} else {
-			err = s.member(s.B[ks:ke], vs, paths, found)
+			err = s.member(key, vs, paths, found)
 		}
 		if err != nil {
 			return err

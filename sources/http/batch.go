@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"errors"
 	"time"
 
 	"github.com/flickerlog/flicker/engine"
@@ -19,8 +20,37 @@ type batch struct {
 	events    []engine.Event
 	refs      []eventRefs
 	items     []bulkItem // _bulk: one per action, in order
+	keyBuf    []byte     // an escaped key, unescaped
 	underRoot bool
 	now       time.Time
+	// budget, when set, is charged eventCost per event as they are added (eventChunk at a time), so that a small
+	// body of many tiny events cannot take more memory than the source allows; reserved is what was charged, and
+	// over is set once the budget refused: the parser stops with errEventBudget.
+	budget   *inflight
+	chunk    int // events reserved at once
+	reserved int64
+	over     bool
+}
+
+// eventCost is what an event takes while its request is parsed, beyond its bytes in the body and the arena: the
+// engine.Event and its refs (about 170 bytes), twice over for the growth of their slices.
+const eventCost = 400
+
+// maxEventChunk is how many events' eventCost is reserved at once at most (fewer with a small budget).
+const maxEventChunk = 256
+
+// eventChunk is the events reserved at once in a budget of that many bytes: a sixteenth of it at most.
+func eventChunk(budget int64) int { return int(min(max(budget/(16*eventCost), 1), maxEventChunk)) }
+
+// errEventBudget stops a parser whose events take more than the budget allows.
+var errEventBudget = errors.New("the request's events take more memory than this source lets a request use: split the request")
+
+// overErr is errEventBudget once the budget refused the events added.
+func (b *batch) overErr() error {
+	if b.over {
+		return errEventBudget
+	}
+	return nil
 }
 
 // ref locates bytes of an event in the body or the arena; end < 0: none.
@@ -35,6 +65,7 @@ type eventRefs struct{ msg, extra, id ref }
 
 func (b *batch) reset(body []byte, underRoot bool, now time.Time) {
 	b.body, b.underRoot, b.now = body, underRoot, now
+	b.budget, b.reserved, b.over = nil, 0, false
 	b.arena = b.arena[:0]
 	clear(b.events)
 	b.events, b.refs, b.items = b.events[:0], b.refs[:0], b.items[:0]
@@ -61,6 +92,13 @@ func (b *batch) arenaSince(off int) ref {
 func (b *batch) add(msg, extra, id ref, t time.Time) int {
 	if t.IsZero() {
 		t = b.now
+	}
+	if b.budget != nil && len(b.events)%b.chunk == 0 && !b.over {
+		if cost := int64(b.chunk) * eventCost; b.budget.reserve(cost) {
+			b.reserved += cost
+		} else {
+			b.over = true
+		}
 	}
 	b.events = append(b.events, engine.Event{Time: t, Offset: -1})
 	b.refs = append(b.refs, eventRefs{msg: msg, extra: extra, id: id})
@@ -163,7 +201,7 @@ func offsetIn(b, sub []byte) int { return cap(b) - cap(sub) }
 
 // rootReserved are the event keys that a document's members must not repeat at the top level.
 var rootReserved = map[string]bool{"@timestamp": true, "message": true, "id": true, "input": true, "log": true,
-	"source": true}
+	"source": true, "dead_letter": true}
 
 // fields renders doc (an object, already scanned) into the arena as the event's extra members:
 // `,"fields":<doc>`, or with underRoot the document's members other than rootReserved ones.
@@ -180,14 +218,19 @@ func (b *batch) fields(doc []byte) ref {
 			break // '}'
 		}
 		ks := s.I
-		_, _, _, _ = s.Str()
+		_, _, kesc, _ := s.Str()
 		ke := s.I
 		s.WS()
 		s.I++ // ':'
 		s.WS()
 		vs := s.I
 		_ = s.Skip()
-		if !rootReserved[string(doc[ks+1:ke-1])] {
+		key := doc[ks+1 : ke-1]
+		if kesc { // "mess\u0061ge" is message: compare what the key says, not how it is written
+			key, _ = jsonscan.AppendUnescaped(b.keyBuf[:0], key)
+			b.keyBuf = key
+		}
+		if !rootReserved[string(key)] {
 			b.arena = append(append(append(append(b.arena, ','), doc[ks:ke]...), ':'), doc[vs:s.I]...)
 		}
 		s.WS()

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -23,33 +25,32 @@ var (
 )
 
 // readBody reads the whole request body into buf (reusing its room), decompressing gzip and zstd. Both the body
-// as sent and the decompressed one are capped at max_body_bytes: above either the status is 413. The body's bytes
-// are reserved in the source's inflight budget (its Content-Length at once, then what is read beyond it;
-// *reserved says how much, for the caller to release); when the budget is spent the status is 429.
+// as sent and the decompressed one are capped at max_body_bytes: above either the status is 413. The buffer's
+// room is reserved in the source's inflight budget as it grows with the bytes that arrive (up to the
+// Content-Length, never beyond max_body_bytes; *reserved says how much, for the caller to release), so a sender
+// that announces a large body and stalls holds little; when the budget is spent the status is 429.
 func (l *listener) readBody(w http.ResponseWriter, r *http.Request, buf []byte, reserved *int64) ([]byte, int, error) {
 	limit := l.cfg.MaxBodyBytes
 	if r.ContentLength > limit {
 		return buf, http.StatusRequestEntityTooLarge, errTooLarge
 	}
+	var bodyReserved int64 // the part of *reserved for the body's bytes
 	grow := func(total int) bool {
-		if n := int64(total) - *reserved; n > 0 {
+		if n := int64(total) - bodyReserved; n > 0 {
 			if !l.inflight.reserve(n) {
 				return false
 			}
 			*reserved += n
+			bodyReserved += n
 		}
 		return true
 	}
-	if !grow(int(r.ContentLength) + 1) {
-		return buf, http.StatusTooManyRequests, errBusy
-	}
-	body := http.MaxBytesReader(w, r.Body, limit)
+	expected := int64(-1) // the length of the decompressed body, when known
+	body := http.MaxBytesReader(w, idleReader{r.Body, http.NewResponseController(w)}, limit)
 	var src io.Reader = body
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
-		if r.ContentLength > 0 && int64(cap(buf)) <= r.ContentLength {
-			buf = make([]byte, 0, r.ContentLength+1)
-		}
+		expected = r.ContentLength
 	case "gzip", "x-gzip":
 		zr, _ := gzipReaders.Get().(*gzip.Reader)
 		var err error
@@ -61,14 +62,25 @@ func (l *listener) readBody(w http.ResponseWriter, r *http.Request, buf []byte, 
 		if err != nil {
 			return buf, readStatus(err), fmt.Errorf("gzip body: %w", err)
 		}
-		defer gzipReaders.Put(zr)
+		defer func() {
+			_ = zr.Reset(bytes.NewReader(nil)) // let go of the request's body
+			gzipReaders.Put(zr)
+		}()
 		src = zr
 	case "zstd":
+		// A decoder allocates up to about twice the window its frame declares, before much of the body arrived:
+		// that memory is reserved in the budget first, so stalled senders of tiny frames cannot pile it up.
+		window := min(maxZstdWindow, max(l.cfg.MaxBodyBytes, 1<<10))
+		if !l.inflight.reserve(2 * window) {
+			return buf, http.StatusTooManyRequests, errBusy
+		}
+		*reserved += 2 * window
 		zd, _ := zstdDecoders.Get().(*zstd.Decoder)
 		if zd == nil {
 			var err error
 			// One goroutine per decoder: requests decode in parallel already. The window cap bounds its memory.
-			zd, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxZstdWindow))
+			zd, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxZstdWindow),
+				zstd.WithDecoderLowmem(true))
 			if err != nil {
 				return buf, http.StatusInternalServerError, fmt.Errorf("zstd decoder: %w", err)
 			}
@@ -84,7 +96,7 @@ func (l *listener) readBody(w http.ResponseWriter, r *http.Request, buf []byte, 
 	default:
 		return buf, http.StatusUnsupportedMediaType, errBadEncoding
 	}
-	buf, err := readLimited(src, buf, limit, grow)
+	buf, err := readLimited(src, buf, limit, expected, grow)
 	if err != nil {
 		switch {
 		case errors.Is(err, errTooLarge):
@@ -96,6 +108,23 @@ func (l *listener) readBody(w http.ResponseWriter, r *http.Request, buf []byte, 
 	}
 	return buf, 0, nil
 }
+
+// idleReader reads a request body giving each read bodyIdleTimeout to bring something: a sender that stalls
+// mid-body loses its connection (and its place in the budget) then, however long the whole body may take.
+type idleReader struct {
+	r  io.ReadCloser
+	rc *http.ResponseController
+}
+
+func (ir idleReader) Close() error { return ir.r.Close() }
+
+func (ir idleReader) Read(p []byte) (int, error) {
+	_ = ir.rc.SetReadDeadline(time.Now().Add(bodyIdleTimeout))
+	return ir.r.Read(p)
+}
+
+// bodyIdleTimeout is how long a body may bring no byte.
+const bodyIdleTimeout = 10 * time.Second
 
 // maxZstdWindow bounds the window a zstd body may ask for.
 const maxZstdWindow = 8 << 20
@@ -111,15 +140,45 @@ func readStatus(err error) int {
 
 // readLimited appends all of r to buf, failing with errTooLarge past limit bytes, and with errBusy when reserve
 // refuses the bytes read so far.
-func readLimited(r io.Reader, buf []byte, limit int64, reserve func(total int) bool) ([]byte, error) {
+// The room of buf is reserved before it is read into (at most limit): it grows from 64 KiB by doubling, to
+// expected exactly when that is known (and then a body of exactly limit bytes fits).
+func readLimited(r io.Reader, buf []byte, limit, expected int64, reserve func(total int) bool) ([]byte, error) {
+	if !reserve(int(min(int64(cap(buf)), limit))) {
+		return buf, errBusy
+	}
 	for {
+		if len(buf) == cap(buf) && int64(len(buf)) == expected {
+			// Exactly the announced length: look for the end before growing (a body of max_body_bytes fits).
+			var probe [1]byte
+			n, err := r.Read(probe[:])
+			if n == 0 && err == io.EOF {
+				return buf, nil
+			}
+			if n == 0 && err != nil {
+				return buf, err
+			}
+			buf = append(buf, probe[:n]...)
+			if int64(len(buf)) > limit {
+				return buf, errTooLarge
+			}
+			if !reserve(len(buf)) {
+				return buf, errBusy
+			}
+			continue
+		}
 		if len(buf) == cap(buf) {
 			if int64(len(buf)) > limit {
 				return buf, errTooLarge
 			}
 			room := min(max(2*cap(buf), 64<<10), int(limit)+1)
+			if expected > int64(len(buf)) {
+				room = min(room, int(expected))
+			}
 			if room <= cap(buf) {
 				room = cap(buf) + 1
+			}
+			if !reserve(int(min(int64(room), limit))) {
+				return buf, errBusy
 			}
 			nb := make([]byte, len(buf), room)
 			copy(nb, buf)
@@ -149,6 +208,20 @@ func readLimited(r io.Reader, buf []byte, limit int64, reserve func(total int) b
 // inflightBodies is how many bodies of max_body_bytes a source reads and parses at once at most: the bound on
 // their memory (requests beyond it are answered 429 before their body is read whole).
 const inflightBodies = 4
+
+// inflightBudget is a source's budget for the bodies being read (and the zstd windows decoding them).
+func inflightBudget(maxBody int64) int64 { return inflightBodies * maxBody }
+
+// parsingBudget is a source's budget for the events of the bodies being parsed (eventCost each: those of a body in
+// lines of 100 bytes take four times its size): twice the bodies' budget, and with small bodies up to
+// minParsingBudget, but never more than the bodies in flight can make (one event per 2 bytes). A request whose
+// events alone need more is answered 413 (split it); one that does not fit beside the others, 429.
+func parsingBudget(maxBody int64) int64 {
+	most := inflightBudget(maxBody) / 2 * eventCost
+	return max(2*inflightBudget(maxBody), min(minParsingBudget, most))
+}
+
+const minParsingBudget = 64 << 20
 
 // inflight is a source's budget for the memory of the bodies it is reading and parsing.
 type inflight struct {

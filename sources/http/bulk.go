@@ -2,8 +2,10 @@ package http
 
 import (
 	"bytes"
+	"net/http"
 	"strconv"
 
+	"github.com/flickerlog/flicker/internal/eventjson"
 	"github.com/flickerlog/flicker/internal/jsonscan"
 )
 
@@ -25,6 +27,9 @@ var actionPaths = []string{"_index", "_id"}
 func (b *batch) parseBulk(defaultIndex ref) error {
 	var pending *bulkItem // an action waiting for its source line
 	err := lines(b.body, func(start, end, n int) error {
+		if b.over {
+			return errEventBudget
+		}
 		s := jsonscan.Scanner{B: b.body[:end], I: start, Strict: true}
 		if pending != nil {
 			it := pending
@@ -156,6 +161,19 @@ func (b *batch) action(s *jsonscan.Scanner, end int, defaultIndex ref) (it bulkI
 func (b *batch) idRef(raw ref) ref {
 	r := raw
 	return b.stringRef(int(r.off), int(r.end), bytes.IndexByte(b.bytes(r), '\\') >= 0)
+}
+
+// markRejected gives the items whose events an output rejected (dropped, by event index) the rejection as their
+// error, status 400: the clients do not send such an item again.
+func (b *batch) markRejected(dropped []error) {
+	for i := range b.items {
+		it := &b.items[i]
+		if it.event < 0 || it.event >= len(dropped) || dropped[it.event] == nil {
+			continue
+		}
+		q := eventjson.AppendString(nil, []byte(dropped[it.event].Error()))
+		it.status, it.errType, it.reason = http.StatusBadRequest, "document_rejected_exception", string(q[1:len(q)-1])
+	}
 }
 
 // appendBulkResponse appends the _bulk answer for the items once their events are accepted: each index and

@@ -27,7 +27,8 @@ type Config struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// AckTimeout is how long a request waits for every output to be done with its events before the answer is
 	// 503 with Retry-After (the events stay queued and are delivered; the sender's retry sends them again).
-	// Keep it below --shutdown-timeout: requests in flight at a stop wait at most this long.
+	// It must be below the stop's budget (Source.SetStopTimeout: --shutdown-timeout less the time to close the
+	// outputs); at a stop, requests still waiting at three quarters of that budget are answered 503.
 	AckTimeout time.Duration `yaml:"ack_timeout"`
 	// FieldsUnderRoot puts the members of the sender's JSON document at the top of the event instead of under
 	// "fields"; members named like the event's own keys are then left out (see doc.go).
@@ -111,7 +112,7 @@ func isFormat(f string) bool { return slices.Contains(allFormats, f) }
 
 // MemoryBeyondQueue is what the entries may hold in memory besides the bytes the queue counts (queueBytes at
 // most): the bodies behind queued events, whose bytes the events slice without counting them all (about as many
-// as the queue holds), and the bodies being read (inflightBodies × max_body_bytes per entry). cmd/flicker adds
+// as the queue holds), and the requests being read and parsed (inflightBudget and parsingBudget per entry). cmd/flicker adds
 // it to the memory limit. Zero without entries.
 func MemoryBeyondQueue(cfgs []Config, queueBytes int64) int64 {
 	if len(cfgs) == 0 {
@@ -119,7 +120,7 @@ func MemoryBeyondQueue(cfgs []Config, queueBytes int64) int64 {
 	}
 	n := queueBytes
 	for _, c := range cfgs {
-		n += inflightBodies * c.MaxBodyBytes
+		n += inflightBudget(c.MaxBodyBytes) + parsingBudget(c.MaxBodyBytes)
 	}
 	return n
 }

@@ -381,8 +381,9 @@ func TestStopFinishesRequestsInFlight(t *testing.T) {
 	}
 }
 
-// Bodies being read are bounded in memory: past 4 × max_body_bytes reserved, a request gets 429 before its body
-// is read, and gets in once the others are done.
+// Bodies being read are bounded in memory: past 4 × max_body_bytes reserved (the room of their buffers, as their
+// bytes arrive), a request gets 429 before its body is read whole, and gets in once the others are done. Four
+// bodies of exactly max_body_bytes fit beside each other.
 func TestBodiesInFlightAreBounded(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, httpsrc.Config{MaxBodyBytes: 1000}, engine.QueueLimits{})
@@ -393,7 +394,7 @@ func TestBodiesInFlightAreBounded(t *testing.T) {
 		pr, pw := io.Pipe()
 		writers = append(writers, pw)
 		req, _ := http.NewRequest("POST", s.url+"/", pr)
-		req.ContentLength = 900
+		req.ContentLength = 1000 // exactly max_body_bytes: four of them fit
 		go func() {
 			resp, err := testClient.Do(req)
 			if err != nil {
@@ -403,20 +404,20 @@ func TestBodiesInFlightAreBounded(t *testing.T) {
 			resp.Body.Close()
 			answered <- response{status: resp.StatusCode}
 		}()
-		if _, err := pw.Write(line); err != nil {
+		if _, err := pw.Write(bytes.Repeat(line, 9)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	eventually(t, func() bool {
 		st, _ := s.src.Stats("ingest")
-		return st.BodyBytesInFlight == 4*901
+		return st.BodyBytesInFlight >= 4*900
 	}, "four bodies are not being read")
 	r := send(t, "POST", s.url+"/", bytes.Repeat(line, 9))
 	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
 		t.Fatalf("a fifth body: %d %s, want 429 with Retry-After", r.status, r.body)
 	}
 	for _, pw := range writers {
-		if _, err := pw.Write(bytes.Repeat(line, 8)); err != nil {
+		if _, err := pw.Write(line); err != nil {
 			t.Fatal(err)
 		}
 		pw.Close()

@@ -58,6 +58,9 @@ func lineError(n int, err error) error { return fmt.Errorf("line %d: %w", n, err
 // parseNDJSON reads one JSON value per line.
 func (b *batch) parseNDJSON() error {
 	err := lines(b.body, func(start, end, n int) error {
+		if b.over {
+			return errEventBudget
+		}
 		s := jsonscan.Scanner{B: b.body[:end], I: start, Strict: true}
 		if err := b.value(&s); err != nil {
 			return lineError(n, err)
@@ -79,6 +82,9 @@ func (b *batch) parseArray() error {
 	s.WS()
 	more, err := s.EnterArray()
 	for err == nil && more {
+		if err = b.overErr(); err != nil {
+			break
+		}
 		if err = b.value(&s); err == nil {
 			more, err = s.NextElement()
 		}

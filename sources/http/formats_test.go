@@ -55,11 +55,39 @@ func TestNDJSONEventsKeepTheDocument(t *testing.T) {
 	if evs[0]["id"] == evs[1]["id"] {
 		t.Error("two events of one request share an id")
 	}
-	// The same body again gives the same ids: a retry after a 503 overwrites rather than duplicates.
+	// The same body again, without a request id, is another request: its events get other ids (identical lines
+	// from two senders must not collapse into one document).
 	send(t, "POST", s.url+"/", []byte(body))
 	evs = s.sink.Events()
-	if evs[5]["id"] != evs[0]["id"] {
-		t.Errorf("ids of a resent body %v, first time %v", evs[5]["id"], evs[0]["id"])
+	if evs[5]["id"] == evs[0]["id"] {
+		t.Errorf("the same body sent twice without a request id got the same ids: %v", evs[0]["id"])
+	}
+}
+
+// A sender that names its request (Idempotency-Key, X-Request-Id) gets the same ids on its retry: the
+// Elasticsearch output overwrites. Two requests with the same body but no name, or other names, do not collapse.
+func TestEventIDsFollowTheRequestID(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, httpsrc.Config{}, engine.QueueLimits{})
+	body := []byte(`{"message":"user logged in"}` + "\n")
+	for _, h := range [][]string{nil, nil, {"Idempotency-Key", "a"}, {"Idempotency-Key", "a"}, {"X-Request-Id", "b"}, {"X-Request-Id", "a"}} {
+		if r := send(t, "POST", s.url+"/", body, h...); r.status != 200 {
+			t.Fatalf("%v: %d %s", h, r.status, r.body)
+		}
+	}
+	evs := s.sink.Events()
+	if len(evs) != 6 {
+		t.Fatalf("%d events, want 6", len(evs))
+	}
+	id := func(i int) any { return evs[i]["id"] }
+	if id(0) == id(1) {
+		t.Errorf("two requests of the same body without a request id share the id %v", id(0))
+	}
+	if id(2) != id(3) {
+		t.Errorf("a retry with the same Idempotency-Key got another id: %v, then %v", id(2), id(3))
+	}
+	if id(4) == id(2) || id(4) == id(0) || id(5) != id(2) {
+		t.Errorf("ids by request id: none %v, key a %v, X-Request-Id b %v, X-Request-Id a %v", id(0), id(2), id(4), id(5))
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/internal/eventjson"
 )
 
 // The fuzz tests parse bodies as the handler does and check what an accepted body became against a reference
@@ -96,6 +97,57 @@ func uniqueKeys(raw []byte) bool {
 	return n == len(m)
 }
 
+// escapedReservedKeys names flicker's own keys with escapes: with fields_under_root they must be left out like
+// the plain ones, and the escaped message is the message.
+const escapedReservedKeys = `{"message":"real","mess\u0061ge":"spoof","\u0069d":"x","\u0073ource":1,"dead_letter":2,"k":"v"}` + "\n"
+
+// checkUnderRoot parses body with fields_under_root and checks that every encoded event names each of flicker's
+// own keys once, however the document spelled its keys (a document that repeats its own keys keeps them).
+func checkUnderRoot(t *testing.T, body []byte, parse func(*batch) error) {
+	t.Helper()
+	b, err := parsed(body, true, parse)
+	if err != nil {
+		return
+	}
+	var enc eventjson.Encoder
+	for i := range b.events {
+		for _, line := range [][]byte{enc.Append(nil, &b.events[i]), enc.AppendDeadLetter(nil, &b.events[i], errors.New("r"))} {
+			if k, dup := repeatedTopKey(line); dup {
+				t.Fatalf("%q with fields_under_root: event %d repeats the top-level key %q: %s", body, i, k, line)
+			}
+		}
+	}
+}
+
+// eventKeys are the top-level keys flicker's encoder writes itself (a dead letter adds dead_letter).
+var eventKeys = map[string]bool{"@timestamp": true, "message": true, "id": true, "input": true, "log": true,
+	"source": true, "dead_letter": true}
+
+// repeatedTopKey returns one of eventKeys that obj names twice at the top (after unescaping), if any.
+func repeatedTopKey(obj []byte) (string, bool) {
+	d := json.NewDecoder(bytes.NewReader(obj))
+	if _, err := d.Token(); err != nil {
+		return "", false
+	}
+	seen := map[string]bool{}
+	for d.More() {
+		tok, err := d.Token()
+		if err != nil {
+			return "", false
+		}
+		k, _ := tok.(string)
+		if seen[k] && eventKeys[k] {
+			return k, true
+		}
+		seen[k] = true
+		var v json.RawMessage
+		if d.Decode(&v) != nil {
+			return "", false
+		}
+	}
+	return "", false
+}
+
 func FuzzLines(f *testing.F) {
 	for _, s := range []string{
 		"{\"message\":\"a\"}\n{\"log\":\"b\",\"x\":[1,2]}\n\"s\"\n42\n",
@@ -103,6 +155,8 @@ func FuzzLines(f *testing.F) {
 		"{\"message\":\"a\\\"b\",\"message\":\"c\"}\n",
 		"{\"a\":1}\r\n\r\n{\"b\":2}",
 		"{\"a\":01}\n",
+		escapedReservedKeys,
+		`{"mess\u0061ge":"hello"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -110,6 +164,11 @@ func FuzzLines(f *testing.F) {
 		if !utf8.Valid(body) {
 			return // the handler refuses it before parsing
 		}
+		parse := (*batch).parseNDJSON
+		if isArray(body) {
+			parse = (*batch).parseArray
+		}
+		checkUnderRoot(t, body, parse)
 		if isArray(body) {
 			b, err := parsed(body, false, (*batch).parseArray)
 			var ref []json.RawMessage
@@ -160,6 +219,7 @@ func FuzzBulk(f *testing.F) {
 	for _, s := range []string{
 		"{\"index\":{\"_index\":\"a\",\"_id\":\"1\"}}\n{\"message\":\"m\"}\n{\"delete\":{\"_index\":\"a\",\"_id\":\"2\"}}\n",
 		"{\"create\":{}}\n{\"log\":\"x\"}\n{\"update\":{\"_id\":\"u\\\"\"}}\n{\"doc\":{}}\n",
+		"{\"index\":{}}\n" + escapedReservedKeys,
 	} {
 		f.Add([]byte(s), true)
 		f.Add([]byte(s), false)
@@ -168,6 +228,7 @@ func FuzzBulk(f *testing.F) {
 		if !utf8.Valid(body) {
 			return
 		}
+		checkUnderRoot(t, body, func(b *batch) error { return b.parseBulk(noRef) })
 		b := &batch{}
 		b.reset(body, false, time.Unix(0, 0))
 		idx := noRef

@@ -1,9 +1,8 @@
 package http
 
 import (
-	"context"
-	"crypto/subtle"
-	"encoding/base64"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"net"
@@ -16,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/internal/eventjson"
 )
 
 // family is the kind of API an endpoint belongs to: it decides how credentials are given and how errors look.
@@ -38,6 +38,8 @@ const (
 )
 
 func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.handlers.Add(1)
+	defer l.handlers.Done()
 	l.stats.requests.Add(1)
 	path := r.URL.Path
 	switch {
@@ -83,68 +85,19 @@ func (l *listener) serveHEC(w http.ResponseWriter, r *http.Request, sub string) 
 	}
 }
 
-// authorized checks the request's credentials against auth_token (in constant time) and answers 401 when they
-// do not match. Bearer works everywhere; Splunk on HEC; the basic-auth password, ApiKey <token> and ApiKey
-// base64(id:token) on the Elasticsearch endpoints.
-func (l *listener) authorized(w http.ResponseWriter, r *http.Request, fam family) bool {
-	if l.token == nil {
-		return true
-	}
-	h := r.Header.Get("Authorization")
-	scheme, cred, _ := strings.Cut(h, " ")
-	cred = strings.TrimSpace(cred)
-	ok := false
-	switch {
-	case strings.EqualFold(scheme, "Bearer"):
-		ok = l.tokenIs(cred)
-	case strings.EqualFold(scheme, "Splunk") && fam == famHEC:
-		ok = l.tokenIs(cred)
-	case strings.EqualFold(scheme, "Basic") && fam == famES:
-		if _, pw, found := r.BasicAuth(); found {
-			ok = l.tokenIs(pw)
-		}
-	case strings.EqualFold(scheme, "ApiKey") && fam == famES:
-		ok = l.tokenIs(cred)
-		if dec, err := base64.StdEncoding.DecodeString(cred); err == nil {
-			if _, key, found := strings.Cut(string(dec), ":"); found && l.tokenIs(key) {
-				ok = true
-			}
-		}
-	}
-	if ok {
-		return true
-	}
-	l.stats.reject(RejectAuth)
-	switch fam {
-	case famHEC:
-		e := &hecInvalidToken
-		if h == "" {
-			e = &hecTokenRequired
-		} else if cred == "" {
-			e = &hecInvalidAuth
-		}
-		writeHEC(w, e)
-	case famES:
-		w.Header().Add("WWW-Authenticate", `Basic realm="security", charset="UTF-8"`)
-		w.Header().Add("WWW-Authenticate", "ApiKey")
-		w.Header().Add("WWW-Authenticate", "Bearer")
-		reason := "unable to authenticate with the provided credentials"
-		if h == "" {
-			reason = "missing authentication credentials for REST request [" + r.URL.Path + "]"
-		}
-		writeESError(w, http.StatusUnauthorized, "security_exception", reason)
-	default:
-		w.Header().Set("WWW-Authenticate", "Bearer")
-		writePlainError(w, http.StatusUnauthorized, "missing or wrong token: send Authorization: Bearer <auth_token>")
-	}
-	return false
-}
-
-func (l *listener) tokenIs(cred string) bool {
-	return subtle.ConstantTimeCompare([]byte(cred), l.token) == 1
-}
-
 var batches = sync.Pool{New: func() any { return new(batch) }}
+
+// maxPooled is the largest buffer a pooled batch keeps: one large request must not pin its memory for good.
+const maxPooled = 1 << 20
+
+// putBatch returns b to the pool unless one of its buffers grew past maxPooled.
+func putBatch(b *batch) {
+	if cap(b.body) > maxPooled || cap(b.arena) > maxPooled || cap(b.events)*eventCost > maxPooled {
+		return
+	}
+	b.budget = nil
+	batches.Put(b)
+}
 
 // pending is a published request: the handler and the completion callback both hold its batch; the last one
 // done with it returns it to the pool (a handler that gave up leaves it to the callback).
@@ -152,11 +105,28 @@ type pending struct {
 	b      *batch
 	done   chan struct{}
 	owners atomic.Int32
+
+	mu       sync.Mutex
+	dropped  []error // by event index: the reason an output rejected it without a dead letter; nil: none was
+	ndropped int
 }
 
 func (p *pending) release() {
 	if p.owners.Add(-1) == 0 {
-		batches.Put(p.b)
+		putBatch(p.b)
+	}
+}
+
+// drop records an event an output rejected without a dead letter (engine.Stream.Dropped).
+func (p *pending) drop(pos int64, reason error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.dropped == nil {
+		p.dropped = make([]error, len(p.b.events))
+	}
+	if i := pos - 1; i >= 0 && int(i) < len(p.dropped) && p.dropped[i] == nil {
+		p.dropped[i] = reason
+		p.ndropped++
 	}
 }
 
@@ -171,23 +141,33 @@ func (l *listener) ingest(w http.ResponseWriter, r *http.Request, fam family, k 
 	body, status, err := l.readBody(w, r, b.body[:0], &reserved)
 	b.reset(body, l.cfg.FieldsUnderRoot, started)
 	if err != nil {
-		batches.Put(b)
-		if status == http.StatusTooManyRequests {
-			l.stats.reject(RejectQueueFull)
-			w.Header().Set("Retry-After", "1")
-		}
-		l.refuse(w, fam, status, err)
+		putBatch(b)
+		l.refuseRead(w, r, fam, status, err)
 		return
 	}
-	if err := l.parse(b, fam, k, index); err != nil {
-		batches.Put(b)
+	b.budget, b.chunk = &l.parsing, eventChunk(l.parsing.max)
+	err = l.parse(b, fam, k, index)
+	parsed := b.reserved
+	defer func() { l.parsing.release(parsed) }()
+	b.budget, b.reserved = nil, 0
+	if err != nil {
+		putBatch(b)
+		if errors.Is(err, errEventBudget) {
+			if parsed+int64(eventChunk(l.parsing.max))*eventCost > l.parsing.max { // alone, it would not fit
+				l.refuse(w, fam, http.StatusRequestEntityTooLarge, err)
+				return
+			}
+			l.tooMany(w, fam, errBusy)
+			return
+		}
+		l.stats.reject(RejectMalformed)
 		l.refuse(w, fam, http.StatusBadRequest, err)
 		return
 	}
 	n := len(b.events)
 	if n == 0 { // a bulk body of refused actions only, or an empty array
-		l.answer(w, b, fam, k, started)
-		batches.Put(b)
+		l.answer(w, b, nil, fam, k, started)
+		putBatch(b)
 		return
 	}
 	p := &pending{b: b, done: make(chan struct{})}
@@ -196,34 +176,24 @@ func (l *listener) ingest(w http.ResponseWriter, r *http.Request, fam family, k 
 		close(p.done)
 		p.release()
 	})
+	st.Dropped = p.drop
 	st.Extra = sourceExtra(r.RemoteAddr)
 	if k == kindRaw {
 		st.Extra = l.rawFields(st.Extra, r)
 	}
-	st.IDSeed = engine.SeedID([]byte(l.input.Name), body)
+	st.IDSeed = l.requestSeed(r, body)
 	b.finish(st)
-	ok, err := l.publish(r.Context(), b.events)
-	// Queued, the events count against the queue's bounds: the body no longer needs a place in the budget.
+	ok, err := l.try.TryPublishWait(r.Context(), b.events, queueWait)
+	// Queued, the events count against the queue's bounds: the body no longer needs a place in the budgets.
 	l.inflight.release(reserved)
-	reserved = 0
+	l.parsing.release(parsed)
+	reserved, parsed = 0, 0
 	if !ok {
-		if l.try != nil {
-			batches.Put(b) // nothing queued, and the callback never runs
-		} // else Publish may have queued a part: the engine may still read the batch
-		switch {
-		case errors.Is(err, engine.ErrStopped):
-			l.stats.reject(RejectStopping)
-			w.Header().Set("Retry-After", "1")
-			l.refuse(w, fam, http.StatusServiceUnavailable, errStopping)
-		case r.Context().Err() != nil:
-			l.stats.reject(RejectClientGone)
-		default:
-			l.stats.reject(RejectQueueFull)
-			w.Header().Set("Retry-After", "1")
-			l.refuse(w, fam, http.StatusTooManyRequests, errQueueFull)
-		}
+		putBatch(b) // nothing queued, and the callback never runs
+		l.refusePublish(w, r, fam, err)
 		return
 	}
+	l.paused.Store(false)
 	l.stats.events.Add(uint64(n))
 	l.stats.bytes.Add(uint64(len(body)))
 	defer p.release()
@@ -231,41 +201,50 @@ func (l *listener) ingest(w http.ResponseWriter, r *http.Request, fam family, k 
 	defer timer.Stop()
 	select {
 	case <-p.done:
-		l.answer(w, b, fam, k, started)
+		p.mu.Lock() // the drops happened before done; the lock makes that visible to the race detector too
+		defer p.mu.Unlock()
+		if p.ndropped > 0 {
+			l.stats.reject(RejectOutput)
+		}
+		l.answer(w, b, p, fam, k, started)
 	case <-timer.C:
 		l.stats.reject(RejectAckTimeout)
 		w.Header().Set("Retry-After", strconv.Itoa(ackRetryAfter))
 		l.refuse(w, fam, http.StatusServiceUnavailable, errAckTimeout)
+	case <-l.abort:
+		l.stats.reject(RejectStopping)
+		w.Header().Set("Retry-After", "1")
+		l.refuse(w, fam, http.StatusServiceUnavailable, errStopping)
 	case <-r.Context().Done():
 		l.stats.reject(RejectClientGone) // the events stay queued and are delivered
 	}
 }
 
-// ackRetryAfter is the Retry-After of a 503 after ack_timeout, in seconds: the outputs are slow or down.
-const ackRetryAfter = 5
-
-var (
-	errQueueFull  = errors.New("the queue is full: retry after Retry-After")
-	errAckTimeout = errors.New("the outputs did not take the events within ack_timeout: they stay queued; retry after Retry-After")
-	errStopping   = errors.New("flicker is stopping: retry after Retry-After")
-)
-
-// publish queues events whole (TryPublish), or, when the pipeline's Publisher is hidden behind a decorator,
-// with Publish waiting at most queueWait for room.
-func (l *listener) publish(ctx context.Context, events []engine.Event) (bool, error) {
-	if l.try != nil {
-		return l.try.TryPublish(events)
+// requestSeed is the seed of a request's event ids. A sender that names its request (Idempotency-Key or
+// X-Request-Id, the same on its retries) gets ids from that name and the body: a retry repeats them, and the
+// Elasticsearch output overwrites. Without one, the seed is new for every request: identical bodies from two
+// senders (or two lines logged twice) must not collapse into one document, so a retry duplicates instead.
+func (l *listener) requestSeed(r *http.Request, body []byte) [16]byte {
+	key := r.Header.Get("Idempotency-Key")
+	if key == "" {
+		key = r.Header.Get("X-Request-Id")
 	}
-	ctx, cancel := context.WithTimeout(ctx, queueWait)
-	defer cancel()
-	if err := l.pub.Publish(ctx, events); err != nil {
-		return false, err
+	if key != "" {
+		return engine.SeedID([]byte(l.input.Name), []byte(key), body)
 	}
-	return true, nil
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], requestCount.Add(1))
+	return engine.SeedID([]byte(l.input.Name), processNonce[:], n[:])
 }
 
-// queueWait bounds a Publish without TryPublish: a part of the request may then be queued when it times out.
-const queueWait = time.Second
+var (
+	// processNonce makes the seeds of requests without a key differ from one run of flicker to the next.
+	processNonce = func() (n [16]byte) {
+		_, _ = rand.Read(n[:])
+		return n
+	}()
+	requestCount atomic.Uint64
+)
 
 func (l *listener) parse(b *batch, fam family, k kind, index string) error {
 	if k != kindRaw && !utf8.Valid(b.body) {
@@ -301,131 +280,6 @@ func (l *listener) parse(b *batch, fam family, k kind, index string) error {
 	return b.parseNDJSON()
 }
 
-// answer writes the 200 of a request whose events every output took.
-func (l *listener) answer(w http.ResponseWriter, b *batch, fam family, k kind, started time.Time) {
-	switch {
-	case k == kindBulk:
-		setESHeaders(w)
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(b.appendBulkResponse(nil, time.Since(started).Milliseconds()))
-	case fam == famHEC:
-		writeHEC(w, &hecSuccess)
-	default:
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(strconv.AppendInt(append([]byte(nil), `{"events":`...), int64(len(b.events)), 10))
-		_, _ = w.Write([]byte("}\n"))
-	}
-}
-
-// refuse writes an error answer in the family's form and counts it (429 and 503 are counted by the caller).
-func (l *listener) refuse(w http.ResponseWriter, fam family, status int, err error) {
-	switch status {
-	case http.StatusBadRequest:
-		l.stats.reject(RejectMalformed)
-	case http.StatusRequestEntityTooLarge:
-		l.stats.reject(RejectTooLarge)
-	case http.StatusUnsupportedMediaType:
-		l.stats.reject(RejectUnsupported)
-	}
-	l.log.Debug().Int("status", status).Err(err).Msg("request refused")
-	switch fam {
-	case famHEC:
-		var he *hecError
-		if !errors.As(err, &he) {
-			e := hecBusy
-			switch status {
-			case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType:
-				e = hecInvalidFormat
-			}
-			he = &e
-		}
-		e := *he
-		e.status = status
-		writeHEC(w, &e)
-	case famES:
-		typ := "parse_exception"
-		switch status {
-		case http.StatusRequestEntityTooLarge:
-			typ = "content_too_long_exception"
-		case http.StatusUnsupportedMediaType:
-			typ = "illegal_argument_exception"
-		case http.StatusTooManyRequests:
-			typ = "es_rejected_execution_exception"
-		case http.StatusServiceUnavailable:
-			typ = "unavailable_shards_exception"
-		}
-		writeESError(w, status, typ, err.Error())
-	default:
-		writePlainError(w, status, err.Error())
-	}
-}
-
-func (l *listener) notFound(w http.ResponseWriter, r *http.Request, fam family) {
-	l.stats.reject(RejectUnsupported)
-	switch fam {
-	case famHEC:
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = w.Write([]byte(`{"text":"The requested URL was not found on this server.","code":404}`))
-	case famES:
-		writeESError(w, http.StatusNotFound, "resource_not_found_exception", "no handler found for uri ["+r.URL.Path+"] and method ["+r.Method+"]")
-	default:
-		writePlainError(w, http.StatusNotFound, "no endpoint "+r.Method+" "+r.URL.Path+" on this source (formats: "+strings.Join(l.cfg.Formats, ", ")+")")
-	}
-}
-
-func (l *listener) badMethod(w http.ResponseWriter, fam family) {
-	l.stats.reject(RejectUnsupported)
-	if fam == famES {
-		writeESError(w, http.StatusMethodNotAllowed, "illegal_argument_exception", "method not allowed")
-		return
-	}
-	writePlainError(w, http.StatusMethodNotAllowed, "method not allowed")
-}
-
-func writeHEC(w http.ResponseWriter, e *hecError) {
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	w.WriteHeader(e.status)
-	out := append([]byte(`{"text":"`), e.text...)
-	out = append(append(out, `","code":`...), strconv.Itoa(e.code)...)
-	if e.index >= 0 {
-		out = append(append(out, `,"invalid-event-number":`...), strconv.Itoa(e.index)...)
-	}
-	_, _ = w.Write(append(out, "}\n"...))
-}
-
-func writePlainError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	out, _ := json.Marshal(struct {
-		Error  string `json:"error"`
-		Status int    `json:"status"`
-	}{msg, status})
-	_, _ = w.Write(append(out, '\n'))
-}
-
-// writeESError writes an error the way Elasticsearch does.
-func writeESError(w http.ResponseWriter, status int, typ, reason string) {
-	setESHeaders(w)
-	w.WriteHeader(status)
-	type cause struct {
-		Type   string `json:"type"`
-		Reason string `json:"reason"`
-	}
-	out, _ := json.Marshal(struct {
-		Error struct {
-			RootCause []cause `json:"root_cause"`
-			cause
-		} `json:"error"`
-		Status int `json:"status"`
-	}{Error: struct {
-		RootCause []cause `json:"root_cause"`
-		cause
-	}{[]cause{{typ, reason}}, cause{typ, reason}}, Status: status})
-	_, _ = w.Write(out)
-}
-
 // rawFields appends the host, source, sourcetype and index query parameters of an HEC raw request, which carry
 // what the event endpoint takes in each event's document, as the events' fields (at the top with
 // fields_under_root, where source is left out: it is the sender's address there).
@@ -459,7 +313,7 @@ func sourceExtra(remote string) []byte {
 	if err != nil {
 		host, port = remote, ""
 	}
-	out := append([]byte(`,"source":{"address":`), strconv.Quote(host)...)
+	out := eventjson.AppendString([]byte(`,"source":{"address":`), []byte(host))
 	if p, err := strconv.Atoi(port); err == nil {
 		out = strconv.AppendInt(append(out, `,"port":`...), int64(p), 10)
 	}

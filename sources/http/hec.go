@@ -39,6 +39,9 @@ var hecPaths = []string{"event", "time", "event.message", "event.log"}
 func (b *batch) parseHEC() error {
 	s := jsonscan.Scanner{B: b.body, Strict: true}
 	for n := 0; ; n++ {
+		if b.over {
+			return errEventBudget
+		}
 		s.WS()
 		if s.I == len(s.B) {
 			if n == 0 {
@@ -91,10 +94,12 @@ func hecAt(e hecError, n int) *hecError {
 
 // parseRaw reads the body of /services/collector/raw: each line is an event's message, as sent.
 func (b *batch) parseRaw() error {
-	_ = lines(b.body, func(start, end, _ int) error {
+	if err := lines(b.body, func(start, end, _ int) error {
 		b.add(bodyRef(start, end), noRef, noRef, time.Time{})
-		return nil
-	})
+		return b.overErr()
+	}); err != nil {
+		return err
+	}
 	if len(b.events) == 0 {
 		return &hecNoData
 	}

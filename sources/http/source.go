@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -20,8 +21,11 @@ import (
 // answered 200 only once every output is done with its events, so an unanswered request is the sender's to send
 // again, and flicker needs no registry for it.
 type Source struct {
-	listeners []*listener
-	log       zerolog.Logger
+	listeners   []*listener
+	log         zerolog.Logger
+	stopTimeout time.Duration
+	// abort is closed when the stop's budget is nearly spent: handlers still waiting answer 503.
+	abort chan struct{}
 }
 
 // Options are run-time choices that are not part of the configuration.
@@ -29,21 +33,29 @@ type Options struct {
 	// Listeners, when set, are used instead of listening on each entry's address (tests): the listener for
 	// entry i is Listeners[i].
 	Listeners []net.Listener
+	// StopTimeout bounds a stop (flicker's --shutdown-timeout budget for the sources): requests still waiting
+	// for their events when it is nearly spent are answered 503, then the connections are closed. Zero: the
+	// longest ack_timeout plus the time to read a body.
+	StopTimeout time.Duration
 }
 
 // New builds a source for the entries (defaulted and validated). Nothing listens before Run.
 func New(cfgs []Config, opts Options, log zerolog.Logger) (*Source, error) {
-	s := &Source{log: log.With().Str("component", "http_source").Logger()}
+	s := &Source{log: log.With().Str("component", "http_source").Logger(), stopTimeout: opts.StopTimeout,
+		abort: make(chan struct{})}
 	for i, c := range cfgs {
 		l := &listener{
+			abort:   s.abort,
 			cfg:     c,
 			input:   &engine.Input{Name: c.Name, Type: "http"},
 			formats: formatSet(c.Formats),
 			log:     s.log.With().Str("input", c.Name).Logger(),
 		}
-		l.inflight.max = inflightBodies * c.MaxBodyBytes
+		l.inflight.max = inflightBudget(c.MaxBodyBytes)
+		l.parsing.max = parsingBudget(c.MaxBodyBytes)
 		if c.AuthToken != "" {
-			l.token = []byte(c.AuthToken)
+			sum := sha256.Sum256([]byte(c.AuthToken))
+			l.token = sum[:]
 		}
 		if c.TLS != nil {
 			cfg, err := c.TLS.ServerConfig()
@@ -61,6 +73,19 @@ func New(cfgs []Config, opts Options, log zerolog.Logger) (*Source, error) {
 }
 
 func (s *Source) String() string { return "http_sources" }
+
+// SetStopTimeout sets Options.StopTimeout after New (flicker knows its shutdown budget once the inputs are
+// built). Every entry's ack_timeout must be below it, or a stop would cut requests that could still be answered.
+func (s *Source) SetStopTimeout(d time.Duration) error {
+	for i, l := range s.listeners {
+		if l.cfg.AckTimeout >= d {
+			return fmt.Errorf("http_sources[%d].ack_timeout %s is not below the shutdown budget %s (--shutdown-timeout less "+
+				"the time to close the outputs): lower ack_timeout or raise --shutdown-timeout", i, l.cfg.AckTimeout, d)
+		}
+	}
+	s.stopTimeout = d
+	return nil
+}
 
 // Inputs returns the engine inputs of the entries, in configuration order.
 func (s *Source) Inputs() []*engine.Input {
@@ -85,12 +110,23 @@ func (s *Source) Stats(input string) (Stats, bool) {
 
 // Run listens on every entry's address and serves until ctx ends. Then it stops accepting, lets the requests in
 // flight finish (each waits at most its ack_timeout for its events, which the pipeline keeps delivering until
-// every source returned), and returns. A listener that cannot be opened fails the run.
+// every source returned; those still waiting when the stop's budget is nearly spent get 503), and returns once
+// every handler returned. A listener that cannot be opened, or that stops serving, fails the run.
 func (s *Source) Run(ctx context.Context, pub engine.Publisher) error {
-	try, _ := pub.(engine.TryPublisher)
+	try, ok := pub.(engine.TryPublisher)
+	if !ok {
+		return errors.New("http_sources: the pipeline's publisher cannot queue a request whole (no engine.TryPublisher): " +
+			"a decorator hides it")
+	}
 	var servers []*http.Server
 	var served sync.WaitGroup
-	defer served.Wait()
+	serveErr := make(chan error, len(s.listeners))
+	defer func() {
+		served.Wait()
+		for _, l := range s.listeners {
+			l.handlers.Wait()
+		}
+	}()
 	for _, l := range s.listeners {
 		ln := l.ln
 		if ln == nil {
@@ -103,7 +139,7 @@ func (s *Source) Run(ctx context.Context, pub engine.Publisher) error {
 		if l.tls != nil {
 			ln = tls.NewListener(ln, l.tls)
 		}
-		l.pub, l.try = pub, try
+		l.try = try
 		srv := &http.Server{
 			Handler:           l,
 			ReadHeaderTimeout: readHeaderTimeout,
@@ -115,23 +151,33 @@ func (s *Source) Run(ctx context.Context, pub engine.Publisher) error {
 		l.log.Info().Str("address", ln.Addr().String()).Bool("tls", l.tls != nil).Msg("listening")
 		served.Go(func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				l.log.Error().Err(err).Msg("serving stopped")
+				serveErr <- fmt.Errorf("http_sources %s: serving stopped: %w", l.cfg.Name, err)
 			}
 		})
 	}
-	<-ctx.Done()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+	}
 	s.shutdown(servers)
-	return nil
+	return err
 }
 
-// shutdown stops accepting and waits for the requests in flight: each ends within its ack_timeout after its
-// body was read, so the wait is bounded by the longest one plus the time to read a body.
+// shutdown stops accepting and waits for the requests in flight, at most the stop's budget: each ends within its
+// ack_timeout after its body was read; past three quarters of the budget those still waiting answer 503, and at
+// its end the connections are closed.
 func (s *Source) shutdown(servers []*http.Server) {
-	var wait time.Duration
-	for _, l := range s.listeners {
-		wait = max(wait, l.cfg.AckTimeout)
+	budget := s.stopTimeout
+	if budget <= 0 {
+		for _, l := range s.listeners {
+			budget = max(budget, l.cfg.AckTimeout)
+		}
+		budget += bodyReadGrace
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait+bodyReadGrace)
+	aborting := time.AfterFunc(budget*3/4, func() { close(s.abort) })
+	defer aborting.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	for _, srv := range servers {
 		if err := srv.Shutdown(ctx); err != nil {
@@ -143,9 +189,9 @@ func (s *Source) shutdown(servers []*http.Server) {
 
 const (
 	readHeaderTimeout = 10 * time.Second
-	// readTimeout bounds the reading of a whole request, so a sender that stalls mid-body frees its place in
-	// the inflight budget.
-	readTimeout = 2 * time.Minute
+	// readTimeout bounds the reading of a request's headers and the start of its body; then each read of the body
+	// gets bodyIdleTimeout, so a sender that stalls frees its place in the budget within seconds.
+	readTimeout = 30 * time.Second
 	idleTimeout = 2 * time.Minute
 	// bodyReadGrace is what a stop adds to ack_timeout for requests still sending their body.
 	bodyReadGrace = 5 * time.Second
@@ -161,11 +207,24 @@ type listener struct {
 	ln      net.Listener
 	log     zerolog.Logger
 	stats   counters
-	// inflight bounds the memory of the bodies being read and parsed.
+	// inflight bounds the memory of the bodies being read and parsed, parsing that of their events.
 	inflight inflight
+	parsing  inflight
+	try      engine.TryPublisher
+	handlers sync.WaitGroup  // ServeHTTP calls running: Run returns after them
+	abort    <-chan struct{} // Source.abort
+	paused   atomic.Bool     // the last refusal was a lease pause (logged once per pause)
+	// refusalLog rate-limits the debug line of a refused request.
+	refusalLog everySecond
+}
 
-	pub engine.Publisher
-	try engine.TryPublisher // nil when a decorator hides it: Publish with a short wait instead
+// everySecond allows one event per second.
+type everySecond struct{ last atomic.Int64 }
+
+func (e *everySecond) Allow() bool {
+	now := time.Now().UnixNano()
+	last := e.last.Load()
+	return now-last >= int64(time.Second) && e.last.CompareAndSwap(last, now)
 }
 
 func (l *listener) connState(_ net.Conn, st http.ConnState) {
@@ -216,8 +275,8 @@ type Stats struct {
 	// TooManyRequests counts 429 answers (the queue was full); they are in Rejected under RejectQueueFull too.
 	TooManyRequests uint64
 	OpenConnections int64 // connections open now
-	// BodyBytesInFlight is the memory reserved now for bodies being read and parsed (at most 4 max_body_bytes,
-	// or one body).
+	// BodyBytesInFlight is the memory reserved now for bodies being read and parsed and their zstd windows (at
+	// most 4 max_body_bytes, or one body).
 	BodyBytesInFlight int64
 }
 
@@ -232,14 +291,16 @@ const (
 	RejectStopping    = "stopping"    // 503: the pipeline stopped taking events
 	RejectClientGone  = "client_gone" // the sender went away before the answer
 	RejectReadError   = "read_error"  // the body could not be read (cut, corrupt compression)
+	RejectPaused      = "paused"      // 503: the instance's lease is unconfirmed
+	RejectOutput      = "output"      // an output rejected events without a dead letter (400, or in the _bulk items)
 )
 
-var rejectReasons = []string{RejectAuth, RejectMalformed, RejectTooLarge, RejectUnsupported, RejectQueueFull,
-	RejectAckTimeout, RejectStopping, RejectClientGone}
+var rejectReasons = [...]string{RejectAuth, RejectMalformed, RejectTooLarge, RejectUnsupported, RejectQueueFull,
+	RejectAckTimeout, RejectStopping, RejectClientGone, RejectReadError, RejectPaused, RejectOutput}
 
 type counters struct {
 	requests, events, bytes, tooMany atomic.Uint64
-	rejected                         [8]atomic.Uint64 // by rejectReasons index
+	rejected                         [len(rejectReasons)]atomic.Uint64 // by rejectReasons index
 	open                             atomic.Int64
 }
 

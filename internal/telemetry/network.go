@@ -25,8 +25,8 @@ var netInputMetrics = []metric[InputStats]{
 
 var inputRejected = prometheus.NewDesc("flicker_input_rejected_total",
 	"Requests a listening input answered with an error, by reason (auth, malformed, too_large, unsupported, "+
-		"queue_full, ack_timeout, stopping, client_gone), and connections it refused (too_many_connections, "+
-		"tls_handshake).", append(inputLabels, "reason"), nil)
+		"queue_full, ack_timeout, stopping, client_gone, read_error, paused, output), and connections it refused "+
+		"(too_many_connections, tls_handshake).", append(inputLabels, "reason"), nil)
 
 // emitNet sends the metrics of a listening input.
 func emitNet(ch chan<- prometheus.Metric, in InputStats) {

@@ -43,6 +43,12 @@ func BenchmarkInputs(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	cri, err := benchmarks.GenerateCRI(filepath.Join(dir, "pods"), 1, size)
+	if err != nil {
+		b.Fatal(err)
+	}
+	criCfg := file.Config{Name: "bench", Paths: cri.Files, Format: file.FormatCRI}
+	criCfg.SetDefaults()
 	plainCfg := file.Config{Name: "bench", Paths: []string{plainPath}}
 	plainCfg.SetDefaults()
 	dockerCfg := container.Config{Name: "bench", Path: docker.Root}
@@ -57,6 +63,9 @@ func BenchmarkInputs(b *testing.B) {
 		}},
 		{"docker_containers", docker.Messages, func() (*file.Source, error) {
 			return container.NewDocker(dockerCfg, noRegistry{}, file.Options{Once: true}, zerolog.Nop())
+		}},
+		{"cri", cri.Messages, func() (*file.Source, error) {
+			return file.New(criCfg, noRegistry{}, file.Options{Once: true, Formats: container.Formats()}, zerolog.Nop())
 		}},
 	}
 	for _, in := range inputs {

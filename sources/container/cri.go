@@ -82,6 +82,20 @@ func parseCRI(line []byte, seconds *rfc3339.Cache, rec *Record) error {
 	p := sp + 1
 	rec.Time, rec.Partial = t, false
 	const streamLen = len("stdout") // == len("stderr")
+	// The stream and tag as runtimes write them, a one-letter tag with no further fields: one look at them.
+	if rest := line[p:]; len(rest) >= len("stdout F ") && rest[streamLen] == ' ' && rest[streamLen+2] == ' ' &&
+		(rest[streamLen+1] == 'F' || rest[streamLen+1] == 'P') {
+		switch string(rest[:streamLen]) {
+		case "stdout":
+			rec.Stream = StreamStdout
+		case "stderr":
+			rec.Stream = StreamStderr
+		default:
+			return criError("stream", p, "want stdout or stderr, found %q", firstField(rest))
+		}
+		rec.Partial, rec.Content = rest[streamLen+1] == 'P', rest[len("stdout F "):]
+		return nil
+	}
 	switch {
 	case len(line)-p >= streamLen && string(line[p:p+streamLen]) == "stdout":
 		rec.Stream = StreamStdout

@@ -50,3 +50,33 @@ func (c *Cache) Parse(b []byte) (time.Time, error) {
 	c.unix, c.ok = t.Unix(), true
 	return t, nil
 }
+
+// ParseField is Parse of b up to its first space (all of b when it has none), the time that starts a CRI log
+// line, and returns that length too. A time in the same second as the one before is read without looking for the
+// space first.
+func (c *Cache) ParseField(b []byte) (time.Time, int, error) {
+	const n = len(secondLayout)
+	// A space is accepted for the T (byte 10): such a field would end there.
+	if c.ok && len(b) > n && b[n] == '.' && b[10] != ' ' && string(b[:n]) == string(c.prefix[:]) {
+		i, nsec, digits := n+1, 0, 0
+		for ; i < len(b) && isDigit(b[i]); i++ {
+			if digits < 9 {
+				nsec = nsec*10 + int(b[i]-'0')
+			}
+			digits++
+		}
+		if end := i + len(c.zone); digits > 0 && end <= len(b) && string(b[i:end]) == string(c.zone) &&
+			(end == len(b) || b[end] == ' ') {
+			for ; digits < 9; digits++ {
+				nsec *= 10
+			}
+			return time.Unix(c.unix, int64(nsec)).UTC(), end, nil
+		}
+	}
+	field := b
+	if sp := bytes.IndexByte(b, ' '); sp >= 0 {
+		field = b[:sp]
+	}
+	t, err := c.Parse(field)
+	return t, len(field), err
+}

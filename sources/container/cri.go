@@ -59,24 +59,24 @@ func parseCRI(line []byte, seconds *rfc3339.Cache, rec *Record) error {
 	}
 	// The time is the line up to its first space, RFC 3339 as internal/rfc3339 reads it (which allocates
 	// nothing, unlike time.Parse with a numeric offset).
-	sp := bytes.IndexByte(line, ' ')
-	field := line
-	if sp >= 0 {
-		field = line[:sp]
-	}
 	var t time.Time
+	var sp int
 	var err error
 	if seconds != nil {
-		t, err = seconds.Parse(field)
+		t, sp, err = seconds.ParseField(line)
 	} else {
-		t, err = rfc3339.ParseError(field)
+		if sp = bytes.IndexByte(line, ' '); sp < 0 {
+			sp = len(line)
+		}
+		t, err = rfc3339.ParseError(line[:sp])
 	}
+	field := line[:sp]
 	if err != nil {
 		var terr *rfc3339.Error
 		errors.As(err, &terr)
 		return criError("time", terr.Offset, "want an RFC 3339 time: %s in %q", terr.Reason, clip(field))
 	}
-	if sp < 0 {
+	if sp == len(line) {
 		return criError("time", len(line), "want a space after the time in %q", clip(field))
 	}
 	p := sp + 1

@@ -134,3 +134,34 @@ func TestDockerDecodeIntoRoomAllocations(t *testing.T) {
 		t.Errorf("content %q (partial %v), want it unescaped in the room", p.Content, p.Partial)
 	}
 }
+
+// FuzzCRIFormat: the file source's CRI format, which reads times through a cache of the last one's second and
+// the usual stream and tag at one look, decodes any line after any other as ParseCRI decodes it alone (less the
+// "\r" that ends a message).
+func FuzzCRIFormat(f *testing.F) {
+	for i, s := range criSeeds {
+		f.Add([]byte(criSeeds[(i+1)%len(criSeeds)]), []byte(s))
+	}
+	f.Fuzz(func(t *testing.T, first, line []byte) {
+		cri := container.Formats()[1]
+		var p file.Piece
+		_ = cri.Decode(first, &p)
+		err := cri.Decode(line, &p)
+		rec, wantErr := container.ParseCRI(line)
+		if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
+			t.Fatalf("%q after %q: error %v, ParseCRI %v", line, first, err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		want := rec.Content
+		if n := len(want); !rec.Partial && n > 0 && want[n-1] == '\r' {
+			want = want[:n-1]
+		}
+		if !p.Time.Equal(rec.Time) || p.Time.Location() != rec.Time.Location() || p.Stream != rec.Stream.String() ||
+			p.Partial != rec.Partial || string(p.Content) != string(want) {
+			t.Fatalf("%q after %q: %v %s %v %q, ParseCRI %v %s %v %q", line, first, p.Time, p.Stream, p.Partial,
+				p.Content, rec.Time, rec.Stream, rec.Partial, want)
+		}
+	})
+}

@@ -136,6 +136,13 @@ func (d *Docker) logAt(b []byte, i int) (content []byte, whole bool, end int, er
 	from := 0
 	for {
 		dst = append(dst, s[from:e]...)
+		if e == q-2 && s[q-1] == 'n' {
+			// The final \n of a whole message, the string's last escape.
+			if d.room == nil {
+				d.scratch = dst
+			}
+			return dst, true, i + 1 + q + 1, nil
+		}
 		if dst, from, err = appendEscape(dst, s, e); err != nil {
 			return nil, false, 0, err
 		}

@@ -2,6 +2,8 @@ package rfc3339
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"time"
 )
 
@@ -21,17 +23,7 @@ const secondLayout = "2006-01-02T15:04:05"
 func (c *Cache) Parse(b []byte) (time.Time, error) {
 	const n = len(secondLayout)
 	if c.ok && len(b) > n && b[n] == '.' && string(b[:n]) == string(c.prefix[:]) {
-		i, nsec, digits := n+1, 0, 0
-		for ; i < len(b) && isDigit(b[i]); i++ {
-			if digits < 9 {
-				nsec = nsec*10 + int(b[i]-'0')
-			}
-			digits++
-		}
-		if digits > 0 && bytes.Equal(b[i:], c.zone) {
-			for ; digits < 9; digits++ {
-				nsec *= 10
-			}
+		if nsec, digits, i := fraction(b, n+1); digits > 0 && bytes.Equal(b[i:], c.zone) {
 			return time.Unix(c.unix, int64(nsec)).UTC(), nil // as parse makes it
 		}
 	}
@@ -58,18 +50,9 @@ func (c *Cache) ParseField(b []byte) (time.Time, int, error) {
 	const n = len(secondLayout)
 	// A space is accepted for the T (byte 10): such a field would end there.
 	if c.ok && len(b) > n && b[n] == '.' && b[10] != ' ' && string(b[:n]) == string(c.prefix[:]) {
-		i, nsec, digits := n+1, 0, 0
-		for ; i < len(b) && isDigit(b[i]); i++ {
-			if digits < 9 {
-				nsec = nsec*10 + int(b[i]-'0')
-			}
-			digits++
-		}
+		nsec, digits, i := fraction(b, n+1)
 		if end := i + len(c.zone); digits > 0 && end <= len(b) && string(b[i:end]) == string(c.zone) &&
 			(end == len(b) || b[end] == ' ') {
-			for ; digits < 9; digits++ {
-				nsec *= 10
-			}
 			return time.Unix(c.unix, int64(nsec)).UTC(), end, nil
 		}
 	}
@@ -80,3 +63,39 @@ func (c *Cache) ParseField(b []byte) (time.Time, int, error) {
 	t, err := c.Parse(field)
 	return t, len(field), err
 }
+
+// fraction reads the fraction digits at b[i:]: their value in nanoseconds (digits past the ninth dropped), how
+// many there are, and the index after them. Where eight bytes are left it reads up to eight digits at once.
+func fraction(b []byte, i int) (nsec, digits, end int) {
+	if i+8 <= len(b) {
+		const ones = 0x0101010101010101
+		d := binary.LittleEndian.Uint64(b[i:]) - '0'*ones
+		// A byte of d is a digit's value when neither it nor it plus 0x76 has its high bit set; a borrow or
+		// carry only starts at a byte that is not, so the first byte flagged is the first that is not a digit.
+		n := 8
+		if m := ((d + 0x76*ones) | d) & (0x80 * ones); m != 0 {
+			n = bits.TrailingZeros64(m) / 8
+		}
+		// The n digits moved to the top, zeros before them; then pairs, then fours (the first digit is the
+		// lowest byte, the most significant).
+		v := d << (8 * (8 - n))
+		v = v*10 + v>>8
+		v = ((v&0x000000FF000000FF)*(100+1000000<<32) + ((v>>16)&0x000000FF000000FF)*(1+10000<<32)) >> 32
+		nsec, digits, i = int(uint32(v)), n, i+n
+		if n < 8 {
+			return nsec * pow10[9-n], digits, i
+		}
+	}
+	for ; i < len(b) && isDigit(b[i]); i++ {
+		if digits < 9 {
+			nsec = nsec*10 + int(b[i]-'0')
+		}
+		digits++
+	}
+	for d := digits; d < 9; d++ {
+		nsec *= 10
+	}
+	return nsec, digits, i
+}
+
+var pow10 = [...]int{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000}

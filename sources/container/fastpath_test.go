@@ -165,3 +165,28 @@ func FuzzCRIFormat(f *testing.F) {
 		}
 	})
 }
+
+// The CRI format reads a line with the usual stream and tag, its time in the second of the line before, without
+// allocating; its content is the line's tail.
+func TestCRIFormatAllocations(t *testing.T) {
+	lines := [][]byte{
+		[]byte("2026-11-21T10:00:00.000001Z stdout F GET /index.html 200"),
+		[]byte("2026-11-21T10:00:00.000002Z stderr P the first part"),
+		[]byte("2026-11-21T10:00:00.000003123+01:00 stdout F:x other tag fields"),
+	}
+	cri := container.Formats()[1]
+	var p file.Piece
+	for _, line := range lines {
+		allocs := testing.AllocsPerRun(100, func() {
+			if err := cri.Decode(line, &p); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%q: %v allocations per line", line, allocs)
+		}
+	}
+	if string(p.Content) != "other tag fields" || p.Stream != "stdout" || p.Partial {
+		t.Errorf("content %q, stream %q, partial %v", p.Content, p.Stream, p.Partial)
+	}
+}

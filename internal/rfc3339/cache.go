@@ -22,7 +22,7 @@ const secondLayout = "2006-01-02T15:04:05"
 // Parse is ParseError, faster for a time in the same second as the one before.
 func (c *Cache) Parse(b []byte) (time.Time, error) {
 	const n = len(secondLayout)
-	if c.ok && len(b) > n && b[n] == '.' && string(b[:n]) == string(c.prefix[:]) {
+	if c.ok && len(b) > n && b[n] == '.' && c.samePrefix(b) {
 		if nsec, digits, i := fraction(b, n+1); digits > 0 && bytes.Equal(b[i:], c.zone) {
 			return time.Unix(c.unix, int64(nsec)).UTC(), nil // as parse makes it
 		}
@@ -49,7 +49,7 @@ func (c *Cache) Parse(b []byte) (time.Time, error) {
 func (c *Cache) ParseField(b []byte) (time.Time, int, error) {
 	const n = len(secondLayout)
 	// A space is accepted for the T (byte 10): such a field would end there.
-	if c.ok && len(b) > n && b[n] == '.' && b[10] != ' ' && string(b[:n]) == string(c.prefix[:]) {
+	if c.ok && len(b) > n && b[n] == '.' && b[10] != ' ' && c.samePrefix(b) {
 		nsec, digits, i := fraction(b, n+1)
 		if end := i + len(c.zone); digits > 0 && end <= len(b) && string(b[i:end]) == string(c.zone) &&
 			(end == len(b) || b[end] == ' ') {
@@ -99,3 +99,12 @@ func fraction(b []byte, i int) (nsec, digits, end int) {
 }
 
 var pow10 = [...]int{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000}
+
+// samePrefix reports whether b (at least as long) starts with the remembered date and clock: three overlapping
+// eight-byte compares, no call.
+func (c *Cache) samePrefix(b []byte) bool {
+	p := c.prefix[:]
+	return binary.LittleEndian.Uint64(b) == binary.LittleEndian.Uint64(p) &&
+		binary.LittleEndian.Uint64(b[8:]) == binary.LittleEndian.Uint64(p[8:]) &&
+		binary.LittleEndian.Uint64(b[len(p)-8:]) == binary.LittleEndian.Uint64(p[len(p)-8:])
+}

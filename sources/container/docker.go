@@ -31,10 +31,10 @@ const maxNesting = 32
 // as absent.
 //
 // It decodes without encoding/json, and the record as dockerd writes it (keys log, stream, attrs, time in that
-// order, no spaces) without the general scanner, in one pass over "log". The value of "log" is used in place when
-// it holds no escape but the final \n that ends every complete message, else unescaped into the Docker's scratch
-// buffer (as are escaped keys, streams and times) or, for the file source, straight into its output arena. Not
-// safe for concurrent use.
+// order, no spaces) without the general scanner, unescaping "log" while it looks for the string's end. The value
+// of "log" is used in place when it holds no escape but the final \n that ends every complete message, else
+// unescaped into the Docker's scratch buffer (as are escaped keys, streams and times) or, for the file source,
+// straight into its output arena. Not safe for concurrent use.
 type Docker struct {
 	scratch []byte
 	seconds rfc3339.Cache // consecutive records mostly share their second

@@ -117,10 +117,15 @@ func benchReader(b *testing.B, format string, recs records, bigEvery int) {
 // buffers, for either format. Not parallel, so that the allocation count is this test's alone.
 func TestReaderAllocations(t *testing.T) {
 	for _, tt := range []struct {
-		format string
-		recs   records
-	}{{file.FormatDocker, containertest.Records}, {file.FormatCRI, criRecords}} {
-		t.Run(tt.format, func(t *testing.T) {
+		name, format string
+		recs         records
+		quote        string // around every message: a quote makes every Docker record's log escaped
+	}{
+		{"docker", file.FormatDocker, containertest.Records, ""},
+		{"docker-escaped", file.FormatDocker, containertest.Records, `"`},
+		{"cri", file.FormatCRI, criRecords, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			f, err := os.Create(filepath.Join(dir, "app.log"))
 			if err != nil {
@@ -131,7 +136,7 @@ func TestReaderAllocations(t *testing.T) {
 			when := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
 			for i := range messages {
 				stream := []string{"stdout", "stderr"}[i%2]
-				for _, r := range tt.recs(stream, strings.Repeat("m", 150+i%50), when) {
+				for _, r := range tt.recs(stream, tt.quote+strings.Repeat("m", 150+i%50)+tt.quote, when) {
 					if _, err := w.Write(r); err != nil {
 						t.Fatal(err)
 					}

@@ -59,29 +59,43 @@ func parseCRI(line []byte, seconds *rfc3339.Cache, rec *Record) error {
 	}
 	// The time is the line up to its first space, RFC 3339 as internal/rfc3339 reads it (which allocates
 	// nothing, unlike time.Parse with a numeric offset).
-	sp := bytes.IndexByte(line, ' ')
-	field := line
-	if sp >= 0 {
-		field = line[:sp]
-	}
 	var t time.Time
+	var sp int
 	var err error
 	if seconds != nil {
-		t, err = seconds.Parse(field)
+		t, sp, err = seconds.ParseField(line)
 	} else {
-		t, err = rfc3339.ParseError(field)
+		if sp = bytes.IndexByte(line, ' '); sp < 0 {
+			sp = len(line)
+		}
+		t, err = rfc3339.ParseError(line[:sp])
 	}
+	field := line[:sp]
 	if err != nil {
 		var terr *rfc3339.Error
 		errors.As(err, &terr)
 		return criError("time", terr.Offset, "want an RFC 3339 time: %s in %q", terr.Reason, clip(field))
 	}
-	if sp < 0 {
+	if sp == len(line) {
 		return criError("time", len(line), "want a space after the time in %q", clip(field))
 	}
 	p := sp + 1
 	rec.Time, rec.Partial = t, false
 	const streamLen = len("stdout") // == len("stderr")
+	// The stream and tag as runtimes write them, a one-letter tag with no further fields: one look at them.
+	if rest := line[p:]; len(rest) >= len("stdout F ") && rest[streamLen] == ' ' && rest[streamLen+2] == ' ' &&
+		(rest[streamLen+1] == 'F' || rest[streamLen+1] == 'P') {
+		switch string(rest[:streamLen]) {
+		case "stdout":
+			rec.Stream = StreamStdout
+		case "stderr":
+			rec.Stream = StreamStderr
+		default:
+			return criError("stream", p, "want stdout or stderr, found %q", firstField(rest))
+		}
+		rec.Partial, rec.Content = rest[streamLen+1] == 'P', rest[len("stdout F "):]
+		return nil
+	}
 	switch {
 	case len(line)-p >= streamLen && string(line[p:p+streamLen]) == "stdout":
 		rec.Stream = StreamStdout

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/flickerlog/flicker/internal/rfc3339"
+	"github.com/flickerlog/flicker/sources/file"
 )
 
 // Lines of 120-200 bytes, as the throughput goal's: a containerd line on a UTC node, one on a node with a zone,
@@ -56,5 +57,26 @@ func BenchmarkCRITime(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkCRIFormat decodes containerd lines a microsecond apart (fractions of 1-6 digits, as containerd trims
+// them) through the file source's CRI format, whose time is read through its cache: one line per iteration.
+func BenchmarkCRIFormat(b *testing.B) {
+	when := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	lines := make([][]byte, 1024)
+	for i := range lines {
+		t := when.Add(time.Duration(i) * time.Microsecond).Format(time.RFC3339Nano)
+		lines[i] = []byte(t + " stdout F " + strings.Repeat("x", 150))
+	}
+	var f criFormat
+	var p file.Piece
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if err := f.Decode(lines[i%len(lines)], &p); err != nil {
+			b.Fatal(err)
+		}
+		i++
 	}
 }

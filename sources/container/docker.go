@@ -1,6 +1,7 @@
 package container
 
 import (
+	"bytes"
 	"errors"
 	"time"
 
@@ -30,12 +31,16 @@ const maxNesting = 32
 // as absent.
 //
 // It decodes without encoding/json, and the record as dockerd writes it (keys log, stream, attrs, time in that
-// order, no spaces) without the general scanner. The value of "log" is used in place when it holds no escape
-// but the final \n that ends every complete message, else unescaped into the Docker's scratch buffer (as are
-// escaped keys, streams and times). Not safe for concurrent use.
+// order, no spaces) without the general scanner, unescaping "log" while it looks for the string's end. The value
+// of "log" is used in place when it holds no escape but the final \n that ends every complete message, else
+// unescaped into the Docker's scratch buffer (as are escaped keys, streams and times) or, for the file source,
+// straight into its output arena. Not safe for concurrent use.
 type Docker struct {
 	scratch []byte
 	seconds rfc3339.Cache // consecutive records mostly share their second
+	// room, when set, gives the space an escaped "log" of a dockerd record is unescaped into instead of the
+	// scratch buffer (file.Piece.Room: the file source's output arena, so the message is not copied again).
+	room func(n int) []byte
 }
 
 // Decode decodes line (without its newline) into r. r.Content aliases line or the scratch buffer until the next
@@ -69,7 +74,7 @@ func (d *Docker) decodeDockerd(b []byte, r *Record) bool {
 	if !hasPrefix(b, dockerdLog+`"`) {
 		return false
 	}
-	log, esc, i, err := stringAt(b, len(dockerdLog))
+	log, whole, i, err := d.logAt(b, len(dockerdLog))
 	if err != nil {
 		return false
 	}
@@ -94,11 +99,74 @@ func (d *Docker) decodeDockerd(b []byte, r *Record) bool {
 		return false
 	}
 	t, err := d.seconds.Parse(rest[len(dockerdTime) : len(rest)-len(dockerdEnd)])
-	if err != nil || d.setContent(r, log, esc) != nil {
+	if err != nil {
 		return false
 	}
-	r.Time, r.Stream = t, stream
+	r.Time, r.Stream, r.Content, r.Partial = t, stream, log, !whole
 	return true
+}
+
+// logAt reads the "log" string whose opening quote is at b[i] in one pass, unescaping it as it goes: its content
+// without the final newline that ends a whole message, whether that newline was there, and the index after the
+// closing quote (the first quote no escape covers). A content with no escape but that final \n aliases b; any
+// other is unescaped into the room or the scratch buffer. An invalid escape is an error, as for appendUnescaped.
+func (d *Docker) logAt(b []byte, i int) (content []byte, whole bool, end int, err error) {
+	s := b[i+1:]
+	q := bytes.IndexByte(s, '"')
+	if q < 0 {
+		return nil, false, 0, errBadString
+	}
+	e := bytes.IndexByte(s[:q], '\\')
+	switch {
+	case e < 0:
+		content = s[:q]
+		if whole = len(content) > 0 && content[len(content)-1] == '\n'; whole {
+			content = content[:len(content)-1]
+		}
+		return content, whole, i + 1 + q + 1, nil
+	case e == q-2 && s[q-1] == 'n':
+		return s[:e], true, i + 1 + q + 1, nil // only the final \n that ends every complete message: no copy
+	}
+	var dst []byte
+	if d.room != nil {
+		dst = d.room(len(s))[:0] // unescaping never lengthens
+	} else {
+		dst = d.scratch[:0]
+	}
+	from := 0
+	for {
+		dst = append(dst, s[from:e]...)
+		if e == q-2 && s[q-1] == 'n' {
+			// The final \n of a whole message, the string's last escape.
+			if d.room == nil {
+				d.scratch = dst
+			}
+			return dst, true, i + 1 + q + 1, nil
+		}
+		if dst, from, err = appendEscape(dst, s, e); err != nil {
+			return nil, false, 0, err
+		}
+		if from > q { // that quote was escaped: the string goes on
+			n := bytes.IndexByte(s[from:], '"')
+			if n < 0 {
+				return nil, false, 0, errBadString
+			}
+			q = from + n
+		}
+		n := bytes.IndexByte(s[from:q], '\\')
+		if n < 0 {
+			break
+		}
+		e = from + n
+	}
+	dst = append(dst, s[from:q]...)
+	if d.room == nil {
+		d.scratch = dst
+	}
+	if whole = len(dst) > 0 && dst[len(dst)-1] == '\n'; whole {
+		dst = dst[:len(dst)-1]
+	}
+	return dst, whole, i + 1 + q + 1, nil
 }
 
 // The members of a record Decode reads.
@@ -177,7 +245,8 @@ func (d *Docker) decodeAny(b []byte, r *Record) error {
 			if v, err = d.unescaped(v, esc); err != nil {
 				return ErrBadJSON
 			}
-			t, timeOK = rfc3339.Parse(v)
+			t, err = d.seconds.Parse(v)
+			timeOK = err == nil
 		}
 		i = skipSpace(b, i)
 		if i >= len(b) {

@@ -43,10 +43,19 @@ func BenchmarkDockerDecode(b *testing.B) {
 		at := strings.LastIndex(s, `,"stream":`)
 		reordered[i] = []byte(`{` + s[at+1:len(s)-1] + `,` + s[1:at] + `}`)
 	}
+	// Every message with two escaped quotes, as flickerbench's lines (a quoted user agent).
+	quoted := make([][]byte, len(lines))
+	when := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	for i := range quoted {
+		msg := `2026-11-21T10:00:00.123456Z host=web-3 GET /api/users status=200 bytes=5120 seq=` +
+			strings.Repeat("7", 1+i%7) + ` ua="Mozilla/5.0 (X11; Linux x86_64)" pad=` + strings.Repeat("p", i%80)
+		rec := containertest.Records("stdout", msg, when.Add(time.Duration(i)*time.Microsecond))
+		quoted[i] = rec[0][:len(rec[0])-1]
+	}
 	for _, bb := range []struct {
 		name  string
 		lines [][]byte
-	}{{"dockerd", lines}, {"reordered", reordered}} {
+	}{{"dockerd", lines}, {"reordered", reordered}, {"quoted", quoted}} {
 		b.Run(bb.name, func(b *testing.B) {
 			size := 0
 			for _, l := range bb.lines {

@@ -20,6 +20,7 @@ type dockerFormat struct {
 func (f *dockerFormat) Name() string { return file.FormatDocker }
 
 func (f *dockerFormat) Decode(line []byte, p *file.Piece) error {
+	f.d.room = p.Room
 	if err := f.d.Decode(line, &f.r); err != nil {
 		return err
 	}

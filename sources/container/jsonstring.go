@@ -48,58 +48,60 @@ func stringAt(b []byte, i int) (s []byte, firstEsc, end int, err error) {
 // become U+FFFD, as encoding/json decodes them.
 func appendUnescaped(dst, s []byte) ([]byte, error) {
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c != '\\' {
-			j := bytes.IndexByte(s[i:], '\\')
-			if j < 0 {
-				return append(dst, s[i:]...), nil
-			}
-			dst = append(dst, s[i:i+j]...)
-			i += j
-			continue
+		j := bytes.IndexByte(s[i:], '\\')
+		if j < 0 {
+			return append(dst, s[i:]...), nil
 		}
-		if i+1 >= len(s) {
-			return dst, errBadEscape
+		dst = append(dst, s[i:i+j]...)
+		var err error
+		if dst, i, err = appendEscape(dst, s, i+j); err != nil {
+			return dst, err
 		}
-		switch s[i+1] {
-		case '"', '\\', '/':
-			dst = append(dst, s[i+1])
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r, ok := hex4(s[i+2:])
-			if !ok {
-				return dst, errBadEscape
-			}
-			i += 6
-			if utf16.IsSurrogate(r) {
-				r2, ok := rune(-1), false
-				if i+1 < len(s) && s[i] == '\\' && s[i+1] == 'u' {
-					r2, ok = hex4(s[i+2:])
-				}
-				if d := utf16.DecodeRune(r, r2); ok && d != utf8.RuneError {
-					r = d
-					i += 6
-				} else {
-					r = utf8.RuneError
-				}
-			}
-			dst = utf8.AppendRune(dst, r)
-			continue
-		default:
-			return dst, errBadEscape
-		}
-		i += 2
 	}
 	return dst, nil
+}
+
+// appendEscape appends the decoding of the escape at s[i] (a backslash) to dst and returns the index after it.
+func appendEscape(dst, s []byte, i int) ([]byte, int, error) {
+	if i+1 >= len(s) {
+		return dst, i, errBadEscape
+	}
+	switch s[i+1] {
+	case '"', '\\', '/':
+		dst = append(dst, s[i+1])
+	case 'b':
+		dst = append(dst, '\b')
+	case 'f':
+		dst = append(dst, '\f')
+	case 'n':
+		dst = append(dst, '\n')
+	case 'r':
+		dst = append(dst, '\r')
+	case 't':
+		dst = append(dst, '\t')
+	case 'u':
+		r, ok := hex4(s[i+2:])
+		if !ok {
+			return dst, i, errBadEscape
+		}
+		i += 6
+		if utf16.IsSurrogate(r) {
+			r2, ok := rune(-1), false
+			if i+1 < len(s) && s[i] == '\\' && s[i+1] == 'u' {
+				r2, ok = hex4(s[i+2:])
+			}
+			if d := utf16.DecodeRune(r, r2); ok && d != utf8.RuneError {
+				r = d
+				i += 6
+			} else {
+				r = utf8.RuneError
+			}
+		}
+		return utf8.AppendRune(dst, r), i, nil
+	default:
+		return dst, i, errBadEscape
+	}
+	return dst, i + 2, nil
 }
 
 // hex4 decodes the four hex digits at the start of b.

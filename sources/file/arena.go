@@ -100,8 +100,9 @@ type arena struct {
 
 // ensure makes room for n more bytes, starting a new chunk when the current one is too full. The arena's
 // reference to the old chunk is dropped: slices into it stay valid for as long as their holders' references.
+// An arena that has no chunk yet gets one even for n == 0: an empty message is referenced in it as any other.
 func (a *arena) ensure(n int) {
-	if cap(a.buf)-len(a.buf) >= n {
+	if a.cur != nil && cap(a.buf)-len(a.buf) >= n {
 		return
 	}
 	old := a.cur

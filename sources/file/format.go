@@ -18,6 +18,11 @@ type Piece struct {
 	// Content that is part of the line (a whole message in one record) is shipped where it lies, as a plain
 	// line is; any other is copied before the next Decode.
 	Content []byte
+	// Room, when the source sets it, returns at least n bytes of free space in the source's output arena, to
+	// append to from its start: a Format that builds the content (unescaping it) may build it there, and the
+	// source then ships it where it lies instead of copying it. Content built there is valid until the next
+	// Decode, as the decoder's own buffer would be.
+	Room func(n int) []byte
 }
 
 // Format decodes the lines of one container log format (Docker json-file, CRI). The source calls it from its
@@ -62,6 +67,7 @@ type formatted struct {
 	lastEnd int64  // the end of the last record
 	warned  time.Time
 	piece   Piece // the record being decoded
+	room    func(n int) []byte
 	// lastPos is the position settle last gave events of the engine stream whose chunk uses are lastPosOf.
 	lastPos   int64
 	lastPosOf *streamChunks
@@ -104,7 +110,14 @@ func (s *Source) newFormatted(t *tracked) *formatted {
 	if s.opts.Meta != nil {
 		f.meta = s.opts.Meta(t.path)
 	}
+	f.room = s.room
 	return f
+}
+
+// room returns the output arena's free space, at least n bytes of it (Piece.Room).
+func (s *Source) room(n int) []byte {
+	s.out.ensure(n)
+	return s.out.tail()
 }
 
 // refreshMeta asks Options.Meta again for the members of t's events (a container renamed); events already
@@ -170,14 +183,76 @@ func (s *Source) record(t *tracked, raw []byte, c *chunk, start, end int64, read
 	}
 	s.cur = t
 	p := &f.piece // not a local: one handed to the interface method would be allocated per line
-	if err := f.format.Decode(raw, p); err != nil {
+	p.Room = nil
+	s.decoded(t, f, p, f.format.Decode(raw, p), raw, c, start, end, readAt)
+	return true
+}
+
+// decoded processes record p of t, decoded from raw with error err: a malformed line is shipped as it is, a
+// piece of an admitted stream joined into its message.
+func (s *Source) decoded(t *tracked, f *formatted, p *Piece, err error, raw []byte, c *chunk, start, end int64,
+	readAt time.Time) {
+	if err != nil {
 		s.malformed(t, raw, c, start, end, readAt, err)
 	} else if len(s.opts.Streams) == 0 || contains(s.opts.Streams, p.Stream) {
 		s.piece(t, f, p, raw, c, start, end, readAt)
 	}
 	f.lastEnd = end
 	s.settle(t)
-	return true
+}
+
+// recordFast is record for a complete line at [start, end) of t, read as UTF-8 without multi-line and past the
+// file's first line (a possible BOM), whose format is known: splitLines checks all that. A whole message of an
+// admitted stream, decoded while no message is being joined (the common case), is emitted as splitLines emits
+// a plain line: at its own end, which is then the safe position, without the held events and settling of the
+// general path, which gives it the same position. Anything else goes on through the general path, decoded once.
+func (s *Source) recordFast(t *tracked, line []byte, c *chunk, start, end int64, readAt time.Time) {
+	f := t.format
+	p := &f.piece
+	idle := true
+	for _, js := range f.streams {
+		idle = idle && !js.active
+	}
+	// Room only while nothing is joined: content built there must be shipped or copied before the arena is
+	// asked for room again, and the general path does that at once only for a record that starts no join
+	// after another message's.
+	p.Room = nil
+	if idle {
+		p.Room = f.room
+	}
+	err := f.format.Decode(line, p)
+	if err == nil && idle && !p.Partial && (len(s.opts.Streams) == 0 || contains(s.opts.Streams, p.Stream)) {
+		js := f.stream(p.Stream)
+		msg := p.Content
+		if inLine(msg, line) {
+			msg = msg[:len(msg):len(msg)]
+		} else {
+			msg, c = s.outMessage(msg), s.out.cur
+		}
+		s.use(t.chunks, c, end, false)
+		n := len(s.events) // filled in place, as in emitTo
+		if n < cap(s.events) {
+			s.events = s.events[:n+1]
+		} else {
+			s.events = append(s.events, engine.Event{})
+		}
+		e := &s.events[n]
+		e.Time, e.Message, e.Stream, e.Offset, e.Pos, e.Extra = p.Time, msg, t.stream, start, end, js.extra
+		f.safe, f.reach, f.lastEnd, f.lastPos, f.lastPosOf = end, end, end, end, t.chunks
+		return
+	}
+	s.cur = t
+	s.decoded(t, f, p, err, line, c, start, end, readAt)
+}
+
+// outMessage returns msg in the output arena: where it lies when a Format built it in the arena's free space
+// (Piece.Room), else copied there.
+func (s *Source) outMessage(msg []byte) []byte {
+	if tail := s.out.tail(); len(msg) > 0 && len(msg) <= cap(tail) && &tail[:1][0] == &msg[0] {
+		return s.out.commit(msg)
+	}
+	s.out.ensure(len(msg))
+	return s.out.commit(append(s.out.tail(), msg...))
 }
 
 // piece joins p, decoded from line (which lies in chunk c), into its stream's message and emits what it
@@ -233,8 +308,7 @@ func (s *Source) joinedMessage(t *tracked, js *joinStream, msg []byte, in *chunk
 		s.emitHeld(t, msg[:len(msg):len(msg)], in, start, end, tm, js.extra)
 		return
 	}
-	s.out.ensure(len(msg))
-	out := s.out.commit(append(s.out.tail(), msg...))
+	out := s.outMessage(msg)
 	s.emitHeld(t, out, s.out.cur, start, end, tm, js.extra)
 }
 

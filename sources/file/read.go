@@ -217,7 +217,8 @@ func (s *Source) fill(t *tracked, want int) ([]byte, int, error) {
 // raw arena's current chunk, into events and keeps the rest as t's partial line.
 func (s *Source) splitLines(t *tracked, data []byte, readAt time.Time) {
 	pos, lines, pieces := 0, 0, 0
-	fast := s.enc == encUTF8 && s.cfg.Multiline == nil && s.cfg.Format == FormatPlain && t.stream != nil && t.streamGen == t.gen
+	fast := s.enc == encUTF8 && s.cfg.Multiline == nil && t.stream != nil && t.streamGen == t.gen
+	plain := fast && s.cfg.Format == FormatPlain
 	st, sc, c := t.stream, t.chunks, s.raw.cur
 	for {
 		ll, consumed := s.split.next(data[pos:])
@@ -229,13 +230,15 @@ func (s *Source) splitLines(t *tracked, data []byte, readAt time.Time) {
 			pieces++ // no newline consumed: a piece of a long line
 		}
 		start := t.offset + int64(pos)
-		if fast && start > 0 {
+		if plain && start > 0 {
 			// UTF-8 without multi-line: the message is the raw line itself.
 			msg := data[pos : pos+ll : pos+ll]
 			if ll != consumed && ll > 0 && msg[ll-1] == '\r' {
 				msg = msg[:ll-1]
 			}
 			s.emitTo(st, sc, msg, c, start, start+int64(consumed), readAt)
+		} else if fast && start > 0 && ll != consumed && t.format != nil && t.format.format != nil {
+			s.recordFast(t, data[pos:pos+ll:pos+ll], c, start, start+int64(consumed), readAt)
 		} else {
 			s.line(t, data[pos:pos+ll:pos+ll], c, start, start+int64(consumed), ll != consumed, readAt)
 		}

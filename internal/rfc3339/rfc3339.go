@@ -61,7 +61,7 @@ func parse(b []byte) (time.Time, int, string) {
 	switch {
 	case month < 1 || month > 12:
 		return time.Time{}, 5, "month out of range"
-	case day < 1 || day > daysIn(time.Month(month), year):
+	case day < 1 || day > DaysIn(time.Month(month), year):
 		return time.Time{}, 8, "day out of range"
 	case hour > 23:
 		return time.Time{}, 11, "hour out of range"
@@ -148,7 +148,8 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // num2 reads two bytes already checked to be digits.
 func num2(b []byte) int { return int(b[0]-'0')*10 + int(b[1]-'0') }
 
-func daysIn(m time.Month, year int) int {
+// DaysIn returns the number of days of month m in year (29 for a leap February).
+func DaysIn(m time.Month, year int) int {
 	switch m {
 	case time.February:
 		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {

@@ -145,16 +145,3 @@ func parsePRI(b []byte, format string) (int, int, error) {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// daysIn returns the days of month m in year y.
-func daysIn(m time.Month, y int) int {
-	switch m {
-	case time.February:
-		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
-			return 29
-		}
-		return 28
-	case time.April, time.June, time.September, time.November:
-		return 30
-	}
-	return 31
-}

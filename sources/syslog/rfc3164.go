@@ -226,7 +226,7 @@ func (p *Parser) stamp3164(b []byte, i int, now time.Time) (time.Time, int, bool
 		t, ok := resolveYear(now, time.Month(month), day, hour, minute, sec, nsec, loc)
 		return t, j, ok
 	}
-	if day > daysIn(time.Month(month), year) {
+	if day > rfc3339.DaysIn(time.Month(month), year) {
 		return time.Time{}, i, false
 	}
 	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, loc), j, true
@@ -297,12 +297,12 @@ const maxAhead = 31 * 24 * time.Hour
 // year is no time.
 func resolveYear(now time.Time, month time.Month, day, hour, minute, sec, nsec int, loc *time.Location) (time.Time, bool) {
 	y := now.In(loc).Year()
-	if day <= daysIn(month, y) {
+	if day <= rfc3339.DaysIn(month, y) {
 		if t := time.Date(y, month, day, hour, minute, sec, nsec, loc); t.Sub(now) <= maxAhead {
 			return t, true
 		}
 	}
-	if day <= daysIn(month, y-1) {
+	if day <= rfc3339.DaysIn(month, y-1) {
 		return time.Date(y-1, month, day, hour, minute, sec, nsec, loc), true
 	}
 	return time.Time{}, false

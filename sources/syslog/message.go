@@ -144,4 +144,3 @@ func parsePRI(b []byte, format string) (int, int, error) {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-

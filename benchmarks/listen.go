@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -48,18 +47,7 @@ func RunListening(binary, dir, config, listen string, timeout time.Duration, sen
 		}
 		return run, fmt.Errorf("%w\n%s", err, stderr.String())
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-exited:
-		if err != nil {
-			return run, fmt.Errorf("%s stopped: %w\n%s", binary, err, stderr.String())
-		}
-	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		<-exited
-		return run, fmt.Errorf("%s did not stop within 30s of SIGTERM\n%s", binary, stderr.String())
-	}
-	return run, nil
+	return run, stopFlicker(cmd, exited, binary, &stderr)
 }
 
 func measureListening(pid int, metricsAddr, listen string, timeout time.Duration, exited <-chan error,

@@ -53,18 +53,24 @@ func RunOpenFiles(binary, dir, config, root string, files int, events int64, tim
 		<-exited
 		return run, fmt.Errorf("%w\n%s", err, stderr.String())
 	}
+	return run, stopFlicker(cmd, exited, binary, &stderr)
+}
+
+// stopFlicker sends SIGTERM to the flicker started as cmd, whose Wait result arrives on exited, and waits up to
+// 30 s for a clean exit; it kills the process after that. The error carries flicker's stderr.
+func stopFlicker(cmd *exec.Cmd, exited <-chan error, binary string, stderr *bytes.Buffer) error {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-exited:
 		if err != nil {
-			return run, fmt.Errorf("%s stopped: %w\n%s", binary, err, stderr.String())
+			return fmt.Errorf("%s stopped: %w\n%s", binary, err, stderr.String())
 		}
 	case <-time.After(30 * time.Second):
 		_ = cmd.Process.Kill()
 		<-exited
-		return run, fmt.Errorf("%s did not stop within 30s of SIGTERM\n%s", binary, stderr.String())
+		return fmt.Errorf("%s did not stop within 30s of SIGTERM\n%s", binary, stderr.String())
 	}
-	return run, nil
+	return nil
 }
 
 func awaitOpenFiles(pid int, addr, root string, files int, events int64, timeout time.Duration,

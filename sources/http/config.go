@@ -118,7 +118,7 @@ func MemoryBeyondQueue(cfgs []Config, queueBytes int64) int64 {
 	if len(cfgs) == 0 {
 		return 0
 	}
-	n := queueBytes
+	n := queueBytes + freeBytes
 	for _, c := range cfgs {
 		n += inflightBudget(c.MaxBodyBytes) + parsingBudget(c.MaxBodyBytes)
 	}

@@ -216,3 +216,24 @@ func eventually(t *testing.T, cond func() bool, msg string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// postStalling starts a POST to url whose body announces length bytes and sends only first (an NDJSON line),
+// then waits, as a stalled sender does, until the test ends (the returned writer is closed then). It returns once
+// the source is reading the body (stats of input "ingest" show bytes reserved).
+func postStalling(t *testing.T, url string, length int64, src *httpsrc.Source) *io.PipeWriter {
+	t.Helper()
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.Close() })
+	req, _ := http.NewRequest("POST", url+"/", pr)
+	req.ContentLength = length
+	go func() {
+		if resp, err := testClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	if _, err := pw.Write([]byte(`"a"` + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() bool { st, _ := src.Stats("ingest"); return st.BodyBytesInFlight > 0 }, "the body is not being read")
+	return pw
+}

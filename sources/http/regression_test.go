@@ -477,19 +477,7 @@ func TestRunWaitsForItsHandlers(t *testing.T) {
 				return err
 			})
 		})
-	pr, pw := io.Pipe()
-	defer pw.Close()
-	req, _ := http.NewRequest("POST", c.url+"/", pr)
-	req.ContentLength = 1000
-	go func() {
-		if resp, err := testClient.Do(req); err == nil {
-			resp.Body.Close()
-		}
-	}()
-	if _, err := pw.Write([]byte(`"a"` + "\n")); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, func() bool { st, _ := c.src.Stats("ingest"); return st.BodyBytesInFlight > 0 }, "the body is not being read")
+	postStalling(t, c.url, 1000, c.src)
 	c.cancel()
 	var st httpsrc.Stats
 	select {
@@ -512,19 +500,7 @@ func (f sourceRun) Run(ctx context.Context, pub engine.Publisher) error { return
 func TestStalledBodyFreesTheBudget(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, httpsrc.Config{MaxBodyBytes: 1000}, engine.QueueLimits{})
-	pr, pw := io.Pipe()
-	defer pw.Close()
-	req, _ := http.NewRequest("POST", s.url+"/", pr)
-	req.ContentLength = 1000
-	go func() {
-		if resp, err := testClient.Do(req); err == nil {
-			resp.Body.Close()
-		}
-	}()
-	if _, err := pw.Write([]byte(`"a"` + "\n")); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, func() bool { st, _ := s.src.Stats("ingest"); return st.BodyBytesInFlight > 0 }, "the body is not being read")
+	postStalling(t, s.url, 1000, s.src)
 	eventually(t, func() bool { st, _ := s.src.Stats("ingest"); return st.BodyBytesInFlight == 0 },
 		"a stalled body kept its place in the budget for 30 s")
 }
@@ -534,19 +510,7 @@ func TestStalledBodyFreesTheBudget(t *testing.T) {
 func TestAnnouncedLengthIsNotReservedUpFront(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, httpsrc.Config{}, engine.QueueLimits{})
-	pr, pw := io.Pipe()
-	defer pw.Close()
-	req, _ := http.NewRequest("POST", s.url+"/", pr)
-	req.ContentLength = httpsrc.DefaultMaxBodyBytes
-	go func() {
-		if resp, err := testClient.Do(req); err == nil {
-			resp.Body.Close()
-		}
-	}()
-	if _, err := pw.Write([]byte(`"a"` + "\n")); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, func() bool { st, _ := s.src.Stats("ingest"); return st.BodyBytesInFlight > 0 }, "the body is not being read")
+	postStalling(t, s.url, httpsrc.DefaultMaxBodyBytes, s.src)
 	if st, _ := s.src.Stats("ingest"); st.BodyBytesInFlight > 1<<20 {
 		t.Fatalf("%d bytes reserved for a body of 4 bytes so far, want a buffer's worth (at most 1 MiB)", st.BodyBytesInFlight)
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata"
 
 	"github.com/flickerlog/flicker/sources/syslog"
 )
@@ -220,9 +221,9 @@ func TestYearlessTimes(t *testing.T) {
 }
 
 func TestTimezoneOfZonelessTimes(t *testing.T) {
-	paris, err := time.LoadLocation("Europe/Paris")
+	paris, err := time.LoadLocation("Europe/Paris") // time/tzdata is linked in: never missing
 	if err != nil {
-		t.Skip("no time zone database:", err)
+		t.Fatal(err)
 	}
 	p := syslog.NewParser(syslog.FormatRFC3164, paris)
 	var m syslog.Message

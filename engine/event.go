@@ -72,6 +72,16 @@ type Event struct {
 	// Extra holds per-event top-level JSON members rendered by the source, starting with a comma, such as
 	// `,"stream":"stderr"`. Empty when there are none.
 	Extra []byte
+	// LogExtra holds members written inside the event's "log" object after the ones the encoder writes (file
+	// path, offset), starting with a comma, such as `,"level":"warn"`: a processor's log.* fields. Usually empty.
+	LogExtra []byte
+	// ExtraReplacesStream says that Extra already holds the stream's members (Stream.Extra) merged with the
+	// event's own, so the encoder writes Extra in place of both: a processor sets it when a field it sets shares
+	// a top-level name with a member of the stream's.
+	ExtraReplacesStream bool
+	// Filtered marks an event a processor dropped. It is published like any other, so that its position is
+	// acknowledged in order, but sent to no output.
+	Filtered bool
 
 	seq  uint64 // assigned by the stream at publish; orders acknowledgements
 	skip uint64 // outputs (one bit per index) that accepted the event in an earlier run: it is not sent to them
@@ -80,7 +90,7 @@ type Event struct {
 // Size is what the event counts against the queue's byte bound: its variable-length bytes plus a fixed overhead
 // for the struct and its bookkeeping.
 func (e *Event) Size() int64 {
-	return int64(len(e.Message)+len(e.ID)+len(e.Extra)) + eventOverhead
+	return int64(len(e.Message)+len(e.ID)+len(e.Extra)+len(e.LogExtra)) + eventOverhead
 }
 
 // eventOverhead approximates the bytes an event costs beyond its variable-length fields: the Event struct in the

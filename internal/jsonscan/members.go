@@ -65,7 +65,7 @@ func Members(obj []byte, maxDepth int, fn func(name, value []byte) error) error 
 		if err != nil {
 			return err
 		}
-		if deeper(value, maxDepth-1) {
+		if TooDeep(value, maxDepth-1) {
 			return ErrDepth
 		}
 		if bytes.IndexByte(name, '\\') < 0 && utf8.Valid(name) {
@@ -90,9 +90,10 @@ func Members(obj []byte, maxDepth int, fn func(name, value []byte) error) error 
 	return nil
 }
 
-// deeper reports whether v, a valid JSON value, nests objects and arrays more than limit levels deep. It scans
-// only values long enough to be that deep: each level takes two bytes.
-func deeper(v []byte, limit int) bool {
+// TooDeep reports whether v, a valid JSON value (as a jsontext.Decoder returns it), nests objects and arrays more
+// than limit levels deep (v itself is level 1). It scans only values long enough to be that deep: each level takes
+// two bytes. jsontext follows 10000 levels; callers that promise a lower limit check the values they read whole.
+func TooDeep(v []byte, limit int) bool {
 	if len(v) < 2*(limit+1) || v[0] != '{' && v[0] != '[' {
 		return false
 	}

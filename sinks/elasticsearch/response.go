@@ -1,10 +1,11 @@
 package elasticsearch
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // bulkResult is what a _bulk response says about the request's actions.
@@ -26,44 +27,46 @@ func (r *bulkResult) reset() {
 	r.items, r.errors, r.skipped = r.items[:0], false, false
 }
 
-// maxDepth bounds the nesting the parser follows, so that a hostile or broken response cannot exhaust the stack.
+// maxDepth bounds the nesting the parser follows, counting the response object as 1: a response nested deeper is
+// malformed.
 const maxDepth = 64
 
 // errMalformed is the error of every response the parser cannot read.
 var errMalformed = errors.New("malformed _bulk response")
 
 // responseParser reads _bulk responses as a stream of tokens: it keeps only what the sink needs (the errors
-// flag, each item's status, and the error of failed items), allocates nothing for successful items, and stops
-// reading as soon as "errors":false tells it that every item succeeded. The formats of Elasticsearch 7 and 8 and
-// OpenSearch 2 differ only in members it skips (such as _type), in member order, and in filter_path output.
+// flag, each item's status, and the error of failed items), allocates nothing for successful items, and does not
+// decode the items once "errors":false tells it that every item succeeded. The formats of Elasticsearch 7 and 8
+// and OpenSearch 2 differ only in members it skips (such as _type), in member order, and in filter_path output.
 type responseParser struct {
-	r   *bufio.Reader
-	str []byte // the last string read; reused
+	dec jsontext.Decoder // reused: its buffer grows to the largest value read whole (an item), then stays
+	str []byte           // the last name or string read, unescaped; reused
 }
 
-func newResponseParser() *responseParser {
-	return &responseParser{r: bufio.NewReaderSize(nil, 32<<10)}
-}
+func newResponseParser() *responseParser { return &responseParser{} }
 
 // parse reads a _bulk response body into res, the whole top-level object. When "errors":false precedes "items",
 // the items are skipped without being decoded: every item succeeded. A repeated "errors" member is malformed:
 // encoding/json would take the last one, and after skipping the items the parser can no longer honour a later
 // "errors":true, so the batch is retried rather than accepted on the first flag's word.
 func (p *responseParser) parse(body io.Reader, res *bulkResult) error {
-	p.r.Reset(body)
-	defer p.r.Reset(nil) // do not keep the body reachable
+	p.dec.Reset(body, responseOptions...)
+	defer p.dec.Reset(eof{}) // do not keep the body reachable
 	res.reset()
-	if err := p.expect('{'); err != nil {
+	if err := p.open('{'); err != nil {
 		return err
 	}
 	sawItems, sawErrors := false, false
-	for first := true; ; first = false {
-		ok, err := p.member(first)
+	for {
+		more, err := p.more()
 		if err != nil {
 			return err
 		}
-		if !ok {
+		if !more {
 			break
+		}
+		if err := p.name(); err != nil {
+			return err
 		}
 		switch {
 		case string(p.str) == "errors":
@@ -79,7 +82,7 @@ func (p *responseParser) parse(body io.Reader, res *bulkResult) error {
 			res.skipped = !v && !sawItems
 		case string(p.str) == "items" && res.skipped:
 			sawItems = true
-			if err := p.skip(0); err != nil {
+			if err := p.skipItems(); err != nil {
 				return err
 			}
 		case string(p.str) == "items":
@@ -88,7 +91,7 @@ func (p *responseParser) parse(body io.Reader, res *bulkResult) error {
 				return err
 			}
 		default:
-			if err := p.skip(0); err != nil {
+			if err := p.skip(); err != nil {
 				return err
 			}
 		}
@@ -99,32 +102,54 @@ func (p *responseParser) parse(body io.Reader, res *bulkResult) error {
 	return p.end()
 }
 
+// eof is an empty body.
+type eof struct{}
+
+func (eof) Read([]byte) (int, error) { return 0, io.EOF }
+
+// skipItems reads the items array without decoding it, one element at a time, so that the decoder's buffer holds
+// one item, not the whole array.
+func (p *responseParser) skipItems() error {
+	if err := p.open('['); err != nil {
+		return err
+	}
+	for {
+		more, err := p.more()
+		if err != nil || !more {
+			return err
+		}
+		if err := p.skip(); err != nil {
+			return err
+		}
+	}
+}
+
 // items reads the items array: each element is an object with one member named after the action (index,
 // create, ...) whose value holds status and error.
 func (p *responseParser) items(res *bulkResult) error {
-	if err := p.expect('['); err != nil {
+	if err := p.open('['); err != nil {
 		return err
 	}
 	res.items = res.items[:0] // a repeated member replaces the earlier one, as in encoding/json
-	for first := true; ; first = false {
-		ok, err := p.element(first)
-		if err != nil {
+	for {
+		more, err := p.more()
+		if err != nil || !more {
 			return err
 		}
-		if !ok {
-			return nil
-		}
-		if err := p.expect('{'); err != nil {
+		if err := p.open('{'); err != nil {
 			return err
 		}
 		var it itemResult
-		for f := true; ; f = false {
-			ok, err := p.member(f)
+		for {
+			more, err := p.more()
 			if err != nil {
 				return err
 			}
-			if !ok {
+			if !more {
 				break
+			}
+			if err := p.name(); err != nil {
+				return err
 			}
 			if err := p.item(&it); err != nil {
 				return err
@@ -136,16 +161,16 @@ func (p *responseParser) items(res *bulkResult) error {
 
 // item reads an action's result object.
 func (p *responseParser) item(it *itemResult) error {
-	if err := p.expect('{'); err != nil {
+	if err := p.open('{'); err != nil {
 		return err
 	}
-	for first := true; ; first = false {
-		ok, err := p.member(first)
-		if err != nil {
+	for {
+		more, err := p.more()
+		if err != nil || !more {
 			return err
 		}
-		if !ok {
-			return nil
+		if err := p.name(); err != nil {
+			return err
 		}
 		switch {
 		case string(p.str) == "status":
@@ -157,7 +182,7 @@ func (p *responseParser) item(it *itemResult) error {
 				return err
 			}
 		default:
-			if err := p.skip(1); err != nil {
+			if err := p.skip(); err != nil {
 				return err
 			}
 		}
@@ -167,27 +192,28 @@ func (p *responseParser) item(it *itemResult) error {
 // itemError reads an item's error: an object with type, reason and caused_by (a plain string in very old
 // versions; null is no error).
 func (p *responseParser) itemError() (*ItemError, error) {
-	c, err := p.peek()
-	if err != nil {
-		return nil, err
-	}
-	switch c {
+	switch p.dec.PeekKind() {
 	case '"':
 		s, err := p.readStringValue()
 		return &ItemError{Reason: s}, err
 	case '{':
 	default:
-		return nil, p.skip(2)
+		return nil, p.skip()
 	}
 	e := &ItemError{}
-	_ = p.expectByte()
-	for first := true; ; first = false {
-		ok, err := p.member(first)
+	if err := p.open('{'); err != nil {
+		return nil, err
+	}
+	for {
+		more, err := p.more()
 		if err != nil {
 			return nil, err
 		}
-		if !ok {
+		if !more {
 			return e, nil
+		}
+		if err := p.name(); err != nil {
+			return nil, err
 		}
 		switch {
 		case string(p.str) == "type":
@@ -197,7 +223,7 @@ func (p *responseParser) itemError() (*ItemError, error) {
 		case string(p.str) == "caused_by":
 			err = p.cause(e)
 		default:
-			err = p.skip(3)
+			err = p.skip()
 		}
 		if err != nil {
 			return nil, err
@@ -207,20 +233,19 @@ func (p *responseParser) itemError() (*ItemError, error) {
 
 // cause reads caused_by: its type and reason; deeper causes are skipped.
 func (p *responseParser) cause(e *ItemError) error {
-	if c, err := p.peek(); err != nil || c != '{' {
-		if err != nil {
-			return err
-		}
-		return p.skip(3)
+	if p.dec.PeekKind() != '{' {
+		return p.skip()
 	}
-	_ = p.expectByte()
-	for first := true; ; first = false {
-		ok, err := p.member(first)
-		if err != nil {
+	if err := p.open('{'); err != nil {
+		return err
+	}
+	for {
+		more, err := p.more()
+		if err != nil || !more {
 			return err
 		}
-		if !ok {
-			return nil
+		if err := p.name(); err != nil {
+			return err
 		}
 		switch {
 		case string(p.str) == "type":
@@ -228,7 +253,7 @@ func (p *responseParser) cause(e *ItemError) error {
 		case string(p.str) == "reason":
 			e.CauseReason, err = p.readStringValue()
 		default:
-			err = p.skip(4)
+			err = p.skip()
 		}
 		if err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -294,5 +295,40 @@ func BenchmarkParseAllSucceeded(b *testing.B) {
 			b.Fatal(err, res.skipped)
 		}
 		_, _ = io.Copy(io.Discard, r) // what the sink does with the rest of the body
+	}
+}
+
+// TestParseMemoryIsBoundedByAnItem: the parser holds one item at a time, not the items array: a 2.5 MB response
+// costs it a few KiB whether its items are skipped ("errors":false first) or read.
+func TestParseMemoryIsBoundedByAnItem(t *testing.T) {
+	item := `{"index":{"_index":"logs-2026.11.21","_id":"7q3k4vd2m5n6p8r9s0t1u2v3w4","_version":1,` +
+		`"result":"created","_shards":{"total":2,"successful":1,"failed":0},"_seq_no":0,"_primary_term":1,"status":201}}`
+	items := strings.TrimSuffix(strings.Repeat(item+",", 12000), ",")
+	for _, body := range []string{`{"errors":false,"items":[` + items + `]}`, `{"errors":true,"items":[` + items + `]}`} {
+		p := newResponseParser()
+		res := bulkResult{items: make([]itemResult, 0, 12000)}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if err := p.parse(strings.NewReader(body), &res); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		if n := after.TotalAlloc - before.TotalAlloc; n > 64<<10 {
+			t.Errorf("%.20s...: %d bytes allocated for a %d-byte response, want a few KiB", body, n, len(body))
+		}
+	}
+}
+
+// TestParseDepthLimit: the response object counts as level 1 of maxDepth.
+func TestParseDepthLimit(t *testing.T) {
+	nested := func(levels int) string { // a member nested to levels, the response object included
+		return `{"errors":false,"x":` + strings.Repeat("[", levels-1) + strings.Repeat("]", levels-1) + `,"items":[]}`
+	}
+	var res bulkResult
+	if err := newResponseParser().parse(strings.NewReader(nested(maxDepth)), &res); err != nil {
+		t.Errorf("%d levels: %v", maxDepth, err)
+	}
+	if err := newResponseParser().parse(strings.NewReader(nested(maxDepth+1)), &res); !errors.Is(err, errMalformed) {
+		t.Errorf("%d levels: %v, want errMalformed", maxDepth+1, err)
 	}
 }

@@ -1,134 +1,94 @@
 package jsonscan
 
 import (
-	"bytes"
 	"errors"
-	"io"
-	"sync"
 	"unicode/utf8"
-
-	"github.com/go-json-experiment/json/jsontext"
 )
 
 // ErrNotObject is text that is not one JSON object.
 var ErrNotObject = errors.New("not a JSON object")
 
-// lenient are the decoder options of text flicker passes on as written: encoding/json reads repeated names
-// (the caller picks which one counts) and invalid UTF-8 (flicker's encoder replaces it where it writes strings).
-var lenient = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
-
-// memberWalker is what one Members call needs; pooled, so that a call allocates nothing once warm.
-type memberWalker struct {
-	src  bytes.Buffer // the decoder reads the object in place through it: values are slices of the object
-	dec  jsontext.Decoder
-	name []byte // an escaped name, unescaped
-}
-
-var memberWalkers = sync.Pool{New: func() any { return new(memberWalker) }}
-
 // Members calls fn with each member of the JSON object obj, in order: its name, unescaped, and its value exactly
-// as written (a slice of obj, white space around it trimmed). name is valid only until fn returns; value as
-// long as obj. fn's error stops the walk and is returned as is.
+// as written (a slice of obj). name is valid only until fn returns; value as long as obj. fn's error stops the
+// walk and is returned as is. Members allocates nothing unless a name holds escapes (then it unescapes into a
+// buffer of its own).
 //
-// obj must be one object, white space around it allowed, by the JSON grammar; else the error says where it is
-// wrong. Nesting deeper than maxDepth (the object itself is depth 1) is ErrDepth. Repeated names are passed on
-// each time. Invalid UTF-8 in strings is accepted: a name has it replaced with U+FFFD, a value keeps it as
-// written.
+// obj must be one object, white space around it allowed, valid by encoding/json's rules (the strict scanner);
+// else the error gives the byte offset where it is wrong. Nesting deeper than maxDepth (the object itself is
+// depth 1; MaxDepth at most) is ErrDepth. Repeated names are passed on each time: the caller picks the one that counts
+// (encoding/json keeps the last). Invalid UTF-8 in strings is accepted, as encoding/json accepts it: a name has
+// it replaced with U+FFFD, a value keeps it as written.
+//
+// It is built on the hand-written Scanner, not on jsontext: on a JSON log line it takes less than half the time
+// (benchmarks/RESULTS.md, "One JSON library").
 func Members(obj []byte, maxDepth int, fn func(name, value []byte) error) error {
-	w := memberWalkers.Get().(*memberWalker)
-	defer func() {
-		w.src = bytes.Buffer{}
-		w.dec.Reset(&w.src) // drops obj: the pool must not keep it reachable
-		memberWalkers.Put(w)
-	}()
-	w.src = *bytes.NewBuffer(obj)
-	d := &w.dec
-	d.Reset(&w.src, lenient...)
-	if d.PeekKind() != '{' {
-		if _, err := d.ReadToken(); err != nil && err != io.EOF {
-			return err
+	s := Scanner{B: obj, Strict: true}
+	s.WS()
+	if s.Peek() != '{' {
+		if s.I < len(obj) && s.Skip() != nil {
+			return s.Fail("expected an object")
 		}
 		return ErrNotObject
 	}
 	if maxDepth < 1 {
 		return ErrDepth
 	}
-	if _, err := d.ReadToken(); err != nil {
+	// The scanner refuses a level past its own limit: starting the object at that limit less maxDepth makes the
+	// levels below it count against maxDepth.
+	s.depth = MaxDepth - min(maxDepth, MaxDepth) + 1
+	s.I++ // '{'
+	s.WS()
+	if s.Peek() == '}' {
+		s.I++
+	} else if err := s.members(fn); err != nil {
 		return err
 	}
-	for d.PeekKind() != '}' {
-		name, err := d.ReadValue() // an invalid kind here: ReadValue returns the error PeekKind saw
-		if err != nil {
-			return err
-		}
-		value, err := d.ReadValue()
-		if err != nil {
-			return err
-		}
-		if TooDeep(value, maxDepth-1) {
-			return ErrDepth
-		}
-		if bytes.IndexByte(name, '\\') < 0 && utf8.Valid(name) {
-			name = name[1 : len(name)-1]
-		} else {
-			w.name, _ = jsontext.AppendUnquote(w.name[:0], name) // an error here only reports invalid UTF-8
-			name = w.name
-		}
-		if err := fn(name, value); err != nil {
-			return err
-		}
-	}
-	if _, err := d.ReadToken(); err != nil {
-		return err
-	}
-	if _, err := d.ReadToken(); err != io.EOF {
-		if err == nil {
-			return ErrNotObject // another value after the object
-		}
-		return err
+	s.WS()
+	if s.I != len(obj) {
+		return ErrNotObject
 	}
 	return nil
 }
 
-// TooDeep reports whether v, a valid JSON value (as a jsontext.Decoder returns it), nests objects and arrays more
-// than limit levels deep (v itself is level 1). It scans only values long enough to be that deep: each level takes
-// two bytes. jsontext follows 10000 levels; callers that promise a lower limit check the values they read whole.
-func TooDeep(v []byte, limit int) bool {
-	if len(v) < 2*(limit+1) || v[0] != '{' && v[0] != '[' {
-		return false
-	}
-	depth := 0
-	for i := 0; i < len(v); i++ {
-		switch v[i] {
-		case '"':
-			i = stringEnd(v, i)
-		case '{', '[':
-			if depth++; depth > limit {
-				return true
-			}
-		case '}', ']':
-			depth--
-		}
-	}
-	return false
-}
-
-// stringEnd returns the index of the quote closing the valid JSON string that opens at v[open].
-func stringEnd(v []byte, open int) int {
-	i := open + 1
+// members scans the members of the object Members entered, up to and including its '}'.
+func (s *Scanner) members(fn func(name, value []byte) error) error {
+	var nameBuf []byte
 	for {
-		q := bytes.IndexByte(v[i:], '"')
-		if q < 0 {
-			return len(v)
+		s.WS()
+		if s.Peek() != '"' {
+			return s.Fail("expected a name")
 		}
-		i += q
-		bs := 0
-		for j := i - 1; j > open && v[j] == '\\'; j-- {
-			bs++
+		ns, ne, escaped, err := s.Str()
+		if err != nil {
+			return err
 		}
-		if bs%2 == 0 {
-			return i
+		s.WS()
+		if s.Peek() != ':' {
+			return s.Fail("expected ':'")
 		}
-		i++
+		s.I++
+		s.WS()
+		vs := s.I
+		if err := s.Skip(); err != nil {
+			return err
+		}
+		name := s.B[ns:ne]
+		if escaped || !utf8.Valid(name) {
+			nameBuf, _ = AppendUnescaped(nameBuf[:0], name) // the strict scan checked the escapes
+			name = nameBuf
+		}
+		if err := fn(name, s.B[vs:s.I]); err != nil {
+			return err
+		}
+		s.WS()
+		switch s.Peek() {
+		case ',':
+			s.I++
+		case '}':
+			s.I++
+			return nil
+		default:
+			return s.Fail("expected ',' or '}'")
+		}
 	}
 }

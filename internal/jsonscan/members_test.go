@@ -66,6 +66,7 @@ func TestMembersRefuses(t *testing.T) {
 		{`{"a":"\x"}`, 8, nil}, {"{\"a\":\"tab\there\"}", 8, nil}, {`{a:1}`, 8, nil}, {`{"a":1 "b":2}`, 8, nil},
 		{`{"a":[[[1]]]}`, 3, jsonscan.ErrDepth}, {`{"a":{"b":{}}}`, 2, jsonscan.ErrDepth}, {`{}`, 0, jsonscan.ErrDepth},
 		{`{"a":` + strings.Repeat("[", 600) + strings.Repeat("]", 600) + `}`, 512, jsonscan.ErrDepth},
+		{`{"a":` + strings.Repeat("[", 600) + strings.Repeat("]", 600) + `}`, 10000, jsonscan.ErrDepth}, // MaxDepth at most
 		// A string full of brackets is not nesting; the depth after it still counts.
 		{`{"a":["` + strings.Repeat("[", 40) + `\"[",[[[[1]]]]]}`, 5, jsonscan.ErrDepth},
 	} {
@@ -87,12 +88,31 @@ func TestMembersRefuses(t *testing.T) {
 	}
 }
 
-func TestMembersAllocatesNothingOnceWarm(t *testing.T) {
-	obj := []byte(`{"@timestamp":"2026-11-21T10:00:00Z","level":"info","msg":"GET /x","http":{"status":200},"tags":["a"]}`)
+// benchLine is a JSON log line as an application writes it.
+var benchLine = []byte(`{"@timestamp":"2026-11-21T10:00:00.123456Z","level":"info","logger":"com.example.orders.OrderService",` +
+	`"thread":"http-nio-8080-exec-7","message":"order 81234 placed by user 1042 in 12.5 ms: \"express\" shipping",` +
+	`"http":{"method":"POST","path":"/api/v1/orders","status":201,"duration_ms":12.5},"user":{"id":1042,"roles":["buyer","beta"]},` +
+	`"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7"}`)
+
+func TestMembersAllocatesNothing(t *testing.T) {
 	fn := func(_, _ []byte) error { return nil }
-	if allocs := testing.AllocsPerRun(100, func() { _ = jsonscan.Members(obj, 64, fn) }); allocs != 0 {
+	if allocs := testing.AllocsPerRun(100, func() { _ = jsonscan.Members(benchLine, 64, fn) }); allocs != 0 {
 		t.Fatalf("%v allocations per object, want 0", allocs)
 	}
+}
+
+// BenchmarkMembers walks a JSON log line of 11 members, as parse_json does once per event.
+func BenchmarkMembers(b *testing.B) {
+	n := 0
+	fn := func(_, _ []byte) error { n++; return nil }
+	b.SetBytes(int64(len(benchLine)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := jsonscan.Members(benchLine, 64, fn); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "objects/s")
 }
 
 // depthOf is the nesting depth of a valid JSON value, by encoding/json's tokens.
@@ -153,6 +173,22 @@ func FuzzMembers(f *testing.F) {
 		}
 		if n != len(got) {
 			t.Fatalf("%q: %d members, encoding/json reads %d", obj, len(got), n)
+		}
+	})
+}
+
+// FuzzTooDeep: on valid JSON, TooDeep says what encoding/json's tokens say.
+func FuzzTooDeep(f *testing.F) {
+	for _, s := range []string{`[[1]]`, `{"a":"[[[["}`, `[{"a":[{"\"":[]}]}]`, `"x"`, `[]`} {
+		f.Add([]byte(s), uint8(2))
+	}
+	f.Fuzz(func(t *testing.T, v []byte, limit uint8) {
+		v = bytes.TrimSpace(v)
+		if !json.Valid(v) {
+			return
+		}
+		if got, want := jsonscan.TooDeep(v, int(limit%16)), depthOf(v) > int(limit%16); got != want {
+			t.Fatalf("TooDeep(%q, %d) = %t, depth %d", v, limit%16, got, depthOf(v))
 		}
 	})
 }

@@ -3,10 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
-	"io"
 	"time"
-
-	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/internal/jsonscan"
@@ -42,7 +39,6 @@ type parser struct {
 	cursorIdx, hasMoreIdx, nextIdx int
 	itemPaths                      []string // id_path, then time_path when configured
 	items                          []item
-	r                              jsonscan.Reader
 }
 
 func newParser(c *Config) *parser {
@@ -79,15 +75,7 @@ func (p *parser) parse(body []byte, pg *page) error {
 		return p.split(body, pg)
 	}
 	var found [jsonscan.MaxPaths][]byte
-	r := &p.r
-	r.Reset(body, maxDepth, lenient...)
-	if r.Dec.PeekKind() != '{' {
-		return errNotObject
-	}
-	if _, _, err := r.Object(p.bodyPaths, found[:len(p.bodyPaths)]); err != nil {
-		return err
-	}
-	if err := atEnd(r); err != nil {
+	if err := jsonscan.Lookup(body, p.bodyPaths, found[:len(p.bodyPaths)]); err != nil {
 		return err
 	}
 	if p.cursorIdx >= 0 {
@@ -109,60 +97,41 @@ func (p *parser) parse(body []byte, pg *page) error {
 	return p.split(arr, pg)
 }
 
-const maxDepth = 512
-
-var lenient = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
-
-var errNotObject = errors.New("not a JSON object")
-
-func atEnd(r *jsonscan.Reader) error {
-	if _, err := r.Dec.ReadToken(); err != io.EOF {
-		if err == nil {
-			return errors.New("data after the value")
+// split appends the elements of the JSON array b (white space around it allowed) to pg.items.
+func (p *parser) split(b []byte, pg *page) error {
+	s := jsonscan.Scanner{B: b}
+	s.WS()
+	if s.Peek() != '[' {
+		return errNotArray
+	}
+	more, err := s.EnterArray()
+	for err == nil && more {
+		if err = p.element(&s, pg); err == nil {
+			more, err = s.NextElement()
 		}
+	}
+	if err != nil {
 		return err
+	}
+	s.WS()
+	if s.I != len(s.B) {
+		return s.Fail("data after the array")
 	}
 	return nil
 }
 
-// split appends the elements of the JSON array b (white space around it allowed) to pg.items.
-func (p *parser) split(b []byte, pg *page) error {
-	r := &p.r
-	r.Reset(b, maxDepth, lenient...)
-	if r.Dec.PeekKind() != '[' {
-		return errNotArray
-	}
-	if _, err := r.Dec.ReadToken(); err != nil {
-		return err
-	}
-	for r.Dec.PeekKind() != ']' {
-		if err := p.element(r, pg); err != nil {
-			return err
-		}
-	}
-	if _, err := r.Dec.ReadToken(); err != nil {
-		return err
-	}
-	return atEnd(r)
-}
-
 // element scans one array element, picking the id and time of an object.
-func (p *parser) element(r *jsonscan.Reader, pg *page) error {
+func (p *parser) element(s *jsonscan.Scanner, pg *page) error {
+	start := s.I
 	var found [2][]byte
-	var it item
-	if r.Dec.PeekKind() == '{' {
-		start, end, err := r.Object(p.itemPaths, found[:len(p.itemPaths)])
-		if err != nil {
+	if s.Peek() == '{' {
+		if err := s.Object(p.itemPaths, found[:len(p.itemPaths)]); err != nil {
 			return err
 		}
-		it.raw = r.B[start:end]
-	} else {
-		v, err := r.Value()
-		if err != nil {
-			return err
-		}
-		it.raw = v
+	} else if err := s.Skip(); err != nil {
+		return err
 	}
+	it := item{raw: s.B[start:s.I]}
 	if found[0] != nil {
 		if id, ok := jsonscan.StringValue(found[0]); ok && len(id) > 0 {
 			it.id = id

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/flickerlog/flicker/engine"
-	"github.com/flickerlog/flicker/internal/jsonscan"
 )
 
 // benchBody builds a body of about 1 MiB: NDJSON documents as Filebeat and Fluent Bit send them, or the same
@@ -53,21 +52,4 @@ func BenchmarkParseBody(b *testing.B) {
 			b.ReportMetric(float64(events*b.N)/b.Elapsed().Seconds(), "events/s")
 		})
 	}
-}
-
-func BenchmarkProtoNDJSON(b *testing.B) {
-	body, events := benchBody(false)
-	bt := &batch{}
-	st := engine.NewStream(fuzzInput, func(int64) {})
-	var r jsonscan.Reader
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		bt.reset(body, false, time.Unix(0, 0))
-		if err := bt.parseNDJSONJT(&r); err != nil || len(bt.events) != events {
-			b.Fatalf("%v, %d events", err, len(bt.events))
-		}
-		bt.finish(st)
-	}
-	b.ReportMetric(float64(events*b.N)/b.Elapsed().Seconds(), "events/s")
 }

@@ -10,8 +10,8 @@ var ErrNotObject = errors.New("not a JSON object")
 
 // Members calls fn with each member of the JSON object obj, in order: its name, unescaped, and its value exactly
 // as written (a slice of obj). name is valid only until fn returns; value as long as obj. fn's error stops the
-// walk and is returned as is. Members allocates nothing unless a name holds escapes (then it unescapes into a
-// buffer of its own).
+// walk and is returned as is. Members allocates nothing unless a name holds escapes or invalid UTF-8 (then it
+// decodes the name into a buffer of its own). StringValue decodes a value that is a string.
 //
 // obj must be one object, white space around it allowed, valid by encoding/json's rules (the strict scanner);
 // else the error gives the byte offset where it is wrong. Nesting deeper than maxDepth (the object itself is

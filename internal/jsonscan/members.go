@@ -15,9 +15,9 @@ var ErrNotObject = errors.New("not a JSON object")
 //
 // obj must be one object, white space around it allowed, valid by encoding/json's rules (the strict scanner);
 // else the error gives the byte offset where it is wrong. Nesting deeper than maxDepth (the object itself is
-// depth 1; MaxDepth at most) is ErrDepth. Repeated names are passed on each time: the caller picks the one that counts
-// (encoding/json keeps the last). Invalid UTF-8 in strings is accepted, as encoding/json accepts it: a name has
-// it replaced with U+FFFD, a value keeps it as written.
+// depth 1; MaxDepth at most) is ErrDepth. Repeated names are passed on each time: the caller picks the one that
+// counts (encoding/json keeps the last). Invalid UTF-8 in strings is accepted, as encoding/json accepts it: a name
+// has it replaced with U+FFFD, a value keeps it as written.
 //
 // It is built on the hand-written Scanner, not on jsontext: on a JSON log line it takes less than half the time
 // (benchmarks/RESULTS.md, "One JSON library").

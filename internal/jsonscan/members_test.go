@@ -179,7 +179,7 @@ func FuzzMembers(f *testing.F) {
 
 // FuzzTooDeep: on valid JSON, TooDeep says what encoding/json's tokens say.
 func FuzzTooDeep(f *testing.F) {
-	for _, s := range []string{`[[1]]`, `{"a":"[[[["}`, `[{"a":[{"\"":[]}]}]`, `"x"`, `[]`} {
+	for _, s := range []string{`[[1]]`, `{"a":"[[[["}`, `["\"[[[["]`, `[{"\\":1},[[1]]]`, `"x"`, `[]`} {
 		f.Add([]byte(s), uint8(2))
 	}
 	f.Fuzz(func(t *testing.T, v []byte, limit uint8) {

@@ -28,7 +28,8 @@ type ParserCommon struct {
 	IgnoreMissing bool `yaml:"ignore_missing"`
 }
 
-// ParseJSONConfig parses a JSON object.
+// ParseJSONConfig parses a JSON object: each top-level member becomes a field (a name given twice: the last
+// wins; invalid UTF-8 is replaced with U+FFFD). A value that is not one object is a parse error.
 type ParseJSONConfig struct {
 	ParserCommon `yaml:",inline"`
 	// KeepMessage keeps the original message when Field is message and parsing succeeded. By default a parsed

@@ -1,0 +1,67 @@
+package processors
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/flickerlog/flicker/internal/jsonscan"
+)
+
+// DefaultJSONMaxDepth is how deep a parsed object may nest when parse_json's max_depth is not set; the object
+// itself is depth 1.
+const DefaultJSONMaxDepth = 64
+
+// parseJSON reads a JSON object's top-level members through jsonscan.Members (jsontext underneath). A value
+// that is not one object (text after it included), nesting deeper than maxDepth, or a member with an empty name
+// is an error, and the event is shipped unparsed. It is lenient where the rest of flicker is: a name given twice
+// is set twice, so the last one wins (the Setter keeps the last value), and invalid UTF-8 is replaced with
+// U+FFFD, in names, strings and the strings inside raw values alike, as the message's own is.
+type parseJSON struct {
+	maxDepth int
+}
+
+var errEmptyName = errors.New("a member has an empty name")
+
+// NewJSON returns a parser of JSON objects nested at most maxDepth deep (0: DefaultJSONMaxDepth); each
+// top-level member becomes a field: strings through SetString, unescaped; objects, arrays, numbers and literals
+// through SetRaw, as written.
+func NewJSON(maxDepth int) Parser {
+	if maxDepth <= 0 {
+		maxDepth = DefaultJSONMaxDepth
+	}
+	return &parseJSON{maxDepth: maxDepth}
+}
+
+func (p *parseJSON) Parse(val []byte, out Setter) error {
+	bp := appendBufPool.Get().(*[]byte)
+	defer appendBufPool.Put(bp)
+	err := jsonscan.Members(val, p.maxDepth, func(name, value []byte) error {
+		if len(name) == 0 {
+			return errEmptyName
+		}
+		key := string(name)
+		if value[0] == '"' {
+			// An error here only reports invalid UTF-8, already replaced in the result.
+			*bp, _ = jsontext.AppendUnquote((*bp)[:0], value)
+			out.SetString(key, *bp)
+			return nil
+		}
+		if !utf8.Valid(value) {
+			// Only strings can hold non-ASCII bytes, so the replaced text is still the same JSON value.
+			value = bytes.ToValidUTF8(value, []byte("\uFFFD"))
+		}
+		out.SetRaw(key, value)
+		return nil
+	})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, jsonscan.ErrDepth):
+		return fmt.Errorf("parse_json: nested deeper than max_depth %d", p.maxDepth)
+	}
+	return fmt.Errorf("parse_json: %w", err)
+}

@@ -51,6 +51,12 @@ func BenchmarkDissectAppend(b *testing.B) {
 	benchParser(b, p, "2026-12-07 13:31:21.123 INFO request served in 12ms")
 }
 
+const benchLogfmtLine = `time=2026-12-07T13:31:21.123Z level=info msg="request \"served\"" path=/api/v1/items status=200 took=12.5ms cached`
+
+func BenchmarkLogfmt(b *testing.B) {
+	benchParser(b, processors.NewLogfmt(), benchLogfmtLine)
+}
+
 func BenchmarkPreset(b *testing.B) {
 	for _, tc := range []struct{ name, line string }{
 		{"nginx_combined", benchCombinedLine},
@@ -86,6 +92,7 @@ func TestParsersDoNotAllocate(t *testing.T) {
 		p    processors.Parser
 		line string
 	}{
+		{"parse_logfmt", processors.NewLogfmt(), benchLogfmtLine},
 		{"dissect", dissect, benchCombinedLine},
 		{"apache_combined", combined, benchCombinedLine},
 		{"syslog", syslog, `<34>Dec  7 13:31:21 web-1 sshd[1234]: Accepted publickey for deploy`},

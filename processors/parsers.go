@@ -5,8 +5,5 @@ import "errors"
 // errNotBuilt marks a parser whose implementation has not landed yet.
 var errNotBuilt = errors.New("not built yet")
 
-// NewLogfmt returns the logfmt parser.
-func NewLogfmt() Parser { return nil }
-
 // NewRegex compiles an RE2 pattern with at least one named group.
 func NewRegex(pattern string) (Parser, error) { return nil, errNotBuilt }

@@ -44,8 +44,10 @@ type ParseLogfmtConfig struct {
 	ParserCommon `yaml:",inline"`
 }
 
-// ParseRegexConfig parses with an RE2 regular expression; each named capture group becomes a field named after
-// it (dots allowed through the group name `(?P<http.version>...)` is not valid RE2: use `__` for a dot).
+// ParseRegexConfig parses with an RE2 regular expression (not anchored: use ^ and $ to match whole values); each
+// named capture group that took part in the match becomes a string field named after it. A group name cannot
+// hold a dot in RE2, so `__` in a name stands for one: `(?P<http__version>[0-9.]+)` sets http.version. A pattern
+// without a named group is a config error; a value it does not match is a parse error.
 type ParseRegexConfig struct {
 	ParserCommon `yaml:",inline"`
 	Pattern      string `yaml:"pattern"`

@@ -1,32 +1,17 @@
 package processors
 
-import (
-	"fmt"
-	"sync"
-	"sync/atomic"
-)
-
-// logfmtMaxKeys bounds the key strings a logfmt parser keeps for reuse, so that lines with ever-new keys cost
-// an allocation per key rather than memory without end.
-const logfmtMaxKeys = 1024
+import "fmt"
 
 // logfmt parses key=value pairs: `level=info msg="user \"bob\" logged in" took=12ms retry`. Values are bare
 // (up to the next space) or double-quoted, with \" \\ \n \r \t escapes; every value is a string; `key=` is the
 // empty string; a bare key is true. An unterminated quote, a quote inside a key or bare value, or an empty key
 // is an error.
 type logfmt struct {
-	// keys maps the keys seen so far to strings made once, copied on write so that reads take no lock: a
-	// line of known keys allocates nothing.
-	keys   atomic.Pointer[map[string]string]
-	keysMu sync.Mutex
+	keys keyCache
 }
 
 // NewLogfmt returns the logfmt parser.
-func NewLogfmt() Parser {
-	l := &logfmt{}
-	l.keys.Store(&map[string]string{})
-	return l
-}
+func NewLogfmt() Parser { return &logfmt{} }
 
 func (l *logfmt) Parse(val []byte, out Setter) error {
 	var bp *[]byte // an escaped value's buffer, taken on first need
@@ -53,7 +38,7 @@ func (l *logfmt) Parse(val []byte, out Setter) error {
 		if i == start {
 			return fmt.Errorf("parse_logfmt: empty key at byte %d", i)
 		}
-		key := l.key(val[start:i])
+		key := l.keys.get(val[start:i])
 		if i == len(val) || val[i] != '=' {
 			out.SetRaw(key, jsonTrue)
 			continue
@@ -97,27 +82,6 @@ func (l *logfmt) Parse(val []byte, out Setter) error {
 		}
 		out.SetString(key, val[vstart:i])
 	}
-}
-
-// key returns b as a string, made once per distinct key while the cache has room.
-func (l *logfmt) key(b []byte) string {
-	if k, ok := (*l.keys.Load())[string(b)]; ok {
-		return k
-	}
-	k := string(b)
-	l.keysMu.Lock()
-	defer l.keysMu.Unlock()
-	old := *l.keys.Load()
-	if _, ok := old[k]; ok || len(old) >= logfmtMaxKeys {
-		return k
-	}
-	keys := make(map[string]string, len(old)+1)
-	for o := range old {
-		keys[o] = o
-	}
-	keys[k] = k
-	l.keys.Store(&keys)
-	return k
 }
 
 func unescapeLogfmt(dst, v []byte) []byte {

@@ -22,6 +22,7 @@ const DefaultJSONMaxDepth = 64
 // U+FFFD, in names, strings and the strings inside raw values alike, as the message's own is.
 type parseJSON struct {
 	maxDepth int
+	keys     keyCache
 }
 
 var errEmptyName = errors.New("a member has an empty name")
@@ -43,7 +44,7 @@ func (p *parseJSON) Parse(val []byte, out Setter) error {
 		if len(name) == 0 {
 			return errEmptyName
 		}
-		key := string(name)
+		key := p.keys.get(name)
 		if value[0] == '"' {
 			// An error here only reports invalid UTF-8, already replaced in the result.
 			*bp, _ = jsontext.AppendUnquote((*bp)[:0], value)

@@ -19,7 +19,8 @@ const DefaultJSONMaxDepth = 64
 // that is not one object (text after it included), nesting deeper than maxDepth, or a member with an empty name
 // is an error, and the event is shipped unparsed. It is lenient where the rest of flicker is: a name given twice
 // is set twice, so the last one wins (the Setter keeps the last value), and invalid UTF-8 is replaced with
-// U+FFFD, in names, strings and the strings inside raw values alike, as the message's own is.
+// U+FFFD, in names, strings and the strings inside raw values alike, as the message's own is. Objects and arrays
+// are passed on as written: by JSON's grammar, so names may repeat in them and a \ud800 escape may stand alone.
 type parseJSON struct {
 	maxDepth int
 	keys     keyCache

@@ -20,13 +20,17 @@ const DefaultJSONMaxDepth = 64
 // is an error, and the event is shipped unparsed. It is lenient where the rest of flicker is: a name given twice
 // is set twice, so the last one wins (the Setter keeps the last value), and invalid UTF-8 is replaced with
 // U+FFFD, in names, strings and the strings inside raw values alike, as the message's own is. Objects and arrays
-// are passed on as written: by JSON's grammar, so names may repeat in them and a \ud800 escape may stand alone.
+// are passed on as written, so a name twice in a nested object is an error (Setter.SetRaw takes none), while a
+// \ud800 escape standing alone, valid by JSON's grammar, is kept.
 type parseJSON struct {
 	maxDepth int
 	keys     keyCache
 }
 
 var errEmptyName = errors.New("a member has an empty name")
+
+// allowInvalidUTF8 checks a nested value for repeated names only: invalid UTF-8 is replaced after.
+var allowInvalidUTF8 = jsontext.AllowInvalidUTF8(true)
 
 // NewJSON returns a parser of JSON objects nested at most maxDepth deep (0: DefaultJSONMaxDepth); each
 // top-level member becomes a field: strings through SetString, unescaped; objects, arrays, numbers and literals
@@ -51,6 +55,10 @@ func (p *parseJSON) Parse(val []byte, out Setter) error {
 			*bp, _ = jsontext.AppendUnquote((*bp)[:0], value)
 			out.SetString(key, *bp)
 			return nil
+		}
+		if (value[0] == '{' || value[0] == '[') && !jsontext.Value(value).IsValid(allowInvalidUTF8) {
+			// Setter.SetRaw takes objects with no name twice; Members checked the grammar, not the names.
+			return fmt.Errorf("member %q: an object in it has a name twice", key)
 		}
 		if !utf8.Valid(value) {
 			// Only strings can hold non-ASCII bytes, so the replaced text is still the same JSON value.

@@ -42,9 +42,8 @@ func (p *parsedFields) SetRaw(key string, raw []byte) {
 	if key == "" {
 		p.bad = append(p.bad, "SetRaw with an empty key")
 	}
-	// Valid by JSON's grammar (RFC 8259): names may repeat and \ud800 escapes stand alone inside a nested
-	// value passed on as written, but its bytes are UTF-8.
-	if !jsontext.Value(raw).IsValid(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)) || !utf8.Valid(raw) {
+	// Valid by JSON's grammar (RFC 8259: a \ud800 escape may stand alone), in UTF-8, no name twice in an object.
+	if !jsontext.Value(raw).IsValid(jsontext.AllowInvalidUTF8(true)) || !utf8.Valid(raw) {
 		p.bad = append(p.bad, "SetRaw "+key+" with invalid JSON "+string(raw))
 	}
 	p.fields = append(p.fields, parsedField{key: key, raw: true, val: string(raw)})

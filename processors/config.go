@@ -66,7 +66,7 @@ type DissectConfig struct {
 
 // ParsePresetConfig parses one of the common formats by name: apache_common, apache_combined, nginx_combined,
 // tomcat_access, syslog (a syslog line written to a file). The fields each sets, with ECS names, and the field
-// and layout of its time are listed in preset.go.
+// and layout of its time are listed at NewPreset.
 type ParsePresetConfig struct {
 	ParserCommon `yaml:",inline"`
 	Name         string `yaml:"name"`

@@ -6,7 +6,23 @@ import (
 	"strconv"
 )
 
-// The presets parse the formats users ship most, by hand (no regex, no allocation on a well-formed line), into
+// preset is one of the formats NewPreset knows.
+type preset struct {
+	name    string
+	layout  presetLayout
+	timeKey string
+}
+
+type presetLayout uint8
+
+const (
+	layoutCommon presetLayout = iota
+	layoutCombined
+	layoutSyslog
+)
+
+// NewPreset returns the parser of a named format (see ParsePresetConfig). The presets parse the formats users
+// ship most, by hand (no regex, no allocation on a well-formed line), into
 // ECS field names. Quoted values keep their escapes as written (\" in Apache's, \x22 in nginx's); a "-" written
 // for "none" leaves its field out. Each preset puts the log's time, as written, in its own field, for the
 // timestamp processor.
@@ -50,21 +66,6 @@ import (
 //	process.name                sshd
 //	process.pid                 1234 (a number)
 //	message                     Accepted publickey for deploy from 10.0.0.5 (the text after the tag)
-type preset struct {
-	name    string
-	layout  presetLayout
-	timeKey string
-}
-
-type presetLayout uint8
-
-const (
-	layoutCommon presetLayout = iota
-	layoutCombined
-	layoutSyslog
-)
-
-// NewPreset returns the parser of a named format (see ParsePresetConfig).
 func NewPreset(name string) (Parser, error) {
 	switch name {
 	case "apache_common":

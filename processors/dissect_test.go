@@ -93,7 +93,7 @@ func TestDissectAppendDoesNotAliasBetweenCalls(t *testing.T) {
 func TestDissectMatchesFilebeat(t *testing.T) {
 	for _, tc := range []struct {
 		name, pattern, line string
-		want               []parsedField
+		want                []parsedField
 	}{
 		{"append joins with the text before the part", `%{key}-%{+key}-%{+key}`, "1-2-3",
 			[]parsedField{{key: "key", val: "1-2-3"}}},

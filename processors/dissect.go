@@ -180,6 +180,10 @@ func parseDissectField(body string, pos int) (dissectField, error) {
 	}
 	if k, ok := strings.CutSuffix(body, "->"); ok {
 		body, f.padRight = k, true
+		if body == "" { // %{->}: skip a padded value
+			f.kind = dissectSkip
+			return f, nil
+		}
 	}
 	switch {
 	case strings.HasPrefix(body, "+"):

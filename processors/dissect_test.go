@@ -109,6 +109,7 @@ func TestDissectMatchesFilebeat(t *testing.T) {
 			[]parsedField{{key: "id", val: "00000043"}, {key: "function", val: "ViewReceive"}, {key: "server", val: "machine-321"}}},
 		{"padding on the last field", `%{id} %{server->} `, "00000043 machine-321    ",
 			[]parsedField{{key: "id", val: "00000043"}, {key: "server", val: "machine-321"}}},
+		{"padded skip", `%{->} %{b}`, "a    b", []parsedField{{key: "b", val: "b"}}},
 		{"braces in delimiters", `{%{a}}{%{b}} %{rest}`, "{c}{d} anything",
 			[]parsedField{{key: "a", val: "c"}, {key: "b", val: "d"}, {key: "rest", val: "anything"}}},
 		{"text after the last delimiter is ignored", `level=%{level} msg="%{message}"`, `level=info msg="Starting OK" version="2.3.1"`,

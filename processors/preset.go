@@ -43,7 +43,8 @@ const (
 //	http.response.body.bytes    2326 (a number)
 //
 // A request line that is not "METHOD URL[ HTTP/x]" ("-", or the bytes of a TLS handshake sent to a plain port)
-// sets none of the request fields; the line still parses.
+// sets none of the request fields; the line still parses. Text after a layout's last field is a parse error: an
+// extended layout (nginx's with "$http_x_forwarded_for" after the user agent) wants a dissect pattern.
 //
 // apache_combined, and nginx_combined (nginx's default "combined" log_format, the same layout): the common
 // layout followed by the referrer and the user agent, time in apache.access.time or nginx.access.time.

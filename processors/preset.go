@@ -22,10 +22,9 @@ const (
 )
 
 // NewPreset returns the parser of a named format (see ParsePresetConfig). The presets parse the formats users
-// ship most, by hand (no regex, no allocation on a well-formed line), into
-// ECS field names. Quoted values keep their escapes as written (\" in Apache's, \x22 in nginx's); a "-" written
-// for "none" leaves its field out. Each preset puts the log's time, as written, in its own field, for the
-// timestamp processor.
+// ship most, by hand (no regex, no allocation on a well-formed line), into ECS field names. Quoted values keep
+// their escapes as written (\" in Apache's, \x22 in nginx's); a "-" written for "none" leaves its field out. Each
+// preset puts the log's time, as written, in its own field, for the timestamp processor.
 //
 // apache_common, and tomcat_access (Tomcat's default AccessLogValve pattern "%h %l %u %t \"%r\" %s %b", the
 // same layout): Apache's "%h %l %u %t \"%r\" %>s %b".

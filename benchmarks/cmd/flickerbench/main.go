@@ -10,6 +10,10 @@
 // with every log open (checked in /proc/PID/fd), for docker_containers and for the kubernetes input. A workload
 // whose config this binary refuses (`flicker validate` exits 2) is skipped with the reason.
 //
+// -workloads nginx,json adds the processing of issue 15 over logs of -size bytes of their own: nginx combined
+// lines read plain, through dissect + timestamp and through parse_regex + timestamp; JSON lines read plain and
+// through parse_json + timestamp. Each processed run is compared with the plain run over the same log.
+//
 // -workloads http,syslog adds the listening sources of issue 13, fed over loopback by benchmarks/loadgen with
 // each of -senders concurrent senders: NDJSON bodies of about -body-bytes POSTed to an http_sources input, RFC
 // 5424 octet-counted frames (syslog-newline: newline-framed) written to a syslog_sources input over TCP, one
@@ -39,7 +43,7 @@ func main() {
 	binary := flag.String("binary", "bin/flicker", "flicker binary to measure")
 	dir := flag.String("dir", "benchmarks/data", "work directory for the generated logs and outputs")
 	size := flag.Int64("size", 1<<30, "size of each generated log in bytes")
-	workloads := flag.String("workloads", "file", "inputs to measure, comma-separated: file, docker, cri, http, syslog, syslog-newline")
+	workloads := flag.String("workloads", "file", "inputs to measure, comma-separated: file, docker, cri, nginx, json, http, syslog, syslog-newline")
 	count := flag.Int("count", 1, "rounds: each round runs every workload once per output, alternating")
 	containers := flag.Int("containers", 0, "also measure memory with this many containers' logs open (0: skip)")
 	containersSize := flag.Int64("containers-size", 4<<20, "bytes of logs across all of -containers")
@@ -98,6 +102,7 @@ func run(o options) error {
 	var nets []netWorkload
 	for _, name := range o.workloads {
 		var w benchmarks.Workload
+		var more []benchmarks.Workload // workloads beyond w, for the processing logs
 		switch strings.TrimSpace(name) {
 		case "file":
 			continue
@@ -120,13 +125,21 @@ func run(o options) error {
 				return err
 			}
 			w = benchmarks.CRIWorkload(logs)
+		case "nginx", "json":
+			ws, err := processingWorkloads(dir, strings.TrimSpace(name), o.size)
+			if err != nil {
+				return err
+			}
+			w, more = ws[0], ws[1:]
 		default:
-			return fmt.Errorf("-workloads: unknown workload %q: use file, docker, cri, http, syslog or syslog-newline", name)
+			return fmt.Errorf("-workloads: unknown workload %q: use file, docker, cri, nginx, json, http, syslog or syslog-newline", name)
 		}
-		if ok, err := supported(binary, dir, w); err != nil {
-			return err
-		} else if ok {
-			loads = append(loads, w)
+		for _, w := range append([]benchmarks.Workload{w}, more...) {
+			if ok, err := supported(binary, dir, w); err != nil {
+				return err
+			} else if ok {
+				loads = append(loads, w)
+			}
 		}
 	}
 	for _, w := range loads[1:] {
@@ -142,15 +155,22 @@ func run(o options) error {
 	for round := 1; round <= o.count; round++ {
 		for _, out := range outputs {
 			var base benchmarks.Run
+			ran := map[string]benchmarks.Run{} // this round's runs to this output, by workload name
 			for i, w := range loads {
 				res, err := measure(binary, dir, w, out.yaml)
 				if err != nil {
 					return fmt.Errorf("%s -> %s: %w", w.Name, out.name, err)
 				}
+				ran[w.Name] = res
 				share := "-"
-				if i == 0 {
+				switch {
+				case i == 0:
 					base = res
-				} else {
+				case w.Base != "":
+					// A processing workload is compared with the plain run over its own log.
+					b := ran[w.Base]
+					share = fmt.Sprintf("%.0f%% of %s", 100*res.LinesPerSec()/b.LinesPerSec(), w.Base)
+				case !strings.HasSuffix(w.Name, " plain"):
 					share = fmt.Sprintf("%.0f%% (MB/s %.0f%%)", 100*res.LinesPerSec()/base.LinesPerSec(),
 						100*res.MBps()/base.MBps())
 				}
@@ -338,4 +358,36 @@ func openFiles(binary, dir string, o options) error {
 		}
 	}
 	return nil
+}
+
+// processingWorkloads returns the workloads of the nginx or the json log of size bytes under dir, generating the
+// log first when a previous run did not leave it.
+func processingWorkloads(dir, name string, size int64) ([]benchmarks.Workload, error) {
+	path := filepath.Join(dir, fmt.Sprintf("%s-%d.log", name, size))
+	generate, workloads := benchmarks.GenerateNginx, benchmarks.NginxWorkloads
+	if name == "json" {
+		generate, workloads = benchmarks.GenerateJSONLines, benchmarks.JSONWorkloads
+	}
+	summary := path + ".lines"
+	if b, err := os.ReadFile(summary); err == nil {
+		if lines, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil {
+			if fi, err := os.Stat(path); err == nil {
+				return workloads(path, fi.Size(), lines), nil
+			}
+		}
+	}
+	fmt.Printf("generating %s (%d bytes)\n", path, size)
+	lines, err := generate(path, size)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	// The line count is written last: a log cut short by an interrupted run is generated again.
+	if err := os.WriteFile(summary, []byte(strconv.FormatInt(lines, 10)), 0o644); err != nil {
+		return nil, err
+	}
+	return workloads(path, fi.Size(), lines), nil
 }

@@ -16,9 +16,9 @@ type Stats struct {
 	// order, sent to no output. FilteredByInput splits it by input name.
 	Filtered        uint64
 	FilteredByInput map[string]uint64
-	QueueEvents  int    // events held now, from Publish until done everywhere
-	QueueBytes   int64  // their Event.Size sum; at most the bound plus one event
-	Outputs      []OutputStats
+	QueueEvents     int   // events held now, from Publish until done everywhere
+	QueueBytes      int64 // their Event.Size sum; at most the bound plus one event
+	Outputs         []OutputStats
 }
 
 // OutputStats are one output's counters. The hidden writer of an output's dead-letter sink appears too, named

@@ -76,9 +76,9 @@ type Event struct {
 	// LogExtra holds members written inside the event's "log" object after the ones the encoder writes (file
 	// path, offset), starting with a comma, such as `,"level":"warn"`: a processor's log.* fields. Usually empty.
 	LogExtra []byte
-	// ExtraReplacesStream says that Extra already holds the stream's members (Stream.Extra) merged with the
-	// event's own, so the encoder writes Extra in place of both: a processor sets it when a field it sets shares
-	// a top-level name with a member of the stream's.
+	// ExtraReplacesStream says that Extra already holds the stream's members (Stream.Extra) and the input's
+	// configured fields (Input.FieldsJSON) merged with the event's own, so the encoder writes Extra in place of
+	// all three: a processor sets it when a field it sets shares a top-level name with one of them.
 	ExtraReplacesStream bool
 	// Filtered marks an event a processor dropped. It is published like any other, so that its position is
 	// acknowledged in order, but sent to no output, never counted as shipped (Stats.Filtered counts it), and

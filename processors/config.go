@@ -28,7 +28,8 @@ type ParserCommon struct {
 	IgnoreMissing bool `yaml:"ignore_missing"`
 }
 
-// ParseJSONConfig parses a JSON object.
+// ParseJSONConfig parses a JSON object: each top-level member becomes a field (a name given twice: the last
+// wins; invalid UTF-8 is replaced with U+FFFD). A value that is not one object is a parse error.
 type ParseJSONConfig struct {
 	ParserCommon `yaml:",inline"`
 	// KeepMessage keeps the original message when Field is message and parsing succeeded. By default a parsed
@@ -43,22 +44,29 @@ type ParseLogfmtConfig struct {
 	ParserCommon `yaml:",inline"`
 }
 
-// ParseRegexConfig parses with an RE2 regular expression; each named capture group becomes a field named after
-// it (dots allowed through the group name `(?P<http.version>...)` is not valid RE2: use `__` for a dot).
+// ParseRegexConfig parses with an RE2 regular expression (not anchored: use ^ and $ to match whole values); each
+// named capture group that took part in the match becomes a string field named after it. A group name cannot
+// hold a dot in RE2, so `__` in a name stands for one: `(?P<http__version>[0-9.]+)` sets http.version. A pattern
+// without a named group is a config error; a value it does not match is a parse error.
 type ParseRegexConfig struct {
 	ParserCommon `yaml:",inline"`
 	Pattern      string `yaml:"pattern"`
 }
 
-// DissectConfig parses with a dissect pattern, Filebeat's tokenizer syntax: `%{key}`, `%{+key}` (append),
-// `%{?key}` (named skip), `%{}` (skip), `%{*key}`/`%{&key}` (reference), `->` (skip repeated delimiter).
+// DissectConfig parses with a dissect pattern, Filebeat's tokenizer syntax: `%{key}`, `%{+key}` (append, joined
+// by one space; `%{+key/2}` orders the parts), `%{?key}` (named skip), `%{}` (skip), `%{*key}`/`%{&key}`
+// (reference: the first names a field, the second is its value), `%{key->}` (skip the repeated delimiter after
+// the value), and typed values `%{key|integer}` (also long, float, double, boolean, ip, string; "-" or "" leave a
+// typed field out). A field ends at the first occurrence of the text after it; when the pattern ends with text,
+// the value must end with it. No regular expressions: dissect is the fast parser.
 type DissectConfig struct {
 	ParserCommon `yaml:",inline"`
 	Pattern      string `yaml:"pattern"`
 }
 
 // ParsePresetConfig parses one of the common formats by name: apache_common, apache_combined, nginx_combined,
-// tomcat_access, syslog (a syslog line written to a file).
+// tomcat_access, syslog (a syslog line written to a file). The fields each sets, with ECS names, and the field
+// and layout of its time are listed in preset.go.
 type ParsePresetConfig struct {
 	ParserCommon `yaml:",inline"`
 	Name         string `yaml:"name"`

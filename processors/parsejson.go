@@ -1,0 +1,77 @@
+package processors
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/flickerlog/flicker/internal/jsonscan"
+)
+
+// DefaultJSONMaxDepth is how deep a parsed object may nest when parse_json's max_depth is not set; the object
+// itself is depth 1.
+const DefaultJSONMaxDepth = 64
+
+// parseJSON reads a JSON object's top-level members through jsonscan.Members (jsontext underneath). A value
+// that is not one object (text after it included), nesting deeper than maxDepth, or a member with an empty name
+// is an error, and the event is shipped unparsed. It is lenient where the rest of flicker is: a name given twice
+// is set twice, so the last one wins (the Setter keeps the last value), and invalid UTF-8 is replaced with
+// U+FFFD, in names, strings and the strings inside raw values alike, as the message's own is. Objects and arrays
+// are passed on as written, so a name twice in a nested object is an error (Setter.SetRaw takes none), while a
+// \ud800 escape standing alone, valid by JSON's grammar, is kept.
+type parseJSON struct {
+	maxDepth int
+	keys     keyCache
+}
+
+var errEmptyName = errors.New("a member has an empty name")
+
+// allowInvalidUTF8 checks a nested value for repeated names only: invalid UTF-8 is replaced after.
+var allowInvalidUTF8 = jsontext.AllowInvalidUTF8(true)
+
+// NewJSON returns a parser of JSON objects nested at most maxDepth deep (0: DefaultJSONMaxDepth); each
+// top-level member becomes a field: strings through SetString, unescaped; objects, arrays, numbers and literals
+// through SetRaw, as written.
+func NewJSON(maxDepth int) Parser {
+	if maxDepth <= 0 {
+		maxDepth = DefaultJSONMaxDepth
+	}
+	return &parseJSON{maxDepth: maxDepth}
+}
+
+func (p *parseJSON) Parse(val []byte, out Setter) error {
+	bp := appendBufPool.Get().(*[]byte)
+	defer appendBufPool.Put(bp)
+	err := jsonscan.Members(val, p.maxDepth, func(name, value []byte) error {
+		if len(name) == 0 {
+			return errEmptyName
+		}
+		key := p.keys.get(name)
+		if value[0] == '"' {
+			// An error here only reports invalid UTF-8, already replaced in the result.
+			*bp, _ = jsontext.AppendUnquote((*bp)[:0], value)
+			out.SetString(key, *bp)
+			return nil
+		}
+		if (value[0] == '{' || value[0] == '[') && !jsontext.Value(value).IsValid(allowInvalidUTF8) {
+			// Setter.SetRaw takes objects with no name twice; Members checked the grammar, not the names.
+			return fmt.Errorf("member %q: an object in it has a name twice", key)
+		}
+		if !utf8.Valid(value) {
+			// Only strings can hold non-ASCII bytes, so the replaced text is still the same JSON value.
+			value = bytes.ToValidUTF8(value, []byte("\uFFFD"))
+		}
+		out.SetRaw(key, value)
+		return nil
+	})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, jsonscan.ErrDepth):
+		return fmt.Errorf("parse_json: nested deeper than max_depth %d", p.maxDepth)
+	}
+	return fmt.Errorf("parse_json: %w", err)
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package processors_test
+
+const raceEnabled = false

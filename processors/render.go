@@ -1,0 +1,251 @@
+package processors
+
+import (
+	"bytes"
+
+	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/internal/eventjson"
+	"github.com/flickerlog/flicker/internal/rfc3339"
+)
+
+// Top-level names with a meaning of their own in the encoded event (doc.go, "Field names").
+var (
+	messageKey   = []byte("message")
+	logKey       = []byte("log")
+	timestampKey = []byte("@timestamp")
+	idKey        = []byte("id")
+	inputKey     = []byte("input")
+)
+
+// renamedSuffix is appended to a field that would take the place of a member the encoder writes itself.
+const renamedSuffix = "_"
+
+// load resets the set to the event's own fields: the message, and the members the source put in ev.Extra.
+func (f *fieldSet) load(ev *engine.Event) {
+	f.reset()
+	f.entries = append(f.entries, entry{key: messageKey, val: ev.Message, kind: kindString})
+	if len(ev.Extra) > 1 {
+		// Extra is members starting with a comma: the object they make is '{' + Extra[1:] + '}'.
+		start := len(f.vals)
+		f.vals = append(f.vals, '{')
+		f.vals = append(f.vals, ev.Extra[1:]...)
+		f.vals = append(f.vals, '}')
+		f.putMembers(f.readMembers(nil, false, f.vals[start:len(f.vals):len(f.vals)]))
+	}
+	f.journal = f.journal[:0]
+	f.dirty = false
+}
+
+// topIs reports whether key is name or lies under it.
+func topIs(key, name []byte) bool {
+	return bytes.Equal(key, name) || under(key, name)
+}
+
+// messageKept reports whether the message is the event's own, untouched: load put it first.
+func (f *fieldSet) messageKept() bool {
+	return f.entries[0].kind != kindGone && !f.hasUnder(messageKey)
+}
+
+// settleReserved applies the rules for fields at names the encoder writes itself: @timestamp sets the event's
+// time when it is an RFC 3339 time; the rest, and an @timestamp that is not, are renamed with a trailing '_'. A
+// log field that is not an object is renamed too, since log.* members go inside the encoder's log object.
+func (f *fieldSet) settleReserved(ev *engine.Event, buf []byte) []byte {
+	any := false
+	for i := range f.entries {
+		e := &f.entries[i]
+		if e.kind != kindGone && (topIs(e.key, timestampKey) || topIs(e.key, idKey) || topIs(e.key, inputKey) ||
+			topIs(e.key, logKey)) {
+			any = true
+			break
+		}
+	}
+	if !any {
+		return buf
+	}
+	if i := f.find(string(timestampKey)); i >= 0 {
+		if t, ok := rfc3339.Parse(f.entryText(i)); ok {
+			ev.Time = t
+			f.remove(i)
+		}
+	}
+	for _, name := range [...]string{"@timestamp", "id", "input", "log.file", "log.offset"} {
+		if name == "log.file" {
+			if i := f.find("log"); i >= 0 && !f.explode(i) {
+				buf = f.renameSuffixed(buf, "log")
+			}
+		}
+		if f.exists(name) {
+			buf = f.renameSuffixed(buf, name)
+		}
+	}
+	return buf
+}
+
+// renameSuffixed renames name to name + renamedSuffix, building the new name in buf.
+func (f *fieldSet) renameSuffixed(buf []byte, name string) []byte {
+	buf = append(append(buf[:0], name...), renamedSuffix...)
+	f.rename(name, string(buf))
+	return buf
+}
+
+// mergeStream adds the stream's members (and the configured fields) to the set where no field of the set
+// already is: a processor's field wins over the member at its key, and a member object takes the processor's
+// fields in among its own.
+func (f *fieldSet) mergeStream(sm *streamMembers) {
+	for _, m := range sm.members {
+		f.merge(m.key, m.val)
+	}
+}
+
+func (f *fieldSet) merge(key, raw []byte) {
+	isObject := len(raw) > 0 && raw[0] == '{'
+	for i := range f.entries {
+		e := &f.entries[i]
+		if e.kind == kindGone {
+			continue
+		}
+		if bytes.Equal(e.key, key) && isObject && f.explode(i) {
+			break // two objects: their members merge
+		}
+		if bytes.Equal(e.key, key) || under(key, e.key) {
+			return // the processor's value at key or above it wins
+		}
+	}
+	if !f.hasUnder(key) {
+		f.entries = append(f.entries, entry{key: key, val: raw, kind: kindRaw})
+		return
+	}
+	if !isObject {
+		return // the processor's fields under key win over a value that is not an object
+	}
+	base := f.readMembers(key, true, raw)
+	for j := base; j < len(f.members); j++ {
+		m := f.members[j]
+		f.merge(m.key, m.val)
+	}
+	clear(f.members[base:])
+	f.members = f.members[:base]
+}
+
+// collides reports whether a field's top-level name is one of the stream's members'.
+func (f *fieldSet) collides(sm *streamMembers) bool {
+	for i := range f.entries {
+		e := &f.entries[i]
+		if e.kind == kindGone {
+			continue
+		}
+		top := e.key
+		if dot := bytes.IndexByte(top, sep); dot >= 0 {
+			top = top[:dot]
+		}
+		for _, m := range sm.members {
+			if bytes.Equal(m.key, top) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// renderer holds what rendering nested objects needs, reused from event to event.
+type renderer struct {
+	rest  []int  // per entry: where the part of its key still to write starts
+	done  []bool // per entry: written
+	stack []int  // the entries of the objects being written
+}
+
+func (r *renderer) prepare(n int) {
+	r.rest = append(r.rest[:0], make([]int, n)...)
+	r.done = append(r.done[:0], make([]bool, n)...)
+	r.stack = r.stack[:0]
+}
+
+// appendMembers appends the members that the entries listed make, one nested object per shared key segment,
+// each preceded by a comma when comma is set (else separated by commas).
+func (f *fieldSet) appendMembers(dst []byte, r *renderer, list []int, comma bool) []byte {
+	for j, ei := range list {
+		if r.done[ei] {
+			continue
+		}
+		if comma {
+			dst = append(dst, ',')
+		}
+		comma = true
+		e := &f.entries[ei]
+		k := e.key[r.rest[ei]:]
+		dot := bytes.IndexByte(k, sep)
+		if dot < 0 {
+			dst = eventjson.AppendString(dst, k)
+			dst = append(dst, ':')
+			dst = appendValue(dst, e)
+			r.done[ei] = true
+			continue
+		}
+		// The set's invariant keeps a leaf from sharing its name with an object: only entries with a dot left
+		// are grouped.
+		name := k[:dot]
+		dst = eventjson.AppendString(dst, name)
+		dst = append(dst, ':', '{')
+		base := len(r.stack)
+		for _, ej := range list[j:] {
+			kj := f.entries[ej].key[r.rest[ej]:]
+			if !r.done[ej] && len(kj) > dot && kj[dot] == sep && bytes.Equal(kj[:dot], name) {
+				r.stack = append(r.stack, ej)
+				r.rest[ej] += dot + 1
+			}
+		}
+		// A later append may move the stack; this slice keeps the old array, whose part here does not change.
+		dst = f.appendMembers(dst, r, r.stack[base:len(r.stack):len(r.stack)], false)
+		r.stack = r.stack[:base]
+		dst = append(dst, '}')
+	}
+	return dst
+}
+
+func appendValue(dst []byte, e *entry) []byte {
+	if e.kind == kindString {
+		return eventjson.AppendString(dst, e.val)
+	}
+	return append(dst, e.val...)
+}
+
+// appendObject appends the fields under key as one JSON object.
+func (f *fieldSet) appendObject(dst []byte, key []byte) []byte {
+	var r renderer
+	r.prepare(len(f.entries))
+	for i := range f.entries {
+		if e := &f.entries[i]; e.kind != kindGone && under(e.key, key) {
+			r.stack = append(r.stack, i)
+			r.rest[i] = len(key) + 1
+		}
+	}
+	dst = append(dst, '{')
+	dst = f.appendMembers(dst, &r, r.stack[:len(r.stack):len(r.stack)], false)
+	return append(dst, '}')
+}
+
+// renderTop appends the event's members (everything but message and log.*) to extra and the log.* ones to
+// logExtra, each starting with a comma.
+func (f *fieldSet) renderTop(r *renderer, extra, logExtra []byte) ([]byte, []byte) {
+	r.prepare(len(f.entries))
+	for i := range f.entries {
+		e := &f.entries[i]
+		switch {
+		case e.kind == kindGone || topIs(e.key, messageKey):
+		case under(e.key, logKey): // a log leaf was renamed by settleReserved
+			r.stack = append(r.stack, i)
+			r.rest[i] = len(logKey) + 1
+		}
+	}
+	nLog := len(r.stack)
+	for i := range f.entries {
+		e := &f.entries[i]
+		if e.kind != kindGone && !topIs(e.key, messageKey) && !under(e.key, logKey) {
+			r.stack = append(r.stack, i)
+		}
+	}
+	all := r.stack[:len(r.stack):len(r.stack)]
+	logExtra = f.appendMembers(logExtra, r, all[:nLog], true)
+	extra = f.appendMembers(extra, r, all[nLog:], true)
+	return extra, logExtra
+}

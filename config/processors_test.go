@@ -49,9 +49,12 @@ func TestProcessorsKeysAreStrict(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = config.Parse(data, "processors_errors.yaml")
+	// The misspelled keys leave their fields empty: the processors' own checks say so too, at the entry.
 	want := []wantErr{
 		{4, 5, "log_files[0]", `unknown key "procesors" (did you mean "processors"?)`},
+		{9, 9, "log_files[1].processors[0].dissect.pattern", ""},
 		{9, 19, "log_files[1].processors[0].dissect", `unknown key "patern" (did you mean "pattern"?)`},
+		{10, 9, "log_files[1].processors[1].timestamp.layouts", ""},
 		{12, 11, "log_files[1].processors[1].timestamp", `unknown key "layout" (did you mean "layouts"?)`},
 	}
 	checkErrors(t, err, want)
@@ -72,5 +75,19 @@ func checkErrors(t *testing.T, err error, want []wantErr) {
 			t.Errorf("error %d = %d:%d %s: %s\nwant %d:%d %s: %s", i, e.Line, e.Column, e.Path, e.Msg, w.line,
 				w.column, w.path, w.msg)
 		}
+	}
+}
+
+// A bad pattern, zone or layout in a processor is a config error at its field's line (the messages are the
+// processors package's).
+func TestProcessorsErrorsNameTheFieldAndLine(t *testing.T) {
+	_, err := config.Load(filepath.Join("testdata", "processors_patterns.yaml"))
+	checkErrors(t, err, []wantErr{
+		{6, 11, "log_files[0].processors[0].parse_regex.pattern", ""},
+		{8, 19, "log_files[0].processors[2].dissect.pattern", ""},
+		{12, 52, "log_files[1].processors[0].timestamp.timezone", ""},
+	})
+	if n := len(err.(config.Errors)); n != 3 {
+		t.Errorf("%d errors, want 3:\n%v", n, err)
 	}
 }

@@ -38,7 +38,7 @@ func (p *splitParser) Parse(val []byte, out Setter) error {
 type jsonParser struct{}
 
 func (jsonParser) Parse(val []byte, out Setter) error {
-	dec := jsontext.NewDecoder(bytes.NewReader(val))
+	dec := jsontext.NewDecoder(bytes.NewReader(val), jsontext.AllowInvalidUTF8(true))
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
 		return errors.New("not a JSON object")
 	}

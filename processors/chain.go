@@ -177,6 +177,8 @@ func (c *Chain) Process(ev *engine.Event) bool {
 	if c == nil || len(c.steps) == 0 {
 		return true
 	}
+	// Only a chain sets these; a source that refills its events in place may have left a processed event's.
+	ev.LogExtra, ev.ExtraReplacesStream, ev.Filtered = nil, false, false
 	s := c.pool.Get().(*scratch)
 	s.readTime = ev.Time
 	s.fields.load(ev)

@@ -303,3 +303,26 @@ func TestChainKeepMessage(t *testing.T) {
 		})
 	}
 }
+
+// TestProcessReusedEvent processes an event slot a source refills in place: what the chain set on the last
+// event held there must not carry over.
+func TestProcessReusedEvent(t *testing.T) {
+	c := mustBuild(t, []Config{{ParseJSON: &ParseJSONConfig{KeepMessage: true}},
+		{Drop: &DropConfig{If: Condition{Field: "drop", Exists: yes()}}}})
+	in := &engine.Input{Name: "k8s", Type: "container"}
+	st := engine.NewStream(in, func(int64) {})
+	st.Extra = []byte(`,"container":{"id":"abc"}`)
+	var ev engine.Event
+	ev = engine.Event{Time: readTime, Stream: st, Offset: 0, Message: []byte(`{"log":{"level":"x"},"container":{"n":1}}`)}
+	if !c.Process(&ev) || len(ev.LogExtra) == 0 || !ev.ExtraReplacesStream {
+		t.Fatalf("first event: %+v", ev)
+	}
+	ev.Time, ev.Message, ev.Offset, ev.Extra = readTime, []byte(`{"a":1,"drop":true}`), 1, nil // a source's refill
+	if c.Process(&ev) || !ev.Filtered {
+		t.Fatalf("second event not dropped")
+	}
+	ev.Time, ev.Message, ev.Offset, ev.Extra = readTime, []byte(`{"a":1}`), 2, nil
+	if !c.Process(&ev) || ev.Filtered || len(ev.LogExtra) != 0 || ev.ExtraReplacesStream {
+		t.Errorf("third event carries the earlier ones' marks: %+v", ev)
+	}
+}

@@ -312,8 +312,7 @@ func TestProcessReusedEvent(t *testing.T) {
 	in := &engine.Input{Name: "k8s", Type: "container"}
 	st := engine.NewStream(in, func(int64) {})
 	st.Extra = []byte(`,"container":{"id":"abc"}`)
-	var ev engine.Event
-	ev = engine.Event{Time: readTime, Stream: st, Offset: 0, Message: []byte(`{"log":{"level":"x"},"container":{"n":1}}`)}
+	ev := engine.Event{Time: readTime, Stream: st, Offset: 0, Message: []byte(`{"log":{"level":"x"},"container":{"n":1}}`)}
 	if !c.Process(&ev) || len(ev.LogExtra) == 0 || !ev.ExtraReplacesStream {
 		t.Fatalf("first event: %+v", ev)
 	}

@@ -224,6 +224,9 @@ func (c *Chain) finish(s *scratch, ev *engine.Event) {
 	s.extra, s.logExtra = f.renderTop(&s.render, s.extra[:0], s.logExtra[:0])
 	ev.Extra = s.arena.copy(s.extra)
 	ev.LogExtra = s.arena.copy(s.logExtra)
+	if cap(s.extra) > maxKeptBuffer {
+		s.extra = nil
+	}
 }
 
 // setError records on the event why processor failed on it.

@@ -63,11 +63,17 @@ const sep = '.'
 // and invalid UTF-8 is replaced when rendered.
 var lenient = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
 
+// maxKeptBuffer bounds the value buffer a set keeps for the next event: one huge line does not pin its size.
+const maxKeptBuffer = 256 << 10
+
 func (f *fieldSet) reset() {
 	clear(f.entries) // drop references to the last event's bytes
 	f.entries = f.entries[:0]
 	f.keys = f.keys[:0]
 	f.vals = f.vals[:0]
+	if cap(f.vals) > maxKeptBuffer {
+		f.vals = nil
+	}
 	f.journal = f.journal[:0]
 	f.members = f.members[:0]
 	f.dirty = false

@@ -109,6 +109,7 @@ func encode(t testing.TB, c *Chain, ev engine.Event) map[string]any {
 		return nil
 	}
 	var enc eventjson.Encoder
+	checkNoDuplicates(t, enc.AppendDeadLetter(nil, &ev, errors.New("rejected")))
 	b := enc.Append(nil, &ev)
 	checkNoDuplicates(t, b)
 	var doc map[string]any
@@ -222,7 +223,7 @@ func TestChainCollisions(t *testing.T) {
 	st := engine.NewStream(in, func(int64) {})
 	st.Path = "/var/log/containers/web.log"
 	st.Extra = []byte(`,"container":{"id":"abc","image":{"name":"nginx"}},"kubernetes":{"namespace":"web"}`)
-	line := `{"message":"hello","@timestamp":"2026-11-21T10:00:00.5+01:00","id":"x1","input":"i",` +
+	line := `{"message":"hello","@timestamp":"2026-11-21T10:00:00.5+01:00","id":"x1","input":"i","dead_letter":1,` +
 		`"log":{"level":"warn","offset":3,"file":"f"},"container":{"name":"web","image":{"tag":"1"}},"stream":"x"}`
 	doc := encode(t, c, engine.Event{Time: readTime, Stream: st, Offset: 42, Message: []byte(line),
 		Extra: []byte(`,"stream":"stderr"`)})

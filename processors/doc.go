@@ -25,8 +25,8 @@
 //     becomes its JSON text; without a message field (dropped, or parse_json took it) the message is "".
 //   - `@timestamp`: a field of that name (parse_json's own @timestamp member, say) that holds an RFC 3339 time
 //     sets the event's time when the chain ends; any other value is kept as `@timestamp_`.
-//   - `id`, `input`, `log.file`, `log.offset`: a field of that name is kept with '_' appended (`id_`,
-//     `log.offset_`); the event's own id, input, file path and offset stay.
+//   - `id`, `input`, `dead_letter`, `log.file`, `log.offset`: a field of that name is kept with '_' appended
+//     (`id_`, `log.offset_`); the event's own id, input, file path and offset (and a dead letter's reason) stay.
 //   - `log.*`: other fields under log go inside the event's "log" object; a `log` field that is not an object
 //     is kept as `log_`.
 //   - A field whose top-level name is one the stream or the input writes (`container`, `kubernetes`, `api`,

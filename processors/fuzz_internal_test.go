@@ -17,7 +17,7 @@ func FuzzProcessEncode(f *testing.F) {
 		`{"container":{"id":"x","image":{"tag":"1"}},"fields":{"env":"dev"},"stream":"x","env":"y"}`,
 		`{"log":"text","container":3,"kubernetes.namespace":"n","a.b":1,"a":{"c":2}}`,
 		`{"@timestamp":{"x":1},"@timestamp.y":2,"message":{"a":[1,2]},"message.b":3}`,
-		`{"":{"":1},"a..b":2,".":3,"log.":4}`,
+		`{"":{"":1},"a..b":2,".":3,"log.":4,"dead_letter":{"reason":"x"}}`,
 	} {
 		f.Add(s)
 	}
@@ -39,6 +39,7 @@ func FuzzProcessEncode(f *testing.F) {
 				t.Fatal("dropped")
 			}
 			checkNoDuplicates(t, enc.Append(nil, &ev))
+			checkNoDuplicates(t, enc.AppendDeadLetter(nil, &ev, nil))
 		}
 	})
 }

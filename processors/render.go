@@ -15,6 +15,7 @@ var (
 	timestampKey = []byte("@timestamp")
 	idKey        = []byte("id")
 	inputKey     = []byte("input")
+	deadKey      = []byte("dead_letter")
 )
 
 // renamedSuffix is appended to a field that would take the place of a member the encoder writes itself.
@@ -46,7 +47,8 @@ func (f *fieldSet) messageKept() bool {
 	return f.entries[0].kind != kindGone && !f.hasUnder(messageKey)
 }
 
-// settleReserved applies the rules for fields at names the encoder writes itself: @timestamp sets the event's
+// settleReserved applies the rules for fields at names the encoder writes itself (dead_letter in a dead letter's
+// copy of the event): @timestamp sets the event's
 // time when it is an RFC 3339 time; the rest, and an @timestamp that is not, are renamed with a trailing '_'. A
 // log field that is not an object is renamed too, since log.* members go inside the encoder's log object.
 func (f *fieldSet) settleReserved(ev *engine.Event, buf []byte) []byte {
@@ -54,7 +56,7 @@ func (f *fieldSet) settleReserved(ev *engine.Event, buf []byte) []byte {
 	for i := range f.entries {
 		e := &f.entries[i]
 		if e.kind != kindGone && (topIs(e.key, timestampKey) || topIs(e.key, idKey) || topIs(e.key, inputKey) ||
-			topIs(e.key, logKey)) {
+			topIs(e.key, logKey) || topIs(e.key, deadKey)) {
 			any = true
 			break
 		}
@@ -68,7 +70,7 @@ func (f *fieldSet) settleReserved(ev *engine.Event, buf []byte) []byte {
 			f.remove(i)
 		}
 	}
-	for _, name := range [...]string{"@timestamp", "id", "input", "log.file", "log.offset"} {
+	for _, name := range [...]string{"@timestamp", "id", "input", "dead_letter", "log.file", "log.offset"} {
 		if name == "log.file" {
 			if i := f.find("log"); i >= 0 && !f.explode(i) {
 				buf = f.renameSuffixed(buf, "log")

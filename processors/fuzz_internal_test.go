@@ -18,6 +18,7 @@ func FuzzProcessEncode(f *testing.F) {
 		`{"log":"text","container":3,"kubernetes.namespace":"n","a.b":1,"a":{"c":2}}`,
 		`{"@timestamp":{"x":1},"@timestamp.y":2,"message":{"a":[1,2]},"message.b":3}`,
 		`{"":{"":1},"a..b":2,".":3,"log.":4,"dead_letter":{"reason":"x"}}`,
+		"{\"a\":{\"b\xff\":[\"\xc3\"]},\"log\":{\"x\":\"\xff\"}}",
 	} {
 		f.Add(s)
 	}

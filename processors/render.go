@@ -2,6 +2,7 @@ package processors
 
 import (
 	"bytes"
+	"unicode/utf8"
 
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/internal/eventjson"
@@ -208,7 +209,21 @@ func appendValue(dst []byte, e *entry) []byte {
 	if e.kind == kindString {
 		return eventjson.AppendString(dst, e.val)
 	}
-	return append(dst, e.val...)
+	if utf8.Valid(e.val) {
+		return append(dst, e.val...)
+	}
+	// Only a string of a raw value can hold bytes that are not ASCII: each invalid one is replaced there, as
+	// the encoder does in the message.
+	for v := e.val; len(v) > 0; {
+		r, n := utf8.DecodeRune(v)
+		if r == utf8.RuneError && n == 1 {
+			dst = append(dst, "\uFFFD"...)
+		} else {
+			dst = append(dst, v[:n]...)
+		}
+		v = v[n:]
+	}
+	return dst
 }
 
 // appendObject appends the fields under key as one JSON object.

@@ -37,7 +37,7 @@ type scratch struct {
 	arena    arena
 	target   targetSetter
 	readTime time.Time // the event's time before any processor: event.ingested
-	buf      []byte    // small texts: renamed keys, formatted times
+	buf      []byte    // a formatted time
 	extra    []byte
 	logExtra []byte
 	times    []timeCache // per step, for timestamp steps
@@ -210,7 +210,7 @@ func (c *Chain) finish(s *scratch, ev *engine.Event) {
 	if !f.dirty {
 		return
 	}
-	s.buf = f.settleReserved(ev, s.buf)
+	f.settleReserved(ev)
 	if ev.Stream != nil {
 		if sm := c.streams.get(ev.Stream, s); sm != nil && f.collides(sm) {
 			f.mergeStream(sm)

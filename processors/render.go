@@ -19,8 +19,11 @@ var (
 	deadKey      = []byte("dead_letter")
 )
 
-// renamedSuffix is appended to a field that would take the place of a member the encoder writes itself.
-const renamedSuffix = "_"
+// renamed are the fields at a name the encoder writes itself, and the names they are kept under.
+var renamed = [...]struct{ from, to string }{
+	{"@timestamp", "@timestamp_"}, {"id", "id_"}, {"input", "input_"}, {"dead_letter", "dead_letter_"},
+	{"log.file", "log.file_"}, {"log.offset", "log.offset_"},
+}
 
 // load resets the set to the event's own fields: the message, and the members the source put in ev.Extra.
 func (f *fieldSet) load(ev *engine.Event) {
@@ -48,11 +51,11 @@ func (f *fieldSet) messageKept() bool {
 	return f.entries[0].kind != kindGone && !f.hasUnder(messageKey)
 }
 
-// settleReserved applies the rules for fields at names the encoder writes itself (dead_letter in a dead letter's
-// copy of the event): @timestamp sets the event's
-// time when it is an RFC 3339 time; the rest, and an @timestamp that is not, are renamed with a trailing '_'. A
-// log field that is not an object is renamed too, since log.* members go inside the encoder's log object.
-func (f *fieldSet) settleReserved(ev *engine.Event, buf []byte) []byte {
+// settleReserved applies the rules for fields at names the encoder writes itself (doc.go): an @timestamp that
+// holds an RFC 3339 time sets the event's time; a log field that is not an object, whose members would go inside
+// the encoder's log object, becomes log_; the rest are renamed (see renamed), dead_letter included, which a dead
+// letter's copy of the event has.
+func (f *fieldSet) settleReserved(ev *engine.Event) {
 	any := false
 	for i := range f.entries {
 		e := &f.entries[i]
@@ -63,7 +66,7 @@ func (f *fieldSet) settleReserved(ev *engine.Event, buf []byte) []byte {
 		}
 	}
 	if !any {
-		return buf
+		return
 	}
 	if i := f.find(string(timestampKey)); i >= 0 {
 		if t, ok := rfc3339.Parse(f.entryText(i)); ok {
@@ -71,24 +74,14 @@ func (f *fieldSet) settleReserved(ev *engine.Event, buf []byte) []byte {
 			f.remove(i)
 		}
 	}
-	for _, name := range [...]string{"@timestamp", "id", "input", "dead_letter", "log.file", "log.offset"} {
-		if name == "log.file" {
-			if i := f.find("log"); i >= 0 && !f.explode(i) {
-				buf = f.renameSuffixed(buf, "log")
-			}
-		}
-		if f.exists(name) {
-			buf = f.renameSuffixed(buf, name)
+	if i := f.find(string(logKey)); i >= 0 && !f.explode(i) {
+		f.rename(string(logKey), "log_")
+	}
+	for _, r := range renamed {
+		if f.exists(r.from) {
+			f.rename(r.from, r.to)
 		}
 	}
-	return buf
-}
-
-// renameSuffixed renames name to name + renamedSuffix, building the new name in buf.
-func (f *fieldSet) renameSuffixed(buf []byte, name string) []byte {
-	buf = append(append(buf[:0], name...), renamedSuffix...)
-	f.rename(name, string(buf))
-	return buf
 }
 
 // mergeStream adds the stream's members (and the configured fields) to the set where no field of the set

@@ -172,7 +172,9 @@ func Validate(list []Config) error {
 // Process runs the chain over ev in place and reports whether the event is kept; a dropped event is still
 // published, marked engine.Event.Filtered, so that its position is acknowledged. Process may replace ev.Message,
 // ev.Time and ev.Extra with new bytes (never writing into the bytes they held) and adds the members it sets
-// (parsed fields, event.ingested, error.message) to ev.Extra.
+// (parsed fields, event.ingested, error.message) to ev.Extra, log.* ones to ev.LogExtra; it sets
+// ev.ExtraReplacesStream when it merged the stream's members into ev.Extra (doc.go). The new bytes stay
+// unmodified until the event is acknowledged. An event no processor changed is left as it was.
 func (c *Chain) Process(ev *engine.Event) bool {
 	if c == nil || len(c.steps) == 0 {
 		return true

@@ -56,16 +56,16 @@ func (f *fieldSet) messageKept() bool {
 // the encoder's log object, becomes log_; the rest are renamed (see renamed), dead_letter included, which a dead
 // letter's copy of the event has.
 func (f *fieldSet) settleReserved(ev *engine.Event) {
-	any := false
+	reserved := false
 	for i := range f.entries {
 		e := &f.entries[i]
 		if e.kind != kindGone && (topIs(e.key, timestampKey) || topIs(e.key, idKey) || topIs(e.key, inputKey) ||
 			topIs(e.key, logKey) || topIs(e.key, deadKey)) {
-			any = true
+			reserved = true
 			break
 		}
 	}
-	if !any {
+	if !reserved {
 		return
 	}
 	if i := f.find(string(timestampKey)); i >= 0 {

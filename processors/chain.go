@@ -184,12 +184,16 @@ func (c *Chain) Process(ev *engine.Event) bool {
 	s := c.pool.Get().(*scratch)
 	s.readTime = ev.Time
 	s.fields.load(ev)
-	keep := true
+	keep, failed := true, false
 	for i, st := range c.steps {
 		ok, err := st.run(s, ev)
 		if err != nil {
 			c.errors[i].Add(1)
-			s.fields.setError(c.labels[i], err)
+			// The first failure is the cause: later ones mostly miss what it did not set.
+			if !failed {
+				s.fields.setError(c.labels[i], err)
+				failed = true
+			}
 		}
 		if !ok {
 			keep = false

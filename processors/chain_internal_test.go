@@ -181,9 +181,8 @@ func TestChainParserFailure(t *testing.T) {
 	st := fileStream("")
 	for range 3 {
 		doc := encode(t, c, engine.Event{Time: readTime, Stream: st, Offset: 0, Message: []byte("one two")})
-		// Both parsers fail; the last failure's error.message wins, as any field set twice.
-		if got, want := at(doc, "error.message"),
-			`dissect[2]: field "nothere" is missing (set ignore_missing: true to pass such events unchanged)`; got != want {
+		// Both parsers fail; the first failure, the cause, is the one told.
+		if got, want := at(doc, "error.message"), `dissect[0]: expected " " at byte 3`; got != want {
 			t.Errorf("error.message = %v, want %q", got, want)
 		}
 		if at(doc, "a") != nil || at(doc, "b") != nil {
@@ -205,8 +204,11 @@ func TestChainParserFailure(t *testing.T) {
 }
 
 func TestChainErrorMessageNamesProcessor(t *testing.T) {
-	c := mustBuild(t, []Config{{Dissect: &DissectConfig{Pattern: "a b c"}}})
-	doc := encode(t, c, engine.Event{Time: readTime, Stream: fileStream(""), Offset: 0, Message: []byte("one")})
+	c := mustBuild(t, []Config{{Dissect: &DissectConfig{Pattern: "a b c"}},
+		{Timestamp: &TimestampConfig{Field: "c", Layouts: []string{"UNIX"}}}})
+	// A malformed line as a source ships it: its error.message is replaced by the processor's.
+	doc := encode(t, c, engine.Event{Time: readTime, Stream: fileStream(""), Offset: 0, Message: []byte("one"),
+		Extra: []byte(`,"error":{"message":"malformed"}`)})
 	if got, want := at(doc, "error.message"), `dissect: expected " " at byte 3`; got != want {
 		t.Errorf("error.message = %v, want %q", got, want)
 	}

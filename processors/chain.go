@@ -37,7 +37,7 @@ type scratch struct {
 	arena    arena
 	target   targetSetter
 	readTime time.Time // the event's time before any processor: event.ingested
-	buf      []byte    // small texts: renamed keys, formatted times
+	buf      []byte    // a formatted time
 	extra    []byte
 	logExtra []byte
 	times    []timeCache // per step, for timestamp steps
@@ -172,20 +172,28 @@ func Validate(list []Config) error {
 // Process runs the chain over ev in place and reports whether the event is kept; a dropped event is still
 // published, marked engine.Event.Filtered, so that its position is acknowledged. Process may replace ev.Message,
 // ev.Time and ev.Extra with new bytes (never writing into the bytes they held) and adds the members it sets
-// (parsed fields, event.ingested, error.message) to ev.Extra.
+// (parsed fields, event.ingested, error.message) to ev.Extra, log.* ones to ev.LogExtra; it sets
+// ev.ExtraReplacesStream when it merged the stream's members into ev.Extra (doc.go). The new bytes stay
+// unmodified until the event is acknowledged. An event no processor changed is left as it was.
 func (c *Chain) Process(ev *engine.Event) bool {
 	if c == nil || len(c.steps) == 0 {
 		return true
 	}
+	// Only a chain sets these; a source that refills its events in place may have left a processed event's.
+	ev.LogExtra, ev.ExtraReplacesStream, ev.Filtered = nil, false, false
 	s := c.pool.Get().(*scratch)
 	s.readTime = ev.Time
 	s.fields.load(ev)
-	keep := true
+	keep, failed := true, false
 	for i, st := range c.steps {
 		ok, err := st.run(s, ev)
 		if err != nil {
 			c.errors[i].Add(1)
-			s.fields.setError(c.labels[i], err)
+			// The first failure is the cause: later ones mostly miss what it did not set.
+			if !failed {
+				s.fields.setError(c.labels[i], err)
+				failed = true
+			}
 		}
 		if !ok {
 			keep = false
@@ -208,7 +216,7 @@ func (c *Chain) finish(s *scratch, ev *engine.Event) {
 	if !f.dirty {
 		return
 	}
-	s.buf = f.settleReserved(ev, s.buf)
+	f.settleReserved(ev)
 	if ev.Stream != nil {
 		if sm := c.streams.get(ev.Stream, s); sm != nil && f.collides(sm) {
 			f.mergeStream(sm)
@@ -222,6 +230,9 @@ func (c *Chain) finish(s *scratch, ev *engine.Event) {
 	s.extra, s.logExtra = f.renderTop(&s.render, s.extra[:0], s.logExtra[:0])
 	ev.Extra = s.arena.copy(s.extra)
 	ev.LogExtra = s.arena.copy(s.logExtra)
+	if cap(s.extra) > maxKeptBuffer {
+		s.extra = nil
+	}
 }
 
 // setError records on the event why processor failed on it.

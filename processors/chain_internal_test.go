@@ -38,7 +38,7 @@ func (p *splitParser) Parse(val []byte, out Setter) error {
 type jsonParser struct{}
 
 func (jsonParser) Parse(val []byte, out Setter) error {
-	dec := jsontext.NewDecoder(bytes.NewReader(val))
+	dec := jsontext.NewDecoder(bytes.NewReader(val), jsontext.AllowInvalidUTF8(true))
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
 		return errors.New("not a JSON object")
 	}
@@ -109,6 +109,7 @@ func encode(t testing.TB, c *Chain, ev engine.Event) map[string]any {
 		return nil
 	}
 	var enc eventjson.Encoder
+	checkNoDuplicates(t, enc.AppendDeadLetter(nil, &ev, errors.New("rejected")))
 	b := enc.Append(nil, &ev)
 	checkNoDuplicates(t, b)
 	var doc map[string]any
@@ -180,9 +181,8 @@ func TestChainParserFailure(t *testing.T) {
 	st := fileStream("")
 	for range 3 {
 		doc := encode(t, c, engine.Event{Time: readTime, Stream: st, Offset: 0, Message: []byte("one two")})
-		// Both parsers fail; the last failure's error.message wins, as any field set twice.
-		if got, want := at(doc, "error.message"),
-			`dissect[2]: field "nothere" is missing (set ignore_missing: true to pass such events unchanged)`; got != want {
+		// Both parsers fail; the first failure, the cause, is the one told.
+		if got, want := at(doc, "error.message"), `dissect[0]: expected " " at byte 3`; got != want {
 			t.Errorf("error.message = %v, want %q", got, want)
 		}
 		if at(doc, "a") != nil || at(doc, "b") != nil {
@@ -204,8 +204,11 @@ func TestChainParserFailure(t *testing.T) {
 }
 
 func TestChainErrorMessageNamesProcessor(t *testing.T) {
-	c := mustBuild(t, []Config{{Dissect: &DissectConfig{Pattern: "a b c"}}})
-	doc := encode(t, c, engine.Event{Time: readTime, Stream: fileStream(""), Offset: 0, Message: []byte("one")})
+	c := mustBuild(t, []Config{{Dissect: &DissectConfig{Pattern: "a b c"}},
+		{Timestamp: &TimestampConfig{Field: "c", Layouts: []string{"UNIX"}}}})
+	// A malformed line as a source ships it: its error.message is replaced by the processor's.
+	doc := encode(t, c, engine.Event{Time: readTime, Stream: fileStream(""), Offset: 0, Message: []byte("one"),
+		Extra: []byte(`,"error":{"message":"malformed"}`)})
 	if got, want := at(doc, "error.message"), `dissect: expected " " at byte 3`; got != want {
 		t.Errorf("error.message = %v, want %q", got, want)
 	}
@@ -222,7 +225,7 @@ func TestChainCollisions(t *testing.T) {
 	st := engine.NewStream(in, func(int64) {})
 	st.Path = "/var/log/containers/web.log"
 	st.Extra = []byte(`,"container":{"id":"abc","image":{"name":"nginx"}},"kubernetes":{"namespace":"web"}`)
-	line := `{"message":"hello","@timestamp":"2026-11-21T10:00:00.5+01:00","id":"x1","input":"i",` +
+	line := `{"message":"hello","@timestamp":"2026-11-21T10:00:00.5+01:00","id":"x1","input":"i","dead_letter":1,` +
 		`"log":{"level":"warn","offset":3,"file":"f"},"container":{"name":"web","image":{"tag":"1"}},"stream":"x"}`
 	doc := encode(t, c, engine.Event{Time: readTime, Stream: st, Offset: 42, Message: []byte(line),
 		Extra: []byte(`,"stream":"stderr"`)})
@@ -301,5 +304,27 @@ func TestChainKeepMessage(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestProcessReusedEvent processes an event slot a source refills in place: what the chain set on the last
+// event held there must not carry over.
+func TestProcessReusedEvent(t *testing.T) {
+	c := mustBuild(t, []Config{{ParseJSON: &ParseJSONConfig{KeepMessage: true}},
+		{Drop: &DropConfig{If: Condition{Field: "drop", Exists: yes()}}}})
+	in := &engine.Input{Name: "k8s", Type: "container"}
+	st := engine.NewStream(in, func(int64) {})
+	st.Extra = []byte(`,"container":{"id":"abc"}`)
+	ev := engine.Event{Time: readTime, Stream: st, Offset: 0, Message: []byte(`{"log":{"level":"x"},"container":{"n":1}}`)}
+	if !c.Process(&ev) || len(ev.LogExtra) == 0 || !ev.ExtraReplacesStream {
+		t.Fatalf("first event: %+v", ev)
+	}
+	ev.Time, ev.Message, ev.Offset, ev.Extra = readTime, []byte(`{"a":1,"drop":true}`), 1, nil // a source's refill
+	if c.Process(&ev) || !ev.Filtered {
+		t.Fatalf("second event not dropped")
+	}
+	ev.Time, ev.Message, ev.Offset, ev.Extra = readTime, []byte(`{"a":1}`), 2, nil
+	if !c.Process(&ev) || ev.Filtered || len(ev.LogExtra) != 0 || ev.ExtraReplacesStream {
+		t.Errorf("third event carries the earlier ones' marks: %+v", ev)
 	}
 }

@@ -54,11 +54,12 @@ type ParseRegexConfig struct {
 }
 
 // DissectConfig parses with a dissect pattern, Filebeat's tokenizer syntax: `%{key}`, `%{+key}` (append, joined
-// by one space; `%{+key/2}` orders the parts), `%{?key}` (named skip), `%{}` (skip), `%{*key}`/`%{&key}`
+// by the text before it; `%{+key/2}` orders the parts), `%{?key}` (named skip), `%{}` (skip), `%{*key}`/`%{&key}`
 // (reference: the first names a field, the second is its value), `%{key->}` (skip the repeated delimiter after
 // the value), and typed values `%{key|integer}` (also long, float, double, boolean, ip, string; "-" or "" leave a
-// typed field out). A field ends at the first occurrence of the text after it; when the pattern ends with text,
-// the value must end with it. No regular expressions: dissect is the fast parser.
+// typed field out, a value that does not convert is a parse error). A field ends at the first occurrence of the
+// text after it; text after the pattern's last delimiter is ignored. No regular expressions: dissect is the fast
+// parser.
 type DissectConfig struct {
 	ParserCommon `yaml:",inline"`
 	Pattern      string `yaml:"pattern"`
@@ -66,7 +67,7 @@ type DissectConfig struct {
 
 // ParsePresetConfig parses one of the common formats by name: apache_common, apache_combined, nginx_combined,
 // tomcat_access, syslog (a syslog line written to a file). The fields each sets, with ECS names, and the field
-// and layout of its time are listed in preset.go.
+// and layout of its time are listed at NewPreset.
 type ParsePresetConfig struct {
 	ParserCommon `yaml:",inline"`
 	Name         string `yaml:"name"`

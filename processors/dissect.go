@@ -12,25 +12,29 @@ import (
 	"sync"
 )
 
-// A dissect pattern is literal text with fields between; a field's value runs from where the text before it
-// ends to the first occurrence of the literal text after it (the delimiter). The last field takes the rest of
-// the value, or, when the pattern ends with literal text, everything up to that text, which must end the value.
+// A dissect pattern is literal text with fields between, matched as Filebeat's dissect does: the value must
+// start with the pattern's leading text, and a field's value runs to the first occurrence of the text after it
+// (its delimiter). A pattern ending with a field gives it the rest of the value; one ending with text ignores
+// what follows that text's first occurrence.
 //
 //	%{key}          the value
-//	%{+key}         appended to key's value, joined by one space; %{+key/2} sets the order among the parts
+//	%{+key}         appended to key's value (a plain %{key} of the same name is the first part), joined by the
+//	                text before the appended field (a space when there is none); %{+key/2} sets the order
 //	%{?key}, %{}    matched and skipped
-//	%{*key} %{&key} the value of *key names a field, the value of &key is that field's value
+//	%{&key}         the value of the field named by the value of %{*key}, %{?key} or %{key}
 //	%{key->}        repeated delimiters after the value are skipped (right padding)
 //	%{key|long}     typed value: integer, long, float, double (a JSON number), boolean (true or false), ip
 //	                (checked, kept a string), string; "-" and "" leave a typed field out
+//
+// Unlike Filebeat, a typed value that does not convert is a parse error (Filebeat keeps the string, which an
+// index mapping the field as a number then rejects), and a %{*key} or %{&key} without its partner is a pattern
+// error (Filebeat ignores it).
 type dissect struct {
 	prefix []byte
 	fields []dissectField
-	// suffix is the literal that ends the pattern, if any: the value must end with it.
-	suffix []byte
 	// appends lists, per appended key, the indexes of its parts in the order they are joined.
 	appends [][]int
-	// refs pairs the *key and &key fields of each reference name.
+	// refs pairs, per %{&key}, the field whose value names the field and the &key field itself.
 	refs []dissectRef
 }
 
@@ -62,9 +66,11 @@ type dissectField struct {
 	padRight bool
 	// delim is the literal after the field; nil for the last field.
 	delim []byte
-	// group is the index in appends of an appended field, or in refs of a reference field.
+	// join is what an appended field's value is joined to the parts before it with.
+	join []byte
+	// group is the index in appends of an appended field, or in refs of a %{&key} field.
 	group int
-	// emit marks the field at which its append group or reference pair is complete and set.
+	// emit marks the last part of an append group in the pattern: the whole value is set there.
 	emit bool
 	pos  int // byte offset of the field's "%{" in the pattern, for error messages
 }
@@ -132,6 +138,10 @@ func NewDissect(pattern string) (Parser, error) {
 		if err != nil {
 			return nil, err
 		}
+		f.join = lit
+		if len(f.join) == 0 {
+			f.join = []byte(" ")
+		}
 		d.fields = append(d.fields, f)
 		rest = rest[i+end+1:]
 		offset = start + end + 1
@@ -139,10 +149,7 @@ func NewDissect(pattern string) (Parser, error) {
 	if len(d.fields) == 0 {
 		return nil, errors.New("dissect pattern: no %{field}: a pattern needs at least one")
 	}
-	d.suffix = literalOf()
-	if d.suffix != nil {
-		d.fields[len(d.fields)-1].delim = d.suffix
-	}
+	d.fields[len(d.fields)-1].delim = literalOf()
 	if err := d.group(); err != nil {
 		return nil, err
 	}
@@ -173,6 +180,10 @@ func parseDissectField(body string, pos int) (dissectField, error) {
 	}
 	if k, ok := strings.CutSuffix(body, "->"); ok {
 		body, f.padRight = k, true
+		if body == "" { // %{->}: skip a padded value
+			f.kind = dissectSkip
+			return f, nil
+		}
 	}
 	switch {
 	case strings.HasPrefix(body, "+"):
@@ -209,7 +220,7 @@ func parseDissectField(body string, pos int) (dissectField, error) {
 }
 
 // group resolves the fields that combine: the parts of an appended key (a plain %{key} with the same name is
-// its first part) and the *key/&key pairs.
+// its first part) and each %{&key} with the field whose value names its field.
 func (d *dissect) group() error {
 	appendKeys := map[string]bool{}
 	for _, f := range d.fields {
@@ -218,11 +229,9 @@ func (d *dissect) group() error {
 		}
 	}
 	groups := map[string]int{}
-	refs := map[string]int{}
 	for i := range d.fields {
 		f := &d.fields[i]
-		switch {
-		case f.kind == dissectAppend || (f.kind == dissectValue && appendKeys[f.key]):
+		if f.kind == dissectAppend || (f.kind == dissectValue && appendKeys[f.key]) {
 			if f.conv != convNone {
 				return fmt.Errorf("dissect pattern: appended field %%{%s} at byte %d cannot have a type", f.key, f.pos)
 			}
@@ -234,21 +243,6 @@ func (d *dissect) group() error {
 			}
 			f.kind, f.group = dissectAppend, g
 			d.appends[g] = append(d.appends[g], i)
-		case f.kind == dissectRefKey || f.kind == dissectRefValue:
-			r, ok := refs[f.key]
-			if !ok {
-				r = len(d.refs)
-				refs[f.key] = r
-				d.refs = append(d.refs, dissectRef{key: -1, value: -1})
-			}
-			slot := &d.refs[r].key
-			if f.kind == dissectRefValue {
-				slot = &d.refs[r].value
-			}
-			if *slot >= 0 {
-				return fmt.Errorf("dissect pattern: reference %%{%s} at byte %d appears twice", f.key, f.pos)
-			}
-			*slot, f.group = i, r
 		}
 	}
 	for _, members := range d.appends {
@@ -260,12 +254,34 @@ func (d *dissect) group() error {
 		slices.SortStableFunc(members, func(a, b int) int { return cmp.Compare(rank[a], rank[b]) })
 		d.fields[slices.Max(members)].emit = true
 	}
-	for _, r := range d.refs {
-		if r.key < 0 || r.value < 0 {
-			i := max(r.key, r.value)
-			return fmt.Errorf("dissect pattern: reference %%{%s} at byte %d has no partner: use both %%{*%s} and %%{&%s}", d.fields[i].key, d.fields[i].pos, d.fields[i].key, d.fields[i].key)
+
+	// namers are the fields whose value can name a %{&key}'s field, by name: *key first, then ?key, then key.
+	namers := map[string]int{}
+	for _, kind := range []dissectKind{dissectValue, dissectSkip, dissectRefKey} {
+		for i, f := range d.fields {
+			if f.kind == kind && f.key != "" {
+				namers[f.key] = i
+			}
 		}
-		d.fields[max(r.key, r.value)].emit = true
+	}
+	used := map[int]bool{}
+	for i := range d.fields {
+		f := &d.fields[i]
+		if f.kind != dissectRefValue {
+			continue
+		}
+		namer, ok := namers[f.key]
+		if !ok {
+			return fmt.Errorf("dissect pattern: %%{&%s} at byte %d has no field naming it: add %%{*%s} (or %%{?%s})", f.key, f.pos, f.key, f.key)
+		}
+		f.group = len(d.refs)
+		d.refs = append(d.refs, dissectRef{key: namer, value: i})
+		used[namer] = true
+	}
+	for i, f := range d.fields {
+		if f.kind == dissectRefKey && !used[i] {
+			return fmt.Errorf("dissect pattern: %%{*%s} at byte %d names no value: add %%{&%s}", f.key, f.pos, f.key)
+		}
 	}
 	return nil
 }
@@ -282,18 +298,12 @@ func (d *dissect) Parse(val []byte, out Setter) error {
 		spans = make([]dissectSpan, 0, len(d.fields))
 	}
 	pos := len(d.prefix)
-	last := len(d.fields) - 1
 	for i := range d.fields {
 		f := &d.fields[i]
 		var end, next int
 		switch {
 		case f.delim == nil:
 			end, next = len(val), len(val)
-		case i == last:
-			if !bytes.HasSuffix(val[pos:], f.delim) {
-				return fmt.Errorf("dissect: expected %q after %%{%s} at the end of the value", f.delim, f.key)
-			}
-			end, next = len(val)-len(f.delim), len(val)
 		default:
 			j := bytes.Index(val[pos:], f.delim)
 			if j < 0 {
@@ -321,16 +331,13 @@ func (d *dissect) Parse(val []byte, out Setter) error {
 			if f.emit {
 				d.setAppended(out, f, val, spans)
 			}
-		case dissectRefKey, dissectRefValue:
-			if !f.emit {
-				continue
-			}
+		case dissectRefValue:
 			r := d.refs[f.group]
 			key := val[spans[r.key].start:spans[r.key].end]
 			if len(key) == 0 {
-				return fmt.Errorf("dissect: %%{*%s} is empty, so its value has no field name", f.key)
+				return fmt.Errorf("dissect: %%{&%s} has no field name: the value naming it is empty", f.key)
 			}
-			if err := setTyped(out, string(key), d.fields[r.value].conv, val[spans[r.value].start:spans[r.value].end]); err != nil {
+			if err := setTyped(out, string(key), f.conv, val[spans[i].start:spans[i].end]); err != nil {
 				return err
 			}
 		}
@@ -343,7 +350,7 @@ func (d *dissect) setAppended(out Setter, f *dissectField, val []byte, spans []d
 	buf := (*bp)[:0]
 	for n, i := range d.appends[f.group] {
 		if n > 0 {
-			buf = append(buf, ' ')
+			buf = append(buf, d.fields[i].join...)
 		}
 		buf = append(buf, val[spans[i].start:spans[i].end]...)
 	}

@@ -1,6 +1,7 @@
 package processors_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,8 +29,9 @@ func TestDissectCompileErrors(t *testing.T) {
 		{`%{a} %{+}`, "field at byte 5 has no name"},
 		{`%{a|number}`, `unknown type "number" of %{a} at byte 0`},
 		{`%{+a/x} %{+a}`, `append order "x" of %{+a} at byte 0`},
-		{`%{*k} %{v}`, "reference %{k} at byte 0 has no partner"},
-		{`%{*k} %{&k} %{*k}`, "reference %{k} at byte 12 appears twice"},
+		{`%{*k} %{v}`, "%{*k} at byte 0 names no value: add %{&k}"},
+		{`%{*k} %{&k} %{*k}`, "%{*k} at byte 0 names no value"},
+		{`%{v} %{&k}`, "%{&k} at byte 5 has no field naming it"},
 		{`%{?a|integer} %{b}`, "cannot have a type"},
 		{`%{a} %{+a|long}`, "appended field %{a} at byte 5 cannot have a type"},
 		{`%{a} %{{b}`, `field name "{b" at byte 5 holds one of %, { or }`},
@@ -60,7 +62,7 @@ func TestDissectMismatchNamesWhatWasExpected(t *testing.T) {
 	if err := p.Parse([]byte("x>"), &rec); err == nil || err.Error() != `dissect: value does not start with "<"` {
 		t.Fatalf("got %v", err)
 	}
-	if err := p.Parse([]byte("<x"), &rec); err == nil || err.Error() != `dissect: expected ">" after %{a} at the end of the value` {
+	if err := p.Parse([]byte("<x"), &rec); err == nil || err.Error() != `dissect: expected ">" after %{a} (from byte 1 of the value)` {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -84,5 +86,47 @@ func TestDissectAppendDoesNotAliasBetweenCalls(t *testing.T) {
 	}
 	if f, _ := second.get("a"); f.val != "zz ww" {
 		t.Fatalf("second a = %q", f.val)
+	}
+}
+
+// Filebeat's dissect behaviours a pattern ported from it relies on.
+func TestDissectMatchesFilebeat(t *testing.T) {
+	for _, tc := range []struct {
+		name, pattern, line string
+		want                []parsedField
+	}{
+		{"append joins with the text before the part", `%{key}-%{+key}-%{+key}`, "1-2-3",
+			[]parsedField{{key: "key", val: "1-2-3"}}},
+		{"append order", `%{+key/3} %{+key/1} %{+key/2}`, "1 2 3", []parsedField{{key: "key", val: "2 3 1"}}},
+		{"reference named by a plain field", `%{key} %{&key}`, "hello world",
+			[]parsedField{{key: "key", val: "hello"}, {key: "hello", val: "world"}}},
+		{"reference named by a named skip", `%{?key} %{&key}`, "hello world", []parsedField{{key: "hello", val: "world"}}},
+		{"reference named by a pointer", `%{*key}=%{&key}`, "user=bob", []parsedField{{key: "user", val: "bob"}}},
+		{"empty values", `%{name},%{addr1},%{addr2},%{city}`, "Jane Doe,4321 Fifth Avenue,,New York",
+			[]parsedField{{key: "name", val: "Jane Doe"}, {key: "addr1", val: "4321 Fifth Avenue"}, {key: "addr2"},
+				{key: "city", val: "New York"}}},
+		{"right padding", `%{id} %{function->} %{server}`, "00000043 ViewReceive     machine-321",
+			[]parsedField{{key: "id", val: "00000043"}, {key: "function", val: "ViewReceive"}, {key: "server", val: "machine-321"}}},
+		{"padding on the last field", `%{id} %{server->} `, "00000043 machine-321    ",
+			[]parsedField{{key: "id", val: "00000043"}, {key: "server", val: "machine-321"}}},
+		{"padded skip", `%{->} %{b}`, "a    b", []parsedField{{key: "b", val: "b"}}},
+		{"braces in delimiters", `{%{a}}{%{b}} %{rest}`, "{c}{d} anything",
+			[]parsedField{{key: "a", val: "c"}, {key: "b", val: "d"}, {key: "rest", val: "anything"}}},
+		{"text after the last delimiter is ignored", `level=%{level} msg="%{message}"`, `level=info msg="Starting OK" version="2.3.1"`,
+			[]parsedField{{key: "level", val: "info"}, {key: "message", val: "Starting OK"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := processors.NewDissect(tc.pattern)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rec parsedFields
+			if err := p.Parse([]byte(tc.line), &rec); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(rec.fields, tc.want) {
+				t.Fatalf("fields %+v, want %+v", rec.fields, tc.want)
+			}
+		})
 	}
 }

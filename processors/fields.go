@@ -2,6 +2,7 @@ package processors
 
 import (
 	"bytes"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -63,11 +64,17 @@ const sep = '.'
 // and invalid UTF-8 is replaced when rendered.
 var lenient = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
 
+// maxKeptBuffer bounds the value buffer a set keeps for the next event: one huge line does not pin its size.
+const maxKeptBuffer = 256 << 10
+
 func (f *fieldSet) reset() {
 	clear(f.entries) // drop references to the last event's bytes
 	f.entries = f.entries[:0]
 	f.keys = f.keys[:0]
 	f.vals = f.vals[:0]
+	if cap(f.vals) > maxKeptBuffer {
+		f.vals = nil
+	}
 	f.journal = f.journal[:0]
 	f.members = f.members[:0]
 	f.dirty = false
@@ -83,7 +90,8 @@ func (f *fieldSet) SetRaw(key string, raw []byte) {
 	f.put(f.appendKey("", key), f.copyVal(raw), kindRaw)
 }
 
-// appendKey stores prefix.key (key alone when prefix is empty) and returns it.
+// appendKey stores prefix.key (key alone when prefix is empty) and returns it. Invalid UTF-8 in key is replaced
+// with U+FFFD here, as rendering would, so that two keys that render alike are one key.
 func (f *fieldSet) appendKey(prefix, key string) []byte {
 	start := len(f.keys)
 	if prefix != "" {
@@ -92,7 +100,13 @@ func (f *fieldSet) appendKey(prefix, key string) []byte {
 			f.keys = append(f.keys, sep)
 		}
 	}
-	f.keys = append(f.keys, key...)
+	if utf8.ValidString(key) {
+		f.keys = append(f.keys, key...)
+	} else {
+		for _, r := range key { // ranging over a string yields U+FFFD for each invalid byte
+			f.keys = utf8.AppendRune(f.keys, r)
+		}
+	}
 	return f.keys[start:len(f.keys):len(f.keys)]
 }
 
@@ -188,10 +202,8 @@ func (f *fieldSet) readMembers(prefix []byte, nested bool, obj []byte) int {
 			f.keys = append(f.keys, prefix...)
 			f.keys = append(f.keys, sep)
 		}
-		if f.keys, err = jsontext.AppendUnquote(f.keys, name); err != nil {
-			f.keys = f.keys[:start]
-			break
-		}
+		// The decoder checked the string: an error here only says that invalid UTF-8 was replaced, as wanted.
+		f.keys, _ = jsontext.AppendUnquote(f.keys, name)
 		key := f.keys[start:len(f.keys):len(f.keys)]
 		val, err := f.dec.ReadValue()
 		if err != nil {
@@ -273,12 +285,7 @@ func (f *fieldSet) entryText(i int) []byte {
 	e := &f.entries[i]
 	if e.kind == kindRaw && len(e.val) > 0 && e.val[0] == '"' {
 		start := len(f.vals)
-		var err error
-		f.vals, err = jsontext.AppendUnquote(f.vals, e.val)
-		if err != nil {
-			f.vals = f.vals[:start]
-			return e.val[1 : len(e.val)-1]
-		}
+		f.vals, _ = jsontext.AppendUnquote(f.vals, e.val) // invalid UTF-8 replaced, which its error says
 		return f.vals[start:len(f.vals):len(f.vals)]
 	}
 	return e.val

@@ -93,6 +93,10 @@ func TestFieldSetRender(t *testing.T) {
 			`{"j":{"u":1},"time":"x"}`},
 		{"rename over an existing field", []op{{"s", "a", "1"}, {"s", "b", "2"}, {"m", "a", "b"}}, `{"b":"1"}`},
 		{"invalid UTF-8 replaced", []op{{"s", "k", "a\xffb"}}, "{\"k\":\"a\uFFFDb\"}"},
+		{"invalid UTF-8 replaced in a raw value", []op{{"r", "k", "{\"a\xff\":[\"\xe9t\xc3\xa9\"]}"}},
+			"{\"k\":{\"a\uFFFD\":[\"\uFFFDt\u00e9\"]}}"},
+		{"names that render alike are one", []op{{"s", "k\xff", "1"}, {"s", "k\xfe", "2"}, {"r", "o", "{\"k\xff\":1}"},
+			{"s", "o.k\xfe", "3"}}, "{\"k\uFFFD\":\"2\",\"o\":{\"k\uFFFD\":\"3\"}}"},
 		{"escaped names and values", []op{{"s", "we\"ird\n", "q\"\\\t"}}, `{"we\"ird\n":"q\"\\\t"}`},
 		{"empty value", []op{{"s", "k", ""}}, `{"k":""}`},
 		{"log fields apart", []op{{"s", "log.level", "warn"}, {"s", "a", "1"}}, `{"a":"1","log":{"level":"warn"}}`},
@@ -160,9 +164,10 @@ func FuzzFieldSetRender(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 3, 4, 5})
 	f.Add([]byte{10, 20, 30, 40, 50, 60, 70, 80})
 	f.Add([]byte("\x03\x07\x0b\x13\x21\x33"))
-	keys := []string{"a", "a.b", "a.b.c", "a.c", "b", "b.a", "log", "log.level", "", "a..b", "x\xff", `q"`}
+	keys := []string{"a", "a.b", "a.b.c", "a.c", "b", "b.a", "log", "log.level", "", "a..b", "x\xff", `q"`, "x\xfe",
+		"x\uFFFD"} // three names that render alike
 	raws := []string{`{"b":1,"c":{"d":2}}`, `{"a":{"b":{"c":3}},"b.a":4}`, `[1,{"a":2}]`, `"s\u00e9"`, `12.5`,
-		`{"x":1,"y":{"x":2}}`, `{}`, `null`} // SetRaw's contract: no name twice in an object
+		`{"x":1,"y":{"x":2}}`, `{}`, `null`, "{\"\xff\":[\"\xc3(\"]}"} // SetRaw's contract: no name twice in an object
 	f.Fuzz(func(t *testing.T, prog []byte) {
 		var fs fieldSet
 		fs.reset()

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
 
@@ -151,4 +153,65 @@ func readPattern(t *testing.T, logPath string) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSuffix(string(b), "\n")
+}
+
+// Parsers are shared by the goroutines publishing one input's streams: each parses every golden line from
+// several goroutines at once and must give what it gives alone (run under -race).
+func TestParsersConcurrent(t *testing.T) {
+	dissect, err := processors.NewDissect(readPattern(t, filepath.Join("testdata", "dissect", "features.log")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	regex, err := processors.NewRegex(readPattern(t, filepath.Join("testdata", "parse_regex", "access.log")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	combined, err := processors.NewPreset("apache_combined")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		dir string
+		p   processors.Parser
+	}{
+		{"dissect", dissect}, {"parse_regex", regex}, {"preset", combined},
+		{"parse_logfmt", processors.NewLogfmt()}, {"parse_json", processors.NewJSON(0)},
+	} {
+		t.Run(tc.dir, func(t *testing.T) {
+			logs, _ := filepath.Glob(filepath.Join("testdata", tc.dir, "*.log"))
+			var lines [][]byte
+			for _, path := range logs {
+				data, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				lines = append(lines, bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))...)
+			}
+			want := make([]string, len(lines))
+			for i, line := range lines {
+				var rec parsedFields
+				want[i] = renderParse(&rec, tc.p.Parse(line, &rec))
+			}
+			var wg sync.WaitGroup
+			mismatches := make(chan string, 4)
+			for range 4 {
+				wg.Go(func() {
+					for range 20 {
+						for i, line := range lines {
+							var rec parsedFields
+							if got := renderParse(&rec, tc.p.Parse(line, &rec)); got != want[i] {
+								mismatches <- fmt.Sprintf("line %q: got %s, want %s", line, got, want[i])
+								return
+							}
+						}
+					}
+				})
+			}
+			wg.Wait()
+			close(mismatches)
+			for m := range mismatches {
+				t.Error(m)
+			}
+		})
+	}
 }

@@ -6,10 +6,25 @@ import (
 	"strconv"
 )
 
-// The presets parse the formats users ship most, by hand (no regex, no allocation on a well-formed line), into
-// ECS field names. Quoted values keep their escapes as written (\" in Apache's, \x22 in nginx's); a "-" written
-// for "none" leaves its field out. Each preset puts the log's time, as written, in its own field, for the
-// timestamp processor.
+// preset is one of the formats NewPreset knows.
+type preset struct {
+	name    string
+	layout  presetLayout
+	timeKey string
+}
+
+type presetLayout uint8
+
+const (
+	layoutCommon presetLayout = iota
+	layoutCombined
+	layoutSyslog
+)
+
+// NewPreset returns the parser of a named format (see ParsePresetConfig). The presets parse the formats users
+// ship most, by hand (no regex, no allocation on a well-formed line), into ECS field names. Quoted values keep
+// their escapes as written (\" in Apache's, \x22 in nginx's); a "-" written for "none" leaves its field out. Each
+// preset puts the log's time, as written, in its own field, for the timestamp processor.
 //
 // apache_common, and tomcat_access (Tomcat's default AccessLogValve pattern "%h %l %u %t \"%r\" %s %b", the
 // same layout): Apache's "%h %l %u %t \"%r\" %>s %b".
@@ -27,7 +42,8 @@ import (
 //	http.response.body.bytes    2326 (a number)
 //
 // A request line that is not "METHOD URL[ HTTP/x]" ("-", or the bytes of a TLS handshake sent to a plain port)
-// sets none of the request fields; the line still parses.
+// sets none of the request fields; the line still parses. Text after a layout's last field is a parse error: an
+// extended layout (nginx's with "$http_x_forwarded_for" after the user agent) wants a dissect pattern.
 //
 // apache_combined, and nginx_combined (nginx's default "combined" log_format, the same layout): the common
 // layout followed by the referrer and the user agent, time in apache.access.time or nginx.access.time.
@@ -50,21 +66,6 @@ import (
 //	process.name                sshd
 //	process.pid                 1234 (a number)
 //	message                     Accepted publickey for deploy from 10.0.0.5 (the text after the tag)
-type preset struct {
-	name    string
-	layout  presetLayout
-	timeKey string
-}
-
-type presetLayout uint8
-
-const (
-	layoutCommon presetLayout = iota
-	layoutCombined
-	layoutSyslog
-)
-
-// NewPreset returns the parser of a named format (see ParsePresetConfig).
 func NewPreset(name string) (Parser, error) {
 	switch name {
 	case "apache_common":

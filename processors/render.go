@@ -2,6 +2,7 @@ package processors
 
 import (
 	"bytes"
+	"unicode/utf8"
 
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/internal/eventjson"
@@ -15,10 +16,14 @@ var (
 	timestampKey = []byte("@timestamp")
 	idKey        = []byte("id")
 	inputKey     = []byte("input")
+	deadKey      = []byte("dead_letter")
 )
 
-// renamedSuffix is appended to a field that would take the place of a member the encoder writes itself.
-const renamedSuffix = "_"
+// renamed are the fields at a name the encoder writes itself, and the names they are kept under.
+var renamed = [...]struct{ from, to string }{
+	{"@timestamp", "@timestamp_"}, {"id", "id_"}, {"input", "input_"}, {"dead_letter", "dead_letter_"},
+	{"log.file", "log.file_"}, {"log.offset", "log.offset_"},
+}
 
 // load resets the set to the event's own fields: the message, and the members the source put in ev.Extra.
 func (f *fieldSet) load(ev *engine.Event) {
@@ -46,21 +51,22 @@ func (f *fieldSet) messageKept() bool {
 	return f.entries[0].kind != kindGone && !f.hasUnder(messageKey)
 }
 
-// settleReserved applies the rules for fields at names the encoder writes itself: @timestamp sets the event's
-// time when it is an RFC 3339 time; the rest, and an @timestamp that is not, are renamed with a trailing '_'. A
-// log field that is not an object is renamed too, since log.* members go inside the encoder's log object.
-func (f *fieldSet) settleReserved(ev *engine.Event, buf []byte) []byte {
-	any := false
+// settleReserved applies the rules for fields at names the encoder writes itself (doc.go): an @timestamp that
+// holds an RFC 3339 time sets the event's time; a log field that is not an object, whose members would go inside
+// the encoder's log object, becomes log_; the rest are renamed (see renamed), dead_letter included, which a dead
+// letter's copy of the event has.
+func (f *fieldSet) settleReserved(ev *engine.Event) {
+	reserved := false
 	for i := range f.entries {
 		e := &f.entries[i]
 		if e.kind != kindGone && (topIs(e.key, timestampKey) || topIs(e.key, idKey) || topIs(e.key, inputKey) ||
-			topIs(e.key, logKey)) {
-			any = true
+			topIs(e.key, logKey) || topIs(e.key, deadKey)) {
+			reserved = true
 			break
 		}
 	}
-	if !any {
-		return buf
+	if !reserved {
+		return
 	}
 	if i := f.find(string(timestampKey)); i >= 0 {
 		if t, ok := rfc3339.Parse(f.entryText(i)); ok {
@@ -68,24 +74,14 @@ func (f *fieldSet) settleReserved(ev *engine.Event, buf []byte) []byte {
 			f.remove(i)
 		}
 	}
-	for _, name := range [...]string{"@timestamp", "id", "input", "log.file", "log.offset"} {
-		if name == "log.file" {
-			if i := f.find("log"); i >= 0 && !f.explode(i) {
-				buf = f.renameSuffixed(buf, "log")
-			}
-		}
-		if f.exists(name) {
-			buf = f.renameSuffixed(buf, name)
+	if i := f.find(string(logKey)); i >= 0 && !f.explode(i) {
+		f.rename(string(logKey), "log_")
+	}
+	for _, r := range renamed {
+		if f.exists(r.from) {
+			f.rename(r.from, r.to)
 		}
 	}
-	return buf
-}
-
-// renameSuffixed renames name to name + renamedSuffix, building the new name in buf.
-func (f *fieldSet) renameSuffixed(buf []byte, name string) []byte {
-	buf = append(append(buf[:0], name...), renamedSuffix...)
-	f.rename(name, string(buf))
-	return buf
 }
 
 // mergeStream adds the stream's members (and the configured fields) to the set where no field of the set
@@ -206,7 +202,21 @@ func appendValue(dst []byte, e *entry) []byte {
 	if e.kind == kindString {
 		return eventjson.AppendString(dst, e.val)
 	}
-	return append(dst, e.val...)
+	if utf8.Valid(e.val) {
+		return append(dst, e.val...)
+	}
+	// Only a string of a raw value can hold bytes that are not ASCII: each invalid one is replaced there, as
+	// the encoder does in the message.
+	for v := e.val; len(v) > 0; {
+		r, n := utf8.DecodeRune(v)
+		if r == utf8.RuneError && n == 1 {
+			dst = append(dst, "\uFFFD"...)
+		} else {
+			dst = append(dst, v[:n]...)
+		}
+		v = v[n:]
+	}
+	return dst
 }
 
 // appendObject appends the fields under key as one JSON object.

@@ -125,7 +125,7 @@ func (t *timestampStep) run(s *scratch, ev *engine.Event) (bool, error) {
 	}
 	cache := &s.times[t.slot]
 	for i := range t.layouts {
-		tm, ok := t.layouts[i].parse(val, t.loc, cache)
+		tm, ok := t.layouts[i].parse(val, t.loc, s.readTime, cache)
 		if !ok {
 			continue
 		}
@@ -154,8 +154,9 @@ func (t *timestampStep) noMatch(val []byte) error {
 	return fmt.Errorf("%q matches none of the layouts %s", shown, strings.Join(names, ", "))
 }
 
-// parse reads val with the layout; the time is in UTC. Times without a zone are in loc.
-func (l *layout) parse(val []byte, loc *time.Location, cache *timeCache) (time.Time, bool) {
+// parse reads val with the layout; the time is in UTC. Times without a zone are in loc; times without a year
+// take one from now, the read time, unless it is zero.
+func (l *layout) parse(val []byte, loc *time.Location, now time.Time, cache *timeCache) (time.Time, bool) {
 	switch l.kind {
 	case layoutRFC3339:
 		t, err := cache.rfc.Parse(val)
@@ -174,7 +175,22 @@ func (l *layout) parse(val []byte, loc *time.Location, cache *timeCache) (time.T
 	if err != nil {
 		return time.Time{}, false
 	}
+	if t.Year() == 0 && !now.IsZero() {
+		t = withYear(t, now)
+	}
 	return t.UTC(), true
+}
+
+// withYear gives t, parsed with a layout without a year (syslog's "Jan _2 15:04:05"), the year of now, the
+// time the event was read; or the year before when that puts it more than a day after now (a December line
+// read in January).
+func withYear(t, now time.Time) time.Time {
+	year := now.In(t.Location()).Year()
+	y := time.Date(year, t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
+	if y.After(now.Add(24 * time.Hour)) {
+		y = y.AddDate(-1, 0, 0)
+	}
+	return y
 }
 
 // parseUnix reads a count of units since the Unix epoch: an integer or a decimal, optionally negative, or a

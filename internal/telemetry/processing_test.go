@@ -14,7 +14,8 @@ func TestProcessingMetrics(t *testing.T) {
 		},
 		Processors: func() []telemetry.ProcessorStats {
 			return []telemetry.ProcessorStats{{Input: "tomcat", Processor: "dissect", Errors: 3},
-				{Input: "app", Processor: "parse_json[2]", Errors: 0}}
+				{Input: "app", Processor: "parse_json[2]", Errors: 0},
+				{Input: "quiet", Processor: "drop", Errors: 0}, {Input: "quiet", Processor: "rename", Errors: 1}}
 		},
 	})
 	fams := scrape(t, s)
@@ -27,6 +28,7 @@ func TestProcessingMetrics(t *testing.T) {
 		{"flicker_events_filtered_total", []string{"input", "app"}, 2},
 		{"flicker_processor_errors_total", []string{"input", "tomcat", "processor", "dissect"}, 3},
 		{"flicker_processor_errors_total", []string{"input", "app", "processor", "parse_json[2]"}, 0},
+		{"flicker_events_filtered_total", []string{"input", "quiet"}, 0}, // processors, nothing filtered yet
 	}
 	for _, tt := range tests {
 		if got := value(t, fams, tt.name, tt.labels...); got != tt.want {

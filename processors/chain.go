@@ -38,6 +38,7 @@ type scratch struct {
 	target   targetSetter
 	readTime time.Time // the event's time before any processor: event.ingested
 	buf      []byte    // a formatted time
+	ingested ingestedClock
 	extra    []byte
 	logExtra []byte
 	times    []timeCache // per step, for timestamp steps

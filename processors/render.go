@@ -148,6 +148,7 @@ type renderer struct {
 	rest  []int  // per entry: where the part of its key still to write starts
 	done  []bool // per entry: written
 	stack []int  // the entries of the objects being written
+	top   []int  // the entries written at the top level
 }
 
 func (r *renderer) prepare(n int) {
@@ -171,8 +172,7 @@ func (f *fieldSet) appendMembers(dst []byte, r *renderer, list []int, comma bool
 		k := e.key[r.rest[ei]:]
 		dot := bytes.IndexByte(k, sep)
 		if dot < 0 {
-			dst = eventjson.AppendString(dst, k)
-			dst = append(dst, ':')
+			dst = appendName(dst, k)
 			dst = appendValue(dst, e)
 			r.done[ei] = true
 			continue
@@ -180,12 +180,17 @@ func (f *fieldSet) appendMembers(dst []byte, r *renderer, list []int, comma bool
 		// The set's invariant keeps a leaf from sharing its name with an object: only entries with a dot left
 		// are grouped.
 		name := k[:dot]
-		dst = eventjson.AppendString(dst, name)
-		dst = append(dst, ':', '{')
+		dst = appendName(dst, name)
+		dst = append(dst, '{')
 		base := len(r.stack)
-		for _, ej := range list[j:] {
+		r.stack = append(r.stack, ei)
+		r.rest[ei] += dot + 1
+		for _, ej := range list[j+1:] {
+			if r.done[ej] {
+				continue
+			}
 			kj := f.entries[ej].key[r.rest[ej]:]
-			if !r.done[ej] && len(kj) > dot && kj[dot] == sep && bytes.Equal(kj[:dot], name) {
+			if len(kj) > dot && kj[dot] == sep && string(kj[:dot]) == string(name) {
 				r.stack = append(r.stack, ej)
 				r.rest[ej] += dot + 1
 			}
@@ -196,6 +201,19 @@ func (f *fieldSet) appendMembers(dst []byte, r *renderer, list []int, comma bool
 		dst = append(dst, '}')
 	}
 	return dst
+}
+
+// appendName appends name as a member name with its colon. Names are short and mostly plain ASCII, written
+// without a call.
+func appendName(dst, name []byte) []byte {
+	for _, c := range name {
+		if c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+			return append(eventjson.AppendString(dst, name), ':')
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, name...)
+	return append(dst, '"', ':')
 }
 
 func appendValue(dst []byte, e *entry) []byte {
@@ -238,6 +256,7 @@ func (f *fieldSet) appendObject(dst []byte, key []byte) []byte {
 // logExtra, each starting with a comma.
 func (f *fieldSet) renderTop(r *renderer, extra, logExtra []byte) ([]byte, []byte) {
 	r.prepare(len(f.entries))
+	top := r.top[:0]
 	for i := range f.entries {
 		e := &f.entries[i]
 		switch {
@@ -245,17 +264,12 @@ func (f *fieldSet) renderTop(r *renderer, extra, logExtra []byte) ([]byte, []byt
 		case under(e.key, logKey): // a log leaf was renamed by settleReserved
 			r.stack = append(r.stack, i)
 			r.rest[i] = len(logKey) + 1
+		default:
+			top = append(top, i)
 		}
 	}
-	nLog := len(r.stack)
-	for i := range f.entries {
-		e := &f.entries[i]
-		if e.kind != kindGone && !topIs(e.key, messageKey) && !under(e.key, logKey) {
-			r.stack = append(r.stack, i)
-		}
-	}
-	all := r.stack[:len(r.stack):len(r.stack)]
-	logExtra = f.appendMembers(logExtra, r, all[:nLog], true)
-	extra = f.appendMembers(extra, r, all[nLog:], true)
+	r.top = top
+	logExtra = f.appendMembers(logExtra, r, r.stack[:len(r.stack):len(r.stack)], true)
+	extra = f.appendMembers(extra, r, top, true)
 	return extra, logExtra
 }

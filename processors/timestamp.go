@@ -1,6 +1,7 @@
 package processors
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -30,9 +31,10 @@ const (
 
 // layout is one compiled entry of TimestampConfig.Layouts.
 type layout struct {
-	kind layoutKind
-	text string // as configured
-	unit int64  // layoutUnix: nanoseconds per unit
+	kind   layoutKind
+	text   string // as configured
+	unit   int64  // layoutUnix: nanoseconds per unit
+	noYear bool   // layoutGo: the layout has no year, which the read time gives (withYear)
 }
 
 // namedLayouts are the layout names, matched without regard to case.
@@ -61,10 +63,11 @@ func compileLayout(text string) (layout, error) {
 	if sample == text {
 		return layout{}, fmt.Errorf("%q is no layout: use %s", text, layoutHelp)
 	}
-	if _, err := time.Parse(text, sample); err != nil {
+	back, err := time.Parse(text, sample)
+	if err != nil {
 		return layout{}, fmt.Errorf("%q cannot be parsed back (%v): use %s", text, err, layoutHelp)
 	}
-	return layout{kind: layoutGo, text: text}, nil
+	return layout{kind: layoutGo, text: text, noYear: back.Year() == 0}, nil
 }
 
 // timestampStep sets the event's time from a field (TimestampConfig).
@@ -80,6 +83,10 @@ type timestampStep struct {
 // timeCache is a timestamp step's state kept between events in a scratch.
 type timeCache struct {
 	rfc rfc3339.Cache
+	// The last value a Go layout parsed, and its time: a log's consecutive lines mostly share their second,
+	// which a layout without fractions writes the same.
+	lastVal  []byte
+	lastTime time.Time
 }
 
 func newTimestamp(c *TimestampConfig) (step, error) {
@@ -125,12 +132,17 @@ func (t *timestampStep) run(s *scratch, ev *engine.Event) (bool, error) {
 	}
 	cache := &s.times[t.slot]
 	for i := range t.layouts {
-		tm, ok := t.layouts[i].parse(val, t.loc, s.readTime, cache)
-		if !ok {
+		l := &t.layouts[i]
+		var tm time.Time
+		if l.kind == layoutGo && len(cache.lastVal) > 0 && bytes.Equal(val, cache.lastVal) {
+			tm = cache.lastTime
+		} else if tm, ok = l.parse(val, t.loc, s.readTime, cache); !ok {
 			continue
+		} else if l.kind == layoutGo && !l.noYear {
+			cache.lastVal, cache.lastTime = append(cache.lastVal[:0], val...), tm
 		}
 		ev.Time = tm
-		s.buf = s.readTime.UTC().AppendFormat(s.buf[:0], time.RFC3339Nano)
+		s.buf = s.ingested.append(s.buf[:0], s.readTime)
 		f.SetString(ingestedKey, s.buf)
 		if t.remove {
 			f.delete(t.field)
@@ -355,4 +367,33 @@ func num(b []byte) int {
 		n = n*10 + int(c-'0')
 	}
 	return n
+}
+
+// ingestedClock formats event.ingested as time.RFC3339Nano in UTC, remembering the last second written: the
+// events of one read mostly share it.
+type ingestedClock struct {
+	sec    int64
+	prefix []byte // "2006-01-02T15:04:05" of sec
+}
+
+func (c *ingestedClock) append(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	if sec := t.Unix(); sec != c.sec || len(c.prefix) == 0 {
+		c.sec, c.prefix = sec, t.AppendFormat(c.prefix[:0], "2006-01-02T15:04:05")
+	}
+	dst = append(dst, c.prefix...)
+	if ns := t.Nanosecond(); ns != 0 {
+		var digits [10]byte
+		digits[0] = '.'
+		for i := 9; i > 0; i-- {
+			digits[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for digits[n-1] == '0' {
+			n--
+		}
+		dst = append(dst, digits[:n]...)
+	}
+	return append(dst, 'Z')
 }

@@ -184,3 +184,39 @@ func FuzzTimestampLayouts(f *testing.F) {
 		}
 	})
 }
+
+func TestIngestedClock(t *testing.T) {
+	var c ingestedClock
+	base := time.Date(2026, 12, 7, 10, 0, 0, 0, time.FixedZone("X", 3600))
+	for _, d := range []time.Duration{0, 5, 120 * time.Millisecond, 999999999, time.Second, time.Second + 1,
+		time.Hour + 100*time.Microsecond, -time.Hour} {
+		tm := base.Add(d)
+		if got, want := string(c.append(nil, tm)), tm.UTC().Format(time.RFC3339Nano); got != want {
+			t.Errorf("%v: got %s, want %s", tm, got, want)
+		}
+	}
+}
+
+// TestTimestampRepeatedValue parses the same value twice, the second time from the step's memory, and a value
+// without a year from two read times: the memory must not keep the first one's year.
+func TestTimestampRepeatedValue(t *testing.T) {
+	c := mustBuild(t, []Config{{Dissect: &DissectConfig{Pattern: "ts"}},
+		{Timestamp: &TimestampConfig{Field: "ts", Layouts: []string{"Jan _2 15:04:05", "02/Jan/2006:15:04:05"}}}})
+	st := fileStream("")
+	for _, tt := range []struct {
+		read time.Time
+		msg  string
+		want string
+	}{
+		{readTime, "21/Nov/2026:10:00:00", "2026-11-21T10:00:00Z"},
+		{readTime, "21/Nov/2026:10:00:00", "2026-11-21T10:00:00Z"},
+		{readTime, "Nov 21 10:00:00", "2026-11-21T10:00:00Z"},
+		{readTime.AddDate(1, 0, 0), "Nov 21 10:00:00", "2027-11-21T10:00:00Z"},
+	} {
+		ev := engine.Event{Time: tt.read, Stream: st, Offset: 0, Message: []byte(tt.msg)}
+		c.Process(&ev)
+		if got := ev.Time.Format(time.RFC3339Nano); got != tt.want {
+			t.Errorf("%q read at %v: %s, want %s", tt.msg, tt.read, got, tt.want)
+		}
+	}
+}

@@ -30,7 +30,8 @@ type TestProcessorsCmd struct {
 const testProcessorsHelp = "Run one input's processors over lines read from stdin and print each resulting event " +
 	"as the outputs would encode it, one JSON object per line; a dropped line is noted on stderr with its line " +
 	"number. Ships nothing and touches no registry. Each stdin line is one message as the input would read it, " +
-	"whatever the input's kind: for container inputs give the log's text, not the Docker or CRI record around it. " +
+	"whatever the input's kind (the input's multiline, encoding and format settings are not applied): for " +
+	"container inputs give the log's text, not the Docker or CRI record around it. " +
 	"Example: flicker test-processors -c config.yaml --input tomcat < sample.log"
 
 // Run loads the configuration, builds the input's chain and runs it over stdin.

@@ -26,12 +26,13 @@ type CLI struct {
 	LogLevel  string `name:"log-level" default:"info" enum:"trace,debug,info,warn,error" help:"Log level: trace, debug, info, warn or error."`
 	LogFormat string `name:"log-format" default:"auto" enum:"auto,json,console" help:"Log format on stderr: auto (console on a terminal, else json), json or console."`
 
-	Run            RunCmd            `cmd:"" default:"withargs" help:"Ship logs as the configuration says (the default command)."`
-	Validate       ValidateCmd       `cmd:"" help:"Check a configuration file without running it: exit 0 and a summary, or exit 2 and every error with its line."`
-	TestProcessors TestProcessorsCmd `cmd:"" name:"test-processors" help:"${test_processors_help}"`
-	Registry       RegistryCmd       `cmd:"" help:"Show, export or import a registry of read positions."`
-	Restore        RestoreCmd        `cmd:"" help:"Disaster recovery for an S3 registry: list and verify snapshots, download one, or promote an older one."`
-	Version        VersionCmd        `cmd:"" help:"Print flicker's version."`
+	Run      RunCmd      `cmd:"" default:"withargs" help:"Ship logs as the configuration says (the default command)."`
+	Validate ValidateCmd `cmd:"" help:"Check a configuration file without running it: exit 0 and a summary, or exit 2 and every error with its line."`
+	Registry RegistryCmd `cmd:"" help:"Show, export or import a registry of read positions."`
+	Restore  RestoreCmd  `cmd:"" help:"Disaster recovery for an S3 registry: list and verify snapshots, download one, or promote an older one."`
+	Version  VersionCmd  `cmd:"" help:"Print flicker's version."`
+
+	TestProcessors TestProcessorsCmd `cmd:"" name:"test-processors" help:"Run one input's processors over sample lines from stdin and print the events they make; ships nothing."`
 }
 
 // exitError carries the exit code a command's error maps to.
@@ -98,7 +99,7 @@ func newParser(cli *CLI, stdout, stderr io.Writer, exit func(int)) (*kong.Kong, 
 		kong.Exit(exit),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.Vars{"default_track_path": defaultTrackPath, "memory_headroom_mib": strconv.Itoa(memoryHeadroom >> 20),
-			"config_inline_help": configInlineHelp, "test_processors_help": testProcessorsHelp},
+			"config_inline_help": configInlineHelp},
 	)
 }
 

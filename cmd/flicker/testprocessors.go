@@ -26,12 +26,14 @@ type TestProcessorsCmd struct {
 	Input        string `name:"input" required:"" placeholder:"NAME" help:"Name of the input whose processors to run."`
 }
 
-// testProcessorsHelp is the command's help on flicker --help.
-const testProcessorsHelp = "Run one input's processors over lines read from stdin and print each resulting event " +
-	"as the outputs would encode it, one JSON object per line; a dropped line is noted on stderr with its line " +
-	"number. Ships nothing and touches no registry. Each stdin line is one message as the input would read it, " +
-	"whatever the input's kind (the input's multiline, encoding and format settings are not applied): for " +
-	"container inputs give the log's text, not the Docker or CRI record around it. " +
+// Help is the command's detailed help (kong's HelpProvider), under the summary in its --help.
+func (*TestProcessorsCmd) Help() string { return testProcessorsHelp }
+
+const testProcessorsHelp = "Each event is printed as the outputs would encode it, one JSON object per line; each " +
+	"dropped line is noted on stderr with its line number, then a summary (lines, events, dropped, processor " +
+	"errors). Nothing is shipped and no registry is touched. Each stdin line is one message as the input would " +
+	"read it, whatever the input's kind (the input's multiline, encoding and format settings are not applied): " +
+	"for container inputs give the log's text, not the Docker or CRI record around it. " +
 	"Example: flicker test-processors -c config.yaml --input tomcat < sample.log"
 
 // Run loads the configuration, builds the input's chain and runs it over stdin.

@@ -36,9 +36,10 @@ type decoder struct {
 	at        map[string]pair
 	failed    map[string]bool // field paths with an error about their value
 	errs      Errors
-	procs     []inputProcessors // the inputs' processors lists, validated with the rest
-	aliasWork int               // work done through aliases so far
-	inAlias   int               // > 0 while decoding a value reached through an alias
+	aliasWork int // work done through aliases so far
+	inAlias   int // > 0 while decoding a value reached through an alias
+
+	procs []inputProcessors // the inputs' processors lists, validated with the rest
 }
 
 func newDecoder(lookup func(string) (string, bool)) *decoder {

@@ -21,7 +21,27 @@ const (
 type entry struct {
 	key  []byte
 	val  []byte
+	top  topSig // of key
 	kind valueKind
+}
+
+// topSig sums up a key's top-level name (its length, first and last bytes): keys whose names differ in it are
+// neither equal nor one under the other, which most comparisons of keys settle with it alone.
+type topSig uint32
+
+func sigOf(key []byte) topSig {
+	n := bytes.IndexByte(key, sep)
+	if n < 0 {
+		n = len(key)
+	}
+	if n == 0 {
+		return 0
+	}
+	return topSig(n)<<16 | topSig(key[0])<<8 | topSig(key[n-1])
+}
+
+func newEntry(key, val []byte, kind valueKind) entry {
+	return entry{key: key, val: val, top: sigOf(key), kind: kind}
 }
 
 // change records an entry that lost its value since the last mark, so that a failed parser can be undone.
@@ -147,11 +167,12 @@ func under(key, prefix []byte) bool {
 // put sets key (already stored) to val, keeping the invariant.
 func (f *fieldSet) put(key, val []byte, kind valueKind) {
 	f.dirty = true
+	top := sigOf(key)
 	// Entries appended by an explosion are checked too: the loop reads the length each time.
 	for i := 0; i < len(f.entries); i++ {
 		e := &f.entries[i]
 		switch {
-		case e.kind == kindGone:
+		case e.kind == kindGone || e.top != top:
 		case bytes.Equal(e.key, key) || under(e.key, key):
 			f.remove(i)
 		case under(key, e.key):
@@ -160,7 +181,7 @@ func (f *fieldSet) put(key, val []byte, kind valueKind) {
 			}
 		}
 	}
-	f.entries = append(f.entries, entry{key: key, val: val, kind: kind})
+	f.entries = append(f.entries, entry{key: key, val: val, top: top, kind: kind})
 }
 
 // isObject reports whether entry e holds a raw object.
@@ -322,7 +343,7 @@ func (f *fieldSet) rename(from, to string) bool {
 			continue
 		}
 		start := len(f.keys)
-		f.keys = append(f.keys, to...)
+		f.appendKey("", to) // to's invalid UTF-8 replaced, as in every key
 		f.keys = append(f.keys, e.key[len(k):]...)
 		f.members = append(f.members, member{key: f.keys[start:len(f.keys):len(f.keys)], val: e.val, kind: e.kind})
 		f.remove(i)

@@ -17,6 +17,9 @@ var (
 	idKey        = []byte("id")
 	inputKey     = []byte("input")
 	deadKey      = []byte("dead_letter")
+
+	messageSig, logSig, timestampSig = sigOf(messageKey), sigOf(logKey), sigOf(timestampKey)
+	idSig, inputSig, deadSig         = sigOf(idKey), sigOf(inputKey), sigOf(deadKey)
 )
 
 // renamed are the fields at a name the encoder writes itself, and the names they are kept under.
@@ -28,7 +31,7 @@ var renamed = [...]struct{ from, to string }{
 // load resets the set to the event's own fields: the message, and the members the source put in ev.Extra.
 func (f *fieldSet) load(ev *engine.Event) {
 	f.reset()
-	f.entries = append(f.entries, entry{key: messageKey, val: ev.Message, kind: kindString})
+	f.entries = append(f.entries, newEntry(messageKey, ev.Message, kindString))
 	if len(ev.Extra) > 1 {
 		// Extra is members starting with a comma: the object they make is '{' + Extra[1:] + '}'.
 		start := len(f.vals)
@@ -59,8 +62,9 @@ func (f *fieldSet) settleReserved(ev *engine.Event) {
 	reserved := false
 	for i := range f.entries {
 		e := &f.entries[i]
-		if e.kind != kindGone && (topIs(e.key, timestampKey) || topIs(e.key, idKey) || topIs(e.key, inputKey) ||
-			topIs(e.key, logKey) || topIs(e.key, deadKey)) {
+		if e.kind != kindGone && (e.top == timestampSig && topIs(e.key, timestampKey) ||
+			e.top == idSig && topIs(e.key, idKey) || e.top == inputSig && topIs(e.key, inputKey) ||
+			e.top == logSig && topIs(e.key, logKey) || e.top == deadSig && topIs(e.key, deadKey)) {
 			reserved = true
 			break
 		}
@@ -108,7 +112,7 @@ func (f *fieldSet) merge(key, raw []byte) {
 		}
 	}
 	if !f.hasUnder(key) {
-		f.entries = append(f.entries, entry{key: key, val: raw, kind: kindRaw})
+		f.entries = append(f.entries, newEntry(key, raw, kindRaw))
 		return
 	}
 	if !isObject {
@@ -260,8 +264,8 @@ func (f *fieldSet) renderTop(r *renderer, extra, logExtra []byte) ([]byte, []byt
 	for i := range f.entries {
 		e := &f.entries[i]
 		switch {
-		case e.kind == kindGone || topIs(e.key, messageKey):
-		case under(e.key, logKey): // a log leaf was renamed by settleReserved
+		case e.kind == kindGone || e.top == messageSig && topIs(e.key, messageKey):
+		case e.top == logSig && under(e.key, logKey): // a log leaf was renamed by settleReserved
 			r.stack = append(r.stack, i)
 			r.rest[i] = len(logKey) + 1
 		default:

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/processors"
 	"github.com/flickerlog/flicker/sinks/elasticsearch"
 	sinkfile "github.com/flickerlog/flicker/sinks/file"
 	httpout "github.com/flickerlog/flicker/sinks/http"
@@ -28,6 +29,9 @@ type Config struct {
 	Outputs          []Output               `yaml:"outputs"`
 	Batch            Batch                  `yaml:"batch"`
 	Queue            Queue                  `yaml:"queue"`
+	// Processors are the processors lists of the inputs that have one, by input name: the `processors:` key
+	// of any input entry, kept out of the sources' own config.
+	Processors map[string][]processors.Config `yaml:"-"`
 
 	file string // the name given to Parse, for Summary
 }

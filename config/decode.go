@@ -38,6 +38,8 @@ type decoder struct {
 	errs      Errors
 	aliasWork int // work done through aliases so far
 	inAlias   int // > 0 while decoding a value reached through an alias
+
+	procs []inputProcessors // the inputs' processors lists, validated with the rest
 }
 
 func newDecoder(lookup func(string) (string, bool)) *decoder {
@@ -113,8 +115,13 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	case reflect.Struct:
 		if d.expectKind(n, pos, yaml.MappingNode, path, "a mapping") {
 			rest := d.fields(d.pairs(n, path), v, path)
+			known := keysOf(v.Type())
+			if inputTypes[v.Type()] {
+				rest = d.processors(rest, v, path)
+				known = append(known, processorsKey)
+			}
 			for _, p := range rest {
-				d.unknownKey(p, path, keysOf(v.Type()), "")
+				d.unknownKey(p, path, known, "")
 			}
 		}
 	case reflect.Slice:

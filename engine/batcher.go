@@ -38,36 +38,52 @@ func newBatcher(limits BatchLimits, outs []*output) *batcher {
 }
 
 // add appends evs to the current chunk, assigning each event its stream sequence number under the stream's lock
-// (taken once per run of events of one stream), and cuts chunks as they fill. It returns how many events were
-// skipped as invalid (no stream) and their sizes, which the caller gives back to the queue. It reports false
-// when the batcher was stopped and nothing was appended.
-func (b *batcher) add(evs []Event) (invalid int, invalidBytes int64, ok bool) {
+// (taken once per run of events of one stream), and cuts chunks as they fill. A filtered event (Event.Filtered)
+// gets its sequence number and stays out of every chunk: no output sees it, and the stream is acknowledged past
+// it here when nothing before it is pending. It returns the room to give back to the queue: the events skipped
+// as invalid (no stream) and the filtered ones already passed by their stream's acknowledgement. It reports
+// false when the batcher was stopped and nothing was appended.
+func (b *batcher) add(evs []Event) (invalid, freed room, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		return 0, 0, false
+		return room{}, room{}, false
 	}
 	outputs := int32(len(b.outs))
 	var st *Stream
+	filtered := false // st got a filtered event: acknowledge before letting go of its lock
+	release := func() {
+		if filtered {
+			r := st.ackLocked()
+			freed.events += r.events
+			freed.bytes += r.bytes
+		}
+		st.track.mu.Unlock()
+	}
 	for i := range evs {
 		ev := &evs[i]
 		size := ev.Size()
 		if ev.Stream == nil {
-			invalid++
-			invalidBytes += size
+			invalid.events++
+			invalid.bytes += size
+			continue
+		}
+		if ev.Stream != st {
+			if st != nil {
+				release()
+			}
+			st, filtered = ev.Stream, false
+			st.track.mu.Lock()
+		}
+		if ev.Filtered {
+			st.track.pushFiltered(ev.Pos, size, ev.ID, outputs)
+			filtered = true
 			continue
 		}
 		c := b.cur
 		if len(c.events) > 0 && c.bytes+size > b.limits.MaxBytes {
 			b.cutLocked()
 			c = b.cur
-		}
-		if ev.Stream != st {
-			if st != nil {
-				st.track.mu.Unlock()
-			}
-			st = ev.Stream
-			st.track.mu.Lock()
 		}
 		seq, skip := st.track.push(ev.Pos, size, ev.ID, outputs)
 		if len(c.events) == 0 {
@@ -87,9 +103,9 @@ func (b *batcher) add(evs []Event) (invalid int, invalidBytes int64, ok bool) {
 		}
 	}
 	if st != nil {
-		st.track.mu.Unlock()
+		release()
 	}
-	return invalid, invalidBytes, true
+	return invalid, freed, true
 }
 
 // cutLocked hands the current chunk to every output and starts a new one. Handing over never blocks: the queue

@@ -20,7 +20,9 @@ type Publisher interface {
 	// at its event or byte bound (backpressure) and returns ctx.Err() if ctx ends first; then events from the first
 	// one not yet queued on are not published (they are never acknowledged, so they are read again after a
 	// restart). The caller may reuse the events slice after Publish returns, but not the Message, ID or Extra
-	// bytes, which must stay unmodified until the event is acknowledged.
+	// bytes, which must stay unmodified until the event is acknowledged. An event marked Filtered takes its place
+	// in its stream's order and is sent to no output; a stream's acknowledgement that it completes is made from
+	// within Publish.
 	Publish(ctx context.Context, events []Event) error
 }
 

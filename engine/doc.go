@@ -20,5 +20,8 @@
 //   - A source must not modify an event's Message bytes after Publish until the event is acknowledged; after
 //     the acknowledgement nothing in the engine or a sink reads them again, so a source may reuse its buffers
 //     then (the file source recycles its arena chunks that way).
-//   - Ack functions run under the stream's lock, from output goroutines: they must be quick and never block.
+//   - Ack functions run under the stream's lock, from output goroutines (and from Publish when filtered events
+//     complete a run): they must be quick and never block.
+//   - An event marked Filtered (a processor dropped it) is acknowledged in order like any other, but no output
+//     sees it: a stream whose events are all filtered still advances its checkpoint.
 package engine

@@ -47,7 +47,8 @@ type Stream struct {
 
 // NewStream returns a stream of input in whose acknowledged positions are reported to ack. ack is called under
 // the stream's lock with strictly increasing positions, each the position after the last event of a contiguous
-// run of done events; it must be fast and must not block (record the position; persist it elsewhere).
+// run of done events, from an output's goroutine or, when filtered events complete the run, from the Publish
+// call that published them; it must be fast and must not block (record the position; persist it elsewhere).
 func NewStream(in *Input, ack func(pos int64)) *Stream {
 	return &Stream{Input: in, ack: ack}
 }
@@ -75,12 +76,14 @@ type Event struct {
 	// LogExtra holds members written inside the event's "log" object after the ones the encoder writes (file
 	// path, offset), starting with a comma, such as `,"level":"warn"`: a processor's log.* fields. Usually empty.
 	LogExtra []byte
-	// ExtraReplacesStream says that Extra already holds the stream's members (Stream.Extra) merged with the
-	// event's own, so the encoder writes Extra in place of both: a processor sets it when a field it sets shares
-	// a top-level name with a member of the stream's.
+	// ExtraReplacesStream says that Extra already holds the stream's members (Stream.Extra) and the input's
+	// configured fields (Input.FieldsJSON) merged with the event's own, so the encoder writes Extra in place of
+	// all three: a processor sets it when a field it sets shares a top-level name with one of them.
 	ExtraReplacesStream bool
 	// Filtered marks an event a processor dropped. It is published like any other, so that its position is
-	// acknowledged in order, but sent to no output.
+	// acknowledged in order, but sent to no output, never counted as shipped (Stats.Filtered counts it), and
+	// never told to Stream.Dropped. It holds its room in the queue until its stream's acknowledgement passes it:
+	// the publisher sets its Message to nil first, so that room is small.
 	Filtered bool
 
 	seq  uint64 // assigned by the stream at publish; orders acknowledgements

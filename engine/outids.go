@@ -111,6 +111,21 @@ func (it *idTrack) push(seq uint64, id []byte) (skip uint64) {
 	return skip
 }
 
+// pushDone records a filtered event: done for every output (all), so its id is never saved. It is matched
+// against the loaded ids like any other, but is no sign that the stream went past them: the earlier run may
+// have saved the ids after it.
+func (it *idTrack) pushDone(id []byte, all uint64) {
+	e := idEntry{id: id, saved: all}
+	if len(it.loaded) > 0 && id != nil {
+		if _, ok := it.loaded[string(id)]; ok {
+			e.str, e.stored = string(id), true
+			delete(it.loaded, e.str)
+			it.hasFresh = false
+		}
+	}
+	it.ents.push(e)
+}
+
 // sweep saves, for every output, the ids of the events it was done with at the previous sweep and that are still
 // beyond the committed position. The caller holds the stream's lock.
 func (it *idTrack) sweep(t *streamTrack) {

@@ -22,6 +22,8 @@ type Pipeline struct {
 	all   []*output // outs, then the hidden writers of dead-letter sinks
 	works sync.Pool
 	stats counters
+	// filtered counts the filtered events published, per input.
+	filtered inputCounts
 	// positions keeps per-output positions (Options.OutputPositions) when there are 2 to 64 outputs; else nil.
 	positions   OutputPositions
 	outputNames []string
@@ -271,25 +273,47 @@ func (pub *publisher) Publish(ctx context.Context, events []Event) error {
 		if err != nil {
 			return err
 		}
-		invalid, invalidBytes, ok := p.batch.add(events[:n])
+		invalid, freed, ok := p.batch.add(events[:n])
 		if !ok {
 			p.q.release(n, p.sizeOf(events[:n]))
 			return ErrStopped
 		}
-		p.q.release(invalid, invalidBytes)
-		if invalid > 0 {
-			p.stats.invalid.Add(uint64(invalid))
-			p.log.Warn().Int("events", invalid).Msg("events without a stream dropped")
-		}
-		var bytes int
-		for i := range events[:n] {
-			bytes += len(events[i].Message)
-		}
-		p.stats.eventsIn.Add(uint64(n - invalid))
-		p.stats.bytesIn.Add(uint64(bytes))
+		p.queued(events[:n], invalid, freed)
 		events = events[n:]
 	}
 	return nil
+}
+
+// queued gives back the room of the events of evs that add did not keep (invalid, and filtered ones acknowledged
+// at once) and counts evs.
+func (p *Pipeline) queued(evs []Event, invalid, freed room) {
+	p.q.release(invalid.events+freed.events, invalid.bytes+freed.bytes)
+	p.stats.acknowledged.Add(uint64(freed.events))
+	if invalid.events > 0 {
+		p.stats.invalid.Add(uint64(invalid.events))
+		p.log.Warn().Int("events", invalid.events).Msg("events without a stream dropped")
+	}
+	var bytes int
+	var in *Input
+	var filtered uint64 // of input in, not counted yet
+	for i := range evs {
+		ev := &evs[i]
+		bytes += len(ev.Message)
+		if !ev.Filtered || ev.Stream == nil {
+			continue
+		}
+		if ev.Stream.Input != in && filtered > 0 {
+			p.filtered.add(in, filtered)
+			filtered = 0
+		}
+		in = ev.Stream.Input
+		filtered++
+	}
+	if filtered > 0 {
+		p.filtered.add(in, filtered)
+	}
+	p.stats.eventsIn.Add(uint64(len(evs) - invalid.events))
+	p.stats.bytesIn.Add(uint64(bytes))
 }
 
 // loadPositions gives every keyed stream of evs met for the first time its per-output positions (or, for a ByID

@@ -1,6 +1,9 @@
 package engine
 
-import "sync/atomic"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Stats is a snapshot of the pipeline's counters, for metrics and tests. Counters only grow; Queue* and Held
 // are gauges.
@@ -8,10 +11,14 @@ type Stats struct {
 	EventsIn     uint64 // events published and queued
 	BytesIn      uint64 // their message bytes
 	Invalid      uint64 // events published without a stream: dropped
-	Acknowledged uint64 // events done for every output
-	QueueEvents  int    // events held now, from Publish until done everywhere
-	QueueBytes   int64  // their Event.Size sum; at most the bound plus one event
-	Outputs      []OutputStats
+	Acknowledged uint64 // events done for every output, filtered ones included
+	// Filtered counts the events published marked Event.Filtered (a processor dropped them): acknowledged in
+	// order, sent to no output. FilteredByInput splits it by input name.
+	Filtered        uint64
+	FilteredByInput map[string]uint64
+	QueueEvents     int   // events held now, from Publish until done everywhere
+	QueueBytes      int64 // their Event.Size sum; at most the bound plus one event
+	Outputs         []OutputStats
 }
 
 // OutputStats are one output's counters. The hidden writer of an output's dead-letter sink appears too, named
@@ -52,6 +59,7 @@ func (p *Pipeline) Stats() Stats {
 		Acknowledged: p.stats.acknowledged.Load(),
 		Outputs:      make([]OutputStats, 0, len(p.all)),
 	}
+	s.FilteredByInput, s.Filtered = p.filtered.byName()
 	s.QueueEvents, s.QueueBytes = p.q.depth()
 	for _, o := range p.all {
 		c := &o.stats
@@ -74,4 +82,36 @@ func (s Stats) Output(name string) (OutputStats, bool) {
 		}
 	}
 	return OutputStats{}, false
+}
+
+// inputCounts is a counter per input, created on an input's first count.
+type inputCounts struct {
+	m sync.Map // *Input -> *atomic.Uint64
+}
+
+func (c *inputCounts) add(in *Input, n uint64) {
+	v, ok := c.m.Load(in)
+	if !ok {
+		v, _ = c.m.LoadOrStore(in, new(atomic.Uint64))
+	}
+	v.(*atomic.Uint64).Add(n)
+}
+
+// byName returns the counts by input name (inputs of one name summed; "" for streams without an input) and their
+// total; nil when nothing was counted.
+func (c *inputCounts) byName() (counts map[string]uint64, total uint64) {
+	c.m.Range(func(k, v any) bool {
+		name := ""
+		if in := k.(*Input); in != nil {
+			name = in.Name
+		}
+		if counts == nil {
+			counts = make(map[string]uint64)
+		}
+		n := v.(*atomic.Uint64).Load()
+		counts[name] += n
+		total += n
+		return true
+	})
+	return counts, total
 }

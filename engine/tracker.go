@@ -30,12 +30,21 @@ type streamTrack struct {
 }
 
 // trackSlot is one pending event: its position, what it counts against the queue, how many outputs still have to
-// finish it and, for a stream with per-output positions, which outputs did (one bit per output index).
+// finish it and, for a stream with per-output positions, which outputs did (one bit per output index). A filtered
+// event (Event.Filtered) is done for every output from the start; it keeps its room in the queue until the head
+// passes it, so that a stream stuck behind one slow event cannot grow its ring without bound.
 type trackSlot struct {
-	pos  int64
-	size int64
-	left int32
-	done uint64
+	pos      int64
+	size     int64
+	left     int32
+	filtered bool
+	done     uint64
+}
+
+// room is an amount of queue room: events and their Event.Size sum.
+type room struct {
+	events int
+	bytes  int64
 }
 
 // minRing is the first ring size: small, since push sources make a stream per request.
@@ -62,6 +71,25 @@ func (t *streamTrack) push(pos, size int64, id []byte, outputs int32) (seq, skip
 	seq = t.nextSeq
 	t.nextSeq++
 	return seq, skip
+}
+
+// pushFiltered registers a filtered event, done for all outputs already, and returns its sequence number. A
+// ByID stream still records its id, so that the ids of an earlier run are matched in order, but never saves it
+// for an output. The caller holds mu and calls the stream's ackLocked before letting go of it: the event may
+// complete the stream's head.
+func (t *streamTrack) pushFiltered(pos, size int64, id []byte, outputs int32) uint64 {
+	if t.n == len(t.ring) {
+		t.grow()
+	}
+	all := ^uint64(0) >> (64 - outputs)
+	if t.ids != nil {
+		t.ids.pushDone(id, all)
+	}
+	t.ring[(t.head+t.n)&(len(t.ring)-1)] = trackSlot{pos: pos, size: size, filtered: true, done: all}
+	t.n++
+	seq := t.nextSeq
+	t.nextSeq++
+	return seq
 }
 
 // slot returns the pending event with sequence number seq, which must be pending. The caller holds mu.
@@ -120,14 +148,18 @@ func (t *streamTrack) passDone(next *uint64, bit uint64) (pos int64, moved bool)
 }
 
 // advance moves the head past every finished slot and returns the position to acknowledge, if it moved to a new
-// position. The caller holds mu and calls ack with the position while still holding it, so acknowledgements of a
-// stream never overtake each other.
-func (t *streamTrack) advance() (pos int64, ok bool) {
+// position, and the queue room of the filtered events it passed. The caller holds mu and calls ack with the
+// position while still holding it, so acknowledgements of a stream never overtake each other.
+func (t *streamTrack) advance() (pos int64, ok bool, freed room) {
 	moved := false
 	for t.n > 0 {
 		s := &t.ring[t.head]
 		if s.left > 0 {
 			break
+		}
+		if s.filtered {
+			freed.events++
+			freed.bytes += s.size
 		}
 		pos, moved = s.pos, true
 		t.head = (t.head + 1) & (len(t.ring) - 1)
@@ -135,18 +167,24 @@ func (t *streamTrack) advance() (pos int64, ok bool) {
 		t.headSeq++
 	}
 	if !moved || (t.didAck && pos <= t.acked) {
-		return 0, false
+		return 0, false, freed
 	}
 	t.acked, t.didAck = pos, true
-	return pos, true
+	return pos, true, freed
 }
 
 // settleRun finishes, for one output (its index among the configured outputs), the events of evs whose done
 // reports true, taking each stream's lock once per run of consecutive events of that stream, and acknowledges
 // what became contiguous. It returns how many events and bytes left the queue because this was their last
-// output.
+// output, or because they were filtered events the acknowledgement passed.
 func settleRun(evs []Event, output int, done func(i int) bool) (events int, bytes int64) {
 	var cur *Stream
+	release := func() {
+		freed := cur.ackLocked()
+		cur.track.mu.Unlock()
+		events += freed.events
+		bytes += freed.bytes
+	}
 	for i := range evs {
 		if !done(i) {
 			continue
@@ -154,8 +192,7 @@ func settleRun(evs []Event, output int, done func(i int) bool) (events int, byte
 		s := evs[i].Stream
 		if s != cur {
 			if cur != nil {
-				cur.ackLocked()
-				cur.track.mu.Unlock()
+				release()
 			}
 			cur = s
 			cur.track.mu.Lock()
@@ -166,22 +203,22 @@ func settleRun(evs []Event, output int, done func(i int) bool) (events int, byte
 		}
 	}
 	if cur != nil {
-		cur.ackLocked()
-		cur.track.mu.Unlock()
+		release()
 	}
 	return events, bytes
 }
 
 // ackLocked calls the stream's ack if its head advanced, then, for a stream with per-output positions, saves
 // those of the outputs ahead of it or clears them (for a ByID stream, deletes the stored ids it passed). After the ack: a
-// store that queues both in call order never commits a Clear without the committed position that caught up. The
-// caller holds s.track.mu.
-func (s *Stream) ackLocked() {
+// store that queues both in call order never commits a Clear without the committed position that caught up. It
+// returns the queue room of the filtered events the head passed. The caller holds s.track.mu.
+func (s *Stream) ackLocked() room {
 	t := &s.track
 	if t.outs != nil {
 		t.outs.advance(t)
 	}
-	if pos, ok := t.advance(); ok && s.ack != nil {
+	pos, ok, freed := t.advance()
+	if ok && s.ack != nil {
 		s.ack(pos)
 	}
 	if t.outs != nil {
@@ -190,4 +227,5 @@ func (s *Stream) ackLocked() {
 	if t.ids != nil {
 		t.ids.trim(t.headSeq)
 	}
+	return freed
 }

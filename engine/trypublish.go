@@ -69,23 +69,13 @@ func (pub *publisher) tryPublish(events []Event, acquire func(size int64) (bool,
 		p.batch.flush() // the queue may wait for the events of the partial batch
 		return false, err
 	}
-	invalid, invalidBytes, ok := p.batch.add(events)
+	invalid, freed, ok := p.batch.add(events)
 	if !ok {
 		p.q.release(len(events), size)
 		return false, ErrStopped
 	}
 	p.batch.flush()
-	p.q.release(invalid, invalidBytes)
-	if invalid > 0 {
-		p.stats.invalid.Add(uint64(invalid))
-		p.log.Warn().Int("events", invalid).Msg("events without a stream dropped")
-	}
-	var bytes int
-	for i := range events {
-		bytes += len(events[i].Message)
-	}
-	p.stats.eventsIn.Add(uint64(len(events) - invalid))
-	p.stats.bytesIn.Add(uint64(bytes))
+	p.queued(events, invalid, freed)
 	return true, nil
 }
 

@@ -6,4 +6,57 @@
 //
 // One file per processor kind. Parsers (dissect, parse_logfmt, parse_regex, parse_json, the presets) only read
 // a value and hand the fields they find to a Setter; the chain owns the event's fields and renders them.
+//
+// # Fields
+//
+// Field names are dotted paths: `client.ip` and `client.port` are written as "client":{"ip":...,"port":...}.
+// A field set twice keeps the last value, and so does a path: setting `a.b` replaces a value at `a` (unless it is
+// an object parse_json found, whose other members stay), and setting `a` replaces everything under `a`. So an
+// event never has a name twice. A path reaches into an object parse_json set (`http.status` inside `http`) for
+// conditions, timestamp, drop_fields and rename alike; an object left without members is not written. Strings
+// are written as the message is: invalid UTF-8 replaced with U+FFFD.
+//
+// Before the first processor runs, the fields are `message` and the members the source wrote for the event
+// (a container line's `stream`, a malformed line's `error.message`), which processors may read and change.
+//
+// # Names flicker writes itself
+//
+//   - `message`: a field of that name is the event's message. A value that is not a string (an object, a number)
+//     becomes its JSON text; without a message field (dropped, or parse_json took it) the message is "".
+//   - `@timestamp`: a field of that name (parse_json's own @timestamp member, say) that holds an RFC 3339 time
+//     sets the event's time when the chain ends; any other value is kept as `@timestamp_`.
+//   - `id`, `input`, `dead_letter`, `log.file`, `log.offset`: a field of that name is kept with '_' appended
+//     (`id_`, `log.offset_`); the event's own id, input, file path and offset (and a dead letter's reason) stay.
+//   - `log.*`: other fields under log go inside the event's "log" object; a `log` field that is not an object
+//     is kept as `log_`.
+//   - A field whose top-level name is one the stream or the input writes (`container`, `kubernetes`, `api`,
+//     `syslog`, `source`, `fields` or a configured field under the root) merges with it: the field wins where
+//     both have a value, and the stream's other members stay.
+//
+// # Errors
+//
+// A processor that fails on an event (a line its parser cannot parse, a time no layout reads, a field it needs
+// missing without ignore_missing) does not stop the input: the event goes on with `error.message` saying which
+// processor failed and why (`dissect: expected " - " at byte 12`; the processor is named with its list index
+// when its kind appears more than once, `dissect[2]`), the fields a failed parser set are discarded, the
+// processors after it still run, and the failure is counted (Chain.ErrorCounts). When several fail, the first
+// one's message is kept (it replaces a source's error.message): the later ones are mostly its consequences.
+//
+// # Timestamp
+//
+// timestamp sets the event's time from a field and keeps the time the event was read as `event.ingested`
+// (RFC 3339 in UTC, nanoseconds). Layouts are tried in order: Go layouts (a layout without a year takes the
+// read time's year, or the year before when that would put the time more than a day after it), RFC3339 and
+// RFC3339Nano (any number of fraction digits), ISO8601 (`2006-01-02T15:04:05`, a space for the T, fraction and
+// zone optional), UNIX, UNIX_MS, UNIX_US and UNIX_NS (a number or a numeric string, with a fraction). Times
+// without a zone are in `timezone` (UTC by default; zone data is built in).
+//
+// # Other rules
+//
+// parse_json on the message without keep_message: the object's own `message` member becomes the message when
+// target is "" and it has one; otherwise the message is removed (the object is under target). drop's
+// condition and include_lines/exclude_lines read a field's text: a string as is, a number or other JSON value
+// as its JSON text; a missing field fails every test but `exists: false`. include_lines and exclude_lines run
+// where they stand in the list (Filebeat applies include before exclude). rename replaces what is at the new
+// name.
 package processors

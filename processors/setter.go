@@ -7,7 +7,7 @@ type Setter interface {
 	// SetString sets key to the string val (any bytes: escaped, and invalid UTF-8 replaced, when rendered).
 	SetString(key string, val []byte)
 	// SetRaw sets key to raw, one complete and valid JSON value (object, array, number, string, true, false or
-	// null), taken as is.
+	// null) with no name twice in any of its objects, taken as is.
 	SetRaw(key string, raw []byte)
 }
 

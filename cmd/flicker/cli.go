@@ -31,6 +31,8 @@ type CLI struct {
 	Registry RegistryCmd `cmd:"" help:"Show, export or import a registry of read positions."`
 	Restore  RestoreCmd  `cmd:"" help:"Disaster recovery for an S3 registry: list and verify snapshots, download one, or promote an older one."`
 	Version  VersionCmd  `cmd:"" help:"Print flicker's version."`
+
+	TestProcessors TestProcessorsCmd `cmd:"" name:"test-processors" help:"Run one input's processors over sample lines from stdin and print the events they make; ships nothing."`
 }
 
 // exitError carries the exit code a command's error maps to.

@@ -12,6 +12,7 @@ import (
 	"github.com/flickerlog/flicker/config"
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/internal/telemetry"
+	"github.com/flickerlog/flicker/processors"
 	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/file"
 	httpsrc "github.com/flickerlog/flicker/sources/http"
@@ -196,6 +197,12 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg positions, li
 		}
 	}
 	sources, fileSources, apiSource := ins.sources, ins.files, ins.api
+	chains, err := buildChains(cfg)
+	if err != nil {
+		closeOutputs(outputs)
+		return &exitError{code: exitUsage, err: err}
+	}
+	sources = processors.WrapSources(sources, chains) // each input through its processors, before the queue
 	pipe, err := engine.New(engine.Options{
 		Queue:        engine.QueueLimits{MaxEvents: cfg.Queue.MaxEvents, MaxBytes: int64(cfg.Queue.MaxBytes)},
 		Batch:        engine.BatchLimits{MaxEvents: cfg.Batch.MaxEvents, MaxBytes: int64(cfg.Batch.MaxBytes), MaxWait: cfg.Batch.MaxWait},
@@ -217,6 +224,7 @@ func (c *RunCmd) ship(ctx context.Context, cfg *config.Config, reg positions, li
 		sources = session.gateSources(sources) // paused while the lease is unconfirmed
 	}
 	live.pipe.Store(pipe)
+	live.chains.Store(&chains)
 	live.sources.Store(&fileSources)
 	live.kubes.Store(&ins.kubes)
 	live.syslogs.Store(&ins.syslogs)

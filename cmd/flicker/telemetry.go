@@ -9,6 +9,7 @@ import (
 
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/internal/telemetry"
+	"github.com/flickerlog/flicker/processors"
 	"github.com/flickerlog/flicker/sources/api"
 	"github.com/flickerlog/flicker/sources/container"
 	"github.com/flickerlog/flicker/sources/file"
@@ -28,6 +29,7 @@ type liveParts struct {
 	apis    atomic.Pointer[api.Source]
 	syslogs atomic.Pointer[[]*syslog.Source]
 	https   atomic.Pointer[httpsrc.Source]
+	chains  atomic.Pointer[map[string]*processors.Chain] // by input name
 }
 
 // startTelemetry serves /metrics, /healthz and /readyz on addr. /readyz answers 503 until the caller calls
@@ -82,6 +84,12 @@ func startTelemetry(ctx context.Context, addr string, stall time.Duration, live 
 				return s.stats(), true
 			}
 			return telemetry.SnapshotStats{}, false
+		},
+		Processors: func() []telemetry.ProcessorStats {
+			if chains := live.chains.Load(); chains != nil {
+				return processorStats(*chains)
+			}
+			return nil
 		},
 		Stall:  stall,
 		Logger: log, // telemetry.New adds its component

@@ -21,6 +21,8 @@ type CallbackSource struct {
 	OnDone func(i int)
 	// Follow keeps Run waiting for ctx after publishing.
 	Follow bool
+	// Filter, when set, marks the events whose message it reports true engine.Event.Filtered (see PullSource).
+	Filter func(msg []byte) bool
 }
 
 // NewCallbackSource returns a source publishing requests.
@@ -51,7 +53,7 @@ func (s *CallbackSource) Run(ctx context.Context, pub engine.Publisher) error {
 			evs := make([]engine.Event, len(msgs))
 			for k, m := range msgs {
 				evs[k] = engine.Event{Time: time.Unix(0, 0).UTC(), Message: m, Stream: st, Offset: -1,
-					Pos: int64(k + 1)}
+					Pos: int64(k + 1), Filtered: s.Filter != nil && s.Filter(m)}
 			}
 			errs[i] = pub.Publish(ctx, evs)
 		})

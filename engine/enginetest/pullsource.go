@@ -30,6 +30,9 @@ type PullSource struct {
 	// ByID makes the streams like an API source's: every event carries an id (IDOf), and positions count from
 	// 1 in every run, so a position names a different event after a restart; the streams are ByID.
 	ByID bool
+	// Filter, when set, marks the events whose message it reports true engine.Event.Filtered, as a processor
+	// that dropped them would (their Message stays set, so a sink that saw one would tell).
+	Filter func(msg []byte) bool
 }
 
 type ackState struct {
@@ -61,7 +64,7 @@ func (s *PullSource) Resume() *PullSource {
 // that got new events while flicker was stopped.
 func (s *PullSource) ResumeWith(streams map[string][][]byte) *PullSource {
 	c := NewPullSource(s.in, streams)
-	c.state, c.Chunk, c.Follow, c.Time, c.ByID = s.state, s.Chunk, s.Follow, s.Time, s.ByID
+	c.state, c.Chunk, c.Follow, c.Time, c.ByID, c.Filter = s.state, s.Chunk, s.Follow, s.Time, s.ByID, s.Filter
 	return c
 }
 
@@ -114,6 +117,7 @@ func (s *PullSource) Run(ctx context.Context, pub engine.Publisher) error {
 				if s.ByID {
 					ev.ID = IDOf(c.st.Path, c.next)
 				}
+				ev.Filtered = s.Filter != nil && s.Filter(ev.Message)
 				evs = append(evs, ev)
 				c.next++
 			}

@@ -4,8 +4,12 @@
 // Layout, in this order:
 //
 //	{"@timestamp":"2026-11-21T10:00:00.123456789Z","message":"...","id":"...",
-//	 "input":{"name":"app","type":"file"},"log":{"file":{"path":"..."},"offset":1234}
+//	 "input":{"name":"app","type":"file"},"log":{"file":{"path":"..."},"offset":1234<Event.LogExtra>}
 //	 <Stream.Extra><Event.Extra><Input.FieldsJSON>}
+//
+// Event.LogExtra (a processor's log.* fields) goes inside the "log" object, which is written for it alone when
+// the event has neither path nor offset. With Event.ExtraReplacesStream, Event.Extra is written in place of
+// Stream.Extra, Event.Extra and Input.FieldsJSON: a processor merged them.
 //
 // Caveats:
 //   - An Encoder caches the last rendered second: one Encoder per encoding goroutine (its counter may be read from

@@ -112,13 +112,24 @@ func (e *Encoder) appendEvent(dst []byte, ev *engine.Event) ([]byte, bool) {
 			dst = append(dst, `,"offset":`...)
 			dst = strconv.AppendInt(dst, ev.Offset, 10)
 		}
+		dst = append(dst, ev.LogExtra...)
 		dst = append(dst, '}')
 	case ev.Offset >= 0:
 		dst = append(dst, `,"log":{"offset":`...)
 		dst = strconv.AppendInt(dst, ev.Offset, 10)
+		dst = append(dst, ev.LogExtra...)
+		dst = append(dst, '}')
+	case len(ev.LogExtra) > 0:
+		// A "log" object of the processors' members alone: LogExtra starts with the comma the '{' replaces.
+		dst = append(dst, `,"log":{`...)
+		dst = append(dst, ev.LogExtra[1:]...)
 		dst = append(dst, '}')
 	}
 
+	if ev.ExtraReplacesStream {
+		// A processor merged the stream's members and the configured fields into Extra.
+		return append(dst, ev.Extra...), invalid
+	}
 	dst = append(dst, st.Extra...)
 	dst = append(dst, ev.Extra...)
 	if in != nil {

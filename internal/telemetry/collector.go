@@ -228,6 +228,7 @@ type collector struct {
 	inputs   Sources
 	registry func() (uint64, time.Time, bool)
 	snapshot func() (SnapshotStats, bool)
+	procs    func() []ProcessorStats
 }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
@@ -247,6 +248,8 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- kubeMetadataMissing.desc
 	ch <- registrySeq
 	ch <- registryAge
+	ch <- eventsFiltered
+	ch <- processorErrors
 	describeAll(ch, snapshotMetrics)
 }
 
@@ -271,13 +274,19 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
+	var s engine.Stats
 	if c.pipeline != nil {
-		s := c.pipeline()
+		s = c.pipeline()
 		emit(ch, pipelineMetrics, s)
 		for _, o := range s.Outputs {
 			emit(ch, outputMetrics, o, o.Name)
 		}
 	}
+	var procs []ProcessorStats
+	if c.procs != nil {
+		procs = c.procs()
+	}
+	collectProcessing(ch, s, procs)
 	if c.registry != nil {
 		if seq, updated, ok := c.registry(); ok {
 			ch <- prometheus.MustNewConstMetric(registrySeq, prometheus.GaugeValue, float64(seq))

@@ -41,6 +41,8 @@ type Options struct {
 	Registry func() (seq uint64, updated time.Time, ok bool)
 	// Snapshot returns the S3 replication state; ok false (or a nil func) omits the snapshot metrics.
 	Snapshot func() (stats SnapshotStats, ok bool)
+	// Processors returns the error counts of every processor of every input's chain; nil: none.
+	Processors func() []ProcessorStats
 	// Stall is how long the pipeline may hold events without any progress before /healthz answers 503 (see
 	// liveness); 0 keeps /healthz at 200 while the process answers.
 	Stall  time.Duration
@@ -68,7 +70,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{addr: opts.Addr, log: opts.Logger.With().Str("component", "telemetry").Logger()}
 	reg := prometheus.NewRegistry()
 	err := reg.Register(collector{pipeline: opts.Pipeline, inputs: opts.Inputs, registry: opts.Registry,
-		snapshot: opts.Snapshot})
+		snapshot: opts.Snapshot, procs: opts.Processors})
 	if err == nil {
 		err = reg.Register(collectors.NewGoCollector())
 	}

@@ -1,0 +1,354 @@
+package processors
+
+import (
+	"bytes"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// valueKind says how an entry's value is held.
+type valueKind uint8
+
+const (
+	kindGone   valueKind = iota // deleted
+	kindString                  // the string's bytes, unescaped: escaped when rendered
+	kindRaw                     // one JSON value, as is
+)
+
+// entry is one field: a dotted key and its value.
+type entry struct {
+	key  []byte
+	val  []byte
+	top  topSig // of key
+	kind valueKind
+}
+
+// topSig sums up a key's top-level name (its length, first and last bytes): keys whose names differ in it are
+// neither equal nor one under the other, which most comparisons of keys settle with it alone.
+type topSig uint32
+
+func sigOf(key []byte) topSig {
+	n := bytes.IndexByte(key, sep)
+	if n < 0 {
+		n = len(key)
+	}
+	if n == 0 {
+		return 0
+	}
+	return topSig(n)<<16 | topSig(key[0])<<8 | topSig(key[n-1])
+}
+
+func newEntry(key, val []byte, kind valueKind) entry {
+	return entry{key: key, val: val, top: sigOf(key), kind: kind}
+}
+
+// change records an entry that lost its value since the last mark, so that a failed parser can be undone.
+type change struct {
+	i    int
+	kind valueKind
+}
+
+// member is a field waiting to be set: read from an object being exploded, or moved by a rename.
+type member struct {
+	key  []byte
+	val  []byte
+	kind valueKind
+}
+
+// fieldSet is the fields of the event being processed. Its invariant: no two live entries have the same key,
+// and no live key is a prefix of another at a dot ("a" and "a.b"), so that rendering nested objects never writes
+// a name twice. Setting a key replaces what was at it and under it (last write wins); a value above it is
+// replaced too, except a raw object, which is exploded into one field per member first so that its other
+// members stay.
+//
+// keys and vals only grow while an event is processed: entries hold slices of them, which stay valid when an
+// append moves the buffer. The set is reused from event to event (reset), so its steady state allocates nothing.
+type fieldSet struct {
+	entries []entry
+	keys    []byte
+	vals    []byte
+	journal []change
+	members []member // a stack of the members of the objects being exploded
+	dirty   bool     // a field was set, deleted or renamed since load
+
+	decBuf bytes.Buffer
+	dec    jsontext.Decoder
+}
+
+// Set and lookups split keys at dots only: segments are never unescaped or trimmed.
+const sep = '.'
+
+// lenient reads the raw objects the set explodes: their duplicate names resolve as any set does (last wins),
+// and invalid UTF-8 is replaced when rendered.
+var lenient = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
+
+// maxKeptBuffer bounds the value buffer a set keeps for the next event: one huge line does not pin its size.
+const maxKeptBuffer = 256 << 10
+
+func (f *fieldSet) reset() {
+	clear(f.entries) // drop references to the last event's bytes
+	f.entries = f.entries[:0]
+	f.keys = f.keys[:0]
+	f.vals = f.vals[:0]
+	if cap(f.vals) > maxKeptBuffer {
+		f.vals = nil
+	}
+	f.journal = f.journal[:0]
+	f.members = f.members[:0]
+	f.dirty = false
+}
+
+// SetString sets key to the string val (Setter).
+func (f *fieldSet) SetString(key string, val []byte) {
+	f.put(f.appendKey("", key), f.copyVal(val), kindString)
+}
+
+// SetRaw sets key to one JSON value (Setter).
+func (f *fieldSet) SetRaw(key string, raw []byte) {
+	f.put(f.appendKey("", key), f.copyVal(raw), kindRaw)
+}
+
+// appendKey stores prefix.key (key alone when prefix is empty) and returns it. Invalid UTF-8 in key is replaced
+// with U+FFFD here, as rendering would, so that two keys that render alike are one key.
+func (f *fieldSet) appendKey(prefix, key string) []byte {
+	start := len(f.keys)
+	if prefix != "" {
+		f.keys = append(f.keys, prefix...)
+		if key != "" {
+			f.keys = append(f.keys, sep)
+		}
+	}
+	if utf8.ValidString(key) {
+		f.keys = append(f.keys, key...)
+	} else {
+		for _, r := range key { // ranging over a string yields U+FFFD for each invalid byte
+			f.keys = utf8.AppendRune(f.keys, r)
+		}
+	}
+	return f.keys[start:len(f.keys):len(f.keys)]
+}
+
+// copyVal keeps a copy of val, which may alias a parser's input.
+func (f *fieldSet) copyVal(val []byte) []byte {
+	start := len(f.vals)
+	f.vals = append(f.vals, val...)
+	return f.vals[start:len(f.vals):len(f.vals)]
+}
+
+// mark starts a journal of the entries removed from here on; undo restores the set to the mark.
+func (f *fieldSet) mark() (entries, journal int) {
+	return len(f.entries), len(f.journal)
+}
+
+func (f *fieldSet) undo(entries, journal int) {
+	for i := len(f.journal) - 1; i >= journal; i-- {
+		c := f.journal[i]
+		f.entries[c.i].kind = c.kind
+	}
+	f.journal = f.journal[:journal]
+	clear(f.entries[entries:])
+	f.entries = f.entries[:entries]
+}
+
+// remove deletes entry i.
+func (f *fieldSet) remove(i int) {
+	f.journal = append(f.journal, change{i: i, kind: f.entries[i].kind})
+	f.entries[i].kind = kindGone
+	f.dirty = true
+}
+
+// under reports whether key lies strictly under prefix: "a.b" under "a".
+func under(key, prefix []byte) bool {
+	return len(key) > len(prefix) && key[len(prefix)] == sep && bytes.HasPrefix(key, prefix)
+}
+
+// put sets key (already stored) to val, keeping the invariant.
+func (f *fieldSet) put(key, val []byte, kind valueKind) {
+	f.dirty = true
+	top := sigOf(key)
+	// Entries appended by an explosion are checked too: the loop reads the length each time.
+	for i := 0; i < len(f.entries); i++ {
+		e := &f.entries[i]
+		switch {
+		case e.kind == kindGone || e.top != top:
+		case bytes.Equal(e.key, key) || under(e.key, key):
+			f.remove(i)
+		case under(key, e.key):
+			if !f.explode(i) {
+				f.remove(i)
+			}
+		}
+	}
+	f.entries = append(f.entries, entry{key: key, val: val, top: top, kind: kind})
+}
+
+// isObject reports whether entry e holds a raw object.
+func (e *entry) isObject() bool {
+	return e.kind == kindRaw && len(e.val) > 0 && e.val[0] == '{'
+}
+
+// explode replaces entry i, a raw object, with one entry per member, and reports whether it was one.
+func (f *fieldSet) explode(i int) bool {
+	e := f.entries[i]
+	if !e.isObject() {
+		return false
+	}
+	// The members are read first and set after: setting one may explode another object, which needs the
+	// decoder.
+	base := f.readMembers(e.key, true, e.val)
+	f.remove(i)
+	f.putMembers(base)
+	return true
+}
+
+// readMembers pushes the members of the raw object obj onto f.members, their keys under prefix when nested
+// (else the members' names alone), and returns where they start. What follows a malformed member is left out: the set's raw objects come from
+// JSON parsers and sources, which only hand on valid JSON.
+func (f *fieldSet) readMembers(prefix []byte, nested bool, obj []byte) int {
+	base := len(f.members)
+	f.decBuf = *bytes.NewBuffer(obj)
+	f.dec.Reset(&f.decBuf, lenient...)
+	if tok, err := f.dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return base
+	}
+	for f.dec.PeekKind() == '"' {
+		name, err := f.dec.ReadValue()
+		if err != nil {
+			break
+		}
+		start := len(f.keys)
+		if nested {
+			f.keys = append(f.keys, prefix...)
+			f.keys = append(f.keys, sep)
+		}
+		// The decoder checked the string: an error here only says that invalid UTF-8 was replaced, as wanted.
+		f.keys, _ = jsontext.AppendUnquote(f.keys, name)
+		key := f.keys[start:len(f.keys):len(f.keys)]
+		val, err := f.dec.ReadValue()
+		if err != nil {
+			break
+		}
+		f.members = append(f.members, member{key: key, val: val, kind: kindRaw})
+	}
+	return base
+}
+
+// putMembers sets the members pushed from base on, in order, and pops them.
+func (f *fieldSet) putMembers(base int) {
+	for j := base; j < len(f.members); j++ {
+		m := f.members[j]
+		f.put(m.key, m.val, m.kind)
+	}
+	clear(f.members[base:])
+	f.members = f.members[:base]
+}
+
+// find returns the index of the live entry at key, or -1.
+func (f *fieldSet) find(key string) int {
+	for i := range f.entries {
+		if e := &f.entries[i]; e.kind != kindGone && string(e.key) == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// lookup is find that looks into raw objects: an entry above key that holds one is exploded and key looked
+// for again.
+func (f *fieldSet) lookup(key string) int {
+	for {
+		if i := f.find(key); i >= 0 {
+			return i
+		}
+		above := -1
+		k := unsafe.Slice(unsafe.StringData(key), len(key))
+		for i := range f.entries {
+			if e := &f.entries[i]; e.isObject() && under(k, e.key) {
+				above = i
+				break
+			}
+		}
+		if above < 0 || !f.explode(above) {
+			return -1
+		}
+	}
+}
+
+// hasUnder reports whether some live entry lies under key.
+func (f *fieldSet) hasUnder(key []byte) bool {
+	for i := range f.entries {
+		if e := &f.entries[i]; e.kind != kindGone && under(e.key, key) {
+			return true
+		}
+	}
+	return false
+}
+
+// text returns the value at key as text: a string's bytes, a raw string unquoted, any other JSON value as its
+// JSON text, and the fields under key as a JSON object. The bytes stay valid until the set is reset.
+func (f *fieldSet) text(key string) ([]byte, bool) {
+	if i := f.lookup(key); i >= 0 {
+		return f.entryText(i), true
+	}
+	k := unsafe.Slice(unsafe.StringData(key), len(key))
+	if !f.hasUnder(k) {
+		return nil, false
+	}
+	start := len(f.vals)
+	f.vals = f.appendObject(f.vals, k)
+	return f.vals[start:len(f.vals):len(f.vals)], true
+}
+
+// entryText is text for entry i.
+func (f *fieldSet) entryText(i int) []byte {
+	e := &f.entries[i]
+	if e.kind == kindRaw && len(e.val) > 0 && e.val[0] == '"' {
+		start := len(f.vals)
+		f.vals, _ = jsontext.AppendUnquote(f.vals, e.val) // invalid UTF-8 replaced, which its error says
+		return f.vals[start:len(f.vals):len(f.vals)]
+	}
+	return e.val
+}
+
+// exists reports whether key has a value or fields under it.
+func (f *fieldSet) exists(key string) bool {
+	return f.lookup(key) >= 0 || f.hasUnder(unsafe.Slice(unsafe.StringData(key), len(key)))
+}
+
+// delete removes key and everything under it, and reports whether there was anything.
+func (f *fieldSet) delete(key string) bool {
+	f.lookup(key) // explodes the object key lies in, if any
+	k := unsafe.Slice(unsafe.StringData(key), len(key))
+	found := false
+	for i := range f.entries {
+		if e := &f.entries[i]; e.kind != kindGone && (bytes.Equal(e.key, k) || under(e.key, k)) {
+			f.remove(i)
+			found = true
+		}
+	}
+	return found
+}
+
+// rename moves key and everything under it to to (replacing what is there), and reports whether there was
+// anything to move.
+func (f *fieldSet) rename(from, to string) bool {
+	f.lookup(from)
+	k := unsafe.Slice(unsafe.StringData(from), len(from))
+	base := len(f.members)
+	for i := range f.entries {
+		e := &f.entries[i]
+		if e.kind == kindGone || !(bytes.Equal(e.key, k) || under(e.key, k)) {
+			continue
+		}
+		start := len(f.keys)
+		f.appendKey("", to) // to's invalid UTF-8 replaced, as in every key
+		f.keys = append(f.keys, e.key[len(k):]...)
+		f.members = append(f.members, member{key: f.keys[start:len(f.keys):len(f.keys)], val: e.val, kind: e.kind})
+		f.remove(i)
+	}
+	found := len(f.members) > base
+	f.putMembers(base)
+	return found
+}

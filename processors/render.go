@@ -1,0 +1,279 @@
+package processors
+
+import (
+	"bytes"
+	"unicode/utf8"
+
+	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/internal/eventjson"
+	"github.com/flickerlog/flicker/internal/rfc3339"
+)
+
+// Top-level names with a meaning of their own in the encoded event (doc.go, "Field names").
+var (
+	messageKey   = []byte("message")
+	logKey       = []byte("log")
+	timestampKey = []byte("@timestamp")
+	idKey        = []byte("id")
+	inputKey     = []byte("input")
+	deadKey      = []byte("dead_letter")
+
+	messageSig, logSig, timestampSig = sigOf(messageKey), sigOf(logKey), sigOf(timestampKey)
+	idSig, inputSig, deadSig         = sigOf(idKey), sigOf(inputKey), sigOf(deadKey)
+)
+
+// renamed are the fields at a name the encoder writes itself, and the names they are kept under.
+var renamed = [...]struct{ from, to string }{
+	{"@timestamp", "@timestamp_"}, {"id", "id_"}, {"input", "input_"}, {"dead_letter", "dead_letter_"},
+	{"log.file", "log.file_"}, {"log.offset", "log.offset_"},
+}
+
+// load resets the set to the event's own fields: the message, and the members the source put in ev.Extra.
+func (f *fieldSet) load(ev *engine.Event) {
+	f.reset()
+	f.entries = append(f.entries, newEntry(messageKey, ev.Message, kindString))
+	if len(ev.Extra) > 1 {
+		// Extra is members starting with a comma: the object they make is '{' + Extra[1:] + '}'.
+		start := len(f.vals)
+		f.vals = append(f.vals, '{')
+		f.vals = append(f.vals, ev.Extra[1:]...)
+		f.vals = append(f.vals, '}')
+		f.putMembers(f.readMembers(nil, false, f.vals[start:len(f.vals):len(f.vals)]))
+	}
+	f.journal = f.journal[:0]
+	f.dirty = false
+}
+
+// topIs reports whether key is name or lies under it.
+func topIs(key, name []byte) bool {
+	return bytes.Equal(key, name) || under(key, name)
+}
+
+// messageKept reports whether the message is the event's own, untouched: load put it first.
+func (f *fieldSet) messageKept() bool {
+	return f.entries[0].kind != kindGone && !f.hasUnder(messageKey)
+}
+
+// settleReserved applies the rules for fields at names the encoder writes itself (doc.go): an @timestamp that
+// holds an RFC 3339 time sets the event's time; a log field that is not an object, whose members would go inside
+// the encoder's log object, becomes log_; the rest are renamed (see renamed), dead_letter included, which a dead
+// letter's copy of the event has.
+func (f *fieldSet) settleReserved(ev *engine.Event) {
+	reserved := false
+	for i := range f.entries {
+		e := &f.entries[i]
+		if e.kind != kindGone && (e.top == timestampSig && topIs(e.key, timestampKey) ||
+			e.top == idSig && topIs(e.key, idKey) || e.top == inputSig && topIs(e.key, inputKey) ||
+			e.top == logSig && topIs(e.key, logKey) || e.top == deadSig && topIs(e.key, deadKey)) {
+			reserved = true
+			break
+		}
+	}
+	if !reserved {
+		return
+	}
+	if i := f.find(string(timestampKey)); i >= 0 {
+		if t, ok := rfc3339.Parse(f.entryText(i)); ok {
+			ev.Time = t
+			f.remove(i)
+		}
+	}
+	if i := f.find(string(logKey)); i >= 0 && !f.explode(i) {
+		f.rename(string(logKey), "log_")
+	}
+	for _, r := range renamed {
+		if f.exists(r.from) {
+			f.rename(r.from, r.to)
+		}
+	}
+}
+
+// mergeStream adds the stream's members (and the configured fields) to the set where no field of the set
+// already is: a processor's field wins over the member at its key, and a member object takes the processor's
+// fields in among its own.
+func (f *fieldSet) mergeStream(sm *streamMembers) {
+	for _, m := range sm.members {
+		f.merge(m.key, m.val)
+	}
+}
+
+func (f *fieldSet) merge(key, raw []byte) {
+	isObject := len(raw) > 0 && raw[0] == '{'
+	for i := range f.entries {
+		e := &f.entries[i]
+		if e.kind == kindGone {
+			continue
+		}
+		if bytes.Equal(e.key, key) && isObject && f.explode(i) {
+			break // two objects: their members merge
+		}
+		if bytes.Equal(e.key, key) || under(key, e.key) {
+			return // the processor's value at key or above it wins
+		}
+	}
+	if !f.hasUnder(key) {
+		f.entries = append(f.entries, newEntry(key, raw, kindRaw))
+		return
+	}
+	if !isObject {
+		return // the processor's fields under key win over a value that is not an object
+	}
+	base := f.readMembers(key, true, raw)
+	for j := base; j < len(f.members); j++ {
+		m := f.members[j]
+		f.merge(m.key, m.val)
+	}
+	clear(f.members[base:])
+	f.members = f.members[:base]
+}
+
+// collides reports whether a field's top-level name is one of the stream's members'.
+func (f *fieldSet) collides(sm *streamMembers) bool {
+	for i := range f.entries {
+		e := &f.entries[i]
+		if e.kind == kindGone {
+			continue
+		}
+		top := e.key
+		if dot := bytes.IndexByte(top, sep); dot >= 0 {
+			top = top[:dot]
+		}
+		for _, m := range sm.members {
+			if bytes.Equal(m.key, top) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// renderer holds what rendering nested objects needs, reused from event to event.
+type renderer struct {
+	rest  []int  // per entry: where the part of its key still to write starts
+	done  []bool // per entry: written
+	stack []int  // the entries of the objects being written
+	top   []int  // the entries written at the top level
+}
+
+func (r *renderer) prepare(n int) {
+	r.rest = append(r.rest[:0], make([]int, n)...)
+	r.done = append(r.done[:0], make([]bool, n)...)
+	r.stack = r.stack[:0]
+}
+
+// appendMembers appends the members that the entries listed make, one nested object per shared key segment,
+// each preceded by a comma when comma is set (else separated by commas).
+func (f *fieldSet) appendMembers(dst []byte, r *renderer, list []int, comma bool) []byte {
+	for j, ei := range list {
+		if r.done[ei] {
+			continue
+		}
+		if comma {
+			dst = append(dst, ',')
+		}
+		comma = true
+		e := &f.entries[ei]
+		k := e.key[r.rest[ei]:]
+		dot := bytes.IndexByte(k, sep)
+		if dot < 0 {
+			dst = appendName(dst, k)
+			dst = appendValue(dst, e)
+			r.done[ei] = true
+			continue
+		}
+		// The set's invariant keeps a leaf from sharing its name with an object: only entries with a dot left
+		// are grouped.
+		name := k[:dot]
+		dst = appendName(dst, name)
+		dst = append(dst, '{')
+		base := len(r.stack)
+		r.stack = append(r.stack, ei)
+		r.rest[ei] += dot + 1
+		for _, ej := range list[j+1:] {
+			if r.done[ej] {
+				continue
+			}
+			kj := f.entries[ej].key[r.rest[ej]:]
+			if len(kj) > dot && kj[dot] == sep && string(kj[:dot]) == string(name) {
+				r.stack = append(r.stack, ej)
+				r.rest[ej] += dot + 1
+			}
+		}
+		// A later append may move the stack; this slice keeps the old array, whose part here does not change.
+		dst = f.appendMembers(dst, r, r.stack[base:len(r.stack):len(r.stack)], false)
+		r.stack = r.stack[:base]
+		dst = append(dst, '}')
+	}
+	return dst
+}
+
+// appendName appends name as a member name with its colon. Names are short and mostly plain ASCII, written
+// without a call.
+func appendName(dst, name []byte) []byte {
+	for _, c := range name {
+		if c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+			return append(eventjson.AppendString(dst, name), ':')
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, name...)
+	return append(dst, '"', ':')
+}
+
+func appendValue(dst []byte, e *entry) []byte {
+	if e.kind == kindString {
+		return eventjson.AppendString(dst, e.val)
+	}
+	if utf8.Valid(e.val) {
+		return append(dst, e.val...)
+	}
+	// Only a string of a raw value can hold bytes that are not ASCII: each invalid one is replaced there, as
+	// the encoder does in the message.
+	for v := e.val; len(v) > 0; {
+		r, n := utf8.DecodeRune(v)
+		if r == utf8.RuneError && n == 1 {
+			dst = append(dst, "\uFFFD"...)
+		} else {
+			dst = append(dst, v[:n]...)
+		}
+		v = v[n:]
+	}
+	return dst
+}
+
+// appendObject appends the fields under key as one JSON object.
+func (f *fieldSet) appendObject(dst []byte, key []byte) []byte {
+	var r renderer
+	r.prepare(len(f.entries))
+	for i := range f.entries {
+		if e := &f.entries[i]; e.kind != kindGone && under(e.key, key) {
+			r.stack = append(r.stack, i)
+			r.rest[i] = len(key) + 1
+		}
+	}
+	dst = append(dst, '{')
+	dst = f.appendMembers(dst, &r, r.stack[:len(r.stack):len(r.stack)], false)
+	return append(dst, '}')
+}
+
+// renderTop appends the event's members (everything but message and log.*) to extra and the log.* ones to
+// logExtra, each starting with a comma.
+func (f *fieldSet) renderTop(r *renderer, extra, logExtra []byte) ([]byte, []byte) {
+	r.prepare(len(f.entries))
+	top := r.top[:0]
+	for i := range f.entries {
+		e := &f.entries[i]
+		switch {
+		case e.kind == kindGone || e.top == messageSig && topIs(e.key, messageKey):
+		case e.top == logSig && under(e.key, logKey): // a log leaf was renamed by settleReserved
+			r.stack = append(r.stack, i)
+			r.rest[i] = len(logKey) + 1
+		default:
+			top = append(top, i)
+		}
+	}
+	r.top = top
+	logExtra = f.appendMembers(logExtra, r, r.stack[:len(r.stack):len(r.stack)], true)
+	extra = f.appendMembers(extra, r, top, true)
+	return extra, logExtra
+}

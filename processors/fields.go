@@ -64,7 +64,9 @@ type member struct {
 // members stay.
 //
 // keys and vals only grow while an event is processed: entries hold slices of them, which stay valid when an
-// append moves the buffer. The set is reused from event to event (reset), so its steady state allocates nothing.
+// append moves the buffer (an entry's key may also be a parser's key string, or the stream's cached members,
+// and its value the event's message or a configured value: all read only). The set is reused from event to
+// event (reset), so its steady state allocates nothing.
 type fieldSet struct {
 	entries []entry
 	keys    []byte

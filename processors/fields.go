@@ -64,7 +64,9 @@ type member struct {
 // members stay.
 //
 // keys and vals only grow while an event is processed: entries hold slices of them, which stay valid when an
-// append moves the buffer. The set is reused from event to event (reset), so its steady state allocates nothing.
+// append moves the buffer (an entry's key may also be a parser's key string, or the stream's cached members,
+// and its value the event's message or a configured value: all read only). The set is reused from event to
+// event (reset), so its steady state allocates nothing.
 type fieldSet struct {
 	entries []entry
 	keys    []byte
@@ -113,6 +115,15 @@ func (f *fieldSet) SetRaw(key string, raw []byte) {
 // appendKey stores prefix.key (key alone when prefix is empty) and returns it. Invalid UTF-8 in key is replaced
 // with U+FFFD here, as rendering would, so that two keys that render alike are one key.
 func (f *fieldSet) appendKey(prefix, key string) []byte {
+	if prefix == "" && utf8.ValidString(key) {
+		// A string's bytes never change: the key needs no copy. Nothing writes through an entry's key.
+		return unsafe.Slice(unsafe.StringData(key), len(key))
+	}
+	return f.copyKey(prefix, key)
+}
+
+// copyKey is appendKey always storing the key at the end of f.keys, so that more can be appended to it.
+func (f *fieldSet) copyKey(prefix, key string) []byte {
 	start := len(f.keys)
 	if prefix != "" {
 		f.keys = append(f.keys, prefix...)
@@ -343,7 +354,7 @@ func (f *fieldSet) rename(from, to string) bool {
 			continue
 		}
 		start := len(f.keys)
-		f.appendKey("", to) // to's invalid UTF-8 replaced, as in every key
+		f.copyKey("", to) // to's invalid UTF-8 replaced, as in every key
 		f.keys = append(f.keys, e.key[len(k):]...)
 		f.members = append(f.members, member{key: f.keys[start:len(f.keys):len(f.keys)], val: e.val, kind: e.kind})
 		f.remove(i)

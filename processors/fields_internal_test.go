@@ -189,3 +189,31 @@ func FuzzFieldSetRender(f *testing.F) {
 		checkNoDuplicates(t, []byte(renderAll(&fs)))
 	})
 }
+
+// TestRenderShapeReused renders events one after the other with one renderer, as a scratch does, and checks
+// each against a renderer that never saw another event: same keys with other values (filled into the last
+// layout), the same keys in another order, fewer keys, log keys.
+func TestRenderShapeReused(t *testing.T) {
+	events := [][]op{
+		{{"s", "client.ip", "1"}, {"s", "user", "bob"}, {"s", "client.port", "80"}, {"s", "log.level", "x"}},
+		{{"s", "client.ip", "2\xff"}, {"r", "user", `{"a":1}`}, {"s", "client.port", `8"0`}, {"s", "log.level", "y"}},
+		{{"s", "user", "bob"}, {"s", "client.ip", "1"}, {"s", "client.port", "80"}, {"s", "log.level", "x"}},
+		{{"s", "client.ip", "1"}, {"s", "user", "bob"}, {"s", "client.port", "80"}},
+		{{"s", "client.ip", "3"}, {"s", "user", "al"}, {"s", "client.port", "81"}},
+		{{"s", "log.level", "x"}, {"s", "log.logger", "db"}},
+		{{"s", "log.level", "z"}, {"s", "log.logger", ""}},
+		{},
+	}
+	var shared renderer
+	var f fieldSet
+	for i, ops := range events {
+		f.reset()
+		apply(&f, ops)
+		gotExtra, gotLog := f.renderTop(&shared, nil, nil)
+		var fresh renderer
+		wantExtra, wantLog := f.renderTop(&fresh, nil, nil)
+		if string(gotExtra) != string(wantExtra) || string(gotLog) != string(wantLog) {
+			t.Errorf("event %d: got %s | %s, want %s | %s", i, gotExtra, gotLog, wantExtra, wantLog)
+		}
+	}
+}

@@ -153,6 +153,11 @@ type renderer struct {
 	done  []bool // per entry: written
 	stack []int  // the entries of the objects being written
 	top   []int  // the entries written at the top level
+
+	shape shape       // the last layout written
+	ord   []int       // per entry: its index in the shape's keys
+	rec   bool        // record where values are written
+	spans []valueSpan // where they were
 }
 
 func (r *renderer) prepare(n int) {
@@ -177,7 +182,11 @@ func (f *fieldSet) appendMembers(dst []byte, r *renderer, list []int, comma bool
 		dot := bytes.IndexByte(k, sep)
 		if dot < 0 {
 			dst = appendName(dst, k)
+			start := len(dst)
 			dst = appendValue(dst, e)
+			if r.rec {
+				r.spans = append(r.spans, valueSpan{start: start, end: len(dst), entry: ei})
+			}
 			r.done[ei] = true
 			continue
 		}
@@ -273,7 +282,25 @@ func (f *fieldSet) renderTop(r *renderer, extra, logExtra []byte) ([]byte, []byt
 		}
 	}
 	r.top = top
-	logExtra = f.appendMembers(logExtra, r, r.stack[:len(r.stack):len(r.stack)], true)
+	logList := r.stack[:len(r.stack):len(r.stack)]
+	if r.shape.matches(f, logList, top) {
+		logExtra = r.shape.log.fill(logExtra, f, logList, top)
+		extra = r.shape.extra.fill(extra, f, logList, top)
+		return extra, logExtra
+	}
+	r.ord = append(r.ord[:0], make([]int, len(f.entries))...)
+	for i, ei := range logList {
+		r.ord[ei] = i
+	}
+	for i, ei := range top {
+		r.ord[ei] = len(logList) + i
+	}
+	r.rec, r.spans = true, r.spans[:0]
+	logBase, extraBase := len(logExtra), len(extra)
+	logExtra = f.appendMembers(logExtra, r, logList, true)
+	nLogSpans := len(r.spans)
 	extra = f.appendMembers(extra, r, top, true)
+	r.rec = false
+	r.shape.record(f, logList, top, r.ord, logExtra, logBase, extra, extraBase, r.spans, nLogSpans)
 	return extra, logExtra
 }

@@ -110,7 +110,8 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 	var epoch uint64
 	if fenced {
 		s.lease = snapshot.NewLease(client, snapshot.LeaseOptions{Bucket: keys.Bucket, Key: keys.Lease(),
-			WriterID: writerID, Hostname: host, TTL: f.LeaseTTL, Logger: log})
+			WriterID: writerID, Hostname: host, TTL: f.LeaseTTL, Latest: keys.Latest, HoldAfterTakeover: true,
+			Logger: log})
 		wait := takeoverWait(f.LeaseTTL)
 		if f.Standby {
 			wait = 1<<63 - 1
@@ -169,7 +170,7 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 	}
 	s.repl = snapshot.NewReplicator(client, db, snapshot.ReplicatorOptions{Keys: keys, Interval: f.SnapshotInterval,
 		HistoryInterval: f.HistoryInterval, HistorySlots: f.HistorySlots, TmpDir: filepath.Dir(path),
-		WriterID: writerID, Hostname: host, Fenced: fenced, ETag: res.ETag, Logger: log})
+		WriterID: writerID, Hostname: host, Fenced: fenced, Lease: s.lease, ETag: res.ETag, Logger: log})
 	files, err := db.AllFiles()
 	if err != nil {
 		return nil, fmt.Errorf("read restored registry: %w", err)

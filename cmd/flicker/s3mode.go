@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
 
 	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/internal/s3client"
 	"github.com/flickerlog/flicker/internal/telemetry"
 	"github.com/flickerlog/flicker/snapshot"
 	"github.com/flickerlog/flicker/store"
@@ -29,6 +31,9 @@ type statelessFlags struct {
 	RestoreTimeout   time.Duration `name:"restore-timeout" default:"60s" group:"S3" help:"How long to retry at startup while S3 does not answer, then exit 1."`
 	AllowEmptyStart  bool          `name:"allow-empty-start" group:"S3" help:"Start with an empty registry when snapshots exist but none passes verification (inputs begin at start_position)."`
 	Force            bool          `name:"force" group:"S3" help:"Overwrite an object at the registry key that is not a flicker snapshot."`
+
+	// requests is where openS3 puts its client's request counter for /metrics (Run sets it); nil: nowhere.
+	requests *atomic.Pointer[s3client.Requests]
 }
 
 func (f *statelessFlags) validate() error {
@@ -80,9 +85,12 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 	if err := f.validate(); err != nil {
 		return nil, err
 	}
-	client, keys, err := f.client(location)
+	client, keys, requests, err := f.countedClient(location)
 	if err != nil {
 		return nil, err
+	}
+	if f.requests != nil {
+		f.requests.Store(requests)
 	}
 	// Before S3: a state dir another user planted ends the start before this instance takes the lease.
 	path := stateFile(c.StateDir, keys)

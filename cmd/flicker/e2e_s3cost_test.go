@@ -47,12 +47,12 @@ func TestS3BusyWriterRenewsByUploading(t *testing.T) {
 	b := f.runWith(configB, f.env, "podB", "--standby", "--http-addr", addrB)
 	// The standby reads the lease every TTL/3 (2s/3): 10 reads span more than TTL plus the 2s skew.
 	waitSaw(t, "the standby to watch for longer than TTL plus skew", b, func() (bool, string) {
+		if strings.Contains(b.logs(), "lease acquired") {
+			t.Fatalf("the standby took over a busy writer:\n%s", b.logs())
+		}
 		gets, heads := s3Requests(addrB, "lease", "GET"), s3Requests(addrB, "snapshot", "HEAD")
 		return gets >= 10 && heads >= 10, fmt.Sprintf("standby: %v lease GETs, %v snapshot HEADs", gets, heads)
 	})
-	if strings.Contains(b.logs(), "lease acquired") {
-		t.Fatalf("the standby took over a busy writer:\n%s", b.logs())
-	}
 	if n := s3Requests(addrA, "lease", "PUT"); n != leasePuts {
 		t.Fatalf("the busy writer wrote the lease object %v times while its snapshots flowed", n-leasePuts)
 	}

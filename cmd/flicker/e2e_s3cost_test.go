@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/minio/minio-go/v7"
 )
 
 // Issue 17: what an instance asks of S3, counted by flicker_s3_requests_total.
@@ -71,6 +73,29 @@ func TestS3BusyWriterRenewsByUploading(t *testing.T) {
 	b.stop()
 }
 
+// s3RequestCounts reads every series of flicker_s3_requests_total from the /metrics at addr, keyed
+// "key_kind op"; nil when /metrics does not answer.
+func s3RequestCounts(addr string) map[string]float64 {
+	code, body, err := get("http://" + addr + "/metrics")
+	if err != nil || code != 200 {
+		return nil
+	}
+	out := map[string]float64{}
+	for _, l := range strings.Split(body, "\n") {
+		rest, ok := strings.CutPrefix(l, "flicker_s3_requests_total{")
+		if !ok {
+			continue
+		}
+		var kind, op string
+		var n float64
+		if _, err := fmt.Sscanf(strings.NewReplacer(`key_kind="`, "", `",op="`, " ", `"}`, " ").Replace(rest),
+			"%s %s %g", &kind, &op, &n); err == nil {
+			out[kind+" "+op] = n
+		}
+	}
+	return out
+}
+
 // waitSaw is waitFor for a condition that says what it saw; the tests here run in parallel, so they cannot
 // use the shared diagnose.
 func waitSaw(t *testing.T, what string, p *proc, cond func() (ok bool, saw string)) {
@@ -86,4 +111,62 @@ func waitSaw(t *testing.T, what string, p *proc, cond func() (ok bool, saw strin
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func total(counts map[string]float64) float64 {
+	var n float64
+	for _, v := range counts {
+		n += v
+	}
+	return n
+}
+
+// TestS3StartupReadsWhatItNeeds: a first start reads no history slot (the lease object did not exist, so nothing
+// was ever written); a restart after a clean stop, with a good latest, makes 9 requests up to its first history
+// write; a restart whose latest is gone still restores the newest history slot.
+func TestS3StartupReadsWhatItNeeds(t *testing.T) {
+	t.Parallel()
+	f := newS3Fixture(t)
+	appendLines(t, f.logPath, "x", 0, 20)
+	// A long TTL and interval: no renewal and no second upload muddle the count of the start.
+	slow := []string{"--lease-ttl", "60s", "--snapshot-interval", "5s"}
+	startCounts := func(pod string) (map[string]float64, *proc) {
+		addr := freeAddr(t)
+		p := f.run(pod, append([]string{"--http-addr", addr}, slow...)...)
+		var counts map[string]float64
+		waitSaw(t, "the first history write", p, func() (bool, string) {
+			counts = s3RequestCounts(addr)
+			return counts["history PUT"] >= 1, fmt.Sprint(counts)
+		})
+		return counts, p
+	}
+
+	first, p := startCounts("pod1")
+	if n := first["history HEAD"]; n != 0 {
+		t.Fatalf("a first start sent %v history HEADs, want none: %v", n, first)
+	}
+	waitFor(t, time.Minute, "20 lines", func() bool { return f.arrived("x") >= 20 }, p)
+	p.stop()
+
+	again, p := startCounts("pod2")
+	if n := total(again); n > 9 {
+		t.Fatalf("a restart with a good latest sent %v requests up to its first history write, want 9 at most: %v", n, again)
+	}
+	if n := again["history HEAD"]; n != 0 {
+		t.Fatalf("a restart with a good latest sent %v history HEADs: %v", n, again)
+	}
+	p.stop()
+
+	// Disaster recovery: the latest deleted; the lease object says a writer was here, so history is read.
+	if err := f.client.RemoveObject(f.ctx(), f.keys.Bucket, f.keys.Latest, minio.RemoveObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lost, p := startCounts("pod3")
+	if lost["history HEAD"] < 288 || !strings.Contains(p.logs(), "FALLBACK") {
+		t.Fatalf("a restart without its latest did not restore from history: %v\n%s", lost, p.logs())
+	}
+	appendLines(t, f.logPath, "y", 0, 5)
+	waitFor(t, time.Minute, "5 more lines", func() bool { return f.arrived("y") >= 5 }, p)
+	p.stop()
+	f.exactlyOnce("x", 20)
 }

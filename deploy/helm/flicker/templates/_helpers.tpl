@@ -109,6 +109,9 @@ follows the last ":" of address. Nothing with existingConfigMap: the chart canno
 - --s3-path-style={{ . }}
 {{- end }}
 - --lease={{ $s3.lease }}
+{{- /* Per-mode defaults: README "What S3 costs". */}}
+- --snapshot-interval={{ $s3.snapshotInterval | default (eq .Values.mode "daemonset" | ternary "10s" "5s") }}
+- --lease-ttl={{ $s3.leaseTTL | default (eq .Values.mode "daemonset" | ternary "120s" "60s") }}
 {{- if and (eq .Values.mode "deployment") (eq (int .Values.replicas) 2) }}
 - --standby
 {{- end }}

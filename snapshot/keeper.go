@@ -13,6 +13,9 @@ type LeaseState struct {
 	Epoch      uint64
 	// LastRenewed is when the last successful acquire, renewal or release was written (by the lease's clock).
 	LastRenewed time.Time
+	// LastConfirmed is when the last write S3 confirmed was sent (by the lease's clock): of the lease, or a
+	// conditional upload of the latest (LeaseOptions.Latest). A busy writer's is recent while LastRenewed is old.
+	LastConfirmed time.Time
 	// Unconfirmed means the last renewal failed with a network error (or timeout, or 5xx): the lease is still ours
 	// as far as we know, but S3 has not said so lately.
 	Unconfirmed bool
@@ -21,10 +24,10 @@ type LeaseState struct {
 // published is what publish records: the State, and what Confirmed, WaitConfirmed and Keep need.
 type published struct {
 	LeaseState
-	confirmed time.Time     // l.confirmed
-	from      time.Time     // Confirmed not before this (HoldAfterTakeover); zero: no hold
-	until     time.Time     // l.confirmed plus TTL while held (and not awaiting an upload); zero otherwise
-	changed   chan struct{} // closed when the next state is published
+	awaiting bool          // l.awaitUpload
+	from     time.Time     // Confirmed not before this (HoldAfterTakeover); zero: no hold
+	until    time.Time     // l.confirmed plus TTL while held (and not awaiting an upload); zero otherwise
+	changed  chan struct{} // closed when the next state is published
 }
 
 // State returns the lease's state without waiting for a write in flight, so a metrics scrape never blocks on S3.
@@ -38,8 +41,9 @@ func (l *Lease) State() LeaseState {
 // publish records the state for State and wakes WaitConfirmed. Callers hold l.mu.
 func (l *Lease) publish(unconfirmed bool) {
 	next := &published{LeaseState: LeaseState{Held: l.held, Lost: l.lost, Epoch: l.rec.Epoch,
-		LastRenewed: l.rec.Renewed, Unconfirmed: unconfirmed && l.held}, changed: make(chan struct{})}
-	next.confirmed = l.confirmed
+		LastRenewed: l.rec.Renewed, LastConfirmed: l.confirmed, Unconfirmed: unconfirmed && l.held},
+		changed: make(chan struct{})}
+	next.awaiting = l.held && l.awaitUpload
 	if l.held && !l.awaitUpload {
 		next.until, next.from = l.confirmed.Add(l.opts.TTL), l.holdUntil
 	}
@@ -62,6 +66,14 @@ func (l *Lease) Confirmed() bool {
 	}
 	now := l.opts.Now()
 	return now.Before(s.until) && !now.Before(s.from)
+}
+
+// TakingOver reports whether Confirmed is false only because this instance just took over a silent holder
+// (LeaseOptions.HoldAfterTakeover): it waits for its first upload of the latest, or for the old holder's
+// confirmation to lapse. Makes no request.
+func (l *Lease) TakingOver() bool {
+	s := l.state.Load()
+	return s != nil && s.Held && (s.awaiting || l.opts.Now().Before(s.from))
 }
 
 // WaitConfirmed returns nil at once while Confirmed; otherwise it waits until a renewal (by Keep, any write of
@@ -130,8 +142,8 @@ func (l *Lease) Keep(ctx context.Context, every time.Duration) error {
 			return nil
 		case <-timer.C:
 		}
-		if s := l.state.Load(); s != nil && s.Held && !s.Unconfirmed && !s.confirmed.IsZero() {
-			if since := l.opts.Now().Sub(s.confirmed); since < every {
+		if s := l.state.Load(); s != nil && s.Held && !s.Unconfirmed && !s.LastConfirmed.IsZero() {
+			if since := l.opts.Now().Sub(s.LastConfirmed); since < every {
 				timer.Reset(every - since) // an upload of the latest confirmed it meanwhile
 				continue
 			}
@@ -160,8 +172,8 @@ func (l *Lease) Keep(ctx context.Context, every time.Duration) error {
 			}
 			wait = every / 4
 			since := "never"
-			if st := l.State(); !st.LastRenewed.IsZero() {
-				since = now.Sub(st.LastRenewed).Round(time.Millisecond).String()
+			if st := l.State(); !st.LastConfirmed.IsZero() {
+				since = now.Sub(st.LastConfirmed).Round(time.Millisecond).String()
 			}
 			warn.event(l.log, now).Err(err).Str("since_last_renewal", since).Dur("retry_in", wait).
 				Msg("lease renewal failed; the lease is still ours as far as we know")

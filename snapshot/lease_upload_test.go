@@ -111,8 +111,9 @@ func TestLeaseRenewedByUploads(t *testing.T) {
 		if waited := time.Since(start); waited < uploadTTL+testSkew {
 			t.Fatalf("took over after %v, before TTL+skew %v", waited, uploadTTL+testSkew)
 		}
-		if b.Confirmed() {
-			t.Fatal("the new holder is confirmed before its first upload of the latest")
+		if b.Confirmed() || !b.TakingOver() {
+			t.Fatalf("the new holder before its first upload of the latest: confirmed %v, taking over %v; want "+
+				"not confirmed, taking over", b.Confirmed(), b.TakingOver())
 		}
 		watched := storedETag(t, root, keys)
 		bDB := newRegistry(t, 1)
@@ -125,7 +126,7 @@ func TestLeaseRenewedByUploads(t *testing.T) {
 		if err := bRepl.Final(leaseContext(t)); err != nil {
 			t.Fatalf("the new holder's first upload: %v", err)
 		}
-		if !b.Confirmed() {
+		if !b.Confirmed() || b.TakingOver() {
 			t.Fatal("the new holder is not confirmed after its first upload on the ETag it watched")
 		}
 
@@ -166,7 +167,7 @@ func TestLeaseRenewedByUploads(t *testing.T) {
 		if err := bRepl.Final(leaseContext(t)); err != nil { // refused, then it replaces the superseded writer's
 			t.Fatalf("the new holder's first upload: %v", err)
 		}
-		if b.Confirmed() {
+		if b.Confirmed() || !b.TakingOver() {
 			t.Fatal("the new holder is confirmed while the old holder's upload may still confirm it")
 		}
 		if err := b.WaitConfirmed(leaseContext(t)); err != nil {

@@ -142,6 +142,7 @@ func TestS3StartupReadsWhatItNeeds(t *testing.T) {
 	}
 
 	first, p := startCounts("pod1")
+	t.Logf("first start: %v", first)
 	if n := first["history HEAD"]; n != 0 {
 		t.Fatalf("a first start sent %v history HEADs, want none: %v", n, first)
 	}
@@ -149,6 +150,7 @@ func TestS3StartupReadsWhatItNeeds(t *testing.T) {
 	p.stop()
 
 	again, p := startCounts("pod2")
+	t.Logf("restart: %v", again)
 	if n := total(again); n > 9 {
 		t.Fatalf("a restart with a good latest sent %v requests up to its first history write, want 9 at most: %v", n, again)
 	}

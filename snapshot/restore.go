@@ -71,7 +71,8 @@ type RestoreResult struct {
 // Restore installs at Path the newest good registry state (DESIGN.md section 7): the local file when it passes
 // bbolt's Check and is not older than the latest snapshot; else the latest snapshot; else, loudly, the newest
 // good history slot. A local file another user owns, a symlink or a corrupt one is discarded first, with a
-// warning naming the path and the reason. Nothing stored at all is a first start (Path removed, FromNone). A 403
+// warning naming the path and the reason. Nothing stored at all is a first start (Path removed, FromNone); with
+// NoPriorWriter a missing latest is one without a look at the history ring (one HEAD per slot). A 403
 // on the latest key is resolved as DESIGN.md says: with no history either, Restore creates the first snapshot
 // with If-None-Match: * (success: a true first start; 412: access is really denied). A foreign object at the key
 // is ErrForeign unless Force; snapshots that all fail verification are ErrNoGoodSnapshot unless AllowEmpty; a

@@ -73,6 +73,10 @@ func TestS3BusyWriterRenewsByUploading(t *testing.T) {
 	waitFor(t, time.Minute, "the standby to take over and ship what follows", func() bool {
 		return strings.Contains(b.logs(), "took over a silent lease") && len(w.after(w.numbers(t, outB), killed)) > 0
 	}, b)
+	if strings.Contains(b.logs(), "after this instance began to take over") {
+		t.Fatalf("the standby held its publishing back although the killed writer uploaded nothing after its watch:\n%s",
+			b.logs())
+	}
 	b.stop()
 }
 

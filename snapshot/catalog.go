@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"errors"
@@ -223,13 +224,19 @@ func Fetch(ctx context.Context, client *minio.Client, bucket, key, versionID, ds
 		return Header{}, "", classify(err, s3client.OpGetObject, bucket, key)
 	}
 	defer obj.Close()
+	// Read before Stat: minio-go then answers Stat from the GET's reply, where a Stat first costs a HEAD.
+	body := bufio.NewReaderSize(obj, 32<<10)
+	if _, err := body.Peek(1); err != nil && !errors.Is(err, io.EOF) {
+		return Header{}, "", classify(err, s3client.OpGetObject, bucket, key)
+	}
 	info, err := obj.Stat()
 	if err != nil {
 		return Header{}, "", classify(err, s3client.OpGetObject, bucket, key)
 	}
-	var r io.Reader = obj
+	var r io.Reader = body
 	if progress != nil {
-		r = &progressReader{r: obj, total: info.Size, report: progress}
+		// Stat's size is what is left after the bytes read: the peek's, all still in the buffer.
+		r = &progressReader{r: body, total: info.Size + int64(body.Buffered()), report: progress}
 	}
 	h, err := Read(r, dstPath)
 	if err != nil {

@@ -13,16 +13,21 @@ type LeaseState struct {
 	Epoch      uint64
 	// LastRenewed is when the last successful acquire, renewal or release was written (by the lease's clock).
 	LastRenewed time.Time
+	// LastConfirmed is when the last write S3 confirmed was sent (by the lease's clock): of the lease, or a
+	// conditional upload of the latest (LeaseOptions.Latest). A busy writer's is recent while LastRenewed is old.
+	LastConfirmed time.Time
 	// Unconfirmed means the last renewal failed with a network error (or timeout, or 5xx): the lease is still ours
 	// as far as we know, but S3 has not said so lately.
 	Unconfirmed bool
 }
 
-// published is what publish records: the State, and what Confirmed and WaitConfirmed need.
+// published is what publish records: the State, and what Confirmed, WaitConfirmed and Keep need.
 type published struct {
 	LeaseState
-	until   time.Time     // l.confirmed plus TTL while held; zero otherwise
-	changed chan struct{} // closed when the next state is published
+	awaiting bool          // l.awaitUpload
+	from     time.Time     // Confirmed not before this (HoldAfterTakeover); zero: no hold
+	until    time.Time     // l.confirmed plus TTL while held (and not awaiting an upload); zero otherwise
+	changed  chan struct{} // closed when the next state is published
 }
 
 // State returns the lease's state without waiting for a write in flight, so a metrics scrape never blocks on S3.
@@ -36,9 +41,11 @@ func (l *Lease) State() LeaseState {
 // publish records the state for State and wakes WaitConfirmed. Callers hold l.mu.
 func (l *Lease) publish(unconfirmed bool) {
 	next := &published{LeaseState: LeaseState{Held: l.held, Lost: l.lost, Epoch: l.rec.Epoch,
-		LastRenewed: l.rec.Renewed, Unconfirmed: unconfirmed && l.held}, changed: make(chan struct{})}
-	if l.held {
-		next.until = l.confirmed.Add(l.opts.TTL)
+		LastRenewed: l.rec.Renewed, LastConfirmed: l.confirmed, Unconfirmed: unconfirmed && l.held},
+		changed: make(chan struct{})}
+	next.awaiting = l.held && l.awaitUpload
+	if l.held && !l.awaitUpload {
+		next.until, next.from = l.confirmed.Add(l.opts.TTL), l.holdUntil
 	}
 	if prev := l.state.Swap(next); prev != nil {
 		close(prev.changed)
@@ -46,17 +53,31 @@ func (l *Lease) publish(unconfirmed bool) {
 }
 
 // Confirmed reports whether this instance may act as the registry's one writer now: it holds the lease, and its
-// last write of the lease that S3 confirmed was sent less than one TTL ago by this process's monotonic clock
-// (opts.Now). Until then no other instance can have taken the lease over, since a taker waits TTL plus Skew after
-// it last saw the record change. It does not wait for a write in flight and makes no request, so it answers at
-// once after the process was stopped (SIGSTOP) or cut off from S3 for longer than the TTL.
+// last write that S3 confirmed (of the lease, or a conditional upload of the latest) was sent less than one TTL
+// ago by this process's monotonic clock (opts.Now). Until then no other instance can have taken the lease over,
+// since a taker waits TTL plus Skew after it last saw the record (and the latest) change. After a takeover with
+// HoldAfterTakeover it is false until the old holder's confirmation has surely lapsed. It does not wait for a
+// write in flight and makes no request, so it answers at once after the process was stopped (SIGSTOP) or cut off
+// from S3 for longer than the TTL.
 func (l *Lease) Confirmed() bool {
 	s := l.state.Load()
-	return s != nil && s.Held && l.opts.Now().Before(s.until)
+	if s == nil || !s.Held {
+		return false
+	}
+	now := l.opts.Now()
+	return now.Before(s.until) && !now.Before(s.from)
 }
 
-// WaitConfirmed returns nil at once while Confirmed; otherwise it waits until a renewal (by Keep, or any write of
-// the lease) confirms the lease again. It returns an error wrapping ErrLeaseLost once the lease is lost, another
+// TakingOver reports whether Confirmed is false only because this instance just took over a silent holder
+// (LeaseOptions.HoldAfterTakeover): it waits for its first upload of the latest, or for the old holder's
+// confirmation to lapse. Makes no request.
+func (l *Lease) TakingOver() bool {
+	s := l.state.Load()
+	return s != nil && s.Held && (s.awaiting || l.opts.Now().Before(s.from))
+}
+
+// WaitConfirmed returns nil at once while Confirmed; otherwise it waits until a renewal (by Keep, any write of
+// the lease, or a conditional upload of the latest) confirms the lease again, or a hold after a takeover ends. It returns an error wrapping ErrLeaseLost once the lease is lost, another
 // error when it is not held (never acquired, or released), and ctx.Err() when ctx ends first.
 func (l *Lease) WaitConfirmed(ctx context.Context) error {
 	for {
@@ -66,28 +87,49 @@ func (l *Lease) WaitConfirmed(ctx context.Context) error {
 			return fmt.Errorf("confirm lease %s: %w", l.opts.Key, ErrLeaseLost)
 		case s == nil || !s.Held:
 			return fmt.Errorf("confirm lease %s: not held", l.opts.Key)
-		case l.opts.Now().Before(s.until):
+		}
+		now := l.opts.Now()
+		if now.Before(s.until) && !now.Before(s.from) {
 			return nil
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.changed:
+		if err := waitHold(ctx, s, now); err != nil {
+			return err
 		}
 	}
 }
 
-// Keep renews the lease every `every` (zero: TTL/3) until ctx ends (returns nil) or the lease is lost (returns an
-// error wrapping ErrLeaseLost). Network errors are logged (Warn, with how long since the last successful renewal)
-// and retried sooner (every/2); the lease stays ours as far as we know (DESIGN: lost only on 412/404). Each
-// renewal is bounded by TTL/3, so a hung connection cannot use up the TTL. A lease that is not held (never
+// waitHold waits until s changes, or, while s is confirmed but held after a takeover, until the hold ends.
+func waitHold(ctx context.Context, s *published, now time.Time) error {
+	var holdEnds <-chan time.Time
+	if now.Before(s.until) {
+		t := time.NewTimer(s.from.Sub(now))
+		defer t.Stop()
+		holdEnds = t.C
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.changed:
+	case <-holdEnds:
+	}
+	return nil
+}
+
+// Keep renews the lease whenever nothing confirmed it for `every` (zero: TTL/2) until ctx ends (returns nil) or
+// the lease is lost (returns an error wrapping ErrLeaseLost). A conditional upload of the latest confirms it as a
+// renewal does (LeaseOptions.Latest), so a busy writer that uploads more often than `every` writes the lease
+// object only at startup and release. TTL/2 leaves the other half of the TTL for a renewal that fails to be
+// retried before Confirmed lapses; renewing more often would buy nothing but requests, since a taker waits TTL
+// plus Skew whatever the period. Network errors are logged (Warn, with how long since the last successful
+// renewal) and retried sooner (every/4); the lease stays ours as far as we know (DESIGN: lost only on 412/404).
+// Each renewal is bounded by TTL/4, so a hung connection cannot use up the TTL. A lease that is not held (never
 // acquired, or released) is an error at the first renewal. Call it after Acquire, from the goroutine that owns
 // the lease's lifetime; Release after it returned.
 func (l *Lease) Keep(ctx context.Context, every time.Duration) error {
 	if every <= 0 {
-		every = l.opts.TTL / 3
+		every = l.opts.TTL / 2
 	}
-	timeout := l.opts.TTL / 3
+	timeout := l.opts.TTL / 4
 	var (
 		warn    repeatWarning
 		failing time.Time // when the current run of failed renewals began; zero while they succeed
@@ -99,6 +141,12 @@ func (l *Lease) Keep(ctx context.Context, every time.Duration) error {
 		case <-ctx.Done():
 			return nil
 		case <-timer.C:
+		}
+		if s := l.state.Load(); s != nil && s.Held && !s.Unconfirmed && !s.LastConfirmed.IsZero() {
+			if since := l.opts.Now().Sub(s.LastConfirmed); since < every {
+				timer.Reset(every - since) // an upload of the latest confirmed it meanwhile
+				continue
+			}
 		}
 		rctx, cancel := context.WithTimeout(ctx, timeout)
 		err := l.Renew(rctx)
@@ -122,10 +170,10 @@ func (l *Lease) Keep(ctx context.Context, every time.Duration) error {
 			if failing.IsZero() {
 				failing = now
 			}
-			wait = every / 2
+			wait = every / 4
 			since := "never"
-			if st := l.State(); !st.LastRenewed.IsZero() {
-				since = now.Sub(st.LastRenewed).Round(time.Millisecond).String()
+			if st := l.State(); !st.LastConfirmed.IsZero() {
+				since = now.Sub(st.LastConfirmed).Round(time.Millisecond).String()
 			}
 			warn.event(l.log, now).Err(err).Str("since_last_renewal", since).Dur("retry_in", wait).
 				Msg("lease renewal failed; the lease is still ours as far as we know")

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -28,6 +29,31 @@ func (k Keys) Probe() string { return k.Latest + ".probe" }
 
 // History is the key of history slot n.
 func (k Keys) History(n int) string { return fmt.Sprintf("%s.history/%03d", k.Latest, n) }
+
+// Key kinds (Keys.Kind), the key_kind label of flicker_s3_requests_total.
+const (
+	KindSnapshot = "snapshot" // the latest
+	KindHistory  = "history"
+	KindLease    = "lease"
+	KindProbe    = "probe"
+	KindOther    = "other" // anything else, e.g. a bucket listing (restore --versions)
+)
+
+// Kind names which of these keys a request's URL path is for ("/bucket/key" or "/key": the path ends with the
+// key either way).
+func (k Keys) Kind(path string) string {
+	switch {
+	case strings.HasSuffix(path, "/"+k.Lease()):
+		return KindLease
+	case strings.HasSuffix(path, "/"+k.Probe()):
+		return KindProbe
+	case strings.Contains(path, "/"+k.Latest+".history/"):
+		return KindHistory
+	case strings.HasSuffix(path, "/"+k.Latest):
+		return KindSnapshot
+	}
+	return KindOther
+}
 
 // String is s3://bucket/latest.
 func (k Keys) String() string { return "s3://" + k.Bucket + "/" + k.Latest }

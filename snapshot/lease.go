@@ -79,13 +79,24 @@ type LeaseOptions struct {
 	Key    string // the lease object's key: <registry key>.lease
 	// WriterID and Hostname identify this instance in the record and in the errors other instances print.
 	WriterID, Hostname string
-	// TTL is how long a record stays valid without renewal; zero means DefaultLeaseTTL. The holder should renew
-	// well within it (every TTL/3 or so).
+	// TTL is how long a record stays valid without renewal; zero means DefaultLeaseTTL. The holder renews
+	// within it (Keep: when nothing confirmed ownership for TTL/2).
 	TTL time.Duration
 	// Skew is the margin added to the TTL before a silent holder is taken over; zero means DefaultLeaseSkew.
 	Skew time.Duration
 	// Poll is how often Acquire reads a held lease; zero means TTL/3.
 	Poll time.Duration
+	// Latest is the latest snapshot's key (Keys.Latest), or empty. When set, a conditional upload of the latest
+	// by the holder's replicator proves ownership as a renewal does (so a busy holder rarely writes the lease
+	// object), and Acquire judges a holder alive while either object changes: it takes over only when both the
+	// lease and the latest were seen unchanged for TTL plus Skew.
+	Latest string
+	// HoldAfterTakeover is for a writer that ships events (run): after taking over a silent holder, Confirmed
+	// stays false until this instance's first conditional upload of the latest lands. If that upload was made
+	// on the ETag Acquire watched, the old holder wrote nothing since and publishing may begin; otherwise the
+	// old holder uploaded after the watch, which confirmed it for up to one TTL, so Confirmed waits TTL plus
+	// Skew after the upload. Admin commands, which only upload, leave it off. Needs Latest.
+	HoldAfterTakeover bool
 	// Now stamps records and measures how long a lease was seen unchanged; nil means time.Now (whose monotonic
 	// reading makes the measure immune to wall clock jumps). Waiting itself always uses real timers.
 	Now    func() time.Time
@@ -94,10 +105,16 @@ type LeaseOptions struct {
 
 // Lease keeps one writer per registry with conditional writes of a small object (DESIGN.md section 7): create
 // with If-None-Match: *, renew, take over and release with If-Match on the last ETag. A silent holder is taken
-// over only after its record was seen unchanged for TTL plus Skew by this instance's own clock, so clock skew
-// between hosts does not matter. The lease is lost only when a conditional write answers 412 or 404; network
-// errors are returned as they are and leave the state unchanged. Confirmed tells the holder whether it may still
-// act as the one writer meanwhile: not once its last confirmed write is older than the TTL (keeper.go).
+// over only after its record (and, with LeaseOptions.Latest, the latest snapshot) was seen unchanged for TTL plus
+// Skew by this instance's own clock, so clock skew between hosts does not matter. The lease is lost only when a
+// conditional write answers 412 or 404; network errors are returned as they are and leave the state unchanged.
+// Confirmed tells the holder whether it may still act as the one writer meanwhile: not once its last confirmed
+// write (of the lease, or a conditional upload of the latest) is older than the TTL (keeper.go).
+//
+// Why an upload of the latest may stand for a renewal: it is made with If-Match on the ETag its writer last saw,
+// so it lands only while nobody else wrote the latest; a taker watches the latest too, and its own first upload
+// is conditional on the ETag it watched (HoldAfterTakeover), so no upload of the old holder lands after the taker
+// watched it without the taker noticing and waiting out the confirmation it gave.
 //
 // Methods are safe for concurrent use; they run one at a time.
 type Lease struct {
@@ -112,10 +129,18 @@ type Lease struct {
 	etag    string         // its ETag
 	pending []pendingWrite // writes sent since the last confirmed one, whose outcome is unknown
 	// confirmed is when the last write S3 confirmed was sent, by opts.Now (monotonic with time.Now): no other
-	// instance can take the lease over before one TTL after it (see Confirmed).
+	// instance can take the lease over before one TTL after it (see Confirmed). Conditional uploads of the latest
+	// count (snapshotUploaded).
 	confirmed time.Time
+	// After a takeover of a silent holder with HoldAfterTakeover: awaitUpload until the first upload of the
+	// latest, made on the ETag watched (watchedLatest, "" when there was none) or not; holdUntil is when
+	// Confirmed may be true again if it was not.
+	awaitUpload   bool
+	watchedLatest string
+	holdUntil     time.Time
 
-	epoch atomic.Uint64 // rec.Epoch, readable while an Acquire waits holding mu
+	epoch   atomic.Uint64 // rec.Epoch, readable while an Acquire waits holding mu
+	created atomic.Bool   // the last successful take created the lease object (FirstHolder)
 
 	state atomic.Pointer[published] // for State and WaitConfirmed, readable while a write holds mu (keeper.go)
 }
@@ -144,6 +169,12 @@ func NewLease(client *minio.Client, opts LeaseOptions) *Lease {
 		log: opts.Logger.With().Str("component", "lease").Str("key", opts.Key).Logger()}
 }
 
+// FirstHolder reports whether this instance's Acquire created the lease object: no instance ever held this
+// registry's lease, so, unless it was written with --lease=off (or by a store without conditional writes), the
+// registry has no snapshot yet and its history needs no look (RestoreOptions.NoPriorWriter). It does not wait
+// for a running Acquire.
+func (l *Lease) FirstHolder() bool { return l.created.Load() }
+
 // Epoch is the epoch of the lease this instance holds or last held; 0 before the first Acquire.
 // It does not wait for a running Acquire.
 func (l *Lease) Epoch() uint64 { return l.epoch.Load() }
@@ -164,11 +195,13 @@ func (l *Lease) Acquire(ctx context.Context, wait time.Duration) (uint64, error)
 	start := l.opts.Now()
 	deadline := start.Add(wait)
 	var (
-		seenETag  string
-		seenAt    time.Time
-		holder    *LeaseRecord
-		lastErr   error
-		conflicts int
+		seenETag   string
+		seenLatest string // the latest snapshot's ETag ("" while missing), watched with the lease
+		seenAt     time.Time
+		holder     *LeaseRecord
+		watched    *string // the latest's ETag when this instance tried to take over a silent holder
+		lastErr    error
+		conflicts  int
 	)
 	for {
 		// After a lost race, look again at once (even past the deadline, so a loser can name the winner); a
@@ -178,13 +211,13 @@ func (l *Lease) Acquire(ctx context.Context, wait time.Duration) (uint64, error)
 		cur, etag, err := l.read(ctx)
 		switch {
 		case errors.Is(err, errNoLease):
-			err = l.take(ctx, LeaseRecord{}, "")
+			err = l.take(ctx, LeaseRecord{}, "", nil)
 			if err == nil {
 				return l.rec.Epoch, nil
 			}
 			again = errors.Is(err, errConflict)
 		case errors.Is(err, errReadDenied):
-			if terr := l.take(ctx, LeaseRecord{}, ""); terr == nil {
+			if terr := l.take(ctx, LeaseRecord{}, "", nil); terr == nil {
 				return l.rec.Epoch, nil
 			} else if errors.Is(terr, errConflict) || errors.Is(terr, errReadDenied) {
 				return 0, fmt.Errorf("acquire lease %s: the lease object exists but reading it is denied: %w", l.opts.Key, err)
@@ -196,7 +229,7 @@ func (l *Lease) Acquire(ctx context.Context, wait time.Duration) (uint64, error)
 			}
 			l.log.Debug().Err(err).Msg("reading the lease failed; retrying")
 		case cur.Released:
-			err = l.take(ctx, cur, etag)
+			err = l.take(ctx, cur, etag, nil)
 			if err == nil {
 				return l.rec.Epoch, nil
 			}
@@ -207,23 +240,33 @@ func (l *Lease) Acquire(ctx context.Context, wait time.Duration) (uint64, error)
 			l.pending = l.pending[:0]
 			l.held, l.lost, l.rec, l.etag = true, false, cur, etag
 			l.epoch.Store(cur.Epoch)
+			l.awaitAfterTakeover(watched)
 			l.publish(false)
 			l.log.Info().Uint64("epoch", cur.Epoch).Msg("lease acquired (the reply to our write was lost)")
 			return cur.Epoch, nil
 		default:
 			holder = &cur
 			now := l.opts.Now()
+			latest, lerr := l.latestETag(ctx)
+			if lerr != nil {
+				err = lerr // the holder's liveness is unknown: look again at the next poll
+				l.log.Debug().Err(err).Msg("reading the latest snapshot failed; retrying")
+				break
+			}
 			if etag != seenETag {
-				seenETag, seenAt = etag, now
 				l.log.Info().Str("holder", cur.WriterID).Str("holder_host", cur.Hostname).Uint64("epoch", cur.Epoch).
 					Msg("lease held, watching it")
+			}
+			if etag != seenETag || latest != seenLatest {
+				seenETag, seenLatest, seenAt = etag, latest, now
 			}
 			staleAt := seenAt.Add(l.silence(cur))
 			if now.Before(staleAt) {
 				next = earliest(next, staleAt, now.Add(l.opts.Poll))
 				break
 			}
-			err = l.take(ctx, cur, etag)
+			watched = &latest
+			err = l.take(ctx, cur, etag, watched)
 			if err == nil {
 				l.log.Warn().Str("holder", cur.WriterID).Str("holder_host", cur.Hostname).
 					Dur("silent_for", now.Sub(seenAt)).Uint64("epoch", l.rec.Epoch).Msg("took over a silent lease")
@@ -286,11 +329,12 @@ func earliest(t time.Time, more ...time.Time) time.Time {
 }
 
 // take writes a record for this instance at prev.Epoch+1: a creation when etag is empty, else a takeover of the
-// record with that ETag. errConflict means another instance got there first.
+// record with that ETag. errConflict means another instance got there first. watched is the latest's ETag when
+// this takes over a silent holder (see HoldAfterTakeover), else nil.
 //
 // The write ids of earlier takes whose outcome is unknown stay pending: one of them may land late (a delayed
 // request) just before this one is refused, and is then ours, not a conflict.
-func (l *Lease) take(ctx context.Context, prev LeaseRecord, etag string) error {
+func (l *Lease) take(ctx context.Context, prev LeaseRecord, etag string, watched *string) error {
 	now := l.opts.Now()
 	epoch := prev.Epoch + 1
 	if etag == "" {
@@ -308,10 +352,66 @@ func (l *Lease) take(ctx context.Context, prev LeaseRecord, etag string) error {
 		return err
 	}
 	l.held, l.lost, l.rec, l.etag = true, false, rec, newETag
+	l.created.Store(etag == "")
 	l.epoch.Store(rec.Epoch)
+	l.awaitAfterTakeover(watched)
 	l.publish(false)
 	l.log.Info().Uint64("epoch", rec.Epoch).Msg("lease acquired")
 	return nil
+}
+
+// awaitAfterTakeover sets up HoldAfterTakeover after a successful take; watched is nil unless it took over a
+// silent holder. Callers hold l.mu.
+func (l *Lease) awaitAfterTakeover(watched *string) {
+	l.awaitUpload, l.watchedLatest, l.holdUntil = false, "", time.Time{}
+	if watched != nil && l.opts.HoldAfterTakeover && l.opts.Latest != "" {
+		l.awaitUpload, l.watchedLatest = true, *watched
+	}
+}
+
+// snapshotUploaded is told by the replicator that a conditional upload of the latest, sent at sent (by
+// opts.Now) with If-Match on ifMatch ("" for If-None-Match: *), succeeded: like a renewal, it proves this
+// instance still owned the registry when it landed. The first one after a takeover also ends awaitUpload.
+func (l *Lease) snapshotUploaded(sent time.Time, ifMatch string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.held {
+		return
+	}
+	if l.awaitUpload {
+		l.awaitUpload = false
+		if ifMatch != l.watchedLatest {
+			// The old holder uploaded after Acquire watched the latest: that upload confirmed it for up to one TTL.
+			l.holdUntil = sent.Add(l.opts.TTL + l.opts.Skew)
+			l.log.Warn().Dur("hold", l.opts.TTL+l.opts.Skew).
+				Msg("the previous holder uploaded a snapshot after this instance began to take over; waiting until its confirmation has lapsed")
+		}
+	}
+	if sent.After(l.confirmed) {
+		l.confirmed = sent
+	}
+	l.publish(false)
+}
+
+// latestETag is the latest snapshot's ETag, "" when it is missing (or a 403 hides whether it is), or when
+// LeaseOptions.Latest is not set. Other errors mean the holder's liveness cannot be judged now.
+func (l *Lease) latestETag(ctx context.Context) (string, error) {
+	if l.opts.Latest == "" {
+		return "", nil
+	}
+	st, err := l.client.StatObject(ctx, l.opts.Bucket, l.opts.Latest, minio.StatObjectOptions{})
+	if err != nil {
+		r := s3client.ToErrorResponse(err)
+		if r.Code == "NoSuchBucket" {
+			return "", s3client.Explain(err, s3client.OpHeadObject, l.opts.Bucket, l.opts.Latest)
+		}
+		if r.StatusCode == http.StatusNotFound || r.Code == "NoSuchKey" || r.StatusCode == http.StatusForbidden ||
+			r.Code == "AccessDenied" {
+			return "", nil
+		}
+		return "", s3client.Explain(err, s3client.OpHeadObject, l.opts.Bucket, l.opts.Latest)
+	}
+	return st.ETag, nil
 }
 
 // Renew extends the lease by TTL with If-Match on its last ETag. ErrLeaseLost (412 or 404) means another
@@ -468,11 +568,12 @@ func (l *Lease) read(ctx context.Context) (LeaseRecord, string, error) {
 		return LeaseRecord{}, "", l.readErr(err)
 	}
 	defer obj.Close()
-	st, err := obj.Stat()
+	// Read before Stat: minio-go then answers Stat from the GET's reply, where a Stat first costs a HEAD.
+	b, err := io.ReadAll(io.LimitReader(obj, maxLeaseSize+1))
 	if err != nil {
 		return LeaseRecord{}, "", l.readErr(err)
 	}
-	b, err := io.ReadAll(io.LimitReader(obj, maxLeaseSize+1))
+	st, err := obj.Stat()
 	if err != nil {
 		return LeaseRecord{}, "", l.readErr(err)
 	}

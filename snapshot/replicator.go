@@ -61,6 +61,10 @@ type ReplicatorOptions struct {
 	// Fenced uploads the latest with If-Match on the last ETag seen (If-None-Match: * when ETag is empty), so a
 	// stale writer is refused. False for stores without conditional writes (--lease=off, or GCS found by the probe).
 	Fenced bool
+	// Lease is the lease this writer holds (fenced mode), or nil: each conditional upload of the latest that
+	// lands confirms it as a renewal does, so the lease object itself is written only when no upload went up
+	// for a while (Lease.Keep).
+	Lease  *Lease
 	ETag   string           // the latest object's ETag as restore saw it; "" when there is none
 	Now    func() time.Time // stamps snapshots and stats; nil: time.Now. Waiting always uses real timers.
 	Logger zerolog.Logger
@@ -316,8 +320,12 @@ func (r *Replicator) putLatest(ctx context.Context, snap *Snapshot) error {
 				opts.SetMatchETag(r.etag)
 			}
 		}
+		sent := r.leaseNow()
 		etag, err := r.put(ctx, key, snap, opts)
 		if err == nil {
+			if r.opts.Fenced && r.opts.Lease != nil {
+				r.opts.Lease.snapshotUploaded(sent, r.etag)
+			}
 			r.etag = etag
 			return nil
 		}
@@ -329,6 +337,14 @@ func (r *Replicator) putLatest(ctx context.Context, snap *Snapshot) error {
 		}
 	}
 	return fmt.Errorf("upload %s: the object keeps changing under its own writer", r.opts.Keys)
+}
+
+// leaseNow is the lease's clock (for snapshotUploaded), or the zero time without a lease.
+func (r *Replicator) leaseNow() time.Time {
+	if r.opts.Lease == nil {
+		return time.Time{}
+	}
+	return r.opts.Lease.opts.Now()
 }
 
 // resolveRefusal looks at the latest object after a conditional upload was refused (412, or 404 for If-Match).

@@ -39,10 +39,15 @@ func (g *leaseGate) wait(ctx context.Context) error {
 	if g.lease.Confirmed() {
 		return nil
 	}
-	if g.paused.CompareAndSwap(false, true) {
+	if g.lease.TakingOver() {
+		if g.paused.CompareAndSwap(false, true) {
+			g.log.Info().Msg("took over the lease: publishing waits until this instance's first snapshot upload " +
+				"shows the previous holder stopped")
+		}
+	} else if g.paused.CompareAndSwap(false, true) {
 		ev := g.log.Warn().Dur("lease_ttl", g.ttl)
-		if st := g.lease.State(); !st.LastRenewed.IsZero() {
-			ev = ev.Dur("since_last_renewal", time.Since(st.LastRenewed).Round(time.Millisecond))
+		if st := g.lease.State(); !st.LastConfirmed.IsZero() {
+			ev = ev.Dur("since_last_renewal", time.Since(st.LastConfirmed).Round(time.Millisecond))
 		}
 		ev.Msg("PAUSED: the lease was not confirmed within its TTL and another instance may have taken over; " +
 			"reading nothing more until a renewal confirms it")

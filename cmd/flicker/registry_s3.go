@@ -79,7 +79,7 @@ func (l registryLocation) modifyS3(e *env, leaseTTL time.Duration, verb, done st
 	writerID, host := writerIdentity()
 	writerID = "registry-" + writerID
 	lease := snapshot.NewLease(client, snapshot.LeaseOptions{Bucket: keys.Bucket, Key: keys.Lease(),
-		WriterID: writerID, Hostname: host, TTL: leaseTTL, Logger: log})
+		WriterID: writerID, Hostname: host, TTL: leaseTTL, Latest: keys.Latest, Logger: log})
 	held, err := holdLease(ctx, lease, leaseTTL, log)
 	if errors.Is(err, snapshot.ErrLeaseHeld) {
 		return wrapExit(err, "%s %s: %w; stop it first", verb, keys)

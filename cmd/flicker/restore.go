@@ -212,7 +212,7 @@ func (c *RestoreCmd) promote(ctx context.Context, e *env, client *minio.Client, 
 	var held *heldLease // nil with --force
 	if !c.Force {
 		lease := snapshot.NewLease(client, snapshot.LeaseOptions{Bucket: keys.Bucket, Key: keys.Lease(),
-			WriterID: writerID, Hostname: host, TTL: c.LeaseTTL, Logger: log})
+			WriterID: writerID, Hostname: host, TTL: c.LeaseTTL, Latest: keys.Latest, Logger: log})
 		var err error
 		held, err = holdLease(ctx, lease, c.LeaseTTL, log)
 		if errors.Is(err, snapshot.ErrLeaseHeld) {

@@ -90,6 +90,7 @@ func (c *RunCmd) Run(e *env) error {
 	defer stop()
 
 	var live liveParts
+	c.requests = &live.s3Requests
 	var srv *telemetry.Server
 	if c.HTTPAddr != "" {
 		if srv, err = startTelemetry(ctx, c.HTTPAddr, stall, &live, log); err != nil {

@@ -30,10 +30,17 @@ func isS3(location string) bool {
 // client parses an s3:// registry URL and builds a client from the environment and the flags. Problems are usage
 // errors: they name the variable or flag.
 func (f s3Flags) client(registryURL string) (*minio.Client, snapshot.Keys, error) {
+	c, keys, _, err := f.countedClient(registryURL)
+	return c, keys, err
+}
+
+// countedClient is client, with a counter of its requests by key kind (flicker_s3_requests_total).
+func (f s3Flags) countedClient(registryURL string) (*minio.Client, snapshot.Keys, *s3client.Requests, error) {
 	bucket, key, err := s3client.ParseURL(registryURL)
 	if err != nil {
-		return nil, snapshot.Keys{}, usageError("--registry-file: %v", err)
+		return nil, snapshot.Keys{}, nil, usageError("--registry-file: %v", err)
 	}
+	keys := snapshot.Keys{Bucket: bucket, Latest: key}
 	overrides := s3client.Config{Endpoint: f.S3Endpoint, Region: f.S3Region}
 	if f.S3PathStyle != "" {
 		ps := f.S3PathStyle == "true"
@@ -41,13 +48,14 @@ func (f s3Flags) client(registryURL string) (*minio.Client, snapshot.Keys, error
 	}
 	cfg, err := s3client.FromEnv(os.Getenv, overrides)
 	if err != nil {
-		return nil, snapshot.Keys{}, usageError("S3 settings: %v", err)
+		return nil, snapshot.Keys{}, nil, usageError("S3 settings: %v", err)
 	}
+	cfg.Requests = s3client.NewRequests(keys.Kind)
 	c, err := s3client.New(cfg)
 	if err != nil {
-		return nil, snapshot.Keys{}, usageError("S3 settings: %v", err)
+		return nil, snapshot.Keys{}, nil, usageError("S3 settings: %v", err)
 	}
-	return c, snapshot.Keys{Bucket: bucket, Latest: key}, nil
+	return c, keys, cfg.Requests, nil
 }
 
 // stateFile is where the live registry of an S3 registry lives in the state dir: one file per bucket and key, so

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
 
 	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/internal/s3client"
 	"github.com/flickerlog/flicker/internal/telemetry"
 	"github.com/flickerlog/flicker/snapshot"
 	"github.com/flickerlog/flicker/store"
@@ -24,11 +26,14 @@ type statelessFlags struct {
 	HistoryInterval  time.Duration `name:"history-interval" default:"5m" group:"S3" help:"How often a history slot (registry.json.history/NNN) is written, after a good upload of the latest."`
 	HistorySlots     int           `name:"history-slots" default:"288" group:"S3" help:"Number of history slots in the ring (288 x 5m = one day)."`
 	Lease            string        `name:"lease" default:"auto" enum:"auto,required,off" group:"S3" help:"One writer per registry: auto (fenced when the store honours conditional writes, else a loud warning), required (refuse to run unfenced) or off."`
-	LeaseTTL         time.Duration `name:"lease-ttl" default:"15s" group:"S3" help:"Lease lifetime without renewal; a silent holder is taken over after this plus a skew margin. A holder whose last confirmed renewal is older than this (by its monotonic clock: cut off from S3, or stopped) pauses its inputs until it renews, or exits 3 when it finds it was taken over."`
+	LeaseTTL         time.Duration `name:"lease-ttl" default:"15s" group:"S3" help:"Lease lifetime without renewal; a silent holder (neither the lease nor the latest snapshot changing) is taken over after this plus a skew margin. Each snapshot upload renews it; with none for half of it, the lease object is renewed (an idle instance's only requests: a longer TTL costs less, a standby or a restarted pod waits longer). A holder whose last confirmed renewal is older than this (by its monotonic clock: cut off from S3, or stopped) pauses its inputs until it renews, or exits 3 when it finds it was taken over."`
 	Standby          bool          `name:"standby" group:"S3" help:"When another instance holds the lease, wait (as a passive standby) and take over when it stops renewing."`
 	RestoreTimeout   time.Duration `name:"restore-timeout" default:"60s" group:"S3" help:"How long to retry at startup while S3 does not answer, then exit 1."`
 	AllowEmptyStart  bool          `name:"allow-empty-start" group:"S3" help:"Start with an empty registry when snapshots exist but none passes verification (inputs begin at start_position)."`
 	Force            bool          `name:"force" group:"S3" help:"Overwrite an object at the registry key that is not a flicker snapshot."`
+
+	// requests is where openS3 puts its client's request counter for /metrics (Run sets it); nil: nowhere.
+	requests *atomic.Pointer[s3client.Requests]
 }
 
 func (f *statelessFlags) validate() error {
@@ -80,9 +85,12 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 	if err := f.validate(); err != nil {
 		return nil, err
 	}
-	client, keys, err := f.client(location)
+	client, keys, requests, err := f.countedClient(location)
 	if err != nil {
 		return nil, err
+	}
+	if f.requests != nil {
+		f.requests.Store(requests)
 	}
 	// Before S3: a state dir another user planted ends the start before this instance takes the lease.
 	path := stateFile(c.StateDir, keys)
@@ -110,7 +118,8 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 	var epoch uint64
 	if fenced {
 		s.lease = snapshot.NewLease(client, snapshot.LeaseOptions{Bucket: keys.Bucket, Key: keys.Lease(),
-			WriterID: writerID, Hostname: host, TTL: f.LeaseTTL, Logger: log})
+			WriterID: writerID, Hostname: host, TTL: f.LeaseTTL, Latest: keys.Latest, HoldAfterTakeover: true,
+			Logger: log})
 		wait := takeoverWait(f.LeaseTTL)
 		if f.Standby {
 			wait = 1<<63 - 1
@@ -135,7 +144,7 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 
 	res, err := snapshot.Restore(ctx, client, snapshot.RestoreOptions{Keys: keys, HistorySlots: f.HistorySlots,
 		Path: path, AllowEmpty: f.AllowEmptyStart, Force: f.Force, Timeout: f.RestoreTimeout,
-		WriterID: writerID, Hostname: host, Logger: log})
+		NoPriorWriter: s.lease != nil && s.lease.FirstHolder(), WriterID: writerID, Hostname: host, Logger: log})
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
 			return nil, &exitError{code: exitFenced, err: fmt.Errorf("--state-dir: %w", err)}
@@ -169,7 +178,7 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 	}
 	s.repl = snapshot.NewReplicator(client, db, snapshot.ReplicatorOptions{Keys: keys, Interval: f.SnapshotInterval,
 		HistoryInterval: f.HistoryInterval, HistorySlots: f.HistorySlots, TmpDir: filepath.Dir(path),
-		WriterID: writerID, Hostname: host, Fenced: fenced, ETag: res.ETag, Logger: log})
+		WriterID: writerID, Hostname: host, Fenced: fenced, Lease: s.lease, ETag: res.ETag, Logger: log})
 	files, err := db.AllFiles()
 	if err != nil {
 		return nil, fmt.Errorf("read restored registry: %w", err)

@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/internal/s3client"
 	"github.com/flickerlog/flicker/internal/telemetry"
 	"github.com/flickerlog/flicker/processors"
 	"github.com/flickerlog/flicker/sources/api"
@@ -30,6 +31,8 @@ type liveParts struct {
 	syslogs atomic.Pointer[[]*syslog.Source]
 	https   atomic.Pointer[httpsrc.Source]
 	chains  atomic.Pointer[map[string]*processors.Chain] // by input name
+	// s3Requests counts the S3 registry's requests from its first (a standby's included).
+	s3Requests atomic.Pointer[s3client.Requests]
 }
 
 // startTelemetry serves /metrics, /healthz and /readyz on addr. /readyz answers 503 until the caller calls
@@ -90,6 +93,15 @@ func startTelemetry(ctx context.Context, addr string, stall time.Duration, live 
 				return processorStats(*chains)
 			}
 			return nil
+		},
+		S3Requests: func() []telemetry.S3RequestCount {
+			var out []telemetry.S3RequestCount
+			if r := live.s3Requests.Load(); r != nil {
+				for _, c := range r.Counts() {
+					out = append(out, telemetry.S3RequestCount{Op: c.Op, KeyKind: c.KeyKind, N: c.N})
+				}
+			}
+			return out
 		},
 		Stall:  stall,
 		Logger: log, // telemetry.New adds its component

@@ -22,7 +22,8 @@ import (
 
 // HTTPProxy is an HTTP proxy in front of a real MinIO server for the faults that need to read requests: it can
 // make the server look like a store that ignores conditional writes, as GCS's S3 interoperability endpoint does
-// (StripConditions), and hold chosen requests while others pass (Hold). SigV4 signs the conditional headers and, for
+// (StripConditions), and hold chosen requests while others pass (Hold). It counts the requests it receives
+// (Requests), as a store bills them. SigV4 signs the conditional headers and, for
 // streaming uploads, every chunk of the body, so the proxy decodes an aws-chunked body and signs each request again
 // with the server's root credentials, whatever credentials the client signed it with: what a client's own
 // credentials may do is not checked through it. S3 requests only (not STS).
@@ -41,7 +42,8 @@ type HTTPProxy struct {
 	hold     func(*http.Request) bool
 	drop     func(r *http.Request, body []byte) bool
 	dropped  atomic.Int64
-	released chan struct{} // closed by Release
+	released chan struct{}  // closed by Release
+	requests map[string]int // by "METHOD /path" (Requests)
 	closed   bool
 	serving  sync.WaitGroup // Serve and every handler that began before close
 }
@@ -56,6 +58,7 @@ func NewHTTPProxy(t testing.TB, srv *Server) *HTTPProxy {
 	}
 	access, secret := srv.RootCredentials()
 	p := &HTTPProxy{target: srv.Endpoint(), access: access, secret: secret, ln: ln, released: make(chan struct{}),
+		requests:  map[string]int{},
 		transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 16, IdleConnTimeout: 30 * time.Second}}
 	p.server = &http.Server{Handler: http.HandlerFunc(p.serveHTTP), ReadHeaderTimeout: 10 * time.Second}
 	p.serving.Add(1)
@@ -124,6 +127,18 @@ func (p *HTTPProxy) Endpoint() string { return p.ln.Addr().String() }
 // URL is "http://" + Endpoint, the form AWS_ENDPOINT_URL takes.
 func (p *HTTPProxy) URL() string { return "http://" + p.Endpoint() }
 
+// Requests returns how many requests the proxy received so far, by method and URL path ("PUT /bucket/key"), held
+// and dropped ones included: what a store would bill. The counts are a copy.
+func (p *HTTPProxy) Requests() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]int, len(p.requests))
+	for k, n := range p.requests {
+		out[k] = n
+	}
+	return out
+}
+
 // Stripped is the number of requests forwarded without a conditional header they came with.
 func (p *HTTPProxy) Stripped() int { return int(p.stripped.Load()) }
 
@@ -145,6 +160,7 @@ func (p *HTTPProxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.serving.Add(1)
+	p.requests[r.Method+" "+r.URL.Path]++
 	hold, released, strip, drop := p.hold, p.released, p.strip, p.drop
 	p.mu.Unlock()
 	defer p.serving.Done()

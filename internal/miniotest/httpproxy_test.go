@@ -255,3 +255,29 @@ func TestHTTPProxyDropReplies(t *testing.T) {
 		t.Fatalf("%d replies dropped, want 1", p.Dropped())
 	}
 }
+
+// TestHTTPProxyCountsRequests: every request the proxy receives is counted by method and path, a refused one too.
+func TestHTTPProxyCountsRequests(t *testing.T) {
+	srv := miniotest.Start(t)
+	srv.MakeBucket(t, "flicker")
+	p := miniotest.NewHTTPProxy(t, srv)
+	access, secret := srv.RootCredentials()
+	c, err := minio.New(p.Endpoint(), &minio.Options{Creds: credentials.NewStaticV4(access, secret, ""),
+		Region: miniotest.Region, MaxRetries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testContext(t)
+	for range 2 {
+		if err := put(ctx, c, "flicker", "registry.json", "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.StatObject(ctx, "flicker", "missing", minio.StatObjectOptions{}); err == nil {
+		t.Fatal("HEAD of a missing key succeeded")
+	}
+	got := p.Requests()
+	if got["PUT /flicker/registry.json"] != 2 || got["HEAD /flicker/missing"] != 1 || len(got) != 2 {
+		t.Fatalf("requests %v, want 2 PUTs of registry.json and 1 HEAD of missing", got)
+	}
+}

@@ -34,13 +34,21 @@ func New(cfg Config) (*minio.Client, error) {
 		}
 	}
 
-	client, err := minio.New(host, &minio.Options{
+	opts := &minio.Options{
 		Creds:        Credentials(cfg),
 		Secure:       secure,
 		Region:       regionOrDefault(cfg.Region),
 		BucketLookup: lookup,
 		MaxRetries:   cfg.MaxRetries,
-	})
+	}
+	if cfg.Requests != nil {
+		tr, err := cfg.Requests.transport(secure)
+		if err != nil {
+			return nil, fmt.Errorf("s3 client for %s: %w", host, err)
+		}
+		opts.Transport = tr
+	}
+	client, err := minio.New(host, opts)
 	if err != nil {
 		return nil, fmt.Errorf("s3 client for %s: %w", host, err)
 	}

@@ -51,6 +51,9 @@ type Config struct {
 
 	// MaxRetries is minio-go's per-request retry count; zero keeps its default (10), 1 disables retries.
 	MaxRetries int
+
+	// Requests, when set, counts every request the client sends (NewRequests); nil counts nothing.
+	Requests *Requests
 }
 
 // Environment variables FromEnv reads.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -259,5 +260,58 @@ func TestNoCredentialsIsAnErrorNotAnonymous(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q does not mention %q", err, want)
 		}
+	}
+}
+
+// TestRequestsCountsEveryRequest: a client built with Config.Requests counts each request it sends by method and
+// by the kind its classifier names, as the store would bill them.
+func TestRequestsCountsEveryRequest(t *testing.T) {
+	srv := miniotest.Start(t)
+	srv.MakeBucket(t, "counted")
+	e := env{"AWS_ENDPOINT_URL": srv.URL(), "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials",
+		"AWS_S3_FORCE_PATH_STYLE": "true"}
+	access, secret := srv.RootCredentials()
+	e["AWS_ACCESS_KEY_ID"], e["AWS_SECRET_ACCESS_KEY"] = access, secret
+	cfg, err := s3client.FromEnv(e.get, s3client.Config{MaxRetries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	cfg.Requests = s3client.NewRequests(func(path string) string {
+		paths = append(paths, path)
+		if strings.HasSuffix(path, ".lease") {
+			return "lease"
+		}
+		return "snapshot"
+	})
+	c, err := s3client.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testContext(t)
+	for range 2 {
+		if _, err := putString(ctx, c, "counted", "r/registry.json.lease", "x", minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := getString(ctx, c, "counted", "r/registry.json.lease"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.StatObject(ctx, "counted", "r/registry.json", minio.StatObjectOptions{}); err == nil {
+		t.Fatal("HEAD of a missing key succeeded")
+	}
+	want := []s3client.RequestCount{
+		{RequestKind: s3client.RequestKind{Op: "GET", KeyKind: "lease"}, N: 1},
+		{RequestKind: s3client.RequestKind{Op: "PUT", KeyKind: "lease"}, N: 2},
+		{RequestKind: s3client.RequestKind{Op: "HEAD", KeyKind: "snapshot"}, N: 1}, // a 404 is billed too
+	}
+	if got := cfg.Requests.Counts(); !slices.Equal(got, want) {
+		t.Fatalf("counts %+v, want %+v (paths %q)", got, want, paths)
+	}
+	if n := cfg.Requests.Count("PUT", "lease"); n != 2 {
+		t.Fatalf("Count(PUT, lease) = %d", n)
+	}
+	if paths[0] != "/counted/r/registry.json.lease" {
+		t.Fatalf("classifier got %q, want the path-style URL path", paths[0])
 	}
 }

@@ -229,6 +229,8 @@ type collector struct {
 	registry func() (uint64, time.Time, bool)
 	snapshot func() (SnapshotStats, bool)
 	procs    func() []ProcessorStats
+	// s3Requests is Options.S3Requests.
+	s3Requests func() []S3RequestCount
 }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
@@ -251,6 +253,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- eventsFiltered
 	ch <- processorErrors
 	describeAll(ch, snapshotMetrics)
+	ch <- s3Requests
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
@@ -299,6 +302,11 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	if c.snapshot != nil {
 		if st, ok := c.snapshot(); ok {
 			emit(ch, snapshotMetrics, st)
+		}
+	}
+	if c.s3Requests != nil {
+		for _, r := range c.s3Requests() {
+			ch <- prometheus.MustNewConstMetric(s3Requests, prometheus.CounterValue, float64(r.N), r.Op, r.KeyKind)
 		}
 	}
 }

@@ -43,6 +43,9 @@ type Options struct {
 	Snapshot func() (stats SnapshotStats, ok bool)
 	// Processors returns the error counts of every processor of every input's chain; nil: none.
 	Processors func() []ProcessorStats
+	// S3Requests returns the requests sent to S3 for the registry so far (flicker_s3_requests_total); nil
+	// without an S3 registry.
+	S3Requests func() []S3RequestCount
 	// Stall is how long the pipeline may hold events without any progress before /healthz answers 503 (see
 	// liveness); 0 keeps /healthz at 200 while the process answers.
 	Stall  time.Duration
@@ -70,7 +73,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{addr: opts.Addr, log: opts.Logger.With().Str("component", "telemetry").Logger()}
 	reg := prometheus.NewRegistry()
 	err := reg.Register(collector{pipeline: opts.Pipeline, inputs: opts.Inputs, registry: opts.Registry,
-		snapshot: opts.Snapshot, procs: opts.Processors})
+		snapshot: opts.Snapshot, procs: opts.Processors, s3Requests: opts.S3Requests})
 	if err == nil {
 		err = reg.Register(collectors.NewGoCollector())
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -384,5 +385,28 @@ func TestKubernetesMetadataMissing(t *testing.T) {
 	}
 	if n := len(fams["flicker_kubernetes_metadata_missing_total"].GetMetric()); n != 1 {
 		t.Errorf("%d series of flicker_kubernetes_metadata_missing_total, want only the metadata: api input's", n)
+	}
+}
+
+func TestS3RequestsReadOnEachScrape(t *testing.T) {
+	var mu sync.Mutex
+	counts := []telemetry.S3RequestCount{{Op: "PUT", KeyKind: "snapshot", N: 12}, {Op: "GET", KeyKind: "lease", N: 3}}
+	s := start(t, telemetry.Options{S3Requests: func() []telemetry.S3RequestCount {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(counts)
+	}})
+	fams := scrape(t, s)
+	if v := value(t, fams, "flicker_s3_requests_total", "op", "PUT", "key_kind", "snapshot"); v != 12 {
+		t.Errorf("PUT snapshot = %v, want 12", v)
+	}
+	if v := value(t, fams, "flicker_s3_requests_total", "op", "GET", "key_kind", "lease"); v != 3 {
+		t.Errorf("GET lease = %v, want 3", v)
+	}
+	mu.Lock()
+	counts[0].N = 13
+	mu.Unlock()
+	if v := value(t, scrape(t, s), "flicker_s3_requests_total", "op", "PUT", "key_kind", "snapshot"); v != 13 {
+		t.Errorf("the second scrape did not read the new count: %v", v)
 	}
 }

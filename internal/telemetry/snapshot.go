@@ -20,6 +20,17 @@ type SnapshotStats struct {
 	Fenced              bool // another instance took over; this one is stopping
 }
 
+// S3RequestCount is one series of flicker_s3_requests_total.
+type S3RequestCount struct {
+	Op      string // PUT, GET, HEAD
+	KeyKind string // snapshot (the latest), history, lease, probe; other for anything else
+	N       uint64
+}
+
+var s3Requests = prometheus.NewDesc("flicker_s3_requests_total", "Requests sent to S3 for the registry, "+
+	"retries included, by operation (PUT, GET, HEAD) and key kind (snapshot: the latest; history; lease; probe): "+
+	"what the store bills. README \"What S3 costs\" prices them.", []string{"op", "key_kind"}, nil)
+
 func boolValue(b bool) float64 {
 	if b {
 		return 1

@@ -87,6 +87,14 @@ follows the last ":" of address. Nothing with existingConfigMap: the chart canno
 {{- $port }}
 {{- end }}
 
+{{/* --snapshot-interval and --lease-ttl in S3 mode: the value, else the mode's default (README "What S3 costs"). */}}
+{{- define "flicker.snapshotInterval" -}}
+{{- .Values.registry.s3.snapshotInterval | default (eq .Values.mode "daemonset" | ternary "10s" "5s") }}
+{{- end }}
+{{- define "flicker.leaseTTL" -}}
+{{- .Values.registry.s3.leaseTTL | default (eq .Values.mode "daemonset" | ternary "120s" "60s") }}
+{{- end }}
+
 {{/* The flicker arguments. */}}
 {{- define "flicker.args" -}}
 - run
@@ -109,6 +117,8 @@ follows the last ":" of address. Nothing with existingConfigMap: the chart canno
 - --s3-path-style={{ . }}
 {{- end }}
 - --lease={{ $s3.lease }}
+- --snapshot-interval={{ include "flicker.snapshotInterval" . }}
+- --lease-ttl={{ include "flicker.leaseTTL" . }}
 {{- if and (eq .Values.mode "deployment") (eq (int .Values.replicas) 2) }}
 - --standby
 {{- end }}

@@ -3,6 +3,7 @@ package processors
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -20,11 +21,20 @@ type processor interface {
 // twice. A dropped event is handed on marked engine.Event.Filtered with its Message, Extra and LogExtra let go,
 // so that its position is acknowledged in order. Events of inputs without a chain pass untouched; a call with
 // none of its events under a chain is handed on as it is. Publish may be called from many goroutines at once.
+//
+// A call of more than minChunk events is processed in chunks in parallel, the caller's goroutine taking the
+// first and short-lived helpers the others, at most one per spare core: the chain costs many times the reading,
+// so a reader alone would keep one core busy and leave the others idle. The call waits for its helpers, so the
+// events are handed on whole and in order, and nothing outlives the call.
 type Publisher struct {
-	next   engine.Publisher
-	chains map[string]processor // by input name
-	bufs   sync.Pool            // *[]engine.Event, one per Publish in flight
+	next    engine.Publisher
+	chains  map[string]processor // by input name
+	bufs    sync.Pool            // *[]engine.Event, one per Publish in flight
+	helpers int                  // goroutines a call may start besides its own
 }
+
+// minChunk is the fewest events worth handing to a helper: below it, starting one costs about what it saves.
+const minChunk = 64
 
 // NewPublisher returns next decorated with chains, by input name. When next is an engine.TryPublisher, so is
 // the result (push sources need it).
@@ -39,7 +49,7 @@ func NewPublisher(next engine.Publisher, chains map[string]*Chain) engine.Publis
 }
 
 func newPublisher(next engine.Publisher, chains map[string]processor) engine.Publisher {
-	p := &Publisher{next: next, chains: chains}
+	p := &Publisher{next: next, chains: chains, helpers: runtime.GOMAXPROCS(0) - 1}
 	if try, ok := next.(engine.TryPublisher); ok {
 		return tryPublisher{Publisher: p, try: try}
 	}
@@ -84,8 +94,32 @@ func (p *Publisher) process(events []engine.Event) *[]engine.Event {
 		buf = new([]engine.Event)
 	}
 	*buf = append((*buf)[:0], events...)
-	evs := *buf
-	for i := first; i < len(evs); i++ {
+	p.spread((*buf)[first:])
+	return buf
+}
+
+// spread runs the chains over evs, in chunks in parallel when there are enough events for more than one.
+func (p *Publisher) spread(evs []engine.Event) {
+	chunks := min(p.helpers+1, len(evs)/minChunk)
+	if chunks <= 1 {
+		p.run(evs)
+		return
+	}
+	size := (len(evs) + chunks - 1) / chunks
+	var wg sync.WaitGroup
+	for start := size; start < len(evs); start += size {
+		chunk := evs[start:min(start+size, len(evs))]
+		wg.Go(func() { p.run(chunk) })
+	}
+	p.run(evs[:size])
+	wg.Wait()
+}
+
+// run runs the chains over evs in place, marking the dropped events Filtered.
+func (p *Publisher) run(evs []engine.Event) {
+	var in *engine.Input
+	var chain processor
+	for i := range evs {
 		ev := &evs[i]
 		if ev.Stream == nil || ev.Filtered {
 			continue
@@ -99,7 +133,6 @@ func (p *Publisher) process(events []engine.Event) *[]engine.Event {
 		ev.Filtered = true
 		ev.Message, ev.Extra, ev.LogExtra, ev.ExtraReplacesStream = nil, nil, nil, false
 	}
-	return buf
 }
 
 func (p *Publisher) chainOf(in *engine.Input) processor {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/flickerlog/flicker/engine"
@@ -22,10 +23,11 @@ type processor interface {
 // so that its position is acknowledged in order. Events of inputs without a chain pass untouched; a call with
 // none of its events under a chain is handed on as it is. Publish may be called from many goroutines at once.
 //
-// A call of more than minChunk events is processed in chunks in parallel, the caller's goroutine taking the
-// first and short-lived helpers the others, at most one per spare core: the chain costs many times the reading,
-// so a reader alone would keep one core busy and leave the others idle. The call waits for its helpers, so the
-// events are handed on whole and in order, and nothing outlives the call.
+// A call of at least two chunks' worth of events (minChunk) is processed in chunks in parallel, by the caller's
+// goroutine and short-lived helpers, at most one per spare core: the chain costs many times the reading, so a
+// reader alone would keep one core busy and leave the others idle. The call waits for its helpers, so the
+// events are handed on whole and in order, within the call as engine.Publisher promises, and nothing outlives
+// the call.
 type Publisher struct {
 	next    engine.Publisher
 	chains  map[string]processor // by input name
@@ -35,6 +37,9 @@ type Publisher struct {
 
 // minChunk is the fewest events worth handing to a helper: below it, starting one costs about what it saves.
 const minChunk = 64
+
+// chunksPerWorker is how many chunks a call is cut into per goroutine taking part.
+const chunksPerWorker = 4
 
 // NewPublisher returns next decorated with chains, by input name. When next is an engine.TryPublisher, so is
 // the result (push sources need it).
@@ -98,20 +103,31 @@ func (p *Publisher) process(events []engine.Event) *[]engine.Event {
 	return buf
 }
 
-// spread runs the chains over evs, in chunks in parallel when there are enough events for more than one.
+// spread runs the chains over evs, in chunks in parallel when there are enough events for more than one. The
+// chunks are more than the goroutines and taken in turn, so that one that gets less CPU (the machine is shared)
+// holds the call up by one chunk at most.
 func (p *Publisher) spread(evs []engine.Event) {
-	chunks := min(p.helpers+1, len(evs)/minChunk)
-	if chunks <= 1 {
+	workers := min(p.helpers+1, len(evs)/minChunk)
+	if workers <= 1 {
 		p.run(evs)
 		return
 	}
-	size := (len(evs) + chunks - 1) / chunks
-	var wg sync.WaitGroup
-	for start := size; start < len(evs); start += size {
-		chunk := evs[start:min(start+size, len(evs))]
-		wg.Go(func() { p.run(chunk) })
+	size := max((len(evs)+chunksPerWorker*workers-1)/(chunksPerWorker*workers), minChunk)
+	var next atomic.Int64 // the start of the next chunk to take, in chunks
+	take := func() {
+		for {
+			start := int(next.Add(1)-1) * size
+			if start >= len(evs) {
+				return
+			}
+			p.run(evs[start:min(start+size, len(evs))])
+		}
 	}
-	p.run(evs[:size])
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(take)
+	}
+	take()
 	wg.Wait()
 }
 

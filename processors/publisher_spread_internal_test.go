@@ -119,12 +119,34 @@ func (dropEvery7) Process(ev *engine.Event) bool {
 }
 
 // Many sources publish calls of many chunks each, over streams of an input with a chain and of one without, all
-// at once (run with -race): every stream's events are handed on complete and in order, each processed once,
-// the dropped ones marked Filtered and emptied, and no goroutine is left.
+// at once (run with -race), through Publish and through TryPublishWait (push sources): every stream's events
+// are handed on complete and in order, each processed once, the dropped ones marked Filtered and emptied, and no
+// goroutine is left.
 func TestPublisherKeepsEachStreamsOrderAcrossChunks(t *testing.T) {
+	for _, try := range []bool{false, true} {
+		t.Run(fmt.Sprintf("try=%v", try), func(t *testing.T) { testKeepsOrderAcrossChunks(t, try) })
+	}
+}
+
+func testKeepsOrderAcrossChunks(t *testing.T, try bool) {
 	defer goleak.VerifyNone(t)
-	rec := &recorder{}
-	pub := withHelpers(t, rec, map[string]processor{"parsed": dropEvery7{}}, 3)
+	rec := &tryRecorder{}
+	chains := map[string]processor{"parsed": dropEvery7{}}
+	publish := withHelpers(t, &rec.recorder, chains, 3).Publish
+	if try {
+		tp, ok := newPublisher(rec, chains).(tryPublisher)
+		if !ok {
+			t.Fatal("the decorator of a TryPublisher is not a tryPublisher")
+		}
+		tp.helpers = 3
+		publish = func(ctx context.Context, evs []engine.Event) error {
+			ok, err := tp.TryPublishWait(ctx, evs, time.Second)
+			if err == nil && !ok {
+				err = errors.New("refused")
+			}
+			return err
+		}
+	}
 	parsed, plain := &engine.Input{Name: "parsed"}, &engine.Input{Name: "plain"}
 	const sources, calls, perCall = 6, 15, 7*minChunk + 5 // uneven chunks
 	var wg sync.WaitGroup
@@ -142,7 +164,7 @@ func TestPublisherKeepsEachStreamsOrderAcrossChunks(t *testing.T) {
 					evs = append(evs, engine.Event{Stream: streams[s], Pos: next[s],
 						Message: []byte(strconv.FormatInt(next[s], 10))})
 				}
-				if err := pub.Publish(t.Context(), evs); err != nil {
+				if err := publish(t.Context(), evs); err != nil {
 					t.Error(err)
 					return
 				}

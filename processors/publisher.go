@@ -3,7 +3,9 @@ package processors
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/flickerlog/flicker/engine"
@@ -20,11 +22,24 @@ type processor interface {
 // twice. A dropped event is handed on marked engine.Event.Filtered with its Message, Extra and LogExtra let go,
 // so that its position is acknowledged in order. Events of inputs without a chain pass untouched; a call with
 // none of its events under a chain is handed on as it is. Publish may be called from many goroutines at once.
+//
+// A call of at least two chunks' worth of events (minChunk) is processed in chunks in parallel, by the caller's
+// goroutine and short-lived helpers, at most one per spare core: the chain costs many times the reading, so a
+// reader alone would keep one core busy and leave the others idle. The call waits for its helpers, so the
+// events are handed on whole and in order, within the call as engine.Publisher promises, and nothing outlives
+// the call.
 type Publisher struct {
-	next   engine.Publisher
-	chains map[string]processor // by input name
-	bufs   sync.Pool            // *[]engine.Event, one per Publish in flight
+	next    engine.Publisher
+	chains  map[string]processor // by input name
+	bufs    sync.Pool            // *[]engine.Event, one per Publish in flight
+	helpers int                  // goroutines a call may start besides its own
 }
+
+// minChunk is the fewest events worth handing to a helper: below it, starting one costs about what it saves.
+const minChunk = 64
+
+// chunksPerWorker is how many chunks a call is cut into per goroutine taking part.
+const chunksPerWorker = 4
 
 // NewPublisher returns next decorated with chains, by input name. When next is an engine.TryPublisher, so is
 // the result (push sources need it).
@@ -39,7 +54,7 @@ func NewPublisher(next engine.Publisher, chains map[string]*Chain) engine.Publis
 }
 
 func newPublisher(next engine.Publisher, chains map[string]processor) engine.Publisher {
-	p := &Publisher{next: next, chains: chains}
+	p := &Publisher{next: next, chains: chains, helpers: runtime.GOMAXPROCS(0) - 1}
 	if try, ok := next.(engine.TryPublisher); ok {
 		return tryPublisher{Publisher: p, try: try}
 	}
@@ -84,8 +99,43 @@ func (p *Publisher) process(events []engine.Event) *[]engine.Event {
 		buf = new([]engine.Event)
 	}
 	*buf = append((*buf)[:0], events...)
-	evs := *buf
-	for i := first; i < len(evs); i++ {
+	p.spread((*buf)[first:])
+	return buf
+}
+
+// spread runs the chains over evs, in chunks in parallel when there are enough events for more than one. The
+// chunks are more than the goroutines and taken in turn, so that one that gets less CPU (the machine is shared)
+// holds the call up by one chunk at most.
+func (p *Publisher) spread(evs []engine.Event) {
+	workers := min(p.helpers+1, len(evs)/minChunk)
+	if workers <= 1 {
+		p.run(evs)
+		return
+	}
+	size := max((len(evs)+chunksPerWorker*workers-1)/(chunksPerWorker*workers), minChunk)
+	var next atomic.Int64 // the start of the next chunk to take, in chunks
+	take := func() {
+		for {
+			start := int(next.Add(1)-1) * size
+			if start >= len(evs) {
+				return
+			}
+			p.run(evs[start:min(start+size, len(evs))])
+		}
+	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(take)
+	}
+	take()
+	wg.Wait()
+}
+
+// run runs the chains over evs in place, marking the dropped events Filtered.
+func (p *Publisher) run(evs []engine.Event) {
+	var in *engine.Input
+	var chain processor
+	for i := range evs {
 		ev := &evs[i]
 		if ev.Stream == nil || ev.Filtered {
 			continue
@@ -99,7 +149,6 @@ func (p *Publisher) process(events []engine.Event) *[]engine.Event {
 		ev.Filtered = true
 		ev.Message, ev.Extra, ev.LogExtra, ev.ExtraReplacesStream = nil, nil, nil, false
 	}
-	return buf
 }
 
 func (p *Publisher) chainOf(in *engine.Input) processor {

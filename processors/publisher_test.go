@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.uber.org/goleak"
 
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/engine/enginetest"
@@ -16,8 +17,9 @@ import (
 
 // A real chain in front of a real pipeline: the lines a processor drops reach no output and are acknowledged
 // in order with the others, so a stream of dropped lines only still reaches its end; an input without
-// processors passes untouched.
+// processors passes untouched. No goroutine is left once the pipeline stopped.
 func TestPublisherThroughThePipeline(t *testing.T) {
+	defer goleak.VerifyNone(t)
 	chain, err := processors.Build("web", []processors.Config{
 		{ExcludeLines: []string{`^DEBUG`}},
 		{Dissect: &processors.DissectConfig{Pattern: "%{level} %{msg}"}},

@@ -65,8 +65,8 @@ type member struct {
 //
 // keys and vals only grow while an event is processed: entries hold slices of them, which stay valid when an
 // append moves the buffer (an entry's key may also be a parser's key string, or the stream's cached members,
-// and its value the event's message or a configured value: all read only). The set is reused from event to
-// event (reset), so its steady state allocates nothing.
+// and its value the event's message, a slice of what a parser read, or a configured value: all read only). The
+// set is reused from event to event (reset), so its steady state allocates nothing.
 type fieldSet struct {
 	entries []entry
 	keys    []byte
@@ -74,6 +74,9 @@ type fieldSet struct {
 	journal []change
 	members []member // a stack of the members of the objects being exploded
 	dirty   bool     // a field was set, deleted or renamed since load
+	// input is the value a parser is reading: a slice of the message or of a field, so stable until reset. A
+	// value inside it is kept as is, not copied (see copyVal).
+	input []byte
 
 	decBuf bytes.Buffer
 	dec    jsontext.Decoder
@@ -100,6 +103,7 @@ func (f *fieldSet) reset() {
 	f.journal = f.journal[:0]
 	f.members = f.members[:0]
 	f.dirty = false
+	f.input = nil
 }
 
 // SetString sets key to the string val (Setter).
@@ -141,11 +145,24 @@ func (f *fieldSet) copyKey(prefix, key string) []byte {
 	return f.keys[start:len(f.keys):len(f.keys)]
 }
 
-// copyVal keeps a copy of val, which may alias a parser's input.
+// copyVal keeps val: as it is when it lies in the input being parsed, which stays until reset, else a copy (it
+// may be a parser's own buffer, reused once the call returns).
 func (f *fieldSet) copyVal(val []byte) []byte {
+	if within(val, f.input) {
+		return val[:len(val):len(val)]
+	}
 	start := len(f.vals)
 	f.vals = append(f.vals, val...)
 	return f.vals[start:len(f.vals):len(f.vals)]
+}
+
+// within reports whether b lies inside outer's bytes (b empty: no).
+func within(b, outer []byte) bool {
+	if len(b) == 0 || len(outer) == 0 {
+		return false
+	}
+	p, o := uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(unsafe.Pointer(unsafe.SliceData(outer)))
+	return p >= o && p+uintptr(len(b)) <= o+uintptr(len(outer))
 }
 
 // mark starts a journal of the entries removed from here on; undo restores the set to the mark.

@@ -51,6 +51,11 @@ func (p *parseJSON) Parse(val []byte, out Setter) error {
 		}
 		key := p.keys.get(name)
 		if value[0] == '"' {
+			if inner := value[1 : len(value)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+				// Without escapes the text is the string: passed on as a slice of val, which is not copied.
+				out.SetString(key, inner)
+				return nil
+			}
 			// An error here only reports invalid UTF-8, already replaced in the result.
 			*bp, _ = jsontext.AppendUnquote((*bp)[:0], value)
 			out.SetString(key, *bp)

@@ -242,7 +242,7 @@ func (f *fieldSet) setError(processor string, err error) {
 	f.vals = append(f.vals, processor...)
 	f.vals = append(f.vals, ": "...)
 	f.vals = append(f.vals, err.Error()...)
-	f.put(f.appendKey("", "error.message"), f.vals[start:len(f.vals):len(f.vals)], kindString)
+	f.setKey("error.message", f.vals[start:len(f.vals):len(f.vals)], kindString)
 }
 
 // ErrorCounts calls fn with the label of each processor of the chain (its kind, with its list index when the

@@ -2,7 +2,10 @@ package processors
 
 import (
 	"bytes"
+	"strings"
 	"testing"
+
+	"github.com/flickerlog/flicker/engine"
 )
 
 // The fast paths of the chain: each test shows one is taken where it may be, and not where it may not.
@@ -84,4 +87,148 @@ func TestParseJSONPlainStringsAsTheirText(t *testing.T) {
 			t.Errorf("%s: value in the parsed input = %v, want %v", tt.key, !tt.inInput, tt.inInput)
 		}
 	}
+}
+
+// step is one change in a traced-set test: an op, or "mark" / "undo" (a parser that fails), or, with target set,
+// a SetString through a targetSetter (its keys are stored in the set's buffer, which the next event reuses).
+type traceStep struct {
+	op     op
+	mark   bool
+	undo   bool
+	target string
+}
+
+func applySteps(f *fieldSet, steps []traceStep) {
+	var entries, journal int
+	for _, s := range steps {
+		switch {
+		case s.mark:
+			entries, journal = f.mark()
+		case s.undo:
+			f.undo(entries, journal)
+		case s.target != "":
+			ts := targetSetter{f: f, target: s.target}
+			ts.SetString(s.op.key, []byte(s.op.val))
+		default:
+			apply(f, []op{s.op})
+		}
+	}
+}
+
+// TestPutFastPathAgreesWithSlowPath processes events one after the other on one field set, as a scratch does,
+// and renders each like a set that never saw another event: put's fast path must never skip a key that a
+// comparison would have found equal to, above or under another.
+func TestPutFastPathAgreesWithSlowPath(t *testing.T) {
+	s := func(key, val string) traceStep { return traceStep{op: op{"s", key, val}} }
+	d := func(key string) traceStep { return traceStep{op: op{"d", key, ""}} }
+	mark, undo := traceStep{mark: true}, traceStep{undo: true}
+	under := func(target, key string) traceStep { return traceStep{op: op{"s", key, "v"}, target: target} }
+	tests := []struct {
+		name   string
+		events [][]traceStep
+	}{
+		{"same keys, then a conflict on the second event",
+			[][]traceStep{{s("a", "1"), s("b", "2")}, {s("a", "1"), s("a", "3"), s("b", "2")}, {s("a", "1"), s("b", "2")}}},
+		{"a key above one of the last event's",
+			[][]traceStep{{s("x", "1"), s("a.b", "2")}, {s("a", "1"), s("a.b", "2")}, {s("x", "1"), s("a.b", "2")}}},
+		{"a key under one of the last event's",
+			[][]traceStep{{s("a.b", "1"), s("c", "2")}, {s("a.b", "1"), s("a.b.c", "2")}, {s("a.b", "1"), s("c", "2")}}},
+		{"a deleted key is still a key",
+			[][]traceStep{{s("a", "1"), d("a"), s("a.b", "2")}, {s("a", "1"), s("a.b", "2")}}},
+		{"undo of a failed parser",
+			[][]traceStep{{s("a", "1"), s("b.c", "2")}, {mark, s("a", "1"), undo, s("b", "3"), s("b.c", "4")},
+				{s("a", "1"), s("b.c", "2")}}},
+		{"keys stored in the set's buffer",
+			[][]traceStep{{under("t", "aa"), under("t", "bb")}, {under("t", "cc"), under("t", "cc")},
+				{under("t", "aa"), under("t", "aa.x")}}},
+		{"a key string with the same bytes at another address",
+			[][]traceStep{{s("a", "1"), s("b", "2")}, {s(strings.Clone("a"), "3"), s("a", "4"), s("b", "5")},
+				{s("a", "1"), s(strings.Clone("b"), "2"), s("b", "6")}}},
+		{"the message set by a parser",
+			[][]traceStep{{s("x", "1")}, {s("message.a", "1"), s("x", "2")}, {s("x", "3")}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var traced fieldSet
+			for i, steps := range tt.events {
+				ev := &engine.Event{Message: []byte("m")}
+				traced.load(ev)
+				applySteps(&traced, steps)
+				var fresh fieldSet
+				fresh.load(ev)
+				applySteps(&fresh, steps)
+				got, want := renderAll(&traced), renderAll(&fresh)
+				if got != want {
+					t.Errorf("event %d: got %s, want %s", i, got, want)
+				}
+				checkNoDuplicates(t, []byte(got))
+				traced.reset()
+			}
+		})
+	}
+}
+
+func TestPutFastPathTaken(t *testing.T) {
+	var f fieldSet
+	keys := []string{"source.address", "http.request.method", "url.original", "event.ingested"}
+	for range 3 {
+		f.load(&engine.Event{Message: []byte("m")})
+		for _, k := range keys {
+			f.SetString(k, []byte("v"))
+		}
+		f.delete("url.original")
+	}
+	if f.same != len(keys)+1 {
+		t.Errorf("the third event's keys, the same strings as the last's, matched %d entries of %d", f.same, len(keys)+1)
+	}
+	if got, want := renderAll(&f), `{"source":{"address":"v"},"http":{"request":{"method":"v"}},"event":{"ingested":"v"}}`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+// FuzzFieldSetTrace runs the fuzzer's changes as three events on one field set and checks each against a set
+// that never saw another event.
+func FuzzFieldSetTrace(f *testing.F) {
+	f.Add([]byte{0, 1, 4, 2, 255, 0, 1, 4, 2, 255, 0, 1, 4, 2})
+	f.Add([]byte{4, 0, 8, 0, 255, 0, 0, 4, 0, 255, 4, 0, 8, 0})
+	f.Add([]byte{3, 0, 4, 1, 8, 2, 255, 3, 0, 2, 0, 8, 2, 255, 3, 0, 4, 1, 8, 2})
+	keys := []string{"a", "a.b", "a.b.c", "a.c", "b", "b.a", "log", "log.level", "message", "message.x", "c"}
+	f.Fuzz(func(t *testing.T, prog []byte) {
+		events := bytes.SplitN(prog, []byte{255}, 3)
+		var traced fieldSet
+		for _, ev := range events {
+			var steps []traceStep
+			for i := 0; i+1 < len(ev); i += 2 {
+				key := keys[int(ev[i]>>3)%len(keys)]
+				switch ev[i] & 7 {
+				case 0, 1:
+					steps = append(steps, traceStep{op: op{"s", key, "v"}})
+				case 2:
+					steps = append(steps, traceStep{op: op{"r", key, `{"b":1,"c":{"d":2}}`}})
+				case 3:
+					steps = append(steps, traceStep{op: op{"d", key, ""}})
+				case 4:
+					steps = append(steps, traceStep{op: op{"m", key, keys[int(ev[i+1])%len(keys)]}})
+				case 5:
+					steps = append(steps, traceStep{mark: true})
+				case 6:
+					steps = append(steps, traceStep{undo: true})
+				case 7:
+					steps = append(steps, traceStep{op: op{"s", key, "v"}, target: keys[int(ev[i+1])%len(keys)]})
+				}
+			}
+			e := &engine.Event{Message: []byte("m")}
+			traced.load(e)
+			applySteps(&traced, steps)
+			var fresh fieldSet
+			fresh.load(e)
+			applySteps(&fresh, steps)
+			got, want := renderAll(&traced), renderAll(&fresh)
+			if got != want {
+				t.Fatalf("got %s, want %s", got, want)
+			}
+			checkNoDuplicates(t, []byte(got))
+			traced.reset()
+		}
+	})
 }

@@ -80,6 +80,22 @@ type fieldSet struct {
 
 	decBuf bytes.Buffer
 	dec    jsontext.Decoder
+
+	// put's fast path. trace holds keys by entry index, as the last events set them; no two of
+	// trace[:traceClean] are equal or one under the other. The first same entries of this event have the keys
+	// trace[:same]: the next key, when it is trace[same] (the same string, by address and length) and same <
+	// traceClean, can be neither equal to nor above nor under any entry, and is appended without comparing.
+	trace      []traced
+	traceClean int
+	same       int
+}
+
+// traced is a key put took as a string its caller never changes: its address and length identify its bytes
+// (and the pointer keeps them from being freed and reused).
+type traced struct {
+	p   *byte
+	n   int
+	top topSig
 }
 
 // Set and lookups split keys at dots only: segments are never unescaped or trimmed.
@@ -104,16 +120,36 @@ func (f *fieldSet) reset() {
 	f.members = f.members[:0]
 	f.dirty = false
 	f.input = nil
+	f.same = 0
 }
 
 // SetString sets key to the string val (Setter).
 func (f *fieldSet) SetString(key string, val []byte) {
-	f.put(f.appendKey("", key), f.copyVal(val), kindString)
+	f.setKey(key, f.copyVal(val), kindString)
 }
 
 // SetRaw sets key to one JSON value (Setter).
 func (f *fieldSet) SetRaw(key string, raw []byte) {
-	f.put(f.appendKey("", key), f.copyVal(raw), kindRaw)
+	f.setKey(key, f.copyVal(raw), kindRaw)
+}
+
+// setKey is put for a key given as a string, whose bytes never change: the event's keys mostly come in the
+// order and with the strings of the last event's, which lets it skip put's comparisons (see fieldSet.trace).
+func (f *fieldSet) setKey(key string, val []byte, kind valueKind) {
+	n, p := len(f.entries), unsafe.StringData(key)
+	if f.same == n && n < f.traceClean {
+		if t := &f.trace[n]; t.p == p && t.n == len(key) {
+			f.dirty = true
+			f.entries = append(f.entries, entry{key: unsafe.Slice(p, len(key)), val: val, top: t.top, kind: kind})
+			f.same++
+			return
+		}
+	}
+	if key == "" || !utf8.ValidString(key) {
+		f.put(f.copyKey("", key), val, kind)
+		return
+	}
+	f.putTraced(unsafe.Slice(p, len(key)), val, kind, true)
 }
 
 // appendKey stores prefix.key (key alone when prefix is empty) and returns it. Invalid UTF-8 in key is replaced
@@ -178,6 +214,7 @@ func (f *fieldSet) undo(entries, journal int) {
 	f.journal = f.journal[:journal]
 	clear(f.entries[entries:])
 	f.entries = f.entries[:entries]
+	f.same = min(f.same, entries)
 }
 
 // remove deletes entry i.
@@ -194,22 +231,55 @@ func under(key, prefix []byte) bool {
 
 // put sets key (already stored) to val, keeping the invariant.
 func (f *fieldSet) put(key, val []byte, kind valueKind) {
+	f.putTraced(key, val, kind, false)
+}
+
+// putTraced is put; stable says that key is a string's bytes, which never change, so that the trace may keep
+// it.
+func (f *fieldSet) putTraced(key, val []byte, kind valueKind, stable bool) {
 	f.dirty = true
 	top := sigOf(key)
+	related := false // to any entry, deleted ones too: the trace is of keys, whatever became of them
 	// Entries appended by an explosion are checked too: the loop reads the length each time.
 	for i := 0; i < len(f.entries); i++ {
 		e := &f.entries[i]
 		switch {
-		case e.kind == kindGone || e.top != top:
+		case e.top != top:
 		case bytes.Equal(e.key, key) || under(e.key, key):
-			f.remove(i)
+			related = true
+			if e.kind != kindGone {
+				f.remove(i)
+			}
 		case under(key, e.key):
-			if !f.explode(i) {
+			related = true
+			if e.kind != kindGone && !f.explode(i) {
 				f.remove(i)
 			}
 		}
 	}
-	f.entries = append(f.entries, entry{key: key, val: val, top: top, kind: kind})
+	f.appendEntry(entry{key: key, val: val, top: top, kind: kind}, stable && !related)
+}
+
+// appendEntry appends e, which no live entry's key is equal to, above or under. clean says that e.key's bytes
+// never change and no entry's key, deleted ones too, is equal to, above or under it: the trace then takes it.
+func (f *fieldSet) appendEntry(e entry, clean bool) {
+	n := len(f.entries)
+	f.entries = append(f.entries, e)
+	if !clean || f.same != n || n > f.traceClean {
+		return // this event's keys left the trace's before: the trace stays as it is
+	}
+	// The event's keys are the trace's up to here, and none is related to e.key: the trace goes on with it.
+	t := traced{p: unsafe.SliceData(e.key), n: len(e.key), top: e.top}
+	if n < f.traceClean && f.trace[n] == t {
+		f.same++
+		return
+	}
+	if n < len(f.trace) {
+		f.trace[n] = t
+	} else {
+		f.trace = append(f.trace, t)
+	}
+	f.traceClean, f.same = n+1, n+1
 }
 
 // isObject reports whether entry e holds a raw object.

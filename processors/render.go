@@ -31,7 +31,7 @@ var renamed = [...]struct{ from, to string }{
 // load resets the set to the event's own fields: the message, and the members the source put in ev.Extra.
 func (f *fieldSet) load(ev *engine.Event) {
 	f.reset()
-	f.entries = append(f.entries, newEntry(messageKey, ev.Message, kindString))
+	f.appendEntry(newEntry(messageKey, ev.Message, kindString), true)
 	if len(ev.Extra) > 1 {
 		// Extra is members starting with a comma: the object they make is '{' + Extra[1:] + '}'.
 		start := len(f.vals)

@@ -109,7 +109,9 @@ var lenient = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.Al
 const maxKeptBuffer = 256 << 10
 
 func (f *fieldSet) reset() {
-	clear(f.entries) // drop references to the last event's bytes
+	// The entries are not cleared: the next event overwrites them, and clearing would cost a write barrier per
+	// pointer while the collector marks. What they still point to (the last message, at most) is let go when
+	// the scratch is dropped from its pool.
 	f.entries = f.entries[:0]
 	f.keys = f.keys[:0]
 	f.vals = f.vals[:0]

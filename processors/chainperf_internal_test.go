@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/internal/eventjson"
 )
 
 // The fast paths of the chain: each test shows one is taken where it may be, and not where it may not.
@@ -231,4 +232,39 @@ func FuzzFieldSetTrace(f *testing.F) {
 			traced.reset()
 		}
 	})
+}
+
+// TestRenderedIntoTheArena keeps the rendered bytes of every event and checks them after the later ones: an
+// event rendered longer than the room guessed for it (each control character is written as six bytes) moves
+// to a larger chunk without touching what earlier events were handed.
+func TestRenderedIntoTheArena(t *testing.T) {
+	c := mustBuild(t, []Config{{Dissect: &DissectConfig{Pattern: "a log.b"}}})
+	st := fileStream("")
+	lines := []string{"x y", strings.Repeat("\x01", 3000) + " z", "x2 y2"}
+	for range arenaChunk / 32 { // enough short ones to reach a chunk's end
+		lines = append(lines, "s t")
+	}
+	lines = append(lines, strings.Repeat("\x02", 5000)+" w", "x3 y3")
+	type kept struct{ extra, logExtra, copyExtra, copyLog []byte }
+	var all []kept
+	for _, line := range lines {
+		ev := engine.Event{Time: readTime, Stream: st, Offset: 0, Message: []byte(line)}
+		if !c.Process(&ev) {
+			t.Fatalf("%q dropped", line)
+		}
+		if cap(ev.Extra) != len(ev.Extra) || cap(ev.LogExtra) != len(ev.LogExtra) {
+			t.Fatalf("%q: Extra or LogExtra has room after it, which an append would write into", line)
+		}
+		all = append(all, kept{ev.Extra, ev.LogExtra, bytes.Clone(ev.Extra), bytes.Clone(ev.LogExtra)})
+		a, b, _ := strings.Cut(line, " ")
+		want := `,"a":` + string(eventjson.AppendString(nil, []byte(a)))
+		if string(ev.Extra) != want || string(ev.LogExtra) != `,"b":"`+b+`"` {
+			t.Fatalf("%.20q: rendered %.60s | %s", line, ev.Extra, ev.LogExtra)
+		}
+	}
+	for i, k := range all {
+		if !bytes.Equal(k.extra, k.copyExtra) || !bytes.Equal(k.logExtra, k.copyLog) {
+			t.Errorf("event %d: its rendered bytes changed after later events", i)
+		}
+	}
 }

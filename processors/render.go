@@ -265,9 +265,9 @@ func (f *fieldSet) appendObject(dst []byte, key []byte) []byte {
 	return append(dst, '}')
 }
 
-// renderTop appends the event's members (everything but message and log.*) to extra and the log.* ones to
-// logExtra, each starting with a comma.
-func (f *fieldSet) renderTop(r *renderer, extra, logExtra []byte) ([]byte, []byte) {
+// renderTop appends the event's log.* members, then its others (everything but message), to dst, each starting
+// with a comma; logEnd is where the log ones end.
+func (f *fieldSet) renderTop(r *renderer, dst []byte) (out []byte, logEnd int) {
 	r.prepare(len(f.entries))
 	top := r.top[:0]
 	for i := range f.entries {
@@ -284,9 +284,9 @@ func (f *fieldSet) renderTop(r *renderer, extra, logExtra []byte) ([]byte, []byt
 	r.top = top
 	logList := r.stack[:len(r.stack):len(r.stack)]
 	if r.shape.matches(f, logList, top) {
-		logExtra = r.shape.log.fill(logExtra, f, logList, top)
-		extra = r.shape.extra.fill(extra, f, logList, top)
-		return extra, logExtra
+		dst = r.shape.log.fill(dst, f, logList, top)
+		logEnd = len(dst)
+		return r.shape.extra.fill(dst, f, logList, top), logEnd
 	}
 	r.ord = append(r.ord[:0], make([]int, len(f.entries))...)
 	for i, ei := range logList {
@@ -296,11 +296,11 @@ func (f *fieldSet) renderTop(r *renderer, extra, logExtra []byte) ([]byte, []byt
 		r.ord[ei] = len(logList) + i
 	}
 	r.rec, r.spans = true, r.spans[:0]
-	logBase, extraBase := len(logExtra), len(extra)
-	logExtra = f.appendMembers(logExtra, r, logList, true)
-	nLogSpans := len(r.spans)
-	extra = f.appendMembers(extra, r, top, true)
+	logBase := len(dst)
+	dst = f.appendMembers(dst, r, logList, true)
+	logEnd, nLogSpans := len(dst), len(r.spans)
+	dst = f.appendMembers(dst, r, top, true)
 	r.rec = false
-	r.shape.record(f, logList, top, r.ord, logExtra, logBase, extra, extraBase, r.spans, nLogSpans)
-	return extra, logExtra
+	r.shape.record(f, logList, top, r.ord, dst, logBase, logEnd, r.spans, nLogSpans)
+	return dst, logEnd
 }

@@ -48,10 +48,10 @@ func (s *shape) matches(f *fieldSet, logList, top []int) bool {
 	return true
 }
 
-// record keeps the keys of the entries listed and the templates of logExtra and extra, written from their bases
-// on with their values at spans: the first nLogSpans in logExtra, the rest in extra.
-func (s *shape) record(f *fieldSet, logList, top []int, ord []int, logExtra []byte, logBase int, extra []byte,
-	extraBase int, spans []valueSpan, nLogSpans int) {
+// record keeps the keys of the entries listed and the templates of out, written from logBase on: the log
+// members up to logEnd, the others after, with their values at spans (the first nLogSpans in the log ones).
+func (s *shape) record(f *fieldSet, logList, top []int, ord []int, out []byte, logBase, logEnd int,
+	spans []valueSpan, nLogSpans int) {
 	s.keys, s.ends = s.keys[:0], s.ends[:0]
 	for _, list := range [2][]int{logList, top} {
 		for _, ei := range list {
@@ -60,8 +60,8 @@ func (s *shape) record(f *fieldSet, logList, top []int, ord []int, logExtra []by
 		}
 	}
 	s.nLog = len(logList)
-	s.log.cutFrom(logExtra[logBase:], spans[:nLogSpans], logBase, ord)
-	s.extra.cutFrom(extra[extraBase:], spans[nLogSpans:], extraBase, ord)
+	s.log.cutFrom(out[logBase:logEnd], spans[:nLogSpans], logBase, ord)
+	s.extra.cutFrom(out[logEnd:], spans[nLogSpans:], logEnd, ord)
 	s.ok = true
 }
 

@@ -142,7 +142,7 @@ func (f *fieldSet) setKey(key string, val []byte, kind valueKind) {
 	if f.same == n && n < f.traceClean {
 		if t := &f.trace[n]; t.p == p && t.n == len(key) {
 			f.dirty = true
-			f.entries = append(f.entries, entry{key: unsafe.Slice(p, len(key)), val: val, top: t.top, kind: kind})
+			f.push(unsafe.Slice(p, len(key)), val, t.top, kind)
 			f.same++
 			return
 		}
@@ -262,11 +262,24 @@ func (f *fieldSet) putTraced(key, val []byte, kind valueKind, stable bool) {
 	f.appendEntry(entry{key: key, val: val, top: top, kind: kind}, stable && !related)
 }
 
+// push appends an entry. Its fields are stored one by one: appending a whole entry copies it with a bulk write
+// barrier while the collector marks, which costs several times more.
+func (f *fieldSet) push(key, val []byte, top topSig, kind valueKind) {
+	n := len(f.entries)
+	if n == cap(f.entries) {
+		f.entries = append(f.entries, entry{})
+	} else {
+		f.entries = f.entries[:n+1]
+	}
+	e := &f.entries[n]
+	e.key, e.val, e.top, e.kind = key, val, top, kind
+}
+
 // appendEntry appends e, which no live entry's key is equal to, above or under. clean says that e.key's bytes
 // never change and no entry's key, deleted ones too, is equal to, above or under it: the trace then takes it.
 func (f *fieldSet) appendEntry(e entry, clean bool) {
 	n := len(f.entries)
-	f.entries = append(f.entries, e)
+	f.push(e.key, e.val, e.top, e.kind)
 	if !clean || f.same != n || n > f.traceClean {
 		return // this event's keys left the trace's before: the trace stays as it is
 	}

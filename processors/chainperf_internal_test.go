@@ -7,6 +7,7 @@ import (
 
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/internal/eventjson"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // The fast paths of the chain: each test shows one is taken where it may be, and not where it may not.
@@ -267,4 +268,50 @@ func TestRenderedIntoTheArena(t *testing.T) {
 			t.Errorf("event %d: its rendered bytes changed after later events", i)
 		}
 	}
+}
+
+func TestNamesUnique(t *testing.T) {
+	tests := []struct {
+		v    string
+		want bool
+	}{
+		{`{"method":"POST","path":"/a","status":304}`, true},
+		{`{"a":1,"b":2,"a":3}`, false},
+		{`{"a":{"x":1,"y":2},"b":{"x":1,"x":2}}`, false},
+		{`{"a":{"x":1},"x":2}`, true},             // one name in two objects
+		{`[{"a":1},{"a":2}]`, true},               // sibling objects
+		{`{"a":["b",{"c":1}],"b":"c"}`, true},     // strings that are values
+		{`{"a" : 1, "b"	:{"a":1}, "a":2}`, false}, // white space before the colon
+		{`{"a":"x\":","a\"":1}`, true},            // an escaped quote in a value and a name
+		{`{"\u0061":1,"a":2}`, false},             // equal once unescaped
+		{`{"é":1,"\u00e9":2}`, false},             // non-ASCII, escaped
+		{"{\"\xff\":1,\"\xfe\":2}", false},        // invalid UTF-8: both read as U+FFFD
+		{`{"a":{"b":{"c":{"d":1,"d":2}}}}`, false},
+		{`{"":1,"":2}`, false},
+		{`[1,"a",{"":{}}]`, true},
+	}
+	for _, tt := range tests {
+		if got := namesUnique([]byte(tt.v)); got != tt.want {
+			t.Errorf("namesUnique(%s) = %v, want %v", tt.v, got, tt.want)
+		}
+	}
+}
+
+// FuzzNamesUnique checks namesUnique against jsontext on every valid JSON value.
+func FuzzNamesUnique(f *testing.F) {
+	for _, s := range []string{`{"a":1,"b":{"a":2,"a":3}}`, `[{"x":"y\"","x\\":1}]`, `{"a":[{"b":1},{"b":2}],"a":0}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		if !jsontext.Value(v).IsValid(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)) {
+			return
+		}
+		v = bytes.TrimSpace(v)
+		if len(v) == 0 || (v[0] != '{' && v[0] != '[') {
+			return
+		}
+		if got, want := namesUnique(v), jsontext.Value(v).IsValid(allowInvalidUTF8); got != want {
+			t.Fatalf("namesUnique(%q) = %v, jsontext says %v", v, got, want)
+		}
+	})
 }

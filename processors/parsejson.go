@@ -61,7 +61,7 @@ func (p *parseJSON) Parse(val []byte, out Setter) error {
 			out.SetString(key, *bp)
 			return nil
 		}
-		if (value[0] == '{' || value[0] == '[') && !jsontext.Value(value).IsValid(allowInvalidUTF8) {
+		if (value[0] == '{' || value[0] == '[') && !namesUnique(value) {
 			// Setter.SetRaw takes objects with no name twice; Members checked the grammar, not the names.
 			return fmt.Errorf("member %q: an object in it has a name twice", key)
 		}
@@ -79,4 +79,53 @@ func (p *parseJSON) Parse(val []byte, out Setter) error {
 		return fmt.Errorf("parse_json: nested deeper than max_depth %d", p.maxDepth)
 	}
 	return fmt.Errorf("parse_json: %w", err)
+}
+
+// namesUnique reports whether no object in v, a valid JSON value, has a name twice. Objects of plain names
+// (no escapes, valid UTF-8, a few per object) are checked by comparing the names' bytes; others by jsontext.
+func namesUnique(v []byte) bool {
+	const maxNames, maxDepth = 32, 16
+	var names [maxNames][]byte
+	var frames [maxDepth]int // per open object: where its names start in names
+	n, depth := 0, 0
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '{':
+			if depth == maxDepth {
+				return jsontext.Value(v).IsValid(allowInvalidUTF8)
+			}
+			frames[depth] = n
+			depth++
+		case '}':
+			depth--
+			n = frames[depth]
+		case '"':
+			start, escaped := i+1, false
+			for i++; v[i] != '"'; i++ {
+				if v[i] == '\\' {
+					escaped = true
+					i++
+				}
+			}
+			j := i + 1
+			for j < len(v) && (v[j] == ' ' || v[j] == '\t' || v[j] == '\n' || v[j] == '\r') {
+				j++
+			}
+			if j == len(v) || v[j] != ':' {
+				continue // a value
+			}
+			name := v[start:i]
+			if escaped || n == maxNames || !utf8.Valid(name) {
+				return jsontext.Value(v).IsValid(allowInvalidUTF8)
+			}
+			for _, other := range names[frames[depth-1]:n] {
+				if bytes.Equal(other, name) {
+					return false
+				}
+			}
+			names[n] = name
+			n++
+		}
+	}
+	return true
 }

@@ -315,3 +315,30 @@ func FuzzNamesUnique(f *testing.F) {
 		}
 	})
 }
+
+// TestParseJSONKeysByPosition parses objects whose members change names, order and number from line to line:
+// the names remembered by position must be checked, not trusted.
+func TestParseJSONKeysByPosition(t *testing.T) {
+	p := NewJSON(0)
+	lines := []string{
+		`{"a":"1","bb":"2","c":"3"}`,
+		`{"a":"1","bb":"2","c":"3"}`,
+		`{"bb":"1","a":"2","c":"3"}`,
+		`{"a":"1","cc":"2"}`, // same length as bb at the same place
+		`{"a":"1","bb":"2","c":"3","d":"4"}`,
+		`{"x\u0041":"1"}`, // an escaped name
+	}
+	for _, line := range lines {
+		var f fieldSet
+		if err := p.Parse([]byte(line), &f); err != nil {
+			t.Fatal(err)
+		}
+		var want fieldSet
+		if err := (jsonParser{}).Parse([]byte(line), &want); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := renderAll(&f), renderAll(&want); got != want {
+			t.Errorf("%s: got %s, want %s", line, got, want)
+		}
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -25,7 +27,16 @@ const DefaultJSONMaxDepth = 64
 type parseJSON struct {
 	maxDepth int
 	keys     keyCache
+	// recent holds, by position, the keys of the objects parsed last: the lines of one log mostly have the same
+	// members in the same order, whose names are then found with one comparison each, not a map lookup. It
+	// points into interned, one string per key (as many as keys holds), so that storing one allocates nothing.
+	recent   [recentKeys]atomic.Pointer[string]
+	mu       sync.Mutex
+	interned map[string]*string
 }
+
+// recentKeys is how many leading members' names parseJSON remembers by position.
+const recentKeys = 32
 
 var errEmptyName = errors.New("a member has an empty name")
 
@@ -45,11 +56,13 @@ func NewJSON(maxDepth int) Parser {
 func (p *parseJSON) Parse(val []byte, out Setter) error {
 	bp := appendBufPool.Get().(*[]byte)
 	defer appendBufPool.Put(bp)
+	pos := 0
 	err := jsonscan.Members(val, p.maxDepth, func(name, value []byte) error {
 		if len(name) == 0 {
 			return errEmptyName
 		}
-		key := p.keys.get(name)
+		key := p.key(pos, name)
+		pos++
 		if value[0] == '"' {
 			if inner := value[1 : len(value)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
 				// Without escapes the text is the string: passed on as a slice of val, which is not copied.
@@ -79,6 +92,31 @@ func (p *parseJSON) Parse(val []byte, out Setter) error {
 		return fmt.Errorf("parse_json: nested deeper than max_depth %d", p.maxDepth)
 	}
 	return fmt.Errorf("parse_json: %w", err)
+}
+
+// key returns name, the pos-th member's, as a string.
+func (p *parseJSON) key(pos int, name []byte) string {
+	if pos >= len(p.recent) {
+		return p.keys.get(name)
+	}
+	if k := p.recent[pos].Load(); k != nil && *k == string(name) {
+		return *k
+	}
+	k := p.keys.get(name)
+	p.mu.Lock()
+	ptr, ok := p.interned[k]
+	if !ok && len(p.interned) < keyCacheMax {
+		if p.interned == nil {
+			p.interned = make(map[string]*string)
+		}
+		ptr = &k
+		p.interned[k] = ptr
+	}
+	p.mu.Unlock()
+	if ptr != nil {
+		p.recent[pos].Store(ptr)
+	}
+	return k
 }
 
 // namesUnique reports whether no object in v, a valid JSON value, has a name twice. Objects of plain names

@@ -342,3 +342,29 @@ func TestParseJSONKeysByPosition(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderShapeKeysByAddress renders events whose keys are stored in the set's buffer, which the next event
+// reuses: the same address and length then hold other names, so only a stable key is matched by its address.
+func TestRenderShapeKeysByAddress(t *testing.T) {
+	events := [][]traceStep{
+		{{op: op{"s", "aa", "1"}, target: "t"}, {op: op{"s", "x", "2"}}},
+		{{op: op{"s", "bb", "1"}, target: "t"}, {op: op{"s", "x", "2"}}},
+		{{op: op{"s", "bb", "3"}, target: "t"}, {op: op{"s", "x", "4"}}},
+		{{op: op{"s", "x", "2"}}, {op: op{"s", "y", "2"}}},
+		{{op: op{"s", "x", "2"}}, {op: op{"s", strings.Clone("y"), "2"}}},
+		{{op: op{"s", "x", "2"}}, {op: op{"s", "z", "2"}}},
+	}
+	var shared renderer
+	var f fieldSet
+	for i, steps := range events {
+		f.load(&engine.Event{Message: []byte("m")})
+		applySteps(&f, steps)
+		got, gotEnd := f.renderTop(&shared, nil)
+		var fresh renderer
+		want, wantEnd := f.renderTop(&fresh, nil)
+		if string(got) != string(want) || gotEnd != wantEnd {
+			t.Errorf("event %d: got %s, want %s", i, got, want)
+		}
+		f.reset()
+	}
+}

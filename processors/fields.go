@@ -19,10 +19,11 @@ const (
 
 // entry is one field: a dotted key and its value.
 type entry struct {
-	key  []byte
-	val  []byte
-	top  topSig // of key
-	kind valueKind
+	key    []byte
+	val    []byte
+	top    topSig // of key
+	kind   valueKind
+	stable bool // key is a string's bytes (or a constant's), never changed: its address and length name it
 }
 
 // topSig sums up a key's top-level name (its length, first and last bytes): keys whose names differ in it are
@@ -74,6 +75,8 @@ type fieldSet struct {
 	journal []change
 	members []member // a stack of the members of the objects being exploded
 	dirty   bool     // a field was set, deleted or renamed since load
+	// maybeReserved is set when a key's top-level name may be one the encoder writes itself (settleReserved).
+	maybeReserved bool
 	// input is the value a parser is reading: a slice of the message or of a field, so stable until reset. A
 	// value inside it is kept as is, not copied (see copyVal).
 	input []byte
@@ -123,6 +126,7 @@ func (f *fieldSet) reset() {
 	f.dirty = false
 	f.input = nil
 	f.same = 0
+	f.maybeReserved = false
 }
 
 // SetString sets key to the string val (Setter).
@@ -142,7 +146,7 @@ func (f *fieldSet) setKey(key string, val []byte, kind valueKind) {
 	if f.same == n && n < f.traceClean {
 		if t := &f.trace[n]; t.p == p && t.n == len(key) {
 			f.dirty = true
-			f.push(unsafe.Slice(p, len(key)), val, t.top, kind)
+			f.push(entry{key: unsafe.Slice(p, len(key)), val: val, top: t.top, kind: kind, stable: true})
 			f.same++
 			return
 		}
@@ -259,28 +263,31 @@ func (f *fieldSet) putTraced(key, val []byte, kind valueKind, stable bool) {
 			}
 		}
 	}
-	f.appendEntry(entry{key: key, val: val, top: top, kind: kind}, stable && !related)
+	f.appendEntry(entry{key: key, val: val, top: top, kind: kind, stable: stable}, !related)
 }
 
-// push appends an entry. Its fields are stored one by one: appending a whole entry copies it with a bulk write
-// barrier while the collector marks, which costs several times more.
-func (f *fieldSet) push(key, val []byte, top topSig, kind valueKind) {
+// push appends e. Its fields are stored one by one: appending a whole entry copies it with a bulk write barrier
+// while the collector marks, which costs several times more.
+func (f *fieldSet) push(e entry) {
 	n := len(f.entries)
 	if n == cap(f.entries) {
 		f.entries = append(f.entries, entry{})
 	} else {
 		f.entries = f.entries[:n+1]
 	}
-	e := &f.entries[n]
-	e.key, e.val, e.top, e.kind = key, val, top, kind
+	d := &f.entries[n]
+	d.key, d.val, d.top, d.kind, d.stable = e.key, e.val, e.top, e.kind, e.stable
+	if e.top == timestampSig || e.top == idSig || e.top == inputSig || e.top == logSig || e.top == deadSig {
+		f.maybeReserved = true
+	}
 }
 
-// appendEntry appends e, which no live entry's key is equal to, above or under. clean says that e.key's bytes
-// never change and no entry's key, deleted ones too, is equal to, above or under it: the trace then takes it.
-func (f *fieldSet) appendEntry(e entry, clean bool) {
+// appendEntry appends e, which no live entry's key is equal to, above or under. unrelated says that no entry's
+// key, deleted ones too, is equal to, above or under it: the trace then takes a stable e.key.
+func (f *fieldSet) appendEntry(e entry, unrelated bool) {
 	n := len(f.entries)
-	f.push(e.key, e.val, e.top, e.kind)
-	if !clean || f.same != n || n > f.traceClean {
+	f.push(e)
+	if !e.stable || !unrelated || f.same != n || n > f.traceClean {
 		return // this event's keys left the trace's before: the trace stays as it is
 	}
 	// The event's keys are the trace's up to here, and none is related to e.key: the trace goes on with it.

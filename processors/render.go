@@ -31,7 +31,7 @@ var renamed = [...]struct{ from, to string }{
 // load resets the set to the event's own fields: the message, and the members the source put in ev.Extra.
 func (f *fieldSet) load(ev *engine.Event) {
 	f.reset()
-	f.appendEntry(newEntry(messageKey, ev.Message, kindString), true)
+	f.appendEntry(entry{key: messageKey, val: ev.Message, top: messageSig, kind: kindString, stable: true}, true)
 	if len(ev.Extra) > 1 {
 		// Extra is members starting with a comma: the object they make is '{' + Extra[1:] + '}'.
 		start := len(f.vals)
@@ -59,6 +59,9 @@ func (f *fieldSet) messageKept() bool {
 // the encoder's log object, becomes log_; the rest are renamed (see renamed), dead_letter included, which a dead
 // letter's copy of the event has.
 func (f *fieldSet) settleReserved(ev *engine.Event) {
+	if !f.maybeReserved {
+		return
+	}
 	reserved := false
 	for i := range f.entries {
 		e := &f.entries[i]
@@ -112,7 +115,7 @@ func (f *fieldSet) merge(key, raw []byte) {
 		}
 	}
 	if !f.hasUnder(key) {
-		f.entries = append(f.entries, newEntry(key, raw, kindRaw))
+		f.push(newEntry(key, raw, kindRaw))
 		return
 	}
 	if !isObject {

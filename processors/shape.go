@@ -1,15 +1,19 @@
 package processors
 
-import "bytes"
+import (
+	"bytes"
+	"unsafe"
+)
 
 // shape remembers the layout of the last event a renderer wrote: the keys, in order, and the output with the
 // values cut out. The events of one input mostly have the same keys in the same order (a dissect pattern sets the
 // same fields every time), so the next event with those keys is written by filling the values in, without
 // grouping its keys into objects again.
 type shape struct {
-	keys  []byte // the keys written, one after the other: the log ones, then the top-level ones
-	ends  []int  // where each key ends in keys
-	nLog  int    // how many of the keys went into the log object
+	keys  []byte  // the keys written, one after the other: the log ones, then the top-level ones
+	ends  []int   // where each key ends in keys
+	ptrs  []*byte // per key, the address of a stable entry's key (entry.stable), else nil
+	nLog  int     // how many of the keys went into the log object
 	log   template
 	extra template
 	ok    bool
@@ -40,7 +44,10 @@ func (s *shape) matches(f *fieldSet, logList, top []int) bool {
 		} else {
 			ei = top[i-len(logList)]
 		}
-		if !bytes.Equal(f.entries[ei].key, s.keys[start:end]) {
+		e := &f.entries[ei]
+		// A stable key at the address and length of the last one is that key, whose bytes never change.
+		same := e.stable && s.ptrs[i] == unsafe.SliceData(e.key) && len(e.key) == end-start
+		if !same && !bytes.Equal(e.key, s.keys[start:end]) {
 			return false
 		}
 		start = end
@@ -52,11 +59,17 @@ func (s *shape) matches(f *fieldSet, logList, top []int) bool {
 // members up to logEnd, the others after, with their values at spans (the first nLogSpans in the log ones).
 func (s *shape) record(f *fieldSet, logList, top []int, ord []int, out []byte, logBase, logEnd int,
 	spans []valueSpan, nLogSpans int) {
-	s.keys, s.ends = s.keys[:0], s.ends[:0]
+	s.keys, s.ends, s.ptrs = s.keys[:0], s.ends[:0], s.ptrs[:0]
 	for _, list := range [2][]int{logList, top} {
 		for _, ei := range list {
-			s.keys = append(s.keys, f.entries[ei].key...)
+			e := &f.entries[ei]
+			s.keys = append(s.keys, e.key...)
 			s.ends = append(s.ends, len(s.keys))
+			var p *byte
+			if e.stable {
+				p = unsafe.SliceData(e.key)
+			}
+			s.ptrs = append(s.ptrs, p)
 		}
 	}
 	s.nLog = len(logList)

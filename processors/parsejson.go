@@ -57,6 +57,8 @@ func (p *parseJSON) Parse(val []byte, out Setter) error {
 	bp := appendBufPool.Get().(*[]byte)
 	defer appendBufPool.Put(bp)
 	pos := 0
+	// Checked once for the whole value, so that its parts, mostly valid too, need no check of their own.
+	valid := utf8.Valid(val)
 	err := jsonscan.Members(val, p.maxDepth, func(name, value []byte) error {
 		if len(name) == 0 {
 			return errEmptyName
@@ -64,7 +66,7 @@ func (p *parseJSON) Parse(val []byte, out Setter) error {
 		key := p.key(pos, name)
 		pos++
 		if value[0] == '"' {
-			if inner := value[1 : len(value)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+			if inner := value[1 : len(value)-1]; bytes.IndexByte(inner, '\\') < 0 && (valid || utf8.Valid(inner)) {
 				// Without escapes the text is the string: passed on as a slice of val, which is not copied.
 				out.SetString(key, inner)
 				return nil
@@ -74,11 +76,11 @@ func (p *parseJSON) Parse(val []byte, out Setter) error {
 			out.SetString(key, *bp)
 			return nil
 		}
-		if (value[0] == '{' || value[0] == '[') && !namesUnique(value) {
+		if (value[0] == '{' || value[0] == '[') && !namesUnique(value, valid) {
 			// Setter.SetRaw takes objects with no name twice; Members checked the grammar, not the names.
 			return fmt.Errorf("member %q: an object in it has a name twice", key)
 		}
-		if !utf8.Valid(value) {
+		if !valid && !utf8.Valid(value) {
 			// Only strings can hold non-ASCII bytes, so the replaced text is still the same JSON value.
 			value = bytes.ToValidUTF8(value, []byte("\uFFFD"))
 		}
@@ -121,7 +123,8 @@ func (p *parseJSON) key(pos int, name []byte) string {
 
 // namesUnique reports whether no object in v, a valid JSON value, has a name twice. Objects of plain names
 // (no escapes, valid UTF-8, a few per object) are checked by comparing the names' bytes; others by jsontext.
-func namesUnique(v []byte) bool {
+// validUTF8 says that v is known to be valid UTF-8.
+func namesUnique(v []byte, validUTF8 bool) bool {
 	const maxNames, maxDepth = 32, 16
 	var names [maxNames][]byte
 	var frames [maxDepth]int // per open object: where its names start in names
@@ -153,7 +156,7 @@ func namesUnique(v []byte) bool {
 				continue // a value
 			}
 			name := v[start:i]
-			if escaped || n == maxNames || !utf8.Valid(name) {
+			if escaped || n == maxNames || !validUTF8 && !utf8.Valid(name) {
 				return jsontext.Value(v).IsValid(allowInvalidUTF8)
 			}
 			for _, other := range names[frames[depth-1]:n] {

@@ -369,3 +369,53 @@ func TestRenderShapeKeysByAddress(t *testing.T) {
 		f.reset()
 	}
 }
+
+// TestTimestampRemoveFoundEntry removes the time field as the entry it was read from, unless setting
+// event.ingested already replaced it (the field is event.ingested, or above it), or the field is an object.
+func TestTimestampRemoveFoundEntry(t *testing.T) {
+	const when = "21/Nov/2026:10:00:00+0000"
+	tests := []struct {
+		name, pattern, field, line string
+		want                       []string // paths in the encoded event, "-path" for paths that must be missing
+	}{
+		{"a leaf", "ts a", "ts", when + " x", []string{"-ts", "a", "event.ingested"}},
+		{"the field is event.ingested", "event.ingested a", "event.ingested", when + " x",
+			[]string{"-event", "a"}},
+		{"the field is above event.ingested", "event a", "event", when + " x", []string{"-event", "a"}},
+		{"a field beside event.ingested", "event.created a", "event.created", when + " x",
+			[]string{"-event.created", "event.ingested", "a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := mustBuild(t, []Config{
+				{Dissect: &DissectConfig{Pattern: tt.pattern}},
+				{Timestamp: &TimestampConfig{Field: tt.field, Layouts: []string{"02/Jan/2006:15:04:05-0700"}, Remove: true}},
+			})
+			for range 2 { // the second time through the fast paths
+				doc := encode(t, c, engine.Event{Time: readTime, Stream: fileStream(""), Offset: 0, Message: []byte(tt.line)})
+				if got := at(doc, "@timestamp"); got != "2026-11-21T10:00:00.000000000Z" {
+					t.Errorf("@timestamp %v", got)
+				}
+				for _, p := range tt.want {
+					if missing := strings.HasPrefix(p, "-"); missing != (at(doc, strings.TrimPrefix(p, "-")) == nil) {
+						t.Errorf("%s: %v in %v", p, at(doc, strings.TrimPrefix(p, "-")), doc)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestTimestampFieldInAnObject reads the time from a member of a raw object, which is exploded to be read and
+// removed alone.
+func TestTimestampFieldInAnObject(t *testing.T) {
+	c := mustBuild(t, []Config{
+		{ParseJSON: &ParseJSONConfig{}},
+		{Timestamp: &TimestampConfig{Field: "j.t", Layouts: []string{"RFC3339"}, Remove: true}},
+	})
+	doc := encode(t, c, engine.Event{Time: readTime, Stream: fileStream(""), Offset: 0,
+		Message: []byte(`{"j":{"t":"2026-11-21T10:00:00Z","u":1}}`)})
+	if at(doc, "@timestamp") != "2026-11-21T10:00:00.000000000Z" || at(doc, "j.t") != nil || at(doc, "j.u") != float64(1) {
+		t.Errorf("got %v", doc)
+	}
+}

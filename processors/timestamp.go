@@ -123,7 +123,15 @@ func newTimestamp(c *TimestampConfig) (step, error) {
 
 func (t *timestampStep) run(s *scratch, ev *engine.Event) (bool, error) {
 	f := &s.fields
-	val, ok := f.text(t.field)
+	// A field found as one entry is removed as that entry: a live entry has none under it (fieldSet).
+	at := f.lookup(t.field)
+	var val []byte
+	ok := at >= 0
+	if ok {
+		val = f.entryText(at)
+	} else {
+		val, ok = f.text(t.field)
+	}
 	if !ok {
 		if t.ignoreMissing {
 			return true, nil
@@ -144,7 +152,11 @@ func (t *timestampStep) run(s *scratch, ev *engine.Event) (bool, error) {
 		ev.Time = tm
 		s.buf = s.ingested.append(s.buf[:0], s.readTime)
 		f.SetString(ingestedKey, s.buf)
-		if t.remove {
+		switch {
+		case !t.remove:
+		case at >= 0 && f.entries[at].kind != kindGone: // setting event.ingested left it, and put nothing under it
+			f.remove(at)
+		default:
 			f.delete(t.field)
 		}
 		return true, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/flickerlog/flicker/engine"
@@ -417,5 +418,51 @@ func TestTimestampFieldInAnObject(t *testing.T) {
 		Message: []byte(`{"j":{"t":"2026-11-21T10:00:00Z","u":1}}`)})
 	if at(doc, "@timestamp") != "2026-11-21T10:00:00.000000000Z" || at(doc, "j.t") != nil || at(doc, "j.u") != float64(1) {
 		t.Errorf("got %v", doc)
+	}
+}
+
+// TestTimestampLastTextRemembered reads times one after the other through one step: the same text gives the
+// last time again, with any layout, except a layout without a year, whose time depends on the read time.
+func TestTimestampLastTextRemembered(t *testing.T) {
+	tests := []struct {
+		name    string
+		layouts []string
+		events  []struct {
+			read time.Time
+			text string
+			want time.Time
+		}
+	}{
+		{"named layouts", []string{"RFC3339", "UNIX"}, []struct {
+			read time.Time
+			text string
+			want time.Time
+		}{
+			{readTime, "2026-11-21T10:00:00Z", time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)},
+			{readTime, "2026-11-21T10:00:00Z", time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)},
+			{readTime, "1700000000", time.Unix(1700000000, 0).UTC()},
+			{readTime, "1700000000", time.Unix(1700000000, 0).UTC()},
+			{readTime, "2026-11-21T10:00:01Z", time.Date(2026, 11, 21, 10, 0, 1, 0, time.UTC)},
+		}},
+		{"a layout without a year", []string{"Jan _2 15:04:05"}, []struct {
+			read time.Time
+			text string
+			want time.Time
+		}{
+			{time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), "Jan  5 10:00:00", time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)},
+			{time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC), "Jan  5 10:00:00", time.Date(2027, 1, 5, 10, 0, 0, 0, time.UTC)},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := mustBuild(t, []Config{{Timestamp: &TimestampConfig{Field: "message", Layouts: tt.layouts}}})
+			for i, e := range tt.events {
+				ev := engine.Event{Time: e.read, Stream: fileStream(""), Message: []byte(e.text)}
+				c.Process(&ev)
+				if !ev.Time.Equal(e.want) {
+					t.Errorf("event %d, %q: time %v, want %v", i, e.text, ev.Time, e.want)
+				}
+			}
+		})
 	}
 }

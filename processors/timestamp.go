@@ -83,8 +83,9 @@ type timestampStep struct {
 // timeCache is a timestamp step's state kept between events in a scratch.
 type timeCache struct {
 	rfc rfc3339.Cache
-	// The last value a Go layout parsed, and its time: a log's consecutive lines mostly share their second,
-	// which a layout without fractions writes the same.
+	// The last value a layout parsed, and its time (unless the layout has no year, whose time depends on the
+	// read time): a log's consecutive lines mostly share their second, which a layout without fractions writes
+	// the same.
 	lastVal  []byte
 	lastTime time.Time
 }
@@ -138,30 +139,29 @@ func (t *timestampStep) run(s *scratch, ev *engine.Event) (bool, error) {
 		}
 		return true, &errMissing{field: t.field}
 	}
+	// The same text gives the same time: the first layout that parses it is the same one.
 	cache := &s.times[t.slot]
-	for i := range t.layouts {
+	tm, ok := cache.lastTime, len(cache.lastVal) > 0 && bytes.Equal(val, cache.lastVal)
+	for i := 0; !ok && i < len(t.layouts); i++ {
 		l := &t.layouts[i]
-		var tm time.Time
-		if l.kind == layoutGo && len(cache.lastVal) > 0 && bytes.Equal(val, cache.lastVal) {
-			tm = cache.lastTime
-		} else if tm, ok = l.parse(val, t.loc, s.readTime, cache); !ok {
-			continue
-		} else if l.kind == layoutGo && !l.noYear {
+		if tm, ok = l.parse(val, t.loc, s.readTime, cache); ok && !l.noYear {
 			cache.lastVal, cache.lastTime = append(cache.lastVal[:0], val...), tm
 		}
-		ev.Time = tm
-		s.buf = s.ingested.append(s.buf[:0], s.readTime)
-		f.SetString(ingestedKey, s.buf)
-		switch {
-		case !t.remove:
-		case at >= 0 && f.entries[at].kind != kindGone: // setting event.ingested left it, and put nothing under it
-			f.remove(at)
-		default:
-			f.delete(t.field)
-		}
-		return true, nil
 	}
-	return true, t.noMatch(val)
+	if !ok {
+		return true, t.noMatch(val)
+	}
+	ev.Time = tm
+	s.buf = s.ingested.append(s.buf[:0], s.readTime)
+	f.SetString(ingestedKey, s.buf)
+	switch {
+	case !t.remove:
+	case at >= 0 && f.entries[at].kind != kindGone: // setting event.ingested left it, and put nothing under it
+		f.remove(at)
+	default:
+		f.delete(t.field)
+	}
+	return true, nil
 }
 
 // noMatch is the error for a value no layout parses.

@@ -145,6 +145,8 @@ func TestPutFastPathAgreesWithSlowPath(t *testing.T) {
 		{"keys stored in the set's buffer",
 			[][]traceStep{{under("t", "aa"), under("t", "bb")}, {under("t", "cc"), under("t", "cc")},
 				{under("t", "aa"), under("t", "aa.x")}}},
+		{"keys of other lengths at the same place in the set's buffer",
+			[][]traceStep{{under("t", "aa")}, {under("t", "aaa")}, {under("t", "a")}, {under("t", "a")}}},
 		{"a key string with the same bytes at another address",
 			[][]traceStep{{s("a", "1"), s("b", "2")}, {s(strings.Clone("a"), "3"), s("a", "4"), s("b", "5")},
 				{s("a", "1"), s(strings.Clone("b"), "2"), s("b", "6")}}},

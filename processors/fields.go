@@ -266,8 +266,9 @@ func (f *fieldSet) putTraced(key, val []byte, kind valueKind, stable bool) {
 	f.appendEntry(entry{key: key, val: val, top: top, kind: kind, stable: stable}, !related)
 }
 
-// push appends e. Its fields are stored one by one: appending a whole entry copies it with a bulk write barrier
-// while the collector marks, which costs several times more.
+// push appends e. Its fields are stored one by one, pointers only when they changed: appending a whole entry
+// copies it with a bulk write barrier while the collector marks, which costs several times more, and the slot
+// mostly holds the last event's entry at the same place, with the same key.
 func (f *fieldSet) push(e entry) {
 	n := len(f.entries)
 	if n == cap(f.entries) {
@@ -276,7 +277,10 @@ func (f *fieldSet) push(e entry) {
 		f.entries = f.entries[:n+1]
 	}
 	d := &f.entries[n]
-	d.key, d.val, d.top, d.kind, d.stable = e.key, e.val, e.top, e.kind, e.stable
+	if unsafe.SliceData(d.key) != unsafe.SliceData(e.key) || len(d.key) != len(e.key) || cap(d.key) != cap(e.key) {
+		d.key = e.key
+	}
+	d.val, d.top, d.kind, d.stable = e.val, e.top, e.kind, e.stable
 	if e.top == timestampSig || e.top == idSig || e.top == inputSig || e.top == logSig || e.top == deadSig {
 		f.maybeReserved = true
 	}

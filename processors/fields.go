@@ -281,7 +281,8 @@ func (f *fieldSet) push(e entry) {
 		d.key = e.key
 	}
 	d.val, d.top, d.kind, d.stable = e.val, e.top, e.kind, e.stable
-	if e.top == timestampSig || e.top == idSig || e.top == inputSig || e.top == logSig || e.top == deadSig {
+	switch e.top {
+	case timestampSig, idSig, inputSig, logSig, deadSig:
 		f.maybeReserved = true
 	}
 }

@@ -152,10 +152,11 @@ func (f *fieldSet) collides(sm *streamMembers) bool {
 
 // renderer holds what rendering nested objects needs, reused from event to event.
 type renderer struct {
-	rest  []int  // per entry: where the part of its key still to write starts
-	done  []bool // per entry: written
-	stack []int  // the entries of the objects being written
-	top   []int  // the entries written at the top level
+	rest    []int  // per entry: where the part of its key still to write starts
+	done    []bool // per entry: written
+	stack   []int  // the entries of the objects being written
+	top     []int  // the entries written at the top level
+	logList []int  // the entries written in the log object
 
 	shape shape       // the last layout written
 	ord   []int       // per entry: its index in the shape's keys
@@ -271,25 +272,26 @@ func (f *fieldSet) appendObject(dst []byte, key []byte) []byte {
 // renderTop appends the event's log.* members, then its others (everything but message), to dst, each starting
 // with a comma; logEnd is where the log ones end.
 func (f *fieldSet) renderTop(r *renderer, dst []byte) (out []byte, logEnd int) {
-	r.prepare(len(f.entries))
-	top := r.top[:0]
+	top, logList := r.top[:0], r.logList[:0]
 	for i := range f.entries {
 		e := &f.entries[i]
 		switch {
 		case e.kind == kindGone || e.top == messageSig && topIs(e.key, messageKey):
 		case e.top == logSig && under(e.key, logKey): // a log leaf was renamed by settleReserved
-			r.stack = append(r.stack, i)
-			r.rest[i] = len(logKey) + 1
+			logList = append(logList, i)
 		default:
 			top = append(top, i)
 		}
 	}
-	r.top = top
-	logList := r.stack[:len(r.stack):len(r.stack)]
+	r.top, r.logList = top, logList
 	if r.shape.matches(f, logList, top) {
 		dst = r.shape.log.fill(dst, f, logList, top)
 		logEnd = len(dst)
 		return r.shape.extra.fill(dst, f, logList, top), logEnd
+	}
+	r.prepare(len(f.entries))
+	for _, i := range logList {
+		r.rest[i] = len(logKey) + 1
 	}
 	r.ord = append(r.ord[:0], make([]int, len(f.entries))...)
 	for i, ei := range logList {

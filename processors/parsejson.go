@@ -54,8 +54,12 @@ func NewJSON(maxDepth int) Parser {
 }
 
 func (p *parseJSON) Parse(val []byte, out Setter) error {
-	bp := appendBufPool.Get().(*[]byte)
-	defer appendBufPool.Put(bp)
+	var bp *[]byte // taken from the pool for the first string with escapes: most lines have none
+	defer func() {
+		if bp != nil {
+			appendBufPool.Put(bp)
+		}
+	}()
 	pos := 0
 	// Checked once for the whole value, so that its parts, mostly valid too, need no check of their own.
 	valid := utf8.Valid(val)
@@ -70,6 +74,9 @@ func (p *parseJSON) Parse(val []byte, out Setter) error {
 				// Without escapes the text is the string: passed on as a slice of val, which is not copied.
 				out.SetString(key, inner)
 				return nil
+			}
+			if bp == nil {
+				bp = appendBufPool.Get().(*[]byte)
 			}
 			// An error here only reports invalid UTF-8, already replaced in the result.
 			*bp, _ = jsontext.AppendUnquote((*bp)[:0], value)

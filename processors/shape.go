@@ -3,6 +3,8 @@ package processors
 import (
 	"bytes"
 	"unsafe"
+
+	"github.com/flickerlog/flicker/internal/eventjson"
 )
 
 // shape remembers the layout of the last event a renderer wrote: the keys, in order, and the output with the
@@ -101,7 +103,11 @@ func (t *template) fill(dst []byte, f *fieldSet, logList, top []int) []byte {
 		} else {
 			ei = top[c.key-len(logList)]
 		}
-		dst = appendValue(dst, &f.entries[ei])
+		if e := &f.entries[ei]; e.kind == kindString {
+			dst = eventjson.AppendString(dst, e.val)
+		} else {
+			dst = appendValue(dst, e)
+		}
 		pos = c.at
 	}
 	return append(dst, t.lits[pos:]...)

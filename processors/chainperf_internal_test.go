@@ -468,3 +468,15 @@ func TestTimestampLastTextRemembered(t *testing.T) {
 		})
 	}
 }
+
+// TestIngestedClockRepeats formats times that repeat, or share their second or their nanoseconds with the last.
+func TestIngestedClockRepeats(t *testing.T) {
+	var c ingestedClock
+	base := time.Date(2026, 12, 7, 10, 0, 0, 500, time.UTC)
+	for i, d := range []time.Duration{0, 0, 1, 1, 0, time.Second, time.Second, 2*time.Second + 1, -500, -500} {
+		tm := base.Add(d)
+		if got, want := string(c.append([]byte("x"), tm)), "x"+tm.Format(time.RFC3339Nano); got != want {
+			t.Errorf("%d, %v: got %s, want %s", i, tm, got, want)
+		}
+	}
+}

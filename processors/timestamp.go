@@ -381,15 +381,29 @@ func num(b []byte) int {
 	return n
 }
 
-// ingestedClock formats event.ingested as time.RFC3339Nano in UTC, remembering the last second written: the
-// events of one read mostly share it.
+// ingestedClock formats event.ingested as time.RFC3339Nano in UTC, remembering the last second written, and the
+// last time whole: the events of one read mostly share it.
 type ingestedClock struct {
 	sec    int64
 	prefix []byte // "2006-01-02T15:04:05" of sec
+	nsec   int
+	last   []byte // the whole text of sec and nsec, once written
 }
 
 func (c *ingestedClock) append(dst []byte, t time.Time) []byte {
 	t = t.UTC()
+	sec, nsec := t.Unix(), t.Nanosecond()
+	if sec == c.sec && nsec == c.nsec && len(c.last) > 0 {
+		return append(dst, c.last...)
+	}
+	start := len(dst)
+	dst = c.appendNew(dst, t)
+	c.nsec, c.last = nsec, append(c.last[:0], dst[start:]...)
+	return dst
+}
+
+// appendNew is append for a time other than the last.
+func (c *ingestedClock) appendNew(dst []byte, t time.Time) []byte {
 	if sec := t.Unix(); sec != c.sec || len(c.prefix) == 0 {
 		c.sec, c.prefix = sec, t.AppendFormat(c.prefix[:0], "2006-01-02T15:04:05")
 	}

@@ -146,7 +146,7 @@ func (f *fieldSet) setKey(key string, val []byte, kind valueKind) {
 	if f.same == n && n < f.traceClean {
 		if t := &f.trace[n]; t.p == p && t.n == len(key) {
 			f.dirty = true
-			f.push(entry{key: unsafe.Slice(p, len(key)), val: val, top: t.top, kind: kind, stable: true})
+			f.push(&entry{key: unsafe.Slice(p, len(key)), val: val, top: t.top, kind: kind, stable: true})
 			f.same++
 			return
 		}
@@ -269,7 +269,7 @@ func (f *fieldSet) putTraced(key, val []byte, kind valueKind, stable bool) {
 // push appends e. Its fields are stored one by one, pointers only when they changed: appending a whole entry
 // copies it with a bulk write barrier while the collector marks, which costs several times more, and the slot
 // mostly holds the last event's entry at the same place, with the same key.
-func (f *fieldSet) push(e entry) {
+func (f *fieldSet) push(e *entry) {
 	n := len(f.entries)
 	if n == cap(f.entries) {
 		f.entries = append(f.entries, entry{})
@@ -291,7 +291,7 @@ func (f *fieldSet) push(e entry) {
 // key, deleted ones too, is equal to, above or under it: the trace then takes a stable e.key.
 func (f *fieldSet) appendEntry(e entry, unrelated bool) {
 	n := len(f.entries)
-	f.push(e)
+	f.push(&e)
 	if !e.stable || !unrelated || f.same != n || n > f.traceClean {
 		return // this event's keys left the trace's before: the trace stays as it is
 	}

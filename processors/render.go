@@ -115,7 +115,8 @@ func (f *fieldSet) merge(key, raw []byte) {
 		}
 	}
 	if !f.hasUnder(key) {
-		f.push(newEntry(key, raw, kindRaw))
+		e := newEntry(key, raw, kindRaw)
+		f.push(&e)
 		return
 	}
 	if !isObject {

@@ -480,3 +480,35 @@ func TestIngestedClockRepeats(t *testing.T) {
 		}
 	}
 }
+
+// TestResetLetsOlderEventsGo: the entries of the last event stay in their slots for the next one, but a slot a
+// larger event used before is cleared, and every slot is when the set lets its value buffer go.
+func TestResetLetsOlderEventsGo(t *testing.T) {
+	var f fieldSet
+	load := func(keys ...string) {
+		f.load(&engine.Event{Message: []byte("m")})
+		for _, k := range keys {
+			f.SetString(k, []byte("v"))
+		}
+		f.reset()
+	}
+	holding := func() (n int) {
+		for _, e := range f.entries[:cap(f.entries)] {
+			if e.key != nil || e.val != nil {
+				n++
+			}
+		}
+		return n
+	}
+	load("a", "b", "c", "d", "e")
+	load("a")
+	if got := holding(); got != 2 {
+		t.Errorf("after a smaller event, %d slots hold references, want its 2", got)
+	}
+	f.load(&engine.Event{Message: []byte("m")})
+	f.SetString("big", make([]byte, maxKeptBuffer+1))
+	f.reset()
+	if got := holding(); got != 0 || f.vals != nil {
+		t.Errorf("after the value buffer was let go, %d slots hold references", got)
+	}
+}

@@ -91,6 +91,8 @@ type fieldSet struct {
 	trace      []traced
 	traceClean int
 	same       int
+
+	used int // entries[:used] may hold the references of an event before this one: those past it are nil
 }
 
 // traced is a key put took as a string its caller never changes: its address and length identify its bytes
@@ -112,15 +114,18 @@ var lenient = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.Al
 const maxKeptBuffer = 256 << 10
 
 func (f *fieldSet) reset() {
-	// The entries are not cleared: the next event overwrites them, and clearing would cost a write barrier per
-	// pointer while the collector marks. What they still point to (the last message, at most) is let go when
-	// the scratch is dropped from its pool.
-	f.entries = f.entries[:0]
-	f.keys = f.keys[:0]
+	// This event's entries are not cleared: the next event overwrites them, and clearing would cost a write
+	// barrier per pointer while the collector marks. The slots past them, which a larger event used, are, so
+	// that the set points at the last event's bytes at most, and all are when the value buffer is let go.
+	keep := len(f.entries)
 	f.vals = f.vals[:0]
 	if cap(f.vals) > maxKeptBuffer {
-		f.vals = nil
+		f.vals, keep = nil, 0
 	}
+	f.used = max(f.used, len(f.entries))
+	clear(f.entries[keep:f.used])
+	f.entries, f.used = f.entries[:0], keep
+	f.keys = f.keys[:0]
 	f.journal = f.journal[:0]
 	f.members = f.members[:0]
 	f.dirty = false

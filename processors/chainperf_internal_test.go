@@ -505,6 +505,10 @@ func TestResetLetsOlderEventsGo(t *testing.T) {
 	if got := holding(); got != 2 {
 		t.Errorf("after a smaller event, %d slots hold references, want its 2", got)
 	}
+	f.reset() // as load does before the next event
+	if got := holding(); got != 2 {
+		t.Errorf("reset twice cleared the last event's slots: %d hold references, want 2", got)
+	}
 	f.load(&engine.Event{Message: []byte("m")})
 	f.SetString("big", make([]byte, maxKeptBuffer+1))
 	f.reset()

@@ -118,6 +118,9 @@ func (f *fieldSet) reset() {
 	// barrier per pointer while the collector marks. The slots past them, which a larger event used, are, so
 	// that the set points at the last event's bytes at most, and all are when the value buffer is let go.
 	keep := len(f.entries)
+	if keep == 0 {
+		keep = f.used // reset again (load resets too): the slots still hold the last event's
+	}
 	f.vals = f.vals[:0]
 	if cap(f.vals) > maxKeptBuffer {
 		f.vals, keep = nil, 0

@@ -39,8 +39,6 @@ type scratch struct {
 	readTime time.Time // the event's time before any processor: event.ingested
 	buf      []byte    // a formatted time
 	ingested ingestedClock
-	extra    []byte
-	logExtra []byte
 	times    []timeCache // per step, for timestamp steps
 
 	lastStream  streamKey
@@ -228,12 +226,23 @@ func (c *Chain) finish(s *scratch, ev *engine.Event) {
 		text, _ := f.text(string(messageKey))
 		ev.Message = s.arena.copy(text)
 	}
-	s.extra, s.logExtra = f.renderTop(&s.render, s.extra[:0], s.logExtra[:0])
-	ev.Extra = s.arena.copy(s.extra)
-	ev.LogExtra = s.arena.copy(s.logExtra)
-	if cap(s.extra) > maxKeptBuffer {
-		s.extra = nil
+	// Rendered straight into the arena: a chunk is cut when the rendering may not fit, which a rendering longer
+	// than guessed still does (append moves it to a larger chunk; what was handed out stays where it was).
+	buf := s.arena.room(max(renderRoom, 2*len(ev.Message)))
+	start := len(buf)
+	buf, logEnd := f.renderTop(&s.render, buf)
+	s.arena.buf = buf
+	ev.LogExtra, ev.Extra = nilIfEmpty(buf[start:logEnd:logEnd]), nilIfEmpty(buf[logEnd:len(buf):len(buf)])
+}
+
+// renderRoom is the room in the arena a rendering starts with, at least.
+const renderRoom = 1 << 10
+
+func nilIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
 	}
+	return b
 }
 
 // setError records on the event why processor failed on it.
@@ -242,7 +251,7 @@ func (f *fieldSet) setError(processor string, err error) {
 	f.vals = append(f.vals, processor...)
 	f.vals = append(f.vals, ": "...)
 	f.vals = append(f.vals, err.Error()...)
-	f.put(f.appendKey("", "error.message"), f.vals[start:len(f.vals):len(f.vals)], kindString)
+	f.setKey("error.message", f.vals[start:len(f.vals):len(f.vals)], kindString)
 }
 
 // ErrorCounts calls fn with the label of each processor of the chain (its kind, with its list index when the
@@ -270,10 +279,16 @@ func (a *arena) copy(b []byte) []byte {
 	if len(b) == 0 {
 		return nil
 	}
-	if cap(a.buf)-len(a.buf) < len(b) {
-		a.buf = make([]byte, 0, max(arenaChunk, len(b)))
-	}
-	start := len(a.buf)
+	start := len(a.room(len(b)))
 	a.buf = append(a.buf, b...)
 	return a.buf[start:len(a.buf):len(a.buf)]
+}
+
+// room returns the arena's chunk with at least n bytes free after its end, starting a new chunk when needed.
+// The caller appends to it and hands the result back in a.buf.
+func (a *arena) room(n int) []byte {
+	if cap(a.buf)-len(a.buf) < n {
+		a.buf = make([]byte, 0, max(arenaChunk, n))
+	}
+	return a.buf
 }

@@ -78,7 +78,7 @@ type dissectField struct {
 type dissectRef struct{ key, value int }
 
 // dissectMaxStackFields is how many fields Parse tracks without allocating.
-const dissectMaxStackFields = 64
+const dissectMaxStackFields = 32
 
 type dissectSpan struct{ start, end int }
 

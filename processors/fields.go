@@ -19,10 +19,11 @@ const (
 
 // entry is one field: a dotted key and its value.
 type entry struct {
-	key  []byte
-	val  []byte
-	top  topSig // of key
-	kind valueKind
+	key    []byte
+	val    []byte
+	top    topSig // of key
+	kind   valueKind
+	stable bool // key is a string's bytes (or a constant's), never changed: its address and length name it
 }
 
 // topSig sums up a key's top-level name (its length, first and last bytes): keys whose names differ in it are
@@ -65,8 +66,8 @@ type member struct {
 //
 // keys and vals only grow while an event is processed: entries hold slices of them, which stay valid when an
 // append moves the buffer (an entry's key may also be a parser's key string, or the stream's cached members,
-// and its value the event's message or a configured value: all read only). The set is reused from event to
-// event (reset), so its steady state allocates nothing.
+// and its value the event's message, a slice of what a parser read, or a configured value: all read only). The
+// set is reused from event to event (reset), so its steady state allocates nothing.
 type fieldSet struct {
 	entries []entry
 	keys    []byte
@@ -74,9 +75,32 @@ type fieldSet struct {
 	journal []change
 	members []member // a stack of the members of the objects being exploded
 	dirty   bool     // a field was set, deleted or renamed since load
+	// maybeReserved is set when a key's top-level name may be one the encoder writes itself (settleReserved).
+	maybeReserved bool
+	// input is the value a parser is reading: a slice of the message or of a field, so stable until reset. A
+	// value inside it is kept as is, not copied (see copyVal).
+	input []byte
 
 	decBuf bytes.Buffer
 	dec    jsontext.Decoder
+
+	// put's fast path. trace holds keys by entry index, as the last events set them; no two of
+	// trace[:traceClean] are equal or one under the other. The first same entries of this event have the keys
+	// trace[:same]: the next key, when it is trace[same] (the same string, by address and length) and same <
+	// traceClean, can be neither equal to nor above nor under any entry, and is appended without comparing.
+	trace      []traced
+	traceClean int
+	same       int
+
+	used int // entries[:used] may hold the references of an event before this one: those past it are nil
+}
+
+// traced is a key put took as a string its caller never changes: its address and length identify its bytes
+// (and the pointer keeps them from being freed and reused).
+type traced struct {
+	p   *byte
+	n   int
+	top topSig
 }
 
 // Set and lookups split keys at dots only: segments are never unescaped or trimmed.
@@ -90,26 +114,56 @@ var lenient = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.Al
 const maxKeptBuffer = 256 << 10
 
 func (f *fieldSet) reset() {
-	clear(f.entries) // drop references to the last event's bytes
-	f.entries = f.entries[:0]
-	f.keys = f.keys[:0]
+	// This event's entries are not cleared: the next event overwrites them, and clearing would cost a write
+	// barrier per pointer while the collector marks. The slots past them, which a larger event used, are, so
+	// that the set points at the last event's bytes at most, and all are when the value buffer is let go.
+	keep := len(f.entries)
+	if keep == 0 {
+		keep = f.used // reset again (load resets too): the slots still hold the last event's
+	}
 	f.vals = f.vals[:0]
 	if cap(f.vals) > maxKeptBuffer {
-		f.vals = nil
+		f.vals, keep = nil, 0
 	}
+	f.used = max(f.used, len(f.entries))
+	clear(f.entries[keep:f.used])
+	f.entries, f.used = f.entries[:0], keep
+	f.keys = f.keys[:0]
 	f.journal = f.journal[:0]
 	f.members = f.members[:0]
 	f.dirty = false
+	f.input = nil
+	f.same = 0
+	f.maybeReserved = false
 }
 
 // SetString sets key to the string val (Setter).
 func (f *fieldSet) SetString(key string, val []byte) {
-	f.put(f.appendKey("", key), f.copyVal(val), kindString)
+	f.setKey(key, f.copyVal(val), kindString)
 }
 
 // SetRaw sets key to one JSON value (Setter).
 func (f *fieldSet) SetRaw(key string, raw []byte) {
-	f.put(f.appendKey("", key), f.copyVal(raw), kindRaw)
+	f.setKey(key, f.copyVal(raw), kindRaw)
+}
+
+// setKey is put for a key given as a string, whose bytes never change: the event's keys mostly come in the
+// order and with the strings of the last event's, which lets it skip put's comparisons (see fieldSet.trace).
+func (f *fieldSet) setKey(key string, val []byte, kind valueKind) {
+	n, p := len(f.entries), unsafe.StringData(key)
+	if f.same == n && n < f.traceClean {
+		if t := &f.trace[n]; t.p == p && t.n == len(key) {
+			f.dirty = true
+			f.push(&entry{key: unsafe.Slice(p, len(key)), val: val, top: t.top, kind: kind, stable: true})
+			f.same++
+			return
+		}
+	}
+	if key == "" || !utf8.ValidString(key) {
+		f.put(f.copyKey("", key), val, kind)
+		return
+	}
+	f.putTraced(unsafe.Slice(p, len(key)), val, kind, true)
 }
 
 // appendKey stores prefix.key (key alone when prefix is empty) and returns it. Invalid UTF-8 in key is replaced
@@ -141,11 +195,24 @@ func (f *fieldSet) copyKey(prefix, key string) []byte {
 	return f.keys[start:len(f.keys):len(f.keys)]
 }
 
-// copyVal keeps a copy of val, which may alias a parser's input.
+// copyVal keeps val: as it is when it lies in the input being parsed, which stays until reset, else a copy (it
+// may be a parser's own buffer, reused once the call returns).
 func (f *fieldSet) copyVal(val []byte) []byte {
+	if within(val, f.input) {
+		return val[:len(val):len(val)]
+	}
 	start := len(f.vals)
 	f.vals = append(f.vals, val...)
 	return f.vals[start:len(f.vals):len(f.vals)]
+}
+
+// within reports whether b lies inside outer's bytes (b empty: no).
+func within(b, outer []byte) bool {
+	if len(b) == 0 || len(outer) == 0 {
+		return false
+	}
+	p, o := uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(unsafe.Pointer(unsafe.SliceData(outer)))
+	return p >= o && p+uintptr(len(b)) <= o+uintptr(len(outer))
 }
 
 // mark starts a journal of the entries removed from here on; undo restores the set to the mark.
@@ -161,6 +228,7 @@ func (f *fieldSet) undo(entries, journal int) {
 	f.journal = f.journal[:journal]
 	clear(f.entries[entries:])
 	f.entries = f.entries[:entries]
+	f.same = min(f.same, entries)
 }
 
 // remove deletes entry i.
@@ -177,22 +245,76 @@ func under(key, prefix []byte) bool {
 
 // put sets key (already stored) to val, keeping the invariant.
 func (f *fieldSet) put(key, val []byte, kind valueKind) {
+	f.putTraced(key, val, kind, false)
+}
+
+// putTraced is put; stable says that key is a string's bytes, which never change, so that the trace may keep
+// it.
+func (f *fieldSet) putTraced(key, val []byte, kind valueKind, stable bool) {
 	f.dirty = true
 	top := sigOf(key)
+	related := false // to any entry, deleted ones too: the trace is of keys, whatever became of them
 	// Entries appended by an explosion are checked too: the loop reads the length each time.
 	for i := 0; i < len(f.entries); i++ {
 		e := &f.entries[i]
 		switch {
-		case e.kind == kindGone || e.top != top:
+		case e.top != top:
 		case bytes.Equal(e.key, key) || under(e.key, key):
-			f.remove(i)
+			related = true
+			if e.kind != kindGone {
+				f.remove(i)
+			}
 		case under(key, e.key):
-			if !f.explode(i) {
+			related = true
+			if e.kind != kindGone && !f.explode(i) {
 				f.remove(i)
 			}
 		}
 	}
-	f.entries = append(f.entries, entry{key: key, val: val, top: top, kind: kind})
+	f.appendEntry(entry{key: key, val: val, top: top, kind: kind, stable: stable}, !related)
+}
+
+// push appends e. Its fields are stored one by one, pointers only when they changed: appending a whole entry
+// copies it with a bulk write barrier while the collector marks, which costs several times more, and the slot
+// mostly holds the last event's entry at the same place, with the same key.
+func (f *fieldSet) push(e *entry) {
+	n := len(f.entries)
+	if n == cap(f.entries) {
+		f.entries = append(f.entries, entry{})
+	} else {
+		f.entries = f.entries[:n+1]
+	}
+	d := &f.entries[n]
+	if unsafe.SliceData(d.key) != unsafe.SliceData(e.key) || len(d.key) != len(e.key) || cap(d.key) != cap(e.key) {
+		d.key = e.key
+	}
+	d.val, d.top, d.kind, d.stable = e.val, e.top, e.kind, e.stable
+	switch e.top {
+	case timestampSig, idSig, inputSig, logSig, deadSig:
+		f.maybeReserved = true
+	}
+}
+
+// appendEntry appends e, which no live entry's key is equal to, above or under. unrelated says that no entry's
+// key, deleted ones too, is equal to, above or under it: the trace then takes a stable e.key.
+func (f *fieldSet) appendEntry(e entry, unrelated bool) {
+	n := len(f.entries)
+	f.push(&e)
+	if !e.stable || !unrelated || f.same != n || n > f.traceClean {
+		return // this event's keys left the trace's before: the trace stays as it is
+	}
+	// The event's keys are the trace's up to here, and none is related to e.key: the trace goes on with it.
+	t := traced{p: unsafe.SliceData(e.key), n: len(e.key), top: e.top}
+	if n < f.traceClean && f.trace[n] == t {
+		f.same++
+		return
+	}
+	if n < len(f.trace) {
+		f.trace[n] = t
+	} else {
+		f.trace = append(f.trace, t)
+	}
+	f.traceClean, f.same = n+1, n+1
 }
 
 // isObject reports whether entry e holds a raw object.

@@ -31,7 +31,8 @@ func apply(f *fieldSet, ops []op) {
 // renderAll renders every field but the message as one object.
 func renderAll(f *fieldSet) string {
 	var r renderer
-	extra, logExtra := f.renderTop(&r, nil, nil)
+	rendered, logEnd := f.renderTop(&r, nil)
+	extra, logExtra := rendered[logEnd:], rendered[:logEnd]
 	out := "{"
 	if len(extra) > 0 {
 		out += string(extra[1:])
@@ -209,9 +210,11 @@ func TestRenderShapeReused(t *testing.T) {
 	for i, ops := range events {
 		f.reset()
 		apply(&f, ops)
-		gotExtra, gotLog := f.renderTop(&shared, nil, nil)
+		got, gotEnd := f.renderTop(&shared, nil)
+		gotExtra, gotLog := got[gotEnd:], got[:gotEnd]
 		var fresh renderer
-		wantExtra, wantLog := f.renderTop(&fresh, nil, nil)
+		want, wantEnd := f.renderTop(&fresh, nil)
+		wantExtra, wantLog := want[wantEnd:], want[:wantEnd]
 		if string(gotExtra) != string(wantExtra) || string(gotLog) != string(wantLog) {
 			t.Errorf("event %d: got %s | %s, want %s | %s", i, gotExtra, gotLog, wantExtra, wantLog)
 		}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -25,7 +27,16 @@ const DefaultJSONMaxDepth = 64
 type parseJSON struct {
 	maxDepth int
 	keys     keyCache
+	// recent holds, by position, the keys of the objects parsed last: the lines of one log mostly have the same
+	// members in the same order, whose names are then found with one comparison each, not a map lookup. It
+	// points into interned, one string per key (as many as keys holds), so that storing one allocates nothing.
+	recent   [recentKeys]atomic.Pointer[string]
+	mu       sync.Mutex
+	interned map[string]*string
 }
+
+// recentKeys is how many leading members' names parseJSON remembers by position.
+const recentKeys = 32
 
 var errEmptyName = errors.New("a member has an empty name")
 
@@ -43,24 +54,40 @@ func NewJSON(maxDepth int) Parser {
 }
 
 func (p *parseJSON) Parse(val []byte, out Setter) error {
-	bp := appendBufPool.Get().(*[]byte)
-	defer appendBufPool.Put(bp)
+	var bp *[]byte // taken from the pool for the first string with escapes: most lines have none
+	defer func() {
+		if bp != nil {
+			appendBufPool.Put(bp)
+		}
+	}()
+	pos := 0
+	// Checked once for the whole value, so that its parts, mostly valid too, need no check of their own.
+	valid := utf8.Valid(val)
 	err := jsonscan.Members(val, p.maxDepth, func(name, value []byte) error {
 		if len(name) == 0 {
 			return errEmptyName
 		}
-		key := p.keys.get(name)
+		key := p.key(pos, name)
+		pos++
 		if value[0] == '"' {
+			if inner := value[1 : len(value)-1]; bytes.IndexByte(inner, '\\') < 0 && (valid || utf8.Valid(inner)) {
+				// Without escapes the text is the string: passed on as a slice of val, which is not copied.
+				out.SetString(key, inner)
+				return nil
+			}
+			if bp == nil {
+				bp = appendBufPool.Get().(*[]byte)
+			}
 			// An error here only reports invalid UTF-8, already replaced in the result.
 			*bp, _ = jsontext.AppendUnquote((*bp)[:0], value)
 			out.SetString(key, *bp)
 			return nil
 		}
-		if (value[0] == '{' || value[0] == '[') && !jsontext.Value(value).IsValid(allowInvalidUTF8) {
+		if (value[0] == '{' || value[0] == '[') && !namesUnique(value, valid) {
 			// Setter.SetRaw takes objects with no name twice; Members checked the grammar, not the names.
 			return fmt.Errorf("member %q: an object in it has a name twice", key)
 		}
-		if !utf8.Valid(value) {
+		if !valid && !utf8.Valid(value) {
 			// Only strings can hold non-ASCII bytes, so the replaced text is still the same JSON value.
 			value = bytes.ToValidUTF8(value, []byte("\uFFFD"))
 		}
@@ -74,4 +101,79 @@ func (p *parseJSON) Parse(val []byte, out Setter) error {
 		return fmt.Errorf("parse_json: nested deeper than max_depth %d", p.maxDepth)
 	}
 	return fmt.Errorf("parse_json: %w", err)
+}
+
+// key returns name, the pos-th member's, as a string.
+func (p *parseJSON) key(pos int, name []byte) string {
+	if pos >= len(p.recent) {
+		return p.keys.get(name)
+	}
+	if k := p.recent[pos].Load(); k != nil && *k == string(name) {
+		return *k
+	}
+	k := p.keys.get(name)
+	p.mu.Lock()
+	ptr, ok := p.interned[k]
+	if !ok && len(p.interned) < keyCacheMax {
+		if p.interned == nil {
+			p.interned = make(map[string]*string)
+		}
+		ptr = &k
+		p.interned[k] = ptr
+	}
+	p.mu.Unlock()
+	if ptr != nil {
+		p.recent[pos].Store(ptr)
+	}
+	return k
+}
+
+// namesUnique reports whether no object in v, a valid JSON value, has a name twice. Objects of plain names
+// (no escapes, valid UTF-8, a few per object) are checked by comparing the names' bytes; others by jsontext.
+// validUTF8 says that v is known to be valid UTF-8.
+func namesUnique(v []byte, validUTF8 bool) bool {
+	const maxNames, maxDepth = 32, 16
+	var names [maxNames][]byte
+	var frames [maxDepth]int // per open object: where its names start in names
+	n, depth := 0, 0
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '{':
+			if depth == maxDepth {
+				return jsontext.Value(v).IsValid(allowInvalidUTF8)
+			}
+			frames[depth] = n
+			depth++
+		case '}':
+			depth--
+			n = frames[depth]
+		case '"':
+			start, escaped := i+1, false
+			for i++; v[i] != '"'; i++ {
+				if v[i] == '\\' {
+					escaped = true
+					i++
+				}
+			}
+			j := i + 1
+			for j < len(v) && (v[j] == ' ' || v[j] == '\t' || v[j] == '\n' || v[j] == '\r') {
+				j++
+			}
+			if j == len(v) || v[j] != ':' {
+				continue // a value
+			}
+			name := v[start:i]
+			if escaped || n == maxNames || !validUTF8 && !utf8.Valid(name) {
+				return jsontext.Value(v).IsValid(allowInvalidUTF8)
+			}
+			for _, other := range names[frames[depth-1]:n] {
+				if bytes.Equal(other, name) {
+					return false
+				}
+			}
+			names[n] = name
+			n++
+		}
+	}
+	return true
 }

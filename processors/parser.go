@@ -90,7 +90,10 @@ func (p *parserStep) run(s *scratch, ev *engine.Event) (bool, error) {
 		s.target = targetSetter{f: f, target: p.target}
 		out = &s.target
 	}
-	if err := p.parser.Parse(val, out); err != nil {
+	f.input = val
+	err := p.parser.Parse(val, out)
+	f.input = nil
+	if err != nil {
 		f.undo(entries, journal)
 		return true, err
 	}

@@ -31,7 +31,7 @@ var renamed = [...]struct{ from, to string }{
 // load resets the set to the event's own fields: the message, and the members the source put in ev.Extra.
 func (f *fieldSet) load(ev *engine.Event) {
 	f.reset()
-	f.entries = append(f.entries, newEntry(messageKey, ev.Message, kindString))
+	f.appendEntry(entry{key: messageKey, val: ev.Message, top: messageSig, kind: kindString, stable: true}, true)
 	if len(ev.Extra) > 1 {
 		// Extra is members starting with a comma: the object they make is '{' + Extra[1:] + '}'.
 		start := len(f.vals)
@@ -59,6 +59,9 @@ func (f *fieldSet) messageKept() bool {
 // the encoder's log object, becomes log_; the rest are renamed (see renamed), dead_letter included, which a dead
 // letter's copy of the event has.
 func (f *fieldSet) settleReserved(ev *engine.Event) {
+	if !f.maybeReserved {
+		return
+	}
 	reserved := false
 	for i := range f.entries {
 		e := &f.entries[i]
@@ -112,7 +115,8 @@ func (f *fieldSet) merge(key, raw []byte) {
 		}
 	}
 	if !f.hasUnder(key) {
-		f.entries = append(f.entries, newEntry(key, raw, kindRaw))
+		e := newEntry(key, raw, kindRaw)
+		f.push(&e)
 		return
 	}
 	if !isObject {
@@ -149,10 +153,11 @@ func (f *fieldSet) collides(sm *streamMembers) bool {
 
 // renderer holds what rendering nested objects needs, reused from event to event.
 type renderer struct {
-	rest  []int  // per entry: where the part of its key still to write starts
-	done  []bool // per entry: written
-	stack []int  // the entries of the objects being written
-	top   []int  // the entries written at the top level
+	rest    []int  // per entry: where the part of its key still to write starts
+	done    []bool // per entry: written
+	stack   []int  // the entries of the objects being written
+	top     []int  // the entries written at the top level
+	logList []int  // the entries written in the log object
 
 	shape shape       // the last layout written
 	ord   []int       // per entry: its index in the shape's keys
@@ -265,28 +270,29 @@ func (f *fieldSet) appendObject(dst []byte, key []byte) []byte {
 	return append(dst, '}')
 }
 
-// renderTop appends the event's members (everything but message and log.*) to extra and the log.* ones to
-// logExtra, each starting with a comma.
-func (f *fieldSet) renderTop(r *renderer, extra, logExtra []byte) ([]byte, []byte) {
-	r.prepare(len(f.entries))
-	top := r.top[:0]
+// renderTop appends the event's log.* members, then its others (everything but message), to dst, each starting
+// with a comma; logEnd is where the log ones end.
+func (f *fieldSet) renderTop(r *renderer, dst []byte) (out []byte, logEnd int) {
+	top, logList := r.top[:0], r.logList[:0]
 	for i := range f.entries {
 		e := &f.entries[i]
 		switch {
 		case e.kind == kindGone || e.top == messageSig && topIs(e.key, messageKey):
 		case e.top == logSig && under(e.key, logKey): // a log leaf was renamed by settleReserved
-			r.stack = append(r.stack, i)
-			r.rest[i] = len(logKey) + 1
+			logList = append(logList, i)
 		default:
 			top = append(top, i)
 		}
 	}
-	r.top = top
-	logList := r.stack[:len(r.stack):len(r.stack)]
+	r.top, r.logList = top, logList
 	if r.shape.matches(f, logList, top) {
-		logExtra = r.shape.log.fill(logExtra, f, logList, top)
-		extra = r.shape.extra.fill(extra, f, logList, top)
-		return extra, logExtra
+		dst = r.shape.log.fill(dst, f, logList, top)
+		logEnd = len(dst)
+		return r.shape.extra.fill(dst, f, logList, top), logEnd
+	}
+	r.prepare(len(f.entries))
+	for _, i := range logList {
+		r.rest[i] = len(logKey) + 1
 	}
 	r.ord = append(r.ord[:0], make([]int, len(f.entries))...)
 	for i, ei := range logList {
@@ -296,11 +302,11 @@ func (f *fieldSet) renderTop(r *renderer, extra, logExtra []byte) ([]byte, []byt
 		r.ord[ei] = len(logList) + i
 	}
 	r.rec, r.spans = true, r.spans[:0]
-	logBase, extraBase := len(logExtra), len(extra)
-	logExtra = f.appendMembers(logExtra, r, logList, true)
-	nLogSpans := len(r.spans)
-	extra = f.appendMembers(extra, r, top, true)
+	logBase := len(dst)
+	dst = f.appendMembers(dst, r, logList, true)
+	logEnd, nLogSpans := len(dst), len(r.spans)
+	dst = f.appendMembers(dst, r, top, true)
 	r.rec = false
-	r.shape.record(f, logList, top, r.ord, logExtra, logBase, extra, extraBase, r.spans, nLogSpans)
-	return extra, logExtra
+	r.shape.record(f, logList, top, r.ord, dst, logBase, logEnd, r.spans, nLogSpans)
+	return dst, logEnd
 }

@@ -13,7 +13,8 @@ type Setter interface {
 
 // Parser reads the fields of one value: a line, or the string value of a field. Parse reports an error, naming
 // what did not match and where, when the value does not have the parser's format; the fields it set before the
-// error are then discarded by the caller. A Parser is safe for concurrent use: per-call state lives in the call.
+// error are then discarded by the caller. Parse never writes into the value it reads (the field set keeps
+// values that lie in it without a copy). A Parser is safe for concurrent use: per-call state lives in the call.
 type Parser interface {
 	Parse(val []byte, out Setter) error
 }

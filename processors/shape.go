@@ -1,15 +1,21 @@
 package processors
 
-import "bytes"
+import (
+	"bytes"
+	"unsafe"
+
+	"github.com/flickerlog/flicker/internal/eventjson"
+)
 
 // shape remembers the layout of the last event a renderer wrote: the keys, in order, and the output with the
 // values cut out. The events of one input mostly have the same keys in the same order (a dissect pattern sets the
 // same fields every time), so the next event with those keys is written by filling the values in, without
 // grouping its keys into objects again.
 type shape struct {
-	keys  []byte // the keys written, one after the other: the log ones, then the top-level ones
-	ends  []int  // where each key ends in keys
-	nLog  int    // how many of the keys went into the log object
+	keys  []byte  // the keys written, one after the other: the log ones, then the top-level ones
+	ends  []int   // where each key ends in keys
+	ptrs  []*byte // per key, the address of a stable entry's key (entry.stable), else nil
+	nLog  int     // how many of the keys went into the log object
 	log   template
 	extra template
 	ok    bool
@@ -40,7 +46,10 @@ func (s *shape) matches(f *fieldSet, logList, top []int) bool {
 		} else {
 			ei = top[i-len(logList)]
 		}
-		if !bytes.Equal(f.entries[ei].key, s.keys[start:end]) {
+		e := &f.entries[ei]
+		// A stable key at the address and length of the last one is that key, whose bytes never change.
+		same := e.stable && s.ptrs[i] == unsafe.SliceData(e.key) && len(e.key) == end-start
+		if !same && !bytes.Equal(e.key, s.keys[start:end]) {
 			return false
 		}
 		start = end
@@ -48,20 +57,26 @@ func (s *shape) matches(f *fieldSet, logList, top []int) bool {
 	return true
 }
 
-// record keeps the keys of the entries listed and the templates of logExtra and extra, written from their bases
-// on with their values at spans: the first nLogSpans in logExtra, the rest in extra.
-func (s *shape) record(f *fieldSet, logList, top []int, ord []int, logExtra []byte, logBase int, extra []byte,
-	extraBase int, spans []valueSpan, nLogSpans int) {
-	s.keys, s.ends = s.keys[:0], s.ends[:0]
+// record keeps the keys of the entries listed and the templates of out, written from logBase on: the log
+// members up to logEnd, the others after, with their values at spans (the first nLogSpans in the log ones).
+func (s *shape) record(f *fieldSet, logList, top []int, ord []int, out []byte, logBase, logEnd int,
+	spans []valueSpan, nLogSpans int) {
+	s.keys, s.ends, s.ptrs = s.keys[:0], s.ends[:0], s.ptrs[:0]
 	for _, list := range [2][]int{logList, top} {
 		for _, ei := range list {
-			s.keys = append(s.keys, f.entries[ei].key...)
+			e := &f.entries[ei]
+			s.keys = append(s.keys, e.key...)
 			s.ends = append(s.ends, len(s.keys))
+			var p *byte
+			if e.stable {
+				p = unsafe.SliceData(e.key)
+			}
+			s.ptrs = append(s.ptrs, p)
 		}
 	}
 	s.nLog = len(logList)
-	s.log.cutFrom(logExtra[logBase:], spans[:nLogSpans], logBase, ord)
-	s.extra.cutFrom(extra[extraBase:], spans[nLogSpans:], extraBase, ord)
+	s.log.cutFrom(out[logBase:logEnd], spans[:nLogSpans], logBase, ord)
+	s.extra.cutFrom(out[logEnd:], spans[nLogSpans:], logEnd, ord)
 	s.ok = true
 }
 
@@ -88,7 +103,11 @@ func (t *template) fill(dst []byte, f *fieldSet, logList, top []int) []byte {
 		} else {
 			ei = top[c.key-len(logList)]
 		}
-		dst = appendValue(dst, &f.entries[ei])
+		if e := &f.entries[ei]; e.kind == kindString {
+			dst = eventjson.AppendString(dst, e.val)
+		} else {
+			dst = appendValue(dst, e)
+		}
 		pos = c.at
 	}
 	return append(dst, t.lits[pos:]...)

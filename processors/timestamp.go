@@ -83,8 +83,9 @@ type timestampStep struct {
 // timeCache is a timestamp step's state kept between events in a scratch.
 type timeCache struct {
 	rfc rfc3339.Cache
-	// The last value a Go layout parsed, and its time: a log's consecutive lines mostly share their second,
-	// which a layout without fractions writes the same.
+	// The last value a layout parsed, and its time (unless the layout has no year, whose time depends on the
+	// read time): a log's consecutive lines mostly share their second, which a layout without fractions writes
+	// the same.
 	lastVal  []byte
 	lastTime time.Time
 }
@@ -123,33 +124,44 @@ func newTimestamp(c *TimestampConfig) (step, error) {
 
 func (t *timestampStep) run(s *scratch, ev *engine.Event) (bool, error) {
 	f := &s.fields
-	val, ok := f.text(t.field)
+	// A field found as one entry is removed as that entry: a live entry has none under it (fieldSet).
+	at := f.lookup(t.field)
+	var val []byte
+	ok := at >= 0
+	if ok {
+		val = f.entryText(at)
+	} else {
+		val, ok = f.text(t.field)
+	}
 	if !ok {
 		if t.ignoreMissing {
 			return true, nil
 		}
 		return true, &errMissing{field: t.field}
 	}
+	// The same text gives the same time: the first layout that parses it is the same one.
 	cache := &s.times[t.slot]
-	for i := range t.layouts {
+	tm, ok := cache.lastTime, len(cache.lastVal) > 0 && bytes.Equal(val, cache.lastVal)
+	for i := 0; !ok && i < len(t.layouts); i++ {
 		l := &t.layouts[i]
-		var tm time.Time
-		if l.kind == layoutGo && len(cache.lastVal) > 0 && bytes.Equal(val, cache.lastVal) {
-			tm = cache.lastTime
-		} else if tm, ok = l.parse(val, t.loc, s.readTime, cache); !ok {
-			continue
-		} else if l.kind == layoutGo && !l.noYear {
+		if tm, ok = l.parse(val, t.loc, s.readTime, cache); ok && !l.noYear {
 			cache.lastVal, cache.lastTime = append(cache.lastVal[:0], val...), tm
 		}
-		ev.Time = tm
-		s.buf = s.ingested.append(s.buf[:0], s.readTime)
-		f.SetString(ingestedKey, s.buf)
-		if t.remove {
-			f.delete(t.field)
-		}
-		return true, nil
 	}
-	return true, t.noMatch(val)
+	if !ok {
+		return true, t.noMatch(val)
+	}
+	ev.Time = tm
+	s.buf = s.ingested.append(s.buf[:0], s.readTime)
+	f.SetString(ingestedKey, s.buf)
+	switch {
+	case !t.remove:
+	case at >= 0 && f.entries[at].kind != kindGone: // setting event.ingested left it, and put nothing under it
+		f.remove(at)
+	default:
+		f.delete(t.field)
+	}
+	return true, nil
 }
 
 // noMatch is the error for a value no layout parses.
@@ -369,15 +381,29 @@ func num(b []byte) int {
 	return n
 }
 
-// ingestedClock formats event.ingested as time.RFC3339Nano in UTC, remembering the last second written: the
-// events of one read mostly share it.
+// ingestedClock formats event.ingested as time.RFC3339Nano in UTC, remembering the last second written, and the
+// last time whole: the events of one read mostly share it.
 type ingestedClock struct {
 	sec    int64
 	prefix []byte // "2006-01-02T15:04:05" of sec
+	nsec   int
+	last   []byte // the whole text of sec and nsec, once written
 }
 
 func (c *ingestedClock) append(dst []byte, t time.Time) []byte {
 	t = t.UTC()
+	sec, nsec := t.Unix(), t.Nanosecond()
+	if sec == c.sec && nsec == c.nsec && len(c.last) > 0 {
+		return append(dst, c.last...)
+	}
+	start := len(dst)
+	dst = c.appendNew(dst, t)
+	c.nsec, c.last = nsec, append(c.last[:0], dst[start:]...)
+	return dst
+}
+
+// appendNew is append for a time other than the last.
+func (c *ingestedClock) appendNew(dst []byte, t time.Time) []byte {
 	if sec := t.Unix(); sec != c.sec || len(c.prefix) == 0 {
 		c.sec, c.prefix = sec, t.AppendFormat(c.prefix[:0], "2006-01-02T15:04:05")
 	}

@@ -20,7 +20,8 @@ type processor interface {
 // to the pipeline (DESIGN.md section 2, item 7). It works on its own copy of the events, never on the caller's
 // slice: a source whose Publish was refused publishes the same events again, and they must not be processed
 // twice. A dropped event is handed on marked engine.Event.Filtered with its Message, Extra and LogExtra let go,
-// so that its position is acknowledged in order. Events of inputs without a chain pass untouched; a call with
+// so that its position is acknowledged in order; their length, and that of the bytes the chain replaced in a
+// kept event, is added to engine.Event.Held, since the source keeps them until the acknowledgement. Events of inputs without a chain pass untouched; a call with
 // none of its events under a chain is handed on as it is. Publish may be called from many goroutines at once.
 //
 // A call of at least two chunks' worth of events (minChunk) is processed in chunks in parallel, by the caller's
@@ -143,12 +144,27 @@ func (p *Publisher) run(evs []engine.Event) {
 		if ev.Stream.Input != in {
 			in, chain = ev.Stream.Input, p.chainOf(ev.Stream.Input)
 		}
-		if chain == nil || chain.Process(ev) {
+		if chain == nil {
+			continue
+		}
+		msg, extra, logExtra := ev.Message, ev.Extra, ev.LogExtra
+		if chain.Process(ev) {
+			// The source keeps the bytes the chain replaced until the event is acknowledged.
+			ev.Held += released(msg, ev.Message) + released(extra, ev.Extra) + released(logExtra, ev.LogExtra)
 			continue
 		}
 		ev.Filtered = true
+		ev.Held += int64(len(msg) + len(extra) + len(logExtra))
 		ev.Message, ev.Extra, ev.LogExtra, ev.ExtraReplacesStream = nil, nil, nil, false
 	}
+}
+
+// released returns the length of was when the event let go of it for now: the bytes now holds are not was's.
+func released(was, now []byte) int64 {
+	if len(was) == 0 || len(now) > 0 && &now[0] == &was[0] {
+		return 0
+	}
+	return int64(len(was))
 }
 
 func (p *Publisher) chainOf(in *engine.Input) processor {

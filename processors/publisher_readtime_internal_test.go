@@ -11,7 +11,9 @@ import (
 // readTimeRecorder is a fake chain that writes the read time it is given into the event's Extra.
 type readTimeRecorder struct{}
 
-func (readTimeRecorder) Process(ev *engine.Event) bool { return readTimeRecorder{}.processAt(ev, ev.Time) }
+func (readTimeRecorder) Process(ev *engine.Event) bool {
+	return readTimeRecorder{}.processAt(ev, ev.Time)
+}
 
 func (readTimeRecorder) processAt(ev *engine.Event, read time.Time) bool {
 	ev.Extra = []byte(read.Format(time.RFC3339Nano))

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -73,4 +74,20 @@ func TestProcessingExampleShipsECSTypes(t *testing.T) {
 func isNumber(v any) bool {
 	_, ok := v.(float64)
 	return ok
+}
+
+// TestTestProcessorsHelpSaysSourceMembersAreMissing: test-processors feeds lines without a source around them,
+// and its --help says which members a real input adds that it cannot show.
+func TestTestProcessorsHelpSaysSourceMembersAreMissing(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command(binary, "test-processors", "--help").CombinedOutput()
+	if err != nil {
+		t.Fatalf("test-processors --help: %v\n%s", err, out)
+	}
+	help := strings.Join(strings.Fields(string(out)), " ")
+	for _, want := range []string{"container.*", "kubernetes.*", "api.*", "syslog.*", "are not added"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("test-processors --help does not say %q:\n%s", want, out)
+		}
+	}
 }

@@ -139,8 +139,7 @@ type Lease struct {
 	watchedLatest string
 	holdUntil     time.Time
 
-	epoch   atomic.Uint64 // rec.Epoch, readable while an Acquire waits holding mu
-	created atomic.Bool   // the last successful take created the lease object (FirstHolder)
+	epoch atomic.Uint64 // rec.Epoch, readable while an Acquire waits holding mu
 
 	state atomic.Pointer[published] // for State and WaitConfirmed, readable while a write holds mu (keeper.go)
 }
@@ -168,12 +167,6 @@ func NewLease(client *minio.Client, opts LeaseOptions) *Lease {
 	return &Lease{client: client, opts: opts,
 		log: opts.Logger.With().Str("component", "lease").Str("key", opts.Key).Logger()}
 }
-
-// FirstHolder reports whether this instance's Acquire created the lease object: no instance ever held this
-// registry's lease, so, unless it was written with --lease=off (or by a store without conditional writes), the
-// registry has no snapshot yet and its history needs no look (RestoreOptions.NoPriorWriter). It does not wait
-// for a running Acquire.
-func (l *Lease) FirstHolder() bool { return l.created.Load() }
 
 // Epoch is the epoch of the lease this instance holds or last held; 0 before the first Acquire.
 // It does not wait for a running Acquire.
@@ -352,7 +345,6 @@ func (l *Lease) take(ctx context.Context, prev LeaseRecord, etag string, watched
 		return err
 	}
 	l.held, l.lost, l.rec, l.etag = true, false, rec, newETag
-	l.created.Store(etag == "")
 	l.epoch.Store(rec.Epoch)
 	l.awaitAfterTakeover(watched)
 	l.publish(false)

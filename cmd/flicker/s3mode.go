@@ -144,7 +144,7 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 
 	res, err := snapshot.Restore(ctx, client, snapshot.RestoreOptions{Keys: keys, HistorySlots: f.HistorySlots,
 		Path: path, AllowEmpty: f.AllowEmptyStart, Force: f.Force, Timeout: f.RestoreTimeout,
-		NoPriorWriter: s.lease != nil && s.lease.FirstHolder(), WriterID: writerID, Hostname: host, Logger: log})
+		WriterID: writerID, Hostname: host, Logger: log})
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
 			return nil, &exitError{code: exitFenced, err: fmt.Errorf("--state-dir: %w", err)}

@@ -132,7 +132,7 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 			}
 			var held *snapshot.HeldError
 			if errors.As(err, &held) {
-				return nil, &exitError{code: exitFenced, err: fmt.Errorf("registry %s: %w; it kept renewing for %s "+
+				return nil, &exitError{code: exitFenced, err: fmt.Errorf("registry %s: %w; it stayed alive for %s "+
 					"(stop it, or run this one with --standby to take over when it stops)", keys, err, wait.Round(time.Second))}
 			}
 			return nil, fmt.Errorf("registry %s: %w", keys, err)

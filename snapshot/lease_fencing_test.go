@@ -256,3 +256,20 @@ func TestKeepIdleBusyIdle(t *testing.T) {
 		t.Fatal("not confirmed after the renewal")
 	}
 }
+
+// TestAcquireWaitsForHolderLongerTTL: a wait planned for our TTL (TTL plus skew plus a poll, as admin commands
+// plan it) still takes over a silent holder whose TTL is longer, rather than giving up before it could.
+func TestAcquireWaitsForHolderLongerTTL(t *testing.T) {
+	t.Parallel()
+	srv := miniotest.Start(t)
+	root := rootClient(t, srv)
+	keys := replBucket(t, srv)
+	const longTTL, shortTTL = 3 * time.Second, time.Second
+	acquireT(t, ttlLease(root, keys, "a", longTTL), 0, 1) // a crashes at once: no renewal
+	b := ttlLease(root, keys, "b", shortTTL)
+	start := time.Now()
+	acquireT(t, b, shortTTL+testSkew+shortTTL/3, 2)
+	if waited := time.Since(start); waited < longTTL+testSkew {
+		t.Fatalf("took over after %v, before the holder's TTL plus skew (%v)", waited, longTTL+testSkew)
+	}
+}

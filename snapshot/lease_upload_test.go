@@ -87,6 +87,9 @@ func TestLeaseRenewedByUploads(t *testing.T) {
 		// Longer than TTL plus skew, watched by b the whole time: a stale lease object alone would let b take over.
 		_, err := watchingLease(root, keys, "b").Acquire(leaseContext(t), uploadTTL+testSkew+time.Second)
 		wantHeld(t, err, "a")
+		if !strings.Contains(err.Error(), "its latest snapshot changed while watched") {
+			t.Errorf("the held error does not say what showed the busy holder alive: %v", err)
+		}
 		if rec := storedLease(t, root, keys.Bucket); rec.WriteID != acquired.WriteID {
 			t.Fatalf("the lease object was written while snapshots flowed: %+v, acquired %+v", rec, acquired)
 		}

@@ -163,7 +163,8 @@ func (l *Lease) Keep(ctx context.Context, every time.Duration) error {
 						l.log.Debug().Err(err).Msg("reading the lease failed; trying again at the next period")
 					}
 				}
-				timer.Reset(every - now.Sub(s.LastConfirmed))
+				// Wake for whichever comes first: the next renewal if uploads stop, or the next read.
+				timer.Reset(min(every-now.Sub(s.LastConfirmed), every-now.Sub(checked)))
 				continue
 			}
 		}

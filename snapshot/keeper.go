@@ -54,8 +54,10 @@ func (l *Lease) publish(unconfirmed bool) {
 
 // Confirmed reports whether this instance may act as the registry's one writer now: it holds the lease, and its
 // last write that S3 confirmed (of the lease, or a conditional upload of the latest) was sent less than one TTL
-// ago by this process's monotonic clock (opts.Now). Until then no other instance can have taken the lease over,
-// since a taker waits TTL plus Skew after it last saw the record (and the latest) change. After a takeover with
+// ago by this process's monotonic clock (opts.Now). Until then no other instance is Confirmed: a taker of an
+// unreleased lease waits TTL plus Skew after it last saw the record (and the latest) change, and a taker of a
+// released or missing one holds after its first upload when another upload landed (HoldAfterTakeover; see Lease
+// for the precise guarantee). After a takeover with
 // HoldAfterTakeover it is false until the old holder's confirmation has surely lapsed. It does not wait for a
 // write in flight and makes no request, so it answers at once after the process was stopped (SIGSTOP) or cut off
 // from S3 for longer than the TTL.
@@ -77,8 +79,9 @@ func (l *Lease) TakingOver() bool {
 }
 
 // WaitConfirmed returns nil at once while Confirmed; otherwise it waits until a renewal (by Keep, any write of
-// the lease, or a conditional upload of the latest) confirms the lease again, or a hold after a takeover ends. It returns an error wrapping ErrLeaseLost once the lease is lost, another
-// error when it is not held (never acquired, or released), and ctx.Err() when ctx ends first.
+// the lease, or a conditional upload of the latest) confirms the lease again, or a hold after a takeover ends.
+// It returns an error wrapping ErrLeaseLost once the lease is lost, another error when it is not held (never
+// acquired, or released), and ctx.Err() when ctx ends first.
 func (l *Lease) WaitConfirmed(ctx context.Context) error {
 	for {
 		s := l.state.Load()
@@ -118,7 +121,9 @@ func waitHold(ctx context.Context, s *published, now time.Time) error {
 // Keep renews the lease whenever nothing confirmed it for `every` (zero: TTL/2) until ctx ends (returns nil) or
 // the lease is lost (returns an error wrapping ErrLeaseLost). A conditional upload of the latest confirms it as a
 // renewal does (LeaseOptions.Latest), so a busy writer that uploads more often than `every` writes the lease
-// object only at startup and release. TTL/2 leaves the other half of the TTL for a renewal that fails to be
+// object only at startup and release; instead it reads it (a GET, a twelfth of a PUT's price) once per `every`,
+// and the lease is lost when the record there is no longer its own or is gone: a busy holder learns of a
+// takeover, a release by another instance or a deletion within `every`. TTL/2 leaves the other half of the TTL for a renewal that fails to be
 // retried before Confirmed lapses; renewing more often would buy nothing but requests, since a taker waits TTL
 // plus Skew whatever the period. Network errors are logged (Warn, with how long since the last successful
 // renewal) and retried sooner (every/4); the lease stays ours as far as we know (DESIGN: lost only on 412/404).
@@ -133,6 +138,7 @@ func (l *Lease) Keep(ctx context.Context, every time.Duration) error {
 	var (
 		warn    repeatWarning
 		failing time.Time // when the current run of failed renewals began; zero while they succeed
+		checked time.Time // when the lease object was last read instead of renewed
 	)
 	timer := time.NewTimer(every)
 	defer timer.Stop()
@@ -143,8 +149,22 @@ func (l *Lease) Keep(ctx context.Context, every time.Duration) error {
 		case <-timer.C:
 		}
 		if s := l.state.Load(); s != nil && s.Held && !s.Unconfirmed && !s.LastConfirmed.IsZero() {
-			if since := l.opts.Now().Sub(s.LastConfirmed); since < every {
-				timer.Reset(every - since) // an upload of the latest confirmed it meanwhile
+			if now := l.opts.Now(); now.Sub(s.LastConfirmed) < every {
+				// An upload of the latest confirmed it meanwhile: read the lease instead of writing it.
+				if now.Sub(checked) >= every {
+					checked = now
+					rctx, cancel := context.WithTimeout(ctx, timeout)
+					err := l.check(rctx)
+					cancel()
+					if errors.Is(err, ErrLeaseLost) {
+						return err
+					}
+					if err != nil && ctx.Err() == nil {
+						l.log.Debug().Err(err).Msg("reading the lease failed; trying again at the next period")
+					}
+				}
+				// Wake for whichever comes first: the next renewal if uploads stop, or the next read.
+				timer.Reset(min(every-now.Sub(s.LastConfirmed), every-now.Sub(checked)))
 				continue
 			}
 		}

@@ -1,24 +1,16 @@
 package snapshot
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"slices"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/rs/zerolog"
-
-	"github.com/flickerlog/flicker/internal/s3client"
 )
 
 // Lease defaults (LeaseOptions).
@@ -38,11 +30,12 @@ const maxConflicts = 8
 const maxPendingWrites = 16
 
 var (
-	// ErrLeaseHeld means another instance holds the lease and kept renewing it while Acquire waited. Read the
-	// holder with errors.As(err, &*HeldError).
+	// ErrLeaseHeld means another instance holds the lease and stayed alive (renewed it, or uploaded the
+	// latest) while Acquire waited. Read the holder with errors.As(err, &*HeldError).
 	ErrLeaseHeld = errors.New("lease held by another instance")
-	// ErrLeaseLost means a conditional write of the lease answered 412 or 404: another instance took it over
-	// (or removed it), so this one is fenced and must stop writing.
+	// ErrLeaseLost means a conditional write of the lease answered 412 or 404, or a read of it while uploads
+	// confirmed it (Keep) found another's record or none: another instance took it over (or it was removed), so
+	// this one is fenced and must stop writing.
 	ErrLeaseLost = errors.New("lease lost")
 )
 
@@ -55,6 +48,10 @@ type LeaseRecord struct {
 	Renewed  time.Time `json:"renewed"`
 	Expires  time.Time `json:"expires"`
 	Released bool      `json:"released"`
+	// LatestETag, in a released record, is the latest snapshot's ETag as its releaser last wrote or saw it: a
+	// taker whose first upload is not made on it knows someone uploaded after the release (a stale writer) and
+	// holds (LeaseOptions.HoldAfterTakeover).
+	LatestETag string `json:"latest_etag,omitempty"`
 	// WriteID is unique per write. It keeps the ETag (an MD5 of the body) changing even if two writes had equal
 	// contents, and lets a writer recognise its own write whose reply was lost.
 	WriteID string `json:"write_id"`
@@ -63,12 +60,19 @@ type LeaseRecord struct {
 // HeldError names the instance holding the lease. It wraps ErrLeaseHeld.
 type HeldError struct {
 	Record LeaseRecord
+	// LatestChanged is when Acquire last saw the latest snapshot change (by LeaseOptions.Now); zero when it saw
+	// none. A busy holder proves it is alive by its uploads while its record's Renewed stays old.
+	LatestChanged time.Time
 }
 
 func (e *HeldError) Error() string {
 	r := e.Record
-	return fmt.Sprintf("lease held by writer %s on host %s since %s (epoch %d, last renewed %s)",
-		r.WriterID, r.Hostname, r.Acquired.UTC().Format(time.RFC3339), r.Epoch, r.Renewed.UTC().Format(time.RFC3339))
+	alive := "last renewed " + r.Renewed.UTC().Format(time.RFC3339)
+	if !e.LatestChanged.IsZero() {
+		alive = "its latest snapshot changed while watched, last at " + e.LatestChanged.UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprintf("lease held by writer %s on host %s since %s (epoch %d, %s)",
+		r.WriterID, r.Hostname, r.Acquired.UTC().Format(time.RFC3339), r.Epoch, alive)
 }
 
 func (e *HeldError) Unwrap() error { return ErrLeaseHeld }
@@ -87,15 +91,19 @@ type LeaseOptions struct {
 	// Poll is how often Acquire reads a held lease; zero means TTL/3.
 	Poll time.Duration
 	// Latest is the latest snapshot's key (Keys.Latest), or empty. When set, a conditional upload of the latest
-	// by the holder's replicator proves ownership as a renewal does (so a busy holder rarely writes the lease
-	// object), and Acquire judges a holder alive while either object changes: it takes over only when both the
+	// by the holder's replicator proves ownership as a renewal does while the holder's confirmation has not
+	// lapsed (so a busy holder writes the lease object only at start and release, and reads it once per renewal
+	// period), and Acquire judges a holder alive while either object changes: it takes over only when both the
 	// lease and the latest were seen unchanged for TTL plus Skew.
 	Latest string
-	// HoldAfterTakeover is for a writer that ships events (run): after taking over a silent holder, Confirmed
-	// stays false until this instance's first conditional upload of the latest lands. If that upload was made
-	// on the ETag Acquire watched, the old holder wrote nothing since and publishing may begin; otherwise the
-	// old holder uploaded after the watch, which confirmed it for up to one TTL, so Confirmed waits TTL plus
-	// Skew after the upload. Admin commands, which only upload, leave it off. Needs Latest.
+	// HoldAfterTakeover is for a writer that ships events (run): after any take (of a silent holder, of a
+	// released lease, or a creation), Confirmed stays false until this instance's first conditional upload of
+	// the latest lands. If that upload was made on the ETag Acquire watched (for a released lease: the one the
+	// release recorded; for a creation: none, the latest was missing), or created the latest (it was missing:
+	// deleted by hand), no other writer uploaded since and publishing may begin; otherwise one did, and that upload may confirm it for up to its TTL, so Confirmed
+	// waits the longer of ours and the old holder's TTL, plus Skew, after the upload. A creation next to an
+	// existing latest (lease object deleted, or --lease=off before) always waits TTL plus Skew: the old
+	// writer's confirmation is unknown. Admin commands, which only upload, leave it off. Needs Latest.
 	HoldAfterTakeover bool
 	// Now stamps records and measures how long a lease was seen unchanged; nil means time.Now (whose monotonic
 	// reading makes the measure immune to wall clock jumps). Waiting itself always uses real timers.
@@ -114,7 +122,19 @@ type LeaseOptions struct {
 // Why an upload of the latest may stand for a renewal: it is made with If-Match on the ETag its writer last saw,
 // so it lands only while nobody else wrote the latest; a taker watches the latest too, and its own first upload
 // is conditional on the ETag it watched (HoldAfterTakeover), so no upload of the old holder lands after the taker
-// watched it without the taker noticing and waiting out the confirmation it gave.
+// watched it without the taker noticing and waiting out the confirmation it gave. An upload extends a
+// confirmation only while it has not lapsed: a holder whose last confirmation is older than the TTL (stopped,
+// cut off) is confirmed again only by a write of the lease object, which fails with 412 or 404 if another
+// instance took it over, released it or deleted it meanwhile (lease_upload.go).
+//
+// What this guarantees, with HoldAfterTakeover and Latest set and one --lease-ttl for all instances of a
+// registry (a longer TTL of an unreleased holder is honoured from its record; that of a stale writer behind a
+// released or deleted record is not known): at most one instance is Confirmed at any time, by each one's
+// monotonic clock up to Skew; a stale writer whose confirmation lapsed publishes nothing until a lease write
+// succeeds, and so learns at its first renewal after resuming that it lost the registry (its replicator may
+// still land the one upload it had in flight or queued, which a taker's hold accounts for); a busy holder learns
+// of a takeover, a release by another instance or a deleted lease object within one renewal period (TTL/2),
+// from the read Keep makes instead of a renewal.
 //
 // Methods are safe for concurrent use; they run one at a time.
 type Lease struct {
@@ -130,17 +150,20 @@ type Lease struct {
 	pending []pendingWrite // writes sent since the last confirmed one, whose outcome is unknown
 	// confirmed is when the last write S3 confirmed was sent, by opts.Now (monotonic with time.Now): no other
 	// instance can take the lease over before one TTL after it (see Confirmed). Conditional uploads of the latest
-	// count (snapshotUploaded).
+	// count while it has not lapsed (snapshotUploaded).
 	confirmed time.Time
-	// After a takeover of a silent holder with HoldAfterTakeover: awaitUpload until the first upload of the
-	// latest, made on the ETag watched (watchedLatest, "" when there was none) or not; holdUntil is when
-	// Confirmed may be true again if it was not.
+	// After a takeover with HoldAfterTakeover: awaitUpload until the first upload of the latest, made on the
+	// ETag watched (watchedLatest, "" when there was none) or not; if not (or always, holdAlways), Confirmed
+	// stays false for holdFor after it was sent (holdUntil).
 	awaitUpload   bool
 	watchedLatest string
+	holdAlways    bool
+	holdFor       time.Duration
 	holdUntil     time.Time
+	// latest is the latest snapshot's ETag as this instance last saw or wrote it; a release records it.
+	latest string
 
-	epoch   atomic.Uint64 // rec.Epoch, readable while an Acquire waits holding mu
-	created atomic.Bool   // the last successful take created the lease object (FirstHolder)
+	epoch atomic.Uint64 // rec.Epoch, readable while an Acquire waits holding mu
 
 	state atomic.Pointer[published] // for State and WaitConfirmed, readable while a write holds mu (keeper.go)
 }
@@ -169,18 +192,15 @@ func NewLease(client *minio.Client, opts LeaseOptions) *Lease {
 		log: opts.Logger.With().Str("component", "lease").Str("key", opts.Key).Logger()}
 }
 
-// FirstHolder reports whether this instance's Acquire created the lease object: no instance ever held this
-// registry's lease, so, unless it was written with --lease=off (or by a store without conditional writes), the
-// registry has no snapshot yet and its history needs no look (RestoreOptions.NoPriorWriter). It does not wait
-// for a running Acquire.
-func (l *Lease) FirstHolder() bool { return l.created.Load() }
-
 // Epoch is the epoch of the lease this instance holds or last held; 0 before the first Acquire.
 // It does not wait for a running Acquire.
 func (l *Lease) Epoch() uint64 { return l.epoch.Load() }
 
 // Acquire takes the lease and returns its new epoch: 1 when no lease object exists, the previous epoch plus one
-// on a takeover. A released lease is taken over at once. An unreleased one is watched: it is taken over once seen
+// on a takeover. A released lease is taken over at once, as is a missing one; with HoldAfterTakeover, Confirmed
+// then waits for this instance's first upload of the latest, and holds for TTL plus Skew after it when that
+// upload was not made on the ETag the release recorded (a stale writer uploaded after the release), or when the
+// lease object was missing while the latest existed (deleted by hand, or written with --lease=off). An unreleased one is watched: it is taken over once seen
 // unchanged for TTL plus Skew (the longer of ours and the holder's TTL); while its holder keeps renewing, Acquire
 // waits until wait has passed (zero: one look) or ctx ends, then returns a *HeldError (ErrLeaseHeld). Network
 // errors are retried at the poll interval within the same bounds, then returned. An object at the key that is not
@@ -198,8 +218,9 @@ func (l *Lease) Acquire(ctx context.Context, wait time.Duration) (uint64, error)
 		seenETag   string
 		seenLatest string // the latest snapshot's ETag ("" while missing), watched with the lease
 		seenAt     time.Time
+		changedAt  time.Time // when the latest was last seen changing while watched (HeldError.LatestChanged)
 		holder     *LeaseRecord
-		watched    *string // the latest's ETag when this instance tried to take over a silent holder
+		watched    *watch // what this instance saw when it tried to take over, for HoldAfterTakeover
 		lastErr    error
 		conflicts  int
 	)
@@ -211,7 +232,15 @@ func (l *Lease) Acquire(ctx context.Context, wait time.Duration) (uint64, error)
 		cur, etag, err := l.read(ctx)
 		switch {
 		case errors.Is(err, errNoLease):
-			err = l.take(ctx, LeaseRecord{}, "", nil)
+			latest, lerr := l.latestETag(ctx)
+			if lerr != nil {
+				err = lerr
+				break
+			}
+			// A latest without a lease object: its writer may still be running (the lease deleted by hand) with
+			// its confirmation unknown to us, so hold after the first upload whatever it shows.
+			watched = &watch{latest: latest, hold: l.opts.TTL + l.opts.Skew, always: latest != ""}
+			err = l.take(ctx, LeaseRecord{}, "", watched)
 			if err == nil {
 				return l.rec.Epoch, nil
 			}
@@ -229,7 +258,8 @@ func (l *Lease) Acquire(ctx context.Context, wait time.Duration) (uint64, error)
 			}
 			l.log.Debug().Err(err).Msg("reading the lease failed; retrying")
 		case cur.Released:
-			err = l.take(ctx, cur, etag, nil)
+			watched = &watch{latest: cur.LatestETag, hold: l.silence(cur)}
+			err = l.take(ctx, cur, etag, watched)
 			if err == nil {
 				return l.rec.Epoch, nil
 			}
@@ -257,15 +287,22 @@ func (l *Lease) Acquire(ctx context.Context, wait time.Duration) (uint64, error)
 				l.log.Info().Str("holder", cur.WriterID).Str("holder_host", cur.Hostname).Uint64("epoch", cur.Epoch).
 					Msg("lease held, watching it")
 			}
+			if seenETag != "" && latest != seenLatest {
+				changedAt = now
+			}
 			if etag != seenETag || latest != seenLatest {
 				seenETag, seenLatest, seenAt = etag, latest, now
 			}
 			staleAt := seenAt.Add(l.silence(cur))
+			if extra := l.silence(cur) - l.opts.TTL - l.opts.Skew; wait > 0 && extra > 0 && wait < math.MaxInt64-extra {
+				// A holder with a longer TTL than ours needs a longer watch than the caller planned for ours.
+				deadline = latestOf(deadline, start.Add(wait+extra))
+			}
 			if now.Before(staleAt) {
-				next = earliest(next, staleAt, now.Add(l.opts.Poll))
+				next = earliest(deadline, staleAt, now.Add(l.opts.Poll))
 				break
 			}
-			watched = &latest
+			watched = &watch{latest: latest, hold: l.silence(cur)}
 			err = l.take(ctx, cur, etag, watched)
 			if err == nil {
 				l.log.Warn().Str("holder", cur.WriterID).Str("holder_host", cur.Hostname).
@@ -284,7 +321,7 @@ func (l *Lease) Acquire(ctx context.Context, wait time.Duration) (uint64, error)
 		}
 		now := l.opts.Now()
 		if !now.Before(deadline) {
-			return 0, l.heldOr(holder, lastErr)
+			return 0, l.heldOr(holder, changedAt, lastErr)
 		}
 		if err != nil { // a network error, or races lost too often: try again soon
 			next = earliest(next, now.Add(l.opts.Poll))
@@ -294,7 +331,7 @@ func (l *Lease) Acquire(ctx context.Context, wait time.Duration) (uint64, error)
 		case <-ctx.Done():
 			t.Stop()
 			if holder != nil || lastErr != nil {
-				return 0, errors.Join(l.heldOr(holder, lastErr), ctx.Err())
+				return 0, errors.Join(l.heldOr(holder, changedAt, lastErr), ctx.Err())
 			}
 			return 0, fmt.Errorf("acquire lease %s: %w", l.opts.Key, ctx.Err())
 		case <-t.C:
@@ -309,14 +346,21 @@ func (l *Lease) silence(r LeaseRecord) time.Duration {
 	return ttl + l.opts.Skew
 }
 
-func (l *Lease) heldOr(holder *LeaseRecord, err error) error {
+func (l *Lease) heldOr(holder *LeaseRecord, latestChanged time.Time, err error) error {
 	if holder != nil {
-		return &HeldError{Record: *holder}
+		return &HeldError{Record: *holder, LatestChanged: latestChanged}
 	}
 	if err == nil {
 		err = errors.New("no answer")
 	}
 	return fmt.Errorf("acquire lease %s: %w", l.opts.Key, err)
+}
+
+func latestOf(t, u time.Time) time.Time {
+	if u.After(t) {
+		return u
+	}
+	return t
 }
 
 func earliest(t time.Time, more ...time.Time) time.Time {
@@ -328,13 +372,21 @@ func earliest(t time.Time, more ...time.Time) time.Time {
 	return t
 }
 
+// watch is what Acquire saw of the latest when it took the lease, for HoldAfterTakeover: the ETag the first upload
+// must be made on for Confirmed to need no hold (always: hold anyway), and how long the hold lasts.
+type watch struct {
+	latest string
+	hold   time.Duration
+	always bool
+}
+
 // take writes a record for this instance at prev.Epoch+1: a creation when etag is empty, else a takeover of the
-// record with that ETag. errConflict means another instance got there first. watched is the latest's ETag when
-// this takes over a silent holder (see HoldAfterTakeover), else nil.
+// record with that ETag. errConflict means another instance got there first. watched is what Acquire saw of the
+// latest (see HoldAfterTakeover), nil when it did not look.
 //
 // The write ids of earlier takes whose outcome is unknown stay pending: one of them may land late (a delayed
 // request) just before this one is refused, and is then ours, not a conflict.
-func (l *Lease) take(ctx context.Context, prev LeaseRecord, etag string, watched *string) error {
+func (l *Lease) take(ctx context.Context, prev LeaseRecord, etag string, watched *watch) error {
 	now := l.opts.Now()
 	epoch := prev.Epoch + 1
 	if etag == "" {
@@ -352,66 +404,11 @@ func (l *Lease) take(ctx context.Context, prev LeaseRecord, etag string, watched
 		return err
 	}
 	l.held, l.lost, l.rec, l.etag = true, false, rec, newETag
-	l.created.Store(etag == "")
 	l.epoch.Store(rec.Epoch)
 	l.awaitAfterTakeover(watched)
 	l.publish(false)
 	l.log.Info().Uint64("epoch", rec.Epoch).Msg("lease acquired")
 	return nil
-}
-
-// awaitAfterTakeover sets up HoldAfterTakeover after a successful take; watched is nil unless it took over a
-// silent holder. Callers hold l.mu.
-func (l *Lease) awaitAfterTakeover(watched *string) {
-	l.awaitUpload, l.watchedLatest, l.holdUntil = false, "", time.Time{}
-	if watched != nil && l.opts.HoldAfterTakeover && l.opts.Latest != "" {
-		l.awaitUpload, l.watchedLatest = true, *watched
-	}
-}
-
-// snapshotUploaded is told by the replicator that a conditional upload of the latest, sent at sent (by
-// opts.Now) with If-Match on ifMatch ("" for If-None-Match: *), succeeded: like a renewal, it proves this
-// instance still owned the registry when it landed. The first one after a takeover also ends awaitUpload.
-func (l *Lease) snapshotUploaded(sent time.Time, ifMatch string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.held {
-		return
-	}
-	if l.awaitUpload {
-		l.awaitUpload = false
-		if ifMatch != l.watchedLatest {
-			// The old holder uploaded after Acquire watched the latest: that upload confirmed it for up to one TTL.
-			l.holdUntil = sent.Add(l.opts.TTL + l.opts.Skew)
-			l.log.Warn().Dur("hold", l.opts.TTL+l.opts.Skew).
-				Msg("the previous holder uploaded a snapshot after this instance began to take over; waiting until its confirmation has lapsed")
-		}
-	}
-	if sent.After(l.confirmed) {
-		l.confirmed = sent
-	}
-	l.publish(false)
-}
-
-// latestETag is the latest snapshot's ETag, "" when it is missing (or a 403 hides whether it is), or when
-// LeaseOptions.Latest is not set. Other errors mean the holder's liveness cannot be judged now.
-func (l *Lease) latestETag(ctx context.Context) (string, error) {
-	if l.opts.Latest == "" {
-		return "", nil
-	}
-	st, err := l.client.StatObject(ctx, l.opts.Bucket, l.opts.Latest, minio.StatObjectOptions{})
-	if err != nil {
-		r := s3client.ToErrorResponse(err)
-		if r.Code == "NoSuchBucket" {
-			return "", s3client.Explain(err, s3client.OpHeadObject, l.opts.Bucket, l.opts.Latest)
-		}
-		if r.StatusCode == http.StatusNotFound || r.Code == "NoSuchKey" || r.StatusCode == http.StatusForbidden ||
-			r.Code == "AccessDenied" {
-			return "", nil
-		}
-		return "", s3client.Explain(err, s3client.OpHeadObject, l.opts.Bucket, l.opts.Latest)
-	}
-	return st.ETag, nil
 }
 
 // Renew extends the lease by TTL with If-Match on its last ETag. ErrLeaseLost (412 or 404) means another
@@ -429,7 +426,8 @@ func (l *Lease) RaiseEpoch(ctx context.Context, epoch uint64) error {
 }
 
 // Release marks the lease released (no delete: minio-go has no conditional delete, and deleting would lose the
-// epoch), so the next instance takes over at once. ErrLeaseLost as for Renew.
+// epoch), so the next instance takes over at once; the record keeps the latest's ETag as this instance last saw
+// it (LeaseRecord.LatestETag). ErrLeaseLost as for Renew.
 func (l *Lease) Release(ctx context.Context) error {
 	return l.update(ctx, true, 0)
 }
@@ -456,6 +454,9 @@ func (l *Lease) update(ctx context.Context, release bool, epoch uint64) error {
 			rec.Expires = now
 		}
 		rec.Epoch = max(rec.Epoch, epoch)
+		if release {
+			rec.LatestETag = l.latest
+		}
 		etag, err := l.write(ctx, &rec, l.etag)
 		switch {
 		case err == nil:
@@ -481,133 +482,4 @@ func (l *Lease) update(ctx context.Context, release bool, epoch uint64) error {
 		}
 	}
 	return fmt.Errorf("%s lease %s: the record keeps changing under its own writer", op, l.opts.Key)
-}
-
-var (
-	errNoLease = errors.New("no lease object")
-	// errReadDenied: a 403 on reading the lease. Without s3:ListBucket AWS answers so for a missing key, so
-	// Acquire tries to create it: success means there was none, a refusal that access is really denied.
-	errReadDenied = errors.New("reading the lease is denied")
-	// errConflict: the conditional write answered 412 or 404 and the stored record is not ours.
-	errConflict = errors.New("conditional write refused")
-	// errAdopted: the write was refused, but the stored record is an earlier write of ours whose reply was lost
-	// (or that landed late); l.rec, l.etag and l.confirmed now describe it, so write again.
-	errAdopted = errors.New("adopted an earlier write")
-)
-
-type foreignError struct{ key string }
-
-func (e *foreignError) Error() string {
-	return fmt.Sprintf("object %s is not a flicker lease record; it is never overwritten: move it or choose another key",
-		e.key)
-}
-
-// write PUTs rec (given a fresh write id) with If-Match on etag, or If-None-Match: * when etag is empty, and
-// returns the new ETag; on success l.confirmed is when it was sent. A 412 or 404 is checked against the stored
-// record, since a retry of a write that landed (reply lost) is refused too: if it is this write, that is success;
-// if an earlier unconfirmed one of ours (whatever its epoch: a raise whose reply was lost), errAdopted; otherwise
-// errConflict.
-func (l *Lease) write(ctx context.Context, rec *LeaseRecord, etag string) (string, error) {
-	rec.WriteID = newWriteID()
-	body, err := json.Marshal(rec)
-	if err != nil {
-		return "", fmt.Errorf("encode lease: %w", err)
-	}
-	opts := minio.PutObjectOptions{ContentType: "application/json", DisableMultipart: true, SendContentMd5: true}
-	if etag == "" {
-		opts.SetMatchETagExcept("*")
-	} else {
-		opts.SetMatchETag(etag)
-	}
-	if len(l.pending) == maxPendingWrites {
-		l.pending = slices.Delete(l.pending, 0, 1)
-	}
-	sent := l.opts.Now()
-	l.pending = append(l.pending, pendingWrite{id: rec.WriteID, sent: sent})
-	info, err := l.client.PutObject(ctx, l.opts.Bucket, l.opts.Key, bytes.NewReader(body), int64(len(body)), opts)
-	if err == nil {
-		l.pending, l.confirmed = l.pending[:0], sent
-		return info.ETag, nil
-	}
-	if !isConflict(err) {
-		return "", s3client.Explain(err, s3client.OpPutObject, l.opts.Bucket, l.opts.Key)
-	}
-	cur, curETag, rerr := l.read(ctx)
-	switch {
-	case errors.Is(rerr, errNoLease):
-		return "", fmt.Errorf("%w: the lease object is gone", errConflict)
-	case rerr != nil:
-		// Refused, but whether by our own landed write is unknown: not a loss yet.
-		return "", fmt.Errorf("check refused lease write: %w", rerr)
-	case cur.WriteID == rec.WriteID:
-		l.pending, l.confirmed = l.pending[:0], sent
-		return curETag, nil
-	case cur.WriterID == l.opts.WriterID && l.sentAt(cur.WriteID) != nil:
-		l.confirmed = *l.sentAt(cur.WriteID)
-		l.pending = l.pending[:0]
-		l.rec, l.etag = cur, curETag
-		return "", errAdopted
-	}
-	return "", fmt.Errorf("%w: now writer %s on host %s, epoch %d", errConflict, cur.WriterID, cur.Hostname, cur.Epoch)
-}
-
-// sentAt is when the pending write with id was sent; nil when id is not one of them.
-func (l *Lease) sentAt(id string) *time.Time {
-	for i := range l.pending {
-		if l.pending[i].id == id {
-			return &l.pending[i].sent
-		}
-	}
-	return nil
-}
-
-// read returns the stored record and its ETag; errNoLease when there is none.
-func (l *Lease) read(ctx context.Context) (LeaseRecord, string, error) {
-	obj, err := l.client.GetObject(ctx, l.opts.Bucket, l.opts.Key, minio.GetObjectOptions{})
-	if err != nil {
-		return LeaseRecord{}, "", l.readErr(err)
-	}
-	defer obj.Close()
-	// Read before Stat: minio-go then answers Stat from the GET's reply, where a Stat first costs a HEAD.
-	b, err := io.ReadAll(io.LimitReader(obj, maxLeaseSize+1))
-	if err != nil {
-		return LeaseRecord{}, "", l.readErr(err)
-	}
-	st, err := obj.Stat()
-	if err != nil {
-		return LeaseRecord{}, "", l.readErr(err)
-	}
-	var rec LeaseRecord
-	if len(b) > maxLeaseSize || json.Unmarshal(b, &rec) != nil || rec.WriterID == "" || rec.Epoch == 0 {
-		return LeaseRecord{}, "", &foreignError{key: l.opts.Key}
-	}
-	return rec, st.ETag, nil
-}
-
-func (l *Lease) readErr(err error) error {
-	r := s3client.ToErrorResponse(err)
-	if r.StatusCode == http.StatusNotFound && r.Code != "NoSuchBucket" || r.Code == "NoSuchKey" {
-		return errNoLease
-	}
-	explained := s3client.Explain(err, s3client.OpGetObject, l.opts.Bucket, l.opts.Key)
-	if r.StatusCode == http.StatusForbidden || r.Code == "AccessDenied" {
-		return fmt.Errorf("%w: %w", errReadDenied, explained)
-	}
-	return explained
-}
-
-// isConflict reports a refused conditional write: 412, or 404 for If-Match on a key that is gone.
-func isConflict(err error) bool {
-	r := s3client.ToErrorResponse(err)
-	if r.Code == "NoSuchBucket" {
-		return false
-	}
-	return r.StatusCode == http.StatusPreconditionFailed || r.Code == "PreconditionFailed" ||
-		r.StatusCode == http.StatusNotFound || r.Code == "NoSuchKey"
-}
-
-func newWriteID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	return hex.EncodeToString(b[:])
 }

@@ -311,6 +311,9 @@ func (r *Replicator) put(ctx context.Context, key string, snap *Snapshot, opts m
 // refusal (see resolveRefusal).
 func (r *Replicator) putLatest(ctx context.Context, snap *Snapshot) error {
 	key := r.opts.Keys.Latest
+	// reported is the If-Match that the lease hears this upload was made on (HoldAfterTakeover): that of the first
+	// attempt, unless a refusal showed another writer's object (or none) in between.
+	reported := r.etag
 	for range maxImmediateRetries {
 		opts := snapshotPutOptions(snap.Header)
 		if r.opts.Fenced {
@@ -324,7 +327,7 @@ func (r *Replicator) putLatest(ctx context.Context, snap *Snapshot) error {
 		etag, err := r.put(ctx, key, snap, opts)
 		if err == nil {
 			if r.opts.Fenced && r.opts.Lease != nil {
-				r.opts.Lease.snapshotUploaded(sent, r.etag)
+				r.opts.Lease.snapshotUploaded(sent, reported, etag)
 			}
 			r.etag = etag
 			return nil
@@ -332,8 +335,12 @@ func (r *Replicator) putLatest(ctx context.Context, snap *Snapshot) error {
 		if !r.opts.Fenced || !isConflict(err) {
 			return err
 		}
-		if err := r.resolveRefusal(ctx, snap.Header); err != nil {
+		own, err := r.resolveRefusal(ctx, snap.Header)
+		if err != nil {
 			return err
+		}
+		if !own {
+			reported = r.etag
 		}
 	}
 	return fmt.Errorf("upload %s: the object keeps changing under its own writer", r.opts.Keys)
@@ -344,14 +351,14 @@ func (r *Replicator) leaseNow() time.Time {
 	if r.opts.Lease == nil {
 		return time.Time{}
 	}
-	return r.opts.Lease.opts.Now()
+	return r.opts.Lease.now()
 }
 
 // resolveRefusal looks at the latest object after a conditional upload was refused (412, or 404 for If-Match).
-// nil means try again at once: the object is our own earlier write whose reply was lost (its ETag is adopted), or
-// it is gone (it is recreated with If-None-Match: *). An error wrapping ErrFenced means another writer's object
-// is there. Any other error (the HEAD failed) is not a loss yet: the attempt failed and is retried later.
-func (r *Replicator) resolveRefusal(ctx context.Context, ours Header) error {
+// nil means try again at once: the object is our own earlier write whose reply was lost (its ETag is adopted; own
+// is true), or it is gone (it is recreated with If-None-Match: *). An error wrapping ErrFenced means another
+// writer's object is there. Any other error (the HEAD failed) is not a loss yet: the attempt failed and is retried later.
+func (r *Replicator) resolveRefusal(ctx context.Context, ours Header) (own bool, err error) {
 	key := r.opts.Keys.Latest
 	hctx, cancel := context.WithTimeout(ctx, r.opts.UploadTimeout)
 	defer cancel()
@@ -364,16 +371,16 @@ func (r *Replicator) resolveRefusal(ctx context.Context, ours Header) error {
 					Msg("the registry snapshot object is gone (deleted by someone or something); recreating it")
 			}
 			r.etag = ""
-			return nil
+			return false, nil
 		}
-		return fmt.Errorf("check the refused upload: %w",
+		return false, fmt.Errorf("check the refused upload: %w",
 			s3client.Explain(err, s3client.OpHeadObject, r.opts.Keys.Bucket, key))
 	}
 	found, herr := HeaderFromMetadata(st.UserMetadata)
 	if herr == nil && found.WriterID == r.opts.WriterID && found.Epoch == ours.Epoch {
 		r.log.Info().Uint64("seq", found.Seq).Msg("found our own upload whose reply was lost; continuing from it")
 		r.etag = st.ETag
-		return nil
+		return true, nil
 	}
 	if herr == nil && found.Epoch < ours.Epoch {
 		// A writer of an older epoch, superseded by ours (a stale instance that resumed before it noticed): its
@@ -381,7 +388,7 @@ func (r *Replicator) resolveRefusal(ctx context.Context, ours Header) error {
 		r.log.Warn().Str("stale_writer", found.WriterID).Str("stale_host", found.Hostname).Uint64("stale_epoch", found.Epoch).
 			Uint64("epoch", ours.Epoch).Msg("a superseded writer uploaded over our snapshot; replacing it")
 		r.etag = st.ETag
-		return nil
+		return false, nil
 	}
 	if herr != nil {
 		err = fmt.Errorf("upload %s: %w: the object there now was not written by flicker (%v); it is never "+
@@ -393,7 +400,7 @@ func (r *Replicator) resolveRefusal(ctx context.Context, ours Header) error {
 	r.mu.Lock()
 	r.stats.Fenced, r.fencedErr = true, err
 	r.mu.Unlock()
-	return err
+	return false, err
 }
 
 // writeHistory copies snap into its history slot when a new history period began since the last history write

@@ -45,11 +45,6 @@ type RestoreOptions struct {
 	Force bool
 	// Timeout bounds retries while the store does not answer (--restore-timeout); zero: DefaultRestoreTimeout.
 	Timeout time.Duration
-	// NoPriorWriter says no instance ever held this registry's lease (Lease.FirstHolder): a missing (or 403)
-	// latest is then a first start, and the history ring is not read (one HEAD per slot). Leave it false when
-	// that is not known (--lease=off, a store without conditional writes): a missing latest then makes Restore
-	// look for the newest good history slot.
-	NoPriorWriter bool
 	// WriterID and Hostname stamp the first snapshot when a 403 must be resolved by creating it.
 	WriterID, Hostname string
 	Progress           Progress
@@ -71,8 +66,9 @@ type RestoreResult struct {
 // Restore installs at Path the newest good registry state (DESIGN.md section 7): the local file when it passes
 // bbolt's Check and is not older than the latest snapshot; else the latest snapshot; else, loudly, the newest
 // good history slot. A local file another user owns, a symlink or a corrupt one is discarded first, with a
-// warning naming the path and the reason. Nothing stored at all is a first start (Path removed, FromNone); with
-// NoPriorWriter a missing latest is one without a look at the history ring (one HEAD per slot). A 403
+// warning naming the path and the reason. Nothing stored at all is a first start (Path removed, FromNone): a
+// missing latest always makes Restore look at the history ring (one HEAD per slot), since neither a missing lease
+// object nor a missing latest proves that the registry was never written (--lease=off, a lost latest). A 403
 // on the latest key is resolved as DESIGN.md says: with no history either, Restore creates the first snapshot
 // with If-None-Match: * (success: a true first start; 412: access is really denied). A foreign object at the key
 // is ErrForeign unless Force; snapshots that all fail verification are ErrNoGoodSnapshot unless AllowEmpty; a
@@ -102,16 +98,10 @@ type restorer struct {
 	client *minio.Client
 	opts   RestoreOptions
 	log    zerolog.Logger
-	// neverWritten: the latest is missing (or denied) and no writer ever held the lease, so there is no
-	// history to read either.
-	neverWritten bool
 }
 
-// history HEADs the history slots (listHistory), none when the registry was never written.
+// history HEADs the history slots (listHistory).
 func (r *restorer) history(ctx context.Context) ([]Entry, error) {
-	if r.neverWritten {
-		return nil, nil
-	}
 	return listHistory(ctx, r.client, r.opts.Keys, r.opts.HistorySlots)
 }
 
@@ -147,10 +137,8 @@ func (r *restorer) run(ctx context.Context) (RestoreResult, error) {
 	case latestErr == nil:
 		return r.fromLatest(ctx, latest, local, localErr)
 	case errors.Is(latestErr, ErrMissing):
-		r.neverWritten = r.opts.NoPriorWriter
 		return r.fallback(ctx, "", local, localErr, "")
 	case errors.Is(latestErr, ErrDenied):
-		r.neverWritten = r.opts.NoPriorWriter
 		return r.denied(ctx, latestErr, local, localErr)
 	}
 	return RestoreResult{}, latestErr

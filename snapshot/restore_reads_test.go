@@ -2,7 +2,6 @@ package snapshot_test
 
 import (
 	"bytes"
-
 	"testing"
 
 	"github.com/minio/minio-go/v7"
@@ -26,26 +25,22 @@ func countedClient(t *testing.T, srv *miniotest.Server, keys snapshot.Keys) (*mi
 	return c, requests
 }
 
-// TestRestoreReadsWhatItNeeds (issue 17): a first start reads no history slot when no writer ever held the
-// lease; a missing latest of a registry that had a writer still falls back to history.
+// TestRestoreReadsWhatItNeeds (issue 17): a first start looks at each history slot once (one HEAD); a missing
+// latest of a registry that had a writer falls back to history.
 func TestRestoreReadsWhatItNeeds(t *testing.T) {
 	srv, root := restoreEnv(t)
 
-	t.Run("first start with no prior writer: one HEAD", func(t *testing.T) {
+	t.Run("first start: one HEAD per history slot", func(t *testing.T) {
 		keys := replBucket(t, srv)
 		c, requests := countedClient(t, srv, keys)
 		opts := restoreOpts(t, nil)
-		opts.Keys, opts.HistorySlots, opts.NoPriorWriter = keys, snapshot.DefaultHistorySlots, true
+		opts.Keys, opts.HistorySlots = keys, 8
 		res, err := snapshot.Restore(leaseContext(t), c, opts)
 		if err != nil || res.From != snapshot.FromNone {
 			t.Fatalf("Restore = %+v, %v; want a first start", res, err)
 		}
-		if n := requests.Count("HEAD", snapshot.KindHistory); n != 0 {
-			t.Fatalf("%d history HEADs on a first start, want none", n)
-		}
-		if got := requests.Counts(); len(got) != 1 || got[0].N != 1 || got[0].Op != "HEAD" ||
-			got[0].KeyKind != snapshot.KindSnapshot {
-			t.Fatalf("requests %+v, want one HEAD of the latest", got)
+		if n := requests.Count("HEAD", snapshot.KindHistory); n != 8 {
+			t.Fatalf("%d history HEADs on a first start, want one per slot (8)", n)
 		}
 	})
 
@@ -70,21 +65,24 @@ func TestRestoreReadsWhatItNeeds(t *testing.T) {
 	})
 }
 
-func TestLeaseFirstHolder(t *testing.T) {
-	srv := miniotest.Start(t)
-	root := rootClient(t, srv)
+// TestRestoreLeaseOffHistoryWithMissingLatest (review of issue 17, finding 4): a registry written with
+// --lease=off has history but no lease object; when its latest is lost, the first fenced start creates the lease
+// object, and Restore must still find the good history slot rather than start empty.
+func TestRestoreLeaseOffHistoryWithMissingLatest(t *testing.T) {
+	srv, root := restoreEnv(t)
 	keys := replBucket(t, srv)
-	a := watchingLease(root, keys, "a")
-	acquireT(t, a, 0, 1)
-	if !a.FirstHolder() {
-		t.Fatal("the instance that created the lease object is not its first holder")
-	}
-	if err := a.Release(leaseContext(t)); err != nil {
+	db := newRegistry(t, 2)
+	body, h := writeT(t, db)
+	if _, err := root.PutObject(leaseContext(t), keys.Bucket, keys.History(3), bytes.NewReader(body),
+		int64(len(body)), minio.PutObjectOptions{UserMetadata: h.Metadata(), DisableMultipart: true}); err != nil {
 		t.Fatal(err)
 	}
-	b := watchingLease(root, keys, "b")
-	acquireT(t, b, 0, 2)
-	if b.FirstHolder() {
-		t.Fatal("an instance that took over a released lease says it is the first holder")
+	l := watchingLease(root, keys, "n")
+	acquireT(t, l, 0, 1) // creates the lease object: no instance held it before
+	opts := restoreOpts(t, nil)
+	opts.Keys, opts.HistorySlots = keys, 8
+	res, err := snapshot.Restore(leaseContext(t), root, opts)
+	if err != nil || res.From != snapshot.FromHistory || res.Header.Seq != h.Seq {
+		t.Fatalf("Restore = from %q seq %d, %v; want the history slot (seq %d)", res.From, res.Header.Seq, err, h.Seq)
 	}
 }

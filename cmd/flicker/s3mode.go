@@ -132,7 +132,7 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 			}
 			var held *snapshot.HeldError
 			if errors.As(err, &held) {
-				return nil, &exitError{code: exitFenced, err: fmt.Errorf("registry %s: %w; it kept renewing for %s "+
+				return nil, &exitError{code: exitFenced, err: fmt.Errorf("registry %s: %w; it stayed alive for %s "+
 					"(stop it, or run this one with --standby to take over when it stops)", keys, err, wait.Round(time.Second))}
 			}
 			return nil, fmt.Errorf("registry %s: %w", keys, err)
@@ -144,7 +144,7 @@ func (c *RunCmd) openS3(ctx context.Context, location string, log zerolog.Logger
 
 	res, err := snapshot.Restore(ctx, client, snapshot.RestoreOptions{Keys: keys, HistorySlots: f.HistorySlots,
 		Path: path, AllowEmpty: f.AllowEmptyStart, Force: f.Force, Timeout: f.RestoreTimeout,
-		NoPriorWriter: s.lease != nil && s.lease.FirstHolder(), WriterID: writerID, Hostname: host, Logger: log})
+		WriterID: writerID, Hostname: host, Logger: log})
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
 			return nil, &exitError{code: exitFenced, err: fmt.Errorf("--state-dir: %w", err)}

@@ -83,8 +83,13 @@ type Event struct {
 	// Filtered marks an event a processor dropped. It is published like any other, so that its position is
 	// acknowledged in order, but sent to no output, never counted as shipped (Stats.Filtered counts it), and
 	// never told to Stream.Dropped. It holds its room in the queue until its stream's acknowledgement passes it:
-	// the publisher sets its Message to nil first, so that room is small.
+	// the publisher lets go of its Message and counts the bytes in Held, so that room covers what its source
+	// still holds.
 	Filtered bool
+	// Held counts bytes the event no longer references but its source keeps until the event is acknowledged
+	// (the line a processor dropped or replaced, still in the file source's read buffer or the API source's
+	// page), so that the queue's byte bound covers them. Zero unless a processor let go of the event's bytes.
+	Held int64
 
 	seq  uint64 // assigned by the stream at publish; orders acknowledgements
 	skip uint64 // outputs (one bit per index) that accepted the event in an earlier run: it is not sent to them
@@ -93,7 +98,7 @@ type Event struct {
 // Size is what the event counts against the queue's byte bound: its variable-length bytes plus a fixed overhead
 // for the struct and its bookkeeping.
 func (e *Event) Size() int64 {
-	return int64(len(e.Message)+len(e.ID)+len(e.Extra)+len(e.LogExtra)) + eventOverhead
+	return int64(len(e.Message)+len(e.ID)+len(e.Extra)+len(e.LogExtra)) + e.Held + eventOverhead
 }
 
 // eventOverhead approximates the bytes an event costs beyond its variable-length fields: the Event struct in the

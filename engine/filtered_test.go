@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -285,5 +286,32 @@ func TestFilteredEventsOfAByIDStream(t *testing.T) {
 	}
 	if errs := positions.Errors(); len(errs) > 0 {
 		t.Fatal(errs)
+	}
+}
+
+// More than 64 outputs (the engine warns but runs, without per-output tracking): a filtered event must not
+// overflow the outputs' bitmask; the stream is acknowledged to its end and every output gets the kept events.
+func TestFilteredEventsWithMoreThan64Outputs(t *testing.T) {
+	var outs []engine.Output
+	var sinks []*enginetest.MemorySink
+	for i := range 65 {
+		s := enginetest.NewMemorySink()
+		sinks = append(sinks, s)
+		outs = append(outs, output(fmt.Sprintf("o%d", i), s))
+	}
+	content := enginetest.SuiteContent(1, 10)
+	src := enginetest.NewPullSource(testInput, content)
+	src.Filter = everyThird
+	p := newPipeline(t, engine.Options{Outputs: outs})
+	runToEnd(t, p, src)
+	checkAcks(t, src)
+	for name := range content {
+		if got := src.Acked(name); got != 10 {
+			t.Errorf("stream %s acknowledged up to %d, want 10", name, got)
+		}
+	}
+	want := kept(content, everyThird)
+	for _, s := range sinks {
+		enginetest.CheckOnceInOrder(t, want, s.Messages(), func([]byte) bool { return false })
 	}
 }

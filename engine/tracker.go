@@ -81,7 +81,11 @@ func (t *streamTrack) pushFiltered(pos, size int64, id []byte, outputs int32) ui
 	if t.n == len(t.ring) {
 		t.grow()
 	}
-	all := ^uint64(0) >> (64 - outputs)
+	// More than 64 outputs run without per-output tracking; a shift past 64 would be negative.
+	all := ^uint64(0)
+	if outputs < 64 {
+		all = 1<<uint(outputs) - 1
+	}
 	if t.ids != nil {
 		t.ids.pushDone(id, all)
 	}

@@ -78,14 +78,17 @@ func checkEditable(name string) error {
 	return nil
 }
 
+// run drops the fields; when one is missing (and not ignore_missing) it puts back those it dropped already, so
+// that a failed step leaves the fields as they were (step).
 func (d *dropFieldsStep) run(s *scratch, ev *engine.Event) (bool, error) {
-	var missing error
+	entries, journal := s.fields.mark()
 	for _, name := range d.fields {
-		if !s.fields.delete(name) && !d.ignoreMissing && missing == nil {
-			missing = &errMissing{field: name}
+		if !s.fields.delete(name) && !d.ignoreMissing {
+			s.fields.undo(entries, journal)
+			return true, &errMissing{field: name}
 		}
 	}
-	return true, missing
+	return true, nil
 }
 
 // renameStep moves fields, with everything under them (RenameConfig). A field already at the new name is
@@ -114,12 +117,15 @@ func newRename(c *RenameConfig) (step, error) {
 	return &renameStep{pairs: c.Fields, ignoreMissing: c.IgnoreMissing}, nil
 }
 
+// run renames the fields; when one is missing (and not ignore_missing) it undoes the renames done already, so
+// that a failed step leaves the fields as they were (step).
 func (r *renameStep) run(s *scratch, ev *engine.Event) (bool, error) {
-	var missing error
+	entries, journal := s.fields.mark()
 	for _, p := range r.pairs {
-		if !s.fields.rename(p.From, p.To) && !r.ignoreMissing && missing == nil {
-			missing = &errMissing{field: p.From}
+		if !s.fields.rename(p.From, p.To) && !r.ignoreMissing {
+			s.fields.undo(entries, journal)
+			return true, &errMissing{field: p.From}
 		}
 	}
-	return true, missing
+	return true, nil
 }

@@ -85,8 +85,11 @@ func TestEdits(t *testing.T) {
 			Fields: []string{"http.method", "http.req.id", "user"}}}},
 			map[string]any{"http.status": float64(200), "http.method": nil, "http.req": nil, // an object left empty goes
 				"user": nil, "error": nil}},
-		{"drop_fields missing", []Config{{DropFields: &DropFieldsConfig{Fields: []string{"a", "nope"}}}},
-			map[string]any{"a": nil, "error.message": `drop_fields: field "nope" is missing (set ignore_missing: true to pass such events unchanged)`}},
+		// A failed step leaves the fields as they were: what it dropped before the missing field is back.
+		{"drop_fields missing", []Config{{DropFields: &DropFieldsConfig{Fields: []string{"a", "http.req.id", "user",
+			"nope"}}}},
+			map[string]any{"a": "1", "http.req.id": "r1", "user.name": "bob", "http.method": "GET",
+				"error.message": `drop_fields: field "nope" is missing (set ignore_missing: true to pass such events unchanged)`}},
 		{"drop_fields missing ignored", []Config{{DropFields: &DropFieldsConfig{Fields: []string{"nope"},
 			IgnoreMissing: true}}}, map[string]any{"a": "1", "error": nil}},
 		{"rename nested", []Config{{Rename: &RenameConfig{Fields: []RenamePair{{From: "http.req", To: "request"},
@@ -95,6 +98,10 @@ func TestEdits(t *testing.T) {
 				"x.y.z": "1", "a": nil}},
 		{"rename missing", []Config{{Rename: &RenameConfig{Fields: []RenamePair{{From: "nope", To: "x"}}}}},
 			map[string]any{"error.message": `rename: field "nope" is missing (set ignore_missing: true to pass such events unchanged)`}},
+		{"rename missing after renames", []Config{{Rename: &RenameConfig{Fields: []RenamePair{
+			{From: "http.req", To: "request"}, {From: "user.name", To: "a"}, {From: "nope", To: "x"}}}}},
+			map[string]any{"http.req.id": "r1", "request": nil, "user.name": "bob", "a": "1", "x": nil,
+				"error.message": `rename: field "nope" is missing (set ignore_missing: true to pass such events unchanged)`}},
 		{"rename to message", []Config{{Rename: &RenameConfig{Fields: []RenamePair{{From: "user.name", To: "message"}}}}},
 			map[string]any{"message": "bob", "user": nil}},
 		{"non-UTF-8 value replaced", nil, map[string]any{"bad": "x\uFFFD"}},

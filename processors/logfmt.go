@@ -31,12 +31,12 @@ func (l *logfmt) Parse(val []byte, out Setter) error {
 		start := i
 		for i < len(val) && val[i] != '=' && val[i] != ' ' && val[i] != '\t' {
 			if val[i] == '"' {
-				return fmt.Errorf("parse_logfmt: quote in a key at byte %d", i)
+				return fmt.Errorf("quote in a key at byte %d", i)
 			}
 			i++
 		}
 		if i == start {
-			return fmt.Errorf("parse_logfmt: empty key at byte %d", i)
+			return fmt.Errorf("empty key at byte %d", i)
 		}
 		key := l.keys.get(val[start:i])
 		if i == len(val) || val[i] != '=' {
@@ -56,12 +56,12 @@ func (l *logfmt) Parse(val []byte, out Setter) error {
 				i++
 			}
 			if i >= len(val) {
-				return fmt.Errorf("parse_logfmt: %s: quote opened at byte %d is not closed", key, open)
+				return fmt.Errorf("%s: quote opened at byte %d is not closed", key, open)
 			}
 			v := val[open+1 : i]
 			i++ // closing quote
 			if i < len(val) && val[i] != ' ' && val[i] != '\t' {
-				return fmt.Errorf("parse_logfmt: %s: text right after the closing quote at byte %d: want a space", key, i)
+				return fmt.Errorf("%s: text right after the closing quote at byte %d: want a space", key, i)
 			}
 			if escaped {
 				if bp == nil {
@@ -76,7 +76,7 @@ func (l *logfmt) Parse(val []byte, out Setter) error {
 		vstart := i
 		for i < len(val) && val[i] != ' ' && val[i] != '\t' {
 			if val[i] == '"' {
-				return fmt.Errorf("parse_logfmt: %s: quote inside an unquoted value at byte %d", key, i)
+				return fmt.Errorf("%s: quote inside an unquoted value at byte %d", key, i)
 			}
 			i++
 		}

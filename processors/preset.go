@@ -64,7 +64,7 @@ const (
 //	                            2026-12-07T13:31:21.123456+00:00 (layout RFC3339)
 //	host.hostname               web-1
 //	process.name                sshd
-//	process.pid                 1234 (a number)
+//	process.pid                 1234 (a number; a tag like app[x] is all process.name)
 //	message                     Accepted publickey for deploy from 10.0.0.5 (the text after the tag)
 func NewPreset(name string) (Parser, error) {
 	switch name {
@@ -360,8 +360,8 @@ func isISOTime(w []byte) bool {
 	return len(w) >= 19 && w[4] == '-' && w[7] == '-' && (w[10] == 'T' || w[10] == 't') && w[13] == ':'
 }
 
-// splitTag splits "sshd[1234]: text" into sshd, 1234 and text; "kernel: text" has no pid. Text with no tag
-// is all message.
+// splitTag splits "sshd[1234]: text" into sshd, 1234 and text; "kernel: text" has no pid, nor "app[x]: text",
+// whose name is app[x]. Text with no tag is all message.
 func splitTag(msg []byte) (name, pid, text []byte) {
 	i := 0
 	for i < len(msg) && i <= 48 && msg[i] != '[' && msg[i] != ':' && msg[i] != ' ' {
@@ -377,9 +377,11 @@ func splitTag(msg []byte) (name, pid, text []byte) {
 		if end < 0 || end+1 >= len(rest) || rest[end+1] != ':' {
 			return nil, nil, msg
 		}
-		n, ok := jsonInteger(rest[1:end])
-		if ok && n[0] != '-' {
+		if n, ok := jsonInteger(rest[1:end]); ok && n[0] != '-' {
 			pid = n
+		} else {
+			// Not a pid: the brackets are part of the name, as Filebeat's syslog pattern reads them; never lost.
+			name = msg[:i+end+1]
 		}
 		rest = rest[end+1:]
 	}

@@ -16,11 +16,18 @@ type processor interface {
 	Process(ev *engine.Event) bool
 }
 
+// readTimeProcessor is a processor that takes the read time (event.ingested) from the Publisher, not from
+// ev.Time: container and API sources set ev.Time to the record's own time.
+type readTimeProcessor interface {
+	processAt(ev *engine.Event, read time.Time) bool
+}
+
 // Publisher is the engine.Publisher decorator that runs each input's chain over its events before handing them
 // to the pipeline (DESIGN.md section 2, item 7). It works on its own copy of the events, never on the caller's
 // slice: a source whose Publish was refused publishes the same events again, and they must not be processed
 // twice. A dropped event is handed on marked engine.Event.Filtered with its Message, Extra and LogExtra let go,
-// so that its position is acknowledged in order. Events of inputs without a chain pass untouched; a call with
+// so that its position is acknowledged in order; their length, and that of the bytes the chain replaced in a
+// kept event, is added to engine.Event.Held, since the source keeps them until the acknowledgement. Events of inputs without a chain pass untouched; a call with
 // none of its events under a chain is handed on as it is. Publish may be called from many goroutines at once.
 //
 // A call of at least two chunks' worth of events (minChunk) is processed in chunks in parallel, by the caller's
@@ -99,17 +106,17 @@ func (p *Publisher) process(events []engine.Event) *[]engine.Event {
 		buf = new([]engine.Event)
 	}
 	*buf = append((*buf)[:0], events...)
-	p.spread((*buf)[first:])
+	p.spread((*buf)[first:], time.Now())
 	return buf
 }
 
-// spread runs the chains over evs, in chunks in parallel when there are enough events for more than one. The
-// chunks are more than the goroutines and taken in turn, so that one that gets less CPU (the machine is shared)
-// holds the call up by one chunk at most.
-func (p *Publisher) spread(evs []engine.Event) {
+// spread runs the chains over evs, read at read, in chunks in parallel when there are enough events for more
+// than one. The chunks are more than the goroutines and taken in turn, so that one that gets less CPU (the
+// machine is shared) holds the call up by one chunk at most.
+func (p *Publisher) spread(evs []engine.Event, read time.Time) {
 	workers := min(p.helpers+1, len(evs)/minChunk)
 	if workers <= 1 {
-		p.run(evs)
+		p.run(evs, read)
 		return
 	}
 	size := max((len(evs)+chunksPerWorker*workers-1)/(chunksPerWorker*workers), minChunk)
@@ -120,7 +127,7 @@ func (p *Publisher) spread(evs []engine.Event) {
 			if start >= len(evs) {
 				return
 			}
-			p.run(evs[start:min(start+size, len(evs))])
+			p.run(evs[start:min(start+size, len(evs))], read)
 		}
 	}
 	var wg sync.WaitGroup
@@ -131,8 +138,9 @@ func (p *Publisher) spread(evs []engine.Event) {
 	wg.Wait()
 }
 
-// run runs the chains over evs in place, marking the dropped events Filtered.
-func (p *Publisher) run(evs []engine.Event) {
+// run runs the chains over evs in place, marking the dropped events Filtered. read is when the events were
+// read: one time.Now() per Publish call, not one per event.
+func (p *Publisher) run(evs []engine.Event, read time.Time) {
 	var in *engine.Input
 	var chain processor
 	for i := range evs {
@@ -143,12 +151,35 @@ func (p *Publisher) run(evs []engine.Event) {
 		if ev.Stream.Input != in {
 			in, chain = ev.Stream.Input, p.chainOf(ev.Stream.Input)
 		}
-		if chain == nil || chain.Process(ev) {
+		if chain == nil {
+			continue
+		}
+		msg, extra, logExtra := ev.Message, ev.Extra, ev.LogExtra
+		if process(chain, ev, read) {
+			// The source keeps the bytes the chain replaced until the event is acknowledged.
+			ev.Held += released(msg, ev.Message) + released(extra, ev.Extra) + released(logExtra, ev.LogExtra)
 			continue
 		}
 		ev.Filtered = true
+		ev.Held += int64(len(msg) + len(extra) + len(logExtra))
 		ev.Message, ev.Extra, ev.LogExtra, ev.ExtraReplacesStream = nil, nil, nil, false
 	}
+}
+
+// process runs chain over ev with read as its read time when chain takes one.
+func process(chain processor, ev *engine.Event, read time.Time) bool {
+	if at, ok := chain.(readTimeProcessor); ok {
+		return at.processAt(ev, read)
+	}
+	return chain.Process(ev)
+}
+
+// released returns the length of was when the event let go of it for now: the bytes now holds are not was's.
+func released(was, now []byte) int64 {
+	if len(was) == 0 || len(now) > 0 && &now[0] == &was[0] {
+		return 0
+	}
+	return int64(len(was))
 }
 
 func (p *Publisher) chainOf(in *engine.Input) processor {

@@ -44,7 +44,7 @@ func NewRegex(pattern string) (Parser, error) {
 func (p *parseRegex) Parse(val []byte, out Setter) error {
 	m := p.re.FindSubmatchIndex(val)
 	if m == nil {
-		return errors.New("parse_regex: the value does not match the pattern")
+		return errors.New("the value does not match the pattern")
 	}
 	for i, key := range p.keys {
 		if key == "" || m[2*i] < 0 {

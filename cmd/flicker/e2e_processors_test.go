@@ -13,9 +13,10 @@ import (
 	"github.com/flickerlog/flicker/sinks/elasticsearch/estest"
 )
 
-// tomcatPattern is the dissect pattern of Tomcat's default access log (AccessLogValve "common"), as in the issue.
-const tomcatPattern = `%{client.ip} - %{user.name} [%{ts}] "%{http.request.method} %{url.original} %{http.version}" ` +
-	`%{http.response.status_code} %{http.response.body.bytes}`
+// tomcatPattern is the dissect pattern of Tomcat's default access log (AccessLogValve "common") with ECS types:
+// numbers as JSON numbers, the version without "HTTP/" (as README and examples/processing.yaml write it).
+const tomcatPattern = `%{client.ip} - %{user.name} [%{ts}] "%{http.request.method} %{url.original} HTTP/%{http.version}" ` +
+	`%{http.response.status_code|long} %{http.response.body.bytes|long}`
 
 // tomcatProcessors parse the access log and take @timestamp from it; timestampExtra adds keys to the timestamp
 // processor's block.
@@ -115,10 +116,10 @@ func TestProcessorsTomcatAccessLogToFile(t *testing.T) {
 		}
 		for path, want := range map[string]any{
 			"client.ip": fmt.Sprintf("10.0.0.%d", i+1), "user.name": fmt.Sprintf("user%d", i),
-			"http.request.method": "GET", "url.original": fmt.Sprintf("/page/%d", i), "http.version": "HTTP/1.1",
-			"http.response.status_code": "200", "http.response.body.bytes": fmt.Sprint(100 + i),
+			"http.request.method": "GET", "url.original": fmt.Sprintf("/page/%d", i), "http.version": "1.1",
+			"http.response.status_code": float64(200), "http.response.body.bytes": float64(100 + i),
 		} {
-			if got, ok := field(ev, path); !ok || fmt.Sprint(got) != want {
+			if got, ok := field(ev, path); !ok || got != want { // numbers as JSON numbers, for an ECS mapping
 				t.Errorf("event %d: %s = %v (present %v), want %v", i, path, got, ok, want)
 			}
 		}

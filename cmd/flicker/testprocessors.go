@@ -33,7 +33,9 @@ const testProcessorsHelp = "Each event is printed as the outputs would encode it
 	"dropped line is noted on stderr with its line number, then a summary (lines, events, dropped, processor " +
 	"errors). Nothing is shipped and no registry is touched. Each stdin line is one message as the input would " +
 	"read it, whatever the input's kind (the input's multiline, encoding and format settings are not applied): " +
-	"for container inputs give the log's text, not the Docker or CRI record around it. " +
+	"for container inputs give the log's text, not the Docker or CRI record around it. The members a source adds " +
+	"from where it read an event (container.*, kubernetes.*, api.*, syslog.*, an HTTP source's request members) " +
+	"are not added, nor merged with the processors' fields; the input's configured fields are. " +
 	"Example: flicker test-processors -c config.yaml --input tomcat < sample.log"
 
 // Run loads the configuration, builds the input's chain and runs it over stdin.

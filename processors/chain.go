@@ -36,7 +36,7 @@ type scratch struct {
 	render   renderer
 	arena    arena
 	target   targetSetter
-	readTime time.Time // the event's time before any processor: event.ingested
+	readTime time.Time // when the event was read: event.ingested
 	buf      []byte    // a formatted time
 	ingested ingestedClock
 	times    []timeCache // per step, for timestamp steps
@@ -173,15 +173,22 @@ func Validate(list []Config) error {
 // ev.Time and ev.Extra with new bytes (never writing into the bytes they held) and adds the members it sets
 // (parsed fields, event.ingested, error.message) to ev.Extra, log.* ones to ev.LogExtra; it sets
 // ev.ExtraReplacesStream when it merged the stream's members into ev.Extra (doc.go). The new bytes stay
-// unmodified until the event is acknowledged. An event no processor changed is left as it was.
+// unmodified until the event is acknowledged. An event no processor changed is left as it was. The event's
+// read time (event.ingested) is ev.Time here; the Publisher passes the time it was handed the event instead
+// (processAt), since container and API sources set ev.Time to the record's own time.
 func (c *Chain) Process(ev *engine.Event) bool {
+	return c.processAt(ev, ev.Time)
+}
+
+// processAt is Process with read as the event's read time.
+func (c *Chain) processAt(ev *engine.Event, read time.Time) bool {
 	if c == nil || len(c.steps) == 0 {
 		return true
 	}
 	// Only a chain sets these; a source that refills its events in place may have left a processed event's.
 	ev.LogExtra, ev.ExtraReplacesStream, ev.Filtered = nil, false, false
 	s := c.pool.Get().(*scratch)
-	s.readTime = ev.Time
+	s.readTime = read
 	s.fields.load(ev)
 	keep, failed := true, false
 	for i, st := range c.steps {

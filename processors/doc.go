@@ -40,9 +40,9 @@
 //
 // A processor that fails on an event (a line its parser cannot parse, a time no layout reads, a field it needs
 // missing without ignore_missing) does not stop the input: the event goes on with `error.message` saying which
-// processor failed and why (`dissect: expected " - " at byte 12`; the processor is named with its list index
-// when its kind appears more than once, `dissect[2]`), the fields a failed parser set are discarded, the
-// processors after it still run, and the failure is counted (Chain.ErrorCounts). When several fail, the first
+// processor failed and why (`dissect: expected " - " after %{client.ip} (from byte 0 of the value)`; the
+// processor is named with its list index when its kind appears more than once, `dissect[2]`; the parsers' own
+// errors do not name them), the fields a failed parser set are discarded, the processors after it still run, and the failure is counted (Chain.ErrorCounts). When several fail, the first
 // one's message is kept (it replaces a source's error.message): the later ones are mostly its consequences.
 //
 // # Timestamp

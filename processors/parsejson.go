@@ -98,9 +98,9 @@ func (p *parseJSON) Parse(val []byte, out Setter) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, jsonscan.ErrDepth):
-		return fmt.Errorf("parse_json: nested deeper than max_depth %d", p.maxDepth)
+		return fmt.Errorf("nested deeper than max_depth %d", p.maxDepth)
 	}
-	return fmt.Errorf("parse_json: %w", err)
+	return err
 }
 
 // key returns name, the pos-th member's, as a string.

@@ -242,6 +242,9 @@ func (c *Chain) finish(s *scratch, ev *engine.Event) {
 	ev.LogExtra, ev.Extra = nilIfEmpty(buf[start:logEnd:logEnd]), nilIfEmpty(buf[logEnd:len(buf):len(buf)])
 }
 
+// errorKey is the field error.message goes under.
+var errorKey = []byte("error")
+
 // renderRoom is the room in the arena a rendering starts with, at least.
 const renderRoom = 1 << 10
 
@@ -252,8 +255,12 @@ func nilIfEmpty(b []byte) []byte {
 	return b
 }
 
-// setError records on the event why processor failed on it.
+// setError records on the event why processor failed on it. An error field that is not an object, which
+// error.message would replace, is kept as error_.
 func (f *fieldSet) setError(processor string, err error) {
+	if i := f.find(string(errorKey)); i >= 0 && !f.entries[i].isObject() {
+		f.rename(string(errorKey), "error_")
+	}
 	start := len(f.vals)
 	f.vals = append(f.vals, processor...)
 	f.vals = append(f.vals, ": "...)

@@ -42,8 +42,10 @@
 // missing without ignore_missing) does not stop the input: the event goes on with `error.message` saying which
 // processor failed and why (`dissect: expected " - " after %{client.ip} (from byte 0 of the value)`; the
 // processor is named with its list index when its kind appears more than once, `dissect[2]`; the parsers' own
-// errors do not name them), the fields a failed parser set are discarded, the processors after it still run, and the failure is counted (Chain.ErrorCounts). When several fail, the first
-// one's message is kept (it replaces a source's error.message): the later ones are mostly its consequences.
+// errors do not name them), the fields a failed parser set are discarded, the processors after it still run,
+// and the failure is counted (Chain.ErrorCounts). When several fail, the first one's message is kept (it
+// replaces a source's error.message): the later ones are mostly its consequences. An `error` field that is not
+// an object (a log's own `"error":"connection refused"`) is kept as `error_`, not replaced.
 //
 // # Timestamp
 //

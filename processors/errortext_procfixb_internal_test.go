@@ -1,6 +1,7 @@
 package processors
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/flickerlog/flicker/engine"
@@ -26,6 +27,35 @@ func TestDissectAndJSONErrorTextNamesTheStepOnce(t *testing.T) {
 		doc := encode(t, c, engine.Event{Time: readTime, Stream: fileStream(""), Message: []byte(tc.line)})
 		if got := at(doc, "error.message"); got != tc.want {
 			t.Errorf("line %q: error.message = %v, want %q", tc.line, got, tc.want)
+		}
+	}
+}
+
+// A failing processor keeps the log's own error field that is not an object as error_, instead of replacing it
+// with error.message; an error object takes error.message among its members.
+func TestFailureKeepsTheLogsOwnError(t *testing.T) {
+	c, err := Build("test", []Config{{ParseJSON: &ParseJSONConfig{}},
+		{Timestamp: &TimestampConfig{Field: "ts", Layouts: []string{"RFC3339"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		line string
+		want map[string]any
+	}{
+		{`{"error":"connection refused","ts":"bad"}`, map[string]any{"error_": "connection refused"}},
+		{`{"error":42,"ts":"bad"}`, map[string]any{"error_": 42.0}},
+		{`{"error":{"code":7},"ts":"bad"}`, map[string]any{"error.code": 7.0, "error_": nil}},
+	} {
+		doc := encode(t, c, engine.Event{Time: readTime, Stream: fileStream(""), Message: []byte(tc.line)})
+		msg, _ := at(doc, "error.message").(string)
+		if !strings.HasPrefix(msg, "timestamp: ") {
+			t.Errorf("line %s: error.message %v, want the timestamp step's error", tc.line, at(doc, "error.message"))
+		}
+		for path, want := range tc.want {
+			if got := at(doc, path); got != want {
+				t.Errorf("line %s: %s = %v, want %v", tc.line, path, got, want)
+			}
 		}
 	}
 }

@@ -188,6 +188,13 @@ func (c *Chain) processAt(ev *engine.Event, read time.Time) bool {
 	// Only a chain sets these; a source that refills its events in place may have left a processed event's.
 	ev.LogExtra, ev.ExtraReplacesStream, ev.Filtered = nil, false, false
 	s := c.pool.Get().(*scratch)
+	keep := c.processWith(s, ev, read)
+	c.pool.Put(s)
+	return keep
+}
+
+// processWith is processAt with the scratch s, which it leaves reset.
+func (c *Chain) processWith(s *scratch, ev *engine.Event, read time.Time) bool {
 	s.readTime = read
 	s.fields.load(ev)
 	keep, failed := true, false
@@ -212,7 +219,7 @@ func (c *Chain) processAt(ev *engine.Event, read time.Time) bool {
 		ev.Filtered = true
 	}
 	s.fields.reset()
-	c.pool.Put(s)
+	s.render.trim()
 	return keep
 }
 

@@ -110,8 +110,20 @@ const sep = '.'
 // and invalid UTF-8 is replaced when rendered.
 var lenient = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
 
-// maxKeptBuffer bounds the value buffer a set keeps for the next event: one huge line does not pin its size.
-const maxKeptBuffer = 256 << 10
+// maxKeptBuffer and maxKeptSlots bound the buffers (bytes) and slices (elements) a set or a renderer keeps
+// for the next event: one huge line does not pin its size in every pooled scratch.
+const (
+	maxKeptBuffer = 256 << 10
+	maxKeptSlots  = 512
+)
+
+// trimmed returns b emptied, or nil when it grew past max elements.
+func trimmed[T any](b []T, max int) []T {
+	if cap(b) > max {
+		return nil
+	}
+	return b[:0]
+}
 
 func (f *fieldSet) reset() {
 	// This event's entries are not cleared: the next event overwrites them, and clearing would cost a write
@@ -128,9 +140,13 @@ func (f *fieldSet) reset() {
 	f.used = max(f.used, len(f.entries))
 	clear(f.entries[keep:f.used])
 	f.entries, f.used = f.entries[:0], keep
-	f.keys = f.keys[:0]
-	f.journal = f.journal[:0]
-	f.members = f.members[:0]
+	if cap(f.entries) > maxKeptSlots {
+		f.entries, f.used = nil, 0
+		f.trace, f.traceClean = nil, 0
+	}
+	f.keys = trimmed(f.keys, maxKeptBuffer)
+	f.journal = trimmed(f.journal, maxKeptSlots)
+	f.members = trimmed(f.members, maxKeptSlots)
 	f.dirty = false
 	f.input = nil
 	f.same = 0

@@ -165,6 +165,15 @@ type renderer struct {
 	spans []valueSpan // where they were
 }
 
+// trim lets go of the slices a large event grew, and of its shape: the next events are mostly smaller.
+func (r *renderer) trim() {
+	if max(cap(r.rest), cap(r.stack), cap(r.top), cap(r.logList), cap(r.ord), cap(r.spans)) <= maxKeptSlots &&
+		cap(r.shape.keys) <= maxKeptBuffer && cap(r.shape.log.lits)+cap(r.shape.extra.lits) <= maxKeptBuffer {
+		return
+	}
+	*r = renderer{}
+}
+
 func (r *renderer) prepare(n int) {
 	r.rest = append(r.rest[:0], make([]int, n)...)
 	r.done = append(r.done[:0], make([]bool, n)...)

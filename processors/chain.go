@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/internal/fielderr"
@@ -137,7 +138,7 @@ func newKindStep(kind string, c *Config, parsers parserFactory) (step, error) {
 	switch kind {
 	case "parse_json":
 		if c.ParseJSON.MaxDepth < 0 {
-			return nil, fielderr.New("max_depth", "must not be negative (0 for the default, %d)", defaultMaxDepth)
+			return nil, fielderr.New("max_depth", "must not be negative (0 for the default, %d)", DefaultJSONMaxDepth)
 		}
 		return newParserStep(kind, c.ParseJSON.ParserCommon, c, parsers, c.ParseJSON.KeepMessage)
 	case "parse_logfmt":
@@ -200,6 +201,10 @@ func (c *Chain) processWith(s *scratch, ev *engine.Event, read time.Time) bool {
 	keep, failed := true, false
 	for i, st := range c.steps {
 		ok, err := st.run(s, ev)
+		if err == nil {
+			err = s.fields.refused // a step's field left out is its failure
+		}
+		s.fields.refused = nil
 		if err != nil {
 			c.errors[i].Add(1)
 			// The first failure is the cause: later ones mostly miss what it did not set.
@@ -272,7 +277,9 @@ func (f *fieldSet) setError(processor string, err error) {
 	f.vals = append(f.vals, processor...)
 	f.vals = append(f.vals, ": "...)
 	f.vals = append(f.vals, err.Error()...)
-	f.setKey("error.message", f.vals[start:len(f.vals):len(f.vals)], kindString)
+	// Stored past the bounds: a step that set too many fields fails with this message.
+	key := "error.message"
+	f.store(unsafe.Slice(unsafe.StringData(key), len(key)), f.vals[start:len(f.vals):len(f.vals)], kindString, true)
 }
 
 // ErrorCounts calls fn with the label of each processor of the chain (its kind, with its list index when the

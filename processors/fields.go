@@ -2,6 +2,7 @@ package processors
 
 import (
 	"bytes"
+	"fmt"
 	"unicode/utf8"
 	"unsafe"
 
@@ -93,7 +94,22 @@ type fieldSet struct {
 	same       int
 
 	used int // entries[:used] may hold the references of an event before this one: those past it are nil
+
+	// refused is why put left a key out since the step began (too many fields, a key nested too deep): the
+	// step fails with it (see Chain.processWith).
+	refused error
 }
+
+// maxFields bounds the entries of one event, deleted ones included, so that setting a field, which compares
+// its key with every entry's, costs at most that many comparisons: a line of 80,000 members is refused, not
+// processed in time quadratic in its size.
+const maxFields = 1000
+
+// maxDepth bounds how deep an event's fields nest: the segments of a dotted key, and parse_json's default
+// max_depth, which counts the segments of its members' names too.
+const maxDepth = 64
+
+var errTooManyFields = fmt.Errorf("more than %d fields in one event", maxFields)
 
 // traced is a key put took as a string its caller never changes: its address and length identify its bytes
 // (and the pointer keeps them from being freed and reused).
@@ -151,6 +167,7 @@ func (f *fieldSet) reset() {
 	f.input = nil
 	f.same = 0
 	f.maybeReserved = false
+	f.refused = nil
 }
 
 // SetString sets key to the string val (Setter).
@@ -267,6 +284,34 @@ func (f *fieldSet) put(key, val []byte, kind valueKind) {
 // putTraced is put; stable says that key is a string's bytes, which never change, so that the trace may keep
 // it.
 func (f *fieldSet) putTraced(key, val []byte, kind valueKind, stable bool) {
+	if len(f.entries) >= maxFields {
+		f.refuse(errTooManyFields)
+		return
+	}
+	if bytes.Count(key, []byte{sep}) >= maxDepth {
+		f.refuse(fmt.Errorf("field name %s has more than %d dotted parts", clipped(key), maxDepth))
+		return
+	}
+	f.store(key, val, kind, stable)
+}
+
+// clipped quotes name for an error, its first 40 bytes when it is longer.
+func clipped(name []byte) string {
+	if len(name) > 40 {
+		return fmt.Sprintf("%q...", name[:40])
+	}
+	return fmt.Sprintf("%q", name)
+}
+
+// refuse records why a key was left out, the first reason only.
+func (f *fieldSet) refuse(err error) {
+	if f.refused == nil {
+		f.refused = err
+	}
+}
+
+// store is putTraced without its bounds.
+func (f *fieldSet) store(key, val []byte, kind valueKind, stable bool) {
 	f.dirty = true
 	top := sigOf(key)
 	related := false // to any entry, deleted ones too: the trace is of keys, whatever became of them

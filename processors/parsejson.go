@@ -14,12 +14,12 @@ import (
 )
 
 // DefaultJSONMaxDepth is how deep a parsed object may nest when parse_json's max_depth is not set; the object
-// itself is depth 1.
-const DefaultJSONMaxDepth = 64
+// itself is depth 1, and a member's dotted name counts one more per dot.
+const DefaultJSONMaxDepth = maxDepth
 
-// parseJSON reads a JSON object's top-level members through jsonscan.Members (jsontext underneath). A value
-// that is not one object (text after it included), nesting deeper than maxDepth, or a member with an empty name
-// is an error, and the event is shipped unparsed. It is lenient where the rest of flicker is: a name given twice
+// parseJSON reads a JSON object's top-level members through jsonscan.Members. A value that is not one object
+// (text after it included), nesting deeper than maxDepth (a dotted member name counts one level per dot), or a
+// member with an empty name is an error, and the event is shipped unparsed. It is lenient where the rest of flicker is: a name given twice
 // is set twice, so the last one wins (the Setter keeps the last value), and invalid UTF-8 is replaced with
 // U+FFFD, in names, strings and the strings inside raw values alike, as the message's own is. Objects and arrays
 // are passed on as written, so a name twice in a nested object is an error (Setter.SetRaw takes none), while a
@@ -67,6 +67,9 @@ func (p *parseJSON) Parse(val []byte, out Setter) error {
 		if len(name) == 0 {
 			return errEmptyName
 		}
+		if dots := bytes.Count(name, dot); dots > 0 && 1+dots+nesting(value) > p.maxDepth {
+			return fmt.Errorf("member %s: its dotted name nests it deeper than max_depth %d", clipped(name), p.maxDepth)
+		}
 		key := p.key(pos, name)
 		pos++
 		if value[0] == '"' {
@@ -101,6 +104,30 @@ func (p *parseJSON) Parse(val []byte, out Setter) error {
 		return fmt.Errorf("nested deeper than max_depth %d", p.maxDepth)
 	}
 	return err
+}
+
+var dot = []byte{sep}
+
+// nesting returns how deep v, a valid JSON value, nests: 0 for a number, a string or a literal, 1 for an object
+// or array of those.
+func nesting(v []byte) int {
+	depth, deepest := 0, 0
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '{', '[':
+			depth++
+			deepest = max(deepest, depth)
+		case '}', ']':
+			depth--
+		case '"':
+			for i++; v[i] != '"'; i++ {
+				if v[i] == '\\' {
+					i++
+				}
+			}
+		}
+	}
+	return deepest
 }
 
 // key returns name, the pos-th member's, as a string.

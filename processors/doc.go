@@ -25,7 +25,8 @@
 // bound fails (a parser's fields are discarded and the line ships unparsed, the error naming the bound).
 //
 // Before the first processor runs, the fields are `message` and the members the source wrote for the event
-// (a container line's `stream`, a malformed line's `error.message`), which processors may read and change.
+// (a container line's `stream`, a malformed line's `error.message`), which processors may read, and edits
+// (rename, drop_fields, add_fields) change; a parser's fields do not replace them (see below).
 //
 // # Names flicker writes itself
 //
@@ -37,9 +38,13 @@
 //     (`id_`, `log.offset_`); the event's own id, input, file path and offset (and a dead letter's reason) stay.
 //   - `log.*`: other fields under log go inside the event's "log" object; a `log` field that is not an object
 //     is kept as `log_`.
-//   - A field whose top-level name is one the stream or the input writes (`container`, `kubernetes`, `api`,
-//     `syslog`, `source`, `fields` or a configured field under the root) merges with it: the field wins where
-//     both have a value, and the stream's other members stay.
+//   - A field whose top-level name is one the source, the stream or the input writes (`container`,
+//     `kubernetes`, `api`, `syslog`, `source`, `stream`, `fields` or a configured field under the root) merges
+//     with it, and theirs win: where both have a value the source's, stream's or input's is kept, and the
+//     processors' fields only fill the gaps (`fields.team` next to the configured `fields.env`), so that a line's
+//     content cannot replace the metadata that routes or attributes it. The members the source wrote for the
+//     event are put back after each parser that set a field under their names; the stream's and the input's
+//     are merged when the chain ends.
 //
 // # Errors
 //

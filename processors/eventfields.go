@@ -2,6 +2,7 @@ package processors
 
 import (
 	"bytes"
+	"unsafe"
 
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/internal/rfc3339"
@@ -39,10 +40,42 @@ func (f *fieldSet) load(ev *engine.Event) {
 		f.vals = append(f.vals, '{')
 		f.vals = append(f.vals, ev.Extra[1:]...)
 		f.vals = append(f.vals, '}')
-		f.putMembers(f.readMembers(nil, false, f.vals[start:len(f.vals):len(f.vals)]))
+		f.source = f.vals[start:len(f.vals):len(f.vals)]
+		f.putMembers(f.readMembers(nil, false, f.source))
 	}
+	f.sourceEnd = len(f.entries)
 	f.journal = f.journal[:0]
 	f.dirty = false
+}
+
+// shadowsSource reports whether an entry from the from-th on shares its top-level name with a member the source
+// wrote (load put those at entries[1:sourceEnd]).
+func (f *fieldSet) shadowsSource(from int) bool {
+	for i := from; i < len(f.entries); i++ {
+		e := &f.entries[i]
+		for j := 1; j < f.sourceEnd; j++ {
+			if s := &f.entries[j]; s.top == e.top && sameTop(s.key, e.key) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sameTop reports whether keys a and b have the same top-level name.
+func sameTop(a, b []byte) bool {
+	n := bytes.IndexByte(a, sep)
+	if n < 0 {
+		n = len(a)
+	}
+	return len(b) >= n && (len(b) == n || b[n] == sep) && bytes.Equal(a[:n], b[:n])
+}
+
+// restoreSource puts the members the source wrote back over the fields at their names (see mergeOver): a
+// line's content does not replace the metadata its source wrote.
+func (f *fieldSet) restoreSource() {
+	base := f.readMembers(nil, false, f.source)
+	f.mergeOverMembers(base)
 }
 
 // topIs reports whether key is name or lies under it.
@@ -92,41 +125,35 @@ func (f *fieldSet) settleReserved(ev *engine.Event) {
 	}
 }
 
-// mergeStream adds the stream's members (and the configured fields) to the set where no field of the set
-// already is: a processor's field wins over the member at its key, and a member object takes the processor's
-// fields in among its own.
+// mergeStream puts the stream's members (and the input's configured fields) over the set's fields (mergeOver).
 func (f *fieldSet) mergeStream(sm *streamMembers) {
 	for _, m := range sm.members {
-		f.merge(m.key, m.val)
+		f.mergeOver(m.key, m.val)
 	}
 }
 
-func (f *fieldSet) merge(key, raw []byte) {
+// mergeOver puts raw at key over the set's fields: raw wins where both have a value, and where both are
+// objects their members merge the same way, so that the set's fields only fill the gaps of raw's.
+func (f *fieldSet) mergeOver(key, raw []byte) {
 	isObject := len(raw) > 0 && raw[0] == '{'
-	for i := range f.entries {
-		e := &f.entries[i]
-		if e.kind == kindGone {
-			continue
-		}
-		if bytes.Equal(e.key, key) && isObject && f.explode(i) {
-			break // two objects: their members merge
-		}
-		if bytes.Equal(e.key, key) || under(key, e.key) {
-			return // the processor's value at key or above it wins
+	if isObject {
+		if i := f.find(unsafe.String(unsafe.SliceData(key), len(key))); i >= 0 {
+			f.explode(i) // the set's object at key: its members merge with raw's
 		}
 	}
-	if !f.hasUnder(key) {
-		e := newEntry(key, raw, kindRaw)
-		f.push(&e)
+	if !isObject || !f.hasUnder(key) {
+		f.store(key, raw, kindRaw, false) // replaces what is at key, above it and under it
 		return
 	}
-	if !isObject {
-		return // the processor's fields under key win over a value that is not an object
-	}
-	base := f.readMembers(key, true, raw)
+	f.mergeOverMembers(f.readMembers(key, true, raw))
+}
+
+// mergeOverMembers merges the members pushed from base on over the set's fields, and pops them.
+func (f *fieldSet) mergeOverMembers(base int) {
+	// Merging one may push more: f.members is read by index, each time.
 	for j := base; j < len(f.members); j++ {
 		m := f.members[j]
-		f.merge(m.key, m.val)
+		f.mergeOver(m.key, m.val)
 	}
 	clear(f.members[base:])
 	f.members = f.members[:base]

@@ -95,6 +95,11 @@ type fieldSet struct {
 
 	used int // entries[:used] may hold the references of an event before this one: those past it are nil
 
+	// source is the object of the members the source wrote for the event (ev.Extra), which load put at
+	// entries[1:sourceEnd]; nil when it wrote none.
+	source    []byte
+	sourceEnd int
+
 	// refused is why put left a key out since the step began (too many fields, a key nested too deep): the
 	// step fails with it (see Chain.processWith).
 	refused error
@@ -168,6 +173,7 @@ func (f *fieldSet) reset() {
 	f.same = 0
 	f.maybeReserved = false
 	f.refused = nil
+	f.source, f.sourceEnd = nil, 0
 }
 
 // SetString sets key to the string val (Setter).

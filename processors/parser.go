@@ -102,6 +102,9 @@ func (p *parserStep) run(s *scratch, ev *engine.Event) (bool, error) {
 	if msg >= 0 && f.entries[msg].kind != kindGone {
 		f.remove(msg)
 	}
+	if f.source != nil && f.shadowsSource(entries) {
+		f.restoreSource() // the line's fields only fill the gaps of the source's
+	}
 	return true, nil
 }
 

@@ -155,7 +155,7 @@ func (p *Publisher) run(evs []engine.Event, read time.Time) {
 			continue
 		}
 		msg, extra, logExtra := ev.Message, ev.Extra, ev.LogExtra
-		if process(chain, ev, read) {
+		if runChain(chain, ev, read) {
 			// The source keeps the bytes the chain replaced until the event is acknowledged.
 			ev.Held += released(msg, ev.Message) + released(extra, ev.Extra) + released(logExtra, ev.LogExtra)
 			continue
@@ -166,8 +166,8 @@ func (p *Publisher) run(evs []engine.Event, read time.Time) {
 	}
 }
 
-// process runs chain over ev with read as its read time when chain takes one.
-func process(chain processor, ev *engine.Event, read time.Time) bool {
+// runChain runs chain over ev, with read as its read time when chain takes one.
+func runChain(chain processor, ev *engine.Event, read time.Time) bool {
 	if at, ok := chain.(readTimeProcessor); ok {
 		return at.processAt(ev, read)
 	}

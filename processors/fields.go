@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/go-json-experiment/json/jsontext"
+	"github.com/flickerlog/flicker/internal/jsonscan"
 )
 
 // valueKind says how an entry's value is held.
@@ -82,9 +82,6 @@ type fieldSet struct {
 	// value inside it is kept as is, not copied (see copyVal).
 	input []byte
 
-	decBuf bytes.Buffer
-	dec    jsontext.Decoder
-
 	// put's fast path. trace holds keys by entry index, as the last events set them; no two of
 	// trace[:traceClean] are equal or one under the other. The first same entries of this event have the keys
 	// trace[:same]: the next key, when it is trace[same] (the same string, by address and length) and same <
@@ -126,10 +123,6 @@ type traced struct {
 
 // Set and lookups split keys at dots only: segments are never unescaped or trimmed.
 const sep = '.'
-
-// lenient reads the raw objects the set explodes: their duplicate names resolve as any set does (last wins),
-// and invalid UTF-8 is replaced when rendered.
-var lenient = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
 
 // maxKeptBuffer and maxKeptSlots bound the buffers (bytes) and slices (elements) a set or a renderer keeps
 // for the next event: one huge line does not pin its size in every pooled scratch.
@@ -395,8 +388,8 @@ func (f *fieldSet) explode(i int) bool {
 	if !e.isObject() {
 		return false
 	}
-	// The members are read first and set after: setting one may explode another object, which needs the
-	// decoder.
+	// The members are read first and set after: setting one may explode another object, whose members are
+	// pushed after these.
 	base := f.readMembers(e.key, true, e.val)
 	f.remove(i)
 	f.putMembers(base)
@@ -404,34 +397,21 @@ func (f *fieldSet) explode(i int) bool {
 }
 
 // readMembers pushes the members of the raw object obj onto f.members, their keys under prefix when nested
-// (else the members' names alone), and returns where they start. What follows a malformed member is left out: the set's raw objects come from
-// JSON parsers and sources, which only hand on valid JSON.
+// (else the members' names alone), and returns where they start. What follows a malformed member is left out:
+// the set's raw objects come from JSON parsers and sources, which only hand on valid JSON.
 func (f *fieldSet) readMembers(prefix []byte, nested bool, obj []byte) int {
 	base := len(f.members)
-	f.decBuf = *bytes.NewBuffer(obj)
-	f.dec.Reset(&f.decBuf, lenient...)
-	if tok, err := f.dec.ReadToken(); err != nil || tok.Kind() != '{' {
-		return base
-	}
-	for f.dec.PeekKind() == '"' {
-		name, err := f.dec.ReadValue()
-		if err != nil {
-			break
-		}
+	// Names come decoded (invalid UTF-8 replaced); a name twice is passed twice, and put keeps the last.
+	_ = jsonscan.Members(obj, jsonscan.MaxDepth, func(name, val []byte) error {
 		start := len(f.keys)
 		if nested {
 			f.keys = append(f.keys, prefix...)
 			f.keys = append(f.keys, sep)
 		}
-		// The decoder checked the string: an error here only says that invalid UTF-8 was replaced, as wanted.
-		f.keys, _ = jsontext.AppendUnquote(f.keys, name)
-		key := f.keys[start:len(f.keys):len(f.keys)]
-		val, err := f.dec.ReadValue()
-		if err != nil {
-			break
-		}
-		f.members = append(f.members, member{key: key, val: val, kind: kindRaw})
-	}
+		f.keys = append(f.keys, name...)
+		f.members = append(f.members, member{key: f.keys[start:len(f.keys):len(f.keys)], val: val, kind: kindRaw})
+		return nil
+	})
 	return base
 }
 
@@ -506,7 +486,8 @@ func (f *fieldSet) entryText(i int) []byte {
 	e := &f.entries[i]
 	if e.kind == kindRaw && len(e.val) > 0 && e.val[0] == '"' {
 		start := len(f.vals)
-		f.vals, _ = jsontext.AppendUnquote(f.vals, e.val) // invalid UTF-8 replaced, which its error says
+		// The value was read whole as JSON: its escapes are valid. Invalid UTF-8 is replaced.
+		f.vals, _ = jsonscan.AppendUnescaped(f.vals, e.val[1:len(e.val)-1])
 		return f.vals[start:len(f.vals):len(f.vals)]
 	}
 	return e.val

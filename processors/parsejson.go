@@ -67,7 +67,8 @@ func (p *parseJSON) Parse(val []byte, out Setter) error {
 		if len(name) == 0 {
 			return errEmptyName
 		}
-		if dots := bytes.Count(name, dot); dots > 0 && 1+dots+nesting(value) > p.maxDepth {
+		// The name's dots nest the value: 1 (the object) + dots + the value's own levels may not pass maxDepth.
+		if dots := bytes.Count(name, dot); dots > 0 && (1+dots > p.maxDepth || jsonscan.TooDeep(value, p.maxDepth-1-dots)) {
 			return fmt.Errorf("member %s: its dotted name nests it deeper than max_depth %d", clipped(name), p.maxDepth)
 		}
 		key := p.key(pos, name)
@@ -81,8 +82,8 @@ func (p *parseJSON) Parse(val []byte, out Setter) error {
 			if bp == nil {
 				bp = appendBufPool.Get().(*[]byte)
 			}
-			// An error here only reports invalid UTF-8, already replaced in the result.
-			*bp, _ = jsontext.AppendUnquote((*bp)[:0], value)
+			// Members checked the escapes; invalid UTF-8 is replaced in the result.
+			*bp, _ = jsonscan.AppendUnescaped((*bp)[:0], value[1:len(value)-1])
 			out.SetString(key, *bp)
 			return nil
 		}
@@ -107,28 +108,6 @@ func (p *parseJSON) Parse(val []byte, out Setter) error {
 }
 
 var dot = []byte{sep}
-
-// nesting returns how deep v, a valid JSON value, nests: 0 for a number, a string or a literal, 1 for an object
-// or array of those.
-func nesting(v []byte) int {
-	depth, deepest := 0, 0
-	for i := 0; i < len(v); i++ {
-		switch v[i] {
-		case '{', '[':
-			depth++
-			deepest = max(deepest, depth)
-		case '}', ']':
-			depth--
-		case '"':
-			for i++; v[i] != '"'; i++ {
-				if v[i] == '\\' {
-					i++
-				}
-			}
-		}
-	}
-	return deepest
-}
 
 // key returns name, the pos-th member's, as a string.
 func (p *parseJSON) key(pos int, name []byte) string {

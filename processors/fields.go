@@ -42,10 +42,6 @@ func sigOf(key []byte) topSig {
 	return topSig(n)<<16 | topSig(key[0])<<8 | topSig(key[n-1])
 }
 
-func newEntry(key, val []byte, kind valueKind) entry {
-	return entry{key: key, val: val, top: sigOf(key), kind: kind}
-}
-
 // change records an entry that lost its value since the last mark, so that a failed parser can be undone.
 type change struct {
 	i    int

@@ -283,7 +283,7 @@ func (f *fieldSet) putTraced(key, val []byte, kind valueKind, stable bool) {
 		f.refuse(errTooManyFields)
 		return
 	}
-	if bytes.Count(key, []byte{sep}) >= maxDepth {
+	if bytes.Count(key, dot) >= maxDepth {
 		f.refuse(fmt.Errorf("field name %s has more than %d dotted parts", clipped(key), maxDepth))
 		return
 	}

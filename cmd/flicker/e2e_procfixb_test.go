@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/flickerlog/flicker/sources/container/containertest"
 )
 
 // TestProcessorsLineCannotReplaceInputFields: through the built binary (test-processors prints events as the
@@ -74,5 +77,41 @@ outputs:
 	}
 	if _, parsed := field(evs[2], "k0"); parsed {
 		t.Error("event 2: the line of 1500 members was parsed, want it shipped unparsed")
+	}
+}
+
+// TestProcessorsContainerRecordReadTime: a Docker record's own time is the event's, not its read time: with a
+// timestamp processor, event.ingested is when flicker read the line (not the record's 2024 time), and the line's
+// stream=spoof does not replace the stream the source wrote.
+func TestProcessorsContainerRecordReadTime(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	logPath, out := filepath.Join(dir, "app-json.log"), filepath.Join(dir, "out.jsonl")
+	recordTime := time.Date(2024, 5, 1, 10, 0, 1, 0, time.UTC)
+	if err := os.WriteFile(logPath, containertest.Records("stdout", "ts=2025-01-02T03:04:05Z stream=spoof level=info", recordTime)[0], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, dir, filepath.Join(dir, "*.log"), out, `    format: docker
+    processors:
+      - parse_logfmt: {}
+      - timestamp: {field: ts, layouts: [RFC3339], remove: true}`)
+	before := time.Now()
+	p := start(t, dir, "-c", cfg, "--log-format", "json")
+	waitFor(t, 20*time.Second, "one event", func() bool { return len(readEvents[map[string]any](t, out)) == 1 }, p)
+	p.stop()
+	ev := readEvents[map[string]any](t, out)[0]
+	if got, _ := field(ev, "@timestamp"); got != "2025-01-02T03:04:05.000000000Z" {
+		t.Errorf("@timestamp %v, want the log's 2025-01-02T03:04:05Z", got)
+	}
+	raw, _ := field(ev, "event.ingested")
+	ingested, err := time.Parse(time.RFC3339Nano, fmt.Sprint(raw))
+	if err != nil || ingested.Before(before.Add(-time.Second)) {
+		t.Errorf("event.ingested %v, want the read time, after %v (not the record's %v)", raw, before, recordTime)
+	}
+	if got, _ := field(ev, "stream"); got != "stdout" {
+		t.Errorf("stream %v, want the source's stdout, not the line's", got)
+	}
+	if got, _ := field(ev, "level"); got != "info" {
+		t.Errorf("level %v, want the parsed info", got)
 	}
 }

@@ -71,11 +71,23 @@ func sameTop(a, b []byte) bool {
 	return len(b) >= n && (len(b) == n || b[n] == sep) && bytes.Equal(a[:n], b[:n])
 }
 
-// restoreSource puts the members the source wrote back over the fields at their names (see mergeOver): a
-// line's content does not replace the metadata its source wrote.
-func (f *fieldSet) restoreSource() {
+// restoreSource puts the members the source wrote back over the fields at their names (see mergeOver), those
+// whose top-level name an entry from the from-th on has: a line's content does not replace the metadata its
+// source wrote, and the members an edit before changed stay as it left them.
+func (f *fieldSet) restoreSource(from int) {
+	end := len(f.entries)
 	base := f.readMembers(nil, false, f.source)
-	f.mergeOverMembers(base)
+	for j := base; j < len(f.members); j++ {
+		m := f.members[j]
+		for i := from; i < end; i++ {
+			if sameTop(m.key, f.entries[i].key) {
+				f.mergeOver(m.key, m.val) // pops what it pushes: f.members ends at the same place
+				break
+			}
+		}
+	}
+	clear(f.members[base:])
+	f.members = f.members[:base]
 }
 
 // topIs reports whether key is name or lies under it.

@@ -45,3 +45,18 @@ func TestSourceStreamAndInputMembersWinOverTheLine(t *testing.T) {
 		}
 	}
 }
+
+// Putting the source's members back after a parser touches only those it shadowed: a member an edit removed
+// before, under another name, stays removed.
+func TestSourceMembersAnEditRemovedStayRemoved(t *testing.T) {
+	c, err := Build("k8s", []Config{{DropFields: &DropFieldsConfig{Fields: []string{"container"}}},
+		{ParseJSON: &ParseJSONConfig{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := encode(t, c, engine.Event{Time: readTime, Stream: fileStream(""), Message: []byte(`{"stream":"x","a":1}`),
+		Extra: []byte(`,"stream":"stderr","container":{"id":"abc"}`)})
+	if doc["stream"] != "stderr" || doc["container"] != nil || doc["a"] != 1.0 {
+		t.Errorf("stream %v, container %v, a %v: want stderr, none, 1", doc["stream"], doc["container"], doc["a"])
+	}
+}

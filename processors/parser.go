@@ -103,7 +103,7 @@ func (p *parserStep) run(s *scratch, ev *engine.Event) (bool, error) {
 		f.remove(msg)
 	}
 	if f.source != nil && f.shadowsSource(entries) {
-		f.restoreSource() // the line's fields only fill the gaps of the source's
+		f.restoreSource(entries) // the line's fields only fill the gaps of the source's
 	}
 	return true, nil
 }

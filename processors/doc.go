@@ -29,6 +29,7 @@
 // parts: setting a field compares its name with every other, so a line of 80,000 members would cost time
 // quadratic in its size, and a name of 400,000 parts would be rendered that deep. A step that would pass either
 // bound fails (a parser's fields are discarded and the line ships unparsed, the error naming the bound).
+// parse_json's max_depth set above 64 does not raise the bound on names.
 //
 // Before the first processor runs, the fields are `message` and the members the source wrote for the event
 // (a container line's `stream`, a malformed line's `error.message`), which processors may read, and edits

@@ -19,15 +19,14 @@ type renderer struct {
 	ord   []int       // per entry: its index in the shape's keys
 	rec   bool        // record where values are written
 	spans []valueSpan // where they were
+	large bool        // the last shape recorded grew the slices past what trim lets the next events keep
 }
 
 // trim lets go of the slices a large event grew, and of its shape: the next events are mostly smaller.
 func (r *renderer) trim() {
-	if max(cap(r.rest), cap(r.stack), cap(r.top), cap(r.logList), cap(r.ord), cap(r.spans)) <= maxKeptSlots &&
-		cap(r.shape.keys) <= maxKeptBuffer && cap(r.shape.log.lits)+cap(r.shape.extra.lits) <= maxKeptBuffer {
-		return
+	if r.large {
+		*r = renderer{}
 	}
-	*r = renderer{}
 }
 
 func (r *renderer) prepare(n int) {
@@ -173,5 +172,8 @@ func (f *fieldSet) renderTop(r *renderer, dst []byte) (out []byte, logEnd int) {
 	dst = f.appendMembers(dst, r, top, true)
 	r.rec = false
 	r.shape.record(f, logList, top, r.ord, dst, logBase, logEnd, r.spans, nLogSpans)
+	// Every slice grows with the entries, or with the keys and the output the shape keeps.
+	r.large = len(f.entries) > maxKeptSlots || len(r.spans) > maxKeptSlots || len(r.stack) > maxKeptSlots ||
+		len(r.shape.keys) > maxKeptBuffer || len(r.shape.log.lits)+len(r.shape.extra.lits) > maxKeptBuffer
 	return dst, logEnd
 }

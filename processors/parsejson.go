@@ -29,10 +29,16 @@ type parseJSON struct {
 	keys     keyCache
 	// recent holds, by position, the keys of the objects parsed last: the lines of one log mostly have the same
 	// members in the same order, whose names are then found with one comparison each, not a map lookup. It
-	// points into interned, one string per key (as many as keys holds), so that storing one allocates nothing.
-	recent   [recentKeys]atomic.Pointer[string]
+	// points into interned, one per key (as many as keys holds), so that storing one allocates nothing.
+	recent   [recentKeys]atomic.Pointer[internedKey]
 	mu       sync.Mutex
-	interned map[string]*string
+	interned map[string]*internedKey
+}
+
+// internedKey is a member name as a string, and how many dots it holds.
+type internedKey struct {
+	s    string
+	dots int
 }
 
 // recentKeys is how many leading members' names parseJSON remembers by position.
@@ -67,12 +73,12 @@ func (p *parseJSON) Parse(val []byte, out Setter) error {
 		if len(name) == 0 {
 			return errEmptyName
 		}
+		key, dots := p.key(pos, name)
+		pos++
 		// The name's dots nest the value: 1 (the object) + dots + the value's own levels may not pass maxDepth.
-		if dots := bytes.Count(name, dot); dots > 0 && (1+dots > p.maxDepth || jsonscan.TooDeep(value, p.maxDepth-1-dots)) {
+		if dots > 0 && (1+dots > p.maxDepth || jsonscan.TooDeep(value, p.maxDepth-1-dots)) {
 			return fmt.Errorf("member %s: its dotted name nests it deeper than max_depth %d", clipped(name), p.maxDepth)
 		}
-		key := p.key(pos, name)
-		pos++
 		if value[0] == '"' {
 			if inner := value[1 : len(value)-1]; bytes.IndexByte(inner, '\\') < 0 && (valid || utf8.Valid(inner)) {
 				// Without escapes the text is the string: passed on as a slice of val, which is not copied.
@@ -109,29 +115,30 @@ func (p *parseJSON) Parse(val []byte, out Setter) error {
 
 var dot = []byte{sep}
 
-// key returns name, the pos-th member's, as a string.
-func (p *parseJSON) key(pos int, name []byte) string {
+// key returns name, the pos-th member's, as a string, and the dots it holds.
+func (p *parseJSON) key(pos int, name []byte) (string, int) {
 	if pos >= len(p.recent) {
-		return p.keys.get(name)
+		return p.keys.get(name), bytes.Count(name, dot)
 	}
-	if k := p.recent[pos].Load(); k != nil && *k == string(name) {
-		return *k
+	if k := p.recent[pos].Load(); k != nil && k.s == string(name) {
+		return k.s, k.dots
 	}
 	k := p.keys.get(name)
+	dots := bytes.Count(name, dot)
 	p.mu.Lock()
 	ptr, ok := p.interned[k]
 	if !ok && len(p.interned) < keyCacheMax {
 		if p.interned == nil {
-			p.interned = make(map[string]*string)
+			p.interned = make(map[string]*internedKey)
 		}
-		ptr = &k
+		ptr = &internedKey{s: k, dots: dots}
 		p.interned[k] = ptr
 	}
 	p.mu.Unlock()
 	if ptr != nil {
 		p.recent[pos].Store(ptr)
 	}
-	return k
+	return k, dots
 }
 
 // namesUnique reports whether no object in v, a valid JSON value, has a name twice. Objects of plain names

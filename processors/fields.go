@@ -279,15 +279,20 @@ func (f *fieldSet) put(key, val []byte, kind valueKind) {
 // putTraced is put; stable says that key is a string's bytes, which never change, so that the trace may keep
 // it.
 func (f *fieldSet) putTraced(key, val []byte, kind valueKind, stable bool) {
+	if len(f.entries) >= maxFields || bytes.Count(key, dot) >= maxDepth {
+		f.refuseKey(key)
+		return
+	}
+	f.store(key, val, kind, stable)
+}
+
+// refuseKey records why key, past a bound, was left out.
+func (f *fieldSet) refuseKey(key []byte) {
 	if len(f.entries) >= maxFields {
 		f.refuse(errTooManyFields)
 		return
 	}
-	if bytes.Count(key, dot) >= maxDepth {
-		f.refuse(fmt.Errorf("field name %s has more than %d dotted parts", clipped(key), maxDepth))
-		return
-	}
-	f.store(key, val, kind, stable)
+	f.refuse(fmt.Errorf("field name %s has more than %d dotted parts", clipped(key), maxDepth))
 }
 
 // clipped quotes name for an error, its first 40 bytes when it is longer.

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/internal/fielderr"
@@ -36,7 +37,7 @@ type scratch struct {
 	render   renderer
 	arena    arena
 	target   targetSetter
-	readTime time.Time // the event's time before any processor: event.ingested
+	readTime time.Time // when the event was read: event.ingested
 	buf      []byte    // a formatted time
 	ingested ingestedClock
 	times    []timeCache // per step, for timestamp steps
@@ -137,7 +138,7 @@ func newKindStep(kind string, c *Config, parsers parserFactory) (step, error) {
 	switch kind {
 	case "parse_json":
 		if c.ParseJSON.MaxDepth < 0 {
-			return nil, fielderr.New("max_depth", "must not be negative (0 for the default, %d)", defaultMaxDepth)
+			return nil, fielderr.New("max_depth", "must not be negative (0 for the default, %d)", DefaultJSONMaxDepth)
 		}
 		return newParserStep(kind, c.ParseJSON.ParserCommon, c, parsers, c.ParseJSON.KeepMessage)
 	case "parse_logfmt":
@@ -173,19 +174,37 @@ func Validate(list []Config) error {
 // ev.Time and ev.Extra with new bytes (never writing into the bytes they held) and adds the members it sets
 // (parsed fields, event.ingested, error.message) to ev.Extra, log.* ones to ev.LogExtra; it sets
 // ev.ExtraReplacesStream when it merged the stream's members into ev.Extra (doc.go). The new bytes stay
-// unmodified until the event is acknowledged. An event no processor changed is left as it was.
+// unmodified until the event is acknowledged. An event no processor changed is left as it was. The event's
+// read time (event.ingested) is ev.Time here; the Publisher passes the time it was handed the event instead
+// (processAt), since container and API sources set ev.Time to the record's own time.
 func (c *Chain) Process(ev *engine.Event) bool {
+	return c.processAt(ev, ev.Time)
+}
+
+// processAt is Process with read as the event's read time.
+func (c *Chain) processAt(ev *engine.Event, read time.Time) bool {
 	if c == nil || len(c.steps) == 0 {
 		return true
 	}
 	// Only a chain sets these; a source that refills its events in place may have left a processed event's.
 	ev.LogExtra, ev.ExtraReplacesStream, ev.Filtered = nil, false, false
 	s := c.pool.Get().(*scratch)
-	s.readTime = ev.Time
+	keep := c.processWith(s, ev, read)
+	c.pool.Put(s)
+	return keep
+}
+
+// processWith is processAt with the scratch s, which it leaves reset.
+func (c *Chain) processWith(s *scratch, ev *engine.Event, read time.Time) bool {
+	s.readTime = read
 	s.fields.load(ev)
 	keep, failed := true, false
 	for i, st := range c.steps {
 		ok, err := st.run(s, ev)
+		if err == nil {
+			err = s.fields.refused // a step's field left out is its failure
+		}
+		s.fields.refused = nil
 		if err != nil {
 			c.errors[i].Add(1)
 			// The first failure is the cause: later ones mostly miss what it did not set.
@@ -205,7 +224,7 @@ func (c *Chain) Process(ev *engine.Event) bool {
 		ev.Filtered = true
 	}
 	s.fields.reset()
-	c.pool.Put(s)
+	s.render.trim()
 	return keep
 }
 
@@ -235,6 +254,9 @@ func (c *Chain) finish(s *scratch, ev *engine.Event) {
 	ev.LogExtra, ev.Extra = nilIfEmpty(buf[start:logEnd:logEnd]), nilIfEmpty(buf[logEnd:len(buf):len(buf)])
 }
 
+// errorKey is the field error.message goes under.
+var errorKey = []byte("error")
+
 // renderRoom is the room in the arena a rendering starts with, at least.
 const renderRoom = 1 << 10
 
@@ -245,13 +267,19 @@ func nilIfEmpty(b []byte) []byte {
 	return b
 }
 
-// setError records on the event why processor failed on it.
+// setError records on the event why processor failed on it. An error field that is not an object, which
+// error.message would replace, is kept as error_.
 func (f *fieldSet) setError(processor string, err error) {
+	if i := f.find(string(errorKey)); i >= 0 && !f.entries[i].isObject() {
+		f.rename(string(errorKey), "error_")
+	}
 	start := len(f.vals)
 	f.vals = append(f.vals, processor...)
 	f.vals = append(f.vals, ": "...)
 	f.vals = append(f.vals, err.Error()...)
-	f.setKey("error.message", f.vals[start:len(f.vals):len(f.vals)], kindString)
+	// Stored past the bounds: a step that set too many fields fails with this message.
+	key := "error.message"
+	f.store(unsafe.Slice(unsafe.StringData(key), len(key)), f.vals[start:len(f.vals):len(f.vals)], kindString, true)
 }
 
 // ErrorCounts calls fn with the label of each processor of the chain (its kind, with its list index when the

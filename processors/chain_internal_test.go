@@ -247,7 +247,7 @@ func TestChainCollisions(t *testing.T) {
 		"kubernetes.namespace": "web",
 		"fields.env":           "prod",
 		"fields.team":          "a",
-		"stream":               "x",
+		"stream":               "stderr", // the source's member wins over the line's
 	}
 	for path, v := range want {
 		if got := at(doc, path); got != v {

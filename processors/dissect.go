@@ -290,7 +290,7 @@ func (d *dissect) group() error {
 // fields, for reference fields (the key is a new string) and for ip checks.
 func (d *dissect) Parse(val []byte, out Setter) error {
 	if !bytes.HasPrefix(val, d.prefix) {
-		return fmt.Errorf("dissect: value does not start with %q", d.prefix)
+		return fmt.Errorf("value does not start with %q", d.prefix)
 	}
 	var stack [dissectMaxStackFields]dissectSpan
 	spans := stack[:0]
@@ -307,7 +307,7 @@ func (d *dissect) Parse(val []byte, out Setter) error {
 		default:
 			j := bytes.Index(val[pos:], f.delim)
 			if j < 0 {
-				return fmt.Errorf("dissect: expected %q after %%{%s} (from byte %d of the value)", f.delim, f.key, pos)
+				return fmt.Errorf("expected %q after %%{%s} (from byte %d of the value)", f.delim, f.key, pos)
 			}
 			end = pos + j
 			next = end + len(f.delim)
@@ -335,7 +335,7 @@ func (d *dissect) Parse(val []byte, out Setter) error {
 			r := d.refs[f.group]
 			key := val[spans[r.key].start:spans[r.key].end]
 			if len(key) == 0 {
-				return fmt.Errorf("dissect: %%{&%s} has no field name: the value naming it is empty", f.key)
+				return fmt.Errorf("%%{&%s} has no field name: the value naming it is empty", f.key)
 			}
 			if err := setTyped(out, string(key), f.conv, val[spans[i].start:spans[i].end]); err != nil {
 				return err
@@ -369,12 +369,12 @@ func setTyped(out Setter, key string, conv dissectConv, v []byte) error {
 	case convInteger:
 		n, ok := jsonInteger(v)
 		if !ok {
-			return fmt.Errorf("dissect: %s: %q is not an integer", key, v)
+			return fmt.Errorf("%s: %q is not an integer", key, v)
 		}
 		out.SetRaw(key, n)
 	case convFloat:
 		if !isJSONNumber(v) {
-			return fmt.Errorf("dissect: %s: %q is not a number", key, v)
+			return fmt.Errorf("%s: %q is not a number", key, v)
 		}
 		out.SetRaw(key, v)
 	case convBoolean:
@@ -384,11 +384,11 @@ func setTyped(out Setter, key string, conv dissectConv, v []byte) error {
 		case bytes.EqualFold(v, jsonFalse):
 			out.SetRaw(key, jsonFalse)
 		default:
-			return fmt.Errorf("dissect: %s: %q is not true or false", key, v)
+			return fmt.Errorf("%s: %q is not true or false", key, v)
 		}
 	case convIP:
 		if _, err := netip.ParseAddr(string(v)); err != nil {
-			return fmt.Errorf("dissect: %s: %q is not an IP address", key, v)
+			return fmt.Errorf("%s: %q is not an IP address", key, v)
 		}
 		out.SetString(key, v)
 	default:

@@ -52,17 +52,17 @@ func TestDissectMismatchNamesWhatWasExpected(t *testing.T) {
 	}
 	var rec parsedFields
 	err = p.Parse([]byte("one [two three"), &rec)
-	if err == nil || err.Error() != `dissect: expected "] " after %{b} (from byte 5 of the value)` {
+	if err == nil || err.Error() != `expected "] " after %{b} (from byte 5 of the value)` {
 		t.Fatalf("got %v", err)
 	}
 	p, err = processors.NewDissect(`<%{a}>`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Parse([]byte("x>"), &rec); err == nil || err.Error() != `dissect: value does not start with "<"` {
+	if err := p.Parse([]byte("x>"), &rec); err == nil || err.Error() != `value does not start with "<"` {
 		t.Fatalf("got %v", err)
 	}
-	if err := p.Parse([]byte("<x"), &rec); err == nil || err.Error() != `dissect: expected ">" after %{a} (from byte 1 of the value)` {
+	if err := p.Parse([]byte("<x"), &rec); err == nil || err.Error() != `expected ">" after %{a} (from byte 1 of the value)` {
 		t.Fatalf("got %v", err)
 	}
 }

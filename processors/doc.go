@@ -7,6 +7,12 @@
 // The chain costs many times what reading a line does, so a source's Publish of more than a few dozen events runs
 // it in chunks on the spare cores (Publisher), and hands the events on whole and in order once all are done.
 //
+// JSON is read with internal/jsonscan, the hand-written strict scanner the sources use (parse_json's members,
+// the raw objects the field set explodes, string values): on log lines it takes less than half jsontext's time.
+// jsontext serves one check jsonscan does not make: that no nested object parse_json passes on has a name
+// twice (namesUnique falls back to it for objects of escaped, invalid or many names); that fallback reads the
+// value a second time, which the common case (a few plain names, compared in one pass) does not.
+//
 // One file per processor kind. Parsers (dissect, parse_logfmt, parse_regex, parse_json, the presets) only read
 // a value and hand the fields they find to a Setter; the chain owns the event's fields and renders them.
 //
@@ -19,8 +25,15 @@
 // conditions, timestamp, drop_fields and rename alike; an object left without members is not written. Strings
 // are written as the message is: invalid UTF-8 replaced with U+FFFD.
 //
+// An event holds at most maxFields (1000) fields, deleted ones counted, and names of at most maxDepth (64) dotted
+// parts: setting a field compares its name with every other, so a line of 80,000 members would cost time
+// quadratic in its size, and a name of 400,000 parts would be rendered that deep. A step that would pass either
+// bound fails (a parser's fields are discarded and the line ships unparsed, the error naming the bound).
+// parse_json's max_depth set above 64 does not raise the bound on names.
+//
 // Before the first processor runs, the fields are `message` and the members the source wrote for the event
-// (a container line's `stream`, a malformed line's `error.message`), which processors may read and change.
+// (a container line's `stream`, a malformed line's `error.message`), which processors may read, and edits
+// (rename, drop_fields, add_fields) change; a parser's fields do not replace them (see below).
 //
 // # Names flicker writes itself
 //
@@ -32,18 +45,24 @@
 //     (`id_`, `log.offset_`); the event's own id, input, file path and offset (and a dead letter's reason) stay.
 //   - `log.*`: other fields under log go inside the event's "log" object; a `log` field that is not an object
 //     is kept as `log_`.
-//   - A field whose top-level name is one the stream or the input writes (`container`, `kubernetes`, `api`,
-//     `syslog`, `source`, `fields` or a configured field under the root) merges with it: the field wins where
-//     both have a value, and the stream's other members stay.
+//   - A field whose top-level name is one the source, the stream or the input writes (`container`,
+//     `kubernetes`, `api`, `syslog`, `source`, `stream`, `fields` or a configured field under the root) merges
+//     with it, and theirs win: where both have a value the source's, stream's or input's is kept, and the
+//     processors' fields only fill the gaps (`fields.team` next to the configured `fields.env`), so that a line's
+//     content cannot replace the metadata that routes or attributes it. The members the source wrote for the
+//     event are put back after each parser that set a field under their names; the stream's and the input's
+//     are merged when the chain ends.
 //
 // # Errors
 //
 // A processor that fails on an event (a line its parser cannot parse, a time no layout reads, a field it needs
 // missing without ignore_missing) does not stop the input: the event goes on with `error.message` saying which
-// processor failed and why (`dissect: expected " - " at byte 12`; the processor is named with its list index
-// when its kind appears more than once, `dissect[2]`), the fields a failed parser set are discarded, the
-// processors after it still run, and the failure is counted (Chain.ErrorCounts). When several fail, the first
-// one's message is kept (it replaces a source's error.message): the later ones are mostly its consequences.
+// processor failed and why (`dissect: expected " - " after %{client.ip} (from byte 0 of the value)`; the
+// processor is named with its list index when its kind appears more than once, `dissect[2]`; the parsers' own
+// errors do not name them), the fields a failed parser set are discarded, the processors after it still run,
+// and the failure is counted (Chain.ErrorCounts). When several fail, the first one's message is kept (it
+// replaces a source's error.message): the later ones are mostly its consequences. An `error` field that is not
+// an object (a log's own `"error":"connection refused"`) is kept as `error_`, not replaced.
 //
 // # Timestamp
 //

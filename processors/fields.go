@@ -2,10 +2,11 @@ package processors
 
 import (
 	"bytes"
+	"fmt"
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/go-json-experiment/json/jsontext"
+	"github.com/flickerlog/flicker/internal/jsonscan"
 )
 
 // valueKind says how an entry's value is held.
@@ -39,10 +40,6 @@ func sigOf(key []byte) topSig {
 		return 0
 	}
 	return topSig(n)<<16 | topSig(key[0])<<8 | topSig(key[n-1])
-}
-
-func newEntry(key, val []byte, kind valueKind) entry {
-	return entry{key: key, val: val, top: sigOf(key), kind: kind}
 }
 
 // change records an entry that lost its value since the last mark, so that a failed parser can be undone.
@@ -81,9 +78,6 @@ type fieldSet struct {
 	// value inside it is kept as is, not copied (see copyVal).
 	input []byte
 
-	decBuf bytes.Buffer
-	dec    jsontext.Decoder
-
 	// put's fast path. trace holds keys by entry index, as the last events set them; no two of
 	// trace[:traceClean] are equal or one under the other. The first same entries of this event have the keys
 	// trace[:same]: the next key, when it is trace[same] (the same string, by address and length) and same <
@@ -93,7 +87,27 @@ type fieldSet struct {
 	same       int
 
 	used int // entries[:used] may hold the references of an event before this one: those past it are nil
+
+	// source is the object of the members the source wrote for the event (ev.Extra), which load put at
+	// entries[1:sourceEnd]; nil when it wrote none.
+	source    []byte
+	sourceEnd int
+
+	// refused is why put left a key out since the step began (too many fields, a key nested too deep): the
+	// step fails with it (see Chain.processWith).
+	refused error
 }
+
+// maxFields bounds the entries of one event, deleted ones included, so that setting a field, which compares
+// its key with every entry's, costs at most that many comparisons: a line of 80,000 members is refused, not
+// processed in time quadratic in its size.
+const maxFields = 1000
+
+// maxDepth bounds how deep an event's fields nest: the segments of a dotted key, and parse_json's default
+// max_depth, which counts the segments of its members' names too.
+const maxDepth = 64
+
+var errTooManyFields = fmt.Errorf("more than %d fields in one event", maxFields)
 
 // traced is a key put took as a string its caller never changes: its address and length identify its bytes
 // (and the pointer keeps them from being freed and reused).
@@ -106,12 +120,20 @@ type traced struct {
 // Set and lookups split keys at dots only: segments are never unescaped or trimmed.
 const sep = '.'
 
-// lenient reads the raw objects the set explodes: their duplicate names resolve as any set does (last wins),
-// and invalid UTF-8 is replaced when rendered.
-var lenient = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
+// maxKeptBuffer and maxKeptSlots bound the buffers (bytes) and slices (elements) a set or a renderer keeps
+// for the next event: one huge line does not pin its size in every pooled scratch.
+const (
+	maxKeptBuffer = 256 << 10
+	maxKeptSlots  = 512
+)
 
-// maxKeptBuffer bounds the value buffer a set keeps for the next event: one huge line does not pin its size.
-const maxKeptBuffer = 256 << 10
+// trimmed returns b emptied, or nil when it grew past max elements.
+func trimmed[T any](b []T, max int) []T {
+	if cap(b) > max {
+		return nil
+	}
+	return b[:0]
+}
 
 func (f *fieldSet) reset() {
 	// This event's entries are not cleared: the next event overwrites them, and clearing would cost a write
@@ -128,13 +150,19 @@ func (f *fieldSet) reset() {
 	f.used = max(f.used, len(f.entries))
 	clear(f.entries[keep:f.used])
 	f.entries, f.used = f.entries[:0], keep
-	f.keys = f.keys[:0]
-	f.journal = f.journal[:0]
-	f.members = f.members[:0]
+	if cap(f.entries) > maxKeptSlots {
+		f.entries, f.used = nil, 0
+		f.trace, f.traceClean = nil, 0
+	}
+	f.keys = trimmed(f.keys, maxKeptBuffer)
+	f.journal = trimmed(f.journal, maxKeptSlots)
+	f.members = trimmed(f.members, maxKeptSlots)
 	f.dirty = false
 	f.input = nil
 	f.same = 0
 	f.maybeReserved = false
+	f.refused = nil
+	f.source, f.sourceEnd = nil, 0
 }
 
 // SetString sets key to the string val (Setter).
@@ -251,6 +279,39 @@ func (f *fieldSet) put(key, val []byte, kind valueKind) {
 // putTraced is put; stable says that key is a string's bytes, which never change, so that the trace may keep
 // it.
 func (f *fieldSet) putTraced(key, val []byte, kind valueKind, stable bool) {
+	if len(f.entries) >= maxFields || bytes.Count(key, dot) >= maxDepth {
+		f.refuseKey(key)
+		return
+	}
+	f.store(key, val, kind, stable)
+}
+
+// refuseKey records why key, past a bound, was left out.
+func (f *fieldSet) refuseKey(key []byte) {
+	if len(f.entries) >= maxFields {
+		f.refuse(errTooManyFields)
+		return
+	}
+	f.refuse(fmt.Errorf("field name %s has more than %d dotted parts", clipped(key), maxDepth))
+}
+
+// clipped quotes name for an error, its first 40 bytes when it is longer.
+func clipped(name []byte) string {
+	if len(name) > 40 {
+		return fmt.Sprintf("%q...", name[:40])
+	}
+	return fmt.Sprintf("%q", name)
+}
+
+// refuse records why a key was left out, the first reason only.
+func (f *fieldSet) refuse(err error) {
+	if f.refused == nil {
+		f.refused = err
+	}
+}
+
+// store is putTraced without its bounds.
+func (f *fieldSet) store(key, val []byte, kind valueKind, stable bool) {
 	f.dirty = true
 	top := sigOf(key)
 	related := false // to any entry, deleted ones too: the trace is of keys, whatever became of them
@@ -328,8 +389,8 @@ func (f *fieldSet) explode(i int) bool {
 	if !e.isObject() {
 		return false
 	}
-	// The members are read first and set after: setting one may explode another object, which needs the
-	// decoder.
+	// The members are read first and set after: setting one may explode another object, whose members are
+	// pushed after these.
 	base := f.readMembers(e.key, true, e.val)
 	f.remove(i)
 	f.putMembers(base)
@@ -337,34 +398,21 @@ func (f *fieldSet) explode(i int) bool {
 }
 
 // readMembers pushes the members of the raw object obj onto f.members, their keys under prefix when nested
-// (else the members' names alone), and returns where they start. What follows a malformed member is left out: the set's raw objects come from
-// JSON parsers and sources, which only hand on valid JSON.
+// (else the members' names alone), and returns where they start. What follows a malformed member is left out:
+// the set's raw objects come from JSON parsers and sources, which only hand on valid JSON.
 func (f *fieldSet) readMembers(prefix []byte, nested bool, obj []byte) int {
 	base := len(f.members)
-	f.decBuf = *bytes.NewBuffer(obj)
-	f.dec.Reset(&f.decBuf, lenient...)
-	if tok, err := f.dec.ReadToken(); err != nil || tok.Kind() != '{' {
-		return base
-	}
-	for f.dec.PeekKind() == '"' {
-		name, err := f.dec.ReadValue()
-		if err != nil {
-			break
-		}
+	// Names come decoded (invalid UTF-8 replaced); a name twice is passed twice, and put keeps the last.
+	_ = jsonscan.Members(obj, jsonscan.MaxDepth, func(name, val []byte) error {
 		start := len(f.keys)
 		if nested {
 			f.keys = append(f.keys, prefix...)
 			f.keys = append(f.keys, sep)
 		}
-		// The decoder checked the string: an error here only says that invalid UTF-8 was replaced, as wanted.
-		f.keys, _ = jsontext.AppendUnquote(f.keys, name)
-		key := f.keys[start:len(f.keys):len(f.keys)]
-		val, err := f.dec.ReadValue()
-		if err != nil {
-			break
-		}
-		f.members = append(f.members, member{key: key, val: val, kind: kindRaw})
-	}
+		f.keys = append(f.keys, name...)
+		f.members = append(f.members, member{key: f.keys[start:len(f.keys):len(f.keys)], val: val, kind: kindRaw})
+		return nil
+	})
 	return base
 }
 
@@ -439,7 +487,8 @@ func (f *fieldSet) entryText(i int) []byte {
 	e := &f.entries[i]
 	if e.kind == kindRaw && len(e.val) > 0 && e.val[0] == '"' {
 		start := len(f.vals)
-		f.vals, _ = jsontext.AppendUnquote(f.vals, e.val) // invalid UTF-8 replaced, which its error says
+		// The value was read whole as JSON: its escapes are valid. Invalid UTF-8 is replaced.
+		f.vals, _ = jsonscan.AppendUnescaped(f.vals, e.val[1:len(e.val)-1])
 		return f.vals[start:len(f.vals):len(f.vals)]
 	}
 	return e.val

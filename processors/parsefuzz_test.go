@@ -63,8 +63,8 @@ func FuzzDissect(f *testing.F) {
 		}
 		var rec parsedFields
 		if err := p.Parse(line, &rec); err != nil {
-			if !strings.HasPrefix(err.Error(), "dissect: ") {
-				t.Fatalf("parse error %q does not name dissect", err)
+			if strings.HasPrefix(err.Error(), "dissect") {
+				t.Fatalf("parse error %q names dissect, which the chain does already", err)
 			}
 			return
 		}

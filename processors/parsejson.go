@@ -14,12 +14,12 @@ import (
 )
 
 // DefaultJSONMaxDepth is how deep a parsed object may nest when parse_json's max_depth is not set; the object
-// itself is depth 1.
-const DefaultJSONMaxDepth = 64
+// itself is depth 1, and a member's dotted name counts one more per dot.
+const DefaultJSONMaxDepth = maxDepth
 
-// parseJSON reads a JSON object's top-level members through jsonscan.Members (jsontext underneath). A value
-// that is not one object (text after it included), nesting deeper than maxDepth, or a member with an empty name
-// is an error, and the event is shipped unparsed. It is lenient where the rest of flicker is: a name given twice
+// parseJSON reads a JSON object's top-level members through jsonscan.Members. A value that is not one object
+// (text after it included), nesting deeper than maxDepth (a dotted member name counts one level per dot), or a
+// member with an empty name is an error, and the event is shipped unparsed. It is lenient where the rest of flicker is: a name given twice
 // is set twice, so the last one wins (the Setter keeps the last value), and invalid UTF-8 is replaced with
 // U+FFFD, in names, strings and the strings inside raw values alike, as the message's own is. Objects and arrays
 // are passed on as written, so a name twice in a nested object is an error (Setter.SetRaw takes none), while a
@@ -29,10 +29,16 @@ type parseJSON struct {
 	keys     keyCache
 	// recent holds, by position, the keys of the objects parsed last: the lines of one log mostly have the same
 	// members in the same order, whose names are then found with one comparison each, not a map lookup. It
-	// points into interned, one string per key (as many as keys holds), so that storing one allocates nothing.
-	recent   [recentKeys]atomic.Pointer[string]
+	// points into interned, one per key (as many as keys holds), so that storing one allocates nothing.
+	recent   [recentKeys]atomic.Pointer[internedKey]
 	mu       sync.Mutex
-	interned map[string]*string
+	interned map[string]*internedKey
+}
+
+// internedKey is a member name as a string, and how many dots it holds.
+type internedKey struct {
+	s    string
+	dots int
 }
 
 // recentKeys is how many leading members' names parseJSON remembers by position.
@@ -67,8 +73,12 @@ func (p *parseJSON) Parse(val []byte, out Setter) error {
 		if len(name) == 0 {
 			return errEmptyName
 		}
-		key := p.key(pos, name)
+		key, dots := p.key(pos, name)
 		pos++
+		// The name's dots nest the value: 1 (the object) + dots + the value's own levels may not pass maxDepth.
+		if dots > 0 && (1+dots > p.maxDepth || jsonscan.TooDeep(value, p.maxDepth-1-dots)) {
+			return fmt.Errorf("member %s: its dotted name nests it deeper than max_depth %d", clipped(name), p.maxDepth)
+		}
 		if value[0] == '"' {
 			if inner := value[1 : len(value)-1]; bytes.IndexByte(inner, '\\') < 0 && (valid || utf8.Valid(inner)) {
 				// Without escapes the text is the string: passed on as a slice of val, which is not copied.
@@ -78,8 +88,8 @@ func (p *parseJSON) Parse(val []byte, out Setter) error {
 			if bp == nil {
 				bp = appendBufPool.Get().(*[]byte)
 			}
-			// An error here only reports invalid UTF-8, already replaced in the result.
-			*bp, _ = jsontext.AppendUnquote((*bp)[:0], value)
+			// Members checked the escapes; invalid UTF-8 is replaced in the result.
+			*bp, _ = jsonscan.AppendUnescaped((*bp)[:0], value[1:len(value)-1])
 			out.SetString(key, *bp)
 			return nil
 		}
@@ -98,34 +108,37 @@ func (p *parseJSON) Parse(val []byte, out Setter) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, jsonscan.ErrDepth):
-		return fmt.Errorf("parse_json: nested deeper than max_depth %d", p.maxDepth)
+		return fmt.Errorf("nested deeper than max_depth %d", p.maxDepth)
 	}
-	return fmt.Errorf("parse_json: %w", err)
+	return err
 }
 
-// key returns name, the pos-th member's, as a string.
-func (p *parseJSON) key(pos int, name []byte) string {
+var dot = []byte{sep}
+
+// key returns name, the pos-th member's, as a string, and the dots it holds.
+func (p *parseJSON) key(pos int, name []byte) (string, int) {
 	if pos >= len(p.recent) {
-		return p.keys.get(name)
+		return p.keys.get(name), bytes.Count(name, dot)
 	}
-	if k := p.recent[pos].Load(); k != nil && *k == string(name) {
-		return *k
+	if k := p.recent[pos].Load(); k != nil && k.s == string(name) {
+		return k.s, k.dots
 	}
 	k := p.keys.get(name)
+	dots := bytes.Count(name, dot)
 	p.mu.Lock()
 	ptr, ok := p.interned[k]
 	if !ok && len(p.interned) < keyCacheMax {
 		if p.interned == nil {
-			p.interned = make(map[string]*string)
+			p.interned = make(map[string]*internedKey)
 		}
-		ptr = &k
+		ptr = &internedKey{s: k, dots: dots}
 		p.interned[k] = ptr
 	}
 	p.mu.Unlock()
 	if ptr != nil {
 		p.recent[pos].Store(ptr)
 	}
-	return k
+	return k, dots
 }
 
 // namesUnique reports whether no object in v, a valid JSON value, has a name twice. Objects of plain names

@@ -7,9 +7,6 @@ import (
 	"github.com/flickerlog/flicker/internal/fielderr"
 )
 
-// defaultMaxDepth is parse_json's nesting bound when max_depth is 0 (see NewJSON).
-const defaultMaxDepth = 64
-
 // defaultField is the field parsers and conditions read by default.
 const defaultField = "message"
 
@@ -93,13 +90,20 @@ func (p *parserStep) run(s *scratch, ev *engine.Event) (bool, error) {
 	f.input = val
 	err := p.parser.Parse(val, out)
 	f.input = nil
+	if err == nil {
+		err = f.refused // the parser set more than the set takes: the line stays unparsed
+	}
 	if err != nil {
+		f.refused = nil
 		f.undo(entries, journal)
 		return true, err
 	}
 	// The object's own message member, set at the top level, has replaced the message already.
 	if msg >= 0 && f.entries[msg].kind != kindGone {
 		f.remove(msg)
+	}
+	if f.source != nil && f.shadowsSource(entries) {
+		f.restoreSource(entries) // the line's fields only fill the gaps of the source's
 	}
 	return true, nil
 }

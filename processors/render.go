@@ -4,152 +4,8 @@ import (
 	"bytes"
 	"unicode/utf8"
 
-	"github.com/flickerlog/flicker/engine"
 	"github.com/flickerlog/flicker/internal/eventjson"
-	"github.com/flickerlog/flicker/internal/rfc3339"
 )
-
-// Top-level names with a meaning of their own in the encoded event (doc.go, "Field names").
-var (
-	messageKey   = []byte("message")
-	logKey       = []byte("log")
-	timestampKey = []byte("@timestamp")
-	idKey        = []byte("id")
-	inputKey     = []byte("input")
-	deadKey      = []byte("dead_letter")
-
-	messageSig, logSig, timestampSig = sigOf(messageKey), sigOf(logKey), sigOf(timestampKey)
-	idSig, inputSig, deadSig         = sigOf(idKey), sigOf(inputKey), sigOf(deadKey)
-)
-
-// renamed are the fields at a name the encoder writes itself, and the names they are kept under.
-var renamed = [...]struct{ from, to string }{
-	{"@timestamp", "@timestamp_"}, {"id", "id_"}, {"input", "input_"}, {"dead_letter", "dead_letter_"},
-	{"log.file", "log.file_"}, {"log.offset", "log.offset_"},
-}
-
-// load resets the set to the event's own fields: the message, and the members the source put in ev.Extra.
-func (f *fieldSet) load(ev *engine.Event) {
-	f.reset()
-	f.appendEntry(entry{key: messageKey, val: ev.Message, top: messageSig, kind: kindString, stable: true}, true)
-	if len(ev.Extra) > 1 {
-		// Extra is members starting with a comma: the object they make is '{' + Extra[1:] + '}'.
-		start := len(f.vals)
-		f.vals = append(f.vals, '{')
-		f.vals = append(f.vals, ev.Extra[1:]...)
-		f.vals = append(f.vals, '}')
-		f.putMembers(f.readMembers(nil, false, f.vals[start:len(f.vals):len(f.vals)]))
-	}
-	f.journal = f.journal[:0]
-	f.dirty = false
-}
-
-// topIs reports whether key is name or lies under it.
-func topIs(key, name []byte) bool {
-	return bytes.Equal(key, name) || under(key, name)
-}
-
-// messageKept reports whether the message is the event's own, untouched: load put it first.
-func (f *fieldSet) messageKept() bool {
-	return f.entries[0].kind != kindGone && !f.hasUnder(messageKey)
-}
-
-// settleReserved applies the rules for fields at names the encoder writes itself (doc.go): an @timestamp that
-// holds an RFC 3339 time sets the event's time; a log field that is not an object, whose members would go inside
-// the encoder's log object, becomes log_; the rest are renamed (see renamed), dead_letter included, which a dead
-// letter's copy of the event has.
-func (f *fieldSet) settleReserved(ev *engine.Event) {
-	if !f.maybeReserved {
-		return
-	}
-	reserved := false
-	for i := range f.entries {
-		e := &f.entries[i]
-		if e.kind != kindGone && (e.top == timestampSig && topIs(e.key, timestampKey) ||
-			e.top == idSig && topIs(e.key, idKey) || e.top == inputSig && topIs(e.key, inputKey) ||
-			e.top == logSig && topIs(e.key, logKey) || e.top == deadSig && topIs(e.key, deadKey)) {
-			reserved = true
-			break
-		}
-	}
-	if !reserved {
-		return
-	}
-	if i := f.find(string(timestampKey)); i >= 0 {
-		if t, ok := rfc3339.Parse(f.entryText(i)); ok {
-			ev.Time = t
-			f.remove(i)
-		}
-	}
-	if i := f.find(string(logKey)); i >= 0 && !f.explode(i) {
-		f.rename(string(logKey), "log_")
-	}
-	for _, r := range renamed {
-		if f.exists(r.from) {
-			f.rename(r.from, r.to)
-		}
-	}
-}
-
-// mergeStream adds the stream's members (and the configured fields) to the set where no field of the set
-// already is: a processor's field wins over the member at its key, and a member object takes the processor's
-// fields in among its own.
-func (f *fieldSet) mergeStream(sm *streamMembers) {
-	for _, m := range sm.members {
-		f.merge(m.key, m.val)
-	}
-}
-
-func (f *fieldSet) merge(key, raw []byte) {
-	isObject := len(raw) > 0 && raw[0] == '{'
-	for i := range f.entries {
-		e := &f.entries[i]
-		if e.kind == kindGone {
-			continue
-		}
-		if bytes.Equal(e.key, key) && isObject && f.explode(i) {
-			break // two objects: their members merge
-		}
-		if bytes.Equal(e.key, key) || under(key, e.key) {
-			return // the processor's value at key or above it wins
-		}
-	}
-	if !f.hasUnder(key) {
-		e := newEntry(key, raw, kindRaw)
-		f.push(&e)
-		return
-	}
-	if !isObject {
-		return // the processor's fields under key win over a value that is not an object
-	}
-	base := f.readMembers(key, true, raw)
-	for j := base; j < len(f.members); j++ {
-		m := f.members[j]
-		f.merge(m.key, m.val)
-	}
-	clear(f.members[base:])
-	f.members = f.members[:base]
-}
-
-// collides reports whether a field's top-level name is one of the stream's members'.
-func (f *fieldSet) collides(sm *streamMembers) bool {
-	for i := range f.entries {
-		e := &f.entries[i]
-		if e.kind == kindGone {
-			continue
-		}
-		top := e.key
-		if dot := bytes.IndexByte(top, sep); dot >= 0 {
-			top = top[:dot]
-		}
-		for _, m := range sm.members {
-			if bytes.Equal(m.key, top) {
-				return true
-			}
-		}
-	}
-	return false
-}
 
 // renderer holds what rendering nested objects needs, reused from event to event.
 type renderer struct {
@@ -163,6 +19,14 @@ type renderer struct {
 	ord   []int       // per entry: its index in the shape's keys
 	rec   bool        // record where values are written
 	spans []valueSpan // where they were
+	large bool        // the last shape recorded grew the slices past what trim lets the next events keep
+}
+
+// trim lets go of the slices a large event grew, and of its shape: the next events are mostly smaller.
+func (r *renderer) trim() {
+	if r.large {
+		*r = renderer{}
+	}
 }
 
 func (r *renderer) prepare(n int) {
@@ -308,5 +172,8 @@ func (f *fieldSet) renderTop(r *renderer, dst []byte) (out []byte, logEnd int) {
 	dst = f.appendMembers(dst, r, top, true)
 	r.rec = false
 	r.shape.record(f, logList, top, r.ord, dst, logBase, logEnd, r.spans, nLogSpans)
+	// Every slice grows with the entries, or with the keys and the output the shape keeps.
+	r.large = len(f.entries) > maxKeptSlots || len(r.spans) > maxKeptSlots || len(r.stack) > maxKeptSlots ||
+		len(r.shape.keys) > maxKeptBuffer || len(r.shape.log.lits)+len(r.shape.extra.lits) > maxKeptBuffer
 	return dst, logEnd
 }

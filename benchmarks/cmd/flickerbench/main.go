@@ -143,6 +143,10 @@ func run(o options) error {
 		}
 	}
 	for _, w := range loads[1:] {
+		if strings.HasPrefix(w.Name, "nginx") || strings.HasPrefix(w.Name, "json") {
+			fmt.Printf("input %s: %d bytes, %d lines of its own log\n", w.Name, w.Bytes, w.Events)
+			continue
+		}
 		fmt.Printf("input %s: %d bytes, %d messages (the first %d lines of the plain log)\n", w.Name, w.Bytes, w.Events, w.Events)
 	}
 

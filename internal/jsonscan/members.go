@@ -54,20 +54,10 @@ func Members(obj []byte, maxDepth int, fn func(name, value []byte) error) error 
 func (s *Scanner) members(fn func(name, value []byte) error) error {
 	var nameBuf []byte
 	for {
-		s.WS()
-		if s.Peek() != '"' {
-			return s.Fail("expected a name")
-		}
-		ns, ne, escaped, err := s.Str()
+		ns, ne, escaped, err := s.memberName()
 		if err != nil {
 			return err
 		}
-		s.WS()
-		if s.Peek() != ':' {
-			return s.Fail("expected ':'")
-		}
-		s.I++
-		s.WS()
 		vs := s.I
 		if err := s.Skip(); err != nil {
 			return err

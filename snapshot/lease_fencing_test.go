@@ -74,13 +74,7 @@ func TestLeaseReleasedTakeoverWhileOldHolderUploads(t *testing.T) {
 	// upload.
 	c := watchingLease(root, keys, "c")
 	acquireT(t, c, 0, 3)
-	cDB := newRegistry(t, 1)
-	if err := cDB.SetEpoch(4); err != nil {
-		t.Fatal(err)
-	}
-	co := replOptions(t, keys, nil)
-	co.WriterID, co.Lease, co.ETag = "c", c, storedETag(t, root, keys)
-	if err := snapshot.NewReplicator(root, cDB, co).Final(leaseContext(t)); err != nil {
+	if err := takerReplicator(t, root, keys, "c", c, storedETag(t, root, keys)).Final(leaseContext(t)); err != nil {
 		t.Fatal(err)
 	}
 	if c.Confirmed() || !c.TakingOver() {
@@ -118,13 +112,7 @@ func TestLeaseDeletedWhileBusyHolder(t *testing.T) {
 
 	c := watchingLease(root, keys, "c")
 	acquireT(t, c, 0, 1)
-	cDB := newRegistry(t, 1)
-	if err := cDB.SetEpoch(4); err != nil {
-		t.Fatal(err)
-	}
-	co := replOptions(t, keys, nil)
-	co.WriterID, co.Lease, co.ETag = "c", c, storedETag(t, root, keys)
-	if err := snapshot.NewReplicator(root, cDB, co).Final(leaseContext(t)); err != nil {
+	if err := takerReplicator(t, root, keys, "c", c, storedETag(t, root, keys)).Final(leaseContext(t)); err != nil {
 		t.Fatal(err)
 	}
 	if c.Confirmed() || !c.TakingOver() {
@@ -156,13 +144,7 @@ func TestHoldAfterTakeoverOwnLostReply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bDB := newRegistry(t, 1)
-	if err := bDB.SetEpoch(4); err != nil {
-		t.Fatal(err)
-	}
-	opts := replOptions(t, keys, nil)
-	opts.WriterID, opts.Lease, opts.ETag = "b", b, watched
-	if err := snapshot.NewReplicator(lossy, bDB, opts).Final(leaseContext(t)); err != nil {
+	if err := takerReplicator(t, lossy, keys, "b", b, watched).Final(leaseContext(t)); err != nil {
 		t.Fatalf("b's first upload: %v", err)
 	}
 	if lost.dropped.Load() != 1 {
@@ -201,15 +183,10 @@ func TestHoldAfterTakeoverUsesHolderTTL(t *testing.T) {
 	if err := aRepl.Final(leaseContext(t)); err != nil {
 		t.Fatal(err)
 	}
-	bDB := newRegistry(t, 1)
-	if err := bDB.SetEpoch(4); err != nil {
-		t.Fatal(err)
-	}
-	bo := replOptions(t, keys, nil)
-	bo.WriterID, bo.Lease, bo.ETag = "b", b, watched
+	bRepl := takerReplicator(t, root, keys, "b", b, watched)
 	inBackground(t, "Keep", func(ctx context.Context) error { return b.Keep(ctx, 0) })
 	sent := time.Now()
-	if err := snapshot.NewReplicator(root, bDB, bo).Final(leaseContext(t)); err != nil {
+	if err := bRepl.Final(leaseContext(t)); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.WaitConfirmed(leaseContext(t)); err != nil {
@@ -272,4 +249,18 @@ func TestAcquireWaitsForHolderLongerTTL(t *testing.T) {
 	if waited := time.Since(start); waited < longTTL+testSkew {
 		t.Fatalf("took over after %v, before the holder's TTL plus skew (%v)", waited, longTTL+testSkew)
 	}
+}
+
+// takerReplicator is the replicator of an instance that took the lease over: a registry of its own at a later
+// epoch (4), uploading through client on the latest's ETag it watched (etag).
+func takerReplicator(t *testing.T, client *minio.Client, keys snapshot.Keys, writerID string, lease *snapshot.Lease,
+	etag string) *snapshot.Replicator {
+	t.Helper()
+	db := newRegistry(t, 1)
+	if err := db.SetEpoch(4); err != nil {
+		t.Fatal(err)
+	}
+	opts := replOptions(t, keys, nil)
+	opts.WriterID, opts.Lease, opts.ETag = writerID, lease, etag
+	return snapshot.NewReplicator(client, db, opts)
 }

@@ -50,14 +50,26 @@ func Members(obj []byte, maxDepth int, fn func(name, value []byte) error) error 
 	return nil
 }
 
-// members scans the members of the object Members entered, up to and including its '}'.
+// members scans the members of the object Members entered, up to and including its '}'. Its loop is written out
+// as Object's is: a shared function for the name and the separator measured 3-5% slower per JSON log line, and
+// parse_json calls this once per event.
 func (s *Scanner) members(fn func(name, value []byte) error) error {
 	var nameBuf []byte
 	for {
-		ns, ne, escaped, err := s.memberName()
+		s.WS()
+		if s.Peek() != '"' {
+			return s.Fail("expected a name")
+		}
+		ns, ne, escaped, err := s.Str()
 		if err != nil {
 			return err
 		}
+		s.WS()
+		if s.Peek() != ':' {
+			return s.Fail("expected ':'")
+		}
+		s.I++
+		s.WS()
 		vs := s.I
 		if err := s.Skip(); err != nil {
 			return err

@@ -188,25 +188,6 @@ func (s *Scanner) number() error {
 	return nil
 }
 
-// memberName scans an object member's name and the ':' after it, leaving s.I at the start of its value. The
-// name's bytes between its quotes are s.B[start:end]; escaped says whether they hold escapes.
-func (s *Scanner) memberName() (start, end int, escaped bool, err error) {
-	s.WS()
-	if s.Peek() != '"' {
-		return 0, 0, false, s.Fail("expected a name")
-	}
-	if start, end, escaped, err = s.Str(); err != nil {
-		return 0, 0, false, err
-	}
-	s.WS()
-	if s.Peek() != ':' {
-		return 0, 0, false, s.Fail("expected ':'")
-	}
-	s.I++
-	s.WS()
-	return start, end, escaped, nil
-}
-
 // Object scans the object at s.I. For each paths[k] (dot-separated keys, relative to this object) not found
 // yet, it sets found[k] to the raw bytes of the value there. A key is matched as a whole first, so keys that
 // contain dots ("@odata.nextLink") work; keys with escapes are never matched.
@@ -222,10 +203,20 @@ func (s *Scanner) Object(paths []string, found [][]byte) error {
 		return nil
 	}
 	for {
-		ks, ke, kesc, err := s.memberName()
+		s.WS()
+		if s.Peek() != '"' {
+			return s.Fail("expected a key")
+		}
+		ks, ke, kesc, err := s.Str()
 		if err != nil {
 			return err
 		}
+		s.WS()
+		if s.Peek() != ':' {
+			return s.Fail("expected ':'")
+		}
+		s.I++
+		s.WS()
 		vs := s.I
 		key := s.B[ks:ke]
 		if kesc && len(paths) > 0 {

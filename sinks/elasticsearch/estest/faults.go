@@ -37,16 +37,17 @@ func (e *Server) FailItemFraction(p float64, seed uint64) {
 	})
 }
 
-// FailAll answers every request status with Elasticsearch's error body until told otherwise (Healthy, or
-// FailAll(0)). Answers queued by FailRequests and AnswerNext come first.
+// FailAll answers every request status with Elasticsearch's error body until told otherwise (Healthy, Stall, or
+// FailAll(0)); it ends a Stall. Answers queued by FailRequests and AnswerNext come first.
 func (e *Server) FailAll(status int) {
-	e.changeMode(func(m *runtimeFaults) { m.failAll = status })
+	e.changeMode(func(m *runtimeFaults) { m.failAll, m.stall = status, false })
 }
 
 // Stall holds every request, its body read, before any action runs, until the mode changes (then it is decided
-// again) or its client goes away (then it ends without an answer). Unlike HangAfter it indexes nothing.
+// again) or its client goes away (then it ends without an answer). It ends a FailAll. Unlike HangAfter it
+// indexes nothing.
 func (e *Server) Stall() {
-	e.changeMode(func(m *runtimeFaults) { m.stall = true })
+	e.changeMode(func(m *runtimeFaults) { m.failAll, m.stall = 0, true })
 }
 
 // Healthy ends FailAll, Stall and FailItemFraction; stalled requests proceed. Faults queued for chosen _ids or

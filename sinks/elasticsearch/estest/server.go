@@ -283,7 +283,7 @@ func (e *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if status, ok := e.runtimeFault(r); !ok {
-		return
+		panic(http.ErrAbortHandler) // the client or the server went away during a stall: no answer
 	} else if status != 0 {
 		typ, reason := errorFor(status, "")
 		writeError(w, status, typ, reason)

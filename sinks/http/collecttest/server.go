@@ -24,6 +24,7 @@ type Server struct {
 	srv      *httptest.Server
 	onAccept func(msgs []string)
 	refuse   func(msgs []string) string
+	failWith func(n int) int
 	closed   chan struct{} // closed at cleanup: stalled requests end without an answer
 
 	requests atomic.Int64 // requests received
@@ -48,6 +49,10 @@ func OnAccept(f func(msgs []string)) Option { return func(s *Server) { s.onAccep
 // Refuse sets a function that, given an otherwise accepted request's messages, returns a text to answer 400 with
 // (the server refuses some event without saying which), or "" to accept.
 func Refuse(f func(msgs []string) string) Option { return func(s *Server) { s.refuse = f } }
+
+// FailWith sets a function called for every request with its number (from 1, in arrival order) after its body
+// is read; a non-zero status it returns answers the request, before FailNext and the mode apply.
+func FailWith(f func(n int) int) Option { return func(s *Server) { s.failWith = f } }
 
 // Start starts a healthy collector on 127.0.0.1, closed at the test's cleanup.
 func Start(t testing.TB, opts ...Option) *Server {
@@ -116,7 +121,7 @@ func (s *Server) Stalled() int {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.requests.Add(1)
+	n := int(s.requests.Add(1))
 	// Read the body before anything else: only then does the server notice a client that went away (a flicker
 	// killed) and end the request's context, so that a stalled request ends with it.
 	raw, err := io.ReadAll(r.Body)
@@ -124,9 +129,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.answer(w, http.StatusBadRequest, fmt.Sprintf("read body: %v", err))
 		return
 	}
-	status, retryAfter, ok := s.decide(r)
+	var status int
+	var retryAfter time.Duration
+	ok := true
+	if s.failWith != nil {
+		status = s.failWith(n)
+	}
+	if status == 0 {
+		status, retryAfter, ok = s.decide(r)
+	}
 	if !ok {
-		return // the client went away or the server closed while the request was stalled
+		// The client went away or the server closed while the request was stalled: drop the connection
+		// without an answer (returning would answer 200).
+		panic(http.ErrAbortHandler)
 	}
 	if status != 0 {
 		if status == http.StatusTooManyRequests {

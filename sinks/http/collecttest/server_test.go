@@ -32,12 +32,12 @@ func ndjson(msgs ...string) []byte {
 	return b.Bytes()
 }
 
-// post sends body with the headers (name, value pairs) and returns the response's status and Retry-After.
-func post(t *testing.T, ctx context.Context, url string, body []byte, headers ...string) (int, string, error) {
-	t.Helper()
+// post sends body with the headers (name, value pairs) and returns the response's status and Retry-After. It
+// reports failures as errors: requests run in goroutines that may outlive their test.
+func post(ctx context.Context, url string, body []byte, headers ...string) (int, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		return 0, "", err
 	}
 	req.Header.Set("Content-Type", "application/x-ndjson")
 	for i := 0; i+1 < len(headers); i += 2 {
@@ -54,6 +54,18 @@ func post(t *testing.T, ctx context.Context, url string, body []byte, headers ..
 }
 
 // waitFor polls cond every few milliseconds for up to ten seconds.
+// receive returns the next value of ch, failing the test after ten seconds without one.
+func receive[T any](t *testing.T, ch chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal("timed out waiting for a request to end")
+	}
+	panic("unreachable")
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
@@ -92,7 +104,7 @@ func TestModes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.set()
 			msg := fmt.Sprintf("m%d", i)
-			status, retryAfter, err := post(t, t.Context(), s.URL(), ndjson(msg, msg+"b"))
+			status, retryAfter, err := post(t.Context(), s.URL(), ndjson(msg, msg+"b"))
 			if err != nil || status != tt.status || retryAfter != tt.retryAfter {
 				t.Fatalf("answer %d Retry-After %q (%v), want %d %q", status, retryAfter, err, tt.status, tt.retryAfter)
 			}
@@ -143,7 +155,7 @@ func TestFailFractionSeeded(t *testing.T) {
 		s.FailFraction(0.3, 503, seed)
 		var statuses []int
 		for i := range 200 {
-			st, _, err := post(t, t.Context(), s.URL(), ndjson(fmt.Sprint(i)))
+			st, _, err := post(t.Context(), s.URL(), ndjson(fmt.Sprint(i)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -188,7 +200,7 @@ func TestStallReleasedByModeChange(t *testing.T) {
 	results := make(chan result, 3)
 	for i := range 3 {
 		go func() {
-			st, _, err := post(t, context.Background(), s.URL(), ndjson(fmt.Sprintf("held%d", i)))
+			st, _, err := post(context.Background(), s.URL(), ndjson(fmt.Sprintf("held%d", i)))
 			results <- result{st, err}
 		}()
 	}
@@ -200,7 +212,7 @@ func TestStallReleasedByModeChange(t *testing.T) {
 	s.Healthy()
 	got := map[int]int{}
 	for range 3 {
-		r := <-results
+		r := receive(t, results)
 		if r.err != nil {
 			t.Fatal(r.err)
 		}
@@ -219,12 +231,12 @@ func TestStallEndsWithClient(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := post(t, ctx, s.URL(), ndjson("gone"))
+		_, _, err := post(ctx, s.URL(), ndjson("gone"))
 		done <- err
 	}()
 	waitFor(t, "the stalled request", func() bool { return s.Stalled() == 1 })
 	cancel()
-	if err := <-done; err == nil {
+	if err := receive(t, done); err == nil {
 		t.Fatal("a stalled request was answered")
 	}
 	waitFor(t, "the handler to end", func() bool { return s.Stalled() == 0 })
@@ -237,12 +249,12 @@ func TestStallEndsWithClient(t *testing.T) {
 		s := collecttest.Start(t)
 		s.Stall()
 		go func() {
-			_, _, err := post(t, context.Background(), s.URL(), ndjson("left"))
+			_, _, err := post(context.Background(), s.URL(), ndjson("left"))
 			done <- err
 		}()
 		waitFor(t, "the stalled request", func() bool { return s.Stalled() == 1 })
 	})
-	if err := <-done; err == nil {
+	if err := receive(t, done); err == nil {
 		t.Fatal("a request stalled at cleanup was answered")
 	}
 }
@@ -284,10 +296,10 @@ func TestBodies(t *testing.T) {
 		zw := gzip.NewWriter(&gz)
 		_, _ = zw.Write([]byte("{\"message\":\"ok\"}\nnot json\n"))
 		_ = zw.Close()
-		if st, _, err := post(t, t.Context(), s.URL(), gz.Bytes(), "Content-Encoding", "gzip"); err != nil || st != 400 {
+		if st, _, err := post(t.Context(), s.URL(), gz.Bytes(), "Content-Encoding", "gzip"); err != nil || st != 400 {
 			t.Fatalf("answer %d (%v), want 400", st, err)
 		}
-		if st, _, err := post(t, t.Context(), s.URL(), []byte("[{\"message\":\"a\"}"), "Content-Type", "application/json"); err != nil || st != 400 {
+		if st, _, err := post(t.Context(), s.URL(), []byte("[{\"message\":\"a\"}"), "Content-Type", "application/json"); err != nil || st != 400 {
 			t.Fatalf("answer %d (%v) to a truncated array, want 400", st, err)
 		}
 		if s.Total() != 0 || s.Answered(400) != 2 {
@@ -301,10 +313,10 @@ func TestBodies(t *testing.T) {
 			}
 			return ""
 		}))
-		if st, _, err := post(t, t.Context(), s.URL(), ndjson("good", "bad")); err != nil || st != 400 {
+		if st, _, err := post(t.Context(), s.URL(), ndjson("good", "bad")); err != nil || st != 400 {
 			t.Fatalf("answer %d (%v), want 400", st, err)
 		}
-		if st, _, err := post(t, t.Context(), s.URL(), ndjson("good")); err != nil || st != 200 {
+		if st, _, err := post(t.Context(), s.URL(), ndjson("good")); err != nil || st != 200 {
 			t.Fatalf("answer %d (%v), want 200", st, err)
 		}
 		if s.Count("good") != 1 || s.Count("bad") != 0 {
@@ -333,7 +345,7 @@ func TestModeSwitchesUnderRace(t *testing.T) {
 	}()
 	for i := range 50 {
 		rctx, rcancel := context.WithTimeout(ctx, 2*time.Second)
-		_, _, _ = post(t, rctx, s.URL(), ndjson(strings.Repeat("x", i)))
+		_, _, _ = post(rctx, s.URL(), ndjson(strings.Repeat("x", i)))
 		rcancel()
 	}
 	cancel()

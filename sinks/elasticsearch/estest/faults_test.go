@@ -184,6 +184,10 @@ func TestFailAll(t *testing.T) {
 			t.Fatalf("request %d: answer %d (%v), want %d", i, status, err, want)
 		}
 	}
+	// A large body too: the answer arrives, not a connection reset while the client still sends.
+	if status, _, err := bulk(t.Context(), es.URL(), bulkBody(ids(0, 40000)...)); err != nil || status != 503 {
+		t.Fatalf("a large request: answer %d (%v), want 503", status, err)
+	}
 	es.Healthy()
 	if status, items, err := bulk(t.Context(), es.URL(), bulkBody("ok")); err != nil || status != 200 ||
 		items[0].Status != http.StatusCreated {

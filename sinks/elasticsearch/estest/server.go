@@ -57,7 +57,9 @@ type Options struct {
 // Data streams (Options.DataStreams) take create actions only; fields mapped as long (Options.LongFields) refuse
 // other values per item, as a mapping error does; a document with Options.RefuseField fails the whole request
 // with 400. It can be told to answer chosen _ids with item errors, to fail whole requests, and to index a
-// request and then never answer (a lost response).
+// request and then never answer (a lost response); and, switched at run time from any goroutine (faults.go), to
+// answer a seeded fraction of items 429, to fail every request, or to stall, with every delivery reported to
+// Options.OnIndexed and counted by Deliveries.
 type Server struct {
 	t    testing.TB
 	srv  *httptest.Server
@@ -285,6 +287,7 @@ func (e *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if status, ok := e.runtimeFault(r); !ok {
 		panic(http.ErrAbortHandler) // the client or the server went away during a stall: no answer
 	} else if status != 0 {
+		_, _ = io.Copy(io.Discard, r.Body) // as for a queued fault: the client sees the answer, not a reset
 		typ, reason := errorFor(status, "")
 		writeError(w, status, typ, reason)
 		return

@@ -56,7 +56,8 @@ func FuzzDecodeList(f *testing.F) {
 	})
 }
 
-// singleMembers reports whether body is a JSON object whose members each appear once.
+// singleMembers reports whether body is a JSON object whose members each appear once, metadata and items
+// spelled in lower case.
 func singleMembers(body []byte) bool {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
@@ -66,7 +67,9 @@ func singleMembers(body []byte) bool {
 	for dec.More() {
 		tok, err := dec.Token()
 		key, ok := tok.(string)
-		if err != nil || !ok || seen[key] {
+		// encoding/json also takes "Metadata" for metadata; the API server writes the lower-case names only.
+		folded := strings.EqualFold(key, "metadata") || strings.EqualFold(key, "items")
+		if err != nil || !ok || seen[key] || (folded && key != "metadata" && key != "items") {
 			return false
 		}
 		seen[key] = true

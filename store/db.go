@@ -89,7 +89,7 @@ func Open(path string, opts Options, log zerolog.Logger) (*DB, error) {
 		ReadOnly:        opts.ReadOnly,
 		InitialMmapSize: initialMmapSize,
 	}
-	if err := vet(path, opts.LockTimeout); err != nil {
+	if err := vet(path, opts.LockTimeout, !opts.ReadOnly); err != nil {
 		var locked *lockError
 		if errors.As(err, &locked) {
 			return nil, err

@@ -20,8 +20,9 @@ var ErrDamaged = errors.New("registry file is damaged")
 // through a memory map and trusts its page numbers: a page past the end of a truncated file is a SIGBUS, which
 // kills the process (no recover), and a damaged page panics, in its own goroutines too (the free page scan of a
 // writable open, the check). Here the file is opened read-only and every page is reached from this goroutine with
-// faults turned into panics, then bbolt's check runs; only a file that passes is opened.
-func vet(path string, lockTimeout time.Duration) error {
+// faults turned into panics, then, before a writable open, bbolt's check runs (the free page scan of a writable
+// open panics on what the check reports); only a file that passes is opened.
+func vet(path string, lockTimeout time.Duration, writable bool) error {
 	info, err := os.Stat(path)
 	if err != nil || !info.Mode().IsRegular() || info.Size() == 0 {
 		return nil // Open reports these
@@ -46,6 +47,9 @@ func vet(path string, lockTimeout time.Duration) error {
 					info.Size(), ErrDamaged)
 			}
 			touchBucket(tx.Cursor())
+			if !writable {
+				return nil
+			}
 			var errs []error
 			for err := range tx.Check() { // drained: the check's goroutine ends only then
 				errs = append(errs, err)

@@ -14,7 +14,8 @@ import (
 
 // ErrDamaged means the file is a bbolt file whose pages are missing or damaged: truncated (a crash on a disk
 // without fsync, a full disk) or corrupt. Restore from a snapshot, or remove it to start over.
-var ErrDamaged = errors.New("registry file is damaged")
+var ErrDamaged = errors.New("registry file is damaged: restore it from a snapshot or a registry export, or remove it " +
+	"to start over")
 
 // vet reads every page of an existing registry file before Open hands it to bbolt for good. bbolt reads the file
 // through a memory map and trusts its page numbers: a page past the end of a truncated file is a SIGBUS, which

@@ -89,6 +89,13 @@ func Open(path string, opts Options, log zerolog.Logger) (*DB, error) {
 		ReadOnly:        opts.ReadOnly,
 		InitialMmapSize: initialMmapSize,
 	}
+	if err := vet(path, opts.LockTimeout, !opts.ReadOnly); err != nil {
+		var locked *lockError
+		if errors.As(err, &locked) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("open registry %s: %w", path, err)
+	}
 	bdb, err := bolt.Open(path, 0o600, bopts)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, &lockError{path: path}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"time"
 
@@ -138,6 +139,10 @@ func (db *DB) Import(r io.Reader) error {
 	doc, err := decodeExport(r)
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
+	}
+	// The import's commit sets seq to this plus one: at the largest seq it would wrap to 0 and go back.
+	if doc.Meta.Seq == math.MaxUint64 {
+		return fmt.Errorf("import: meta.seq %d leaves no room for the import's commit: lower it", doc.Meta.Seq)
 	}
 	files := make([]FileRecord, 0, len(doc.Files))
 	for i, f := range doc.Files {

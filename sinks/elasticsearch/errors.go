@@ -105,6 +105,10 @@ func snippet(data []byte, n int) string {
 		return r
 	}, s)
 	s = strings.Join(strings.Fields(s), " ")
+	if s == "" {
+		// Only control bytes or invalid UTF-8: say so rather than give an empty reason.
+		return fmt.Sprintf("a body of %d bytes without text", len(data))
+	}
 	if len(data) > n {
 		s += "…"
 	}

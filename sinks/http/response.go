@@ -98,6 +98,10 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	if v[0] >= '0' && v[0] <= '9' {
+		// ParseUint answers ErrRange as soon as the digits overflow, before it sees a later non-digit.
+		if strings.Trim(v, "0123456789") != "" {
+			return 0, false
+		}
 		n, err := strconv.ParseUint(v, 10, 64)
 		if errors.Is(err, strconv.ErrRange) {
 			n, err = maxRetryAfterSeconds, nil

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -112,6 +113,9 @@ func skew(h http.Header, now time.Time) time.Duration {
 	return 0
 }
 
+// maxRetryAfterSeconds caps a Retry-After in seconds (34 years: longer is the same wait in practice).
+const maxRetryAfterSeconds = 1 << 30
+
 // retryAfter returns the time a Retry-After header (seconds or an HTTP date) asks to wait until; zero without
 // one.
 func retryAfter(h http.Header, now time.Time) time.Time {
@@ -119,7 +123,12 @@ func retryAfter(h http.Header, now time.Time) time.Time {
 	if v == "" {
 		return time.Time{}
 	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+	if strings.Trim(v, "0123456789") == "" {
+		// Capped: seconds past a Duration's range would wrap into the past and mean "go now".
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n > maxRetryAfterSeconds { // err is only ErrRange: v is all digits
+			n = maxRetryAfterSeconds
+		}
 		return now.Add(time.Duration(n) * time.Second)
 	}
 	if t, err := http.ParseTime(v); err == nil {

@@ -86,9 +86,10 @@ func (f *framer) nextOctet(buf []byte, eof bool) (int, []byte, bool, error) {
 	case i == len(buf):
 		return 0, nil, false, nil // the length goes on in the next read
 	case i == 0:
-		return 0, nil, false, fmt.Errorf("%w: want a length, got %q", ErrFraming, quoteStart(buf))
+		// One byte only: what else is buffered depends on how the stream was read.
+		return 0, nil, false, fmt.Errorf("%w: want a length, got %q", ErrFraming, buf[:1])
 	case buf[i] != ' ':
-		return 0, nil, false, fmt.Errorf("%w: want a space after the length %q, got %q", ErrFraming, buf[:i], quoteStart(buf[i:]))
+		return 0, nil, false, fmt.Errorf("%w: want a space after the length %q, got %q", ErrFraming, buf[:i], buf[i:i+1])
 	case size == 0:
 		return 0, nil, false, fmt.Errorf("%w: a length of 0", ErrFraming)
 	}
@@ -146,6 +147,3 @@ func (f *framer) nextLine(buf []byte, eof bool) (int, []byte, bool, error) {
 
 // maxFrameBuffer is the most a connection buffers for one frame: the longest length prefix, its space, and max.
 func maxFrameBuffer(max int) int { return maxLenDigits + 1 + max }
-
-// quoteStart returns the first bytes of b, for an error message.
-func quoteStart(b []byte) []byte { return b[:min(len(b), 16)] }

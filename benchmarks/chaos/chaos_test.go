@@ -269,7 +269,12 @@ func (h *harness) buildReport(faultsStart time.Time) *report {
 			Ended: secsSince(p.ended, h.start), Ready: secsSince(ready, h.start), Restored: secsSince(restored, h.start),
 			First: first, Fallback: fallback, AtKill: p.atKill,
 			Peak:       resourcePeaks{RSSMiB: mib(p.peakRSS), FDs: p.maxFDs, Goroutines: p.maxGor},
-			Goroutines: [2]int{p.firstGor, p.lastGor}, Counters: map[string]float64{}}
+			Goroutines: [2]int{p.firstGor, p.lastGor}, FDs: [2]int{p.firstFDs, p.lastFDs}, Counters: map[string]float64{}}
+		for o := range numOutputs {
+			if p.outputs[o] {
+				pr.Outputs = append(pr.Outputs, outputNames[o])
+			}
+		}
 		for _, c := range podCounters {
 			pr.Counters[c] = p.metrics[c]
 		}
@@ -297,6 +302,9 @@ func (h *harness) buildReport(faultsStart time.Time) *report {
 	}
 	if bgErr != nil {
 		r.Errors = append(r.Errors, bgErr.Error())
+	}
+	if h.noTmpfs != "" {
+		r.Notes = append(r.Notes, "the disk-full fault was not injected: "+h.noTmpfs)
 	}
 	_ = faultsStart
 	return r

@@ -23,10 +23,18 @@
 // deleted. The rotation log records each part (a file's lines from its creation or truncation to its rotation):
 // seq range, kind, when rotated and deleted.
 //
-// The harness reads every pod's output file while the run goes on (every 250ms), so it knows when, and by which
-// pod, each event arrived. It samples each pod every second: peak RSS (VmHWM of /proc/PID/status), open
-// descriptors (/proc/PID/fd) and go_goroutines from its /metrics, and scrapes the snapshot metrics
-// (flicker_snapshot_uploads_total, _last_success_age_seconds, _duration_seconds) just before each kill.
+// Container logs: 3 Docker containers (json-file, written by containertest's dockerd emulator) and 3 Kubernetes
+// pods (CRI, containerd's writer) print numbered messages at the same rate; about one in 50 is 40 KiB, which the
+// runtimes write as partial records of 16 KiB that flicker must join (max_line_bytes 64 KiB for those inputs):
+// the message must arrive whole, checked by its length. Their logs are not rotated.
+//
+// The file outputs write to a 64 MiB tmpfs (rotate_bytes 4 MiB, one rotated file kept; the harness removes a
+// pod's files once the pod ended and they were read), the disk a fault fills. Where a tmpfs cannot be mounted
+// (not root) that fault is not injected and the report says so. The harness reads every pod's output file while
+// the run goes on (every 250ms), so it knows when, and by which pod, each event arrived. It samples each pod every
+// second: peak RSS (VmHWM of /proc/PID/status), open descriptors (/proc/PID/fd) and go_goroutines from its
+// /metrics, and scrapes the snapshot metrics (flicker_snapshot_uploads_total, _last_success_age_seconds,
+// _duration_seconds) just before each kill.
 //
 // # Faults
 //
@@ -41,7 +49,8 @@
 //   - MinIO paused (the proxy holds every byte), its connections reset repeatedly, or the server stopped and
 //     restarted, for 3-6s;
 //   - the latest snapshot object overwritten with garbage (directly, not through the proxy), then the holder
-//     killed: the next pod must restore from the history.
+//     killed: the next pod must restore from the history;
+//   - the file output's disk full: a filler file takes every free byte of the tmpfs for 3-6s, then goes.
 //
 // A kill waits until the holder has been reading for 2s, so that no fault hits a pod that did nothing. A pod
 // that exits by itself (a holder that finds the latest snapshot replaced by garbage exits 3, fenced) is replaced
@@ -50,8 +59,10 @@
 // # The check
 //
 // At the end the writers stop, a pod runs until every event arrived (or nothing new arrived for 10s), and stops
-// with SIGTERM. Then every event written is checked at every output:
-//   - delivered at least once; else it is lost, unless its part may be lost (below);
+// with SIGTERM. Then every event written (a line, a piece of a long line, a container message) is checked:
+//   - delivered at least once to every output of the last pod that delivered it anywhere (that pod read it, so
+//     its registry had not passed it: the event was its to finish), and to the file output (every pod has one);
+//     else it is lost, unless its part may be lost (below);
 //   - nothing delivered that was never written, nothing that a standby delivered while the holder lived;
 //   - duplicates only within the window. The rule: each pod restored a registry that has a lineage, the pod that
 //     wrote the snapshot it restored and when that snapshot was taken ("created" in the restore log), then where

@@ -174,6 +174,7 @@ type link struct {
 // verdict is the outcome of the check.
 type verdict struct {
 	Written            int                 `json:"units_written"`
+	WrittenBy          map[string]int      `json:"units_written_by_source"` // plain files, docker, cri
 	Lines              int                 `json:"lines_written"`
 	Delivered          map[string]int      `json:"delivered_unique"`
 	Deliveries         map[string]int      `json:"deliveries"`
@@ -193,7 +194,7 @@ type verdict struct {
 func (l *ledger) check(pods []podView, slack time.Duration, allowedLoss func(part int32) bool) verdict {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	v := verdict{Delivered: map[string]int{}, Deliveries: map[string]int{}, Duplicates: map[string]int{},
+	v := verdict{WrittenBy: map[string]int{}, Delivered: map[string]int{}, Deliveries: map[string]int{}, Duplicates: map[string]int{},
 		DuplicatePct: map[string]float64{}, Samples: map[string][]string{}, allowedLostByParts: map[int32]int{},
 		Phantoms: l.nPhantom}
 	sample := func(kind, s string) {
@@ -224,18 +225,27 @@ func (l *ledger) check(pods []podView, slack time.Duration, allowedLoss func(par
 		if u.piece == 0 {
 			v.Lines++
 		}
+		v.WrittenBy[sourceKind(l.names[u.stream])]++
 		name := fmt.Sprintf("%s seq %d piece %d", l.names[u.stream], u.seq, u.piece+1)
-		// Which outputs must have it: every output of a pod that read it (delivered it anywhere), and the file
-		// output always (every pod has it).
+		// Which outputs must have it: those of the last pod that delivered it anywhere (it read the unit, so its
+		// registry had not passed it: the unit was its to finish), and the file output always (every pod has it).
 		var must [numOutputs]bool
 		must[outFile] = true
+		if n := len(st.deliveries); n > 0 {
+			last := st.deliveries[n-1]
+			for _, d := range st.deliveries {
+				if d.at > last.at {
+					last = d
+				}
+			}
+			for o := range numOutputs {
+				must[o] = must[o] || pods[last.pod].outputs[o]
+			}
+		}
 		var first [numOutputs]*delivery
 		for i := range st.deliveries {
 			d := &st.deliveries[i]
 			pv := pods[d.pod]
-			for o := range numOutputs {
-				must[o] = must[o] || pv.outputs[o]
-			}
 			if pv.fenced && d.at < pv.until {
 				v.FencedDeliveries++
 				sample("fenced", fmt.Sprintf("%s delivered to %s by standby pod %d while the holder lived", name,
@@ -362,6 +372,17 @@ func doneBy(st *unitState, pod int32, outputs [numOutputs]bool) int64 {
 		done = max(done, first)
 	}
 	return done
+}
+
+// sourceKind is what wrote a stream, by its name's first letter.
+func sourceKind(stream string) string {
+	switch stream[0] {
+	case 'd':
+		return "docker json-file"
+	case 'k':
+		return "kubernetes cri"
+	}
+	return "plain files"
 }
 
 func secs(ns int64) float64 { return float64(ns) / 1e9 }

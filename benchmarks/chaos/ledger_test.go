@@ -77,3 +77,40 @@ func TestLedgerLongLine(t *testing.T) {
 		t.Errorf("a piece is %d bytes, want max_line_bytes 2048", len(m))
 	}
 }
+
+// TestLedgerOutputsOfTheLastReader: a unit must reach the outputs of the last pod that delivered it anywhere:
+// pod 0 (file and http) is killed with the http output behind; pod 1 (file and elasticsearch) reads it again.
+func TestLedgerOutputsOfTheLastReader(t *testing.T) {
+	start := time.Unix(1000, 0)
+	at := func(s float64) time.Time { return start.Add(time.Duration(s * float64(time.Second))) }
+	pods := []podView{{}, {lineage: []link{{pod: 0, taken: int64(10 * time.Second)}}}}
+	pods[0].outputs = [numOutputs]bool{outFile: true, outHTTP: true}
+	pods[1].outputs = [numOutputs]bool{outFile: true, outES: true}
+	msg := message("f000", 0, 0, 1, 40)
+	tests := []struct {
+		name     string
+		deliver  func(l *ledger)
+		wantLost int
+	}{
+		{"read again by pod 1: its outputs", func(l *ledger) {
+			l.delivered(outFile, 0, msg, at(12))
+			l.delivered(outFile, 1, msg, at(20))
+			l.delivered(outES, 1, msg, at(20))
+		}, 0},
+		{"pod 1 misses its elasticsearch output", func(l *ledger) {
+			l.delivered(outFile, 0, msg, at(12))
+			l.delivered(outFile, 1, msg, at(20))
+		}, 1},
+		{"pod 0 was the last: its http output", func(l *ledger) { l.delivered(outFile, 0, msg, at(5)) }, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLedger(start)
+			l.wrote(l.stream("f000"), 0, 1, 3, false, at(1), 40)
+			tt.deliver(l)
+			if got := l.check(pods, time.Second, func(int32) bool { return false }); got.Lost != tt.wantLost {
+				t.Errorf("lost %d, want %d (samples %v)", got.Lost, tt.wantLost, got.Samples)
+			}
+		})
+	}
+}

@@ -59,6 +59,8 @@ type pod struct {
 	maxGor   int
 	firstGor int
 	lastGor  int
+	firstFDs int
+	lastFDs  int
 	metrics  map[string]float64 // the last scrape
 	scrapes  int
 	atKill   *snapshotAtKill
@@ -178,6 +180,10 @@ func (p *pod) sample(ctx context.Context, client *http.Client, runStart time.Tim
 	}
 	if errFDs == nil {
 		p.maxFDs = max(p.maxFDs, len(fds))
+		if p.firstFDs == 0 {
+			p.firstFDs = len(fds)
+		}
+		p.lastFDs = len(fds)
 	}
 	if errM == nil {
 		p.metrics = m

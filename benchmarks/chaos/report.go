@@ -36,6 +36,7 @@ type report struct {
 	Rotations             map[string]int    `json:"rotations"`
 	RotationLog           []part            `json:"rotation_log"`
 	Errors                []string          `json:"errors,omitempty"`
+	Notes                 []string          `json:"notes,omitempty"`
 	ExitCodes             map[string]int    `json:"exit_codes"`
 	Settings              map[string]string `json:"settings"`
 }
@@ -59,6 +60,8 @@ type podReport struct {
 	Fallback   bool               `json:"fallback_to_history,omitempty"`
 	Peak       resourcePeaks      `json:"peak"`
 	Goroutines [2]int             `json:"goroutines_first_last"`
+	FDs        [2]int             `json:"fds_first_last"`
+	Outputs    []string           `json:"outputs"`
 	AtKill     *snapshotAtKill    `json:"snapshot_at_kill,omitempty"`
 	Counters   map[string]float64 `json:"counters,omitempty"`
 }
@@ -75,7 +78,8 @@ func (r *report) table() string {
 	fmt.Fprintf(w, "seed\t%d\n", r.Seed)
 	fmt.Fprintf(w, "faults for\t%s (run %.0fs)\n", r.Duration, r.Elapsed)
 	fmt.Fprintf(w, "files\t%d (rotations: %s)\n", r.Files, mapString(r.Rotations))
-	fmt.Fprintf(w, "lines written\t%d (%d events; %d long lines of %d-byte pieces)\n", o.Lines, o.Written, r.LongLines, r.MaxLine)
+	fmt.Fprintf(w, "lines written\t%d (%d events: %s; %d long lines of %d-byte pieces)\n", o.Lines, o.Written,
+		mapString(o.WrittenBy), r.LongLines, r.MaxLine)
 	for _, name := range outputNames {
 		if _, ok := o.Deliveries[name]; !ok {
 			continue
@@ -85,7 +89,7 @@ func (r *report) table() string {
 	}
 	fmt.Fprintf(w, "duplicates out of window\t%d\n", o.OutOfWindow)
 	fmt.Fprintf(w, "lost\t%d\n", o.Lost)
-	fmt.Fprintf(w, "allowed loss (rotation deleted while down)\t%d events in %d parts; flicker: %.0f truncated bytes lost, %.0f partial bytes dropped\n",
+	fmt.Fprintf(w, "allowed loss (rotations while down)\t%d events in %d parts; flicker: %.0f truncated bytes lost, %.0f partial bytes dropped\n",
 		r.AllowedLoss.Units, r.AllowedLoss.Parts, r.AllowedLoss.FlickerTruncatedBytesLost, r.AllowedLoss.FlickerPartialBytesDropped)
 	fmt.Fprintf(w, "delivered, never written\t%d\n", o.Phantoms)
 	fmt.Fprintf(w, "delivered by a fenced standby\t%d\n", o.FencedDeliveries)
@@ -95,11 +99,12 @@ func (r *report) table() string {
 	fmt.Fprintf(w, "faults\t%s\n", mapString(r.Faults))
 	fmt.Fprintf(w, "peak per process\tRSS %.1f MiB, %d fds, %d goroutines\n", r.Peak.RSSMiB, r.Peak.FDs, r.Peak.Goroutines)
 	w.Flush()
-	fmt.Fprintf(&b, "\n%-4s %-28s %-8s %4s %8s %8s %8s %8s %6s %5s %11s\n", "pod", "start", "end", "exit", "from",
-		"to", "restored", "RSS MiB", "fds", "gor", "gor 1st/last")
+	fmt.Fprintf(&b, "\n%-4s %-26s %-8s %4s %8s %8s %8s %8s %-13s %6s %11s %5s %11s\n", "pod", "start", "end", "exit",
+		"from", "to", "restored", "RSS MiB", "outputs", "fds", "fds 1st/last", "gor", "gor 1st/last")
 	for _, p := range r.Pods {
-		fmt.Fprintf(&b, "%-4d %-28s %-8s %4d %8.1f %8.1f %8.1f %8.1f %6d %5d %5d/%-5d\n", p.ID, p.Start, p.End, p.Exit,
-			p.Started, p.Ended, p.Restored, p.Peak.RSSMiB, p.Peak.FDs, p.Peak.Goroutines, p.Goroutines[0], p.Goroutines[1])
+		fmt.Fprintf(&b, "%-4d %-26s %-8s %4d %8.1f %8.1f %8.1f %8.1f %-13s %6d %5d/%-5d %5d %5d/%-5d\n", p.ID, p.Start, p.End,
+			p.Exit, p.Started, p.Ended, p.Restored, p.Peak.RSSMiB, strings.Join(p.Outputs, ","), p.Peak.FDs, p.FDs[0],
+			p.FDs[1], p.Peak.Goroutines, p.Goroutines[0], p.Goroutines[1])
 	}
 	for kind, samples := range o.Samples {
 		fmt.Fprintf(&b, "\n%s (first %d):\n", kind, len(samples))
@@ -109,6 +114,9 @@ func (r *report) table() string {
 	}
 	for _, e := range r.Errors {
 		fmt.Fprintf(&b, "error: %s\n", e)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
 	}
 	return b.String()
 }

@@ -166,10 +166,17 @@ func (h *harness) fence(wait time.Duration) string {
 		wait.Round(time.Millisecond), podID(p))
 }
 
-// corrupt overwrites the latest snapshot object with garbage (through the server directly, not the proxy) while
-// the holder runs, then kills the holder: the next pod must restore from the history and lose nothing.
+// corrupt overwrites the latest snapshot object with garbage (through the server directly, not the proxy): every
+// other time while the holder runs (it must stop without overwriting it, fenced), else after the holder was
+// killed, before the next pod starts. Either way the next pod must restore from the history and lose nothing.
 func (h *harness) corrupt() string {
 	h.t.Helper()
+	h.corrupts++
+	running := h.corrupts%2 == 1
+	var p *pod
+	if !running {
+		p = h.endHolder(syscall.SIGKILL)
+	}
 	ctx, cancel := context.WithTimeout(h.ctx, 30*time.Second)
 	defer cancel()
 	garbage := bytes.Repeat([]byte("not a snapshot "), 64)
@@ -179,8 +186,13 @@ func (h *harness) corrupt() string {
 	if err != nil {
 		detail = fmt.Sprintf("overwrite failed: %v", err)
 	}
-	h.sleep(time.Second)
-	p := h.endHolder(syscall.SIGKILL)
+	if running {
+		detail += " while the holder ran"
+		h.sleep(time.Second)
+		p = h.endHolder(syscall.SIGKILL)
+	} else {
+		detail += " while no pod ran"
+	}
 	h.startPod(startCorrupt, false)
 	return fmt.Sprintf("%s; pod %d killed", detail, podID(p))
 }

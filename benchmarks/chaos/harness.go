@@ -40,8 +40,9 @@ const (
 	// outputFSBytes is the size of the tmpfs the file outputs write to: the disk a fault fills. Each pod's output
 	// rotates at outputRotateBytes keeping one rotated file, and the harness removes a pod's files once it
 	// ended and they were read.
-	outputFSBytes     = 64 << 20
+	outputFSBytes     = 96 << 20
 	outputRotateBytes = 4 << 20
+	outputRotateFiles = 4
 	// memoryBound is the issue's limit on each flicker process's peak RSS.
 	memoryBound = 128 << 20
 )
@@ -82,12 +83,13 @@ type harness struct {
 	cancel context.CancelFunc
 	bg     sync.WaitGroup
 
-	mu     sync.Mutex
-	pods   []*pod
-	holder *pod // the pod that runs (or is meant to); nil between a kill and the next start
-	tails  []*outputTail
-	faults []faultRecord
-	bgErr  error
+	mu       sync.Mutex
+	pods     []*pod
+	holder   *pod // the pod that runs (or is meant to); nil between a kill and the next start
+	tails    []*outputTail
+	faults   []faultRecord
+	corrupts int // corrupt faults so far
+	bgErr    error
 }
 
 // window is a span of the run, in seconds since it began.
@@ -230,13 +232,13 @@ outputs:
     name: file
     path: %q
     rotate_bytes: %d
-    rotate_files: 1
+    rotate_files: %d
     retry:
       initial: 50ms
       max: 1s
 batch:
   max_wait: 50ms
-`, filepath.Join(h.logDir, "*.log"), scanInterval, maxLineBytes, p.outPath, outputRotateBytes) + h.containerConfig()
+`, filepath.Join(h.logDir, "*.log"), scanInterval, maxLineBytes, p.outPath, outputRotateBytes, outputRotateFiles) + h.containerConfig()
 }
 
 // containerConfig is the YAML of the container inputs.
@@ -294,8 +296,7 @@ func (h *harness) collect(ctx context.Context) {
 	defer tick.Stop()
 	for {
 		if err := h.pollOutputs(); err != nil {
-			h.fail(err)
-			return
+			h.fail(err) // and go on: what can still be read is
 		}
 		select {
 		case <-ctx.Done():
@@ -310,22 +311,24 @@ func (h *harness) pollOutputs() error {
 	tails := append([]*outputTail(nil), h.tails...)
 	h.mu.Unlock()
 	now := time.Now()
+	var errs []error
 	for _, t := range tails {
 		if t.finished {
 			continue
 		}
 		ended := t.exited()
 		if err := t.poll(h.ledger, now); err != nil {
-			return err
+			errs = append(errs, err)
+			continue
 		}
 		if ended {
 			// Read after its pod exited: nothing more comes. Its files go, to keep the small disk free.
 			if err := t.finish(); err != nil {
-				return err
+				errs = append(errs, err)
 			}
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // mountOutputs puts the file outputs' directory on a tmpfs of outputFSBytes, for the disk-full fault. Where

@@ -183,6 +183,7 @@ type verdict struct {
 	OutOfWindow        int                 `json:"duplicates_out_of_window"`
 	Lost               int                 `json:"lost"`
 	AllowedLost        int                 `json:"allowed_lost"`
+	AllowedLostBytes   int64               `json:"allowed_lost_bytes"` // about their raw bytes in the files (a newline counted per event)
 	Phantoms           int                 `json:"delivered_never_written"`
 	FencedDeliveries   int                 `json:"fenced_deliveries"`
 	Samples            map[string][]string `json:"samples,omitempty"`
@@ -275,6 +276,7 @@ func (l *ledger) check(pods []podView, slack time.Duration, allowedLoss func(par
 			}
 			if allowedLoss(st.part) {
 				v.AllowedLost++
+				v.AllowedLostBytes += int64(st.size) + 1
 				v.allowedLostByParts[st.part]++
 				continue
 			}

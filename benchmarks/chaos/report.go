@@ -89,8 +89,9 @@ func (r *report) table() string {
 	}
 	fmt.Fprintf(w, "duplicates out of window\t%d\n", o.OutOfWindow)
 	fmt.Fprintf(w, "lost\t%d\n", o.Lost)
-	fmt.Fprintf(w, "allowed loss (rotations while down)\t%d events in %d parts; flicker: %.0f truncated bytes lost, %.0f partial bytes dropped\n",
-		r.AllowedLoss.Units, r.AllowedLoss.Parts, r.AllowedLoss.FlickerTruncatedBytesLost, r.AllowedLoss.FlickerPartialBytesDropped)
+	fmt.Fprintf(w, "allowed loss (rotations while down)\t%d events (%d bytes) in %d parts; flicker counted %.0f truncated bytes lost, %.0f partial bytes dropped\n",
+		r.AllowedLoss.Units, o.AllowedLostBytes, r.AllowedLoss.Parts, r.AllowedLoss.FlickerTruncatedBytesLost,
+		r.AllowedLoss.FlickerPartialBytesDropped)
 	fmt.Fprintf(w, "delivered, never written\t%d\n", o.Phantoms)
 	fmt.Fprintf(w, "delivered by a fenced standby\t%d\n", o.FencedDeliveries)
 	fmt.Fprintf(w, "long-line pieces (flicker's counter)\t%.0f\n", r.FlickerLongLinePieces)

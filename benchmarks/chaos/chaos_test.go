@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -173,7 +174,7 @@ func (h *harness) run() *report {
 	}, first)
 
 	faultsStart := time.Now()
-	for _, f := range schedule(h.cfg.duration, h.cfg.seed) {
+	for _, f := range schedule(h.cfg.duration, h.cfg.seed, h.cfg.netOutputs) {
 		h.sleep(time.Until(faultsStart.Add(f.At)))
 		rec := h.inject(f)
 		t.Logf("%6.1fs fault %s %s", rec.At, rec.Kind, rec.Detail)
@@ -201,17 +202,20 @@ func (h *harness) run() *report {
 	return h.buildReport(faultsStart)
 }
 
-// drain waits until every written unit arrived at the file output, or until no unit arrived for a first time
-// for 10s while a pod was reading (what is missing then is lost, or the allowed loss), for at most 3 minutes.
+// drain waits until every written unit arrived at the file output (and, with network outputs, none arrived for
+// a first time anywhere for 3s), or until none arrived for a first time for 10s while a pod was reading (what is
+// missing then is lost, or the allowed loss), for at most 3 minutes.
 func (h *harness) drain() {
 	h.waitReading(minUptime, 2*time.Minute)
 	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
 		written, unique, lastFirst := h.ledger.progress()
-		if unique[outFile] >= written {
+		now := h.ledger.since(time.Now())
+		quiet := time.Duration(now - slices.Max(lastFirst[:])) // no output got anything new
+		if unique[outFile] >= written && (!h.cfg.netOutputs || quiet > 3*time.Second) {
 			return
 		}
-		if quiet := time.Duration(h.ledger.since(time.Now()) - lastFirst[outFile]); quiet > 10*time.Second && h.reading() {
+		if quiet > 10*time.Second && h.reading() {
 			return
 		}
 		h.sleep(pollInterval)

@@ -28,8 +28,9 @@
 // runtimes write as partial records of 16 KiB that flicker must join (max_line_bytes 64 KiB for those inputs):
 // the message must arrive whole, checked by its length. Their logs are not rotated.
 //
-// The file outputs write to a 64 MiB tmpfs (rotate_bytes 4 MiB, one rotated file kept; the harness removes a
-// pod's files once the pod ended and they were read), the disk a fault fills. Where a tmpfs cannot be mounted
+// The file outputs write to a 96 MiB tmpfs (rotate_bytes 4 MiB, four rotated files kept, followed by the reader
+// however many times the output rotated between two polls; the harness removes a pod's files once the pod ended
+// and they were read), the disk a fault fills. Where a tmpfs cannot be mounted
 // (not root) that fault is not injected and the report says so. The harness reads every pod's output file while
 // the run goes on (every 250ms), so it knows when, and by which pod, each event arrived. It samples each pod every
 // second: peak RSS (VmHWM of /proc/PID/status), open descriptors (/proc/PID/fd) and go_goroutines from its

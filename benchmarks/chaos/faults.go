@@ -25,6 +25,9 @@ const (
 	faultMinioRestart = "minio_restart"
 	faultCorrupt      = "corrupt_latest_snapshot"
 	faultDiskFull     = "file_output_disk_full"
+	faultNetFail      = "net_output_failing"
+	faultNetStall     = "net_output_stalled"
+	faultNetTooMany   = "net_output_429"
 )
 
 // fault is one entry of the schedule: at At after the faults began, for For (outages).
@@ -37,7 +40,7 @@ type fault struct {
 // schedule spreads the faults over d, in an order and with lengths drawn from seed. The counts scale with d;
 // the short profile (2 minutes) gets at least 2 kill -9s, 1 MinIO outage, 1 output outage and 1 second instance,
 // a 30-minute run at least 20, 3, 3 and 2 (see doc.go).
-func schedule(d time.Duration, seed uint64) []fault {
+func schedule(d time.Duration, seed uint64, netOutputs bool) []fault {
 	rng := rand.New(rand.NewPCG(seed, 0x636861))
 	m := d.Minutes()
 	n := func(perMinute float64, least int) int { return max(least, int(math.Ceil(perMinute*m))) }
@@ -53,6 +56,13 @@ func schedule(d time.Duration, seed uint64) []fault {
 	add(faultFence, n(0.1, 1))
 	add(faultCorrupt, n(0.1, 1))
 	add(faultDiskFull, n(0.1, 1))
+	if netOutputs {
+		net := []string{faultNetFail, faultNetStall, faultNetTooMany}
+		rng.Shuffle(len(net), func(i, j int) { net[i], net[j] = net[j], net[i] })
+		for i := range n(0.2, 1) {
+			add(net[i%3], 1)
+		}
+	}
 	minio := []string{faultMinioPause, faultMinioReset, faultMinioRestart}
 	rng.Shuffle(len(minio), func(i, j int) { minio[i], minio[j] = minio[j], minio[i] })
 	for i := range n(0.15, 1) {
@@ -73,7 +83,8 @@ func schedule(d time.Duration, seed uint64) []fault {
 func (h *harness) inject(f fault) faultRecord {
 	h.t.Helper()
 	switch f.Kind {
-	case faultKill9, faultLongDowntime, faultSIGTERM, faultFence, faultCorrupt, faultDiskFull:
+	case faultKill9, faultLongDowntime, faultSIGTERM, faultFence, faultCorrupt, faultDiskFull, faultNetFail,
+		faultNetStall, faultNetTooMany:
 		// A pod killed before it read anything tests less: let the holder work for a while first.
 		h.waitReading(minUptime, time.Minute)
 	}
@@ -138,6 +149,10 @@ func (h *harness) inject(f fault) faultRecord {
 		rec.Detail = h.corrupt()
 	case faultDiskFull:
 		rec.Detail = h.fillDisk(f.For)
+		rec.For = f.For.Seconds()
+	case faultNetFail, faultNetStall, faultNetTooMany:
+		rec.Detail = h.netOutage(map[string]netFault{faultNetFail: netFail, faultNetStall: netStall,
+			faultNetTooMany: netTooMany}[f.Kind], f.For)
 		rec.For = f.For.Seconds()
 	}
 	h.mu.Lock()
@@ -227,6 +242,24 @@ func (h *harness) fillDisk(d time.Duration) string {
 		h.t.Fatal(err)
 	}
 	return fmt.Sprintf("filled with %.1f MiB", float64(filled)/(1<<20))
+}
+
+// netOutage makes the holder's network output fail, stall or answer 429 for d.
+func (h *harness) netOutage(f netFault, d time.Duration) string {
+	h.mu.Lock()
+	p := h.holder
+	h.mu.Unlock()
+	if p == nil {
+		return "no pod runs"
+	}
+	srv, name := h.netServerOf(p)
+	if srv == nil {
+		return fmt.Sprintf("pod %d has no network output", p.id)
+	}
+	srv.fault(f)
+	h.sleep(d)
+	srv.healthy()
+	return fmt.Sprintf("pod %d's %s output", p.id, name)
 }
 
 func podID(p *pod) int {

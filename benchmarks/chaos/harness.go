@@ -52,7 +52,8 @@ type runConfig struct {
 	duration   time.Duration
 	seed       uint64
 	files      int
-	containers int // Docker containers, and as many Kubernetes pods
+	containers int  // Docker containers, and as many Kubernetes pods
+	netOutputs bool // each pod also ships to http or elasticsearch
 	writer     writerOptions
 }
 
@@ -68,6 +69,7 @@ type harness struct {
 	start  time.Time
 
 	noTmpfs string // why the outputs are not on a tmpfs (the disk-full fault is then not injected)
+	net     netServers
 
 	minio *miniotest.Server
 	proxy *miniotest.Proxy
@@ -162,6 +164,9 @@ func (h *harness) startPod(start string, standby bool) *pod {
 		stateDir: filepath.Join(h.podDir, fmt.Sprintf("state-%03d", id)),
 		outPath:  filepath.Join(h.outDir, fmt.Sprintf("pod-%03d.ndjson", id))}
 	p.outputs[outFile] = true
+	if h.cfg.netOutputs {
+		p.outputs[chooseNet(h.cfg.seed, id)] = true
+	}
 	config := filepath.Join(h.podDir, fmt.Sprintf("config-%03d.yaml", id))
 	if err := os.WriteFile(config, []byte(h.podConfig(p)), 0o644); err != nil {
 		h.t.Fatal(err)
@@ -227,6 +232,9 @@ func (h *harness) podConfig(p *pod) string {
     scan_interval: %s
     close_inactive: 5s
     max_line_bytes: %d
+    fields: {pod: "%d"}
+batch:
+  max_wait: 50ms
 outputs:
   - type: file
     name: file
@@ -236,13 +244,12 @@ outputs:
     retry:
       initial: 50ms
       max: 1s
-batch:
-  max_wait: 50ms
-`, filepath.Join(h.logDir, "*.log"), scanInterval, maxLineBytes, p.outPath, outputRotateBytes, outputRotateFiles) + h.containerConfig()
+`, filepath.Join(h.logDir, "*.log"), scanInterval, maxLineBytes, p.id, p.outPath, outputRotateBytes,
+		outputRotateFiles) + netConfig(p, h.netURL(p)) + h.containerConfig(p)
 }
 
 // containerConfig is the YAML of the container inputs.
-func (h *harness) containerConfig() string {
+func (h *harness) containerConfig(p *pod) string {
 	if h.cfg.containers == 0 {
 		return ""
 	}
@@ -252,12 +259,14 @@ func (h *harness) containerConfig() string {
     path: %q
     scan_interval: %s
     max_line_bytes: %d
+    fields: {pod: "%d"}
 kubernetes:
   - name: kubernetes
     path: %q
     scan_interval: %s
     max_line_bytes: %d
-`, docker, scanInterval, containerMaxLine, pods, scanInterval, containerMaxLine)
+    fields: {pod: "%d"}
+`, docker, scanInterval, containerMaxLine, p.id, pods, scanInterval, containerMaxLine, p.id)
 }
 
 // endHolder ends the running pod with sig (SIGKILL: a crash; SIGTERM: a clean stop) and records the downtime's

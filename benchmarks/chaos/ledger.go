@@ -96,7 +96,7 @@ func (l *ledger) delivered(out uint8, pod int, message string, t time.Time) {
 	defer l.mu.Unlock()
 	u, ok := l.parse(message)
 	st := l.units[u]
-	if !ok || st == nil || len(message) != int(st.size) {
+	if !ok || st == nil || len(message) != int(st.size) || pod < 0 {
 		l.nPhantom++
 		if len(l.phantoms) < 5 {
 			l.phantoms = append(l.phantoms, fmt.Sprintf("%s: %.120q", outputNames[out], message))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/flickerlog/flicker/sinks/http/collecttest"
 	"github.com/flickerlog/flicker/sources/api/oktatest"
 	"github.com/flickerlog/flicker/store"
 )
@@ -33,20 +34,19 @@ const (
 // then 503 while failing is set (one request at a time, so the first are the first batches); batches hold batch
 // events at most. It returns the flags of both runs.
 func apiOutidsSetup(t *testing.T, dir string, batch int, accepted int64) (srv *oktatest.Server, out, reg string,
-	args []string, down *collector, failing *atomic.Bool,
+	args []string, down *collecttest.Server, failing *atomic.Bool,
 ) {
 	t.Helper()
 	srv = oktatest.Start(t, oktatest.Options{Token: apiToken})
 	srv.Add(apiOutidsBefore)
-	down, downSrv := newCollector(t)
 	failing = new(atomic.Bool)
 	failing.Store(true)
-	down.fail = func(n int64) int {
-		if n > accepted && failing.Load() {
+	down = collecttest.Start(t, collecttest.FailWith(func(n int) int {
+		if int64(n) > accepted && failing.Load() {
 			return http.StatusServiceUnavailable
 		}
 		return 0
-	}
+	}))
 	out, reg = filepath.Join(dir, "out.ndjson"), filepath.Join(dir, "reg.db")
 	cfg := "api_sources:\n" + oktaSource("okta-audit", srv.Endpoint(), apiToken, 200) + fmt.Sprintf(`outputs:
   - type: file
@@ -60,7 +60,7 @@ func apiOutidsSetup(t *testing.T, dir string, batch int, accepted int64) (srv *o
 batch:
   max_events: %d
   max_wait: 20ms
-`, out, downSrv.URL, batch)
+`, out, down.URL(), batch)
 	path := filepath.Join(dir, "api.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -98,13 +98,13 @@ func restartAPIOutids(t *testing.T, dir string, srv *oktatest.Server, args []str
 }
 
 // checkAPIDown fails unless the HTTP output received every uuid exactly once.
-func checkAPIDown(t *testing.T, srv *oktatest.Server, uuids []string, down *collector, logs string) {
+func checkAPIDown(t *testing.T, srv *oktatest.Server, uuids []string, down *collecttest.Server, logs string) {
 	t.Helper()
 	for i, id := range uuids {
 		item, _ := srv.Event(id)
-		if c := down.count(string(item)); c != 1 {
+		if c := down.Count(string(item)); c != 1 {
 			t.Fatalf("the output that was down received event %d (%s) %d times, want once (%d events in all); logs:\n%s",
-				i, id, c, down.total(), logs)
+				i, id, c, down.Total(), logs)
 		}
 	}
 }
@@ -118,7 +118,7 @@ func TestAPIHealthyOutputReceivesNoUUIDTwiceAfterSIGTERM(t *testing.T) {
 	srv, out, reg, args, down, failing := apiOutidsSetup(t, dir, 200, 0)
 	p := start(t, dir, args...)
 	waitIDs(t, time.Minute, out, srv.UUIDs(), "the healthy output to receive every event", p)
-	waitFor(t, time.Minute, "the HTTP output to be tried", func() bool { return down.requests.Load() > 0 }, p)
+	waitFor(t, time.Minute, "the HTTP output to be tried", func() bool { return down.Requests() > 0 }, p)
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	// The exit code may be 1: the drain gives up on the failing output (see runOutposFirst).
 	if code := p.wait(time.Minute); code != 0 && code != 1 {
@@ -163,7 +163,7 @@ func TestAPIHealthyOutputIDsSurviveKill9(t *testing.T) {
 	p := start(t, dir, append(args[:len(args):len(args)], "--http-addr", addr, "--commit-interval", "50ms")...)
 	metric := func(name, label string) float64 { return scrapeMetric(addr, name, label) }
 	waitFor(t, time.Minute, "the healthy output to accept every event while the other fails", func() bool {
-		return metric("flicker_output_events_total", `output="healthy"`) == apiOutidsBefore && down.requests.Load() > 0
+		return metric("flicker_output_events_total", `output="healthy"`) == apiOutidsBefore && down.Requests() > 0
 	}, p)
 	waitRegistrySettled(t, addr, time.Second, p)
 	p.kill()
@@ -200,12 +200,12 @@ func TestAPIHealthyOutputPartlyAcceptedPage(t *testing.T) {
 	p := start(t, dir, args...)
 	waitIDs(t, time.Minute, out, srv.UUIDs(), "the healthy output to receive every event", p)
 	waitFor(t, time.Minute, "the HTTP output to fail after its first request",
-		func() bool { return down.requests.Load() > 1 }, p)
+		func() bool { return down.Requests() > 1 }, p)
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	if code := p.wait(time.Minute); code != 0 && code != 1 {
 		t.Fatalf("exit %d after SIGTERM; logs:\n%s", code, p.logs())
 	}
-	if n := down.total(); n == 0 || n%200 == 0 {
+	if n := down.Total(); n == 0 || n%200 == 0 {
 		t.Fatalf("the HTTP output accepted %d events before it failed: the test needs part of a page", n)
 	}
 
@@ -227,7 +227,7 @@ func TestAPIEndpointChangeDropsFormerIDs(t *testing.T) {
 	srv, out, reg, args, down, failing := apiOutidsSetup(t, dir, 200, 0)
 	p := start(t, dir, args...)
 	waitIDs(t, time.Minute, out, srv.UUIDs(), "the healthy output to receive every event", p)
-	waitFor(t, time.Minute, "the HTTP output to be tried", func() bool { return down.requests.Load() > 0 }, p)
+	waitFor(t, time.Minute, "the HTTP output to be tried", func() bool { return down.Requests() > 0 }, p)
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	if code := p.wait(time.Minute); code != 0 && code != 1 {
 		t.Fatalf("exit %d after SIGTERM; logs:\n%s", code, p.logs())

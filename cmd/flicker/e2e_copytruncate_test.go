@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/flickerlog/flicker/sinks/http/collecttest"
 )
 
 // TestCopytruncateRotation: logrotate's copytruncate (copy app.log to app.log.1, truncate app.log, the writer
@@ -28,9 +30,9 @@ func TestCopytruncateRotation(t *testing.T) {
 					t.Fatal(err)
 				}
 				app, reg := filepath.Join(logs, "app.log"), filepath.Join(dir, "reg.db")
-				coll, srv := newCollector(t)
+				coll := collecttest.Start(t)
 				cfg := writeOutputsConfig(t, dir, filepath.Join(logs, glob), fmt.Sprintf("  - type: http\n    url: %q\n",
-					srv.URL), "queue:\n  max_events: 100\n")
+					coll.URL()), "queue:\n  max_events: 100\n")
 				run := func(args ...string) *proc {
 					return start(t, dir, append([]string{"-c", cfg, "--registry-file", reg, "--commit-interval", "50ms"},
 						args...)...)
@@ -42,17 +44,17 @@ func TestCopytruncateRotation(t *testing.T) {
 					appendLines(t, app, "before", 0, 1000)
 					want = lines("before", 0, 1000)
 					p = run()
-					waitFor(t, 30*time.Second, "lines before the rotation", func() bool { return coll.total() >= 1000 }, p)
+					waitFor(t, 30*time.Second, "lines before the rotation", func() bool { return coll.Total() >= 1000 }, p)
 					p.stop()
 					appendLines(t, app, "unread", 0, 500) // after the last commit, before the copy
 					want = append(want, lines("unread", 0, 500)...)
 				} else {
 					// 8,000 lines of 119 bytes: far more than one read (256 KiB) and the queue hold.
-					coll.hold = make(chan struct{})
+					coll.Stall()
 					appendLines(t, app, "before", 0, 8000)
 					want = lines("before", 0, 8000)
 					p = run()
-					waitFor(t, 30*time.Second, "the output blocked", func() bool { return coll.requests.Load() > 0 }, p)
+					waitFor(t, 30*time.Second, "the output blocked", func() bool { return coll.Requests() > 0 }, p)
 				}
 				data, err := os.ReadFile(app)
 				if err != nil {
@@ -69,11 +71,11 @@ func TestCopytruncateRotation(t *testing.T) {
 				if stopped {
 					p = run()
 				} else {
-					close(coll.hold)
+					coll.Healthy()
 				}
 				// The lines after the truncation arrive once the truncation was seen, and with it the copy.
 				waitFor(t, 30*time.Second, "the lines written after the truncation", func() bool {
-					return coll.count(line("after", 199)) > 0
+					return coll.Count(line("after", 199)) > 0
 				}, p)
 				p.stop()
 
@@ -83,10 +85,10 @@ func TestCopytruncateRotation(t *testing.T) {
 				}
 				counts := make(map[string]int, len(want))
 				for _, w := range want {
-					counts[w] = coll.count(w)
+					counts[w] = coll.Count(w)
 				}
 				assertExactlyOnce(t, counts, want)
-				if n := coll.total(); n != len(want) {
+				if n := coll.Total(); n != len(want) {
 					t.Fatalf("%d events, want %d", n, len(want))
 				}
 			})

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flickerlog/flicker/sinks/http/collecttest"
 )
 
 // TestHTTPOutputBadRequestIsolatesBadEvents: the http output against an endpoint that refuses a whole request
@@ -20,16 +22,15 @@ import (
 func TestHTTPOutputBadRequestIsolatesBadEvents(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	coll, srv := newCollector(t)
 	const marker = "INVALID"
-	coll.refuse = func(msgs []string) string {
+	coll := collecttest.Start(t, collecttest.Refuse(func(msgs []string) string {
 		for _, m := range msgs {
 			if strings.Contains(m, marker) {
 				return "invalid event: " + m
 			}
 		}
 		return ""
-	}
+	}))
 	bad := []int{0, 500, 999}
 	logPath := filepath.Join(dir, "app.log")
 	var lines strings.Builder
@@ -49,7 +50,7 @@ func TestHTTPOutputBadRequestIsolatesBadEvents(t *testing.T) {
     url: %q
     insecure_skip_verify: true
     dead_letter: {path: %q, max_bytes: 1, max_files: 5}
-`, srv.URL, dead), "")
+`, coll.URL(), dead), "")
 	p := start(t, dir, "-c", cfg, "--registry-file", filepath.Join(dir, "reg.db"), "--once",
 		"--log-format", "json", "--log-level", "debug")
 	if code := p.wait(time.Minute); code != 0 {
@@ -61,11 +62,11 @@ func TestHTTPOutputBadRequestIsolatesBadEvents(t *testing.T) {
 		if slices.Contains(bad, i) {
 			want = 0
 		}
-		if n := coll.count(line("h", i)) + coll.count(line(marker, i)); n != want {
+		if n := coll.Count(line("h", i)) + coll.Count(line(marker, i)); n != want {
 			t.Errorf("line %d accepted by the endpoint %d times, want %d", i, n, want)
 		}
 	}
-	if n := coll.total(); n != 1000-len(bad) {
+	if n := coll.Total(); n != 1000-len(bad) {
 		t.Errorf("the endpoint accepted %d events, want %d", n, 1000-len(bad))
 	}
 	var got []string
@@ -87,7 +88,7 @@ func TestHTTPOutputBadRequestIsolatesBadEvents(t *testing.T) {
 	if !strings.Contains(logs, `"message":"rotated"`) || !strings.Contains(logs, `"component":"sink.http"`) {
 		t.Errorf("no line of the dead letter's rotation or of the http output: their log keys went unchecked")
 	}
-	t.Logf("%d requests", coll.requests.Load())
+	t.Logf("%d requests", coll.Requests())
 }
 
 // deadLetterRotations lists the rotated files of the dead letter file at path that exist: path.1, path.2, ...

@@ -15,6 +15,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/flickerlog/flicker/sinks/elasticsearch/estest"
+	"github.com/flickerlog/flicker/sinks/http/collecttest"
 )
 
 // These tests check per-output positions through the binary (DESIGN.md section 6): with one output down, a
@@ -74,17 +75,9 @@ var healthyKinds = []struct {
 		return h
 	}},
 	{"http", func(t *testing.T, dir string) healthyOutput {
-		coll, srv := newCollector(t)
-		return localHealthy(dir, fmt.Sprintf("  - type: http\n    name: healthy\n    url: %q\n", srv.URL),
-			func() map[string]int {
-				coll.mu.Lock()
-				defer coll.mu.Unlock()
-				out := make(map[string]int, len(coll.counts))
-				for k, v := range coll.counts {
-					out[k] = v
-				}
-				return out
-			})
+		coll := collecttest.Start(t)
+		return localHealthy(dir, fmt.Sprintf("  - type: http\n    name: healthy\n    url: %q\n", coll.URL()),
+			coll.Messages)
 	}},
 	{"elasticsearch", func(t *testing.T, dir string) healthyOutput {
 		// Indexed counts a document indexed twice (same _id, _version 2) as a duplicate.
@@ -124,32 +117,31 @@ const outposTotal = 3000
 
 // outposSetup writes outposTotal lines and a config with h and an HTTP output named down that answers 503 while
 // failing is set; it returns the flags of both runs.
-func outposSetup(t *testing.T, dir string, h healthyOutput) (args []string, down *collector, failing *atomic.Bool) {
+func outposSetup(t *testing.T, dir string, h healthyOutput) (args []string, down *collecttest.Server, failing *atomic.Bool) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(h.logPath), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	down, srv := newCollector(t)
 	failing = new(atomic.Bool)
 	failing.Store(true)
-	down.fail = func(int64) int {
+	down = collecttest.Start(t, collecttest.FailWith(func(int) int {
 		if failing.Load() {
 			return http.StatusServiceUnavailable
 		}
 		return 0
-	}
+	}))
 	cfg := writeOutputsConfig(t, dir, filepath.Join(filepath.Dir(h.logPath), "*.log"), h.config+fmt.Sprintf(
-		"  - type: http\n    name: down\n    url: %q\n    retry: {initial: 50ms, max: 200ms}\n", srv.URL), "")
+		"  - type: http\n    name: down\n    url: %q\n    retry: {initial: 50ms, max: 200ms}\n", down.URL()), "")
 	appendLines(t, h.logPath, "o", 0, outposTotal)
 	return append([]string{"-c", cfg, "--log-format", "json", "--shutdown-timeout", h.shutdown}, h.args...), down, failing
 }
 
 // runOutposFirst runs flicker until h received every line while down failed, then stops it with SIGTERM.
-func runOutposFirst(t *testing.T, dir string, h healthyOutput, args []string, down *collector) {
+func runOutposFirst(t *testing.T, dir string, h healthyOutput, args []string, down *collecttest.Server) {
 	t.Helper()
 	p := startStdout(t, dir, h.stdout, h.env, append(args[:len(args):len(args)], h.first...)...)
 	waitFor(t, time.Minute, "the healthy output to receive every line while the other fails", func() bool {
-		return sumCounts(h.received()) >= outposTotal && down.requests.Load() > 0
+		return sumCounts(h.received()) >= outposTotal && down.Requests() > 0
 	}, p)
 	// The drain gives up on the failing output; the healthy one still closes cleanly: exit 0.
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
@@ -173,14 +165,14 @@ func restartOutpos(t *testing.T, dir string, h healthyOutput, args []string, fai
 }
 
 // checkReceived fails unless the healthy output received every line want times in all and down every line once.
-func checkReceived(t *testing.T, kind string, got map[string]int, want int, down *collector, logs string) {
+func checkReceived(t *testing.T, kind string, got map[string]int, want int, down *collecttest.Server, logs string) {
 	t.Helper()
 	for i := range outposTotal {
 		if c := got[line("o", i)]; c != want {
 			t.Fatalf("healthy %s output received line %d %d times, want %d (%d events in all); logs:\n%s",
 				kind, i, c, want, sumCounts(got), logs)
 		}
-		if c := down.count(line("o", i)); c != 1 {
+		if c := down.Count(line("o", i)); c != 1 {
 			t.Fatalf("the output that was down received line %d %d times, want once; logs:\n%s", i, c, logs)
 		}
 	}
@@ -276,7 +268,7 @@ func TestHealthyOutputDuplicatesAfterKillBoundedByLastCommit(t *testing.T) {
 	p := start(t, dir, append(args[:len(args):len(args)], "--http-addr", addr, "--commit-interval", "50ms")...)
 	metric := func(name, label string) float64 { return scrapeMetric(addr, name, label) }
 	waitFor(t, time.Minute, "the healthy output to accept every line while the other fails", func() bool {
-		return metric("flicker_output_events_total", `output="healthy"`) == outposTotal && down.requests.Load() > 0
+		return metric("flicker_output_events_total", `output="healthy"`) == outposTotal && down.Requests() > 0
 	}, p)
 	// A queued change is committed within one --commit-interval: wait for a commit, or for twenty intervals
 	// without one (then the last commit had the healthy output's last position already).
@@ -292,7 +284,7 @@ func TestHealthyOutputDuplicatesAfterKillBoundedByLastCommit(t *testing.T) {
 		if c := got[line("o", i)]; c < 1 || c > 2 {
 			t.Fatalf("healthy output received line %d %d times; logs:\n%s", i, c, logs)
 		}
-		if c := down.count(line("o", i)); c != 1 {
+		if c := down.Count(line("o", i)); c != 1 {
 			t.Fatalf("the output that was down received line %d %d times, want once; logs:\n%s", i, c, logs)
 		}
 	}

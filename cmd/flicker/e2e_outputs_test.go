@@ -2,124 +2,25 @@ package main_test
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 
 	"github.com/flickerlog/flicker/sinks/elasticsearch/estest"
+	"github.com/flickerlog/flicker/sinks/http/collecttest"
 )
 
 // These tests run the flicker binary with the HTTP output against an httptest server in this process (a real
 // HTTP/1.1 server on 127.0.0.1), and with the S3 output against the pinned MinIO.
-
-// collector is an HTTP endpoint that records the messages of every NDJSON batch it accepts. fail decides, per
-// request, to answer an error status instead (0: accept); hold blocks a request until released; refuse, given
-// the request's messages, answers 400 with the text it returns (none: accept).
-type collector struct {
-	mu       sync.Mutex
-	counts   map[string]int
-	requests atomic.Int64
-	fail     func(n int64) int
-	hold     chan struct{}
-	refuse   func(msgs []string) string
-}
-
-func newCollector(t *testing.T) (*collector, *httptest.Server) {
-	c := &collector{counts: map[string]int{}}
-	srv := httptest.NewServer(c)
-	t.Cleanup(srv.Close)
-	return c, srv
-}
-
-func (c *collector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	n := c.requests.Add(1)
-	// Read the body before holding: only then does the server notice a client that went away (a flicker killed
-	// when a test failed) and end the request's context; otherwise the held handler, and the test, never return.
-	raw, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	if c.hold != nil {
-		select {
-		case <-c.hold:
-		case <-r.Context().Done():
-			return
-		}
-	}
-	if c.fail != nil {
-		if code := c.fail(n); code != 0 {
-			http.Error(w, "injected failure", code)
-			return
-		}
-	}
-	var body io.Reader = bytes.NewReader(raw)
-	if r.Header.Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		body = zr
-	}
-	var msgs []string
-	sc := bufio.NewScanner(body)
-	sc.Buffer(make([]byte, 1<<20), 8<<20)
-	for sc.Scan() {
-		var ev shipped
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		msgs = append(msgs, ev.Message)
-	}
-	if err := sc.Err(); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	if c.refuse != nil {
-		if why := c.refuse(msgs); why != "" {
-			http.Error(w, why, http.StatusBadRequest)
-			return
-		}
-	}
-	c.mu.Lock()
-	for _, m := range msgs {
-		c.counts[m]++
-	}
-	c.mu.Unlock()
-	w.WriteHeader(http.StatusOK)
-}
-
-func (c *collector) count(msg string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.counts[msg]
-}
-
-func (c *collector) total() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, v := range c.counts {
-		n += v
-	}
-	return n
-}
 
 func writeOutputsConfig(t *testing.T, dir, logGlob, outputs, queue string) string {
 	t.Helper()
@@ -137,20 +38,15 @@ func writeOutputsConfig(t *testing.T, dir, logGlob, outputs, queue string) strin
 // gets every event once it recovers.
 func TestFanOutHealthyOutputNeverDuplicated(t *testing.T) {
 	dir := t.TempDir()
-	coll, srv := newCollector(t)
-	coll.fail = func(n int64) int {
-		if n <= 8 {
-			return http.StatusServiceUnavailable
-		}
-		return 0
-	}
+	coll := collecttest.Start(t)
+	coll.FailNext(8, http.StatusServiceUnavailable)
 	out := filepath.Join(dir, "out.ndjson")
 	cfg := writeOutputsConfig(t, dir, filepath.Join(dir, "*.log"), fmt.Sprintf(`  - type: file
     path: %q
   - type: http
     url: %q
     retry: {initial: 50ms, max: 200ms}
-`, out, srv.URL), "")
+`, out, coll.URL()), "")
 	appendLines(t, filepath.Join(dir, "app.log"), "f", 0, 3000)
 	p := start(t, dir, "-c", cfg, "--registry-file", filepath.Join(dir, "reg.db"), "--once", "--log-format", "json")
 	if code := p.wait(2 * time.Minute); code != 0 {
@@ -161,12 +57,12 @@ func TestFanOutHealthyOutputNeverDuplicated(t *testing.T) {
 		if c := counts[line("f", i)]; c != 1 {
 			t.Fatalf("file output got line %d %d times, want exactly once", i, c)
 		}
-		if coll.count(line("f", i)) == 0 {
+		if coll.Count(line("f", i)) == 0 {
 			t.Fatalf("HTTP output never got line %d", i)
 		}
 	}
-	if coll.requests.Load() <= 8 {
-		t.Fatalf("only %d requests: the failures were not retried", coll.requests.Load())
+	if coll.Requests() <= 8 {
+		t.Fatalf("only %d requests: the failures were not retried", coll.Requests())
 	}
 }
 
@@ -188,16 +84,16 @@ func backpressureHold(t *testing.T) time.Duration {
 // and when the output recovers everything arrives.
 func TestBackpressureBoundsMemory(t *testing.T) {
 	dir := t.TempDir()
-	coll, srv := newCollector(t)
-	coll.hold = make(chan struct{})
-	cfg := writeOutputsConfig(t, dir, filepath.Join(dir, "*.log"), fmt.Sprintf("  - type: http\n    url: %q\n    timeout: 10m\n", srv.URL),
+	coll := collecttest.Start(t)
+	coll.Stall()
+	cfg := writeOutputsConfig(t, dir, filepath.Join(dir, "*.log"), fmt.Sprintf("  - type: http\n    url: %q\n    timeout: 10m\n", coll.URL()),
 		"queue:\n  max_bytes: 8388608\n")
 	const lines = 400_000 // ~46 MiB of 121-byte lines
 	appendLines(t, filepath.Join(dir, "app.log"), "b", 0, lines)
 	addr := freeAddr(t)
 	p := start(t, dir, "-c", cfg, "--registry-file", filepath.Join(dir, "reg.db"), "--once", "--log-format", "json",
 		"--http-addr", addr)
-	waitFor(t, time.Minute, "the blocked output to hold a request", func() bool { return coll.requests.Load() > 0 }, p)
+	waitFor(t, time.Minute, "the blocked output to hold a request", func() bool { return coll.Requests() > 0 }, p)
 	deadline := time.Now().Add(backpressureHold(t))
 	var maxQueue, maxHeap float64
 	for time.Now().Before(deadline) {
@@ -212,7 +108,7 @@ func TestBackpressureBoundsMemory(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	rss := peakRSS(t, p.cmd.Process.Pid)
-	close(coll.hold)
+	coll.Healthy()
 	if code := p.wait(3 * time.Minute); code != 0 {
 		t.Fatalf("exit %d:\n%s", code, p.logs())
 	}
@@ -224,7 +120,7 @@ func TestBackpressureBoundsMemory(t *testing.T) {
 	if maxHeap == 0 || maxHeap > 40<<20 {
 		t.Fatalf("Go heap in use peaked at %.1f MiB while blocked with a 46 MiB input and an 8 MiB queue", maxHeap/(1<<20))
 	}
-	if got := coll.total(); got < lines {
+	if got := coll.Total(); got < lines {
 		t.Fatalf("%d of %d lines arrived after the output recovered", got, lines)
 	}
 	t.Logf("blocked %s: queue peaked at %.1f MiB, heap in use at %.1f MiB, peak RSS %d MiB (race build), input %d MiB",
@@ -375,17 +271,17 @@ func TestElasticsearchOutputWiring(t *testing.T) {
 // server that has not answered yet, never a fourth, and every line arrives exactly once when the server answers.
 func TestHTTPOutputWorkersKeepRequestsInFlight(t *testing.T) {
 	dir := t.TempDir()
-	coll, srv := newCollector(t)
-	coll.hold = make(chan struct{})
+	coll := collecttest.Start(t)
+	coll.Stall()
 	cfg := writeOutputsConfig(t, dir, filepath.Join(dir, "*.log"), fmt.Sprintf(`  - type: http
     url: %q
     workers: 3
-`, srv.URL), "  max_events: 100\n")
+`, coll.URL()), "  max_events: 100\n")
 	appendLines(t, filepath.Join(dir, "app.log"), "w", 0, 2000)
 	addr := freeAddr(t)
 	p := start(t, dir, "-c", cfg, "--registry-file", filepath.Join(dir, "reg.db"), "--once", "--log-format", "json",
 		"--http-addr", addr)
-	waitFor(t, time.Minute, "three requests in flight", func() bool { return coll.requests.Load() >= 3 }, p)
+	waitFor(t, time.Minute, "three requests in flight", func() bool { return coll.Requests() >= 3 }, p)
 	// Every line read, so a fourth batch is ready (the 300ms below is not spent waiting for the reader on a
 	// loaded machine): a fourth request would arrive by then.
 	waitFor(t, time.Minute, "the whole file read", func() bool {
@@ -394,15 +290,15 @@ func TestHTTPOutputWorkersKeepRequestsInFlight(t *testing.T) {
 		return err == nil && code == 200 && n == 2000
 	}, p)
 	time.Sleep(300 * time.Millisecond)
-	if n := coll.requests.Load(); n != 3 {
+	if n := coll.Requests(); n != 3 {
 		t.Fatalf("%d requests in flight with workers: 3", n)
 	}
-	close(coll.hold)
+	coll.Healthy()
 	if code := p.wait(2 * time.Minute); code != 0 {
 		t.Fatalf("exit %d:\n%s", code, p.logs())
 	}
 	for i := range 2000 {
-		if c := coll.count(line("w", i)); c != 1 {
+		if c := coll.Count(line("w", i)); c != 1 {
 			t.Fatalf("line %d arrived %d times, want exactly once", i, c)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/flickerlog/flicker/sinks/http/collecttest"
 )
 
 // These tests hold the built binary to promises the README makes and no other test exercised: the Go memory
@@ -79,19 +81,19 @@ func TestMemoryLimitApplied(t *testing.T) {
 func TestReadyzWhileStopping(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	coll, srv := newCollector(t)
-	coll.fail = func(int64) int { return 503 }
+	coll := collecttest.Start(t)
+	coll.Fail(503)
 	cfg := writeOutputsConfig(t, dir, filepath.Join(dir, "*.log"), fmt.Sprintf(`  - type: http
     url: %q
     retry: {initial: 50ms, max: 200ms}
-`, srv.URL), "")
+`, coll.URL()), "")
 	appendLines(t, filepath.Join(dir, "app.log"), "r", 0, 100)
 	addr := freeAddr(t)
 	p := start(t, dir, "-c", cfg, "--registry-file", filepath.Join(dir, "reg.db"), "--http-addr", addr,
 		"--log-format", "json", "--shutdown-timeout", "5s")
 	waitFor(t, 30*time.Second, "/readyz 200 and the output retried", func() bool {
 		code, _, err := get("http://" + addr + "/readyz")
-		return err == nil && code == 200 && coll.requests.Load() >= 3
+		return err == nil && code == 200 && coll.Requests() >= 3
 	}, p)
 	if code, _, err := get("http://" + addr + "/healthz"); err != nil || code != 200 {
 		t.Fatalf("/healthz while shipping: %d %v", code, err)
@@ -129,8 +131,8 @@ func TestReadyzWhileStopping(t *testing.T) {
 	if notReady < 5 {
 		t.Fatalf("only %d /readyz answers during the drain (exit %d); logs:\n%s", notReady, code, p.logs())
 	}
-	if coll.total() != 0 {
-		t.Fatalf("the failing output accepted %d events", coll.total())
+	if coll.Total() != 0 {
+		t.Fatalf("the failing output accepted %d events", coll.Total())
 	}
 	t.Logf("%d answers of 503 during the drain, exit %d", notReady, code)
 }
@@ -142,8 +144,8 @@ func TestReadyzWhileStopping(t *testing.T) {
 func TestDeletedWhileReadingReadToEndThenReleased(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	coll, srv := newCollector(t)
-	coll.hold = make(chan struct{})
+	coll := collecttest.Start(t)
+	coll.Stall()
 	logPath := filepath.Join(dir, "app.log")
 	const total = 30000 // about 3.4 MB, 6 times the queue's bound
 	appendLines(t, logPath, "del", 0, total)
@@ -162,7 +164,7 @@ batch:
   max_bytes: 262144
 queue:
   max_bytes: 524288
-`, logPath, srv.URL)), 0o644); err != nil {
+`, logPath, coll.URL())), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
@@ -173,7 +175,7 @@ queue:
 	var read float64
 	waitFor(t, 30*time.Second, "the output to be called and held", func() bool {
 		code, body, err := get("http://" + addr + "/metrics")
-		if err != nil || code != 200 || coll.requests.Load() == 0 {
+		if err != nil || code != 200 || coll.Requests() == 0 {
 			return false
 		}
 		read, _ = labelledMetric(body, "flicker_input_bytes_total", `input="app"`)
@@ -190,19 +192,19 @@ queue:
 	if fds := openFDs(t, pid, logPath); len(fds) != 1 || !fds[0].deleted {
 		t.Fatalf("after the deletion, with the file unread, flicker holds %+v, want the deleted file open", fds)
 	}
-	close(coll.hold)
+	coll.Healthy()
 	waitFor(t, 2*time.Minute, "every line of the deleted file, or its handle closed", func() bool {
-		return coll.total() >= total || len(openFDs(t, pid, logPath)) == 0
+		return coll.Total() >= total || len(openFDs(t, pid, logPath)) == 0
 	}, p)
 	// Released before its end, the rest of the file is lost; what was queued arrives within moments.
-	waitFor(t, 30*time.Second, "every line of the deleted file", func() bool { return coll.total() >= total }, p)
+	waitFor(t, 30*time.Second, "every line of the deleted file", func() bool { return coll.Total() >= total }, p)
 	waitFor(t, 30*time.Second, "the deleted file's handle to be closed", func() bool {
 		return len(openFDs(t, pid, logPath)) == 0
 	}, p)
 	p.stop()
 	for i := range total {
-		if c := coll.count(line("del", i)); c != 1 {
-			t.Fatalf("line %d arrived %d times, want exactly once (%d events in all)", i, c, coll.total())
+		if c := coll.Count(line("del", i)); c != 1 {
+			t.Fatalf("line %d arrived %d times, want exactly once (%d events in all)", i, c, coll.Total())
 		}
 	}
 	if !strings.Contains(p.logs(), "release deleted file read to its end") {

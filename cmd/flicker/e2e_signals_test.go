@@ -5,13 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/flickerlog/flicker/internal/miniotest"
+	"github.com/flickerlog/flicker/sinks/http/collecttest"
 	"github.com/flickerlog/flicker/snapshot"
 	"github.com/flickerlog/flicker/store"
 )
@@ -105,28 +103,6 @@ func (p *proc) stopWithin(budget time.Duration) (int, time.Duration) {
 	return p.cmd.ProcessState.ExitCode(), elapsed
 }
 
-// hangingCollector is a collector whose endpoint can be switched to never answer (until the client goes away).
-func hangingCollector(t *testing.T) (*collector, *httptest.Server, *atomic.Bool) {
-	coll := &collector{counts: map[string]int{}}
-	var hang atomic.Bool
-	ended := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if hang.Load() {
-			coll.requests.Add(1)
-			_, _ = io.Copy(io.Discard, r.Body) // read to the end: only then does the server notice a client gone
-			select {
-			case <-r.Context().Done():
-			case <-ended:
-			}
-			return
-		}
-		coll.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(ended) }) // runs first: Close waits for the handlers
-	return coll, srv, &hang
-}
-
 // readLines counts the lines read from r until it has n, then returns.
 func readLines(r io.Reader, n int) <-chan int {
 	got := make(chan int, 1)
@@ -208,13 +184,13 @@ func TestSIGHUPAndSIGUSR1KeepShipping(t *testing.T) {
 func TestSIGPIPEOnStdoutIsAnOutputError(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	coll, srv := newCollector(t)
+	coll := collecttest.Start(t)
 	app, reg := filepath.Join(dir, "app.log"), filepath.Join(dir, "reg.db")
 	cfg := writeOutputsConfig(t, dir, filepath.Join(dir, "*.log"), fmt.Sprintf(`  - type: stdout
     retry: {initial: 50ms, max: 200ms}
   - type: http
     url: %q
-`, srv.URL), "")
+`, coll.URL()), "")
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -235,12 +211,12 @@ func TestSIGPIPEOnStdoutIsAnOutputError(t *testing.T) {
 		t.Fatalf("no 100 lines on stdout; logs:\n%s", p.logs())
 	}
 	r.Close() // the reader exits: the next write to stdout is EPIPE
-	waitFor(t, time.Minute, "100 lines at the HTTP output", func() bool { return coll.total() >= 100 }, p)
+	waitFor(t, time.Minute, "100 lines at the HTTP output", func() bool { return coll.Total() >= 100 }, p)
 
 	appendLines(t, app, "b", 0, 100)
 	waitFor(t, time.Minute, "the broken pipe reported and 200 lines at the HTTP output", func() bool {
 		p.running()
-		return strings.Contains(p.logs(), "stdout is a broken pipe") && coll.total() >= 200
+		return strings.Contains(p.logs(), "stdout is a broken pipe") && coll.Total() >= 200
 	}, p)
 	code, elapsed := p.stopWithin(budget)
 	if code != 0 {
@@ -258,12 +234,12 @@ func TestSIGPIPEOnStdoutIsAnOutputError(t *testing.T) {
 func TestShutdownBudgetOutputsDownLocal(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	coll, srv, hang := hangingCollector(t)
+	coll := collecttest.Start(t)
 	app, reg := filepath.Join(dir, "app.log"), filepath.Join(dir, "reg.db")
 	cfg := writeOutputsConfig(t, dir, filepath.Join(dir, "*.log"), fmt.Sprintf(`  - type: stdout
   - type: http
     url: %q
-`, srv.URL), "")
+`, coll.URL()), "")
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -283,14 +259,14 @@ func TestShutdownBudgetOutputsDownLocal(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatalf("no 100 lines on stdout; logs:\n%s", p.logs())
 	}
-	waitFor(t, time.Minute, "100 lines at the HTTP output", func() bool { return coll.total() >= 100 }, p)
+	waitFor(t, time.Minute, "100 lines at the HTTP output", func() bool { return coll.Total() >= 100 }, p)
 
 	// Both outputs down: the server hangs, and stdout is no longer read, so a batch of 2000 lines (far more than
 	// a pipe buffer) blocks its write.
-	hang.Store(true)
-	before := coll.requests.Load()
+	coll.Stall()
+	before := coll.Requests()
 	appendLines(t, app, "b", 0, 3000)
-	waitFor(t, time.Minute, "a request of the new lines", func() bool { return coll.requests.Load() > before }, p)
+	waitFor(t, time.Minute, "a request of the new lines", func() bool { return coll.Requests() > before }, p)
 	code, elapsed := p.stopWithin(budget)
 	if code != 1 {
 		t.Fatalf("exit %d after SIGTERM (%s), want 1 (stdout could not be closed); logs:\n%s", code, elapsed, p.logs())
@@ -307,10 +283,10 @@ func TestShutdownBudgetOutputsDownLocal(t *testing.T) {
 func TestShutdownBudgetOutputDownS3(t *testing.T) {
 	t.Parallel()
 	f := newS3Fixture(t)
-	coll, srv, hang := hangingCollector(t)
+	coll := collecttest.Start(t)
 	cfg := writeOutputsConfig(t, f.dir, filepath.Join(filepath.Dir(f.logPath), "*.log"), fmt.Sprintf(`  - type: http
     url: %q
-`, srv.URL), "")
+`, coll.URL()), "")
 	appendLines(t, f.logPath, "a", 0, 200)
 	accepted := fileSize(t, f.logPath)
 	const budget = 3 * time.Second
@@ -318,12 +294,12 @@ func TestShutdownBudgetOutputDownS3(t *testing.T) {
 	p := startEnv(t, f.dir, noExitSleep(f.env), "-c", cfg, "--registry-file", f.registry, "--state-dir", state,
 		"--log-format", "json", "--snapshot-interval", "1h", "--lease-ttl", "5s", "--restore-timeout", "20s",
 		"--shutdown-timeout", budget.String())
-	waitFor(t, time.Minute, "200 lines at the HTTP output", func() bool { return coll.total() >= 200 }, p)
+	waitFor(t, time.Minute, "200 lines at the HTTP output", func() bool { return coll.Total() >= 200 }, p)
 
-	hang.Store(true)
-	before := coll.requests.Load()
+	coll.Stall()
+	before := coll.Requests()
 	appendLines(t, f.logPath, "b", 0, 500)
-	waitFor(t, time.Minute, "a request of the new lines", func() bool { return coll.requests.Load() > before }, p)
+	waitFor(t, time.Minute, "a request of the new lines", func() bool { return coll.Requests() > before }, p)
 	code, elapsed := p.stopWithin(budget)
 	if code != 0 {
 		t.Fatalf("exit %d after SIGTERM (%s), want 0; logs:\n%s", code, elapsed, p.logs())
@@ -360,19 +336,19 @@ func TestShutdownBudgetOutputDownS3(t *testing.T) {
 func TestSecondSignalExitsAtOnce(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	coll, srv, hang := hangingCollector(t)
+	coll := collecttest.Start(t)
 	app, reg := filepath.Join(dir, "app.log"), filepath.Join(dir, "reg.db")
 	cfg := writeOutputsConfig(t, dir, filepath.Join(dir, "*.log"), fmt.Sprintf(`  - type: http
     url: %q
-`, srv.URL), "")
+`, coll.URL()), "")
 	appendLines(t, app, "a", 0, 100)
 	accepted := fileSize(t, app)
 	p := startEnv(t, dir, noExitSleep(nil), "-c", cfg, "--registry-file", reg, "--log-format", "json", "--shutdown-timeout", "60s")
-	waitFor(t, time.Minute, "100 lines at the HTTP output", func() bool { return coll.total() >= 100 }, p)
-	hang.Store(true)
-	before := coll.requests.Load()
+	waitFor(t, time.Minute, "100 lines at the HTTP output", func() bool { return coll.Total() >= 100 }, p)
+	coll.Stall()
+	before := coll.Requests()
 	appendLines(t, app, "b", 0, 100)
-	waitFor(t, time.Minute, "a request of the new lines", func() bool { return coll.requests.Load() > before }, p)
+	waitFor(t, time.Minute, "a request of the new lines", func() bool { return coll.Requests() > before }, p)
 
 	p.signal(syscall.SIGTERM)
 	waitFor(t, 20*time.Second, "the drain", func() bool { return strings.Contains(p.logs(), "stopping: draining") }, p)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/flickerlog/flicker/internal/servertls/servertlstest"
+	"github.com/flickerlog/flicker/sinks/http/collecttest"
 )
 
 // TestSyslogFromRsyslog: Debian's rsyslogd reads lines from a file (imfile) and forwards each to five syslog
@@ -242,11 +243,11 @@ func TestSyslogBackpressure(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.jsonl")
-	coll, srv := newCollector(t)
-	coll.hold = make(chan struct{})
+	coll := collecttest.Start(t)
+	coll.Stall()
 	metrics := freeAddr(t)
 	p, addrs := startSyslog(t, dir, syslogInputs{"tcp": ""}, out,
-		fmt.Sprintf("  - type: http\n    url: %q\n    timeout: 10m", srv.URL), "queue:\n  max_bytes: 4194304\n",
+		fmt.Sprintf("  - type: http\n    url: %q\n    timeout: 10m", coll.URL()), "queue:\n  max_bytes: 4194304\n",
 		"--http-addr", metrics)
 	c, err := net.Dial("tcp", addrs["tcp"])
 	if err != nil {
@@ -273,7 +274,7 @@ func TestSyslogBackpressure(t *testing.T) {
 		t.Errorf("Go heap in use %.1f MiB while stalled with a 4 MiB queue", heap/(1<<20))
 	}
 	t.Logf("the sender stalled after %d lines (%.1f MiB); heap in use %.1f MiB", sent, float64(written)/(1<<20), heap/(1<<20))
-	close(coll.hold)
+	coll.Healthy()
 	// Finish the partial line so that it is a whole message too, then let everything drain.
 	_ = c.SetWriteDeadline(time.Now().Add(time.Minute))
 	rest := line(sent)[written-sumLens(line, sent):]
@@ -281,10 +282,10 @@ func TestSyslogBackpressure(t *testing.T) {
 		t.Fatal(err)
 	}
 	sent++
-	waitFor(t, 2*time.Minute, fmt.Sprintf("%d lines at the HTTP output", sent), func() bool { return coll.total() >= sent }, p)
+	waitFor(t, 2*time.Minute, fmt.Sprintf("%d lines at the HTTP output", sent), func() bool { return coll.Total() >= sent }, p)
 	for _, i := range []int{0, sent / 2, sent - 1} {
-		if msg := strings.TrimSuffix(line(i), "\n")[len("<13>app: "):]; coll.count(msg) != 1 {
-			t.Errorf("line %d arrived %d times", i, coll.count(msg))
+		if msg := strings.TrimSuffix(line(i), "\n")[len("<13>app: "):]; coll.Count(msg) != 1 {
+			t.Errorf("line %d arrived %d times", i, coll.Count(msg))
 		}
 	}
 	p.stop()

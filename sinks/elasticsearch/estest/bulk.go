@@ -35,34 +35,38 @@ type action struct {
 
 // bulk parses every action and document pair, validates the request as a whole, and only then applies the
 // actions, as Elasticsearch does: a request that fails parsing or validation changes nothing. A non-zero
-// status is a whole-request error.
-func (e *Server) bulk(lines [][]byte) (items []item, status int, typ, reason string) {
+// status is a whole-request error. indexed holds the sources of the actions answered 2xx.
+func (e *Server) bulk(lines [][]byte) (items []item, indexed [][]byte, status int, typ, reason string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var actions []action
 	for n := 0; n < len(lines); n += 2 {
 		a, status, typ, reason := e.parseAction(lines[n], n+1)
 		if status != 0 {
-			return nil, status, typ, reason
+			return nil, nil, status, typ, reason
 		}
 		if n+1 >= len(lines) {
-			return nil, http.StatusBadRequest, "illegal_argument_exception",
+			return nil, nil, http.StatusBadRequest, "illegal_argument_exception",
 				fmt.Sprintf("The bulk request must be terminated by a newline [\\n]; action line [%d] has no source", n+1)
 		}
 		a.source = lines[n+1]
 		actions = append(actions, a)
 	}
 	if f := e.opts.RefuseField; f != "" && slices.ContainsFunc(actions, func(a action) bool { return hasField(a.source, f) }) {
-		return nil, http.StatusBadRequest, "illegal_argument_exception",
+		return nil, nil, http.StatusBadRequest, "illegal_argument_exception",
 			fmt.Sprintf("a document of the request holds the refused field [%s]", f)
 	}
 	if msg := validate(actions); msg != "" {
-		return nil, http.StatusBadRequest, "action_request_validation_exception", msg
+		return nil, nil, http.StatusBadRequest, "action_request_validation_exception", msg
 	}
 	for _, a := range actions {
-		items = append(items, e.apply(a))
+		it := e.apply(a)
+		items = append(items, it)
+		if *it.Status < 300 {
+			indexed = append(indexed, a.source)
+		}
 	}
-	return items, 0, "", ""
+	return items, indexed, 0, "", ""
 }
 
 // hasField reports whether the JSON object doc has the top-level member field.
@@ -167,6 +171,9 @@ func (e *Server) apply(a action) item {
 	if st, ok := e.alwaysFail[id]; ok {
 		return fail(st, nil)
 	}
+	if e.runtime.itemFraction > 0 && e.runtime.itemRNG.Float64() < e.runtime.itemFraction {
+		return fail(http.StatusTooManyRequests, nil)
+	}
 	if e.dataStreams[index] {
 		// Source: TransportBulkAction (BulkOperation in 8.x) in elastic/elasticsearch throws an
 		// IllegalArgumentException for the item, not the request; DataStreamIT.testOtherWriteOps
@@ -208,6 +215,8 @@ func (e *Server) apply(a action) item {
 		e.order = append(e.order, key)
 	}
 	e.docs[key] = &Doc{Index: index, ID: id, Version: version, Source: doc}
+	msg, _ := doc["message"].(string)
+	e.deliveries[msg]++
 	e.indexes[index] = struct{}{}
 	it.Status, it.Result, it.Version, it.SeqNo, it.PrimaryTerm = &st, result, version, &seq, 1
 	it.Shards = &shards{Total: 2, Successful: 1}

@@ -41,6 +41,10 @@ type Options struct {
 	// action runs, as a gateway in front of the cluster that validates documents does: the answer does not say
 	// which action it refused.
 	RefuseField string
+	// OnIndexed, when set, is called once per request that indexed documents, with the source of every action
+	// answered 2xx (a replay that overwrites an _id included), before the response is written. It may be called
+	// from several requests at once.
+	OnIndexed func(sources [][]byte)
 }
 
 // Server is an httptest server emulating Elasticsearch's _bulk API as documented for Elasticsearch 7 and 8 and
@@ -53,7 +57,9 @@ type Options struct {
 // Data streams (Options.DataStreams) take create actions only; fields mapped as long (Options.LongFields) refuse
 // other values per item, as a mapping error does; a document with Options.RefuseField fails the whole request
 // with 400. It can be told to answer chosen _ids with item errors, to fail whole requests, and to index a
-// request and then never answer (a lost response).
+// request and then never answer (a lost response); and, switched at run time from any goroutine (faults.go), to
+// answer a seeded fraction of items 429, to fail every request, or to stall, with every delivery reported to
+// Options.OnIndexed and counted by Deliveries.
 type Server struct {
 	t    testing.TB
 	srv  *httptest.Server
@@ -82,6 +88,8 @@ type Server struct {
 	indexes      map[string]struct{} // indexes written to
 	dataStreams  map[string]bool     // Options.DataStreams
 	created      time.Time           // when the data streams were created: names their backing indexes
+	deliveries   map[string]int      // every 2xx item by its document's "message", duplicates included
+	runtime      runtimeFaults       // modes switched at run time (faults.go)
 }
 
 type docKey struct{ index, id string }
@@ -106,7 +114,8 @@ func Start(t testing.TB, opts Options) *Server {
 	}
 	e := &Server{t: t, opts: opts, docs: make(map[docKey]*Doc), attempts: make(map[string]int),
 		itemFaults: make(map[string][]int), alwaysFail: make(map[string]int), release: make(chan struct{}),
-		discarded: make(map[int][]byte), indexes: make(map[string]struct{}), dataStreams: make(map[string]bool), created: time.Now()}
+		discarded: make(map[int][]byte), indexes: make(map[string]struct{}), dataStreams: make(map[string]bool), created: time.Now(),
+		deliveries: make(map[string]int), runtime: runtimeFaults{changed: make(chan struct{})}}
 	for _, name := range opts.DataStreams {
 		e.dataStreams[name] = true
 	}
@@ -275,6 +284,14 @@ func (e *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fault.status, typ, reason)
 		return
 	}
+	if status, ok := e.runtimeFault(r); !ok {
+		panic(http.ErrAbortHandler) // the client or the server went away during a stall: no answer
+	} else if status != 0 {
+		_, _ = io.Copy(io.Discard, r.Body) // as for a queued fault: the client sees the answer, not a reset
+		typ, reason := errorFor(status, "")
+		writeError(w, status, typ, reason)
+		return
+	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-ndjson") &&
 		!strings.HasPrefix(ct, "application/json") {
 		writeError(w, http.StatusNotAcceptable, "media_type_header_exception",
@@ -306,10 +323,13 @@ func (e *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"The bulk request must be terminated by a newline [\\n]")
 		return
 	}
-	items, status, typ, reason := e.bulk(bytes.Split(body[:len(body)-1], []byte("\n")))
+	items, indexed, status, typ, reason := e.bulk(bytes.Split(body[:len(body)-1], []byte("\n")))
 	if status != 0 {
 		writeError(w, status, typ, reason)
 		return
+	}
+	if e.opts.OnIndexed != nil && len(indexed) > 0 {
+		e.opts.OnIndexed(indexed)
 	}
 	resp := e.render(items, r.URL.Query().Get("filter_path"))
 	var hang bool

@@ -23,6 +23,7 @@ var (
 	flagSeed     = flag.Uint64("chaos.seed", 1, "seed of the fault schedule, the writers and the rotations")
 	flagReport   = flag.String("chaos.report", "", "write the report as JSON to this file")
 	flagFiles    = flag.Int("chaos.files", 50, "plain log files written at once")
+	flagNet      = flag.Bool("chaos.net", true, "each pod also ships to an http or an elasticsearch output (chosen by the seed)")
 	flagConts    = flag.Int("chaos.containers", 3, "Docker containers writing json-file logs, and as many Kubernetes pods writing CRI logs")
 	flagDir      = flag.String("chaos.dir", "", "keep the run's files (logs, outputs, pod logs and configs) in this new directory")
 )
@@ -30,10 +31,11 @@ var (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m, miniotest.IdleConnections()...) }
 
 func TestChaos(t *testing.T) {
-	cfg := runConfig{duration: *flagDuration, seed: *flagSeed, files: *flagFiles, containers: *flagConts, writer: writerOptions{
-		interval: 100 * time.Millisecond, maxLine: maxLineBytes, longEvery: 50, rotateMin: 15 * time.Second,
-		rotateMax: 45 * time.Second, keepRotated: 2, lineBytes: 120, longLinePieces: 3,
-	}}
+	cfg := runConfig{duration: *flagDuration, seed: *flagSeed, files: *flagFiles, containers: *flagConts, netOutputs: *flagNet,
+		writer: writerOptions{
+			interval: 100 * time.Millisecond, maxLine: maxLineBytes, longEvery: 50, rotateMin: 15 * time.Second,
+			rotateMax: 45 * time.Second, keepRotated: 2, lineBytes: 120, longLinePieces: 3,
+		}}
 	bin, err := benchmarks.BuildFlicker(t.TempDir(), false)
 	if err != nil {
 		t.Fatal(err)
@@ -90,6 +92,9 @@ func newHarness(t *testing.T, cfg runConfig, bin string) *harness {
 	}
 	h.mountOutputs()
 	h.ledger = newLedger(h.start)
+	if cfg.netOutputs {
+		h.startNetServers(t)
+	}
 	h.rotations = &rotationLog{}
 	h.minio = miniotest.Start(t)
 	h.minio.MakeBucket(t, bucket)

@@ -23,6 +23,12 @@
 // deleted. The rotation log records each part (a file's lines from its creation or truncation to its rotation):
 // seq range, kind, when rotated and deleted.
 //
+// Every pod ships to its file output and to one network output, chosen by the seed per pod: http, to a collector
+// of its own (sinks/http/collecttest, so that what it accepts is known by pod), or elasticsearch, to one emulated
+// cluster all pods share (sinks/elasticsearch/estest, op_type index: an event sent again is indexed again under its
+// _id; the sending pod is read from fields.pod, which every pod adds to its events). The cluster always answers 5%
+// of the items with a per-item 429.
+//
 // Container logs: 3 Docker containers (json-file, written by containertest's dockerd emulator) and 3 Kubernetes
 // pods (CRI, containerd's writer) print numbered messages at the same rate; about one in 50 is 40 KiB, which the
 // runtimes write as partial records of 16 KiB that flicker must join (max_line_bytes 64 KiB for those inputs):
@@ -41,7 +47,8 @@
 //
 // The schedule (see schedule) spreads them evenly over the duration in an order drawn from the seed; the counts
 // scale with it (a 30-minute run: 23 kill -9s, 2 long-downtime kill -9s, 6 SIGTERMs, 3 second instances,
-// 3 corrupted snapshots, 5 MinIO outages; the short profile at least one of each and 2 kill -9s):
+// 3 corrupted snapshots, 5 MinIO outages, 3 disk-full and 6 network output outages; the short profile at least
+// one of each kind and 2 kill -9s):
 //   - kill -9 of the running pod and a new pod on a fresh state dir (it takes the lease over after TTL + skew);
 //   - kill -9 with a long downtime: while no pod runs, three files are rotated and the rotated files deleted;
 //   - SIGTERM and a new pod (the clean stop uploads a final snapshot);
@@ -51,7 +58,9 @@
 //     restarted, for 3-6s;
 //   - the latest snapshot object overwritten with garbage (directly, not through the proxy), then the holder
 //     killed: the next pod must restore from the history;
-//   - the file output's disk full: a filler file takes every free byte of the tmpfs for 3-6s, then goes.
+//   - the file output's disk full: a filler file takes every free byte of the tmpfs for 3-6s, then goes;
+//   - the holder's network output failing (every request 503), stalled (every request held), or rate-limited (the
+//     collector answers 429 with Retry-After; the cluster rejects half the items with a per-item 429), for 3-6s.
 //
 // A kill waits until the holder has been reading for 2s, so that no fault hits a pod that did nothing. A pod
 // that exits by itself (a holder that finds the latest snapshot replaced by garbage exits 3, fenced) is replaced

@@ -100,10 +100,10 @@ func (r *report) table() string {
 	fmt.Fprintf(w, "faults\t%s\n", mapString(r.Faults))
 	fmt.Fprintf(w, "peak per process\tRSS %.1f MiB, %d fds, %d goroutines\n", r.Peak.RSSMiB, r.Peak.FDs, r.Peak.Goroutines)
 	w.Flush()
-	fmt.Fprintf(&b, "\n%-4s %-26s %-8s %4s %8s %8s %8s %8s %-13s %6s %11s %5s %11s\n", "pod", "start", "end", "exit",
+	fmt.Fprintf(&b, "\n%-4s %-26s %-8s %4s %8s %8s %8s %8s %-18s %6s %11s %5s %11s\n", "pod", "start", "end", "exit",
 		"from", "to", "restored", "RSS MiB", "outputs", "fds", "fds 1st/last", "gor", "gor 1st/last")
 	for _, p := range r.Pods {
-		fmt.Fprintf(&b, "%-4d %-26s %-8s %4d %8.1f %8.1f %8.1f %8.1f %-13s %6d %5d/%-5d %5d %5d/%-5d\n", p.ID, p.Start, p.End,
+		fmt.Fprintf(&b, "%-4d %-26s %-8s %4d %8.1f %8.1f %8.1f %8.1f %-18s %6d %5d/%-5d %5d %5d/%-5d\n", p.ID, p.Start, p.End,
 			p.Exit, p.Started, p.Ended, p.Restored, p.Peak.RSSMiB, strings.Join(p.Outputs, ","), p.Peak.FDs, p.FDs[0],
 			p.FDs[1], p.Peak.Goroutines, p.Goroutines[0], p.Goroutines[1])
 	}

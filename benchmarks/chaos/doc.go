@@ -6,8 +6,10 @@
 //
 // Flags: -chaos.duration (how long faults are injected; default 2m, the short profile that `make test` runs under
 // -race), -chaos.seed (the schedule, the writers' long lines and rotations), -chaos.report FILE (the report as
-// JSON; it is always printed as a table with -v or on failure), -chaos.files (plain log files, default 50) and
-// -chaos.dir DIR (keep the run's files: logs, outputs, pod logs and configs; default a temp dir).
+// JSON; it is always printed as a table with -v or on failure), -chaos.files (plain log files, default 50),
+// -chaos.containers (Docker containers and as many Kubernetes pods, default 3), -chaos.net (a network output per
+// pod, default true) and -chaos.dir DIR (keep the run's files: logs, outputs, pod logs and configs; default a temp
+// dir).
 //
 // # What runs
 //
@@ -36,8 +38,8 @@
 //
 // The file outputs write to a 96 MiB tmpfs (rotate_bytes 4 MiB, four rotated files kept, followed by the reader
 // however many times the output rotated between two polls; the harness removes a pod's files once the pod ended
-// and they were read), the disk a fault fills. Where a tmpfs cannot be mounted
-// (not root) that fault is not injected and the report says so. The harness reads every pod's output file while
+// and they were read), the disk a fault fills. Where a tmpfs cannot be mounted (not root) that fault is not
+// injected and the report says so. The harness reads every pod's output file while
 // the run goes on (every 250ms), so it knows when, and by which pod, each event arrived. It samples each pod every
 // second: peak RSS (VmHWM of /proc/PID/status), open descriptors (/proc/PID/fd) and go_goroutines from its
 // /metrics, and scrapes the snapshot metrics (flicker_snapshot_uploads_total, _last_success_age_seconds,
@@ -56,13 +58,15 @@
 //     lives; then the holder is killed and the standby takes over;
 //   - MinIO paused (the proxy holds every byte), its connections reset repeatedly, or the server stopped and
 //     restarted, for 3-6s;
-//   - the latest snapshot object overwritten with garbage (directly, not through the proxy), then the holder
-//     killed: the next pod must restore from the history;
+//   - the latest snapshot object overwritten with garbage (directly, not through the proxy), every other time
+//     while the holder runs (it stops, fenced: exit 3) and then killed, else after it was killed and before the
+//     next pod starts: the next pod must restore from the history;
 //   - the file output's disk full: a filler file takes every free byte of the tmpfs for 3-6s, then goes;
 //   - the holder's network output failing (every request 503), stalled (every request held), or rate-limited (the
 //     collector answers 429 with Retry-After; the cluster rejects half the items with a per-item 429), for 3-6s.
 //
-// A kill waits until the holder has been reading for 2s, so that no fault hits a pod that did nothing. A pod
+// Every fault but MinIO's waits until the holder has been reading for 2s, so that none hits a pod that did
+// nothing. A pod
 // that exits by itself (a holder that finds the latest snapshot replaced by garbage exits 3, fenced) is replaced
 // and counted as "after_unexpected_exit".
 //
@@ -79,9 +83,11 @@
 //     that pod's registry came from, and so on. A delivery again of an event by pod P is out of the window when an
 //     earlier delivery of it to the same output was made by a pod A of P's lineage more than 3s (the slack: the
 //     harness's polling interval, the commit interval and a loaded machine's acknowledgement latency) before A's
-//     registry was taken, or by P itself. That is DESIGN.md's promise: what is re-sent after a crash is at most
-//     what was done since the last uploaded snapshot (the history slot after a fallback), and nothing after a
-//     clean stop.
+//     registry was taken, or by P itself. For container logs, which keep no per-output positions, an earlier
+//     delivery counts from when every output of its pod had the event. That is DESIGN.md's promise: what is
+//     re-sent after a crash is at most what was done since the last uploaded snapshot (the history slot after a
+//     fallback), and nothing after a clean stop. The snapshot metrics scraped before each kill are in the report
+//     (snapshot_at_kill); the rule uses what the next pod restored, which its log names exactly.
 //
 // The allowed loss, reported on its own line and never counted as lost: the lines of a part deleted while no pod
 // was reading (from the end of a pod that was reading to 1s after the next one was ready), and of a part rotated
@@ -89,9 +95,8 @@
 // flicker find it) when the registry the next pod restored held none of its lines (by the lineage rule above).
 // That last case is what a copytruncate while down costs when flicker never saw the file's current content, and
 // what a fallback to an older history slot adds to it. flicker's own counters
-// (flicker_input_truncated_bytes_lost_total,
-// flicker_input_partial_bytes_dropped_total, scraped before each pod ended) are reported next to it: they count
-// what flicker saw go, which a file deleted while flicker was down is not.
+// (flicker_input_truncated_bytes_lost_total, flicker_input_partial_bytes_dropped_total, scraped before each pod
+// ended) are reported next to it: they count what flicker saw go, which a file deleted while it was down is not.
 //
 // The test fails when an event is lost, a duplicate is out of the window, nothing was delivered, an event was
 // delivered that was never written or by a fenced standby, or a pod's peak RSS is above 128 MiB. Nothing is

@@ -188,7 +188,9 @@ func (h *harness) corrupt() string {
 	h.t.Helper()
 	h.corrupts++
 	running := h.corrupts%2 == 1
-	var p *pod
+	h.mu.Lock()
+	p := h.holder
+	h.mu.Unlock()
 	if !running {
 		p = h.endHolder(syscall.SIGKILL)
 	}
@@ -204,6 +206,10 @@ func (h *harness) corrupt() string {
 	if running {
 		detail += " while the holder ran"
 		h.sleep(time.Second)
+		if p != nil && p.exited() {
+			// It found the garbage and stopped, fenced; sleep started the next pod.
+			return fmt.Sprintf("%s; pod %d exited %d by itself", detail, p.id, exitCode(p))
+		}
 		p = h.endHolder(syscall.SIGKILL)
 	} else {
 		detail += " while no pod ran"

@@ -21,7 +21,7 @@ type report struct {
 	Outcome     verdict `json:"outcome"`
 	AllowedLoss struct {
 		Units int `json:"units"`
-		Parts int `json:"parts_deleted_while_down"`
+		Parts int `json:"parts"` // deleted or rotated while no pod was reading (see doc.go)
 		// What flicker's own counters say over every pod (scraped before each pod ended).
 		FlickerTruncatedBytesLost  float64 `json:"flicker_truncated_bytes_lost"`
 		FlickerPartialBytesDropped float64 `json:"flicker_partial_bytes_dropped"`

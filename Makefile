@@ -16,7 +16,7 @@ ESJS        := $(TOOLS_DIR)/esjs-$(ESJS_VERSION)/node_modules/@elastic/elasticse
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test lint tools strace rsyslog bench clean manifests
+.PHONY: all build run test lint tools strace rsyslog bench chaos clean manifests
 .PHONY: fuzz fuzz-short
 
 all: build
@@ -74,6 +74,7 @@ lint: tools
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
+# ./... includes the chaos harness's short profile (benchmarks/chaos: TestChaos with its default flags).
 test: lint
 	$(GO) test -race -timeout 20m ./...
 	$(MAKE) fuzz-short
@@ -90,6 +91,16 @@ fuzz:
 FUZZTIME_SHORT ?= 2s
 fuzz-short:
 	FUZZTIME=$(FUZZTIME_SHORT) GO=$(GO) bash .ci/fuzz.sh
+
+# The chaos and soak harness (benchmarks/chaos/doc.go): DURATION of faults, SEED of the schedule, the report as JSON
+# in REPORT (and as a table on stdout). No -race: the memory of every flicker process is measured.
+DURATION ?= 30m
+SEED     ?= 1
+REPORT   ?= chaos-report.json
+CHAOS_TIMEOUT ?= 3h
+chaos: $(MINIO)
+	$(GO) test -v -count=1 -run '^TestChaos$$' -timeout $(CHAOS_TIMEOUT) ./benchmarks/chaos \
+	  -chaos.duration=$(DURATION) -chaos.seed=$(SEED) -chaos.report=$(abspath $(REPORT))
 
 # The performance harness: see benchmarks/doc.go and benchmarks/RESULTS.md. Writes a 1 GiB sample under
 # benchmarks/data (-workloads file,docker,cri and -containers 500 for the container inputs).

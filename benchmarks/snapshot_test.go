@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -436,10 +435,9 @@ func reportShipping(b *testing.B, w shipWorkload, local, s3 []shipRun) {
 // buildFlicker builds ./cmd/flicker into a temp dir and returns the binary's path.
 func buildFlicker(b *testing.B) string {
 	b.Helper()
-	bin := filepath.Join(b.TempDir(), "flicker")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/flickerlog/flicker/cmd/flicker")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("go build ./cmd/flicker: %v\n%s", err, out)
+	bin, err := benchmarks.BuildFlicker(b.TempDir(), false)
+	if err != nil {
+		b.Fatal(err)
 	}
 	return bin
 }

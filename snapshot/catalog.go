@@ -224,23 +224,32 @@ func Fetch(ctx context.Context, client *minio.Client, bucket, key, versionID, ds
 		return Header{}, "", classify(err, s3client.OpGetObject, bucket, key)
 	}
 	defer obj.Close()
-	// Read before Stat: minio-go then answers Stat from the GET's reply, where a Stat first costs a HEAD.
+	// minio-go's Stat between two Reads turns the object's size into what is left to read, and Read then stops
+	// at that offset, short of the end. So Stat comes first (a HEAD, only for a progress report, which needs the
+	// size) or last, when the whole object is read: minio-go then answers it from the GET's reply.
+	var total int64
+	if progress != nil {
+		info, err := obj.Stat()
+		if err != nil {
+			return Header{}, "", classify(err, s3client.OpGetObject, bucket, key)
+		}
+		total = info.Size
+	}
 	body := bufio.NewReaderSize(obj, 32<<10)
 	if _, err := body.Peek(1); err != nil && !errors.Is(err, io.EOF) {
 		return Header{}, "", classify(err, s3client.OpGetObject, bucket, key)
 	}
-	info, err := obj.Stat()
-	if err != nil {
-		return Header{}, "", classify(err, s3client.OpGetObject, bucket, key)
-	}
 	var r io.Reader = body
 	if progress != nil {
-		// Stat's size is what is left after the bytes read: the peek's, all still in the buffer.
-		r = &progressReader{r: body, total: info.Size + int64(body.Buffered()), report: progress}
+		r = &progressReader{r: body, total: total, report: progress}
 	}
 	h, err := Read(r, dstPath)
 	if err != nil {
 		return h, "", fmt.Errorf("s3://%s/%s: %w", bucket, key, err)
+	}
+	info, err := obj.Stat()
+	if err != nil {
+		return h, "", classify(err, s3client.OpGetObject, bucket, key)
 	}
 	return h, info.ETag, nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/flickerlog/flicker/benchmarks"
 	"github.com/flickerlog/flicker/internal/miniotest"
 	"github.com/flickerlog/flicker/snapshot"
 	"github.com/flickerlog/flicker/sources/api/oktatest"
@@ -288,9 +289,9 @@ func buildFlicker(b *testing.B) string {
 	if *binary != "" {
 		return *binary
 	}
-	bin := filepath.Join(b.TempDir(), "flicker")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/flickerlog/flicker/cmd/flicker").CombinedOutput(); err != nil {
-		b.Fatalf("go build ./cmd/flicker: %v\n%s", err, out)
+	bin, err := benchmarks.BuildFlicker(b.TempDir(), false)
+	if err != nil {
+		b.Fatal(err)
 	}
 	return bin
 }

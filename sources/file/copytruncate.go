@@ -242,7 +242,7 @@ func (s *Source) findCopy(t *tracked, truncated fileInfo) (string, *os.File, fil
 			return
 		}
 		o := s.files[info.id()]
-		if o != nil && !o.fromRegistry && !unread(o) {
+		if o != nil && !o.fromRegistry && !unread(o) && !reborn(o, info) {
 			return // tracked and read (an earlier rotation), or another file on another device
 		}
 		f, err := s.openFile(path)
@@ -288,13 +288,20 @@ func (s *Source) findCopy(t *tracked, truncated fileInfo) (string, *os.File, fil
 // nothing, a file found but not read yet, or a registry state of another file (the inode was reused).
 func (s *Source) claimable(o *tracked, info fileInfo, f *os.File) bool {
 	switch {
-	case o == nil:
+	case o == nil, reborn(o, info):
 		return true
 	case o.fromRegistry:
 		same, err := hasPrefix(f, o.fp, o.fpLen, s.scratch)
 		return err == nil && !same
 	}
 	return o.dev == info.dev && unread(o) // the map holds one file per inode: not one on another device
+}
+
+// reborn reports whether info is another file than t on t's inode: t's file was deleted (read, released, its
+// record kept) and the inode handed out again, as a busy log folder does, to a copy among others. Only birth
+// times tell (where the filesystem reports them): a record of a read file is otherwise taken to be that file.
+func reborn(t *tracked, info fileInfo) bool {
+	return t.birth != 0 && info.birth != 0 && t.birth != info.birth
 }
 
 // unread reports whether nothing of t was turned into events: found by this run, not read yet.

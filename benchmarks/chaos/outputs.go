@@ -1,0 +1,214 @@
+package chaos
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"time"
+)
+
+// outputTail reads the NDJSON file a pod's file output writes, incrementally, following the output's own
+// rotation (path -> path.1). It re-reads from the end of the last complete line each time, so that a partial line
+// the output truncates away after a failed write (a full disk) is never mixed with what replaces it.
+type outputTail struct {
+	path   string
+	pod    int
+	out    uint8
+	exited func() bool // the pod's process has ended
+
+	finished bool // read to the end after the pod ended, files removed
+
+	f       *os.File
+	ino     uint64
+	lineEnd int64 // offset after the last complete line consumed
+	buf     []byte
+	cut     int // lines that are the beginning of an event only (cut by a kill, ended by the next write)
+}
+
+// messageKey precedes the message in an event: the second member, after @timestamp.
+var messageKey = []byte(`,"message":"`)
+
+// event is the part of a delivered event the check reads.
+type event struct {
+	Message string `json:"message"`
+}
+
+// poll reads what was appended since the last poll and records every complete event as seen at now.
+func (t *outputTail) poll(l *ledger, now time.Time) error {
+	if t.f == nil {
+		f, err := os.Open(t.path)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("output %s: %w", t.path, err)
+		}
+		ino, err := inode(f)
+		if err != nil {
+			f.Close()
+			return err
+		}
+		t.f, t.ino, t.lineEnd = f, ino, 0
+	}
+	if err := t.readNew(l, now); err != nil {
+		return err
+	}
+	st, err := os.Stat(t.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // between the rename and the create
+	}
+	if err != nil {
+		return fmt.Errorf("output %s: %w", t.path, err)
+	}
+	if st.Sys().(*syscall.Stat_t).Ino == t.ino {
+		return nil
+	}
+	return t.followRotation(l, now)
+}
+
+// followRotation reads on after the output rotated (path -> path.1 -> ... -> path.N, as many times as it did
+// since the last poll): the rest of the file being read (complete: the output rotates between writes), every
+// rotated file newer than it, then the current file, which it goes on with.
+func (t *outputTail) followRotation(l *ledger, now time.Time) error {
+	if err := t.readNew(l, now); err != nil {
+		return err
+	}
+	// Open oldest first: a rotation in between only moves files towards older names.
+	var files []*os.File
+	seen := map[uint64]bool{}
+	for n := outputRotateFiles; n >= 0; n-- {
+		path := t.path
+		if n > 0 {
+			path = fmt.Sprintf("%s.%d", t.path, n)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			continue
+		}
+		ino, err := inode(f)
+		if err != nil || seen[ino] {
+			f.Close()
+			continue
+		}
+		seen[ino] = true
+		files = append(files, f)
+	}
+	mine := -1
+	for i, f := range files {
+		if ino, _ := inode(f); ino == t.ino {
+			mine = i
+		}
+	}
+	t.f.Close()
+	t.f = nil
+	var errs []error
+	if mine < 0 {
+		errs = append(errs, fmt.Errorf("output %s rotated more than %d times between two polls: the reader missed files",
+			t.path, outputRotateFiles))
+	}
+	for i, f := range files {
+		if i <= mine {
+			f.Close()
+			continue
+		}
+		ino, _ := inode(f)
+		t.f, t.ino, t.lineEnd = f, ino, 0
+		if err := t.readNew(l, now); err != nil {
+			errs = append(errs, err)
+		}
+		if i < len(files)-1 {
+			f.Close()
+			t.f = nil
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (t *outputTail) readNew(l *ledger, now time.Time) error {
+	t.buf = t.buf[:0]
+	off := t.lineEnd
+	chunk := make([]byte, 256<<10)
+	for {
+		n, err := t.f.ReadAt(chunk, off)
+		t.buf = append(t.buf, chunk[:n]...)
+		off += int64(n)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("output %s: %w", t.path, err)
+		}
+	}
+	b := t.buf
+	for {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return nil
+		}
+		if err := t.record(l, b[:i], now); err != nil {
+			return err
+		}
+		t.lineEnd += int64(i + 1)
+		b = b[i+1:]
+	}
+}
+
+func (t *outputTail) record(l *ledger, line []byte, now time.Time) error {
+	// The harness's messages need no escaping: read the message without decoding the whole event (the output of
+	// a burst is large, and the short profile runs under -race), and decode only what looks otherwise.
+	if i := bytes.Index(line, messageKey); i >= 0 && bytes.HasSuffix(line, []byte("}")) {
+		rest := line[i+len(messageKey):]
+		if j := bytes.IndexByte(rest, '"'); j >= 0 && bytes.IndexByte(rest[:j], '\\') < 0 {
+			l.delivered(t.out, t.pod, string(rest[:j]), now)
+			return nil
+		}
+	}
+	var ev event
+	err := json.Unmarshal(line, &ev)
+	var syntax *json.SyntaxError
+	switch {
+	case err == nil:
+		l.delivered(t.out, t.pod, ev.Message, now)
+	case errors.As(err, &syntax) && syntax.Offset == int64(len(line)) && bytes.HasPrefix(line, []byte(`{"`)):
+		t.cut++ // the beginning of an event, cut mid-write
+	default:
+		return fmt.Errorf("output %s: a line that is not an event (%v): %.200q", t.path, err, line)
+	}
+	return nil
+}
+
+// finish closes the tail and removes the output's files.
+func (t *outputTail) finish() error {
+	t.close()
+	t.finished = true
+	var errs []error
+	for n := range outputRotateFiles + 1 {
+		p := t.path
+		if n > 0 {
+			p = fmt.Sprintf("%s.%d", t.path, n)
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("output %s: %w", p, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (t *outputTail) close() {
+	if t.f != nil {
+		t.f.Close()
+		t.f = nil
+	}
+}
+
+func inode(f *os.File) (uint64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("output %s: %w", f.Name(), err)
+	}
+	return st.Sys().(*syscall.Stat_t).Ino, nil
+}

@@ -1,0 +1,73 @@
+package chaos
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestOutputTailFollowsRotations: the tail reads every event once across the output's rotations, also when the
+// output rotated twice between two polls, and a line cut and truncated away (a full disk) is not mixed with what
+// replaced it.
+func TestOutputTailFollowsRotations(t *testing.T) {
+	start := time.Now()
+	l := newLedger(start)
+	id := l.stream("f000")
+	for seq := range 6 {
+		l.wrote(id, uint32(seq), 1, 0, false, start, 40)
+	}
+	path := filepath.Join(t.TempDir(), "out.ndjson")
+	event := func(seq int) string {
+		return fmt.Sprintf(`{"@timestamp":"2026-12-07T10:00:00Z","message":%q,"id":"x"}`+"\n", message("f000", uint32(seq), 0, 1, 40))
+	}
+	appendTo := func(p, s string) {
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := f.WriteString(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rotate := func() {
+		for n := outputRotateFiles - 1; n >= 1; n-- {
+			_ = os.Rename(fmt.Sprintf("%s.%d", path, n), fmt.Sprintf("%s.%d", path, n+1))
+		}
+		if err := os.Rename(path, path+".1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tail := &outputTail{path: path, out: outFile, exited: func() bool { return false }}
+	defer tail.close()
+	poll := func() {
+		if err := tail.poll(l, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	appendTo(path, event(0))
+	cut := event(1)
+	appendTo(path, cut[:20]) // a write cut by a full disk...
+	poll()
+	if err := os.Truncate(path, int64(len(event(0)))); err != nil { // ...and truncated away
+		t.Fatal(err)
+	}
+	appendTo(path, event(1)+event(2))
+	rotate()
+	appendTo(path, event(3))
+	rotate()
+	appendTo(path, event(4))
+	poll()
+	appendTo(path, event(5))
+	poll()
+
+	pods := []podView{{outputs: [numOutputs]bool{outFile: true}}}
+	v := l.check(pods, time.Second, func(int32) bool { return false })
+	if v.Lost != 0 || v.Phantoms != 0 || v.Deliveries["file"] != 6 {
+		t.Fatalf("lost %d, never written %d, deliveries %d; want 0, 0, 6 (samples %v)", v.Lost, v.Phantoms,
+			v.Deliveries["file"], v.Samples)
+	}
+}

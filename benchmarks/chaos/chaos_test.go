@@ -25,13 +25,18 @@ var (
 	flagFiles    = flag.Int("chaos.files", 50, "plain log files written at once")
 	flagNet      = flag.Bool("chaos.net", true, "each pod also ships to an http or an elasticsearch output (chosen by the seed)")
 	flagConts    = flag.Int("chaos.containers", 3, "Docker containers writing json-file logs, and as many Kubernetes pods writing CRI logs")
+	flagSoak     = flag.Duration("chaos.soak", -1, "after the faults, one pod runs this long through outages only; -1: a sixth of -chaos.duration from 10m on, else none")
 	flagDir      = flag.String("chaos.dir", "", "keep the run's files (logs, outputs, pod logs and configs) in this new directory")
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m, miniotest.IdleConnections()...) }
 
 func TestChaos(t *testing.T) {
-	cfg := runConfig{duration: *flagDuration, seed: *flagSeed, files: *flagFiles, containers: *flagConts, netOutputs: *flagNet,
+	soak := *flagSoak
+	if soak < 0 {
+		soak = soakDuration(*flagDuration)
+	}
+	cfg := runConfig{duration: *flagDuration, seed: *flagSeed, soak: soak, files: *flagFiles, containers: *flagConts, netOutputs: *flagNet,
 		writer: writerOptions{
 			interval: 100 * time.Millisecond, maxLine: maxLineBytes, longEvery: 50, rotateMin: 15 * time.Second,
 			rotateMax: 45 * time.Second, keepRotated: 2, lineBytes: 120, longLinePieces: 3,
@@ -68,6 +73,9 @@ func TestChaos(t *testing.T) {
 		if p.Peak.RSSMiB > mib(memoryBound) {
 			t.Errorf("pod %d: peak RSS %.1f MiB, above %.0f MiB", p.ID, p.Peak.RSSMiB, mib(memoryBound))
 		}
+	}
+	if why := rep.Soak.grew(); why != "" {
+		t.Error(why)
 	}
 	for _, e := range rep.Errors {
 		t.Error(e)
@@ -185,6 +193,10 @@ func (h *harness) run() *report {
 		t.Logf("%6.1fs fault %s %s", rec.At, rec.Kind, rec.Detail)
 	}
 	h.sleep(time.Until(faultsStart.Add(h.cfg.duration)))
+	var soak *soakRecord
+	if h.cfg.soak > 0 {
+		soak = h.soak(h.cfg.soak)
+	}
 
 	// Drain: the writers stop, a pod runs until everything written has arrived (or only what the allowed
 	// loss explains is missing and nothing moved for a while), then stops cleanly.
@@ -204,7 +216,9 @@ func (h *harness) run() *report {
 	if err := h.pollOutputs(); err != nil {
 		h.fail(err)
 	}
-	return h.buildReport(faultsStart)
+	rep := h.buildReport(faultsStart)
+	rep.Soak = soak
+	return rep
 }
 
 // drain waits until every written unit arrived at the file output (and, with network outputs, none arrived for

@@ -70,6 +70,15 @@
 // that exits by itself (a holder that finds the latest snapshot replaced by garbage exits 3, fenced) is replaced
 // and counted as "after_unexpected_exit".
 //
+// # The soak
+//
+// From a 10-minute duration on, the faults that end pods are followed by a soak of a sixth of the duration
+// (-chaos.soak overrides it; the short profile has none): the pod that holds the registry keeps running while
+// the writers go on and, every 45s, a fault that does not end it (MinIO paused or reset, the network output
+// failing, stalled or answering 429, the disk full). Its goroutines and open descriptors 30s into the soak and at
+// its end are reported, and the test fails when they grew by more than 10 goroutines or 25 descriptors: a leak
+// grows with every fault and rotation, which pods killed every minute would hide.
+//
 // # The check
 //
 // At the end the writers stop, a pod runs until every event arrived (or nothing new arrived for 10s), and stops

@@ -52,8 +52,9 @@ type runConfig struct {
 	duration   time.Duration
 	seed       uint64
 	files      int
-	containers int  // Docker containers, and as many Kubernetes pods
-	netOutputs bool // each pod also ships to http or elasticsearch
+	containers int           // Docker containers, and as many Kubernetes pods
+	netOutputs bool          // each pod also ships to http or elasticsearch
+	soak       time.Duration // after the faults, one pod runs this long through outages only (see soak.go)
 	writer     writerOptions
 }
 

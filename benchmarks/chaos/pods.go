@@ -198,6 +198,13 @@ func (p *pod) sample(ctx context.Context, client *http.Client, runStart time.Tim
 	}
 }
 
+// current returns the goroutines and open descriptors of the pod's last sample.
+func (p *pod) current() (goroutines, fds int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastGor, p.lastFDs
+}
+
 // watch samples the pod every interval until it exits or ctx ends.
 func (p *pod) watch(ctx context.Context, interval time.Duration, runStart time.Time) {
 	client := &http.Client{Timeout: interval}

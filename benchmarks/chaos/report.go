@@ -35,6 +35,7 @@ type report struct {
 	Downtimes             []window          `json:"downtimes"`
 	Rotations             map[string]int    `json:"rotations"`
 	RotationLog           []part            `json:"rotation_log"`
+	Soak                  *soakRecord       `json:"soak,omitempty"`
 	Errors                []string          `json:"errors,omitempty"`
 	Notes                 []string          `json:"notes,omitempty"`
 	ExitCodes             map[string]int    `json:"exit_codes"`
@@ -99,6 +100,10 @@ func (r *report) table() string {
 	fmt.Fprintf(w, "exit codes\t%s\n", mapString(r.ExitCodes))
 	fmt.Fprintf(w, "faults\t%s\n", mapString(r.Faults))
 	fmt.Fprintf(w, "peak per process\tRSS %.1f MiB, %d fds, %d goroutines\n", r.Peak.RSSMiB, r.Peak.FDs, r.Peak.Goroutines)
+	if sk := r.Soak; sk != nil {
+		fmt.Fprintf(w, "soak\t%.0fs of pod %d through %d outages: goroutines %d -> %d, open fds %d -> %d %s\n", sk.Seconds,
+			sk.Pod, sk.Faults, sk.GoroutinesStart, sk.GoroutinesEnd, sk.FDsStart, sk.FDsEnd, sk.Skipped)
+	}
 	w.Flush()
 	fmt.Fprintf(&b, "\n%-4s %-26s %-8s %4s %8s %8s %8s %8s %-18s %6s %11s %5s %11s\n", "pod", "start", "end", "exit",
 		"from", "to", "restored", "RSS MiB", "outputs", "fds", "fds 1st/last", "gor", "gor 1st/last")

@@ -45,6 +45,19 @@ type Stream struct {
 	track streamTrack
 }
 
+// Rekey gives the stream a new Key, moving the per-output positions kept under the old one: the same events at
+// the same positions will be read under key after a restart (a file source whose stream goes on in a copy of the
+// file, logrotate's copytruncate: the copy's identity names the stream from then on). It must be called from the
+// goroutine that publishes the stream's events.
+func (s *Stream) Rekey(key string) {
+	s.track.mu.Lock()
+	defer s.track.mu.Unlock()
+	s.Key = key
+	if s.track.outs != nil {
+		s.track.outs.rekey(key, s.track.acked, s.track.didAck)
+	}
+}
+
 // NewStream returns a stream of input in whose acknowledged positions are reported to ack. ack is called under
 // the stream's lock with strictly increasing positions, each the position after the last event of a contiguous
 // run of done events, from an output's goroutine or, when filtered events complete the run, from the Publish

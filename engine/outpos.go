@@ -128,3 +128,21 @@ func (ot *outputTrack) settle(committed int64, didAck bool) {
 		ot.stored = false
 	}
 }
+
+// rekey moves the stream's stored positions to key: Clear under the old key, then every position ahead of the
+// committed one saved under the new key at once (not at the next acknowledgement: a crash before it would leave
+// the new key without them). The caller holds the stream's lock.
+func (ot *outputTrack) rekey(key string, committed int64, didAck bool) {
+	if ot.stored {
+		ot.store.Clear(ot.input, ot.key)
+		ot.stored = false
+	}
+	ot.key = key
+	for o := range ot.pos {
+		if ot.has[o] && (!didAck || ot.pos[o] > committed) {
+			ot.store.Save(ot.input, ot.key, ot.names[o], ot.pos[o])
+			ot.stored = true
+		}
+	}
+	ot.dirty = 0
+}

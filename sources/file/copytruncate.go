@@ -175,6 +175,12 @@ func (s *Source) followCopy(t *tracked, truncated fileInfo) bool {
 		// The copy continues t's stream: the events already published and the ones read from the copy are
 		// acknowledged in one order, and their ids do not change.
 		c.stream, c.streamGen, c.chunks = t.stream, t.streamGen, t.chunks
+		if c.stream.Key != "" {
+			// After a restart the copy is read under its own key: the outputs' positions must be found there.
+			if seed, err := streamSeed(s.cfg.Name, c.id(), c.birth, c.gen, f, s.split, s.scratch); err == nil {
+				c.stream.Rekey(streamKey(c.id(), seed))
+			}
+		}
 	}
 	if old := s.files[info.id()]; old != nil {
 		if c.stream == nil && old.gen >= c.gen {

@@ -1,0 +1,44 @@
+package main_test
+
+import (
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestHealthyOutputNothingAgainAfterCopytruncate (found by the chaos harness, benchmarks/chaos): the log is
+// copied and truncated (logrotate's copytruncate) while one output is down, so the stream goes on in the copy, a
+// file with another identity. After a SIGTERM and a restart with both outputs up, the healthy output receives
+// nothing again: its position, kept while the other output was down, must be found under the copy's identity.
+// Before, it was left under the truncated file's, and the healthy output received the whole file again.
+func TestHealthyOutputNothingAgainAfterCopytruncate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	h := healthyKinds[0].setup(t, dir) // the file output
+	args, down, failing := outposSetup(t, dir, h)
+	p := startStdout(t, dir, h.stdout, h.env, args...)
+	waitFor(t, time.Minute, "the healthy output to receive every line while the other fails", func() bool {
+		return sumCounts(h.received()) >= outposTotal && down.Requests() > 0
+	}, p)
+	content, err := os.ReadFile(h.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(h.logPath+".1", content, 0o644); err != nil { // not matched by the *.log glob
+		t.Fatal(err)
+	}
+	if err := os.Truncate(h.logPath, 0); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Minute, "flicker to follow the copy", func() bool {
+		return strings.Contains(p.logs(), "file truncated after it was copied")
+	}, p)
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.wait(time.Minute); code != 0 {
+		t.Fatalf("exit %d after SIGTERM; logs:\n%s", code, p.logs())
+	}
+	logs := restartOutpos(t, dir, h, args, failing)
+	checkReceived(t, "file", h.received(), 1, down, logs)
+}

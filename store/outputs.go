@@ -83,6 +83,37 @@ func (db *DB) DeleteOutputPositions(input, prefix string) {
 	db.mu.Unlock()
 }
 
+// MoveOutputPositions moves a stream's committed per-output positions from one key to another at once, in a
+// transaction of its own: a stream reads its positions committed (OutputPositions), and the stream under the new
+// key may read them before the writer's next commit. A source calls it when a stream goes on under another key
+// (rare: a copytruncate copy found after a restart), so the disk write it waits for costs little.
+func (db *DB) MoveOutputPositions(input, from, to string) error {
+	if !db.writable(input, "move output positions") {
+		return nil
+	}
+	db.commitMu.Lock()
+	defer db.commitMu.Unlock()
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketOutputs)
+		if b == nil {
+			return nil
+		}
+		fromKey := appendOutputsKey(nil, input, from)
+		v := b.Get(fromKey)
+		if v == nil {
+			return nil
+		}
+		if err := b.Put(appendOutputsKey(nil, input, to), slices.Clone(v)); err != nil {
+			return err
+		}
+		return b.Delete(fromKey)
+	})
+	if err != nil {
+		return fmt.Errorf("move output positions of input %s: %w", input, err)
+	}
+	return nil
+}
+
 // OutputPositions returns the committed per-output positions of one stream, by output name; nil when it has
 // none. Queued changes are not included.
 func (db *DB) OutputPositions(input, stream string) (map[string]int64, error) {

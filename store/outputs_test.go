@@ -18,6 +18,13 @@ func TestOutputPositions(t *testing.T) {
 	clearS := func(input, stream string) op { return func(db *store.DB) { db.ClearOutputPositions(input, stream) } }
 	prefix := func(input, p string) op { return func(db *store.DB) { db.DeleteOutputPositions(input, p) } }
 	reset := func(input string) op { return func(db *store.DB) { db.DeleteInput(input) } }
+	move := func(input, from, to string) op {
+		return func(db *store.DB) {
+			if err := db.MoveOutputPositions(input, from, to); err != nil {
+				panic(err)
+			}
+		}
+	}
 
 	type want struct {
 		input, stream string
@@ -34,6 +41,11 @@ func TestOutputPositions(t *testing.T) {
 		{"later commits merge per output", [][]op{{put("a", "s1", "file", 10), put("a", "s1", "es", 5)},
 			{put("a", "s1", "file", 40)}},
 			[]want{{"a", "s1", map[string]int64{"file": 40, "es": 5}}}},
+		{"move takes every output's position to the new key", [][]op{{put("a", "s1", "file", 10),
+			put("a", "s1", "es", 5), put("a", "s2", "file", 7)}, {move("a", "s1", "s3")}},
+			[]want{{"a", "s1", nil}, {"a", "s3", map[string]int64{"file": 10, "es": 5}}, {"a", "s2", map[string]int64{"file": 7}}}},
+		{"move of a stream without positions changes nothing", [][]op{{put("a", "s2", "file", 7)}, {move("a", "s1", "s3")}},
+			[]want{{"a", "s1", nil}, {"a", "s3", nil}, {"a", "s2", map[string]int64{"file": 7}}}},
 		{"clear removes the stream only", [][]op{{put("a", "s1", "file", 10), put("a", "s2", "file", 7)},
 			{clearS("a", "s1")}},
 			[]want{{"a", "s1", nil}, {"a", "s2", map[string]int64{"file": 7}}}},
@@ -140,5 +152,23 @@ func TestOutputPositionsInSnapshotAndImport(t *testing.T) {
 	}
 	if n, err := restored.OutputPositionStreams(""); err != nil || n != 0 {
 		t.Fatalf("%d streams keep output positions after an import (err %v)", n, err)
+	}
+}
+
+// TestMoveOutputPositionsAtOnce: the moved positions are committed when MoveOutputPositions returns, without a
+// flush: the stream under the new key reads them committed, maybe before the writer's next commit.
+func TestMoveOutputPositionsAtOnce(t *testing.T) {
+	db := openT(t, tempPath(t), quiet)
+	db.PutOutputPosition("a", "old", "file", 42)
+	flush(t, db)
+	if err := db.MoveOutputPositions("a", "old", "new"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.OutputPositions("a", "new")
+	if err != nil || !maps.Equal(got, map[string]int64{"file": 42}) {
+		t.Fatalf("positions under the new key right after the move: %v, %v; want file at 42", got, err)
+	}
+	if got, err := db.OutputPositions("a", "old"); err != nil || got != nil {
+		t.Fatalf("positions left under the old key: %v, %v", got, err)
 	}
 }

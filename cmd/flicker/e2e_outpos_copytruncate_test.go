@@ -42,3 +42,30 @@ func TestHealthyOutputNothingAgainAfterCopytruncate(t *testing.T) {
 	logs := restartOutpos(t, dir, h, args, failing)
 	checkReceived(t, "file", h.received(), 1, down, logs)
 }
+
+// TestHealthyOutputNothingAgainAfterCopytruncateWhileDown (found by the chaos harness): the same, but the log is
+// copied and truncated while flicker is stopped, so the restart finds the copy from the registry and reads it on
+// from the committed offset. The healthy output's position, stored under the truncated file's stream, must move
+// to the copy's; before, the healthy output received every line again.
+func TestHealthyOutputNothingAgainAfterCopytruncateWhileDown(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	h := healthyKinds[0].setup(t, dir) // the file output
+	args, down, failing := outposSetup(t, dir, h)
+	runOutposFirst(t, dir, h, args, down)
+	content, err := os.ReadFile(h.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(h.logPath+".1", content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(h.logPath, 0); err != nil {
+		t.Fatal(err)
+	}
+	logs := restartOutpos(t, dir, h, args, failing)
+	if !strings.Contains(logs, "file truncated after it was copied") {
+		t.Fatalf("the restart did not follow the copy; logs:\n%s", logs)
+	}
+	checkReceived(t, "file", h.received(), 1, down, logs)
+}

@@ -39,6 +39,11 @@ func (r fileRegistry) Remove(input string, device, inode uint64) {
 	r.db.DeleteOutputPositions(input, file.StreamKeyPrefix(device, inode))
 }
 
+// MoveOutputPositions implements file.OutputPositionsMover.
+func (r fileRegistry) MoveOutputPositions(input, from, to string) error {
+	return r.db.MoveOutputPositions(input, from, to)
+}
+
 // outputPositions adapts the store to the engine's per-output positions. The store queues them with the file
 // offsets and commits both in the same transactions, as the engine's ordering argument needs.
 type outputPositions struct{ db *store.DB }

@@ -188,6 +188,9 @@ func (s *Source) followCopy(t *tracked, truncated fileInfo) bool {
 		}
 		s.forget(old)
 	}
+	if c.stream == nil {
+		s.movePositionsToCopy(t, c, f)
+	}
 	if t.limit >= 0 { // once mode, after the start: read the copy to its end as well
 		c.limit = info.size
 		s.onceSet = append(s.onceSet, c)
@@ -313,4 +316,27 @@ func reborn(t *tracked, info fileInfo) bool {
 // unread reports whether nothing of t was turned into events: found by this run, not read yet.
 func unread(t *tracked) bool {
 	return t.stream == nil && t.offset == 0 && t.readTo == 0 && len(t.partial) == 0 && !t.fromRegistry
+}
+
+// movePositionsToCopy moves the per-output positions of t's stream, as a stream of t's generation was keyed, to
+// the key c's stream will have: t is known from the registry (a restart) or was closed, and its copy is read on
+// from t's committed offset; without the move a healthy output would receive again everything it accepted beyond
+// that offset (while another output was down). t's head is gone from t, truncated: the copy's is the same.
+func (s *Source) movePositionsToCopy(t, c *tracked, copyFile *os.File) {
+	mover, ok := s.reg.(OutputPositionsMover)
+	if !ok || s.cfg.Format != FormatPlain {
+		return // container streams keep no per-output positions (see streamFor)
+	}
+	from, err := streamSeed(s.cfg.Name, t.id(), t.birth, t.gen, copyFile, s.split, s.scratch)
+	if err != nil {
+		return
+	}
+	to, err := streamSeed(s.cfg.Name, c.id(), c.birth, c.gen, copyFile, s.split, s.scratch)
+	if err != nil {
+		return
+	}
+	if err := mover.MoveOutputPositions(s.cfg.Name, streamKey(t.id(), from), streamKey(c.id(), to)); err != nil {
+		s.log.Warn().Err(err).Str("path", c.path).
+			Msg("per-output positions not moved to the copy: every output receives its uncommitted lines again")
+	}
 }

@@ -45,6 +45,13 @@ type Registry interface {
 	Remove(input string, device, inode uint64)
 }
 
+// OutputPositionsMover is implemented by a Registry that keeps the per-output positions of streams: a stream read
+// again after a restart under another key (the copy of a file copied and truncated while flicker was down goes on
+// with the file's stream) takes the positions stored under the old key with it.
+type OutputPositionsMover interface {
+	MoveOutputPositions(input, from, to string) error
+}
+
 // Options are run-time choices that are not part of the configuration.
 type Options struct {
 	// Once makes Run read what the files hold when it starts, up to their size at that moment, then return nil.

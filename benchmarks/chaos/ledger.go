@@ -53,10 +53,12 @@ type ledger struct {
 	names    []string
 	units    map[unit]*unitState
 	phantoms []string // deliveries of units never written (or not whole), a sample
-	nPhantom int
-	firstAt  [numOutputs]int64 // last time a unit arrived for the first time at each output, for the drain
-	unique   [numOutputs]int
-	byPart   map[int32][]*unitState // built by known, once the run is over
+	// phantomEvents are the whole events of phantoms read from the file output, a sample
+	phantomEvents []string
+	nPhantom      int
+	firstAt       [numOutputs]int64 // last time a unit arrived for the first time at each output, for the drain
+	unique        [numOutputs]int
+	byPart        map[int32][]*unitState // built by known, once the run is over
 }
 
 func newLedger(start time.Time) *ledger {
@@ -89,8 +91,9 @@ func (l *ledger) wrote(stream uint16, seq uint32, pieces int, part int32, contai
 	}
 }
 
-// delivered records that message arrived at out, delivered by pod, seen at t.
-func (l *ledger) delivered(out uint8, pod int, message string, t time.Time) {
+// delivered records that message arrived at out, delivered by pod, seen at t. It reports false for a phantom (a
+// message never written, or not whole).
+func (l *ledger) delivered(out uint8, pod int, message string, t time.Time) bool {
 	at := l.since(t)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -101,7 +104,7 @@ func (l *ledger) delivered(out uint8, pod int, message string, t time.Time) {
 		if len(l.phantoms) < 5 {
 			l.phantoms = append(l.phantoms, fmt.Sprintf("%s: %.120q", outputNames[out], message))
 		}
-		return
+		return false
 	}
 	first := true
 	for _, d := range st.deliveries {
@@ -115,6 +118,16 @@ func (l *ledger) delivered(out uint8, pod int, message string, t time.Time) {
 		l.firstAt[out] = at
 	}
 	st.deliveries = append(st.deliveries, delivery{at: at, pod: int32(pod), out: out})
+	return true
+}
+
+// phantomEvent keeps a phantom's whole event (its log.file.path and log.offset say where it was read), a sample.
+func (l *ledger) phantomEvent(out uint8, pod int, event []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.phantomEvents) < 5 {
+		l.phantomEvents = append(l.phantomEvents, fmt.Sprintf("%s, pod %d: %.400s", outputNames[out], pod, event))
+	}
 }
 
 // parse reads the unit from a message "chaos <stream> <seq> <piece>/<pieces> <padding>". Called with mu held.
@@ -205,6 +218,9 @@ func (l *ledger) check(pods []podView, slack time.Duration, allowedLoss func(par
 	}
 	for _, p := range l.phantoms {
 		sample("never_written", p)
+	}
+	for _, e := range l.phantomEvents {
+		sample("never_written_event", e)
 	}
 	keys := make([]unit, 0, len(l.units))
 	for u := range l.units {

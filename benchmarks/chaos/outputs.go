@@ -163,7 +163,9 @@ func (t *outputTail) record(l *ledger, line []byte, now time.Time) error {
 	if i := bytes.Index(line, messageKey); i >= 0 && bytes.HasSuffix(line, []byte("}")) {
 		rest := line[i+len(messageKey):]
 		if j := bytes.IndexByte(rest, '"'); j >= 0 && bytes.IndexByte(rest[:j], '\\') < 0 {
-			l.delivered(t.out, t.pod, string(rest[:j]), now)
+			if !l.delivered(t.out, t.pod, string(rest[:j]), now) {
+				l.phantomEvent(t.out, t.pod, line)
+			}
 			return nil
 		}
 	}
@@ -172,7 +174,9 @@ func (t *outputTail) record(l *ledger, line []byte, now time.Time) error {
 	var syntax *json.SyntaxError
 	switch {
 	case err == nil:
-		l.delivered(t.out, t.pod, ev.Message, now)
+		if !l.delivered(t.out, t.pod, ev.Message, now) {
+			l.phantomEvent(t.out, t.pod, line)
+		}
 	case errors.As(err, &syntax) && syntax.Offset == int64(len(line)) && bytes.HasPrefix(line, []byte(`{"`)):
 		t.cut++ // the beginning of an event, cut mid-write
 	default:

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -357,4 +358,71 @@ func TestSameLinesInTwoFiles(t *testing.T) {
 	all := append(want, more...)
 	waitMessages(t, r, a, all...)
 	waitMessages(t, r, b, all...)
+}
+
+// TestCopytruncatedPastOffsetWhileHeld: a file opened at its committed offset is copied, truncated and rewritten
+// past that offset while the reader is held in a Publish of another file (a new pod waiting for the lease, a full
+// queue), a second of the source's clock: the reader must not read on at the old offset in the new content (the
+// chaos harness's phantom events, a line's tail without its beginning) but read the copy on from the offset and
+// the file from 0.
+func TestCopytruncatedPastOffsetWhileHeld(t *testing.T) {
+	dir := t.TempDir()
+	first, path, copyPath := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log"), filepath.Join(dir, "b.log.1")
+	writeFile(t, first, "first\n")
+	oldContent, old := lines("old", 200) // longer than the fingerprint
+	writeFile(t, path, oldContent)
+	reg := newRegistry()
+	r := start(t, testConfig(dir, nil), reg, file.Options{})
+	eventually(t, "the first run read both files", func() bool { return len(r.pub.all()) == 1+len(old) })
+	var committed int64
+	for _, e := range r.pub.all() {
+		if e.msg == old[99] {
+			r.src.Ack(e.Stream, e.Pos) // b.log committed after its 100th line, a.log not at all
+			committed = e.Pos
+		}
+	}
+	eventually(t, "b.log committed", func() bool {
+		st, _ := reg.get(inodeOf(t, path))
+		return st.Offset == committed
+	})
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// a.log sorts first: its Publish holds the reader after both files were opened, before b.log is read.
+	var skew atomic.Int64
+	clock := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	blocked, gate := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	pub := &recPublisher{before: func(ctx context.Context) {
+		once.Do(func() {
+			close(blocked)
+			select {
+			case <-gate:
+			case <-ctx.Done():
+			}
+		})
+	}}
+	r2 := startWith(t, testConfig(dir, nil), reg, file.Options{Now: clock}, pub)
+	select {
+	case <-blocked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the source never published")
+	}
+	copytruncate(t, path, copyPath)
+	// Lines of another length than the old ones: the committed offset falls inside one of them.
+	newContent, fresh := lines("fresh-line", 200)
+	appendFile(t, path, newContent)
+	if int64(len(newContent)) <= committed {
+		t.Fatalf("the new content (%d bytes) must reach past the committed offset %d", len(newContent), committed)
+	}
+	skew.Add(int64(time.Second))
+	close(gate)
+
+	want := append(append([]string{"first"}, old[100:]...), fresh...)
+	eventually(t, "every line shipped", func() bool { return len(r2.pub.all()) >= len(want) })
+	if got := r2.pub.messages(first); len(got) != 1 {
+		t.Fatalf("a.log shipped %q; the reader was to be held in its Publish", got)
+	}
+	assertOnce(t, r2.pub.messages(""), want)
 }

@@ -144,10 +144,12 @@ func (s *Source) readOnce(t *tracked) (bool, error) {
 		t.atEOF = true
 		return false, nil
 	}
-	if t.atEOF && s.replacedWhileIdle(t) {
+	now := s.now()
+	// A file that was idle, or not read for a scan interval (just opened, or the reader was held by a Publish
+	// that blocked), may have been truncated and rewritten past the offset meanwhile, unseen by any scan.
+	if (t.atEOF || now.Sub(t.lastActive) >= s.cfg.ScanInterval) && s.replacedWhileIdle(t) {
 		return true, nil // the bytes just read belong to the new content; it is read from 0 next turn
 	}
-	now := s.now()
 	t.atEOF, t.lastActive = false, now
 	if _, err := s.streamFor(t); err != nil {
 		return false, err
@@ -159,9 +161,11 @@ func (s *Source) readOnce(t *tracked) (bool, error) {
 	return true, nil
 }
 
-// replacedWhileIdle checks, when an idle file grows again, that its first bytes are still the ones known: a
-// truncation followed by new writes beyond the old offset is invisible to a size check, and reading on from the
-// old offset would ship the middle of the new content. On a mismatch the file restarts at 0 in a new generation.
+// replacedWhileIdle checks, when an idle file grows again or a file is read after a pause, that its first bytes
+// are still the ones known: a truncation followed by new writes beyond the old offset is invisible to a size
+// check, and reading on from the old offset would ship the middle of the new content (a line's tail, then lines
+// at offsets that are not theirs). On a mismatch the file restarts at 0 in a new generation, and its copy, if
+// any, is read on from the offset.
 func (s *Source) replacedWhileIdle(t *tracked) bool {
 	same, err := s.sameContent(t, t.f, t.readPos())
 	if err != nil || same {

@@ -1,10 +1,9 @@
 package benchmarks
 
 import (
-	"bufio"
 	"bytes"
+	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -119,37 +118,19 @@ func openUnder(pid int, root string) int {
 	return n
 }
 
-// scrape reads flicker's /metrics and sums each metric over its labels.
+// scrape reads flicker's /metrics at addr, each metric summed over its labels, in whole units.
 func scrape(addr string) (map[string]int64, error) {
-	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get("http://" + addr + "/metrics")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	m, err := ScrapeMetrics(ctx, http.DefaultClient, "http://"+addr+"/metrics")
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return nil, fmt.Errorf("metrics: %s", resp.Status)
+	sums := make(map[string]int64, len(m))
+	for name, v := range m {
+		sums[name] = int64(v)
 	}
-	sums := map[string]int64{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		sp := strings.LastIndexByte(line, ' ')
-		if sp < 0 {
-			continue
-		}
-		name, _, _ := strings.Cut(line[:sp], "{")
-		v, err := strconv.ParseFloat(line[sp+1:], 64)
-		if err != nil {
-			continue
-		}
-		sums[name] += int64(v)
-	}
-	return sums, sc.Err()
+	return sums, nil
 }
 
 // procStatus reads a kB field of /proc/PID/status (VmRSS:, VmHWM:) in bytes.

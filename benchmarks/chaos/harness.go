@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flickerlog/flicker/benchmarks"
 	"github.com/flickerlog/flicker/internal/miniotest"
 )
 
@@ -281,7 +282,7 @@ func (h *harness) endHolder(sig syscall.Signal) *pod {
 		return p
 	}
 	ctx, cancel := context.WithTimeout(h.ctx, 2*time.Second)
-	if m, err := scrape(ctx, defaultClient, "http://"+p.addr+"/metrics"); err == nil {
+	if m, err := benchmarks.ScrapeMetrics(ctx, defaultClient, "http://"+p.addr+"/metrics"); err == nil {
 		p.mu.Lock()
 		p.metrics = m
 		if sig == syscall.SIGKILL {

@@ -6,12 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -169,7 +167,7 @@ func (p *pod) sample(ctx context.Context, client *http.Client, runStart time.Tim
 	pid := p.cmd.Process.Pid
 	rss, okRSS := benchmarks.PeakRSS(pid)
 	fds, errFDs := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-	m, errM := scrape(ctx, client, "http://"+p.addr+"/metrics")
+	m, errM := benchmarks.ScrapeMetrics(ctx, client, "http://"+p.addr+"/metrics")
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.ended.IsZero() {
@@ -220,45 +218,6 @@ func (p *pod) watch(ctx context.Context, interval time.Duration, runStart time.T
 		case <-tick.C:
 		}
 	}
-}
-
-// scrape reads a Prometheus text exposition, summing each metric's series.
-func scrape(ctx context.Context, client *http.Client, url string) (map[string]float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("scrape %s: %s", url, resp.Status)
-	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(io.LimitReader(resp.Body, 8<<20))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		name := line[:i]
-		if j := strings.IndexByte(name, '{'); j >= 0 {
-			name = name[:j]
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			continue
-		}
-		out[name] += v
-	}
-	return out, sc.Err()
 }
 
 // signal sends sig to the pod and waits for it to exit, killing it after timeout.

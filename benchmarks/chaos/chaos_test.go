@@ -100,7 +100,13 @@ func newHarness(t *testing.T, cfg runConfig, bin string) *harness {
 	h := &harness{t: t, cfg: cfg, bin: bin, dir: dir, logDir: filepath.Join(dir, "logs"),
 		outDir: filepath.Join(dir, "out"), podDir: filepath.Join(dir, "pods"), contDir: filepath.Join(dir, "containers"),
 		start: time.Now()}
-	for _, d := range []string{h.logDir, h.outDir, h.podDir, h.contDir} {
+	if *flagDir != "" {
+		h.keepDir = filepath.Join(dir, "outputs")
+	}
+	for _, d := range []string{h.logDir, h.outDir, h.podDir, h.contDir, h.keepDir} {
+		if d == "" {
+			continue
+		}
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -19,6 +20,7 @@ type outputTail struct {
 	pod    int
 	out    uint8
 	exited func() bool // the pod's process has ended
+	keep   string      // a directory finish copies the output's files to before removing them; "": none
 
 	finished bool // read to the end after the pod ended, files removed
 
@@ -185,7 +187,7 @@ func (t *outputTail) record(l *ledger, line []byte, now time.Time) error {
 	return nil
 }
 
-// finish closes the tail and removes the output's files.
+// finish closes the tail and removes the output's files, copying them to keep first when it is set.
 func (t *outputTail) finish() error {
 	t.close()
 	t.finished = true
@@ -194,6 +196,11 @@ func (t *outputTail) finish() error {
 		p := t.path
 		if n > 0 {
 			p = fmt.Sprintf("%s.%d", t.path, n)
+		}
+		if t.keep != "" {
+			if err := copyFile(p, filepath.Join(t.keep, filepath.Base(p))); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("keep output %s: %w", p, err))
+			}
 		}
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("output %s: %w", p, err))

@@ -71,3 +71,32 @@ func TestOutputTailFollowsRotations(t *testing.T) {
 			v.Deliveries["file"], v.Samples)
 	}
 }
+
+// TestOutputTailFinishKeeps: with keep set (-chaos.dir), finish copies the output's files, rotated ones too,
+// before removing them, so that a loss can be looked for in what the pod wrote.
+func TestOutputTailFinishKeeps(t *testing.T) {
+	dir := t.TempDir()
+	path, keep := filepath.Join(dir, "pod-003.ndjson"), filepath.Join(dir, "outputs")
+	if err := os.Mkdir(keep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{"pod-003.ndjson": "current\n", "pod-003.ndjson.2": "older\n"}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tail := &outputTail{path: path, out: outFile, exited: func() bool { return true }, keep: keep}
+	if err := tail.finish(); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range files {
+		if _, err := os.Stat(filepath.Join(dir, name)); !os.IsNotExist(err) {
+			t.Errorf("%s: not removed (%v)", name, err)
+		}
+		got, err := os.ReadFile(filepath.Join(keep, name))
+		if err != nil || string(got) != content {
+			t.Errorf("kept %s: %q, %v; want %q", name, got, err, content)
+		}
+	}
+}

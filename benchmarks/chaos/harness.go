@@ -331,9 +331,14 @@ func (h *harness) pollOutputs() error {
 			continue
 		}
 		ended := t.exited()
+		found := t.f != nil
 		if err := t.poll(h.ledger, now); err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		if !found && t.early > 0 {
+			h.t.Logf("pod %d's output rotated %d times before the harness first found it: read from %s.%d",
+				t.pod, t.early, t.path, t.early)
 		}
 		if ended {
 			// Read after its pod exited: nothing more comes. Its files go, to keep the small disk free.

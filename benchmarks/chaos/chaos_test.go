@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -55,6 +56,11 @@ func TestChaos(t *testing.T) {
 		}
 	}
 	o := rep.Outcome
+	if h.keepDir != "" && len(o.lost) > 0 {
+		if err := os.WriteFile(filepath.Join(*flagDir, "lost.txt"), []byte(strings.Join(o.lost, "\n")+"\n"), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
 	if o.Delivered[outputNames[outFile]] == 0 {
 		t.Error("nothing was delivered")
 	}

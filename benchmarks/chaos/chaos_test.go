@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -55,6 +56,11 @@ func TestChaos(t *testing.T) {
 		}
 	}
 	o := rep.Outcome
+	if h.keepDir != "" && len(o.lost) > 0 {
+		if err := os.WriteFile(filepath.Join(*flagDir, "lost.txt"), []byte(strings.Join(o.lost, "\n")+"\n"), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
 	if o.Delivered[outputNames[outFile]] == 0 {
 		t.Error("nothing was delivered")
 	}
@@ -100,7 +106,13 @@ func newHarness(t *testing.T, cfg runConfig, bin string) *harness {
 	h := &harness{t: t, cfg: cfg, bin: bin, dir: dir, logDir: filepath.Join(dir, "logs"),
 		outDir: filepath.Join(dir, "out"), podDir: filepath.Join(dir, "pods"), contDir: filepath.Join(dir, "containers"),
 		start: time.Now()}
-	for _, d := range []string{h.logDir, h.outDir, h.podDir, h.contDir} {
+	if *flagDir != "" {
+		h.keepDir = filepath.Join(dir, "outputs")
+	}
+	for _, d := range []string{h.logDir, h.outDir, h.podDir, h.contDir, h.keepDir} {
+		if d == "" {
+			continue
+		}
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -37,8 +37,9 @@
 // the message must arrive whole, checked by its length. Their logs are not rotated.
 //
 // The file outputs write to a 96 MiB tmpfs (rotate_bytes 4 MiB, four rotated files kept, followed by the reader
-// however many times the output rotated between two polls; the harness removes a pod's files once the pod ended
-// and they were read), the disk a fault fills. Where a tmpfs cannot be mounted (not root) that fault is not
+// however many times the output rotated between two polls or before the first one; the harness removes a pod's
+// files once the pod ended and they were read, and copies them to DIR/outputs first with -chaos.dir), the disk a
+// fault fills. Where a tmpfs cannot be mounted (not root) that fault is not
 // injected and the report says so. The harness reads every pod's output file while
 // the run goes on (every 250ms), so it knows when, and by which pod, each event arrived. It samples each pod every
 // second: peak RSS (VmHWM of /proc/PID/status), open descriptors (/proc/PID/fd) and go_goroutines from its

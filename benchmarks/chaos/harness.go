@@ -68,7 +68,10 @@ type harness struct {
 	logDir string // the writers' files
 	outDir string // the file outputs'
 	podDir string // state dirs, configs, pod logs
-	start  time.Time
+	// keepDir is where each pod's output files are copied before the harness removes them (-chaos.dir); "": not
+	// kept.
+	keepDir string
+	start   time.Time
 
 	noTmpfs string // why the outputs are not on a tmpfs (the disk-full fault is then not injected)
 	net     netServers
@@ -193,7 +196,7 @@ func (h *harness) startPod(start string, standby bool) *pod {
 		h.t.Fatalf("pod %d: start flicker: %v", id, err)
 	}
 	p.started = time.Now()
-	tail := &outputTail{path: p.outPath, pod: id, out: outFile, exited: p.exited}
+	tail := &outputTail{path: p.outPath, pod: id, out: outFile, exited: p.exited, keep: h.keepDir}
 	h.mu.Lock()
 	h.pods = append(h.pods, p)
 	h.tails = append(h.tails, tail)
@@ -328,9 +331,14 @@ func (h *harness) pollOutputs() error {
 			continue
 		}
 		ended := t.exited()
+		found := t.f != nil
 		if err := t.poll(h.ledger, now); err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		if !found && t.early > 0 {
+			h.t.Logf("pod %d's output rotated %d times before the harness first found it: read from %s.%d",
+				t.pod, t.early, t.path, t.early)
 		}
 		if ended {
 			// Read after its pod exited: nothing more comes. Its files go, to keep the small disk free.

@@ -201,6 +201,8 @@ type verdict struct {
 	FencedDeliveries   int                 `json:"fenced_deliveries"`
 	Samples            map[string][]string `json:"samples,omitempty"`
 	allowedLostByParts map[int32]int
+	// lost is every lost unit with its deliveries elsewhere (output, pod, when seen), for DIR/lost.txt.
+	lost []string
 }
 
 // check applies the rules of doc.go. pods[i] describes pod i; allowedLoss tells whether a lost unit of part may be
@@ -297,8 +299,14 @@ func (l *ledger) check(pods []podView, slack time.Duration, allowedLoss func(par
 				continue
 			}
 			v.Lost++
-			sample("lost", fmt.Sprintf("%s: never reached %s (written at %.3fs, part %d)", name, outputNames[o],
-				secs(st.written), st.part))
+			why := fmt.Sprintf("%s: never reached %s (written at %.3fs, part %d)", name, outputNames[o],
+				secs(st.written), st.part)
+			sample("lost", why)
+			var got strings.Builder
+			for _, d := range st.deliveries {
+				fmt.Fprintf(&got, " %s:pod%d@%.3fs", outputNames[d.out], d.pod, secs(d.at))
+			}
+			v.lost = append(v.lost, why+"; delivered"+got.String())
 		}
 	}
 	for o, n := range v.Delivered {

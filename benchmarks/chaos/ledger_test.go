@@ -103,6 +103,10 @@ func TestLedgerOutputsOfTheLastReader(t *testing.T) {
 		}, 1},
 		{"pod 0 was the last: its http output", func(l *ledger) { l.delivered(outFile, 0, msg, at(5)) }, 1},
 	}
+	wantLost := map[string]string{ // DIR/lost.txt's line: where else the unit went
+		"pod 1 misses its elasticsearch output": "f000 seq 0 piece 1: never reached elasticsearch (written at " +
+			"1.000s, part 3); delivered file:pod0@12.000s file:pod1@20.000s",
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := newLedger(start)
@@ -110,6 +114,8 @@ func TestLedgerOutputsOfTheLastReader(t *testing.T) {
 			tt.deliver(l)
 			if got := l.check(pods, time.Second, func(int32) bool { return false }); got.Lost != tt.wantLost {
 				t.Errorf("lost %d, want %d (samples %v)", got.Lost, tt.wantLost, got.Samples)
+			} else if want, ok := wantLost[tt.name]; ok && (len(got.lost) != 1 || got.lost[0] != want) {
+				t.Errorf("lost list %q, want [%q]", got.lost, want)
 			}
 		})
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -18,9 +20,13 @@ type outputTail struct {
 	path   string
 	pod    int
 	out    uint8
-	exited func() bool // the pod's process has ended
+	exited func() bool       // the pod's process has ended
+	keep   string            // a directory finish copies the output's files to before removing them; "": none
+	opened func(path string) // tests: called after each file is opened while following a rotation
 
 	finished bool // read to the end after the pod ended, files removed
+	// early is how many rotated files the first poll that found the output read: it rotated before.
+	early int
 
 	f       *os.File
 	ino     uint64
@@ -40,19 +46,9 @@ type event struct {
 // poll reads what was appended since the last poll and records every complete event as seen at now.
 func (t *outputTail) poll(l *ledger, now time.Time) error {
 	if t.f == nil {
-		f, err := os.Open(t.path)
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("output %s: %w", t.path, err)
-		}
-		ino, err := inode(f)
-		if err != nil {
-			f.Close()
-			return err
-		}
-		t.f, t.ino, t.lineEnd = f, ino, 0
+		// The first poll that finds the output: a pod that starts with a backlog (an old snapshot restored, a
+		// lease waited for) can fill rotate_bytes and rotate within a poll interval, so every file it has counts.
+		return t.readFiles(l, now)
 	}
 	if err := t.readNew(l, now); err != nil {
 		return err
@@ -67,20 +63,22 @@ func (t *outputTail) poll(l *ledger, now time.Time) error {
 	if st.Sys().(*syscall.Stat_t).Ino == t.ino {
 		return nil
 	}
-	return t.followRotation(l, now)
-}
-
-// followRotation reads on after the output rotated (path -> path.1 -> ... -> path.N, as many times as it did
-// since the last poll): the rest of the file being read (complete: the output rotates between writes), every
-// rotated file newer than it, then the current file, which it goes on with.
-func (t *outputTail) followRotation(l *ledger, now time.Time) error {
+	// Rotated (path -> path.1 -> ... -> path.N, as many times as it did since the last poll): the rest of the
+	// file being read (complete: the output rotates between writes), then every file newer than it.
 	if err := t.readNew(l, now); err != nil {
 		return err
 	}
-	// Open oldest first: a rotation in between only moves files towards older names.
+	return t.readFiles(l, now)
+}
+
+// readFiles reads every file of the output newer than the one being read (all of them on the first poll),
+// oldest first, and goes on with the current one.
+func (t *outputTail) readFiles(l *ledger, now time.Time) error {
+	// Open newest first: a rotation in between moves every file towards older names, so one not opened yet is
+	// still ahead (opening oldest first, a file could move from the path to a name already passed).
 	var files []*os.File
 	seen := map[uint64]bool{}
-	for n := outputRotateFiles; n >= 0; n-- {
+	for n := 0; n <= outputRotateFiles; n++ {
 		path := t.path
 		if n > 0 {
 			path = fmt.Sprintf("%s.%d", t.path, n)
@@ -88,6 +86,9 @@ func (t *outputTail) followRotation(l *ledger, now time.Time) error {
 		f, err := os.Open(path)
 		if err != nil {
 			continue
+		}
+		if t.opened != nil {
+			t.opened(path)
 		}
 		ino, err := inode(f)
 		if err != nil || seen[ino] {
@@ -97,17 +98,23 @@ func (t *outputTail) followRotation(l *ledger, now time.Time) error {
 		seen[ino] = true
 		files = append(files, f)
 	}
-	mine := -1
-	for i, f := range files {
-		if ino, _ := inode(f); ino == t.ino {
-			mine = i
-		}
-	}
-	t.f.Close()
-	t.f = nil
+	slices.Reverse(files)
 	var errs []error
-	if mine < 0 {
-		errs = append(errs, fmt.Errorf("output %s rotated more than %d times between two polls: the reader missed files",
+	mine := -1
+	if t.f != nil {
+		for i, f := range files {
+			if ino, _ := inode(f); ino == t.ino {
+				mine = i
+			}
+		}
+		t.f.Close()
+		t.f = nil
+		if mine < 0 {
+			errs = append(errs, fmt.Errorf("output %s rotated more than %d times between two polls: the reader missed files",
+				t.path, outputRotateFiles))
+		}
+	} else if t.early = max(len(files)-1, 0); len(files) > outputRotateFiles {
+		errs = append(errs, fmt.Errorf("output %s rotated %d times before the first poll: the reader may have missed files",
 			t.path, outputRotateFiles))
 	}
 	for i, f := range files {
@@ -185,7 +192,7 @@ func (t *outputTail) record(l *ledger, line []byte, now time.Time) error {
 	return nil
 }
 
-// finish closes the tail and removes the output's files.
+// finish closes the tail and removes the output's files, copying them to keep first when it is set.
 func (t *outputTail) finish() error {
 	t.close()
 	t.finished = true
@@ -194,6 +201,11 @@ func (t *outputTail) finish() error {
 		p := t.path
 		if n > 0 {
 			p = fmt.Sprintf("%s.%d", t.path, n)
+		}
+		if t.keep != "" {
+			if err := copyFile(p, filepath.Join(t.keep, filepath.Base(p))); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("keep output %s: %w", p, err))
+			}
 		}
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("output %s: %w", p, err))

@@ -268,6 +268,7 @@ func (w *fileWriter) deletePart(id int32) error {
 	return nil
 }
 
+// copyFile copies the file at from to a new file at to.
 func copyFile(from, to string) error {
 	src, err := os.Open(from)
 	if err != nil {

@@ -56,16 +56,7 @@ func TestCopytruncateRotation(t *testing.T) {
 					p = run()
 					waitFor(t, 30*time.Second, "the output blocked", func() bool { return coll.Requests() > 0 }, p)
 				}
-				data, err := os.ReadFile(app)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(app+".1", data, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.Truncate(app, 0); err != nil {
-					t.Fatal(err)
-				}
+				copyTruncate(t, app)
 				appendLines(t, app, "after", 0, 200)
 				want = append(want, lines("after", 0, 200)...)
 				if stopped {
@@ -93,5 +84,20 @@ func TestCopytruncateRotation(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// copyTruncate does what logrotate's copytruncate does to path: copies it to path.1, then truncates it.
+func copyTruncate(t *testing.T, path string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".1", data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,16 +21,7 @@ func TestHealthyOutputNothingAgainAfterCopytruncate(t *testing.T) {
 	waitFor(t, time.Minute, "the healthy output to receive every line while the other fails", func() bool {
 		return sumCounts(h.received()) >= outposTotal && down.Requests() > 0
 	}, p)
-	content, err := os.ReadFile(h.logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(h.logPath+".1", content, 0o644); err != nil { // not matched by the *.log glob
-		t.Fatal(err)
-	}
-	if err := os.Truncate(h.logPath, 0); err != nil {
-		t.Fatal(err)
-	}
+	copyTruncate(t, h.logPath) // app.log.1: not matched by the *.log glob
 	waitFor(t, time.Minute, "flicker to follow the copy", func() bool {
 		return strings.Contains(p.logs(), "file truncated after it was copied")
 	}, p)
@@ -53,16 +43,7 @@ func TestHealthyOutputNothingAgainAfterCopytruncateWhileDown(t *testing.T) {
 	h := healthyKinds[0].setup(t, dir) // the file output
 	args, down, failing := outposSetup(t, dir, h)
 	runOutposFirst(t, dir, h, args, down)
-	content, err := os.ReadFile(h.logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(h.logPath+".1", content, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(h.logPath, 0); err != nil {
-		t.Fatal(err)
-	}
+	copyTruncate(t, h.logPath) // app.log.1: not matched by the *.log glob
 	logs := restartOutpos(t, dir, h, args, failing)
 	if !strings.Contains(logs, "file truncated after it was copied") {
 		t.Fatalf("the restart did not follow the copy; logs:\n%s", logs)

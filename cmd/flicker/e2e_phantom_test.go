@@ -45,16 +45,7 @@ func TestNoPhantomAfterHeldReader(t *testing.T) {
 	coll.Stall()
 	p = run()
 	waitFor(t, 30*time.Second, "a stalled request", func() bool { return coll.Stalled() > 0 }, p)
-	data, err := os.ReadFile(app)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(app+".1", data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(app, 0); err != nil {
-		t.Fatal(err)
-	}
+	copyTruncate(t, app)
 	// Lines two bytes longer than the old ones, past the committed offset, which falls inside one of them.
 	appendLines(t, app, "fresh", 0, 400)
 	want = append(want, lines("fresh", 0, 400)...)

@@ -426,3 +426,45 @@ func TestCopytruncatedPastOffsetWhileHeld(t *testing.T) {
 	}
 	assertOnce(t, r2.pub.messages(""), want)
 }
+
+// TestCopytruncatedPastOffsetMidRead: a file copied, truncated and rewritten past the read position between two
+// reads of a busy reader (not at its end, not paused for a scan interval, so neither the scan's size check nor
+// the head check of a resumed reader sees it) must not go on at the old position in the new content: the byte
+// before the position, read again with the next bytes, has changed. The old content is finished in the copy, the
+// new one read from its start.
+func TestCopytruncatedPastOffsetMidRead(t *testing.T) {
+	dir := t.TempDir()
+	path, copyPath := filepath.Join(dir, "b.log"), filepath.Join(dir, "b.log.1")
+	oldContent, old := lines("old", 40000) // more than one read
+	writeFile(t, path, oldContent)
+	blocked, gate := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	pub := &recPublisher{before: func(ctx context.Context) {
+		once.Do(func() {
+			close(blocked)
+			select {
+			case <-gate:
+			case <-ctx.Done():
+			}
+		})
+	}}
+	cfg := testConfig(dir, func(c *file.Config) { c.ScanInterval = time.Minute })
+	r := startWith(t, cfg, newRegistry(), file.Options{}, pub)
+	select {
+	case <-blocked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the source never published")
+	}
+	copytruncate(t, path, copyPath)
+	newContent, fresh := lines("fresh-line", 40000)
+	appendFile(t, path, newContent)
+	const readSize = 256 << 10 // the first read
+	if oldContent[readSize-1] == newContent[readSize-1] {
+		t.Fatalf("the byte before the position is the same in both contents: the test cannot tell")
+	}
+	close(gate)
+
+	want := append(old, fresh...)
+	eventually(t, "every line shipped", func() bool { return len(r.pub.all()) >= len(want) })
+	assertOnce(t, r.pub.messages(""), want)
+}

@@ -136,9 +136,13 @@ func (s *Source) readOnce(t *tracked) (bool, error) {
 			return false, nil
 		}
 	}
-	data, n, err := s.fill(t, int(want))
+	data, n, changed, err := s.fill(t, int(want))
 	if err != nil {
 		return false, err
+	}
+	if changed {
+		s.replaced(t)
+		return true, nil // the bytes just read belong to the new content; it is read from 0 next turn
 	}
 	if n == 0 {
 		t.atEOF = true
@@ -146,9 +150,10 @@ func (s *Source) readOnce(t *tracked) (bool, error) {
 	}
 	now := s.now()
 	// A file that was idle, or not read for a scan interval (just opened, or the reader was held by a Publish
-	// that blocked), may have been truncated and rewritten past the offset meanwhile, unseen by any scan.
+	// that blocked), may have been truncated and rewritten past the offset meanwhile, unseen by any scan. (fill's
+	// check of the byte before the offset catches most such rewrites at any time; this one catches the rest.)
 	if (t.atEOF || now.Sub(t.lastActive) >= s.cfg.ScanInterval) && s.replacedWhileIdle(t) {
-		return true, nil // the bytes just read belong to the new content; it is read from 0 next turn
+		return true, nil
 	}
 	t.atEOF, t.lastActive = false, now
 	if _, err := s.streamFor(t); err != nil {
@@ -171,6 +176,12 @@ func (s *Source) replacedWhileIdle(t *tracked) bool {
 	if err != nil || same {
 		return false
 	}
+	return s.replaced(t)
+}
+
+// replaced handles t's open file found with other content than was read: truncated and rewritten. It reports
+// false when the file cannot be stat'ed (the next scan decides).
+func (s *Source) replaced(t *tracked) bool {
 	fi, err := t.f.Stat()
 	if err != nil {
 		return false
@@ -193,28 +204,54 @@ func (s *Source) finishOnce(t *tracked) {
 // bytes are contiguous, and returns them (partial line first) and how many bytes were read. When the partial
 // line is still at the end of the arena's chunk (no other file read since), it is not copied. The returned bytes
 // lie in the raw arena's current chunk.
-func (s *Source) fill(t *tracked, want int) ([]byte, int, error) {
+//
+// The same read takes the byte before the read position again (when this process read it): changed reports that
+// it is not the byte read before, so the file was truncated and rewritten past the position since, which no size
+// check sees. Reading on would ship the middle of the new content (a line's tail first); the caller restarts the
+// file instead. It costs no system call: the byte lands on the partial line's last byte, or on a byte of padding
+// no event uses.
+func (s *Source) fill(t *tracked, want int) (data []byte, n int, changed bool, err error) {
 	p := len(t.partial)
 	const minRead = 16 << 10
 	a := &s.raw
 	atTail := p > 0 && len(a.buf) >= p && &a.buf[len(a.buf)-p] == &t.partial[0]
 	if !atTail || cap(a.buf)-len(a.buf) < minRead {
-		a.ensure(p + max(minRead, min(want, readSize)))
+		a.ensure(p + 1 + max(minRead, min(want, readSize)))
 		start := len(a.buf)
 		a.buf = append(a.buf, t.partial...)
 		s.setPartial(t, a.buf[start:], a.cur)
 	}
+	pos := t.readPos()
+	check := pos > 0 && t.lastAt == pos
+	if check && p == 0 {
+		a.buf = append(a.buf, t.last) // the padding
+	}
+	start := len(a.buf) - p
 	room := a.buf[len(a.buf):cap(a.buf)]
 	if len(room) > want {
 		room = room[:want]
 	}
-	n, err := t.f.ReadAt(room, t.readPos())
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, 0, err
+	if check {
+		at := len(a.buf) - 1
+		before := a.buf[at]
+		n, err = t.f.ReadAt(a.buf[at:at+1+len(room)], pos-1)
+		changed = n > 0 && a.buf[at] != before
+		a.buf[at] = before
+		n = max(0, n-1)
+	} else {
+		n, err = t.f.ReadAt(room, pos)
 	}
-	start := len(a.buf) - p
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, 0, false, err
+	}
+	if changed {
+		return nil, 0, true, nil
+	}
 	a.buf = a.buf[:len(a.buf)+n]
-	return a.buf[start:], n, nil
+	if n > 0 {
+		t.last, t.lastAt = a.buf[len(a.buf)-1], pos+int64(n)
+	}
+	return a.buf[start:], n, false, nil
 }
 
 // splitLines turns the complete lines (and long-line pieces) of data, which starts at t.offset and lies in the

@@ -66,7 +66,8 @@ func startTelemetry(ctx context.Context, addr string, stall time.Duration, live 
 				st, in := src.Stats(), src.Input()
 				out = append(out, telemetry.InputStats{Name: in.Name, Type: in.Type, Events: st.Events, Bytes: st.Bytes,
 					LongLinePieces: st.LongLinePieces, InvalidEncoding: st.InvalidEncoding, Truncations: st.Truncations,
-					TruncatedBytesLost: st.TruncatedBytesLost, PartialBytesDropped: st.PartialBytesDropped, Malformed: st.Malformed,
+					TruncatedBytesLost: st.TruncatedBytesLost, MissingBytesLost: st.MissingBytesLost,
+					PartialBytesDropped: st.PartialBytesDropped, Malformed: st.Malformed,
 					FilesOpen: st.FilesOpen, FilesTracked: st.FilesTracked})
 			}
 			if kubes := live.kubes.Load(); kubes != nil {

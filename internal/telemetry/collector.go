@@ -22,6 +22,7 @@ type InputStats struct {
 	InvalidEncoding     uint64
 	Truncations         uint64
 	TruncatedBytesLost  uint64
+	MissingBytesLost    uint64
 	PartialBytesDropped uint64
 	Malformed           uint64 // container log lines shipped raw with error.message
 
@@ -85,6 +86,10 @@ var fileInputMetrics = []metric[InputStats]{
 	counter("flicker_input_truncated_bytes_lost_total",
 		"Bytes known to exist but not yet read when a truncation was seen.", inputLabels,
 		func(s InputStats) float64 { return float64(s.TruncatedBytesLost) }),
+	counter("flicker_input_missing_bytes_lost_total",
+		"Bytes known to exist but not yet read in files of the registry searched for and not found (deleted or "+
+			"moved away, typically while flicker was down).", inputLabels,
+		func(s InputStats) float64 { return float64(s.MissingBytesLost) }),
 	counter("flicker_input_partial_bytes_dropped_total",
 		"Bytes of unterminated last lines dropped when a file was released.", inputLabels,
 		func(s InputStats) float64 { return float64(s.PartialBytesDropped) }),

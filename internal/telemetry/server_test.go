@@ -120,7 +120,7 @@ func TestMetricsReadTheFuncsOnEachScrape(t *testing.T) {
 		},
 		Inputs: func() []telemetry.InputStats {
 			return []telemetry.InputStats{{Name: "app", Type: "file", Events: 11, Bytes: 1100,
-				LongLinePieces: 12, InvalidEncoding: 13, Truncations: 14, TruncatedBytesLost: 15,
+				LongLinePieces: 12, InvalidEncoding: 13, Truncations: 14, TruncatedBytesLost: 15, MissingBytesLost: 20,
 				PartialBytesDropped: 16, Malformed: 19, FilesOpen: 17, FilesTracked: 18}}
 		},
 		Registry: func() (uint64, time.Time, bool) { return 99, updated, true },
@@ -141,6 +141,7 @@ func TestMetricsReadTheFuncsOnEachScrape(t *testing.T) {
 		{"flicker_input_truncations_total", in, 14},
 		{"flicker_input_truncated_bytes_lost_total", in, 15},
 		{"flicker_input_partial_bytes_dropped_total", in, 16},
+		{"flicker_input_missing_bytes_lost_total", in, 20},
 		{"flicker_input_malformed_total", in, 19},
 		{"flicker_input_files_open", in, 17},
 		{"flicker_input_files_tracked", in, 18},

@@ -87,6 +87,10 @@ type Stats struct {
 	// TruncatedBytesLost counts bytes that were known to exist (by the last stat) but not yet read when a
 	// truncation was seen. Bytes written and truncated between two observations cannot be counted.
 	TruncatedBytesLost uint64
+	// MissingBytesLost counts bytes that were known to exist (by the registry or the last stat) but not yet read
+	// in a file searched for by identity and not found (deleted, moved out of the watched directories or
+	// excluded, typically while flicker was down), once per file. Bytes written after that stat cannot be counted.
+	MissingBytesLost uint64
 	// PartialBytesDropped counts unterminated last lines dropped when a file was released without
 	// flush_partial_on_close (or truncated under it).
 	PartialBytesDropped uint64

@@ -429,9 +429,11 @@ func (s *Source) searchLost(now time.Time) {
 			dirs[filepath.Dir(t.path)] = true // for a file found through a symlink, where its target lives
 		}
 	}
+	searched := true // every directory was read: what is not found is not there
 	for dir := range dirs {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
+			searched = false
 			continue
 		}
 		for _, e := range entries {
@@ -460,7 +462,33 @@ func (s *Source) searchLost(now time.Time) {
 	for _, t := range lost {
 		// Searched once; keep searching only while it is known to hold unread data.
 		t.search = false
+		if searched {
+			s.missing(t)
+		}
 	}
+}
+
+// missing counts the bytes a file searched for and not found was known to hold (by the registry or the last stat)
+// beyond what was read: a file rotated and deleted, or moved out of the watched directories, while flicker was
+// down or before it reached them. What was written after that stat cannot be counted. The size saved from then
+// on is what was read, so that the loss is counted once, not again by every later start from this registry, and
+// the file is no longer searched for at every scan; found again at a path the globs match, it is read on.
+func (s *Source) missing(t *tracked) {
+	s.mu.Lock()
+	read := max(t.offset, t.readTo)
+	lost := max(0, t.size-read)
+	if lost > 0 {
+		t.size = read
+		s.reg.Save(s.cfg.Name, t.stateLocked())
+	}
+	s.mu.Unlock()
+	if lost == 0 {
+		return
+	}
+	s.stats.missingLost.Add(uint64(lost))
+	s.log.Warn().Str("path", t.path).Uint64("inode", t.inode).Int64("offset", t.offset).Int64("size", t.size).
+		Int64("lost_bytes", lost).Msg("a file with unread data was not found where flicker reads (deleted, moved " +
+		"away or excluded): what it held beyond the offset is lost")
 }
 
 // foundWhereItWas checks the path where t was last found, so that a rotated file followed outside the globs

@@ -68,8 +68,9 @@ type Source struct {
 }
 
 type counters struct {
-	events, lines, bytes, longPieces, mlSplits, invalid, truncations, truncLost, partialDropped, malformed atomic.Uint64
-	filesOpen, filesTracked                                                                                atomic.Int64
+	events, lines, bytes, longPieces, mlSplits, invalid, truncations atomic.Uint64
+	truncLost, missingLost, partialDropped, malformed                atomic.Uint64
+	filesOpen, filesTracked                                          atomic.Int64
 }
 
 // New returns the source of cfg, which must have been defaulted and validated.
@@ -125,7 +126,7 @@ func (s *Source) Stats() Stats {
 	c := &s.stats
 	return Stats{Events: c.events.Load(), Lines: c.lines.Load(), Bytes: c.bytes.Load(),
 		LongLinePieces: c.longPieces.Load(), MultilineSplits: c.mlSplits.Load(), InvalidEncoding: c.invalid.Load(),
-		Truncations: c.truncations.Load(), TruncatedBytesLost: c.truncLost.Load(),
+		Truncations: c.truncations.Load(), TruncatedBytesLost: c.truncLost.Load(), MissingBytesLost: c.missingLost.Load(),
 		PartialBytesDropped: c.partialDropped.Load(), Malformed: c.malformed.Load(), FilesOpen: c.filesOpen.Load(),
 		FilesTracked: c.filesTracked.Load(), ChunksAllocated: s.pool.allocated.Load(),
 		ChunksReused: s.pool.reused.Load()}

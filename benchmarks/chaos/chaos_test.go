@@ -87,6 +87,9 @@ func TestChaos(t *testing.T) {
 			t.Errorf("pod %d: peak RSS %.1f MiB, above %.0f MiB", p.ID, p.Peak.RSSMiB, mib(memoryBound))
 		}
 	}
+	for _, why := range rep.countersDisagree() {
+		t.Error(why)
+	}
 	if why := rep.Soak.grew(); why != "" {
 		t.Error(why)
 	}
@@ -327,6 +330,7 @@ func (h *harness) buildReport(faultsStart time.Time) *report {
 		r.Peak.FDs = max(r.Peak.FDs, pr.Peak.FDs)
 		r.Peak.Goroutines = max(r.Peak.Goroutines, pr.Peak.Goroutines)
 		r.AllowedLoss.FlickerTruncatedBytesLost += pr.Counters["flicker_input_truncated_bytes_lost_total"]
+		r.AllowedLoss.FlickerMissingBytesLost += pr.Counters["flicker_input_missing_bytes_lost_total"]
 		r.AllowedLoss.FlickerPartialBytesDropped += pr.Counters["flicker_input_partial_bytes_dropped_total"]
 		r.FlickerLongLinePieces += pr.Counters["flicker_input_long_line_pieces_total"]
 		r.Pods = append(r.Pods, pr)
@@ -338,6 +342,7 @@ func (h *harness) buildReport(faultsStart time.Time) *report {
 	r.Outcome = h.ledger.check(views, dupSlack, h.rotations.allowed)
 	r.AllowedLoss.Units = r.Outcome.AllowedLost
 	r.AllowedLoss.Parts = len(r.Outcome.allowedLostByParts)
+	r.AllowedLoss.DeletedWhileDownBytes = h.rotations.deletedWhileDown(h.ledger.partBytes())
 	r.RotationLog = h.rotations.snapshot()
 	for _, p := range r.RotationLog {
 		r.Rotations[p.Kind]++

@@ -91,10 +91,13 @@
 //   - duplicates only within the window. The rule: each pod restored a registry that has a lineage, the pod that
 //     wrote the snapshot it restored and when that snapshot was taken ("created" in the restore log), then where
 //     that pod's registry came from, and so on. A delivery again of an event by pod P is out of the window when an
-//     earlier delivery of it to the same output was made by a pod A of P's lineage more than 3s (the slack: the
-//     harness's polling interval, the commit interval and a loaded machine's acknowledgement latency) before A's
-//     registry was taken, or by P itself. For container logs, which keep no per-output positions, an earlier
-//     delivery counts from when every output of its pod had the event. That is DESIGN.md's promise: what is
+//     earlier delivery of it to the same output was made by a pod A of P's lineage whose position at that output
+//     passed the event more than 3s (the slack: the harness's polling interval, the commit interval and a loaded
+//     machine's acknowledgement latency) before A's registry was taken, or by P itself. A position is a prefix: it
+//     passes an event once A delivered it and every event before it in the same file part (an event delivered
+//     early waits for an earlier one retried after a per-item 429 or held by an output down). For container logs,
+//     which keep no per-output positions, the position passes an event when every output of A's pod had it and
+//     every event before it. That is DESIGN.md's promise: what is
 //     re-sent after a crash is at most what was done since the last uploaded snapshot (the history slot after a
 //     fallback), and nothing after a clean stop. The snapshot metrics scraped before each kill are in the report
 //     (snapshot_at_kill); the rule uses what the next pod restored, which its log names exactly.
@@ -104,22 +107,19 @@
 // while no pod was reading (its file then has a name the globs do not match, and only a registry record lets
 // flicker find it) when the registry the next pod restored held none of its lines (by the lineage rule above).
 // That last case is what a copytruncate while down costs when flicker never saw the file's current content, and
-// what a fallback to an older history slot adds to it. flicker's own counters
-// (flicker_input_truncated_bytes_lost_total, flicker_input_partial_bytes_dropped_total, scraped before each pod
-// ended) are reported next to it: they count what flicker saw go, which a file deleted while it was down is not.
+// what a fallback to an older history slot adds to it.
 //
-// # Open findings
-//
-// Two kinds of finding are not settled yet. Duplicates out of the window: after the copytruncate fixes, the ones
-// left were on CRI container streams, where flicker holds a stream's commits back while a partial message is
-// joined (README, "Container logs": what completes meanwhile can be sent again after a crash), which the window
-// rule above does not model. Events never written (a line's tail without its beginning): fixed for a reader held
-// up while its file was copied and truncated, but a rewrite past the offset within one scan interval still goes
-// unseen. -chaos.strict (make chaos sets it) fails on both; without it, the short profile in make test reports
-// them as OPEN FINDING and fails on the rest.
+// flicker's own loss counters (flicker_input_truncated_bytes_lost_total, flicker_input_missing_bytes_lost_total,
+// flicker_input_partial_bytes_dropped_total, scraped before each pod ended) must agree with the rotation log.
+// flicker counts what it knew a lost file held beyond its position (by the registry it restored, or its last
+// stat): a lower bound, since what was written after the last snapshot is unknown to it. So no pod may count more
+// bytes lost than were written to the parts deleted while no pod was reading, and none may count anything when
+// no part was (a pod counts a part once; a pod killed before its next snapshot leaves the next pod to count it
+// again, so the bound is per pod). A count beyond it is a loss flicker reports that the harness never caused.
 //
 // The test fails when an event is lost, nothing was delivered, an event was delivered by a fenced standby, a pod's
-// peak RSS is above 128 MiB or the soak saw growth; with -chaos.strict also when a duplicate is out of the window
-// or an event was delivered that was never written. Nothing is
-// timed: the machine is shared and the profile runs under -race.
+// peak RSS is above 128 MiB, a pod's loss counters disagree with the rotation log or the soak saw growth; with
+// -chaos.strict (make chaos and the short profile set it) also when a duplicate is out of the window or an event
+// was delivered that was never written. Nothing is timed: the machine is shared and the profile runs under
+// -race.
 package chaos

@@ -239,8 +239,14 @@ func (l *ledger) check(pods []podView, slack time.Duration, allowedLoss func(par
 		return a.piece < b.piece
 	})
 	v.Written = len(keys)
-	for _, u := range keys {
+	// done is, for this unit, when each pod's position at each output passed it (see acked).
+	var done acked
+	for i, u := range keys {
 		st := l.units[u]
+		if i == 0 || u.stream != keys[i-1].stream || st.part != l.units[keys[i-1]].part {
+			done.reset()
+		}
+		done.add(st)
 		if u.piece == 0 {
 			v.Lines++
 		}
@@ -279,7 +285,7 @@ func (l *ledger) check(pods []podView, slack time.Duration, allowedLoss func(par
 			// A duplicate: allowed unless an earlier delivery is in the registry the sending pod restored: made
 			// by a pod of its lineage before (within slack) that pod's registry was taken. Container streams keep
 			// no per-output positions: there an earlier delivery counts once every output of its pod had the unit.
-			if by := captured(st, d, pods, slack); by != nil {
+			if by := captured(st, d, pods, slack, &done); by != nil {
 				v.OutOfWindow++
 				sample("out_of_window", fmt.Sprintf("%s: at %s delivered by pod %d at %.3fs, again by pod %d at "+
 					"%.3fs, whose restored registry held pod %d's state of %.3fs", name, outputNames[d.out], by.pod,
@@ -317,6 +323,19 @@ func (l *ledger) check(pods []podView, slack time.Duration, allowedLoss func(par
 	return v
 }
 
+// partBytes is how many bytes were written to each part (a newline counted per unit).
+func (l *ledger) partBytes() map[int32]int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[int32]int64{}
+	for _, st := range l.units {
+		if st.part >= 0 {
+			out[st.part] += int64(st.size) + 1
+		}
+	}
+	return out
+}
+
 // known reports whether a registry of the lineage held any line of part: a pod of the lineage delivered one of
 // its units at least slack before that pod's registry was taken.
 func (l *ledger) known(part int32, lineage []link, slack time.Duration) bool {
@@ -341,8 +360,9 @@ func (l *ledger) known(part int32, lineage []link, slack time.Duration) bool {
 }
 
 // captured returns the earlier delivery of st that pod d.pod should have known of, or nil: one at d's output
-// made by a pod of its lineage at least slack before that pod's registry was taken, or one by d's own pod.
-func captured(st *unitState, d *delivery, pods []podView, slack time.Duration) *delivery {
+// by a pod of its lineage whose position there passed the unit at least slack before that pod's registry was
+// taken, or one by d's own pod.
+func captured(st *unitState, d *delivery, pods []podView, slack time.Duration, done *acked) *delivery {
 	lineage := pods[d.pod].lineage
 	for i := range st.deliveries {
 		prev := &st.deliveries[i]
@@ -355,9 +375,9 @@ func captured(st *unitState, d *delivery, pods []podView, slack time.Duration) *
 		if prev.pod == d.pod {
 			return prev
 		}
-		at := prev.at
+		at := done.at(prev.pod, prev.out)
 		if st.container {
-			at = doneBy(st, prev.pod, pods[prev.pod].outputs)
+			at = done.everyOutput(prev.pod, pods[prev.pod].outputs)
 		}
 		for _, l := range lineage {
 			if l.pod == prev.pod && at < l.taken-int64(slack) {
@@ -377,25 +397,60 @@ func lineageTaken(pv podView, pod int32) int64 {
 	return -1
 }
 
-// doneBy is when pod had delivered the unit to every one of its outputs (the latest of its first deliveries);
-// max int64 when it never did.
-func doneBy(st *unitState, pod int32, outputs [numOutputs]bool) int64 {
+// acked follows, along the units of one file part in the order they were written, when each pod's position at
+// each output passed the current unit. A position is a contiguous prefix: it passes a unit once the output
+// acknowledged it and every unit before it, so a unit delivered early waits for an earlier one an output asked to
+// retry (a per-item 429) or held (an output down). Units before a pod's first delivery to an output are ignored:
+// the registry it restored already held them.
+type acked struct {
+	prefix map[podOutput]int64 // the latest first delivery of the units so far
+	unit   map[podOutput]int64 // the current unit's first deliveries
+}
+
+type podOutput struct {
+	pod int32
+	out uint8
+}
+
+func (a *acked) reset() {
+	if a.prefix == nil {
+		a.prefix, a.unit = map[podOutput]int64{}, map[podOutput]int64{}
+	}
+	clear(a.prefix)
+}
+
+// add moves on to the next unit of the part, st.
+func (a *acked) add(st *unitState) {
+	clear(a.unit)
+	for _, d := range st.deliveries {
+		k := podOutput{d.pod, d.out}
+		if at, ok := a.unit[k]; !ok || d.at < at {
+			a.unit[k] = d.at
+		}
+	}
+	for k, at := range a.unit {
+		a.prefix[k] = max(a.prefix[k], at)
+	}
+}
+
+const never = 1<<63 - 1
+
+// at is when pod's position at out passed the current unit; never when pod did not deliver it there.
+func (a *acked) at(pod int32, out uint8) int64 {
+	if _, ok := a.unit[podOutput{pod, out}]; !ok {
+		return never
+	}
+	return a.prefix[podOutput{pod, out}]
+}
+
+// everyOutput is when pod's position passed the current unit at every one of its outputs: container inputs keep
+// no per-output positions, so their committed position is the least of them.
+func (a *acked) everyOutput(pod int32, outputs [numOutputs]bool) int64 {
 	var done int64
 	for o := range numOutputs {
-		if !outputs[o] {
-			continue
+		if outputs[o] {
+			done = max(done, a.at(pod, uint8(o)))
 		}
-		first := int64(-1)
-		for _, d := range st.deliveries {
-			if d.pod == pod && d.out == uint8(o) {
-				first = d.at
-				break
-			}
-		}
-		if first < 0 {
-			return 1<<63 - 1
-		}
-		done = max(done, first)
 	}
 	return done
 }

@@ -120,3 +120,47 @@ func TestLedgerOutputsOfTheLastReader(t *testing.T) {
 		})
 	}
 }
+
+// TestLedgerPositionIsAPrefix: a position passes a unit only once every unit before it in the file was
+// acknowledged, so a unit delivered early is in the window while an earlier one waited for a retry. Pod 0 delivered
+// seq 1 at 5s and seq 0 only at 9.5s (for a container stream, at its second output); pod 1 restored pod 0's
+// registry as it was at 10s and delivered seq 1 again to both outputs. A plain file keeps a position per output: only
+// the output that waited for seq 0 may have seq 1 again.
+func TestLedgerPositionIsAPrefix(t *testing.T) {
+	start := time.Unix(1000, 0)
+	at := func(s float64) time.Time { return start.Add(time.Duration(s * float64(time.Second))) }
+	pods := []podView{{}, {lineage: []link{{pod: 0, taken: int64(10 * time.Second)}}}}
+	pods[0].outputs = [numOutputs]bool{outFile: true, outES: true}
+	pods[1].outputs = [numOutputs]bool{outFile: true, outES: true}
+	tests := []struct {
+		name      string
+		container bool
+		seq0At    [numOutputs]float64 // when pod 0 delivered seq 0 to file and elasticsearch
+		want      int                 // deliveries again out of the window
+	}{
+		{"a plain file: seq 0 retried at file", false, [numOutputs]float64{outFile: 9.5, outES: 5}, 1},
+		{"a plain file: seq 0 done early", false, [numOutputs]float64{outFile: 5, outES: 5}, 2},
+		{"a container: seq 0 retried at the other output", true, [numOutputs]float64{outFile: 5, outES: 9.5}, 0},
+		{"a container: seq 0 done early", true, [numOutputs]float64{outFile: 5, outES: 5}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLedger(start)
+			s := l.stream("f000")
+			for seq := range uint32(2) {
+				l.wrote(s, seq, 1, 3, tt.container, at(1), 40)
+			}
+			for _, o := range []uint8{outFile, outES} {
+				l.delivered(o, 0, message("f000", 1, 0, 1, 40), at(5))
+				l.delivered(o, 0, message("f000", 0, 0, 1, 40), at(tt.seq0At[o]))
+			}
+			l.delivered(outFile, 1, message("f000", 1, 0, 1, 40), at(20))
+			l.delivered(outES, 1, message("f000", 1, 0, 1, 40), at(20))
+			got := l.check(pods, time.Second, func(int32) bool { return false })
+			if got.OutOfWindow != tt.want || got.Lost != 0 {
+				t.Errorf("out of window %d, lost %d; want %d, 0 (samples %v)", got.OutOfWindow, got.Lost, tt.want,
+					got.Samples)
+			}
+		})
+	}
+}

@@ -24,7 +24,11 @@ type report struct {
 		Parts int `json:"parts"` // deleted or rotated while no pod was reading (see doc.go)
 		// What flicker's own counters say over every pod (scraped before each pod ended).
 		FlickerTruncatedBytesLost  float64 `json:"flicker_truncated_bytes_lost"`
+		FlickerMissingBytesLost    float64 `json:"flicker_missing_bytes_lost"`
 		FlickerPartialBytesDropped float64 `json:"flicker_partial_bytes_dropped"`
+		// DeletedWhileDownBytes were written to the parts deleted while no pod was reading: no pod may count
+		// more lost than that (see countersDisagree).
+		DeletedWhileDownBytes int64 `json:"deleted_while_down_bytes"`
 	} `json:"allowed_loss"`
 	FlickerLongLinePieces float64           `json:"flicker_long_line_pieces"`
 	Restarts              map[string]int    `json:"restarts"`
@@ -68,9 +72,29 @@ type podReport struct {
 }
 
 // counters reported per pod, from its last scrape.
-var podCounters = []string{"flicker_input_truncated_bytes_lost_total", "flicker_input_partial_bytes_dropped_total",
+var podCounters = []string{"flicker_input_truncated_bytes_lost_total", "flicker_input_missing_bytes_lost_total",
+	"flicker_input_partial_bytes_dropped_total",
 	"flicker_input_long_line_pieces_total", "flicker_snapshot_uploads_total", "flicker_snapshot_failures_total",
 	"flicker_output_events_retried_total", "flicker_output_write_errors_total"}
+
+// countersDisagree checks flicker's own loss counters against the harness's rotation log. flicker counts what it
+// knew a lost file held beyond what it had read (by the registry it restored or its last stat): a lower bound, as
+// what was written after that is unknown to it. So no pod may count more than was written to the parts deleted
+// while no pod was reading (each pod counts a part at most once; a pod killed before its next snapshot leaves the
+// next one to count it again), and when no part was deleted while down, none may count anything. Pods that count
+// losses the harness never caused are what it reports.
+func (r *report) countersDisagree() []string {
+	var out []string
+	for _, p := range r.Pods {
+		n := p.Counters["flicker_input_truncated_bytes_lost_total"] + p.Counters["flicker_input_missing_bytes_lost_total"] +
+			p.Counters["flicker_input_partial_bytes_dropped_total"]
+		if n > float64(r.AllowedLoss.DeletedWhileDownBytes) {
+			out = append(out, fmt.Sprintf("pod %d counted %.0f bytes lost (truncated, missing, partial), more than the "+
+				"%d bytes written to parts deleted while no pod was reading", p.ID, n, r.AllowedLoss.DeletedWhileDownBytes))
+		}
+	}
+	return out
+}
 
 func (r *report) table() string {
 	var b strings.Builder
@@ -90,8 +114,10 @@ func (r *report) table() string {
 	}
 	fmt.Fprintf(w, "duplicates out of window\t%d\n", o.OutOfWindow)
 	fmt.Fprintf(w, "lost\t%d\n", o.Lost)
-	fmt.Fprintf(w, "allowed loss (rotations while down)\t%d events (%d bytes) in %d parts; flicker counted %.0f truncated bytes lost, %.0f partial bytes dropped\n",
-		r.AllowedLoss.Units, o.AllowedLostBytes, r.AllowedLoss.Parts, r.AllowedLoss.FlickerTruncatedBytesLost,
+	fmt.Fprintf(w, "allowed loss (rotations while down)\t%d events (%d bytes) in %d parts (%d bytes written to parts deleted while down)\n",
+		r.AllowedLoss.Units, o.AllowedLostBytes, r.AllowedLoss.Parts, r.AllowedLoss.DeletedWhileDownBytes)
+	fmt.Fprintf(w, "flicker's loss counters (all pods)\t%.0f truncated bytes lost, %.0f missing bytes lost, %.0f partial bytes dropped\n",
+		r.AllowedLoss.FlickerTruncatedBytesLost, r.AllowedLoss.FlickerMissingBytesLost,
 		r.AllowedLoss.FlickerPartialBytesDropped)
 	fmt.Fprintf(w, "delivered, never written\t%d\n", o.Phantoms)
 	fmt.Fprintf(w, "delivered by a fenced standby\t%d\n", o.FencedDeliveries)

@@ -11,6 +11,9 @@ import (
 	"time"
 )
 
+// allowedDeleted is why the lines of a part deleted while no pod was reading may be lost.
+const allowedDeleted = "deleted while down"
+
 // Rotation kinds.
 const (
 	rotateRename       = "rename"
@@ -78,11 +81,25 @@ func (r *rotationLog) judge(down []window, start time.Time, known func(part int3
 	}
 	for _, p := range r.parts {
 		if !p.Deleted.IsZero() && in(p.Deleted) >= 0 {
-			p.Allowed = "deleted while down"
+			p.Allowed = allowedDeleted
 		} else if w := in(p.Rotated); !p.Rotated.IsZero() && w >= 0 && !known(p.ID, down[w].Next) {
 			p.Allowed = "rotated while down, unknown to the registry restored next"
 		}
 	}
+}
+
+// deletedWhileDown is how many bytes were written to the parts deleted while no pod was reading (after judge),
+// given the bytes of each part.
+func (r *rotationLog) deletedWhileDown(bytes map[int32]int64) int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var n int64
+	for _, p := range r.parts {
+		if p.Allowed == allowedDeleted {
+			n += bytes[p.ID]
+		}
+	}
+	return n
 }
 
 // allowed reports whether part id's lines may be lost (after judge).

@@ -114,11 +114,21 @@ func (l *Lease) read(ctx context.Context) (LeaseRecord, string, error) {
 	if err != nil {
 		return LeaseRecord{}, "", l.readErr(err)
 	}
-	var rec LeaseRecord
-	if len(b) > maxLeaseSize || json.Unmarshal(b, &rec) != nil || rec.WriterID == "" || rec.Epoch == 0 {
+	rec, ok := parseLease(b)
+	if !ok {
 		return LeaseRecord{}, "", &foreignError{key: l.opts.Key}
 	}
 	return rec, st.ETag, nil
+}
+
+// parseLease reads a lease object's body (any bytes: whatever the key holds); false for one that is not a lease
+// record, or larger than any lease flicker writes.
+func parseLease(b []byte) (LeaseRecord, bool) {
+	var rec LeaseRecord
+	if len(b) > maxLeaseSize || json.Unmarshal(b, &rec) != nil || rec.WriterID == "" || rec.Epoch == 0 {
+		return LeaseRecord{}, false
+	}
+	return rec, true
 }
 
 func (l *Lease) readErr(err error) error {

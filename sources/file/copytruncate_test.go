@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -81,31 +80,17 @@ func TestCopytruncateWhileRunning(t *testing.T) {
 			writeFile(t, path, oldContent)
 			// The first Publish blocks until the file was copied and truncated: the reader is held after its
 			// first read, so the lines appended meanwhile exist only in the copy when it reads on.
-			blocked, gate := make(chan struct{}), make(chan struct{})
-			var once sync.Once
-			pub := &recPublisher{before: func(ctx context.Context) {
-				once.Do(func() {
-					close(blocked)
-					select {
-					case <-gate:
-					case <-ctx.Done():
-					}
-				})
-			}}
+			pub, held := heldPublisher()
 			reg := newRegistry()
 			r := startWith(t, testConfig(dir, func(c *file.Config) { c.Paths = []string{filepath.Join(dir, tc.glob)} }),
 				reg, file.Options{}, pub)
-			select {
-			case <-blocked:
-			case <-time.After(10 * time.Second):
-				t.Fatal("the source never published")
-			}
+			held.wait(t)
 			unreadContent, unread := lines("unread", 50)
 			appendFile(t, path, unreadContent)
 			copytruncate(t, path, copyPath)
 			newContent, fresh := lines("new", 20)
 			appendFile(t, path, newContent)
-			close(gate)
+			held.release()
 
 			want := append(append(append([]string(nil), old...), unread...), fresh...)
 			copySize := int64(len(oldContent) + len(unreadContent))
@@ -392,23 +377,9 @@ func TestCopytruncatedPastOffsetWhileHeld(t *testing.T) {
 	// a.log sorts first: its Publish holds the reader after both files were opened, before b.log is read.
 	var skew atomic.Int64
 	clock := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
-	blocked, gate := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	pub := &recPublisher{before: func(ctx context.Context) {
-		once.Do(func() {
-			close(blocked)
-			select {
-			case <-gate:
-			case <-ctx.Done():
-			}
-		})
-	}}
+	pub, held := heldPublisher()
 	r2 := startWith(t, testConfig(dir, nil), reg, file.Options{Now: clock}, pub)
-	select {
-	case <-blocked:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the source never published")
-	}
+	held.wait(t)
 	copytruncate(t, path, copyPath)
 	// Lines of another length than the old ones: the committed offset falls inside one of them.
 	newContent, fresh := lines("fresh-line", 200)
@@ -417,7 +388,7 @@ func TestCopytruncatedPastOffsetWhileHeld(t *testing.T) {
 		t.Fatalf("the new content (%d bytes) must reach past the committed offset %d", len(newContent), committed)
 	}
 	skew.Add(int64(time.Second))
-	close(gate)
+	held.release()
 
 	want := append(append([]string{"first"}, old[100:]...), fresh...)
 	eventually(t, "every line shipped", func() bool { return len(r2.pub.all()) >= len(want) })
@@ -437,24 +408,10 @@ func TestCopytruncatedPastOffsetMidRead(t *testing.T) {
 	path, copyPath := filepath.Join(dir, "b.log"), filepath.Join(dir, "b.log.1")
 	oldContent, old := lines("old", 40000) // more than one read
 	writeFile(t, path, oldContent)
-	blocked, gate := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	pub := &recPublisher{before: func(ctx context.Context) {
-		once.Do(func() {
-			close(blocked)
-			select {
-			case <-gate:
-			case <-ctx.Done():
-			}
-		})
-	}}
+	pub, held := heldPublisher()
 	cfg := testConfig(dir, func(c *file.Config) { c.ScanInterval = time.Minute })
 	r := startWith(t, cfg, newRegistry(), file.Options{}, pub)
-	select {
-	case <-blocked:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the source never published")
-	}
+	held.wait(t)
 	copytruncate(t, path, copyPath)
 	newContent, fresh := lines("fresh-line", 40000)
 	appendFile(t, path, newContent)
@@ -462,7 +419,7 @@ func TestCopytruncatedPastOffsetMidRead(t *testing.T) {
 	if oldContent[readSize-1] == newContent[readSize-1] {
 		t.Fatalf("the byte before the position is the same in both contents: the test cannot tell")
 	}
-	close(gate)
+	held.release()
 
 	want := append(old, fresh...)
 	eventually(t, "every line shipped", func() bool { return len(r.pub.all()) >= len(want) })

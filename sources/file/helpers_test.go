@@ -83,6 +83,39 @@ type recPublisher struct {
 	before func(ctx context.Context) // when set, called at the start of every Publish (to block the reader)
 }
 
+// held is a publisher's first Publish, blocked until release.
+type held struct {
+	blocked, gate chan struct{}
+}
+
+// heldPublisher returns a publisher whose first Publish blocks until released: the reader is held after its first
+// read.
+func heldPublisher() (*recPublisher, *held) {
+	h := &held{blocked: make(chan struct{}), gate: make(chan struct{})}
+	var once sync.Once
+	return &recPublisher{before: func(ctx context.Context) {
+		once.Do(func() {
+			close(h.blocked)
+			select {
+			case <-h.gate:
+			case <-ctx.Done():
+			}
+		})
+	}}, h
+}
+
+// wait returns once the first Publish blocks.
+func (h *held) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case <-h.blocked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the source never published")
+	}
+}
+
+func (h *held) release() { close(h.gate) }
+
 func (p *recPublisher) Publish(ctx context.Context, events []engine.Event) error {
 	if p.before != nil {
 		p.before(ctx)

@@ -100,7 +100,7 @@ REPORT   ?= chaos-report.json
 CHAOS_TIMEOUT ?= 3h
 chaos: $(MINIO)
 	$(GO) test -v -count=1 -run '^TestChaos$$' -timeout $(CHAOS_TIMEOUT) ./benchmarks/chaos \
-	  -chaos.duration=$(DURATION) -chaos.seed=$(SEED) -chaos.report=$(abspath $(REPORT)) -chaos.strict
+	  -chaos.duration=$(DURATION) -chaos.seed=$(SEED) -chaos.report=$(abspath $(REPORT))
 
 # The performance harness: see benchmarks/doc.go and benchmarks/RESULTS.md. Writes a 1 GiB sample under
 # benchmarks/data (-workloads file,docker,cri and -containers 500 for the container inputs).

@@ -33,6 +33,9 @@ type delivery struct {
 	at  int64 // when the harness first saw it, ns since the run began
 	pod int32
 	out uint8
+	// lostReply: the output's server answered after its client had gone (a timeout), so the pod did not know it
+	// arrived and may send it again.
+	lostReply bool
 }
 
 // unitState is what the ledger knows of one unit.
@@ -121,6 +124,26 @@ func (l *ledger) delivered(out uint8, pod int, message string, t time.Time) bool
 	return true
 }
 
+// lostReply records that pod never got the answer of the request that delivered message to out: it marks the
+// earliest delivery of the message by pod to out not marked yet (the answer is written after the delivery is
+// recorded; the pod's next attempt may be recorded before it).
+func (l *ledger) lostReply(out uint8, pod int, message string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	u, ok := l.parse(message)
+	st := l.units[u]
+	if !ok || st == nil {
+		return
+	}
+	for i := range st.deliveries {
+		d := &st.deliveries[i]
+		if d.out == out && d.pod == int32(pod) && !d.lostReply {
+			d.lostReply = true
+			return
+		}
+	}
+}
+
 // phantomEvent keeps a phantom's whole event (its log.file.path and log.offset say where it was read), a sample.
 func (l *ledger) phantomEvent(out uint8, pod int, event []byte) {
 	l.mu.Lock()
@@ -186,12 +209,15 @@ type link struct {
 
 // verdict is the outcome of the check.
 type verdict struct {
-	Written            int                 `json:"units_written"`
-	WrittenBy          map[string]int      `json:"units_written_by_source"` // plain files, docker, cri
-	Lines              int                 `json:"lines_written"`
-	Delivered          map[string]int      `json:"delivered_unique"`
-	Deliveries         map[string]int      `json:"deliveries"`
-	Duplicates         map[string]int      `json:"duplicates_in_window"`
+	Written    int            `json:"units_written"`
+	WrittenBy  map[string]int `json:"units_written_by_source"` // plain files, docker, cri
+	Lines      int            `json:"lines_written"`
+	Delivered  map[string]int `json:"delivered_unique"`
+	Deliveries map[string]int `json:"deliveries"`
+	Duplicates map[string]int `json:"duplicates_in_window"`
+	// AfterLostReply are the duplicates in the window that a pod sent again because the answer to its first
+	// sending never reached it (a request that timed out after the server took it).
+	AfterLostReply     map[string]int      `json:"duplicates_after_lost_reply"`
 	DuplicatePct       map[string]float64  `json:"duplicates_pct"`
 	OutOfWindow        int                 `json:"duplicates_out_of_window"`
 	Lost               int                 `json:"lost"`
@@ -211,7 +237,8 @@ func (l *ledger) check(pods []podView, slack time.Duration, allowedLoss func(par
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	v := verdict{WrittenBy: map[string]int{}, Delivered: map[string]int{}, Deliveries: map[string]int{}, Duplicates: map[string]int{},
-		DuplicatePct: map[string]float64{}, Samples: map[string][]string{}, allowedLostByParts: map[int32]int{},
+		AfterLostReply: map[string]int{},
+		DuplicatePct:   map[string]float64{}, Samples: map[string][]string{}, allowedLostByParts: map[int32]int{},
 		Phantoms: l.nPhantom}
 	sample := func(kind, s string) {
 		if len(v.Samples[kind]) < 8 {
@@ -293,6 +320,9 @@ func (l *ledger) check(pods []podView, slack time.Duration, allowedLoss func(par
 				continue
 			}
 			v.Duplicates[outputNames[d.out]]++
+			if resentAfterLostReply(st, d) {
+				v.AfterLostReply[outputNames[d.out]]++
+			}
 		}
 		for o := range numOutputs {
 			if !must[o] || first[o] != nil {
@@ -373,6 +403,9 @@ func captured(st *unitState, d *delivery, pods []podView, slack time.Duration, d
 			continue
 		}
 		if prev.pod == d.pod {
+			if prev.lostReply {
+				continue // sent again: the pod never learnt it had arrived
+			}
 			return prev
 		}
 		at := done.at(prev.pod, prev.out)
@@ -386,6 +419,21 @@ func captured(st *unitState, d *delivery, pods []podView, slack time.Duration, d
 		}
 	}
 	return nil
+}
+
+// resentAfterLostReply reports whether d is its pod's sending again of a unit whose earlier delivery to the same
+// output lost its answer.
+func resentAfterLostReply(st *unitState, d *delivery) bool {
+	for i := range st.deliveries {
+		prev := &st.deliveries[i]
+		if prev == d {
+			return false
+		}
+		if prev.out == d.out && prev.pod == d.pod && prev.lostReply {
+			return true
+		}
+	}
+	return false
 }
 
 func lineageTaken(pv podView, pod int32) int64 {

@@ -36,6 +36,17 @@ func TestLedgerCheck(t *testing.T) {
 			l.delivered(outFile, 1, message("f000", 0, 0, 1, 40), at(20))
 			l.delivered(outFile, 1, message("f000", 0, 0, 1, 40), at(21))
 		}, false, verdict{OutOfWindow: 1}},
+		{"twice by one pod, the first answer lost", func(l *ledger) {
+			l.delivered(outFile, 1, message("f000", 0, 0, 1, 40), at(20))
+			l.delivered(outFile, 1, message("f000", 0, 0, 1, 40), at(21)) // recorded before the loss is known
+			l.lostReply(outFile, 1, message("f000", 0, 0, 1, 40))
+		}, false, verdict{Duplicates: map[string]int{"file": 1}, AfterLostReply: map[string]int{"file": 1}}},
+		{"three times by one pod, one answer lost", func(l *ledger) {
+			l.delivered(outFile, 1, message("f000", 0, 0, 1, 40), at(20))
+			l.lostReply(outFile, 1, message("f000", 0, 0, 1, 40))
+			l.delivered(outFile, 1, message("f000", 0, 0, 1, 40), at(21))
+			l.delivered(outFile, 1, message("f000", 0, 0, 1, 40), at(22))
+		}, false, verdict{OutOfWindow: 1, Duplicates: map[string]int{"file": 1}, AfterLostReply: map[string]int{"file": 1}}},
 		{"never written", func(l *ledger) {
 			l.delivered(outFile, 0, message("f000", 0, 0, 1, 40), at(5))
 			l.delivered(outFile, 0, message("f000", 7, 0, 1, 40), at(5))
@@ -49,10 +60,12 @@ func TestLedgerCheck(t *testing.T) {
 			got := l.check(pods, slack, func(part int32) bool { return part == 3 && tt.allowed })
 			if got.Lost != tt.want.Lost || got.AllowedLost != tt.want.AllowedLost ||
 				got.OutOfWindow != tt.want.OutOfWindow || got.Phantoms != tt.want.Phantoms ||
-				got.Duplicates["file"] != tt.want.Duplicates["file"] {
-				t.Errorf("lost %d, allowed %d, out of window %d, never written %d, duplicates %d; want %d, %d, %d, %d, %d",
-					got.Lost, got.AllowedLost, got.OutOfWindow, got.Phantoms, got.Duplicates["file"],
-					tt.want.Lost, tt.want.AllowedLost, tt.want.OutOfWindow, tt.want.Phantoms, tt.want.Duplicates["file"])
+				got.Duplicates["file"] != tt.want.Duplicates["file"] ||
+				got.AfterLostReply["file"] != tt.want.AfterLostReply["file"] {
+				t.Errorf("lost %d, allowed %d, out of window %d, never written %d, duplicates %d (%d after a lost "+
+					"answer); want %d, %d, %d, %d, %d (%d)", got.Lost, got.AllowedLost, got.OutOfWindow, got.Phantoms,
+					got.Duplicates["file"], got.AfterLostReply["file"], tt.want.Lost, tt.want.AllowedLost,
+					tt.want.OutOfWindow, tt.want.Phantoms, tt.want.Duplicates["file"], tt.want.AfterLostReply["file"])
 			}
 		})
 	}

@@ -68,17 +68,35 @@ type indexedEvent struct {
 func (h *harness) recordIndexed(sources [][]byte) {
 	now := time.Now()
 	for _, src := range sources {
-		var ev indexedEvent
-		pod := -1
-		if err := json.Unmarshal(src, &ev); err == nil {
-			fmt.Sscan(ev.Fields.Pod, &pod)
-		}
-		if pod < 0 || pod >= h.podCount() {
+		pod, msg := h.indexedBy(src)
+		if pod < 0 {
 			h.ledger.delivered(outES, -1, string(src), now)
 			continue
 		}
-		h.ledger.delivered(outES, pod, ev.Message, now)
+		h.ledger.delivered(outES, pod, msg, now)
 	}
+}
+
+// recordLostReply records that the pods that sent these indexed documents never got the answer.
+func (h *harness) recordLostReply(sources [][]byte) {
+	for _, src := range sources {
+		if pod, msg := h.indexedBy(src); pod >= 0 {
+			h.ledger.lostReply(outES, pod, msg)
+		}
+	}
+}
+
+// indexedBy reads a document's message and the pod that sent it (-1: none of the run's).
+func (h *harness) indexedBy(src []byte) (pod int, message string) {
+	var ev indexedEvent
+	pod = -1
+	if err := json.Unmarshal(src, &ev); err == nil {
+		fmt.Sscan(ev.Fields.Pod, &pod)
+	}
+	if pod < 0 || pod >= h.podCount() {
+		return -1, ""
+	}
+	return pod, ev.Message
 }
 
 func (h *harness) podCount() int {

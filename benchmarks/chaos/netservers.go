@@ -53,13 +53,17 @@ func (c esCluster) healthy() {
 
 // startNetServers starts the cluster and prepares a collector per pod, their deliveries recorded in the ledger.
 func (h *harness) startNetServers(t *testing.T) {
-	es := estest.Start(t, estest.Options{OnIndexed: h.recordIndexed})
+	es := estest.Start(t, estest.Options{OnIndexed: h.recordIndexed, OnReplyLost: h.recordLostReply})
 	h.net = netServers{es: esCluster{s: es, seed: h.cfg.seed}, collectors: map[int]netServer{},
 		newCollector: func(pod int) netServer {
 			return httpCollector{s: collecttest.Start(t, collecttest.OnAccept(func(msgs []string) {
 				now := time.Now()
 				for _, m := range msgs {
 					h.ledger.delivered(outHTTP, pod, m, now)
+				}
+			}), collecttest.OnReplyLost(func(msgs []string) {
+				for _, m := range msgs {
+					h.ledger.lostReply(outHTTP, pod, m)
 				}
 			}))}
 		}}

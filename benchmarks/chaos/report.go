@@ -110,7 +110,8 @@ func (r *report) table() string {
 			continue
 		}
 		fmt.Fprintf(w, "delivered to %s\t%d events (%d deliveries)\n", name, o.Delivered[name], o.Deliveries[name])
-		fmt.Fprintf(w, "duplicated at %s\t%d (%.3f%%), all in the window\n", name, o.Duplicates[name], o.DuplicatePct[name])
+		fmt.Fprintf(w, "duplicated at %s\t%d (%.3f%%), all in the window (%d sent again after a lost answer)\n", name,
+			o.Duplicates[name], o.DuplicatePct[name], o.AfterLostReply[name])
 	}
 	fmt.Fprintf(w, "duplicates out of window\t%d\n", o.OutOfWindow)
 	fmt.Fprintf(w, "lost\t%d\n", o.Lost)

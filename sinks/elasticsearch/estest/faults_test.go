@@ -293,3 +293,44 @@ func TestModeSwitchesUnderRace(t *testing.T) {
 		t.Fatalf("%d requests, want 50", es.Requests())
 	}
 }
+
+// TestReplyLost: a request whose client gives up before the answer (a timeout) after its documents were indexed
+// is reported to OnReplyLost, with those documents; one answered in time is not.
+func TestReplyLost(t *testing.T) {
+	var mu sync.Mutex
+	var lost []string
+	es := estest.Start(t, estest.Options{
+		OnIndexed: func(sources [][]byte) {
+			if bytes.Contains(sources[0], []byte("slow")) {
+				time.Sleep(300 * time.Millisecond) // past the client's timeout
+			}
+		},
+		OnReplyLost: func(sources [][]byte) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, s := range sources {
+				lost = append(lost, string(s))
+			}
+		},
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if _, _, err := bulk(ctx, es.URL(), bulkBody("slow-1", "slow-2")); err == nil {
+		t.Fatal("the slow request was answered within the client's timeout")
+	}
+	waitFor(t, "the lost reply reported", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(lost) == 2
+	})
+	if status, _, err := bulk(t.Context(), es.URL(), bulkBody("fast-1")); err != nil || status != http.StatusOK {
+		t.Fatalf("fast request: %d, %v", status, err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{`{"message":"m-slow-1","id":"slow-1"}`, `{"message":"m-slow-2","id":"slow-2"}`}
+	if !slices.Equal(lost, want) {
+		t.Fatalf("reported lost %q, want %q", lost, want)
+	}
+}

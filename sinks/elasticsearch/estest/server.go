@@ -45,6 +45,10 @@ type Options struct {
 	// answered 2xx (a replay that overwrites an _id included), before the response is written. It may be called
 	// from several requests at once.
 	OnIndexed func(sources [][]byte)
+	// OnReplyLost, when set, is called after OnIndexed for a request whose client went away before its answer
+	// was written (a client that timed out): the client does not know the documents were indexed and sends them
+	// again. It may be called from several requests at once.
+	OnReplyLost func(sources [][]byte)
 }
 
 // Server is an httptest server emulating Elasticsearch's _bulk API as documented for Elasticsearch 7 and 8 and
@@ -348,6 +352,14 @@ func (e *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(resp)
+	if e.opts.OnReplyLost != nil && len(indexed) > 0 {
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		if r.Context().Err() != nil { // the client closed its connection while the handler ran
+			e.opts.OnReplyLost(indexed)
+		}
+	}
 }
 
 func (e *Server) authorized(r *http.Request) bool {

@@ -23,6 +23,7 @@ import (
 type Server struct {
 	srv      *httptest.Server
 	onAccept func(msgs []string)
+	onLost   func(msgs []string)
 	refuse   func(msgs []string) string
 	failWith func(n int) int
 	closed   chan struct{} // closed at cleanup: stalled requests end without an answer
@@ -45,6 +46,11 @@ type Option func(*Server)
 // OnAccept sets a function called once per accepted request with its messages, in body order, before the 2xx
 // is written. It may be called from several requests at once.
 func OnAccept(f func(msgs []string)) Option { return func(s *Server) { s.onAccept = f } }
+
+// OnReplyLost sets a function called after OnAccept for an accepted request whose client went away before its
+// answer was written (a client that timed out): the client does not know the messages arrived and sends them
+// again. It may be called from several requests at once.
+func OnReplyLost(f func(msgs []string)) Option { return func(s *Server) { s.onLost = f } }
 
 // Refuse sets a function that, given an otherwise accepted request's messages, returns a text to answer 400 with
 // (the server refuses some event without saying which), or "" to accept.
@@ -171,6 +177,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.onAccept(msgs)
 	}
 	w.WriteHeader(http.StatusOK)
+	if s.onLost != nil && !answered(w, r) {
+		s.onLost(msgs)
+	}
+}
+
+// answered flushes the answer and reports whether its client was still there: the request's context ends when
+// the client closes its connection (a timeout) while the handler runs.
+func answered(w http.ResponseWriter, r *http.Request) bool {
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	return r.Context().Err() == nil
 }
 
 // decide returns the status to answer under the current mode (0: accept) and, for 429, the Retry-After. A stall

@@ -354,3 +354,46 @@ func TestModeSwitchesUnderRace(t *testing.T) {
 		t.Fatalf("%d requests, want 50", s.Requests())
 	}
 }
+
+// TestReplyLost: an accepted request whose client gives up before the answer (a timeout) is reported to
+// OnReplyLost, with its messages; one answered in time is not.
+func TestReplyLost(t *testing.T) {
+	var mu sync.Mutex
+	var lost [][]string
+	s := collecttest.Start(t, collecttest.OnAccept(func(msgs []string) {
+		if msgs[0] == "slow" {
+			time.Sleep(300 * time.Millisecond) // past the client's timeout
+		}
+	}), collecttest.OnReplyLost(func(msgs []string) {
+		mu.Lock()
+		defer mu.Unlock()
+		lost = append(lost, msgs)
+	}))
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if _, _, err := post(ctx, s.URL(), ndjson("slow", "slow-b")); err == nil {
+		t.Fatal("the slow request was answered within the client's timeout")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(lost)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the lost reply was never reported")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if status, _, err := post(t.Context(), s.URL(), ndjson("fast")); err != nil || status != http.StatusOK {
+		t.Fatalf("fast request: %d, %v", status, err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if want := [][]string{{"slow", "slow-b"}}; !slices.EqualFunc(lost, want, slices.Equal) {
+		t.Fatalf("reported lost %q, want %q", lost, want)
+	}
+}

@@ -12,6 +12,21 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
+// Gzipped is b compressed with gzip; Zstded with zstd. For the tests of this package, external ones included.
+func Gzipped(b []byte) []byte {
+	var out bytes.Buffer
+	zw := stdgzip.NewWriter(&out)
+	_, _ = zw.Write(b)
+	_ = zw.Close()
+	return out.Bytes()
+}
+
+func Zstded(b []byte) []byte {
+	enc, _ := zstd.NewWriter(nil)
+	defer enc.Close()
+	return enc.EncodeAll(b, nil)
+}
+
 // FuzzReadBody: any body under any of the encodings a sender may name gives either the body (decompressed) within
 // max_body_bytes or a status, never a panic or more memory than the cap; a gzip body is what a fresh reader makes
 // of it (the pooled readers carry nothing from one body to the next), refused exactly when that is larger than the
@@ -19,18 +34,7 @@ import (
 // whole.
 func FuzzReadBody(f *testing.F) {
 	const limit = 4096
-	gz := func(b []byte) []byte {
-		var out bytes.Buffer
-		zw := stdgzip.NewWriter(&out)
-		_, _ = zw.Write(b)
-		_ = zw.Close()
-		return out.Bytes()
-	}
-	zs := func(b []byte) []byte {
-		enc, _ := zstd.NewWriter(nil)
-		defer enc.Close()
-		return enc.EncodeAll(b, nil)
-	}
+	gz, zs := Gzipped, Zstded
 	lines := []byte("{\"message\":\"a\"}\n{\"message\":\"b\"}\n")
 	for _, seed := range []struct {
 		enc  uint8

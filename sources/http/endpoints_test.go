@@ -9,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
-
 	"github.com/flickerlog/flicker/engine"
 	httpsrc "github.com/flickerlog/flicker/sources/http"
 )
@@ -228,17 +225,7 @@ func TestBodySizeAndCompression(t *testing.T) {
 	line := []byte(`{"message":"` + strings.Repeat("x", 80) + `"}` + "\n")
 	small := bytes.Repeat(line, 5)  // 470 bytes
 	large := bytes.Repeat(line, 20) // 1880 bytes: over the limit once decompressed
-	gz := func(b []byte) []byte {
-		var buf bytes.Buffer
-		w := gzip.NewWriter(&buf)
-		_, _ = w.Write(b)
-		_ = w.Close()
-		return buf.Bytes()
-	}
-	zs := func(b []byte) []byte {
-		w, _ := zstd.NewWriter(nil)
-		return w.EncodeAll(b, nil)
-	}
+	gz, zs := httpsrc.Gzipped, httpsrc.Zstded
 	if len(gz(large)) >= 1000 || len(zs(large)) >= 1000 {
 		t.Fatal("the compressed large body should be under the limit")
 	}

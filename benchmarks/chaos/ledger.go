@@ -312,7 +312,8 @@ func (l *ledger) check(pods []podView, slack time.Duration, allowedLoss func(par
 			// A duplicate: allowed unless an earlier delivery is in the registry the sending pod restored: made
 			// by a pod of its lineage before (within slack) that pod's registry was taken. Container streams keep
 			// no per-output positions: there an earlier delivery counts once every output of its pod had the unit.
-			if by := captured(st, d, pods, slack, &done); by != nil {
+			by, resent := captured(st, d, pods, slack, &done)
+			if by != nil {
 				v.OutOfWindow++
 				sample("out_of_window", fmt.Sprintf("%s: at %s delivered by pod %d at %.3fs, again by pod %d at "+
 					"%.3fs, whose restored registry held pod %d's state of %.3fs", name, outputNames[d.out], by.pod,
@@ -320,7 +321,7 @@ func (l *ledger) check(pods []podView, slack time.Duration, allowedLoss func(par
 				continue
 			}
 			v.Duplicates[outputNames[d.out]]++
-			if resentAfterLostReply(st, d) {
+			if resent {
 				v.AfterLostReply[outputNames[d.out]]++
 			}
 		}
@@ -391,22 +392,24 @@ func (l *ledger) known(part int32, lineage []link, slack time.Duration) bool {
 
 // captured returns the earlier delivery of st that pod d.pod should have known of, or nil: one at d's output
 // by a pod of its lineage whose position there passed the unit at least slack before that pod's registry was
-// taken, or one by d's own pod.
-func captured(st *unitState, d *delivery, pods []podView, slack time.Duration, done *acked) *delivery {
+// taken, or one by d's own pod whose answer reached it. resent reports that d is d's pod sending again what it
+// delivered before without learning so (a lost answer).
+func captured(st *unitState, d *delivery, pods []podView, slack time.Duration, done *acked) (by *delivery, resent bool) {
 	lineage := pods[d.pod].lineage
 	for i := range st.deliveries {
 		prev := &st.deliveries[i]
 		if prev == d {
-			return nil
+			return nil, resent
 		}
 		if prev.out != d.out {
 			continue
 		}
 		if prev.pod == d.pod {
 			if prev.lostReply {
-				continue // sent again: the pod never learnt it had arrived
+				resent = true // sent again: the pod never learnt it had arrived
+				continue
 			}
-			return prev
+			return prev, false
 		}
 		at := done.at(prev.pod, prev.out)
 		if st.container {
@@ -414,26 +417,11 @@ func captured(st *unitState, d *delivery, pods []podView, slack time.Duration, d
 		}
 		for _, l := range lineage {
 			if l.pod == prev.pod && at < l.taken-int64(slack) {
-				return prev
+				return prev, false
 			}
 		}
 	}
-	return nil
-}
-
-// resentAfterLostReply reports whether d is its pod's sending again of a unit whose earlier delivery to the same
-// output lost its answer.
-func resentAfterLostReply(st *unitState, d *delivery) bool {
-	for i := range st.deliveries {
-		prev := &st.deliveries[i]
-		if prev == d {
-			return false
-		}
-		if prev.out == d.out && prev.pod == d.pod && prev.lostReply {
-			return true
-		}
-	}
-	return false
+	return nil, resent
 }
 
 func lineageTaken(pv podView, pod int32) int64 {

@@ -74,14 +74,7 @@ func TestCopytruncateRotation(t *testing.T) {
 				if code := once.wait(30 * time.Second); code != 0 {
 					t.Fatalf("--once exited %d; logs:\n%s", code, once.logs())
 				}
-				counts := make(map[string]int, len(want))
-				for _, w := range want {
-					counts[w] = coll.Count(w)
-				}
-				assertExactlyOnce(t, counts, want)
-				if n := coll.Total(); n != len(want) {
-					t.Fatalf("%d events, want %d", n, len(want))
-				}
+				assertCollectedOnce(t, coll, want)
 			})
 		}
 	}

@@ -50,33 +50,6 @@ func TestTruncatedRegistryRefused(t *testing.T) {
 	}
 }
 
-// TestS3TruncatedLocalRegistryRestored: a registry in the state dir cut short (the node crashed; S3 mode writes
-// it without fsync) is discarded with a warning and the latest snapshot restored, as a corrupt one is; opening it
-// used to kill flicker with SIGBUS at every start.
-func TestS3TruncatedLocalRegistryRestored(t *testing.T) {
-	t.Parallel()
-	f := newS3Fixture(t)
-	appendLines(t, f.logPath, "a", 0, 100)
-	if code, logs := f.runOnce("pod1"); code != 0 {
-		t.Fatalf("first run: exit %d:\n%s", code, logs)
-	}
-	path := stateFileOf(t, filepath.Join(f.dir, "state-pod1"))
-	if err := os.Truncate(path, 2*4096); err != nil { // the two meta pages only: every other page is gone
-		t.Fatal(err)
-	}
-	appendLines(t, f.logPath, "b", 0, 10)
-	code, logs := f.runOnce("pod1")
-	if code != 0 {
-		t.Fatalf("exit %d with a truncated local registry:\n%s", code, logs)
-	}
-	warn := lineWith(logs, "discarded the local registry")
-	if !strings.Contains(warn, `"path":"`+path+`"`) || !strings.Contains(warn, "registry file is damaged") {
-		t.Fatalf("no warning naming %s as damaged:\n%s", path, logs)
-	}
-	f.exactlyOnce("a", 100)
-	f.exactlyOnce("b", 10)
-}
-
 // An export whose seq is the largest uint64 is refused: importing it used to wrap the registry's seq to 0.
 func TestRegistryImportLargestSeqRefused(t *testing.T) {
 	t.Parallel()

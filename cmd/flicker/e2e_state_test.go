@@ -208,34 +208,51 @@ func stateFileOf(t *testing.T, dir string) string {
 	return files[0]
 }
 
-// TestS3CorruptLocalRegistryWarns: a corrupt registry left in the state dir is discarded with a warning naming
-// it, and the latest snapshot restored: nothing is shipped twice.
-func TestS3CorruptLocalRegistryWarns(t *testing.T) {
+// TestS3DamagedLocalRegistryRestored: a registry left in the state dir that is corrupt, or cut short (the node
+// crashed; S3 mode writes it without fsync), is discarded with a warning naming it, and the latest snapshot
+// restored: nothing is shipped twice. Opening the truncated one used to kill flicker with SIGBUS at every start.
+func TestS3DamagedLocalRegistryRestored(t *testing.T) {
 	t.Parallel()
-	f := newS3Fixture(t)
-	appendLines(t, f.logPath, "a", 0, 100)
-	if code, logs := f.runOnce("pod1"); code != 0 {
-		t.Fatalf("first run: exit %d:\n%s", code, logs)
+	for _, tc := range []struct {
+		name   string
+		damage func(path string) error
+		why    string // in the warning
+	}{
+		{"corrupt", func(path string) error {
+			return os.WriteFile(path, bytes.Repeat([]byte("garbage "), 1024), 0o600)
+		}, "it is corrupt"},
+		{"truncated", func(path string) error {
+			return os.Truncate(path, 2*4096) // the two meta pages only: every other page is gone
+		}, "registry file is damaged"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newS3Fixture(t)
+			appendLines(t, f.logPath, "a", 0, 100)
+			if code, logs := f.runOnce("pod1"); code != 0 {
+				t.Fatalf("first run: exit %d:\n%s", code, logs)
+			}
+			path := stateFileOf(t, filepath.Join(f.dir, "state-pod1"))
+			if err := tc.damage(path); err != nil {
+				t.Fatal(err)
+			}
+			appendLines(t, f.logPath, "b", 0, 10)
+			code, logs := f.runOnce("pod1")
+			if code != 0 {
+				t.Fatalf("exit %d with a %s local registry:\n%s", code, tc.name, logs)
+			}
+			warn := lineWith(logs, "discarded the local registry")
+			if !strings.Contains(warn, `"level":"warn"`) || !strings.Contains(warn, `"path":"`+path+`"`) ||
+				!strings.Contains(warn, tc.why) {
+				t.Fatalf("no warning naming %s as %s:\n%s", path, tc.name, logs)
+			}
+			if !strings.Contains(logs, `"from":"latest"`) {
+				t.Fatalf("did not restore the latest snapshot:\n%s", logs)
+			}
+			f.exactlyOnce("a", 100)
+			f.exactlyOnce("b", 10)
+		})
 	}
-	path := stateFileOf(t, filepath.Join(f.dir, "state-pod1"))
-	if err := os.WriteFile(path, bytes.Repeat([]byte("garbage "), 1024), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	appendLines(t, f.logPath, "b", 0, 10)
-	code, logs := f.runOnce("pod1")
-	if code != 0 {
-		t.Fatalf("exit %d with a corrupt local registry:\n%s", code, logs)
-	}
-	warn := lineWith(logs, "discarded the local registry")
-	if !strings.Contains(warn, `"level":"warn"`) || !strings.Contains(warn, `"path":"`+path+`"`) ||
-		!strings.Contains(warn, "it is corrupt") {
-		t.Fatalf("no warning naming %s as corrupt:\n%s", path, logs)
-	}
-	if !strings.Contains(logs, `"from":"latest"`) {
-		t.Fatalf("did not restore the latest snapshot:\n%s", logs)
-	}
-	f.exactlyOnce("a", 100)
-	f.exactlyOnce("b", 10)
 }
 
 // TestS3PlantedRegistryInExplicitStateDir: in a --state-dir any user may write (an emptyDir is root-owned

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/flickerlog/flicker/sinks/http/collecttest"
 )
 
 // assertExactlyOnce checks that every expected line arrived exactly once.
@@ -33,6 +35,27 @@ func assertExactlyOnce(t *testing.T, counts map[string]int, want []string) {
 	}
 	if missing+dup > 0 {
 		t.Fatalf("%d of %d lines missing, %d duplicated", missing, len(want), dup)
+	}
+}
+
+// assertCollectedOnce checks that the collector accepted every line of want exactly once, and nothing else (a
+// message never written is, for instance, a line's tail shipped as a line).
+func assertCollectedOnce(t *testing.T, coll *collecttest.Server, want []string) {
+	t.Helper()
+	got := coll.Messages()
+	assertExactlyOnce(t, got, want)
+	if n := coll.Total(); n != len(want) {
+		wanted := make(map[string]bool, len(want))
+		for _, w := range want {
+			wanted[w] = true
+		}
+		var never []string
+		for m := range got {
+			if !wanted[m] && len(never) < 3 {
+				never = append(never, m)
+			}
+		}
+		t.Fatalf("%d events, want %d; never written: %.60q", n, len(want), never)
 	}
 }
 

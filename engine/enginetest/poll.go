@@ -17,3 +17,15 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() bool, msg strin
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// Receive returns the next value of ch, failing the test when timeout passes first.
+func Receive[T any](t testing.TB, timeout time.Duration, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(timeout):
+		t.Fatalf("after %s: nothing received", timeout)
+	}
+	panic("unreachable")
+}

@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/flickerlog/flicker/engine/enginetest"
 	"github.com/flickerlog/flicker/sinks/elasticsearch/estest"
 )
 
@@ -76,26 +77,8 @@ func bulk(ctx context.Context, url string, body []byte) (int, []bulkItem, error)
 	return resp.StatusCode, items, nil
 }
 
-// receive returns the next value of ch, failing the test after ten seconds without one.
-func receive[T any](t *testing.T, ch chan T) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(10 * time.Second):
-		t.Fatal("timed out waiting for a request to end")
-	}
-	panic("unreachable")
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
+// wait is how long the tests wait for a request or a server state.
+const wait = 10 * time.Second
 
 // TestFailItemFraction: a seeded fraction of the items is answered 429 es_rejected_execution_exception and not
 // indexed, the others are; the same seed fails the same items; OnIndexed and Deliveries see exactly the indexed
@@ -212,12 +195,12 @@ func TestStall(t *testing.T) {
 				done <- status
 			}()
 		}
-		waitFor(t, "two stalled requests", func() bool { return es.Stalled() == 2 })
+		enginetest.Eventually(t, wait, func() bool { return es.Stalled() == 2 }, "two stalled requests")
 		if es.DocCount() != 0 {
 			t.Fatalf("%d documents indexed while stalled", es.DocCount())
 		}
 		es.FailAll(http.StatusTooManyRequests) // a mode change releases them: the next mode answers 429
-		if a, b := receive(t, done), receive(t, done); a != 429 || b != 429 {
+		if a, b := enginetest.Receive(t, wait, done), enginetest.Receive(t, wait, done); a != 429 || b != 429 {
 			t.Fatalf("answers %d and %d after FailAll(429), want 429", a, b)
 		}
 		es.Stall()
@@ -225,9 +208,9 @@ func TestStall(t *testing.T) {
 			status, _, _ := bulk(context.Background(), es.URL(), bulkBody("c"))
 			done <- status
 		}()
-		waitFor(t, "the stalled request", func() bool { return es.Stalled() == 1 })
+		enginetest.Eventually(t, wait, func() bool { return es.Stalled() == 1 }, "the stalled request")
 		es.Healthy()
-		if st := receive(t, done); st != http.StatusOK || es.DocCount() != 1 || es.Stalled() != 0 {
+		if st := enginetest.Receive(t, wait, done); st != http.StatusOK || es.DocCount() != 1 || es.Stalled() != 0 {
 			t.Fatalf("answer %d after Healthy, %d documents, %d stalled", st, es.DocCount(), es.Stalled())
 		}
 	})
@@ -240,12 +223,12 @@ func TestStall(t *testing.T) {
 			status, _, _ := bulk(ctx, es.URL(), bulkBody("gone")) // no answer: status 0
 			answers <- status
 		}()
-		waitFor(t, "the stalled request", func() bool { return es.Stalled() == 1 })
+		enginetest.Eventually(t, wait, func() bool { return es.Stalled() == 1 }, "the stalled request")
 		cancel()
-		if status := receive(t, answers); status != 0 {
+		if status := enginetest.Receive(t, wait, answers); status != 0 {
 			t.Fatalf("a stalled request whose client went away was answered %d", status)
 		}
-		waitFor(t, "the handler to end", func() bool { return es.Stalled() == 0 })
+		enginetest.Eventually(t, wait, func() bool { return es.Stalled() == 0 }, "the handler to end")
 		es.Healthy()
 		if es.DocCount() != 0 {
 			t.Fatalf("%d documents from a request whose client went away", es.DocCount())
@@ -259,9 +242,9 @@ func TestStall(t *testing.T) {
 			status, _, _ := bulk(context.Background(), es.URL(), bulkBody("left")) // no answer: status 0
 			answers <- status
 		}()
-		waitFor(t, "the stalled request", func() bool { return es.Stalled() == 1 })
+		enginetest.Eventually(t, wait, func() bool { return es.Stalled() == 1 }, "the stalled request")
 	})
-	if status := receive(t, answers); status != 0 {
+	if status := enginetest.Receive(t, wait, answers); status != 0 {
 		t.Fatalf("a request stalled at cleanup was answered %d", status)
 	}
 }
@@ -318,11 +301,11 @@ func TestReplyLost(t *testing.T) {
 	if _, _, err := bulk(ctx, es.URL(), bulkBody("slow-1", "slow-2")); err == nil {
 		t.Fatal("the slow request was answered within the client's timeout")
 	}
-	waitFor(t, "the lost reply reported", func() bool {
+	enginetest.Eventually(t, wait, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(lost) == 2
-	})
+	}, "the lost reply reported")
 	if status, _, err := bulk(t.Context(), es.URL(), bulkBody("fast-1")); err != nil || status != http.StatusOK {
 		t.Fatalf("fast request: %d, %v", status, err)
 	}

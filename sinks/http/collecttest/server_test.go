@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/flickerlog/flicker/engine"
+	"github.com/flickerlog/flicker/engine/enginetest"
 	httpout "github.com/flickerlog/flicker/sinks/http"
 	"github.com/flickerlog/flicker/sinks/http/collecttest"
 )
@@ -53,27 +54,8 @@ func post(ctx context.Context, url string, body []byte, headers ...string) (int,
 	return resp.StatusCode, resp.Header.Get("Retry-After"), nil
 }
 
-// waitFor polls cond every few milliseconds for up to ten seconds.
-// receive returns the next value of ch, failing the test after ten seconds without one.
-func receive[T any](t *testing.T, ch chan T) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(10 * time.Second):
-		t.Fatal("timed out waiting for a request to end")
-	}
-	panic("unreachable")
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
+// wait is how long the tests wait for a request or a server state.
+const wait = 10 * time.Second
 
 // TestModes: a request in each mode gets that mode's answer, and only accepted requests are counted and seen by
 // OnAccept.
@@ -204,7 +186,7 @@ func TestStallReleasedByModeChange(t *testing.T) {
 			results <- result{st, err}
 		}()
 	}
-	waitFor(t, "three stalled requests", func() bool { return s.Stalled() == 3 })
+	enginetest.Eventually(t, wait, func() bool { return s.Stalled() == 3 }, "three stalled requests")
 	if s.Requests() != 3 || s.Total() != 0 || len(s.Answers()) != 0 {
 		t.Fatalf("while stalled: %d requests, %d events accepted, answers %v", s.Requests(), s.Total(), s.Answers())
 	}
@@ -212,7 +194,7 @@ func TestStallReleasedByModeChange(t *testing.T) {
 	s.Healthy()
 	got := map[int]int{}
 	for range 3 {
-		r := receive(t, results)
+		r := enginetest.Receive(t, wait, results)
 		if r.err != nil {
 			t.Fatal(r.err)
 		}
@@ -234,12 +216,12 @@ func TestStallEndsWithClient(t *testing.T) {
 		_, _, err := post(ctx, s.URL(), ndjson("gone"))
 		done <- err
 	}()
-	waitFor(t, "the stalled request", func() bool { return s.Stalled() == 1 })
+	enginetest.Eventually(t, wait, func() bool { return s.Stalled() == 1 }, "the stalled request")
 	cancel()
-	if err := receive(t, done); err == nil {
+	if err := enginetest.Receive(t, wait, done); err == nil {
 		t.Fatal("a stalled request was answered")
 	}
-	waitFor(t, "the handler to end", func() bool { return s.Stalled() == 0 })
+	enginetest.Eventually(t, wait, func() bool { return s.Stalled() == 0 }, "the handler to end")
 	if s.Total() != 0 || len(s.Answers()) != 0 || s.Mode().Kind != collecttest.KindStall {
 		t.Fatalf("%d events accepted, answers %v, mode %s", s.Total(), s.Answers(), s.Mode())
 	}
@@ -252,9 +234,9 @@ func TestStallEndsWithClient(t *testing.T) {
 			_, _, err := post(context.Background(), s.URL(), ndjson("left"))
 			done <- err
 		}()
-		waitFor(t, "the stalled request", func() bool { return s.Stalled() == 1 })
+		enginetest.Eventually(t, wait, func() bool { return s.Stalled() == 1 }, "the stalled request")
 	})
-	if err := receive(t, done); err == nil {
+	if err := enginetest.Receive(t, wait, done); err == nil {
 		t.Fatal("a request stalled at cleanup was answered")
 	}
 }
@@ -374,19 +356,11 @@ func TestReplyLost(t *testing.T) {
 	if _, _, err := post(ctx, s.URL(), ndjson("slow", "slow-b")); err == nil {
 		t.Fatal("the slow request was answered within the client's timeout")
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	enginetest.Eventually(t, wait, func() bool {
 		mu.Lock()
-		n := len(lost)
-		mu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the lost reply was never reported")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return len(lost) > 0
+	}, "the lost reply reported")
 	if status, _, err := post(t.Context(), s.URL(), ndjson("fast")); err != nil || status != http.StatusOK {
 		t.Fatalf("fast request: %d, %v", status, err)
 	}

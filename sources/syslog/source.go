@@ -187,12 +187,13 @@ func (s *Source) serveTCP(ctx context.Context, ln net.Listener, pub engine.Publi
 		}
 		// Only this goroutine adds connections: the count cannot pass the bound between the check and the add.
 		if s.stats.connections.Load() >= int64(s.cfg.MaxConnections) {
-			_ = conn.Close()
+			// Counted and logged before the close, so a client that sees the close sees the count.
 			s.stats.rejectedTooMany.Add(1)
 			if s.warnTooMany.allow(time.Now()) {
 				s.log.Warn().Str("peer", conn.RemoteAddr().String()).Int("max_connections", s.cfg.MaxConnections).
 					Msg("connection refused: max_connections are open (logged once a minute per input)")
 			}
+			_ = conn.Close()
 			continue
 		}
 		s.stats.connections.Add(1)

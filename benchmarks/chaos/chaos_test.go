@@ -89,7 +89,10 @@ func TestChaos(t *testing.T) {
 	for _, why := range rep.countersDisagree() {
 		t.Error(why)
 	}
-	if why := rep.Soak.grew(); why != "" {
+	for _, why := range rep.badExits() {
+		t.Error(why)
+	}
+	if why := rep.Soak.failed(); why != "" {
 		t.Error(why)
 	}
 	for _, e := range rep.Errors {

@@ -70,7 +70,8 @@
 // Every fault but MinIO's waits until the holder has been reading for 2s, so that none hits a pod that did
 // nothing. A pod
 // that exits by itself (a holder that finds the latest snapshot replaced by garbage exits 3, fenced) is replaced
-// and counted as "after_unexpected_exit".
+// and counted as "after_unexpected_exit". Any other exit by itself, and a SIGTERM that does not end in exit 0,
+// fails the run.
 //
 // # The soak
 //
@@ -79,7 +80,8 @@
 // the writers go on and, every 45s, a fault that does not end it (MinIO paused or reset, the network output
 // failing, stalled or answering 429, the disk full). Its goroutines and open descriptors 30s into the soak and at
 // its end are reported, and the test fails when they grew by more than 10 goroutines or 25 descriptors: a leak
-// grows with every fault and rotation, which pods killed every minute would hide.
+// grows with every fault and rotation, which pods killed every minute would hide. It fails too when it cannot
+// compare them: no pod was reading when it began, or the pod ended during it.
 //
 // # The check
 //

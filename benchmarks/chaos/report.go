@@ -96,6 +96,39 @@ func (r *report) countersDisagree() []string {
 	return out
 }
 
+// flickerExitFenced is flicker's exit code when it finds another instance took its registry (cmd/flicker).
+const flickerExitFenced = 3
+
+// badExits says which pods ended in a way no fault explains: a stop by SIGTERM that did not exit 0, or an exit
+// by itself other than a fenced one (exit 3) after a snapshot was overwritten with garbage.
+func (r *report) badExits() []string {
+	var out []string
+	for _, p := range r.Pods {
+		switch p.End {
+		case endSIGTERM:
+			if p.Exit != 0 {
+				out = append(out, fmt.Sprintf("pod %d exited %d after SIGTERM, want 0", p.ID, p.Exit))
+			}
+		case endExited:
+			if p.Exit != flickerExitFenced || !r.corruptedBefore(p.Ended) {
+				out = append(out, fmt.Sprintf("pod %d exited by itself with code %d at %.1fs; only a holder "+
+					"fenced after its snapshot was corrupted may (exit %d)", p.ID, p.Exit, p.Ended, flickerExitFenced))
+			}
+		}
+	}
+	return out
+}
+
+// corruptedBefore reports whether the latest snapshot was overwritten with garbage before at (seconds).
+func (r *report) corruptedBefore(at float64) bool {
+	for _, f := range r.FaultLog {
+		if f.Kind == faultCorrupt && f.At <= at {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *report) table() string {
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)

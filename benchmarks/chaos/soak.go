@@ -33,7 +33,7 @@ type soakRecord struct {
 	GoroutinesEnd   int     `json:"goroutines_end"`
 	FDsStart        int     `json:"fds_start"`
 	FDsEnd          int     `json:"fds_end"`
-	// Skipped says why the counts were not compared (the pod ended by itself).
+	// Skipped says why the counts could not be compared (no pod reading, or the pod ended): a failure.
 	Skipped string `json:"skipped,omitempty"`
 }
 
@@ -83,10 +83,14 @@ func (h *harness) soak(d time.Duration) *soakRecord {
 	return rec
 }
 
-// grew says what grew beyond the soak's bound, or "".
-func (r *soakRecord) grew() string {
-	if r == nil || r.Skipped != "" {
+// failed says why the soak failed, or "": its counts grew beyond the bound, or it could not compare them,
+// since no pod was reading or the pod ended (none of its faults ends a pod).
+func (r *soakRecord) failed() string {
+	if r == nil {
 		return ""
+	}
+	if r.Skipped != "" {
+		return "soak: " + r.Skipped
 	}
 	if g := r.GoroutinesEnd - r.GoroutinesStart; g > soakGoroutineMax {
 		return fmt.Sprintf("pod %d's goroutines grew by %d over the soak (%d to %d)", r.Pod, g, r.GoroutinesStart,

@@ -400,28 +400,39 @@ func TestCopytruncatedPastOffsetWhileHeld(t *testing.T) {
 
 // TestCopytruncatedPastOffsetMidRead: a file copied, truncated and rewritten past the read position between two
 // reads of a busy reader (not at its end, not paused for a scan interval, so neither the scan's size check nor
-// the head check of a resumed reader sees it) must not go on at the old position in the new content: the byte
-// before the position, read again with the next bytes, has changed. The old content is finished in the copy, the
-// new one read from its start.
+// the head check of a resumed reader sees it) must not go on at the old position in the new content: the bytes
+// before the position, read again with the next bytes, have changed. The old content is finished in the copy, the
+// new one read from its start. The second case keeps the byte just before the position (the '-' after the
+// prefix) and changes the ones before it, as a rewrite whose line ends fall where the old ones did does.
 func TestCopytruncatedPastOffsetMidRead(t *testing.T) {
-	dir := t.TempDir()
-	path, copyPath := filepath.Join(dir, "b.log"), filepath.Join(dir, "b.log.1")
-	oldContent, old := lines("old", 40000) // more than one read
-	writeFile(t, path, oldContent)
-	pub, held := heldPublisher()
-	cfg := testConfig(dir, func(c *file.Config) { c.ScanInterval = time.Minute })
-	r := startWith(t, cfg, newRegistry(), file.Options{}, pub)
-	held.wait(t)
-	copytruncate(t, path, copyPath)
-	newContent, fresh := lines("fresh-line", 40000)
-	appendFile(t, path, newContent)
 	const readSize = 256 << 10 // the first read
-	if oldContent[readSize-1] == newContent[readSize-1] {
-		t.Fatalf("the byte before the position is the same in both contents: the test cannot tell")
-	}
-	held.release()
+	for _, c := range []struct {
+		name, newPrefix string
+		sameLastByte    bool
+	}{{"other last byte", "fresh-line", false}, {"same last byte", "new", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path, copyPath := filepath.Join(dir, "b.log"), filepath.Join(dir, "b.log.1")
+			oldContent, old := lines("old", 40000) // more than one read
+			newContent, fresh := lines(c.newPrefix, 40000)
+			if same := oldContent[readSize-1] == newContent[readSize-1]; same != c.sameLastByte {
+				t.Fatalf("the byte before the position is the same in both contents: %v, want %v", same, c.sameLastByte)
+			}
+			if oldContent[readSize-8:readSize] == newContent[readSize-8:readSize] {
+				t.Fatalf("the 8 bytes before the position are the same in both contents: the test cannot tell")
+			}
+			writeFile(t, path, oldContent)
+			pub, held := heldPublisher()
+			cfg := testConfig(dir, func(c *file.Config) { c.ScanInterval = time.Minute })
+			r := startWith(t, cfg, newRegistry(), file.Options{}, pub)
+			held.wait(t)
+			copytruncate(t, path, copyPath)
+			appendFile(t, path, newContent)
+			held.release()
 
-	want := append(old, fresh...)
-	eventually(t, "every line shipped", func() bool { return len(r.pub.all()) >= len(want) })
-	assertOnce(t, r.pub.messages(""), want)
+			want := append(old, fresh...)
+			eventually(t, "every line shipped", func() bool { return len(r.pub.all()) >= len(want) })
+			assertOnce(t, r.pub.messages(""), want)
+		})
+	}
 }

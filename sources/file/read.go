@@ -125,6 +125,9 @@ func (s *Source) readTurn(ctx context.Context, pub engine.Publisher) (bool, erro
 	return progressed, nil
 }
 
+// checkBytes is how many bytes before the read position fill checks are still the ones read.
+const checkBytes = 8
+
 // readOnce reads up to readSize bytes of t into the raw arena and turns its complete lines into events.
 func (s *Source) readOnce(t *tracked) (bool, error) {
 	t.turns++
@@ -205,39 +208,48 @@ func (s *Source) finishOnce(t *tracked) {
 // line is still at the end of the arena's chunk (no other file read since), it is not copied. The returned bytes
 // lie in the raw arena's current chunk.
 //
-// The same read takes the byte before the read position again (when this process read it): changed reports that
-// it is not the byte read before, so the file was truncated and rewritten past the position since, which no size
-// check sees. Reading on would ship the middle of the new content (a line's tail first); the caller restarts the
-// file instead. It costs no system call: the byte lands on the partial line's last byte, or on a byte of padding
-// no event uses.
+// The same read takes the bytes before the read position again (up to checkBytes, those this process read):
+// changed reports that they are not the bytes read before, so the file was truncated and rewritten past the
+// position since, which no size check sees. Reading on would ship the middle of the new content (a line's tail
+// first); the caller restarts the file instead. It costs no system call: the bytes land on the partial line's
+// last bytes, or on bytes of padding before it that no event uses. More than one byte, since a rewrite whose
+// lines end where the old ones did has the same byte ('\n') before a position at a line's end.
 func (s *Source) fill(t *tracked, want int) (data []byte, n int, changed bool, err error) {
 	p := len(t.partial)
+	pos := t.readPos()
+	k := 0 // the bytes checked
+	if pos > 0 && t.lastAt == pos {
+		k = int(t.lastN)
+	}
+	pad := max(0, k-p)
 	const minRead = 16 << 10
 	a := &s.raw
 	atTail := p > 0 && len(a.buf) >= p && &a.buf[len(a.buf)-p] == &t.partial[0]
-	if !atTail || cap(a.buf)-len(a.buf) < minRead {
-		a.ensure(p + 1 + max(minRead, min(want, readSize)))
+	if room := cap(a.buf) - len(a.buf); !atTail || pad > 0 || room < minRead {
+		// A short partial line at the tail is copied after its padding, in the same chunk when there is room.
+		if !atTail || room < pad+p+minRead {
+			a.ensure(pad + p + max(minRead, min(want, readSize)))
+		}
+		from := int(t.lastN) - k
+		a.buf = append(a.buf, t.last[from:from+pad]...) // the padding: the bytes before the partial line
 		start := len(a.buf)
 		a.buf = append(a.buf, t.partial...)
 		s.setPartial(t, a.buf[start:], a.cur)
-	}
-	pos := t.readPos()
-	check := pos > 0 && t.lastAt == pos
-	if check && p == 0 {
-		a.buf = append(a.buf, t.last) // the padding
 	}
 	start := len(a.buf) - p
 	room := a.buf[len(a.buf):cap(a.buf)]
 	if len(room) > want {
 		room = room[:want]
 	}
-	if check {
-		at := len(a.buf) - 1
-		before := a.buf[at]
-		n, err = t.f.ReadAt(a.buf[at:at+1+len(room)], pos-1)
-		changed = n > 0 && a.buf[at] != before
-		a.buf[at] = before
-		n = max(0, n-1)
+	if k > 0 {
+		at := len(a.buf) - k
+		var before [checkBytes]byte
+		copy(before[:], a.buf[at:])
+		n, err = t.f.ReadAt(a.buf[at:len(a.buf)+len(room)], pos-int64(k))
+		got := min(n, k)
+		changed = got > 0 && !bytes.Equal(a.buf[at:at+got], before[:got])
+		copy(a.buf[at:], before[:k])
+		n = max(0, n-k)
 	} else {
 		n, err = t.f.ReadAt(room, pos)
 	}
@@ -249,7 +261,9 @@ func (s *Source) fill(t *tracked, want int) (data []byte, n int, changed bool, e
 	}
 	a.buf = a.buf[:len(a.buf)+n]
 	if n > 0 {
-		t.last, t.lastAt = a.buf[len(a.buf)-1], pos+int64(n)
+		// The bytes from the padding on are the file's, up to pos+n.
+		known := min(checkBytes, pad+p+n)
+		t.lastN, t.lastAt = uint8(copy(t.last[:], a.buf[len(a.buf)-known:])), pos+int64(n)
 	}
 	return a.buf[start:], n, false, nil
 }

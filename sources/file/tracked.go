@@ -35,7 +35,8 @@ type tracked struct {
 	partial      []byte    // bytes read after offset that do not form a complete line yet; set with setPartial
 	partialChunk *chunk    // the raw chunk partial lies in, referenced while partial is not empty
 	readTo       int64     // how far a closed file was read (its partial line is read again on reopen)
-	last         byte      // the byte at lastAt-1, as this process read it: fill checks it is still there
+	last         [checkBytes]byte // last[:lastN] are the bytes before lastAt, as this process read them: fill checks
+	lastN        uint8            // they are still there
 	lastAt       int64
 	stream       *engine.Stream
 	streamGen    uint32

@@ -30,11 +30,11 @@ type tracked struct {
 	// Owned by the reader goroutine.
 	linkPath     string // the symlink the globs matched the file through, if any: log.file.path
 	f            *os.File
-	mtime        time.Time // last observed modification time
-	offset       int64     // raw offset of the next line: everything before it has been turned into events
-	partial      []byte    // bytes read after offset that do not form a complete line yet; set with setPartial
-	partialChunk *chunk    // the raw chunk partial lies in, referenced while partial is not empty
-	readTo       int64     // how far a closed file was read (its partial line is read again on reopen)
+	mtime        time.Time        // last observed modification time
+	offset       int64            // raw offset of the next line: everything before it has been turned into events
+	partial      []byte           // bytes read after offset that do not form a complete line yet; set with setPartial
+	partialChunk *chunk           // the raw chunk partial lies in, referenced while partial is not empty
+	readTo       int64            // how far a closed file was read (its partial line is read again on reopen)
 	last         [checkBytes]byte // last[:lastN] are the bytes before lastAt, as this process read them: fill checks
 	lastN        uint8            // they are still there
 	lastAt       int64

@@ -30,31 +30,34 @@ type tracked struct {
 	// Owned by the reader goroutine.
 	linkPath     string // the symlink the globs matched the file through, if any: log.file.path
 	f            *os.File
-	mtime        time.Time        // last observed modification time
-	offset       int64            // raw offset of the next line: everything before it has been turned into events
-	partial      []byte           // bytes read after offset that do not form a complete line yet; set with setPartial
-	partialChunk *chunk           // the raw chunk partial lies in, referenced while partial is not empty
-	readTo       int64            // how far a closed file was read (its partial line is read again on reopen)
-	last         [checkBytes]byte // last[:lastN] are the bytes before lastAt, as this process read them: fill checks
-	lastN        uint8            // they are still there
-	lastAt       int64
-	stream       *engine.Stream
-	streamGen    uint32
-	chunks       *streamChunks // the chunk uses of stream's events
-	ml           *multiline
-	format       *formatted // container log state; nil for plain lines
-	seen         bool       // found in the current scan (by glob or identity search)
-	present      bool       // found in the current scan by glob
-	deleted      bool       // no link left: read to EOF, then release
-	outOfSet     int        // consecutive scans in which an open file was not found by the globs
-	search       bool       // not found where it was: look for it by identity in the watched directories
-	atEOF        bool       // the last read found nothing new
-	lastActive   time.Time  // when a read last returned data (or the file was opened)
-	waitSince    time.Time  // when it began waiting for an open slot
-	limit        int64      // once mode: read up to here; -1 without a limit
-	done         bool       // once mode: read to its limit
-	verified     bool       // identity confirmed against the file on disk in this run
-	turns        int        // reads since it was opened: a file is evicted only after it had a turn
+	mtime        time.Time // last observed modification time
+	offset       int64     // raw offset of the next line: everything before it has been turned into events
+	partial      []byte    // bytes read after offset that do not form a complete line yet; set with setPartial
+	partialChunk *chunk    // the raw chunk partial lies in, referenced while partial is not empty
+	readTo       int64     // how far a closed file was read (its partial line is read again on reopen)
+
+	// last[:lastN] are the bytes before lastAt, as this process read them: fill checks they are still there.
+	last   [checkBytes]byte
+	lastN  uint8
+	lastAt int64
+
+	stream     *engine.Stream
+	streamGen  uint32
+	chunks     *streamChunks // the chunk uses of stream's events
+	ml         *multiline
+	format     *formatted // container log state; nil for plain lines
+	seen       bool       // found in the current scan (by glob or identity search)
+	present    bool       // found in the current scan by glob
+	deleted    bool       // no link left: read to EOF, then release
+	outOfSet   int        // consecutive scans in which an open file was not found by the globs
+	search     bool       // not found where it was: look for it by identity in the watched directories
+	atEOF      bool       // the last read found nothing new
+	lastActive time.Time  // when a read last returned data (or the file was opened)
+	waitSince  time.Time  // when it began waiting for an open slot
+	limit      int64      // once mode: read up to here; -1 without a limit
+	done       bool       // once mode: read to its limit
+	verified   bool       // identity confirmed against the file on disk in this run
+	turns      int        // reads since it was opened: a file is evicted only after it had a turn
 
 	fromRegistry bool // loaded at start; a file with the same inode is this one only if its fingerprint matches
 }

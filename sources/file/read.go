@@ -154,7 +154,7 @@ func (s *Source) readOnce(t *tracked) (bool, error) {
 	now := s.now()
 	// A file that was idle, or not read for a scan interval (just opened, or the reader was held by a Publish
 	// that blocked), may have been truncated and rewritten past the offset meanwhile, unseen by any scan. (fill's
-	// check of the byte before the offset catches most such rewrites at any time; this one catches the rest.)
+	// check of the bytes before the offset catches most such rewrites at any time; this one catches the rest.)
 	if (t.atEOF || now.Sub(t.lastActive) >= s.cfg.ScanInterval) && s.replacedWhileIdle(t) {
 		return true, nil
 	}

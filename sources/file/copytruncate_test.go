@@ -1,6 +1,7 @@
 package file_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -402,25 +403,41 @@ func TestCopytruncatedPastOffsetWhileHeld(t *testing.T) {
 // reads of a busy reader (not at its end, not paused for a scan interval, so neither the scan's size check nor
 // the head check of a resumed reader sees it) must not go on at the old position in the new content: the bytes
 // before the position, read again with the next bytes, have changed. The old content is finished in the copy, the
-// new one read from its start. The second case keeps the byte just before the position (the '-' after the
-// prefix) and changes the ones before it, as a rewrite whose line ends fall where the old ones did does.
+// new one read from its start. The new contents keep none, 1 (the '-' after a prefix as long as the old one) and
+// more than 8 of the bytes just before the position, as rewrites whose lines end where the old ones did do.
 func TestCopytruncatedPastOffsetMidRead(t *testing.T) {
-	const readSize = 256 << 10 // the first read
+	const readSize = 256 << 10             // the first read
+	oldContent, old := lines("old", 40000) // more than one read
+	withPrefix := func(prefix string) func() string {
+		return func() string { c, _ := lines(prefix, 40000); return c }
+	}
 	for _, c := range []struct {
-		name, newPrefix string
-		sameLastByte    bool
-	}{{"other last byte", "fresh-line", false}, {"same last byte", "new", true}} {
+		name       string
+		newContent func() string
+		sameTail   int // bytes just before the position the same in both contents, at least
+	}{
+		{"other last byte", withPrefix("fresh-line"), 0},
+		{"same last byte", withPrefix("new"), 1},
+		{"same last 8 bytes", func() string {
+			b := []byte(oldContent)
+			i := bytes.IndexAny(b[readSize-32:readSize-9], "0123456789") + readSize - 32
+			b[i] = '0' + (b[i]-'0'+1)%10 // one digit of a line before the position
+			return string(b)
+		}, 9},
+	} {
 		t.Run(c.name, func(t *testing.T) {
+			newContent := c.newContent()
+			same := 0
+			for same < readSize && oldContent[readSize-1-same] == newContent[readSize-1-same] {
+				same++
+			}
+			if same < c.sameTail || same >= 32 || (c.sameTail == 0 && same > 0) {
+				t.Fatalf("%d bytes before the position are the same in both contents, want %d or more (none for 0), "+
+					"under 32", same, c.sameTail)
+			}
+			fresh := strings.Split(strings.TrimSuffix(newContent, "\n"), "\n")
 			dir := t.TempDir()
 			path, copyPath := filepath.Join(dir, "b.log"), filepath.Join(dir, "b.log.1")
-			oldContent, old := lines("old", 40000) // more than one read
-			newContent, fresh := lines(c.newPrefix, 40000)
-			if same := oldContent[readSize-1] == newContent[readSize-1]; same != c.sameLastByte {
-				t.Fatalf("the byte before the position is the same in both contents: %v, want %v", same, c.sameLastByte)
-			}
-			if oldContent[readSize-8:readSize] == newContent[readSize-8:readSize] {
-				t.Fatalf("the 8 bytes before the position are the same in both contents: the test cannot tell")
-			}
 			writeFile(t, path, oldContent)
 			pub, held := heldPublisher()
 			cfg := testConfig(dir, func(c *file.Config) { c.ScanInterval = time.Minute })
@@ -430,7 +447,7 @@ func TestCopytruncatedPastOffsetMidRead(t *testing.T) {
 			appendFile(t, path, newContent)
 			held.release()
 
-			want := append(old, fresh...)
+			want := append(append([]string(nil), old...), fresh...)
 			eventually(t, "every line shipped", func() bool { return len(r.pub.all()) >= len(want) })
 			assertOnce(t, r.pub.messages(""), want)
 		})

@@ -125,8 +125,9 @@ func (s *Source) readTurn(ctx context.Context, pub engine.Publisher) (bool, erro
 	return progressed, nil
 }
 
-// checkBytes is how many bytes before the read position fill checks are still the ones read.
-const checkBytes = 8
+// checkBytes is how many bytes before the read position fill checks are still the ones read: at a line's end
+// those are the last line's end, which lines of one layout often share for 8 bytes or more (`"info"}\n`).
+const checkBytes = 32
 
 // readOnce reads up to readSize bytes of t into the raw arena and turns its complete lines into events.
 func (s *Source) readOnce(t *tracked) (bool, error) {
@@ -258,6 +259,10 @@ func (s *Source) fill(t *tracked, want int) (data []byte, n int, changed bool, e
 	}
 	if changed {
 		return nil, 0, true, nil
+	}
+	if n == 0 && p == 0 {
+		a.buf = a.buf[:len(a.buf)-pad] // nothing read, no partial line: the padding is not kept
+		return nil, 0, false, nil
 	}
 	a.buf = a.buf[:len(a.buf)+n]
 	if n > 0 {

@@ -1,13 +1,10 @@
 package main_test
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/flickerlog/flicker/sinks/http/collecttest"
 )
 
 // TestCopytruncateRotation: logrotate's copytruncate (copy app.log to app.log.1, truncate app.log, the writer
@@ -24,19 +21,9 @@ func TestCopytruncateRotation(t *testing.T) {
 			name := glob + map[bool]string{false: " while running", true: " while stopped"}[stopped]
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				dir := t.TempDir()
-				logs := filepath.Join(dir, "logs")
-				if err := os.Mkdir(logs, 0o755); err != nil {
-					t.Fatal(err)
-				}
-				app, reg := filepath.Join(logs, "app.log"), filepath.Join(dir, "reg.db")
-				coll := collecttest.Start(t)
-				cfg := writeOutputsConfig(t, dir, filepath.Join(logs, glob), fmt.Sprintf("  - type: http\n    url: %q\n",
-					coll.URL()), "queue:\n  max_events: 100\n")
-				run := func(args ...string) *proc {
-					return start(t, dir, append([]string{"-c", cfg, "--registry-file", reg, "--commit-interval", "50ms"},
-						args...)...)
-				}
+				r := newCollectorRun(t, glob, "queue:\n  max_events: 100\n")
+				app, coll := filepath.Join(r.logs, "app.log"), r.coll
+				run := func(args ...string) *proc { return r.start(t, args...) }
 
 				var want []string
 				var p *proc

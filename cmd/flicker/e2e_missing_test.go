@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/flickerlog/flicker/sinks/http/collecttest"
 )
 
 // TestMissingFileLossCounted: a file the registry knew held unread bytes, deleted while flicker was down, is
@@ -18,19 +16,12 @@ import (
 // registry keeps the file at offset 0 with its size.
 func TestMissingFileLossCounted(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	logs := filepath.Join(dir, "logs")
-	if err := os.Mkdir(logs, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	app, reg := filepath.Join(logs, "app.log"), filepath.Join(dir, "reg.db")
-	coll := collecttest.Start(t)
+	r := newCollectorRun(t, "*.log", "")
+	app, coll := filepath.Join(r.logs, "app.log"), r.coll
 	coll.Fail(http.StatusServiceUnavailable)
-	cfg := writeOutputsConfig(t, dir, filepath.Join(logs, "*.log"), fmt.Sprintf("  - type: http\n    url: %q\n",
-		coll.URL()), "")
 	run := func() (*proc, string) {
 		addr := freeAddr(t)
-		return start(t, dir, "-c", cfg, "--registry-file", reg, "--commit-interval", "50ms", "--http-addr", addr), addr
+		return r.start(t, "--http-addr", addr), addr
 	}
 	const metric, label = "flicker_input_missing_bytes_lost_total", `input="app",type="file"`
 

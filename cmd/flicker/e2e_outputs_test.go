@@ -33,6 +33,32 @@ func writeOutputsConfig(t *testing.T, dir, logGlob, outputs, queue string) strin
 	return path
 }
 
+// collectorRun is the set-up the copytruncate, phantom and missing-file tests share: the files of logs/<glob>
+// shipped to a local HTTP collector (collecttest), the registry in reg.db, committed every 50ms.
+type collectorRun struct {
+	dir, logs, reg, cfg string
+	coll                *collecttest.Server
+}
+
+func newCollectorRun(t *testing.T, glob, queue string) *collectorRun {
+	t.Helper()
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs")
+	if err := os.Mkdir(logs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	coll := collecttest.Start(t)
+	cfg := writeOutputsConfig(t, dir, filepath.Join(logs, glob), fmt.Sprintf("  - type: http\n    url: %q\n",
+		coll.URL()), queue)
+	return &collectorRun{dir: dir, logs: logs, reg: filepath.Join(dir, "reg.db"), cfg: cfg, coll: coll}
+}
+
+// start runs flicker on the set-up with args added.
+func (r *collectorRun) start(t *testing.T, args ...string) *proc {
+	return start(t, r.dir, append([]string{"-c", r.cfg, "--registry-file", r.reg, "--commit-interval", "50ms"},
+		args...)...)
+}
+
 // TestFanOutHealthyOutputNeverDuplicated: with a file output and an HTTP output that fails for a while, the file
 // output gets every event exactly once (only the failing output's events are retried) and the HTTP endpoint
 // gets every event once it recovers.

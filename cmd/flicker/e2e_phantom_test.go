@@ -1,13 +1,9 @@
 package main_test
 
 import (
-	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/flickerlog/flicker/sinks/http/collecttest"
 )
 
 // TestNoPhantomAfterHeldReader: a file resumed at its committed offset is opened, then the reader is held in a
@@ -17,19 +13,9 @@ import (
 // the file from 0, and every line arrives exactly once.
 func TestNoPhantomAfterHeldReader(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	logs := filepath.Join(dir, "logs")
-	if err := os.Mkdir(logs, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	busy, app, reg := filepath.Join(logs, "a.log"), filepath.Join(logs, "b.log"), filepath.Join(dir, "reg.db")
-	coll := collecttest.Start(t)
-	cfg := writeOutputsConfig(t, dir, filepath.Join(logs, "*.log"), fmt.Sprintf("  - type: http\n    url: %q\n",
-		coll.URL()), "queue:\n  max_events: 100\n")
-	run := func(args ...string) *proc {
-		return start(t, dir, append([]string{"-c", cfg, "--registry-file", reg, "--commit-interval", "50ms"},
-			args...)...)
-	}
+	r := newCollectorRun(t, "*.log", "queue:\n  max_events: 100\n")
+	busy, app, coll := filepath.Join(r.logs, "a.log"), filepath.Join(r.logs, "b.log"), r.coll
+	run := func(args ...string) *proc { return r.start(t, args...) }
 
 	appendLines(t, app, "old", 0, 300)
 	want := lines("old", 0, 300)

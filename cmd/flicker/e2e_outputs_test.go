@@ -59,6 +59,19 @@ func (r *collectorRun) start(t *testing.T, args ...string) *proc {
 		args...)...)
 }
 
+// setScanInterval rewrites the set-up's config with scan_interval d instead of 50ms.
+func (r *collectorRun) setScanInterval(t *testing.T, d string) {
+	t.Helper()
+	cfg, err := os.ReadFile(r.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(r.cfg, []byte(strings.Replace(string(cfg), "scan_interval: 50ms", "scan_interval: "+d, 1)),
+		0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestFanOutHealthyOutputNeverDuplicated: with a file output and an HTTP output that fails for a while, the file
 // output gets every event exactly once (only the failing output's events are retried) and the HTTP endpoint
 // gets every event once it recovers.

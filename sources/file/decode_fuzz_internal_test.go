@@ -111,7 +111,7 @@ func FuzzMultiline(f *testing.F) {
 		var pos int64
 		for _, l := range lines {
 			end := pos + int64(len(l)) + 1
-			m.add([]byte(l), pos, end, now, emit)
+			m.add([]byte(l), pos, end, now, now, emit)
 			pos = end
 		}
 		m.flush(emit, false)

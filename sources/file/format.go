@@ -83,7 +83,7 @@ type joinStream struct {
 	start   int64 // raw offset of the message's first record
 	end     int64 // raw offset after its last record so far
 	time    time.Time
-	lastAdd time.Time // when its last record was read
+	lastAdd time.Time // the reader's active time (Source.active) when its last record was read
 	active  bool
 	ml      *multiline
 }
@@ -282,7 +282,7 @@ func (s *Source) piece(t *tracked, f *formatted, p *Piece, line []byte, c *chunk
 	}
 	js.buf = append(js.buf, p.Content...)
 	if p.Partial {
-		js.end, js.lastAdd = end, readAt
+		js.end, js.lastAdd = end, s.active(readAt)
 		return
 	}
 	js.active = false
@@ -301,7 +301,7 @@ func (s *Source) joinedMessage(t *tracked, js *joinStream, msg []byte, in *chunk
 			js.ml = newMultiline(s.cfg.Multiline)
 		}
 		s.curJoin = js
-		js.ml.add(msg, start, end, tm, s.emitMLFn)
+		js.ml.add(msg, start, end, tm, s.active(s.now()), s.emitMLFn)
 		return
 	}
 	if in != nil {

@@ -15,7 +15,7 @@ type multiline struct {
 	lines      int
 	start, end int64     // raw offset of the first line; position after the last line
 	readAt     time.Time // read time of the first line: the event's time
-	lastAdd    time.Time // for the timeout
+	lastAdd    time.Time // the reader's active time (Source.active) of the last line, for the timeout
 }
 
 // joined is an event produced by the joiner; msg is only valid until the next call.
@@ -32,8 +32,9 @@ func newMultiline(cfg *MultilineConfig) *multiline {
 
 func (m *multiline) pending() bool { return m.lines > 0 }
 
-// add takes one decoded line at raw offsets [start, end) and calls emit for every event it completes.
-func (m *multiline) add(line []byte, start, end int64, readAt time.Time, emit func(joined)) {
+// add takes one decoded line at raw offsets [start, end), read at readAt (the reader's active time active), and
+// calls emit for every event it completes.
+func (m *multiline) add(line []byte, start, end int64, readAt, active time.Time, emit func(joined)) {
 	cont := m.re.Match(line) != m.cfg.Negate
 	if !m.before && !cont && m.pending() {
 		m.flush(emit, false)
@@ -47,13 +48,13 @@ func (m *multiline) add(line []byte, start, end int64, readAt time.Time, emit fu
 		m.buf = append(append(m.buf, '\n'), line...)
 	}
 	m.lines++
-	m.end, m.lastAdd = end, readAt
+	m.end, m.lastAdd = end, active
 	if m.before && !cont {
 		m.flush(emit, false)
 	}
 }
 
-// expired reports whether the pending event waited longer than the timeout.
+// expired reports whether the pending event waited longer than the timeout at the reader's active time now.
 func (m *multiline) expired(now time.Time) bool {
 	return m.pending() && now.Sub(m.lastAdd) >= m.cfg.Timeout
 }

@@ -359,7 +359,7 @@ func (s *Source) line(t *tracked, raw []byte, c *chunk, start, end int64, comple
 			t.ml = newMultiline(s.cfg.Multiline)
 		}
 		s.cur = t
-		t.ml.add(msg, start, end, readAt, s.emitFn)
+		t.ml.add(msg, start, end, readAt, s.active(readAt), s.emitFn)
 		return
 	}
 	s.emit(t, msg, c, start, end, readAt)
@@ -426,8 +426,9 @@ func (s *Source) expireMultiline() {
 		every = min(every, s.cfg.Multiline.Timeout)
 	}
 	s.nextMLRun = now.Add(min(every/4, s.cfg.ScanInterval))
+	active := s.active(now)
 	for _, t := range s.files {
-		if t.ml != nil && t.ml.expired(now) {
+		if t.ml != nil && t.ml.expired(active) {
 			s.cur = t
 			t.ml.flush(s.emitFn, false)
 		}
@@ -436,12 +437,12 @@ func (s *Source) expireMultiline() {
 		}
 		expired := false
 		for _, js := range t.format.streams {
-			if js.active && now.Sub(js.lastAdd) >= s.cfg.JoinTimeout {
+			if js.active && active.Sub(js.lastAdd) >= s.cfg.JoinTimeout {
 				s.cur, expired = t, true
 				js.active = false
 				s.joinedMessage(t, js, js.buf, nil, js.start, js.end, js.time)
 			}
-			if js.ml != nil && js.ml.expired(now) {
+			if js.ml != nil && js.ml.expired(active) {
 				s.cur, s.curJoin, expired = t, js, true
 				js.ml.flush(s.emitMLFn, false)
 			}

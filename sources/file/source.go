@@ -57,11 +57,14 @@ type Source struct {
 	emitMLFn   func(joined)
 	curJoin    *joinStream    // the container stream multi-line events are emitted for
 	heldEvents []pendingEvent // events of the record being processed, waiting for their position
-	onceSet    []*tracked
-	nextMLRun  time.Time
-	noBirth    bool     // the lack of birth times was logged
-	skips      skipLog  // the paths the globs match that are not read, logged once
-	baseDirs   []string // the directories above the globs' first wildcards
+	// blocked is how long Publish calls held the reader in all. Join and multi-line timeouts do not count it:
+	// while the reader is held, the records that would continue a message may be in the file, unread.
+	blocked   time.Duration
+	onceSet   []*tracked
+	nextMLRun time.Time
+	noBirth   bool     // the lack of birth times was logged
+	skips     skipLog  // the paths the globs match that are not read, logged once
+	baseDirs  []string // the directories above the globs' first wildcards
 
 	pool  chunkPool // the arenas' chunks, recycled once nothing can read them
 	stats counters
@@ -117,6 +120,10 @@ func New(cfg Config, reg Registry, opts Options, log zerolog.Logger) (*Source, e
 	s.emitFn, s.emitMLFn = s.emitJoined, s.emitML
 	return s, nil
 }
+
+// active is the reader's active time at wall time at: at less the time Publish calls held the reader so far.
+// Join and multi-line timeouts are measured in it.
+func (s *Source) active(at time.Time) time.Time { return at.Add(-s.blocked) }
 
 // Input is the engine input every stream of this source points to.
 func (s *Source) Input() *engine.Input { return &s.input }
@@ -225,7 +232,9 @@ func (s *Source) publish(ctx context.Context, pub engine.Publisher) error {
 	if len(s.events) == 0 {
 		return nil
 	}
+	start := s.now()
 	err := pub.Publish(ctx, s.events)
+	s.blocked += max(0, s.now().Sub(start))
 	if err == nil {
 		s.stats.events.Add(uint64(len(s.events)))
 	}

@@ -2,7 +2,9 @@ package container
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -26,18 +28,26 @@ func NewDocker(cfg Config, reg file.Registry, opts file.Options, log zerolog.Log
 	return file.New(cfg.FileConfig(), reg, opts, log)
 }
 
-// dockerMeta reads and caches each container's config.v2.json, once per change of its size or modification
-// time (dockerd replaces it atomically). Used from the file source's reader goroutine only.
+// dockerMeta reads and caches each container's config.v2.json, once per change of its file (dockerd replaces
+// it atomically: a new inode), size or modification time. The metadata of a removed container (its
+// config.v2.json gone) stays for its logs still being read, and is forgotten once nothing asked for it for
+// forgetRemovedAfter. Used from the file source's reader goroutine only.
 type dockerMeta struct {
 	cfg   *Config
 	byDir map[string]*containerInfo
+	swept time.Time // when removed containers were last looked for in byDir
 }
 
+// forgetRemovedAfter is how long a removed container's metadata is kept after it was last asked for: the file
+// source asks for the metadata of every open log at each scan.
+const forgetRemovedAfter = time.Minute
+
 type containerInfo struct {
-	mtime time.Time
-	size  int64
-	admit bool
-	meta  []byte
+	file    os.FileInfo // config.v2.json as last read
+	admit   bool
+	meta    []byte
+	removed bool      // config.v2.json is gone
+	asked   time.Time // when info last returned it
 }
 
 // configV2 is the part of dockerd's config.v2.json the input reads.
@@ -56,13 +66,24 @@ func (m *dockerMeta) meta(p string) []byte { return m.info(p).meta }
 
 // info returns what is known of the container whose log file is at p.
 func (m *dockerMeta) info(p string) *containerInfo {
+	now := time.Now()
+	m.sweep(now)
 	dir := filepath.Dir(p)
 	fi, err := os.Stat(filepath.Join(dir, "config.v2.json"))
 	if err != nil {
-		delete(m.byDir, dir) // removed, or not written yet
+		if ci := m.byDir[dir]; ci != nil && errors.Is(err, fs.ErrNotExist) {
+			// Removed (docker rm): the logs still open are read to their end with the metadata known.
+			ci.removed, ci.asked = true, now
+			return ci
+		}
+		delete(m.byDir, dir) // not written yet, or unreadable
 		return m.build(dir, nil)
 	}
-	if ci := m.byDir[dir]; ci != nil && ci.size == fi.Size() && ci.mtime.Equal(fi.ModTime()) {
+	// Same size and time are not enough: the time's granularity is the kernel's tick, and a rename changes
+	// neither when the names are as long.
+	if ci := m.byDir[dir]; ci != nil && os.SameFile(ci.file, fi) && ci.file.Size() == fi.Size() &&
+		ci.file.ModTime().Equal(fi.ModTime()) {
+		ci.removed, ci.asked = false, now
 		return ci
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "config.v2.json"))
@@ -74,9 +95,22 @@ func (m *dockerMeta) info(p string) *containerInfo {
 		return m.build(dir, nil) // half written: read again at the next scan
 	}
 	ci := m.build(dir, &c)
-	ci.mtime, ci.size = fi.ModTime(), fi.Size()
+	ci.file, ci.asked = fi, now
 	m.byDir[dir] = ci
 	return ci
+}
+
+// sweep forgets, at most once per forgetRemovedAfter, the removed containers nothing asked for since.
+func (m *dockerMeta) sweep(now time.Time) {
+	if now.Sub(m.swept) < forgetRemovedAfter {
+		return
+	}
+	m.swept = now
+	for dir, ci := range m.byDir {
+		if ci.removed && now.Sub(ci.asked) >= forgetRemovedAfter {
+			delete(m.byDir, dir)
+		}
+	}
 }
 
 // build applies the filters to c (nil when its config is unknown: then only the id, from the directory, is

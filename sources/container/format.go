@@ -25,6 +25,7 @@ func (f *dockerFormat) Decode(line []byte, p *file.Piece) error {
 		return err
 	}
 	p.Time, p.Stream, p.Partial, p.Content = f.r.Time, streamNames[f.r.Stream], f.r.Partial, f.r.Content
+	p.DropCR = false
 	return nil
 }
 
@@ -40,7 +41,8 @@ func (*criFormat) Name() string { return file.FormatCRI }
 
 // Decode decodes one CRI line. The "\r" of a "\r\n" the container wrote is dropped from the end of a message
 // (its F record), so that a message reads the same on a CRI-O node, whose conmon keeps it, as on a containerd
-// node, which strips it; a "\r" that ends a P record is content (the message goes on), as is any other.
+// node, which strips it; a "\r" that ends a P record is content (the message goes on), as is any other, unless
+// an empty F record follows: conmon cut the line between its "\r" and "\n" (file.Piece.DropCR).
 func (f *criFormat) Decode(line []byte, p *file.Piece) error {
 	r := &f.r // not a local: one handed to parseCRI would be allocated per line
 	if err := parseCRI(line, &f.seconds, r); err != nil {
@@ -50,5 +52,6 @@ func (f *criFormat) Decode(line []byte, p *file.Piece) error {
 		r.Content = r.Content[:n-1]
 	}
 	p.Time, p.Stream, p.Partial, p.Content = r.Time, streamNames[r.Stream], r.Partial, r.Content
+	p.DropCR = !r.Partial && len(r.Content) == 0
 	return nil
 }

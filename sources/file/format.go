@@ -14,6 +14,9 @@ type Piece struct {
 	Time    time.Time
 	Stream  string // "stdout" or "stderr"; empty when the record names none
 	Partial bool
+	// DropCR, on the record that ends a joined message, drops the message's final "\r": CRI-O cuts a line
+	// ending in "\r\n" after the "\r" when its buffer ends there, leaving an empty last record.
+	DropCR bool
 	// Content is the message text without its final newline. It may alias the line or the decoder's own buffer.
 	// Content that is part of the line (a whole message in one record) is shipped where it lies, as a plain
 	// line is; any other is copied before the next Decode.
@@ -286,6 +289,9 @@ func (s *Source) piece(t *tracked, f *formatted, p *Piece, line []byte, c *chunk
 		return
 	}
 	js.active = false
+	if n := len(js.buf); p.DropCR && n > 0 && js.buf[n-1] == '\r' {
+		js.buf = js.buf[:n-1]
+	}
 	s.joinedMessage(t, js, js.buf, nil, js.start, end, js.time)
 	js.buf = js.buf[:0]
 	if cap(js.buf) > 4*arenaChunk {

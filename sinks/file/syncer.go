@@ -38,6 +38,13 @@ func (s *Sink) runSyncer() {
 		if err != nil {
 			// After a failed fsync the kernel may have dropped the dirty pages: start again from a fresh open.
 			s.broken = true
+			// The batches written during the fsync are in the same file, and their pages may have gone in the
+			// same failed writeback; the kernel reports that error once, so the next fsync would say nothing.
+			for i := range s.pending {
+				if s.pending[i].err == nil {
+					s.pending[i].err = err
+				}
+			}
 		}
 		s.cond.Broadcast()
 		s.mu.Unlock()

@@ -34,6 +34,28 @@ const maxDepth = 64
 // errMalformed is the error of every response the parser cannot read.
 var errMalformed = errors.New("malformed _bulk response")
 
+// A _bulk response is read up to responseBase plus responsePerAction per action sent: far more than any
+// Elasticsearch or OpenSearch answer (an item is a few hundred bytes, a few KiB with an error), so that a proxy
+// or host answering 2xx with a huge body costs bounded memory (the parser holds a value whole). A longer answer
+// is an error: its events are retried.
+const (
+	responseBase      = 1 << 20
+	responsePerAction = 64 << 10
+)
+
+// keepDecoderBelow: after a response longer than this the parser's decoder is dropped, with the buffer it grew.
+const keepDecoderBelow = 1 << 20
+
+// readResponse parses a _bulk response to a request of actions actions into res, read up to the bound above.
+func (p *responseParser) readResponse(body io.Reader, actions int, res *bulkResult) error {
+	capped := &cappedReader{r: body, left: responseBase + int64(actions)*responsePerAction}
+	err := p.parse(capped, res)
+	if capped.read > keepDecoderBelow {
+		p.dec = jsontext.Decoder{}
+	}
+	return err
+}
+
 // responseParser reads _bulk responses as a stream of tokens: it keeps only what the sink needs (the errors
 // flag, each item's status, and the error of failed items), allocates nothing for successful items, and does not
 // decode the items once "errors":false tells it that every item succeeded. The formats of Elasticsearch 7 and 8
@@ -259,4 +281,23 @@ func (p *responseParser) cause(e *ItemError) error {
 			return err
 		}
 	}
+}
+
+// cappedReader reads r up to left bytes, then fails with an error that says so.
+type cappedReader struct {
+	r          io.Reader
+	left, read int64
+}
+
+func (c *cappedReader) Read(b []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, fmt.Errorf("longer than %d bytes, the bound for the actions sent", c.read)
+	}
+	if int64(len(b)) > c.left {
+		b = b[:c.left]
+	}
+	n, err := c.r.Read(b)
+	c.left -= int64(n)
+	c.read += int64(n)
+	return n, err
 }

@@ -271,7 +271,7 @@ func (s *Sink) send(ctx context.Context, b *engine.Batch, lo, hi int) error {
 	code := resp.StatusCode
 	if code >= 200 && code < 300 {
 		s.refusals.Accepted()
-		err := s.parser.parse(resp.Body, &s.res)
+		err := s.parser.readResponse(resp.Body, s.sentIn(lo, hi), &s.res)
 		closeBody(resp)
 		if err != nil {
 			err = fmt.Errorf("read _bulk response of %s: %w", h.name, err)

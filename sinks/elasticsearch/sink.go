@@ -52,6 +52,7 @@ type Sink struct {
 	ends    []int  // ends[i] is where event i's lines end in body
 	zbuf    bytes.Buffer
 	zw      *gzip.Writer
+	bodies  httpclient.Bodies // request bodies (slices of body or zbuf) the transport may still read
 	parser  *responseParser
 	res     bulkResult
 	warns   rateLimit // item failures, failovers
@@ -158,6 +159,9 @@ func (s *Sink) Write(ctx context.Context, b *engine.Batch) error {
 	n := b.Len()
 	if n == 0 {
 		return nil
+	}
+	if !s.bodies.Wait(ctx, s.cfg.Timeout) {
+		s.body, s.zbuf = nil, bytes.Buffer{} // a transport may still read them: leave them to it
 	}
 	s.encode(b)
 	defer s.trim()
@@ -376,6 +380,9 @@ func statusHint(code int) string {
 func (s *Sink) post(ctx context.Context, payload []byte) (*http.Response, *host, error) {
 	body := payload
 	if s.gzip {
+		if !s.bodies.Wait(ctx, s.cfg.Timeout) {
+			s.zbuf = bytes.Buffer{} // a transport may still read the last request's: leave it to it
+		}
 		s.zbuf.Reset()
 		s.zw.Reset(&s.zbuf)
 		_, _ = s.zw.Write(payload) // a bytes.Buffer does not fail
@@ -393,10 +400,12 @@ func (s *Sink) post(ctx context.Context, payload []byte) (*http.Response, *host,
 					Msg("elasticsearch host failed, trying the next")
 			}
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.bulkURL, bytes.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.bulkURL, http.NoBody)
 		if err != nil {
 			return nil, nil, fmt.Errorf("request to %s: %w", h.name, err)
 		}
+		req.Body, req.ContentLength = s.bodies.Add(body), int64(len(body))
+		req.GetBody = func() (io.ReadCloser, error) { return s.bodies.Add(body), nil }
 		req.Header = s.header.Clone()
 		if s.reqHost != "" {
 			req.Host = s.reqHost

@@ -1,7 +1,6 @@
 package httpout
 
 import (
-	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -56,33 +55,4 @@ func TestCleanReason(t *testing.T) {
 	if got, want := cleanReason(in), "{\"error\": \"bad\uFFFD field\"} x"; got != want {
 		t.Errorf("cleanReason = %q, want %q", got, want)
 	}
-}
-
-func TestBodiesWait(t *testing.T) {
-	var bs bodies
-	a, b := bs.add([]byte("a")), bs.add([]byte("b"))
-	_ = a.Close()
-	if bs.wait(t.Context(), 10*time.Millisecond) {
-		t.Fatal("wait reported every body closed while one is open")
-	}
-	if !bs.wait(t.Context(), 0) {
-		t.Fatal("a failed wait must forget the bodies it waited for")
-	}
-	c := bs.add([]byte("c"))
-	go func() {
-		time.Sleep(5 * time.Millisecond)
-		_ = c.Close()
-		_ = c.Close() // a transport may close twice
-	}()
-	if !bs.wait(t.Context(), time.Minute) {
-		t.Fatal("wait gave up on a body closed soon")
-	}
-	_ = b.Close()
-	d := bs.add([]byte("d"))
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	if bs.wait(ctx, time.Minute) {
-		t.Fatal("wait reported an open body closed after its context ended")
-	}
-	_ = d.Close()
 }

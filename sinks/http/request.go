@@ -1,7 +1,6 @@
 package httpout
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -11,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/flickerlog/flicker/engine"
@@ -92,7 +90,7 @@ func (s *Sink) body(ctx context.Context, lo, hi int) []byte {
 	if s.gz == nil && !array {
 		return chunk
 	}
-	if !s.bodies.wait(ctx, s.cfg.Timeout) {
+	if !s.bodies.Wait(ctx, s.cfg.Timeout) {
 		// An earlier body is still being read: give the transport its buffers, and let the next batch start
 		// a fresh raw one too (a body may be a slice of it).
 		s.wire, s.rawShared = nil, true
@@ -163,8 +161,8 @@ func (s *Sink) post(ctx context.Context, b *engine.Batch, lo, hi int, body []byt
 		req.Host = s.host
 	}
 	req.ContentLength = int64(len(body))
-	req.Body = s.bodies.add(body)
-	req.GetBody = func() (io.ReadCloser, error) { return s.bodies.add(body), nil }
+	req.Body = s.bodies.Add(body)
+	req.GetBody = func() (io.ReadCloser, error) { return s.bodies.Add(body), nil }
 	resp, err := s.client.Do(req)
 	if err != nil {
 		// url.Error quotes the URL, whose query may hold a key: keep the cause only.
@@ -201,66 +199,4 @@ func (s *Sink) post(ctx context.Context, b *engine.Batch, lo, hi int, body []byt
 		}
 	}
 	return code, se, nil
-}
-
-// trackedBody is a request body that reports when the transport has closed it. A RoundTripper may close (and
-// read) a body after it returned (see http.RoundTripper: callers that reuse a body must wait for its Close), so
-// its buffer is not reused before then.
-type trackedBody struct {
-	bytes.Reader
-	once sync.Once
-	done chan struct{}
-}
-
-func (t *trackedBody) Close() error {
-	t.once.Do(func() { close(t.done) })
-	return nil
-}
-
-// bodies are the request bodies handed to the transport and not known closed yet.
-type bodies struct {
-	mu   sync.Mutex // GetBody may run on a transport goroutine
-	open []*trackedBody
-}
-
-func (bs *bodies) add(p []byte) *trackedBody {
-	t := &trackedBody{done: make(chan struct{})}
-	t.Reset(p)
-	bs.mu.Lock()
-	bs.open = append(bs.open, t)
-	bs.mu.Unlock()
-	return t
-}
-
-// wait waits up to d, or until ctx ends, for every body to be closed. Either way it forgets them: on false the
-// caller must stop reusing the buffers they read.
-func (bs *bodies) wait(ctx context.Context, d time.Duration) bool {
-	bs.mu.Lock()
-	open := bs.open
-	bs.open = nil
-	bs.mu.Unlock()
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for _, t := range open {
-		select {
-		case <-t.done:
-			continue
-		default:
-		}
-		if timer == nil {
-			timer = time.NewTimer(d)
-		}
-		select {
-		case <-t.done:
-		case <-timer.C:
-			return false
-		case <-ctx.Done():
-			return false
-		}
-	}
-	return true
 }

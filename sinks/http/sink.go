@@ -58,13 +58,13 @@ type Sink struct {
 	gzOut     appendWriter
 	keyHash   hash.Hash
 	idBuf     []byte
-	bodies    bodies        // request bodies the transport may still read
-	rawShared bool          // a body still being read may be a slice of raw: do not reuse it
-	notBefore *atomic.Int64 // unix nanoseconds: no request before then (a server's Retry-After); shared by workers
-	tooLarge  int           // the smallest body size answered 413, 0 when none recently
-	tooLargeT time.Time     // when tooLarge was learned
-	loudLast  time.Time     // last loud error log
-	loudSkip  int           // loud logs suppressed since
+	bodies    httpclient.Bodies // request bodies the transport may still read
+	rawShared bool              // a body still being read may be a slice of raw: do not reuse it
+	notBefore *atomic.Int64     // unix nanoseconds: no request before then (a server's Retry-After); shared by workers
+	tooLarge  int               // the smallest body size answered 413, 0 when none recently
+	tooLargeT time.Time         // when tooLarge was learned
+	loudLast  time.Time         // last loud error log
+	loudSkip  int               // loud logs suppressed since
 
 	refusals *rejectsplit.Budget // bounds the halves sent to isolate events answered 400
 }
@@ -170,7 +170,7 @@ func (s *Sink) Write(ctx context.Context, b *engine.Batch) error {
 	if err := s.waitRetryAfter(ctx); err != nil {
 		return retryRange(b, 0, n, err)
 	}
-	if !s.bodies.wait(ctx, s.cfg.Timeout) || s.rawShared {
+	if !s.bodies.Wait(ctx, s.cfg.Timeout) || s.rawShared {
 		// A transport may still read an old body: leave those buffers to it.
 		s.raw, s.wire, s.rawShared = nil, nil, false
 	}

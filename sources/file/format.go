@@ -224,7 +224,8 @@ func (s *Source) recordFast(t *tracked, line []byte, c *chunk, start, end int64,
 		p.Room = f.room
 	}
 	err := f.format.Decode(line, p)
-	if err == nil && idle && !p.Partial && (len(s.opts.Streams) == 0 || contains(s.opts.Streams, p.Stream)) {
+	if err == nil && idle && !p.Partial && len(p.Content) <= s.cfg.MaxLineBytes &&
+		(len(s.opts.Streams) == 0 || contains(s.opts.Streams, p.Stream)) {
 		js := f.stream(p.Stream)
 		msg := p.Content
 		if inLine(msg, line) {
@@ -269,6 +270,18 @@ func (s *Source) piece(t *tracked, f *formatted, p *Piece, line []byte, c *chunk
 		s.stats.longPieces.Add(1)
 		s.joinedMessage(t, js, js.buf, nil, js.start, start, js.time)
 		js.active = false
+	}
+	// A record whose content alone is longer ships the excess first, in messages of max_line_bytes, as a long
+	// line is cut; their offsets follow the record's own (within the record: distinct ids), and the rest goes on
+	// as the record.
+	for k := int64(1); len(p.Content) > s.cfg.MaxLineBytes; k++ {
+		s.stats.longPieces.Add(1)
+		var in *chunk
+		if inLine(p.Content, line) {
+			in = c
+		}
+		s.joinedMessage(t, js, p.Content[:s.cfg.MaxLineBytes], in, start+k, end, p.Time)
+		p.Content = p.Content[s.cfg.MaxLineBytes:]
 	}
 	if !js.active {
 		if !p.Partial {

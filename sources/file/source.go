@@ -115,10 +115,20 @@ func New(cfg Config, reg Registry, opts Options, log zerolog.Logger) (*Source, e
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.split = newSplitter(s.enc, cfg.MaxLineBytes)
+	s.split = newSplitter(s.enc, rawLineMax(cfg))
 	s.raw.pool, s.out.pool = &s.pool, &s.pool
 	s.emitFn, s.emitMLFn = s.emitJoined, s.emitML
 	return s, nil
+}
+
+// rawLineMax is the longest raw line read whole. A container log's record is longer than the message it holds
+// (its framing, and escapes that take up to 6 bytes for one), and is cut into messages of max_line_bytes after
+// decoding: cut raw, its pieces would not decode.
+func rawLineMax(cfg Config) int {
+	if cfg.Format == FormatPlain {
+		return cfg.MaxLineBytes
+	}
+	return 6*cfg.MaxLineBytes + 4096
 }
 
 // active is the reader's active time at wall time at: at less the time Publish calls held the reader so far.

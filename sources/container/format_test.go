@@ -58,3 +58,34 @@ func TestLogFilesFormatAuto(t *testing.T) {
 		t.Errorf("%d lines counted malformed", n)
 	}
 }
+
+// A plain file under format: auto has its long lines cut at max_line_bytes as a plain log_files input cuts them,
+// each piece at its own raw offsets, though container records are read whole beyond that limit.
+func TestLogFilesFormatAutoCutsLongPlainLines(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	long := strings.Repeat("p", 250)
+	if err := os.WriteFile(filepath.Join(dir, "plain.log"), []byte("first\n"+long+"\r\nlast\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := file.Config{Name: "app", Paths: []string{filepath.Join(dir, "*.log")}, Format: "auto",
+		ScanInterval: 20 * time.Millisecond, MaxLineBytes: 100}
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	src, err := file.New(cfg, newRegistry(), file.Options{Formats: container.Formats()}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &recSink{}
+	run(t, src, sink)
+	waitFor(t, "five events", func() bool { return len(sink.all()) == 5 })
+	want := []got{{Message: "first", Offset: 0}, {Message: long[:100], Offset: 6}, {Message: long[100:200], Offset: 106},
+		{Message: long[200:], Offset: 206}, {Message: "last", Offset: 258}}
+	for i, e := range sink.all() {
+		if e.Message != want[i].Message || e.Offset != want[i].Offset {
+			t.Errorf("event %d: %q at %d, want %q at %d", i, e.Message, e.Offset, want[i].Message, want[i].Offset)
+		}
+	}
+}

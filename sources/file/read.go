@@ -350,7 +350,21 @@ func (s *Source) line(t *tracked, raw []byte, c *chunk, start, end int64, comple
 		if s.record(t, msg, c, start, end, readAt) {
 			return
 		}
+		// A plain file under format: auto is split with a container record's longer limit (rawLineMax): its
+		// lines are cut here as the splitter cuts a plain file's, each piece at its own raw offsets.
+		for s.enc == encUTF8 && len(msg) > s.cfg.MaxLineBytes {
+			n := s.cfg.MaxLineBytes
+			s.stats.longPieces.Add(1)
+			s.plainLine(t, msg[:n:n], c, start, start+int64(n), false, readAt)
+			msg, start = msg[n:], start+int64(n)
+		}
 	}
+	s.plainLine(t, msg, c, start, end, complete, readAt)
+}
+
+// plainLine emits msg, a plain line (or a piece of one) at raw offsets [start, end) in chunk c, or hands it to
+// the file's multi-line joiner.
+func (s *Source) plainLine(t *tracked, msg []byte, c *chunk, start, end int64, complete bool, readAt time.Time) {
 	if complete && len(msg) > 0 && msg[len(msg)-1] == '\r' {
 		msg = msg[:len(msg)-1]
 	}

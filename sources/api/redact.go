@@ -2,8 +2,10 @@ package api
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"net/url"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/flickerlog/flicker/internal/redact"
@@ -15,8 +17,13 @@ func redactURL(s string) string { return redact.URL(s, redacted, redact.SecretNa
 // maxLoggedBody is how much of an unexpected response body a log line shows.
 const maxLoggedBody = 512
 
-// redactor removes a source's configured secrets from text it logs (a server could echo a header back).
-type redactor struct{ secrets [][]byte }
+// redactor removes a source's secrets from text it logs (a server could echo a header back): the configured ones,
+// the basic credentials as sent (base64), and the credentials of the Authorization header last sent (an OAuth2
+// access token). Used by the poller's goroutine only.
+type redactor struct {
+	secrets  [][]byte
+	sentCred []byte
+}
 
 func newRedactor(c *Config) *redactor {
 	r := &redactor{}
@@ -27,11 +34,15 @@ func newRedactor(c *Config) *redactor {
 	}
 	add(c.Auth.OktaToken)
 	add(c.Auth.BearerToken)
-	if c.Auth.Basic != nil {
-		add(c.Auth.Basic.Password)
+	if b := c.Auth.Basic; b != nil {
+		add(b.Password)
+		add(base64.StdEncoding.EncodeToString([]byte(b.User + ":" + b.Password)))
 	}
-	if c.Auth.OAuth2 != nil {
-		add(c.Auth.OAuth2.ClientSecret)
+	if o := c.Auth.OAuth2; o != nil {
+		add(o.ClientSecret)
+		// The token request's client_secret_basic header, both as RFC 6749 escapes it and as sent unescaped.
+		add(base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(o.ClientID) + ":" + url.QueryEscape(o.ClientSecret))))
+		add(base64.StdEncoding.EncodeToString([]byte(o.ClientID + ":" + o.ClientSecret)))
 	}
 	for k, v := range c.Headers {
 		if redact.SecretName(k) {
@@ -46,8 +57,19 @@ func newRedactor(c *Config) *redactor {
 	return r
 }
 
-// body returns the start of an unexpected response body for a log line, secrets replaced.
+// sent records the Authorization header of the request being sent: its credentials are redacted too.
+func (r *redactor) sent(authorization string) {
+	if _, cred, ok := strings.Cut(authorization, " "); ok && len(cred) >= 4 {
+		r.sentCred = append(r.sentCred[:0], cred...)
+	} else {
+		r.sentCred = r.sentCred[:0]
+	}
+}
+
+// body returns the start of an unexpected response body for a log line, secrets replaced (before the cut: a
+// secret across it would keep its first bytes).
 func (r *redactor) body(b []byte) string {
+	b = r.bytes(b)
 	cut := len(b) > maxLoggedBody
 	if cut {
 		b = b[:maxLoggedBody]
@@ -58,7 +80,6 @@ func (r *redactor) body(b []byte) string {
 			b = b[:len(b)-1]
 		}
 	}
-	b = r.bytes(b)
 	if cut {
 		return string(b) + "..."
 	}
@@ -66,6 +87,9 @@ func (r *redactor) body(b []byte) string {
 }
 
 func (r *redactor) bytes(b []byte) []byte {
+	if len(r.sentCred) > 0 && bytes.Contains(b, r.sentCred) {
+		b = bytes.ReplaceAll(b, r.sentCred, []byte(redacted))
+	}
 	for _, s := range r.secrets {
 		if bytes.Contains(b, s) {
 			b = bytes.ReplaceAll(b, s, []byte(redacted))

@@ -83,6 +83,7 @@ func (p *poller) poll(ctx context.Context, pub engine.Publisher) step {
 	if err := p.auth.authorize(req); err != nil {
 		return p.requestFailed(ctx, err)
 	}
+	p.redact.sent(req.Header.Get("Authorization"))
 	p.stats.requests.Add(1)
 	resp, err := p.client.Do(req)
 	if err != nil {
@@ -166,6 +167,10 @@ func (p *poller) nextOf(reqURL *url.URL, h http.Header) (next string, full bool,
 	default:
 		full = true
 	}
+	if next != "" && next == p.cur.Next {
+		// A next link or cursor that does not move (a page pointing at itself): nothing more is waiting now.
+		full = false
+	}
 	if next == "" {
 		// The end for now: request this page again at the next poll (its known items are skipped), or start
 		// from the last item time again when the walk had no cursor yet.
@@ -246,8 +251,11 @@ func (p *poller) refused(resp *http.Response, body []byte, now time.Time) step {
 		if ra := retryAfter(resp.Header, now); ra.After(until) {
 			until = ra
 		}
-		if !until.After(now) { // no usable reset: back off instead of hammering
-			until = now.Add(backoff(p.src.opts.BackoffInitial, p.src.opts.BackoffMax, 1))
+		if !until.After(now) {
+			// No usable reset: back off as after a failure, growing with the 429s in a row (once mode gives up
+			// after a few), instead of hammering at the first backoff.
+			ev(p.log.Warn()).Msg("rate limited (429) without Retry-After or a rate limit reset: backing off")
+			return step{kind: stepTransient, err: err}
 		}
 		p.budget.holdUntil(until)
 		ev(p.log.Warn()).Time("until", until).Msg("rate limited (429): waiting for the reset")

@@ -206,15 +206,18 @@ func (l *layout) parse(val []byte, loc *time.Location, now time.Time, cache *tim
 }
 
 // withYear gives t, parsed with a layout without a year (syslog's "Jan _2 15:04:05"), the year of now, the
-// time the event was read; or the year before when that puts it more than a day after now (a December line
-// read in January).
+// time the event was read; or the latest year before it in which the date exists (Feb 29) and that does not put
+// it more than a day after now (a December line read in January).
 func withYear(t, now time.Time) time.Time {
+	ahead := now.Add(24 * time.Hour)
 	year := now.In(t.Location()).Year()
-	y := time.Date(year, t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
-	if y.After(now.Add(24 * time.Hour)) {
-		y = y.AddDate(-1, 0, 0)
+	for k := 0; k < 8; k++ { // a Feb 29 exists within 8 years
+		y := time.Date(year-k, t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
+		if y.Day() == t.Day() && !y.After(ahead) {
+			return y
+		}
 	}
-	return y
+	return time.Date(year, t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
 }
 
 // parseUnix reads a count of units since the Unix epoch: an integer or a decimal, optionally negative, or a

@@ -220,3 +220,27 @@ func TestTimestampRepeatedValue(t *testing.T) {
 		}
 	}
 }
+
+// A Feb 29 line with a layout without a year, read in a year that has none, is stamped with the last leap
+// year's Feb 29, not with March 1st.
+func TestNoYearLayoutFeb29(t *testing.T) {
+	c, err := Build("test", []Config{{Timestamp: &TimestampConfig{Field: "message",
+		Layouts: []string{"Jan _2 15:04:05"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ read, want time.Time }{
+		{time.Date(2029, 1, 10, 12, 0, 0, 0, time.UTC), time.Date(2028, 2, 29, 10, 0, 0, 0, time.UTC)},
+		{time.Date(2028, 3, 2, 12, 0, 0, 0, time.UTC), time.Date(2028, 2, 29, 10, 0, 0, 0, time.UTC)},
+		{time.Date(2031, 6, 1, 12, 0, 0, 0, time.UTC), time.Date(2028, 2, 29, 10, 0, 0, 0, time.UTC)},
+	} {
+		ev := engine.Event{Time: tc.read, Stream: fileStream(""), Message: []byte("Feb 29 10:00:00")}
+		if !c.Process(&ev) {
+			t.Fatal("dropped")
+		}
+		if !ev.Time.Equal(tc.want) {
+			t.Errorf("read %s: @timestamp %s, want %s", tc.read.Format(time.DateOnly), ev.Time.UTC().Format(time.RFC3339),
+				tc.want.Format(time.RFC3339))
+		}
+	}
+}

@@ -62,7 +62,7 @@ func (c *TestProcessorsCmd) Run(e *env) error {
 // encoded as the outputs would, and a note per dropped line and a summary to notes.
 func runSample(r io.Reader, out, notes io.Writer, in *engine.Input, chain *processors.Chain) error {
 	st := engine.NewStream(in, nil)
-	tailed := in.Type == "file" || in.Type == "container" // events with log.file.path and log.offset
+	tailed := in.Type == "file" || in.Type == "container" || in.Type == "kubernetes" // log.file.path, log.offset
 	if tailed {
 		st.Path = "-"
 	}
@@ -136,10 +136,10 @@ func sampleInput(cfg *config.Config, name string) (*engine.Input, error) {
 		look(c.Name, "file", c.Fields, c.FieldsUnderRoot)
 	}
 	for _, c := range cfg.DockerContainers {
-		look(c.Name, "container", nil, false)
+		look(c.Name, "container", c.Fields, c.FieldsUnderRoot)
 	}
 	for _, c := range cfg.Kubernetes {
-		look(c.Name, "container", nil, false)
+		look(c.Name, "kubernetes", c.Fields, c.FieldsUnderRoot)
 	}
 	for _, c := range cfg.APISources {
 		look(c.Name, "api", c.Fields, c.FieldsUnderRoot)

@@ -32,8 +32,9 @@ type ParserCommon struct {
 // wins; invalid UTF-8 is replaced with U+FFFD). A value that is not one object is a parse error.
 type ParseJSONConfig struct {
 	ParserCommon `yaml:",inline"`
-	// KeepMessage keeps the original message when Field is message and parsing succeeded. By default a parsed
-	// message is replaced by the object's own message member when it has one, else removed.
+	// KeepMessage keeps the original message when Field is message and parsing succeeded, unless the object has
+	// a message member of its own set at the top level (Target empty): a field set twice keeps its last value.
+	// By default a parsed message is replaced by the object's own message member when it has one, else removed.
 	KeepMessage bool `yaml:"keep_message"`
 	// MaxDepth bounds the nesting of the parsed object (default 64); deeper input is a parse error.
 	MaxDepth int `yaml:"max_depth"`

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -26,8 +27,9 @@ import (
 //	%{key|long}     typed value: integer, long, float, double (a JSON number), boolean (true or false), ip
 //	                (checked, kept a string), string; "-" and "" leave a typed field out
 //
-// Unlike Filebeat, a typed value that does not convert is a parse error (Filebeat keeps the string, which an
-// index mapping the field as a number then rejects), and a %{*key} or %{&key} without its partner is a pattern
+// A typed value converts as in Filebeat (strconv, after trailing spaces; 0x for integers) and is written as a JSON
+// number. Unlike Filebeat, a typed value that does not convert is a parse error (Filebeat keeps the string, which
+// an index mapping the field as a number then rejects), and a %{*key} or %{&key} without its partner is a pattern
 // error (Filebeat ignores it).
 type dissect struct {
 	prefix []byte
@@ -369,14 +371,22 @@ func setTyped(out Setter, key string, conv dissectConv, v []byte) error {
 	case convInteger:
 		n, ok := jsonInteger(v)
 		if !ok {
-			return fmt.Errorf("%s: %q is not an integer", key, v)
+			var buf [24]byte
+			if n, ok = convertedInteger(buf[:0], v); !ok {
+				return fmt.Errorf("%s: %q is not an integer", key, v)
+			}
 		}
 		out.SetRaw(key, n)
 	case convFloat:
+		n := v
 		if !isJSONNumber(v) {
-			return fmt.Errorf("%s: %q is not a number", key, v)
+			var buf [32]byte
+			var ok bool
+			if n, ok = convertedFloat(buf[:0], v); !ok {
+				return fmt.Errorf("%s: %q is not a number", key, v)
+			}
 		}
-		out.SetRaw(key, v)
+		out.SetRaw(key, n)
 	case convBoolean:
 		switch {
 		case bytes.EqualFold(v, jsonTrue):
@@ -420,6 +430,43 @@ func jsonInteger(v []byte) ([]byte, bool) {
 		}
 	}
 	return v, true
+}
+
+// convertedInteger appends v to dst as a JSON integer where Filebeat's dissect converts it and JSON's grammar
+// does not take it as it is: trailing spaces, a plus sign, leading zeros after a minus, 0x hexadecimal.
+func convertedInteger(dst, v []byte) ([]byte, bool) {
+	t, neg := string(bytes.TrimRight(v, " ")), false
+	if rest, ok := strings.CutPrefix(t, "-"); ok {
+		t, neg = rest, true
+	} else {
+		t = strings.TrimPrefix(t, "+")
+	}
+	base := 10
+	if rest, ok := strings.CutPrefix(strings.ToLower(t), "0x"); ok {
+		t, base = rest, 16
+	}
+	if t == "" || t[0] == '+' || t[0] == '-' {
+		return nil, false
+	}
+	n, err := strconv.ParseUint(t, base, 64)
+	switch {
+	case err != nil || (!neg && n > math.MaxInt64) || (neg && n > 1<<63):
+		return nil, false
+	case neg:
+		return strconv.AppendInt(dst, int64(-n), 10), true // -(1<<63) wraps to itself: MinInt64
+	default:
+		return strconv.AppendUint(dst, n, 10), true
+	}
+}
+
+// convertedFloat appends v to dst as a JSON number where Filebeat's dissect converts it (strconv.ParseFloat,
+// after trailing spaces) and JSON's grammar does not take it as it is (".5", "007.5", "+1"); not NaN or Inf.
+func convertedFloat(dst, v []byte) ([]byte, bool) {
+	f, err := strconv.ParseFloat(string(bytes.TrimRight(v, " ")), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, false
+	}
+	return strconv.AppendFloat(dst, f, 'g', -1, 64), true
 }
 
 // isJSONNumber reports whether v is a number in JSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?

@@ -17,8 +17,10 @@ func TestMultilineNotExpiredWhileReaderHeld(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.log")
 	var b strings.Builder
-	b.WriteString("INFO before\nERROR first\n") // the first read's Publish (of INFO before) holds the reader
-	for range 4000 { // 4000 continuation lines of 101 bytes: about 400 KiB
+	// The first read's Publish (of INFO before) holds the reader; 4000 continuation lines of 101 bytes follow:
+	// about 400 KiB.
+	b.WriteString("INFO before\nERROR first\n")
+	for range 4000 {
 		b.WriteString(" at " + strings.Repeat("s", 96) + "\n")
 	}
 	b.WriteString("INFO next\nINFO last\n")

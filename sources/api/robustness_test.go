@@ -16,11 +16,9 @@ import (
 	"github.com/flickerlog/flicker/sources/api"
 )
 
-// A generic link_header API whose last page carries rel="next" pointing at itself (as Okta's polling pages do,
-// okta-sdk-python#231). Once mode must end when the source has caught up; the next link never moves, and every
-// item of the repeated page is a duplicate.
-func TestSelfNextLinkOnceModeEnds(t *testing.T) {
-	var requests atomic.Int64
+// selfLinkServer answers every request with the same page, whose rel="next" link is the request's own URL (as
+// Okta's polling pages do, okta-sdk-python#231), counting the requests.
+func selfLinkServer(t *testing.T, requests *atomic.Int64) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
 		self := "http://" + r.Host + r.URL.RequestURI()
@@ -29,85 +27,73 @@ func TestSelfNextLinkOnceModeEnds(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`[{"id":"a","time":"2024-01-01T00:00:00Z"},{"id":"b","time":"2024-01-01T00:00:01Z"}]`))
 	}))
-	defer srv.Close()
-	cfg := valid(t, api.Config{Name: "self", Endpoint: srv.URL + "/logs", PollingFrequency: time.Second,
-		TimePath: "time"})
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// tooManyRequests answers every request 429 without Retry-After or rate limit headers, counting the requests.
+func tooManyRequests(t *testing.T, requests *atomic.Int64) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// endsWithin runs cfg's source in once mode and reports whether Run returned within d.
+func endsWithin(t *testing.T, cfg api.Config, d time.Duration) bool {
 	opts := fastOptions()
 	opts.Once = true
 	src := newSource(t, newRegistry(), opts, zerolog.Nop(), cfg)
-	p := newPipeline(t, &recordSink{})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	err := p.Run(ctx, []engine.Source{src})
-	if ctx.Err() != nil {
-		t.Fatalf("once mode did not end within 3s: %d requests of the same page (err %v, stats %+v)",
-			requests.Load(), err, src.Stats())
-	}
+	_ = newPipeline(t, &recordSink{}).Run(ctx, []engine.Source{src})
+	return ctx.Err() == nil
 }
 
-// The same API polled normally: one request per polling interval, not max_pages_per_poll back to back.
-func TestSelfNextLinkNotRequestedBackToBack(t *testing.T) {
-	var requests atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		self := "http://" + r.Host + r.URL.RequestURI()
-		w.Header().Add("Link", "<"+self+`>; rel="next"`)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`[{"id":"a","time":"2024-01-01T00:00:00Z"}]`))
-	}))
-	defer srv.Close()
-	cfg := valid(t, api.Config{Name: "self", Endpoint: srv.URL + "/logs", PollingFrequency: time.Hour,
-		TimePath: "time"})
-	src := newSource(t, newRegistry(), fastOptions(), zerolog.Nop(), cfg)
-	sink := &recordSink{}
-	run := start(t, src, sink)
-	time.Sleep(500 * time.Millisecond)
+// runFor runs cfg's source with opts, following, for d.
+func runFor(t *testing.T, cfg api.Config, opts api.Options, d time.Duration) {
+	run := start(t, newSource(t, newRegistry(), opts, zerolog.Nop(), cfg), &recordSink{})
+	time.Sleep(d)
 	if err := run.stop(t); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A generic link_header API whose page's next link points at itself: the cursor does not move, so nothing more is
+// waiting. Once mode ends when caught up, and polling requests the page once per interval, not
+// max_pages_per_poll times back to back.
+func TestSelfNextLinkEndsTheWalk(t *testing.T) {
+	var requests atomic.Int64
+	srv := selfLinkServer(t, &requests)
+	cfg := valid(t, api.Config{Name: "self", Endpoint: srv.URL + "/logs", PollingFrequency: time.Second,
+		TimePath: "time"})
+	if !endsWithin(t, cfg, 3*time.Second) {
+		t.Fatalf("once mode did not end within 3s: %d requests of the same page", requests.Load())
+	}
+	requests.Store(0)
+	cfg.PollingFrequency = time.Hour
+	runFor(t, cfg, fastOptions(), 500*time.Millisecond)
 	if n := requests.Load(); n > 2 {
 		t.Fatalf("%d requests of a page whose next link is itself within 0.5s, with a 1h polling interval", n)
 	}
 }
 
-// A 429 without Retry-After nor rate headers, again and again: the waits must grow like other failures' do
-// (BackoffInitial 20ms, BackoffMax 2s: at most ~8 requests in 1.5s), not hammer at BackoffInitial forever.
-func Test429WithoutHeadersBacksOff(t *testing.T) {
+// A 429 without Retry-After or rate headers, again and again: the waits grow as after other failures
+// (BackoffInitial 20ms, BackoffMax 2s: about 8 requests in 1.5s), not at BackoffInitial forever, and once mode
+// ends with an error as after other repeated failures.
+func Test429WithoutResetBacksOff(t *testing.T) {
 	var requests atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		w.WriteHeader(http.StatusTooManyRequests)
-	}))
-	defer srv.Close()
+	srv := tooManyRequests(t, &requests)
 	cfg := valid(t, api.Config{Name: "rl", Endpoint: srv.URL + "/logs", PollingFrequency: time.Second})
-	opts := api.Options{AuthRetry: time.Second, BackoffInitial: 20 * time.Millisecond, BackoffMax: 2 * time.Second}
-	src := newSource(t, newRegistry(), opts, zerolog.Nop(), cfg)
-	run := start(t, src, &recordSink{})
-	time.Sleep(1500 * time.Millisecond)
-	if err := run.stop(t); err != nil {
-		t.Fatal(err)
-	}
+	runFor(t, cfg, api.Options{AuthRetry: time.Second, BackoffInitial: 20 * time.Millisecond,
+		BackoffMax: 2 * time.Second}, 1500*time.Millisecond)
 	if n := requests.Load(); n > 15 {
 		t.Fatalf("%d requests in 1.5s against a server answering only 429 (no Retry-After): no growing backoff", n)
 	}
-}
-
-// Same as above in once mode: a persistent 429 must end Run with an error like other repeated failures.
-func Test429OnceModeEnds(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusTooManyRequests)
-	}))
-	defer srv.Close()
-	cfg := valid(t, api.Config{Name: "rl", Endpoint: srv.URL + "/logs", PollingFrequency: time.Second})
-	opts := fastOptions()
-	opts.Once = true
-	src := newSource(t, newRegistry(), opts, zerolog.Nop(), cfg)
-	p := newPipeline(t, &recordSink{})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	_ = p.Run(ctx, []engine.Source{src})
-	if ctx.Err() != nil {
-		t.Fatalf("once mode against a server answering only 429 did not end within 3s: %+v", src.Stats())
+	if !endsWithin(t, cfg, 3*time.Second) {
+		t.Fatal("once mode against a server answering only 429 did not end within 3s")
 	}
 }
 

@@ -65,9 +65,12 @@ func (s *Source) serveConn(ctx context.Context, conn net.Conn, pub engine.Publis
 		full := w+n == len(buf)
 		w += n
 		eof := rerr != nil
+		// Only a clean end (the sender closed its side) makes the last bytes a frame without their newline: after
+		// a reset, an idle timeout or a stop they are a frame's start, dropped and counted as with octet counting.
+		clean := errors.Is(rerr, io.EOF)
 		now := s.now()
 		for {
-			k, frame, cut, err := f.next(buf[r:w], eof)
+			k, frame, cut, err := f.next(buf[r:w], clean)
 			if err != nil {
 				s.stats.droppedPart.Add(1)
 				if s.warnFraming.allow(now) {

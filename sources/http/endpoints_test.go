@@ -159,7 +159,7 @@ func TestHECEndpoints(t *testing.T) {
 		answer           string
 	}{
 		{"no token", "/services/collector/event", `{"event":"x"}`, nil, 401, `{"text":"Token is required","code":2}`},
-		{"bad token", "/services/collector/event", `{"event":"x"}`, []string{"Authorization", "Splunk nope"}, 401, `{"text":"Invalid token","code":4}`},
+		{"bad token", "/services/collector/event", `{"event":"x"}`, []string{"Authorization", "Splunk nope"}, 403, `{"text":"Invalid token","code":4}`},
 		{"no data", "/services/collector/event", ``, auth, 400, `{"text":"No data","code":5}`},
 		{"not json", "/services/collector/event", `event=x`, auth, 400, `{"text":"Invalid data format","code":6,"invalid-event-number":0}`},
 		{"no event", "/services/collector/event", `{"event":"a"}{"time":1}`, auth, 400, `{"text":"Event field is required","code":12,"invalid-event-number":1}`},

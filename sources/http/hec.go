@@ -21,7 +21,7 @@ var (
 	hecSuccess       = hecError{code: 0, text: "Success", status: 200, index: -1}
 	hecTokenRequired = hecError{code: 2, text: "Token is required", status: 401, index: -1}
 	hecInvalidAuth   = hecError{code: 3, text: "Invalid authorization", status: 401, index: -1}
-	hecInvalidToken  = hecError{code: 4, text: "Invalid token", status: 401, index: -1}
+	hecInvalidToken  = hecError{code: 4, text: "Invalid token", status: 403, index: -1}
 	hecNoData        = hecError{code: 5, text: "No data", status: 400, index: -1}
 	hecInvalidFormat = hecError{code: 6, text: "Invalid data format", status: 400, index: -1}
 	hecBusy          = hecError{code: 9, text: "Server is busy", status: 503, index: -1}

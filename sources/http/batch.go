@@ -117,10 +117,18 @@ func (b *batch) finish(st *engine.Stream) {
 		b.arena = tmp.AppendID(b.arena)
 		b.refs[i].id = b.arenaSince(off)
 	}
+	referenced := 0
 	for i := range b.events {
 		ev, r := &b.events[i], &b.refs[i]
 		ev.Stream, ev.Pos = st, int64(i+1)
 		ev.Message, ev.Extra, ev.ID = b.bytes(r.msg), b.bytes(r.extra), b.bytes(r.id)
+		referenced += len(ev.Message) + len(ev.Extra) + len(ev.ID)
+	}
+	// The request's body and arena stay in memory until its events are acknowledged, also the bytes no event
+	// references (white space between values, _bulk action lines, the parts of documents left out): the last
+	// event holds them (engine.Event.Held), so that the queue's byte bound covers the whole request.
+	if n := len(b.events); n > 0 {
+		b.events[n-1].Held = int64(max(0, len(b.body)+len(b.arena)-referenced))
 	}
 }
 

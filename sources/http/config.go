@@ -111,9 +111,10 @@ func (c *Config) Validate() error {
 func isFormat(f string) bool { return slices.Contains(allFormats, f) }
 
 // MemoryBeyondQueue is what the entries may hold in memory besides the bytes the queue counts (queueBytes at
-// most): the bodies behind queued events, whose bytes the events slice without counting them all (about as many
-// as the queue holds), and the requests being read and parsed (inflightBudget and parsingBudget per entry). cmd/flicker adds
-// it to the memory limit. Zero without entries.
+// most): the spare capacity of the bodies behind queued events (the queue counts every byte of a body, the ones
+// no event references included, but not the room its buffer grew beyond them: at most as much again), and the
+// requests being read and parsed (inflightBudget and parsingBudget per entry). cmd/flicker adds it to the memory
+// limit. Zero without entries.
 func MemoryBeyondQueue(cfgs []Config, queueBytes int64) int64 {
 	if len(cfgs) == 0 {
 		return 0

@@ -46,7 +46,8 @@ func (l *listener) readBody(w http.ResponseWriter, r *http.Request, buf []byte, 
 		return true
 	}
 	expected := int64(-1) // the length of the decompressed body, when known
-	body := http.MaxBytesReader(w, idleReader{r.Body, http.NewResponseController(w)}, limit)
+	body := http.MaxBytesReader(w, idleReader{r.Body, http.NewResponseController(w), time.Now().Add(l.bodyTimeout)},
+		limit)
 	var src io.Reader = body
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
@@ -109,22 +110,32 @@ func (l *listener) readBody(w http.ResponseWriter, r *http.Request, buf []byte, 
 	return buf, 0, nil
 }
 
-// idleReader reads a request body giving each read bodyIdleTimeout to bring something: a sender that stalls
-// mid-body loses its connection (and its place in the budget) then, however long the whole body may take.
+// idleReader reads a request body giving each read bodyIdleTimeout to bring something, and the whole body until
+// end: a sender that stalls mid-body, or drips a byte now and then, loses its connection (and its place in the
+// budget).
 type idleReader struct {
-	r  io.ReadCloser
-	rc *http.ResponseController
+	r   io.ReadCloser
+	rc  *http.ResponseController
+	end time.Time
 }
 
 func (ir idleReader) Close() error { return ir.r.Close() }
 
 func (ir idleReader) Read(p []byte) (int, error) {
-	_ = ir.rc.SetReadDeadline(time.Now().Add(bodyIdleTimeout))
+	deadline := time.Now().Add(bodyIdleTimeout)
+	if ir.end.Before(deadline) {
+		deadline = ir.end
+	}
+	_ = ir.rc.SetReadDeadline(deadline)
 	return ir.r.Read(p)
 }
 
 // bodyIdleTimeout is how long a body may bring no byte.
 const bodyIdleTimeout = 10 * time.Second
+
+// DefaultBodyTimeout is how long a whole body may take (a 10 MiB body at 170 KiB/s): bodies being read hold the
+// source's memory budget, which senders dripping a byte now and then would otherwise keep from the others.
+const DefaultBodyTimeout = time.Minute
 
 // maxZstdWindow bounds the window a zstd body may ask for.
 const maxZstdWindow = 8 << 20

@@ -94,6 +94,12 @@ type server struct {
 
 func startServer(t *testing.T, cfg httpsrc.Config, queue engine.QueueLimits) *server {
 	t.Helper()
+	return startServerWith(t, cfg, queue, httpsrc.Options{})
+}
+
+// startServerWith is startServer with opts (its Listeners are set here).
+func startServerWith(t *testing.T, cfg httpsrc.Config, queue engine.QueueLimits, opts httpsrc.Options) *server {
+	t.Helper()
 	if cfg.Name == "" {
 		cfg.Name = "ingest"
 	}
@@ -106,7 +112,8 @@ func startServer(t *testing.T, cfg httpsrc.Config, queue engine.QueueLimits) *se
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := httpsrc.New([]httpsrc.Config{cfg}, httpsrc.Options{Listeners: []net.Listener{ln}}, zerolog.Nop())
+	opts.Listeners = []net.Listener{ln}
+	src, err := httpsrc.New([]httpsrc.Config{cfg}, opts, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

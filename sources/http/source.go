@@ -1,6 +1,7 @@
 package http
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -37,6 +38,8 @@ type Options struct {
 	// for their events when it is nearly spent are answered 503, then the connections are closed. Zero: the
 	// longest ack_timeout plus the time to read a body.
 	StopTimeout time.Duration
+	// BodyTimeout is how long a whole request body may take to arrive; zero: DefaultBodyTimeout.
+	BodyTimeout time.Duration
 }
 
 // New builds a source for the entries (defaulted and validated). Nothing listens before Run.
@@ -51,6 +54,7 @@ func New(cfgs []Config, opts Options, log zerolog.Logger) (*Source, error) {
 			formats: formatSet(c.Formats),
 			log:     s.log.With().Str("input", c.Name).Logger(),
 		}
+		l.bodyTimeout = cmp.Or(opts.BodyTimeout, DefaultBodyTimeout)
 		l.inflight.max = inflightBudget(c.MaxBodyBytes)
 		l.parsing.max = parsingBudget(c.MaxBodyBytes)
 		if c.AuthToken != "" {
@@ -199,14 +203,15 @@ const (
 
 // listener serves one configured entry.
 type listener struct {
-	cfg     Config
-	input   *engine.Input
-	formats formats
-	token   []byte
-	tls     *tls.Config
-	ln      net.Listener
-	log     zerolog.Logger
-	stats   counters
+	cfg         Config
+	input       *engine.Input
+	formats     formats
+	token       []byte
+	tls         *tls.Config
+	ln          net.Listener
+	log         zerolog.Logger
+	stats       counters
+	bodyTimeout time.Duration
 	// inflight bounds the memory of the bodies being read and parsed, parsing that of their events.
 	inflight inflight
 	parsing  inflight

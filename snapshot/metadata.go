@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flickerlog/flicker/store"
 )
 
 // Object metadata keys (S3 user metadata, sent as x-amz-meta-<key>). metaFormat marks a flicker snapshot.
@@ -74,6 +76,11 @@ func HeaderFromMetadata(m map[string]string) (Header, error) {
 	h.Hostname = p.text(metaHost)
 	h.InstanceID = p.text(metaInstance)
 	h.StoreFormat = p.uint(metaStoreFormat)
+	if p.err == nil && h.StoreFormat > store.FormatVersion {
+		// Written by a newer flicker (a rollback after an upgrade): refused after a HEAD, never replaced by an
+		// older state.
+		return Header{}, &newerError{what: "registry", got: h.StoreFormat, want: store.FormatVersion}
+	}
 	h.RawSize = p.size(metaRawSize)
 	h.RawSHA256 = p.sha(metaRawSHA256)
 	h.PayloadSize = p.size(metaPayloadSize)

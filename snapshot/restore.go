@@ -131,7 +131,7 @@ func (r *restorer) run(ctx context.Context) (RestoreResult, error) {
 		r.log.Warn().Str("key", keys.Latest).Msg("--force: the foreign object at the registry key will be overwritten")
 		return r.fallback(ctx, latest.ETag, local, localErr, "")
 	case latestErr == nil && errors.Is(latest.Err, ErrNewerFormat):
-		return RestoreResult{}, fmt.Errorf("latest snapshot: %w; upgrade flicker", latest.Err)
+		return RestoreResult{}, fmt.Errorf("latest snapshot: %w", latest.Err)
 	case latestErr == nil && latest.Err != nil:
 		return r.fallback(ctx, latest.ETag, local, localErr, latest.Err.Error())
 	case latestErr == nil:
@@ -160,6 +160,9 @@ func (r *restorer) fromLatest(ctx context.Context, latest Entry, local store.Met
 	if Retryable(err) || errors.Is(err, ErrTooLarge) {
 		return RestoreResult{}, err // too large: this disk's problem, not the snapshot's; an older one is no answer
 	}
+	if errors.Is(err, ErrNewerFormat) {
+		return RestoreResult{}, fmt.Errorf("latest snapshot: %w", err) // an older one would replace it
+	}
 	return r.fallback(ctx, latest.ETag, local, localErr, err.Error())
 }
 
@@ -171,6 +174,9 @@ func (r *restorer) fallback(ctx context.Context, latestETag string, local store.
 		return RestoreResult{}, err
 	}
 	for _, e := range history {
+		if errors.Is(e.Err, ErrNewerFormat) {
+			return RestoreResult{}, fmt.Errorf("history slot %s: %w", e.Key, e.Err) // an older one would replace it
+		}
 		if e.Err != nil {
 			r.log.Error().Err(e.Err).Str("key", e.Key).Msg("history slot unusable; trying an older one")
 			continue
@@ -182,6 +188,9 @@ func (r *restorer) fallback(ctx context.Context, latestETag string, local store.
 		got, _, err := Fetch(ctx, r.client, r.opts.Keys.Bucket, e.Key, "", r.opts.Path, r.opts.Progress)
 		if Retryable(err) || errors.Is(err, ErrTooLarge) {
 			return RestoreResult{}, err
+		}
+		if errors.Is(err, ErrNewerFormat) {
+			return RestoreResult{}, fmt.Errorf("history slot %s: %w", e.Key, err)
 		}
 		if err != nil {
 			r.log.Error().Err(err).Str("key", e.Key).Msg("history slot failed verification; trying an older one")

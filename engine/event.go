@@ -52,6 +52,9 @@ type Stream struct {
 func (s *Stream) Rekey(key string) {
 	s.track.mu.Lock()
 	defer s.track.mu.Unlock()
+	if !s.track.loaded.Load() && s.track.loadKey == "" {
+		s.track.loadKey = s.Key // not loaded yet: the first Publish loads them under it, then moves them
+	}
 	s.Key = key
 	if s.track.outs != nil {
 		s.track.outs.rekey(key, s.track.acked, s.track.didAck)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -343,7 +344,10 @@ func (p *Pipeline) loadPositions(evs []Event) {
 			s.track.loaded.Store(true) // nothing to follow; a racing Publish stores the same
 			continue
 		}
-		stored, err := p.positions.Load(input, s.Key)
+		s.track.mu.Lock()
+		key := cmp.Or(s.track.loadKey, s.Key)
+		s.track.mu.Unlock()
+		stored, err := p.positions.Load(input, key)
 		if err != nil {
 			p.log.Warn().Err(err).Str("input", input).Str("path", s.Path).
 				Msg("per-output positions unreadable: every output receives the stream's uncommitted events")
@@ -351,7 +355,11 @@ func (p *Pipeline) loadPositions(evs []Event) {
 		}
 		s.track.mu.Lock()
 		if !s.track.loaded.Load() {
-			s.track.outs = newOutputTrack(p.positions, input, s.Key, p.outputNames, stored)
+			s.track.outs = newOutputTrack(p.positions, input, key, p.outputNames, stored)
+			if key != s.Key { // rekeyed before this first Publish: the stored positions move now
+				s.track.outs.rekey(s.Key, s.track.acked, s.track.didAck)
+			}
+			s.track.loadKey = ""
 			s.track.loaded.Store(true)
 		}
 		s.track.mu.Unlock()

@@ -24,6 +24,9 @@ type streamTrack struct {
 	// without the lock by Publish (see Pipeline.loadPositions).
 	outs   *outputTrack
 	loaded atomic.Bool
+	// loadKey is the key the stored positions are under when the stream was rekeyed before they were loaded
+	// (before its first Publish); empty otherwise.
+	loadKey string
 	// ids follows the outputs' progress by event id instead, for a ByID stream of a pipeline with OutputIDs;
 	// nil otherwise. At most one of outs and ids is set.
 	ids *idTrack

@@ -34,8 +34,9 @@ type streamTrack struct {
 
 // trackSlot is one pending event: its position, what it counts against the queue, how many outputs still have to
 // finish it and, for a stream with per-output positions, which outputs did (one bit per output index). A filtered
-// event (Event.Filtered) is done for every output from the start; it keeps its room in the queue until the head
-// passes it, so that a stream stuck behind one slow event cannot grow its ring without bound.
+// event (Event.Filtered) is done for every output from the start. Every event keeps its room in the queue until
+// the head passes it (its acknowledgement): its source keeps its bytes until then, and a stream stuck behind one
+// retried event must not grow its ring, and its source's buffers, without bound.
 type trackSlot struct {
 	pos      int64
 	size     int64
@@ -113,27 +114,23 @@ func (t *streamTrack) grow() {
 	t.ring, t.head = ring, 0
 }
 
-// finish records that output (its index among the configured outputs) is done with event seq. It reports the
-// event's size when that was the last output, so the caller frees it from the queue. The caller holds mu.
-func (t *streamTrack) finish(seq uint64, output int) (freed int64, last bool) {
+// finish records that output (its index among the configured outputs) is done with event seq. The caller holds
+// mu, and calls the stream's ackLocked before letting go of it: the event may complete the stream's head.
+func (t *streamTrack) finish(seq uint64, output int) {
 	off := seq - t.headSeq
 	if off >= uint64(t.n) {
 		// Not pending: a settled event finished twice. That is a bug in the engine; ignoring it keeps the
 		// checkpoint from passing events that are not done.
-		return 0, false
+		return
 	}
 	s := &t.ring[(t.head+int(off))&(len(t.ring)-1)]
 	if s.left <= 0 {
-		return 0, false
+		return
 	}
 	if t.outs != nil || t.ids != nil {
 		s.done |= 1 << output
 	}
 	s.left--
-	if s.left > 0 {
-		return 0, false
-	}
-	return s.size, true
 }
 
 // passDone moves next, an output's cursor (bit is the output's), past the events done for it and returns the
@@ -155,7 +152,7 @@ func (t *streamTrack) passDone(next *uint64, bit uint64) (pos int64, moved bool)
 }
 
 // advance moves the head past every finished slot and returns the position to acknowledge, if it moved to a new
-// position, and the queue room of the filtered events it passed. The caller holds mu and calls ack with the
+// position, and the queue room of the events it passed. The caller holds mu and calls ack with the
 // position while still holding it, so acknowledgements of a stream never overtake each other.
 func (t *streamTrack) advance() (pos int64, ok bool, freed room) {
 	moved := false
@@ -164,10 +161,8 @@ func (t *streamTrack) advance() (pos int64, ok bool, freed room) {
 		if s.left > 0 {
 			break
 		}
-		if s.filtered {
-			freed.events++
-			freed.bytes += s.size
-		}
+		freed.events++
+		freed.bytes += s.size
 		pos, moved = s.pos, true
 		t.head = (t.head + 1) & (len(t.ring) - 1)
 		t.n--
@@ -182,8 +177,7 @@ func (t *streamTrack) advance() (pos int64, ok bool, freed room) {
 
 // settleRun finishes, for one output (its index among the configured outputs), the events of evs whose done
 // reports true, taking each stream's lock once per run of consecutive events of that stream, and acknowledges
-// what became contiguous. It returns how many events and bytes left the queue because this was their last
-// output, or because they were filtered events the acknowledgement passed.
+// what became contiguous. It returns how many events and bytes left the queue: those the acknowledgement passed.
 func settleRun(evs []Event, output int, done func(i int) bool) (events int, bytes int64) {
 	var cur *Stream
 	release := func() {
@@ -204,10 +198,7 @@ func settleRun(evs []Event, output int, done func(i int) bool) (events int, byte
 			cur = s
 			cur.track.mu.Lock()
 		}
-		if size, last := cur.track.finish(evs[i].seq, output); last {
-			events++
-			bytes += size
-		}
+		cur.track.finish(evs[i].seq, output)
 	}
 	if cur != nil {
 		release()

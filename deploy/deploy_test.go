@@ -545,3 +545,39 @@ func TestNamedMetricsExist(t *testing.T) {
 		}
 	}
 }
+
+// TestChartRefusesWhatFlickerCannotRun: values that would render a deployment flicker refuses or runs otherwise
+// than asked fail the render, naming the value: two replicas without the S3 lease (both pods would ship), a zero
+// snapshot interval, an aggregator shutdown budget not above an http_sources ack_timeout. Their neighbours render.
+func TestChartRefusesWhatFlickerCannotRun(t *testing.T) {
+	s3 := []string{"--set", "registry.type=s3", "--set", "registry.s3.bucket=b"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // in the error; empty: renders
+	}{
+		{"two replicas, local registry", []string{"--set", "mode=deployment", "--set", "replicas=2"}, "registry.type s3"},
+		{"two replicas, lease off", append([]string{"--set", "mode=deployment", "--set", "replicas=2",
+			"--set", "registry.s3.lease=off"}, s3...), "registry.s3.lease"},
+		{"two replicas, S3 and lease", append([]string{"--set", "mode=deployment", "--set", "replicas=2"}, s3...), ""},
+		{"zero snapshot interval", append([]string{"--set-string", "registry.s3.snapshotInterval=0s"}, s3...),
+			"snapshotInterval"},
+		{"aggregator, 18s for a 15s ack_timeout", []string{"--set", "mode=aggregator", "--set",
+			"shutdownTimeoutSeconds=18"}, "ack_timeout"},
+		{"aggregator, 19s for a 15s ack_timeout", []string{"--set", "mode=aggregator", "--set",
+			"shutdownTimeoutSeconds=19"}, ""},
+		{"aggregator, 60s for a 60s ack_timeout", []string{"--set", "mode=aggregator", "--set",
+			"shutdownTimeoutSeconds=60", "--set-json", `config={"http_sources":[{"name":"a","address":":8080","ack_timeout":"60s"}],"outputs":[{"type":"stdout"}]}`},
+			"config.http_sources[0].ack_timeout 60s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := deploytest.HelmCmd(t, append([]string{"template", "x", deploytest.Chart()}, tc.args...)...)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("render failed: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("render error %v; want one naming %s", err, tc.want)
+			}
+		})
+	}
+}

@@ -95,8 +95,42 @@ follows the last ":" of address. Nothing with existingConfigMap: the chart canno
 {{- .Values.registry.s3.leaseTTL | default (eq .Values.mode "daemonset" | ternary "120s" "60s") }}
 {{- end }}
 
+{{/*
+Refuses values that render a deployment flicker cannot run as asked: two replicas without the S3 lease the
+standby waits on (both would ship), a zero snapshot interval, and an aggregator whose shutdown budget is not above an http_sources
+ack_timeout (flicker exits 2: it could not answer a request waiting for its events). An ack_timeout written in
+seconds ("20s") is checked; the default is 15s.
+*/}}
+{{- define "flicker.check" -}}
+{{- if and (eq .Values.mode "deployment") (eq (int .Values.replicas) 2) }}
+{{- if ne (include "flicker.registryType" .) "s3" }}
+{{- fail "replicas: 2 (active and standby) needs registry.type s3: the standby waits for the S3 registry's lease; with a local registry or none both pods would ship every event" }}
+{{- end }}
+{{- if eq (toString .Values.registry.s3.lease) "off" }}
+{{- fail "replicas: 2 (active and standby) needs registry.s3.lease on: --standby waits for the lease" }}
+{{- end }}
+{{- end }}
+{{- if regexMatch "^(0+(\\.0*)?(ns|us|µs|ms|s|m|h))+$" (toString .Values.registry.s3.snapshotInterval) }}
+{{- fail (printf "registry.s3.snapshotInterval %s: must be above zero (flicker refuses --snapshot-interval 0)" (toString .Values.registry.s3.snapshotInterval)) }}
+{{- end }}
+{{- if and (eq .Values.mode "aggregator") (not .Values.existingConfigMap) }}
+{{- $t := int .Values.shutdownTimeoutSeconds }}
+{{- $budget := sub $t (min (div $t 5) 3) }}
+{{- $config := include "flicker.configYAML" . | fromYaml }}
+{{- range $i, $src := $config.http_sources }}
+{{- $ack := toString (default "15s" $src.ack_timeout) }}
+{{- if regexMatch "^[0-9]+s$" $ack }}
+{{- if ge (int (trimSuffix "s" $ack)) $budget }}
+{{- fail (printf "shutdownTimeoutSeconds %d leaves a shutdown budget of %ds, not above config.http_sources[%d].ack_timeout %s: raise shutdownTimeoutSeconds (or lower ack_timeout)" $t $budget $i $ack) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* The flicker arguments. */}}
 {{- define "flicker.args" -}}
+{{- $_ := include "flicker.check" . -}}
 - run
 - --config=/etc/flicker/config.yaml
 - --http-addr=:{{ .Values.metricsPort }}

@@ -61,6 +61,11 @@ func (c *RestoreCmd) Run(e *env) error {
 	case c.Promote && selectors == 0:
 		return usageError("restore --promote: choose the snapshot with --at, --seq or --version-id")
 	}
+	if c.At != "" { // checked before S3 is asked anything
+		if _, err := time.Parse(time.RFC3339, c.At); err != nil {
+			return usageError("--at %q: want RFC 3339, e.g. 2026-01-02T15:04:05Z", c.At)
+		}
+	}
 	client, keys, err := c.client(c.RegistryFile)
 	if err != nil {
 		return err

@@ -78,6 +78,9 @@ func (c *RunCmd) Run(e *env) error {
 	if c.ShutdownTimeout <= 0 {
 		return usageError("--shutdown-timeout must be positive, got %s", c.ShutdownTimeout)
 	}
+	if c.CommitInterval <= 0 {
+		return usageError("--commit-interval must be positive, got %s", c.CommitInterval)
+	}
 	if c.StallTimeout < 0 {
 		return usageError("--stall-timeout must be positive or 0 (off), got %s", c.StallTimeout)
 	}

@@ -425,6 +425,15 @@ func (l *Lease) RaiseEpoch(ctx context.Context, epoch uint64) error {
 	return l.update(ctx, false, epoch)
 }
 
+// LatestWritten records etag as the latest snapshot's, written by this instance outside the replicator (an admin
+// command's Publish or Promote): a release records it, so that the next instance's first upload, made on it, is
+// known for its own and does not hold its inputs for TTL plus Skew.
+func (l *Lease) LatestWritten(etag string) {
+	l.mu.Lock()
+	l.latest = etag
+	l.mu.Unlock()
+}
+
 // Release marks the lease released (no delete: minio-go has no conditional delete, and deleting would lose the
 // epoch), so the next instance takes over at once; the record keeps the latest's ETag as this instance last saw
 // it (LeaseRecord.LatestETag). ErrLeaseLost as for Renew.

@@ -82,21 +82,21 @@ type PromoteOptions struct {
 
 // Promote downloads and verifies an older snapshot and uploads it as the latest at a new epoch, so a running
 // writer of the old state is fenced and the next start restores it.
-func Promote(ctx context.Context, client *minio.Client, opts PromoteOptions) (Header, error) {
+func Promote(ctx context.Context, client *minio.Client, opts PromoteOptions) (Header, string, error) {
 	tmp, err := os.MkdirTemp(opts.TmpDir, "promote-*")
 	if err != nil {
-		return Header{}, fmt.Errorf("promote: %w", err)
+		return Header{}, "", fmt.Errorf("promote: %w", err)
 	}
 	defer os.RemoveAll(tmp)
 	path := filepath.Join(tmp, "registry.db")
 	if _, _, err := Fetch(ctx, client, opts.Publish.Keys.Bucket, opts.From.Key, opts.From.VersionID, path, opts.Progress); err != nil {
-		return Header{}, fmt.Errorf("promote: %w", err)
+		return Header{}, "", fmt.Errorf("promote: %w", err)
 	}
-	h, _, err := Publish(ctx, client, path, opts.Publish)
+	h, etag, err := Publish(ctx, client, path, opts.Publish)
 	if err != nil {
-		return Header{}, fmt.Errorf("promote: %w", err)
+		return Header{}, "", fmt.Errorf("promote: %w", err)
 	}
-	return h, nil
+	return h, etag, nil
 }
 
 // sameSnapshot reports whether two headers describe the same snapshot object.

@@ -399,11 +399,11 @@ func TestListFetchAndPromote(t *testing.T) {
 			promote.From = e
 		}
 	}
-	if _, err := snapshot.Promote(leaseContext(t), c, promote); !errors.Is(err, snapshot.ErrConflict) {
+	if _, _, err := snapshot.Promote(leaseContext(t), c, promote); !errors.Is(err, snapshot.ErrConflict) {
 		t.Fatalf("promote over a stale ETag: %v, want ErrConflict", err)
 	}
 	promote.Publish.ETag = entries[0].ETag
-	ph, err := snapshot.Promote(leaseContext(t), c, promote)
+	ph, _, err := snapshot.Promote(leaseContext(t), c, promote)
 	if err != nil {
 		t.Fatal(err)
 	}

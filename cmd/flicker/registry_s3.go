@@ -111,13 +111,19 @@ func (l registryLocation) modifyS3(e *env, leaseTTL time.Duration, verb, done st
 		}
 		return fmt.Errorf("%s %s: %w", verb, keys, err)
 	}
+	changed := db.Meta() // an import may have raised the epoch to the export's
 	if err := db.Close(); err != nil {
 		return err
 	}
 	var h snapshot.Header
 	err = held.publish(ctx, func(ctx context.Context) error {
-		h, _, err = snapshot.Publish(ctx, client, path, snapshot.PublishOptions{Keys: keys, ETag: res.ETag,
-			Epoch: max(held.epoch, res.Header.Epoch+1), Info: snapshot.HeaderInfo{WriterID: writerID, Hostname: host}})
+		var etag string
+		h, etag, err = snapshot.Publish(ctx, client, path, snapshot.PublishOptions{Keys: keys, ETag: res.ETag,
+			Epoch: max(held.epoch, res.Header.Epoch+1, changed.Epoch), Info: snapshot.HeaderInfo{WriterID: writerID,
+				Hostname: host}})
+		if err == nil {
+			held.lease.LatestWritten(etag)
+		}
 		return err
 	})
 	if err != nil {

@@ -252,9 +252,13 @@ func (c *RestoreCmd) promote(ctx context.Context, e *env, client *minio.Client, 
 	defer os.RemoveAll(tmp)
 	var h snapshot.Header
 	promote := func(ctx context.Context) (err error) {
-		h, err = snapshot.Promote(ctx, client, snapshot.PromoteOptions{From: en, TmpDir: tmp, Progress: progressTo(e.stderr, en.Key),
-			Publish: snapshot.PublishOptions{Keys: keys, ETag: latestETag, Epoch: epoch,
-				Info: snapshot.HeaderInfo{WriterID: writerID, Hostname: host}}})
+		var etag string
+		h, etag, err = snapshot.Promote(ctx, client, snapshot.PromoteOptions{From: en, TmpDir: tmp,
+			Progress: progressTo(e.stderr, en.Key), Publish: snapshot.PublishOptions{Keys: keys, ETag: latestETag,
+				Epoch: epoch, Info: snapshot.HeaderInfo{WriterID: writerID, Hostname: host}}})
+		if err == nil && held != nil {
+			held.lease.LatestWritten(etag)
+		}
 		return err
 	}
 	if held != nil {

@@ -42,6 +42,10 @@ func (d *decoder) validateInputs(c *Config) {
 		in := &files[i]
 		p := fmt.Sprintf("log_files[%d]", i)
 		name(p, in.Name)
+		d.explicitZeros(in, p, tailingPositiveKeys)
+		if in.Multiline != nil {
+			d.explicitZeros(in.Multiline, p+".multiline", multilinePositiveKeys)
+		}
 		in.SetDefaults()
 		d.fromValidator(p, in.Validate())
 	}
@@ -49,6 +53,10 @@ func (d *decoder) validateInputs(c *Config) {
 		in := &dockers[i]
 		p := fmt.Sprintf("docker_containers[%d]", i)
 		name(p, in.Name)
+		d.explicitZeros(in, p, tailingPositiveKeys)
+		if in.Multiline != nil {
+			d.explicitZeros(in.Multiline, p+".multiline", multilinePositiveKeys)
+		}
 		in.SetDefaults()
 		d.fromValidator(p, in.Validate())
 	}
@@ -56,6 +64,10 @@ func (d *decoder) validateInputs(c *Config) {
 		in := &kubes[i]
 		p := fmt.Sprintf("kubernetes[%d]", i)
 		name(p, in.Name)
+		d.explicitZeros(in, p, append([]string{"metadata_wait"}, tailingPositiveKeys...))
+		if in.Multiline != nil {
+			d.explicitZeros(in.Multiline, p+".multiline", multilinePositiveKeys)
+		}
 		in.SetDefaults()
 		d.fromValidator(p, in.Validate())
 	}
@@ -84,7 +96,7 @@ func (d *decoder) validateInputs(c *Config) {
 		in := &syslogs[i]
 		p := fmt.Sprintf("syslog_sources[%d]", i)
 		name(p, in.Name)
-		d.explicitZeros(in, p, []string{"max_message_bytes"})
+		d.explicitZeros(in, p, []string{"max_message_bytes", "max_connections"})
 		in.SetDefaults()
 		d.fromValidator(p, in.Validate())
 		transport := "tcp"
@@ -103,6 +115,14 @@ func (d *decoder) validateInputs(c *Config) {
 		listen(p, "tcp", in.Address)
 	}
 }
+
+// tailingPositiveKeys are the keys of log_files, docker_containers and kubernetes entries whose zero value means
+// the default, and multilinePositiveKeys those of their multiline: an explicit 0 is an error.
+var (
+	tailingPositiveKeys = []string{"max_line_bytes", "scan_interval", "close_inactive", "clean_removed_after",
+		"max_open_files", "join_timeout"}
+	multilinePositiveKeys = []string{"timeout", "max_lines", "max_bytes"}
+)
 
 // httpPositiveKeys are the http_sources keys whose zero value means the default: an explicit 0 is an error.
 var httpPositiveKeys = []string{"max_body_bytes", "ack_timeout"}
@@ -154,11 +174,11 @@ func (d *decoder) validateOutputs(outputs []Output) {
 var positiveKeys = map[string][]string{
 	OutputHTTP:          {"timeout", "max_retry_after", "workers"},
 	OutputElasticsearch: {"bulk_max_bytes", "timeout", "workers"},
-	OutputS3:            {"max_object_bytes", "max_object_age", "upload_timeout"},
+	OutputS3:            {"max_object_bytes", "max_object_age", "upload_timeout", "max_open_objects"},
 }
 
 // explicitZeros reports the keys of tc that the file sets to zero.
-func (d *decoder) explicitZeros(tc typeConfig, p string, keys []string) {
+func (d *decoder) explicitZeros(tc any, p string, keys []string) {
 	v := reflect.ValueOf(tc).Elem()
 	index := fieldIndex(v.Type())
 	for _, k := range keys {

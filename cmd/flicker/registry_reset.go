@@ -46,7 +46,7 @@ func (c *RegistryResetCmd) Run(e *env) error {
 		return nil
 	}
 	if isS3(c.RegistryFile) {
-		return c.modifyS3(e, c.LeaseTTL, "reset input "+c.Input+" in", "uploaded", reset)
+		return c.modifyS3(e, c.LeaseTTL, "reset input "+c.Input+" in", "uploaded", false, reset)
 	}
 	db, err := c.openLocal(false)
 	if err != nil {

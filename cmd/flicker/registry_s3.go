@@ -57,7 +57,7 @@ func (l registryLocation) openS3Snapshot() (*store.DB, func(), error) {
 
 // importS3 replaces an S3 registry's content with the export JSON read from r.
 func (c *RegistryImportCmd) importS3(e *env, r io.Reader) error {
-	return c.modifyS3(e, c.LeaseTTL, "import into", "imported into", func(db *store.DB) error {
+	return c.modifyS3(e, c.LeaseTTL, "import into", "imported into", true, func(db *store.DB) error {
 		if err := db.Import(r); err != nil {
 			return &exitError{code: exitUsage, err: err}
 		}
@@ -67,8 +67,11 @@ func (c *RegistryImportCmd) importS3(e *env, r io.Reader) error {
 
 // modifyS3 changes an S3 registry with change: it takes the lease (refusing while another instance holds it),
 // restores the latest state, applies change to it and uploads it at a new epoch with If-Match, then releases the
-// lease. verb names the command in errors ("import into"), done in the closing line ("imported into").
-func (l registryLocation) modifyS3(e *env, leaseTTL time.Duration, verb, done string, change func(*store.DB) error) error {
+// lease. verb names the command in errors ("import into"), done in the closing line ("imported into"). A change
+// that replaces every record (wholesale: import) starts from an empty registry when no stored snapshot is usable:
+// it is how a registry whose snapshots are all damaged is rebuilt from an export.
+func (l registryLocation) modifyS3(e *env, leaseTTL time.Duration, verb, done string, wholesale bool,
+	change func(*store.DB) error) error {
 	client, keys, err := l.client(l.RegistryFile)
 	if err != nil {
 		return err
@@ -95,8 +98,16 @@ func (l registryLocation) modifyS3(e *env, leaseTTL time.Duration, verb, done st
 	defer os.RemoveAll(tmp)
 	path := filepath.Join(tmp, "registry.db")
 	res, err := snapshot.Restore(ctx, client, snapshot.RestoreOptions{Keys: keys, Path: path, WriterID: writerID,
-		Hostname: host, Logger: log})
-	if err != nil {
+		Hostname: host, Logger: log, AllowEmpty: wholesale})
+	switch {
+	case errors.Is(err, snapshot.ErrNoGoodSnapshot): // its advice names run's --allow-empty-start
+		return fmt.Errorf("%s %s: %w: every stored snapshot fails verification; 'flicker restore --list --verify' "+
+			"shows them, 'flicker restore --promote' installs an older one, 'flicker registry import' replaces the "+
+			"registry whole", verb, keys, snapshot.ErrNoGoodSnapshot)
+	case errors.Is(err, snapshot.ErrForeign): // its advice names run's --force
+		return fmt.Errorf("%s %s: %w; it is never overwritten: move it or choose another --registry-file", verb, keys,
+			snapshot.ErrForeign)
+	case err != nil:
 		return err
 	}
 	db, err := store.Open(path, store.Options{NoSync: true}, zerolog.Nop())

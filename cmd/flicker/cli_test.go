@@ -26,6 +26,8 @@ func TestExitCodesAndHelp(t *testing.T) {
 		{"version", []string{"version"}, 0, []string{"flicker "}},
 		{"unknown flag", []string{"--bogus"}, 2, []string{"--bogus"}},
 		{"missing config flag", []string{"--track"}, 2, []string{"--config"}},
+		{"usage line does not ask for both config flags", []string{"run", "--help"}, 0, []string{"Usage: flicker run [flags]"}},
+		{"validate without a config", []string{"validate"}, 2, []string{"--config (-c) FILE, or --config-inline"}},
 		{"missing config file", []string{"-c", filepath.Join(dir, "none.yaml")}, 2, []string{"none.yaml"}},
 		{"bad log level", []string{"--log-level", "loud", "validate", "-c", good}, 2, []string{"log-level"}},
 		{"s3 registry without a key", []string{"-c", good, "--registry-file", "s3://bucket"}, 2, []string{"no object key"}},

@@ -17,6 +17,10 @@ const configInlineHelp = "The configuration's YAML itself instead of a file, for
 // loadConfig reads the configuration from the file, or from the inline YAML when there is no file (kong makes the
 // two exclusive and one required).
 func loadConfig(file, inline string) (*config.Config, error) {
+	if file == "" && inline == "" { // not kong's required: its usage line would ask for both
+		return nil, usageError("a configuration is required: --config (-c) FILE, or --config-inline YAML (or the " +
+			"FLICKER_CONFIG environment variable)")
+	}
 	if file == "" {
 		return config.Parse([]byte(inline), inlineConfigName)
 	}

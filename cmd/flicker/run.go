@@ -25,8 +25,8 @@ const defaultTrackPath = "./data/registry.db"
 
 // RunCmd ships logs: the default command.
 type RunCmd struct {
-	Config          string        `short:"c" name:"config" required:"" xor:"config" placeholder:"FILE" help:"Configuration file (YAML): inputs, outputs, batch and queue settings."`
-	ConfigInline    string        `name:"config-inline" env:"FLICKER_CONFIG" required:"" xor:"config" placeholder:"YAML" help:"${config_inline_help}"`
+	Config          string        `short:"c" name:"config" xor:"config" placeholder:"FILE" help:"Configuration file (YAML): inputs, outputs, batch and queue settings."`
+	ConfigInline    string        `name:"config-inline" env:"FLICKER_CONFIG" xor:"config" placeholder:"YAML" help:"${config_inline_help}"`
 	Track           bool          `name:"track" help:"Persist read positions so a restart resumes where it stopped. Alone it keeps the registry in ${default_track_path}."`
 	RegistryFile    string        `name:"registry-file" placeholder:"PATH" help:"Registry location; implies --track. A plain path is a local bbolt file, fsync'd; s3://bucket/key replicates it to S3 (stateless mode)."`
 	StateDir        string        `name:"state-dir" placeholder:"DIR" help:"Ephemeral directory for the live registry in S3 mode (default: the TMPDIR flicker folder, which must be this user's alone). Created 0700; a registry file in it that another user owns is discarded."`

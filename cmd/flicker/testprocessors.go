@@ -21,8 +21,8 @@ import (
 // TestProcessorsCmd runs one input's processors over sample lines, so that a user can try a pattern without
 // shipping anything.
 type TestProcessorsCmd struct {
-	Config       string `short:"c" name:"config" required:"" xor:"config" placeholder:"FILE" help:"Configuration file holding the input."`
-	ConfigInline string `name:"config-inline" env:"FLICKER_CONFIG" required:"" xor:"config" placeholder:"YAML" help:"${config_inline_help}"`
+	Config       string `short:"c" name:"config" xor:"config" placeholder:"FILE" help:"Configuration file holding the input."`
+	ConfigInline string `name:"config-inline" env:"FLICKER_CONFIG" xor:"config" placeholder:"YAML" help:"${config_inline_help}"`
 	Input        string `name:"input" required:"" placeholder:"NAME" help:"Name of the input whose processors to run."`
 }
 

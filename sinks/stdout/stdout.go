@@ -29,6 +29,7 @@ type Sink struct {
 	pending *pendingWrite
 	// brokenPipe is set once the reader was found gone, which is logged once.
 	brokenPipe bool
+	midLine    bool // the last write that ended stopped inside a line
 }
 
 // pendingWrite is one call of the writer's Write, made in a goroutine of its own so that Write can return when
@@ -37,6 +38,8 @@ type pendingWrite struct {
 	done chan struct{} // closed when the call returned; n and err are set then
 	n    int
 	err  error
+	// midLine: the write stopped inside a line (a partial write that failed), so the next one starts a new line.
+	midLine bool
 }
 
 // New returns a sink that writes to w (cmd passes os.Stdout). The sink never closes w.
@@ -54,6 +57,9 @@ func (s *Sink) Write(ctx context.Context, b *engine.Batch) error {
 		return retryAll(b, fmt.Errorf("write stdout: an earlier write is still blocked: %w", err))
 	}
 	buf := s.buf[:0]
+	if s.midLine {
+		buf = append(buf, '\n') // the last write stopped inside a line: end it, or the next event would join it
+	}
 	dead := b.DeadLetter()
 	for i := range b.Events {
 		if dead {
@@ -73,6 +79,7 @@ func (s *Sink) Write(ctx context.Context, b *engine.Batch) error {
 	go func() {
 		defer close(p.done)
 		p.n, p.err = s.w.Write(buf)
+		p.midLine = p.n > 0 && buf[p.n-1] != '\n'
 	}()
 	if err := s.wait(ctx); err != nil {
 		return retryAll(b, fmt.Errorf("write stdout: blocked (is its reader reading?): %w", err))
@@ -103,6 +110,7 @@ func (s *Sink) wait(ctx context.Context) error {
 	}
 	select {
 	case <-s.pending.done:
+		s.midLine = s.pending.midLine
 		s.pending = nil
 		return nil
 	case <-ctx.Done():

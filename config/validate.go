@@ -147,6 +147,10 @@ func (d *decoder) validateOutputs(outputs []Output) {
 		if o.Name == "" {
 			o.Name = o.Type
 		}
+		if strings.HasSuffix(o.Name, ".dead_letter") {
+			// The engine names an output's dead-letter file writer so, in /metrics and the registry.
+			d.problem(p+".name", "%q: a name ending in .dead_letter is taken by the dead-letter writers of outputs", o.Name)
+		}
 		if first, dup := byName[o.Name]; dup && o.Name != "" {
 			hint := ""
 			if !d.present(p + ".name") {

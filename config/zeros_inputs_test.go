@@ -38,3 +38,13 @@ func TestExplicitZeroInInputsIsAnError(t *testing.T) {
 		t.Errorf("defaults: %v", err)
 	}
 }
+
+// An output's name may not end in .dead_letter: the engine names the dead-letter file writer of output a so
+// (a.dead_letter), and the two would share their /metrics series and registry entries.
+func TestOutputNameLikeADeadLetterWriterIsAnError(t *testing.T) {
+	doc := "log_files:\n  - name: a\n    paths: [\"/x/*.log\"]\noutputs:\n  - type: stdout\n    name: a\n" +
+		"  - type: discard\n    name: a.dead_letter\n"
+	if _, err := config.Parse([]byte(doc), "c.yaml"); err == nil || !strings.Contains(err.Error(), "outputs[1].name") {
+		t.Errorf("an output named a.dead_letter: err = %v; want one naming outputs[1].name", err)
+	}
+}

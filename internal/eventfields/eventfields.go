@@ -10,10 +10,11 @@ import (
 	"github.com/flickerlog/flicker/internal/fielderr"
 )
 
-// reservedKeys are the event's top-level keys; fields_under_root must not shadow them.
+// reservedKeys are the event's top-level keys; fields_under_root must not shadow them. error is a malformed
+// container line's, dead_letter a dead-lettered event's.
 var reservedKeys = map[string]bool{
 	"@timestamp": true, "message": true, "id": true, "input": true, "log": true, "fields": true,
-	"container": true, "kubernetes": true, "stream": true, "api": true,
+	"container": true, "kubernetes": true, "stream": true, "api": true, "error": true, "dead_letter": true,
 }
 
 // Render renders the fields once as JSON object members starting with a comma, keys sorted: `,"fields":{...}`,

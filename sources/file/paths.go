@@ -210,3 +210,42 @@ func (s *Source) skip(path string, kind pathKind) {
 		ev.Msg("the glob matches something that is not a regular file: skipped (exclude it to silence this)")
 	}
 }
+
+// expandGlob returns the paths pattern matches. A pattern with ** is walked here, each directory once by its
+// identity (device and inode), and matched with doublestar: doublestar's own walk follows symlinked directories
+// without looking for loops, so two links pointing back up the tree (current -> ..) multiply the paths
+// without bound and the scan never ends. Other patterns cannot loop: doublestar expands them.
+func expandGlob(pattern string) ([]string, error) {
+	if !strings.Contains(pattern, "**") {
+		return doublestar.FilepathGlob(pattern)
+	}
+	if !doublestar.ValidatePathPattern(pattern) {
+		return nil, doublestar.ErrBadPattern
+	}
+	base, _ := doublestar.SplitPattern(pattern)
+	var out []string
+	walked := make(map[fileID]bool)
+	var walk func(dir string)
+	walk = func(dir string) {
+		fi, err := os.Stat(dir) // a symlinked directory is followed, as doublestar does
+		if err != nil || !fi.IsDir() || walked[infoOf(fi).id()] {
+			return
+		}
+		walked[infoOf(fi).id()] = true
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return
+		}
+		for _, e := range entries {
+			p := filepath.Join(dir, e.Name())
+			if ok, _ := doublestar.PathMatch(pattern, p); ok {
+				out = append(out, p)
+			}
+			if e.IsDir() || e.Type()&fs.ModeSymlink != 0 {
+				walk(p)
+			}
+		}
+	}
+	walk(base)
+	return out, nil
+}

@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"sort"
 	"time"
-
-	"github.com/bmatcuk/doublestar/v4"
 )
 
 // candidate is a file matched by the globs.
@@ -55,7 +53,7 @@ func (s *Source) glob() []candidate {
 	s.skips.beginPass()
 	defer s.skips.endPass()
 	for _, pattern := range s.cfg.Paths {
-		matches, err := doublestar.FilepathGlob(pattern)
+		matches, err := expandGlob(pattern)
 		if err != nil {
 			s.log.Warn().Err(err).Str("glob", pattern).Msg("glob")
 			continue

@@ -198,7 +198,7 @@ func (s *Source) followCopy(t *tracked, truncated fileInfo) bool {
 	t.ml, t.format = nil, nil
 	delete(s.held, info.id())
 	s.mu.Lock()
-	t.copy, t.copyGen = c, t.gen
+	t.addCopy(t.gen, c)
 	s.files[c.id()] = c
 	s.reg.Save(s.cfg.Name, c.stateLocked())
 	s.mu.Unlock()
@@ -338,5 +338,23 @@ func (s *Source) movePositionsToCopy(t, c *tracked, copyFile *os.File) {
 	if err := mover.MoveOutputPositions(s.cfg.Name, streamKey(t.id(), from), streamKey(c.id(), to)); err != nil {
 		s.log.Warn().Err(err).Str("path", c.path).
 			Msg("per-output positions not moved to the copy: every output receives its uncommitted lines again")
+	}
+}
+
+// maxCopies bounds the copies a tracked file keeps for the late acknowledgements of its earlier generations:
+// one per copytruncate not acknowledged yet, which outputs that are down for several rotations can make more
+// than one.
+const maxCopies = 8
+
+// addCopy records that generation gen of t goes on in copy c. The caller holds s.mu.
+func (t *tracked) addCopy(gen uint32, c *tracked) {
+	if t.copies == nil {
+		t.copies = make(map[uint32]*tracked)
+	}
+	t.copies[gen] = c
+	for g, old := range t.copies {
+		if old.gone || (len(t.copies) > maxCopies && g < gen-maxCopies) {
+			delete(t.copies, g) // forgotten, or acknowledged long ago in all likelihood
+		}
 	}
 }

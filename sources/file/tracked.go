@@ -22,10 +22,10 @@ type tracked struct {
 	lastSeen   time.Time
 	gone       bool // replaced by another file on the same inode, or forgotten: acknowledgements are ignored
 
-	// Also guarded by Source.mu: generation copyGen goes on in copy (copytruncate), which its acknowledgements
-	// advance.
-	copy    *tracked
-	copyGen uint32
+	// Also guarded by Source.mu: the copies (copytruncate) that generations of the file go on in, by generation,
+	// which their acknowledgements advance. More than one when the file is copied and truncated again before the
+	// outputs acknowledged an earlier generation; the oldest are let go beyond maxCopies.
+	copies map[uint32]*tracked
 
 	// Owned by the reader goroutine.
 	linkPath     string // the symlink the globs matched the file through, if any: log.file.path
@@ -85,8 +85,8 @@ func (t *tracked) stateLocked() State {
 func (s *Source) onAck(t *tracked, gen uint32, pos int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for t.copy != nil && gen == t.copyGen {
-		t = t.copy
+	for c := t.copies[gen]; c != nil; c = t.copies[gen] {
+		t = c
 	}
 	if t.gone || gen != t.gen || pos <= t.acked {
 		return

@@ -50,18 +50,23 @@ func newSplitter(enc encoding, maxLine int) splitter {
 }
 
 // next reports the first line of d: its content length without the newline and the bytes it consumes. A line
-// whose content is longer than max is cut: the piece is max bytes and consumes max bytes. consumed == 0 means d
+// whose content is longer than max is cut: the piece is max bytes and consumes max bytes (a UTF-8 line of max
+// bytes and a \r before its newline is whole: its content is max+1 bytes with the \r, which the caller drops). consumed == 0 means d
 // holds no complete line or piece yet.
 func (s splitter) next(d []byte) (lineLen, consumed int) {
 	u := s.enc.unit()
+	limit := s.max + u
+	if s.enc == encUTF8 && len(d) > s.max && d[s.max] == '\r' {
+		limit++ // a line of max bytes ending in \r\n: the \r is not content, and must not become a line of its own
+	}
 	window := d
-	if len(window) > s.max+u {
-		window = window[:s.max+u]
+	if len(window) > limit {
+		window = window[:limit]
 	}
 	if i := s.index(window); i >= 0 {
 		return i, i + u
 	}
-	if len(d) >= s.max+u {
+	if len(d) >= limit {
 		return s.max, s.max
 	}
 	return 0, 0

@@ -3,6 +3,7 @@ package file_test
 import (
 	"bytes"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -149,4 +150,15 @@ func TestConfigDefaultsAndValidate(t *testing.T) {
 	if errors.As(err, &fe); !strings.Contains(err.Error(), "multiline.pattern: invalid regexp") {
 		t.Errorf("message: %v", err)
 	}
+}
+
+// A CRLF line whose content is exactly max_line_bytes is one event, not the line and an empty event made of
+// its '\r'; a longer one is still cut at max_line_bytes.
+func TestCRLFLineOfMaxLength(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.log")
+	line := strings.Repeat("x", 16)
+	writeFile(t, path, line+"\r\nnext\r\n"+line+"\rmore\n")
+	r := start(t, testConfig(dir, func(c *file.Config) { c.MaxLineBytes = 16 }), newRegistry(), file.Options{})
+	waitMessages(t, r, path, line, "next", line, "\rmore")
 }

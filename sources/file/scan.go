@@ -1,6 +1,8 @@
 package file
 
 import (
+	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -268,7 +270,7 @@ func (s *Source) discover(c candidate, first bool, gen uint32, now time.Time) {
 	}
 	var start int64
 	if first && s.cfg.StartPosition == "end" {
-		start = info.size / int64(s.enc.unit()) * int64(s.enc.unit())
+		start = s.lineStartBefore(f, info.size)
 	}
 	t := &tracked{inode: info.inode, dev: info.dev, birth: info.birth, path: c.path, linkPath: c.link, fp: fp,
 		fpLen: fpLen, gen: gen, acked: start, size: info.size, lastSeen: now, mtime: info.mtime, offset: start,
@@ -545,4 +547,32 @@ func (s *Source) clean(now time.Time) {
 		s.forget(t)
 		s.reg.Remove(s.cfg.Name, t.dev, t.inode)
 	}
+}
+
+// lineStartBefore is where start_position: end starts in a file of size bytes: after its last newline, so that a
+// line being written when flicker starts is read whole once finished, not from its middle. It looks back at most
+// one line (max_line_bytes); a file without a newline there starts at 0 when that is all of it, else at its end.
+func (s *Source) lineStartBefore(f *os.File, size int64) int64 {
+	u := int64(s.enc.unit())
+	end := size / u * u
+	n := min(end, int64(s.split.max)+u) // a multiple of the unit, as end is
+	buf := make([]byte, n)
+	if _, err := f.ReadAt(buf, end-n); err != nil && !errors.Is(err, io.EOF) {
+		return end
+	}
+	if s.enc == encUTF8 {
+		if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+			return end - n + int64(i) + 1
+		}
+	} else {
+		for i := n - u; i >= 0; i -= u { // newline units at unit boundaries, from the end
+			if s.split.index(buf[i:i+u]) == 0 {
+				return end - n + i + u
+			}
+		}
+	}
+	if n == end {
+		return 0
+	}
+	return end
 }

@@ -30,15 +30,7 @@ func TestLogFilesFormatAuto(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "plain.log"), []byte("{not docker}\nplain two\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg := file.Config{Name: "app", Paths: []string{filepath.Join(dir, "*.log")}, Format: "auto", ScanInterval: 20 * time.Millisecond}
-	cfg.SetDefaults()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	src, err := file.New(cfg, newRegistry(), file.Options{Formats: container.Formats()}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := autoSource(t, dir, nil)
 	sink := &recSink{}
 	run(t, src, sink)
 	waitFor(t, "three events", func() bool { return len(sink.all()) == 3 })
@@ -68,18 +60,8 @@ func TestLogFilesFormatAutoCutsLongPlainLines(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "plain.log"), []byte("first\n"+long+"\r\nlast\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg := file.Config{Name: "app", Paths: []string{filepath.Join(dir, "*.log")}, Format: "auto",
-		ScanInterval: 20 * time.Millisecond, MaxLineBytes: 100}
-	cfg.SetDefaults()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	src, err := file.New(cfg, newRegistry(), file.Options{Formats: container.Formats()}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
 	sink := &recSink{}
-	run(t, src, sink)
+	run(t, autoSource(t, dir, func(c *file.Config) { c.MaxLineBytes = 100 }), sink)
 	waitFor(t, "five events", func() bool { return len(sink.all()) == 5 })
 	want := []got{{Message: "first", Offset: 0}, {Message: long[:100], Offset: 6}, {Message: long[100:200], Offset: 106},
 		{Message: long[200:], Offset: 206}, {Message: "last", Offset: 258}}
@@ -88,4 +70,22 @@ func TestLogFilesFormatAutoCutsLongPlainLines(t *testing.T) {
 			t.Errorf("event %d: %q at %d, want %q at %d", i, e.Message, e.Offset, want[i].Message, want[i].Offset)
 		}
 	}
+}
+
+// autoSource is a log_files source with format: auto over dir/*.log, changed by mod when set.
+func autoSource(t *testing.T, dir string, mod func(*file.Config)) *file.Source {
+	t.Helper()
+	cfg := file.Config{Name: "app", Paths: []string{filepath.Join(dir, "*.log")}, Format: "auto", ScanInterval: 20 * time.Millisecond}
+	if mod != nil {
+		mod(&cfg)
+	}
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	src, err := file.New(cfg, newRegistry(), file.Options{Formats: container.Formats()}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
 }

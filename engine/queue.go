@@ -6,9 +6,10 @@ import (
 	"time"
 )
 
-// queue bounds the events the pipeline holds, in count and in bytes (Event.Size), from Publish until every output
-// is done with them. It holds no events itself: batches and outputs do; the queue only counts them, so a slow
-// output keeps its events counted and slows every Publish.
+// queue bounds the events the pipeline holds, in count and in bytes (Event.Size), from Publish until their
+// stream's acknowledgement passes them (every output is done with them and with every event before them: their
+// source keeps their bytes until then). It holds no events itself: batches and outputs do; the queue only counts
+// them, so a slow output, or one event retried at a stream's head, keeps events counted and slows every Publish.
 type queue struct {
 	maxEvents int
 	maxBytes  int64
